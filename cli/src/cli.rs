@@ -1,0 +1,90 @@
+//! The command-line grammar (cli.md, "Command tree" and "Global flags"). Parsing only: every
+//! subcommand's arguments are defined next to its implementation under `commands/`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{completions, keys, plugin};
+
+/// Plexica: scaffold, validate, build, package, sign and publish plugins.
+#[derive(Debug, Parser)]
+#[command(
+    name = "plexica",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Exit codes: 0 ok, 1 failed, 2 usage, 3 auth, 4 not found, 5 conflict, 6 unavailable.\nDocumentation: README.md, or `plexica <command> --help`."
+)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of results on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text and tables.
+    Table,
+    /// One JSON document per command, for scripts.
+    Json,
+}
+
+/// When to use colour on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When stderr is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Flags shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration profile to use.
+    #[arg(long, global = true, env = "PLEXICA_PROFILE")]
+    pub profile: Option<String>,
+    /// Core API base URL.
+    #[arg(long, global = true, env = "PLEXICA_API_URL")]
+    pub api_url: Option<String>,
+    /// Registry base URL.
+    #[arg(long, global = true, env = "PLEXICA_REGISTRY_URL")]
+    pub registry_url: Option<String>,
+    /// Output format of results on stdout.
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Print nothing but results and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more about what is happening (on stderr).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Never prompt; a missing answer is an error naming the flag to pass. Implied when stdin
+    /// is not a terminal.
+    #[arg(long, global = true)]
+    pub no_input: bool,
+    /// Accept defaults and confirmations without asking.
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// When to colour diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Author plugins: new, validate, build, package, sign, verify.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
+}

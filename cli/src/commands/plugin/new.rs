@@ -1,0 +1,263 @@
+//! `plexica plugin new [NAME] [--template T] [--set KEY=VALUE]… [--dir DIR] [--sdk-path PATH]
+//! [--force]`: scaffolds a plugin that validates, builds and packages without edits.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use plexica_sdk::manifest::is_valid_plugin_id;
+use serde::Serialize;
+
+use crate::error::{CliError, CliResult, ExitKind, IoContext};
+use crate::output::Ui;
+use crate::templates::{self, Template, Values};
+
+/// Arguments of `plugin new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Plugin id, e.g. `crm` (lowercase letters, digits and `-`).
+    pub name: Option<String>,
+    /// Template to start from.
+    #[arg(long, value_enum)]
+    pub template: Option<Template>,
+    /// Answer a question up front: id, name, description, author or template. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Directory to create [default: ./NAME]
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Depend on a local plexica-sdk checkout instead of the published crate.
+    #[arg(long, env = "PLEXICA_SDK_PATH")]
+    pub sdk_path: Option<PathBuf>,
+    /// Write into a non-empty directory, overwriting files the template provides.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The questions `new` asks, with the `--set` key that answers each.
+const KEYS: [&str; 5] = ["id", "name", "description", "author", "template"];
+
+/// The answers, once complete.
+#[derive(Debug, Clone, Serialize)]
+struct Answers {
+    id: String,
+    name: String,
+    description: String,
+    author: String,
+    template: Template,
+}
+
+/// The JSON result of `plugin new`.
+#[derive(Debug, Serialize)]
+struct Created {
+    id: String,
+    name: String,
+    template: Template,
+    path: String,
+    files: Vec<String>,
+}
+
+/// Scaffolds the plugin.
+pub fn run(args: NewArgs, ui: &Ui) -> CliResult {
+    let answers = answers(&args, ui)?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&answers.id));
+    ensure_writable(&dir, args.force)?;
+    let sdk_dependency = match &args.sdk_path {
+        Some(path) => {
+            let absolute = std::fs::canonicalize(path).context("find the SDK at", path)?;
+            if !absolute.join("Cargo.toml").is_file() {
+                return Err(CliError::usage(format!(
+                    "{} is not a crate directory",
+                    absolute.display()
+                ))
+                .with_help("pass the `sdk/` directory of a Plexica checkout"));
+            }
+            format!("{{ path = {:?} }}", absolute.display().to_string())
+        }
+        None => format!("{:?}", env!("CARGO_PKG_VERSION")),
+    };
+    let crate_name = answers.id.replace('-', "_");
+    let values = Values {
+        pairs: vec![
+            ("plugin_id", answers.id.clone()),
+            ("plugin_name", toml_escape(&answers.name)),
+            ("description", toml_escape(&answers.description)),
+            ("author", toml_escape(&answers.author)),
+            ("crate_name", crate_name.clone()),
+            ("table_prefix", crate_name),
+            ("sdk_dependency", sdk_dependency),
+        ],
+    };
+    let files = templates::render(answers.template, &values);
+    for file in &files {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).context("create directory", parent)?;
+        }
+        std::fs::write(&path, &file.contents).context("write", &path)?;
+    }
+    let created = Created {
+        id: answers.id.clone(),
+        name: answers.name.clone(),
+        template: answers.template,
+        path: dir.display().to_string(),
+        files: files.iter().map(|f| f.path.display().to_string()).collect(),
+    };
+    ui.status(
+        "Created",
+        format!(
+            "{} plugin `{}` in {}",
+            answers.template.name(),
+            answers.id,
+            dir.display()
+        ),
+    );
+    ui.result(&created, || {
+        format!(
+            "next steps:\n  cd {}\n  plexica plugin validate\n  plexica plugin build\n  plexica plugin package\n  plexica plugin sign target/plexica/{}-0.1.0.pxp",
+            dir.display(),
+            answers.id
+        )
+    });
+    Ok(())
+}
+
+/// Escapes a value placed inside a TOML basic string of a template.
+fn toml_escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn answers(args: &NewArgs, ui: &Ui) -> CliResult<Answers> {
+    let mut set: std::collections::BTreeMap<&str, String> = Default::default();
+    for item in &args.set {
+        let (key, value) = item.split_once('=').ok_or_else(|| {
+            CliError::usage(format!("`--set {item}` is not KEY=VALUE"))
+                .with_help(format!("keys: {}", KEYS.join(", ")))
+        })?;
+        let known = KEYS.iter().find(|k| **k == key).ok_or_else(|| {
+            CliError::usage(format!("unknown answer `{key}` in --set"))
+                .with_help(format!("keys: {}", KEYS.join(", ")))
+        })?;
+        set.insert(known, value.to_owned());
+    }
+    let id = match args.name.clone().or_else(|| set.remove("id")) {
+        Some(id) => id,
+        None if ui.interactive() => prompt_text("Plugin id", None)?,
+        None => {
+            return Err(CliError::usage("missing the plugin id")
+                .with_help("pass NAME (`plexica plugin new crm`) or `--set id=crm`"));
+        }
+    };
+    if !is_valid_plugin_id(&id) {
+        return Err(
+            CliError::usage(format!("`{id}` is not a valid plugin id")).with_help(
+                "use 2-63 lowercase letters, digits and single `-`, starting with a letter",
+            ),
+        );
+    }
+    let template = match (args.template, set.remove("template")) {
+        (Some(t), _) => t,
+        (None, Some(name)) => {
+            <Template as clap::ValueEnum>::from_str(&name, false).map_err(|_| {
+                CliError::usage(format!("unknown template `{name}`"))
+                    .with_help("templates: rust-backend, frontend, fullstack")
+            })?
+        }
+        (None, None) if ui.interactive() => prompt_template()?,
+        (None, None) => Template::RustBackend,
+    };
+    let default_name = title_case(&id);
+    let default_description = format!("{default_name}: a Plexica plugin.");
+    let default_author =
+        git_author().unwrap_or_else(|| "Plugin Author <author@example.com>".into());
+    let mut answer = |key: &str, label: &str, default: String| -> CliResult<String> {
+        match set.remove(key) {
+            Some(value) => Ok(value),
+            None if ui.interactive() => prompt_text(label, Some(default)),
+            None => Ok(default),
+        }
+    };
+    let name = answer("name", "Display name", default_name)?;
+    let description = answer("description", "Description", default_description)?;
+    let author = answer("author", "Author", default_author)?;
+    Ok(Answers {
+        id,
+        name,
+        description,
+        author,
+        template,
+    })
+}
+
+fn prompt_text(label: &str, default: Option<String>) -> CliResult<String> {
+    let theme = dialoguer::theme::SimpleTheme;
+    let mut input = dialoguer::Input::<String>::with_theme(&theme).with_prompt(label);
+    if let Some(default) = default {
+        input = input.default(default);
+    }
+    input
+        .interact_text()
+        .map_err(|e| CliError::usage(format!("no answer for `{label}`: {e}")))
+}
+
+fn prompt_template() -> CliResult<Template> {
+    let names: Vec<&str> = Template::ALL.iter().map(|t| t.name()).collect();
+    let theme = dialoguer::theme::SimpleTheme;
+    let index = dialoguer::Select::with_theme(&theme)
+        .with_prompt("Template")
+        .items(&names)
+        .default(0)
+        .interact()
+        .map_err(|e| CliError::usage(format!("no template chosen: {e}")))?;
+    Ok(Template::ALL[index])
+}
+
+fn title_case(id: &str) -> String {
+    id.split('-')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn git_author() -> Option<String> {
+    let read = |key: &str| {
+        std::process::Command::new("git")
+            .args(["config", "--get", key])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    Some(format!("{} <{}>", read("user.name")?, read("user.email")?))
+}
+
+fn ensure_writable(dir: &Path, force: bool) -> CliResult {
+    let non_empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    if non_empty && !force {
+        return Err(CliError::new(
+            ExitKind::Conflict,
+            format!("{} already exists and is not empty", dir.display()),
+        )
+        .with_help("choose another --dir, or pass --force to write into it"));
+    }
+    if dir.exists() && !dir.is_dir() {
+        return Err(CliError::new(
+            ExitKind::Conflict,
+            format!("{} exists and is not a directory", dir.display()),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `plexica plugin sign FILE.pxp [--key NAME|PATH]`: adds `SIGNATURE` over `CHECKSUMS`.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use plexica_sdk::package::{self, Limits, sha256_hex};
+use serde::Serialize;
+
+use super::package::write_atomically;
+use crate::config::ConfigDir;
+use crate::error::{CliError, CliResult, IoContext};
+use crate::keystore::KeyStore;
+use crate::output::Ui;
+
+/// Arguments of `plugin sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The package to sign, in place.
+    pub file: PathBuf,
+    /// Key name in the configuration directory, or path to a secret key file
+    /// [default: the key called `default`, or the only key]
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+/// The JSON result of `plugin sign`.
+#[derive(Debug, Serialize)]
+struct Signed {
+    file: String,
+    id: String,
+    version: String,
+    key_id: String,
+    digest: String,
+    content_digest: String,
+}
+
+/// Signs the package in place.
+pub fn run(args: SignArgs, ui: &Ui) -> CliResult {
+    let key = KeyStore::new(&ConfigDir::locate()?).secret(args.key.as_deref())?;
+    let bytes = std::fs::read(&args.file).context("read", &args.file)?;
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let signed = package::sign_package(&bytes, &key, timestamp)
+        .map_err(|e| CliError::failed(format!("cannot sign {}: {e}", args.file.display())))?;
+    write_atomically(&args.file, &signed)?;
+    let read = package::read_package(&signed, &Limits::default())
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let manifest = plexica_sdk::manifest::Manifest::parse(&read.manifest_text)
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let result = Signed {
+        file: args.file.display().to_string(),
+        id: manifest.plugin.id,
+        version: manifest.plugin.version.to_string(),
+        key_id: key.id.to_string(),
+        digest: sha256_hex(&signed),
+        content_digest: read.content_digest().unwrap_or_default(),
+    };
+    ui.status(
+        "Signed",
+        format!(
+            "{} {} with key {}",
+            result.id, result.version, result.key_id
+        ),
+    );
+    ui.result(&result, || {
+        format!("{}\nsigned with key {}", result.file, result.key_id)
+    });
+    Ok(())
+}

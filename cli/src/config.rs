@@ -1,0 +1,99 @@
+//! The configuration directory (cli.md, "Files"): where it is, and how secrets are kept in it.
+//!
+//! `PLEXICA_CONFIG_DIR` wins, then `$XDG_CONFIG_HOME/plexica`, then `~/.config/plexica`.
+//! Secret files are created 0600 in 0700 directories and refused, with the `chmod` to run,
+//! when group or others can read them.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{CliError, CliResult, ExitKind, IoContext};
+
+/// The resolved configuration directory (it may not exist yet).
+#[derive(Debug, Clone)]
+pub struct ConfigDir(PathBuf);
+
+impl ConfigDir {
+    /// Finds the directory from the environment.
+    pub fn locate() -> CliResult<Self> {
+        if let Some(dir) = std::env::var_os("PLEXICA_CONFIG_DIR").filter(|d| !d.is_empty()) {
+            return Ok(Self(PathBuf::from(dir)));
+        }
+        if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
+            return Ok(Self(PathBuf::from(xdg).join("plexica")));
+        }
+        match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+            Some(home) => Ok(Self(PathBuf::from(home).join(".config").join("plexica"))),
+            None => Err(
+                CliError::failed("cannot locate the configuration directory")
+                    .with_help("set PLEXICA_CONFIG_DIR or HOME"),
+            ),
+        }
+    }
+
+    /// `keys/` inside it.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.0.join("keys")
+    }
+}
+
+/// Creates `dir` (and parents) if needed; new directories are private (0700).
+pub fn create_private_dir(dir: &Path) -> CliResult<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).context("create directory", dir)
+}
+
+/// Writes a new file readable by its owner only. Fails if it exists.
+pub fn write_secret_file(path: &Path, contents: &str) -> CliResult<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::new(
+                ExitKind::Conflict,
+                format!("{} already exists", path.display()),
+            )
+        } else {
+            CliError::failed(format!("cannot create {}: {e}", path.display()))
+        }
+    })?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .context("write", path)
+}
+
+/// Reads a secret file, refusing it when group or others may read it.
+pub fn read_secret_file(path: &Path) -> CliResult<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .context("read", path)?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(CliError::new(
+                ExitKind::Failed,
+                format!(
+                    "{} is readable by other users (mode {:o}); refusing to use it",
+                    path.display(),
+                    mode & 0o777
+                ),
+            )
+            .with_help(format!("run `chmod 600 {}`", path.display())));
+        }
+    }
+    std::fs::read_to_string(path).context("read", path)
+}

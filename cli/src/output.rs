@@ -1,0 +1,129 @@
+//! Where things are printed (cli.md, "Output contract"): results on stdout, as text or one
+//! JSON document; progress, prompts and diagnostics on stderr, only when wanted.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+
+/// The user interface of one invocation.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    /// Result format.
+    pub format: OutputFormat,
+    quiet: bool,
+    verbose: bool,
+    interactive: bool,
+    /// Accept defaults without asking.
+    pub yes: bool,
+    color: bool,
+    stderr_terminal: bool,
+}
+
+impl Ui {
+    /// Derives the interface from the global flags and the process's terminals.
+    pub fn new(global: &GlobalArgs) -> Self {
+        let stderr_terminal = std::io::stderr().is_terminal();
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stderr_terminal && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Self {
+            format: global.output,
+            quiet: global.quiet,
+            verbose: global.verbose,
+            interactive: !global.no_input && std::io::stdin().is_terminal() && stderr_terminal,
+            yes: global.yes,
+            color,
+            stderr_terminal,
+        }
+    }
+
+    /// May the command prompt?
+    pub fn interactive(&self) -> bool {
+        self.interactive && !self.yes
+    }
+
+    /// Colour diagnostics on stderr?
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// Is JSON output selected?
+    pub fn json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    /// Prints the result: `value` as JSON, or `text()` for people.
+    pub fn result<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
+        let mut out = std::io::stdout().lock();
+        let printed = match self.format {
+            OutputFormat::Json => serde_json::to_string_pretty(value)
+                .map(|json| writeln!(out, "{json}"))
+                .unwrap_or_else(|e| writeln!(out, "{{\"error\":\"{e}\"}}")),
+            OutputFormat::Table => {
+                let text = text();
+                if text.is_empty() {
+                    Ok(())
+                } else {
+                    writeln!(out, "{}", text.trim_end())
+                }
+            }
+        };
+        // A closed stdout (e.g. `| head`) is not an error of the command.
+        let _ = printed;
+    }
+
+    /// A status line for people on stderr (`Created …`), unless quiet or JSON.
+    pub fn status(&self, verb: &str, message: impl AsRef<str>) {
+        if self.quiet || self.json() {
+            return;
+        }
+        if self.color {
+            eprintln!("\x1b[1;32m{verb:>12}\x1b[0m {}", message.as_ref());
+        } else {
+            eprintln!("{verb:>12} {}", message.as_ref());
+        }
+    }
+
+    /// Detail for `--verbose`.
+    pub fn verbose(&self, message: impl AsRef<str>) {
+        if self.verbose {
+            eprintln!("{}", message.as_ref());
+        }
+    }
+
+    /// A spinner on stderr when it is a terminal; hidden otherwise.
+    pub fn spinner(&self, message: impl Into<String>) -> ProgressBar {
+        if !self.stderr_terminal || self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+            bar.set_style(style);
+        }
+        bar.set_message(message.into());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    }
+}
+
+/// Formats a byte count for people.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,136 @@
+//! The plugin templates of `templates/`, embedded in the binary, and their rendering.
+//!
+//! Every file's text has `{{placeholder}}`s replaced; a `.tmpl` suffix is dropped (so no
+//! template is mistaken for a real crate) and a file named `gitignore` becomes `.gitignore`.
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use include_dir::{Dir, DirEntry, include_dir};
+
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+
+/// The templates `plexica plugin new` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Template {
+    /// A Rust backend using plexica-sdk: an event handler, an HTTP route, a migration.
+    RustBackend,
+    /// A Module Federation remote built with plain Node, no dependencies.
+    Frontend,
+    /// Both, in one plugin.
+    Fullstack,
+}
+
+impl Template {
+    /// Every template, in menu order.
+    pub const ALL: [Template; 3] = [Self::RustBackend, Self::Frontend, Self::Fullstack];
+
+    /// Its name on the command line and in `templates/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RustBackend => "rust-backend",
+            Self::Frontend => "frontend",
+            Self::Fullstack => "fullstack",
+        }
+    }
+}
+
+/// Values substituted into a template.
+#[derive(Debug, Clone)]
+pub struct Values {
+    /// `(placeholder, value)` pairs.
+    pub pairs: Vec<(&'static str, String)>,
+}
+
+impl Values {
+    fn render(&self, text: &str) -> String {
+        self.pairs
+            .iter()
+            .fold(text.to_owned(), |acc, (key, value)| {
+                acc.replace(&format!("{{{{{key}}}}}"), value)
+            })
+    }
+}
+
+/// A rendered file: path relative to the plugin directory, and contents.
+#[derive(Debug, Clone)]
+pub struct RenderedFile {
+    /// Relative path.
+    pub path: PathBuf,
+    /// Contents.
+    pub contents: Vec<u8>,
+}
+
+/// Renders `template` with `values`.
+pub fn render(template: Template, values: &Values) -> Vec<RenderedFile> {
+    let mut out = Vec::new();
+    if let Some(dir) = TEMPLATES.get_dir(template.name()) {
+        collect(dir, Path::new(template.name()), values, &mut out);
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+fn collect(dir: &Dir<'static>, root: &Path, values: &Values, out: &mut Vec<RenderedFile>) {
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(sub) => collect(sub, root, values, out),
+            DirEntry::File(file) => {
+                let relative = file.path().strip_prefix(root).unwrap_or(file.path());
+                let mut path = relative.to_path_buf();
+                if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                    let renamed = match name {
+                        "gitignore" => ".gitignore".to_owned(),
+                        _ => name.strip_suffix(".tmpl").unwrap_or(name).to_owned(),
+                    };
+                    path.set_file_name(renamed);
+                }
+                let contents = match file.contents_utf8() {
+                    Some(text) => values.render(text).into_bytes(),
+                    None => file.contents().to_vec(),
+                };
+                out.push(RenderedFile { path, contents });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_is_embedded_and_fully_rendered() {
+        let values = Values {
+            pairs: [
+                "plugin_id",
+                "plugin_name",
+                "description",
+                "author",
+                "crate_name",
+                "table_prefix",
+                "sdk_dependency",
+            ]
+            .into_iter()
+            .map(|k| (k, format!("<{k}>")))
+            .collect(),
+        };
+        for template in Template::ALL {
+            let files = render(template, &values);
+            assert!(
+                files.iter().any(|f| f.path == Path::new("plexica.toml")),
+                "{template:?}"
+            );
+            for file in &files {
+                let text = String::from_utf8_lossy(&file.contents);
+                assert!(
+                    !text.contains("{{"),
+                    "{template:?} {} keeps a placeholder",
+                    file.path.display()
+                );
+                assert!(!file.path.to_string_lossy().ends_with(".tmpl"));
+            }
+        }
+    }
+}
