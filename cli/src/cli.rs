@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{completions, keys, plugin};
+use crate::commands::{completions, keys, plugin, quickstart};
 
 /// Plexica: scaffold, validate, build, package, sign and publish plugins.
 #[derive(Debug, Parser)]
@@ -85,6 +85,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Run the whole journey end to end on the embedded default: new, validate, build,
+    /// package, sign, verify.
+    Quickstart(quickstart::QuickstartArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
 }

@@ -21,6 +21,7 @@ pub struct Ui {
     pub yes: bool,
     color: bool,
     stderr_terminal: bool,
+    results_muted: bool,
 }
 
 impl Ui {
@@ -40,7 +41,17 @@ impl Ui {
             yes: global.yes,
             color,
             stderr_terminal,
+            results_muted: false,
         }
+    }
+
+    /// The interface for the steps of a composite command that prints one result of its own:
+    /// the steps print nothing on stdout, and their status lines only in table mode.
+    pub fn for_steps(&self) -> Ui {
+        let mut steps = self.clone();
+        steps.results_muted = true;
+        steps.quiet |= self.json();
+        steps
     }
 
     /// May the command prompt?
@@ -60,6 +71,9 @@ impl Ui {
 
     /// Prints the result: `value` as JSON, or `text()` for people.
     pub fn result<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
+        if self.results_muted {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let printed = match self.format {
             OutputFormat::Json => serde_json::to_string_pretty(value)

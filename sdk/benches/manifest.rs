@@ -1,1 +1,118 @@
-fn main() {}
+//! In-process budgets of quality.md: manifest validation, packaging, hashing, signing.
+//!
+//! Run with `cargo bench -p plexica-sdk --features package --bench manifest`.
+
+use std::hint::black_box;
+use std::io::Cursor;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use plexica_sdk::manifest;
+use plexica_sdk::package::signing::SecretKey;
+use plexica_sdk::package::{
+    Limits, PackageFile, Source, read_package, sha256_hex, sign_package, verify_package,
+    write_package,
+};
+
+const FULL: &str = include_str!("../tests/fixtures/full.toml");
+
+/// The spec's full example padded with permissions to 200 lines.
+fn manifest_of_200_lines() -> String {
+    let mut text = FULL.to_owned();
+    let mut i = 0;
+    while text.lines().count() < 196 {
+        text.push_str(&format!(
+            "\n[[permissions]]\nkey = \"extra{i}:read\"\ndescription = \"Extra permission {i}\"\n"
+        ));
+        i += 1;
+    }
+    text
+}
+
+/// 50 MiB of plugin files: 50 files of 1 MiB of varied, compressible bytes.
+fn files_of_50_mib() -> Vec<PackageFile> {
+    let mut files: Vec<PackageFile> = (0..50u32)
+        .map(|i| {
+            let bytes: Vec<u8> = (0..1024 * 1024u32)
+                .map(|j| (j.wrapping_mul(2_654_435_761).rotate_left(i) >> 24) as u8 & 0x3f | 0x20)
+                .collect();
+            PackageFile {
+                path: format!("assets/file{i:02}.bin"),
+                size: bytes.len() as u64,
+                source: Source::Bytes(bytes),
+                executable: false,
+            }
+        })
+        .collect();
+    let manifest = "[plugin]\nid = \"bench\"\nname = \"Bench\"\nversion = \"1.0.0\"\n\
+        description = \"A benchmark plugin\"\nauthors = [\"A <a@example.com>\"]\nlicense = \"MIT\"\n\
+        [frontend]\ndist = \"assets\"\nremote-entry = \"file00.bin\"\n";
+    files.push(PackageFile {
+        path: "plexica.toml".into(),
+        size: manifest.len() as u64,
+        source: Source::Bytes(manifest.as_bytes().to_vec()),
+        executable: false,
+    });
+    files
+}
+
+fn benches(c: &mut Criterion) {
+    let text = manifest_of_200_lines();
+    assert_eq!(
+        manifest::check(&text, "plexica.toml", None).error_count(),
+        0
+    );
+    c.bench_function("validate 200-line manifest", |b| {
+        b.iter(|| manifest::check(black_box(&text), "plexica.toml", None))
+    });
+
+    let files = files_of_50_mib();
+    let mut group = c.benchmark_group("package");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(50 * 1024 * 1024));
+    group.bench_function("write 50 MiB package", |b| {
+        b.iter(|| write_package(black_box(&files), None, Cursor::new(Vec::new())))
+    });
+    let Source::Bytes(one) = &files[0].source else {
+        unreachable!("bench files are in memory")
+    };
+    let fifty: Vec<u8> = one.repeat(50);
+    group.bench_function("sha256 of 50 MiB", |b| {
+        b.iter(|| sha256_hex(black_box(&fifty)))
+    });
+    group.finish();
+
+    let small = write_package(&files[49..], None, Cursor::new(Vec::new()))
+        .map(Cursor::into_inner)
+        .unwrap_or_default();
+    let key = SecretKey::generate();
+    let public = key.public_key();
+    let signed = sign_package(&small, &key, 1).unwrap_or_default();
+    let checksums = read_package(&signed, &Limits::default())
+        .ok()
+        .and_then(|p| p.checksums_text)
+        .unwrap_or_default();
+    c.bench_function("sign CHECKSUMS", |b| {
+        b.iter(|| {
+            key.sign(
+                black_box(checksums.as_bytes()),
+                "plexica-plugin id=bench version=1.0.0 key=0 timestamp=1",
+            )
+        })
+    });
+    let signature = key.sign(checksums.as_bytes(), "comment");
+    c.bench_function("verify CHECKSUMS signature", |b| {
+        b.iter(|| public.verify(black_box(checksums.as_bytes()), &signature))
+    });
+    c.bench_function("verify small signed package (all checks)", |b| {
+        b.iter(|| {
+            verify_package(
+                black_box(&signed),
+                std::slice::from_ref(&public),
+                &Limits::default(),
+            )
+        })
+    });
+}
+
+criterion_group!(manifest_benches, benches);
+criterion_main!(manifest_benches);

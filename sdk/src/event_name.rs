@@ -7,7 +7,15 @@
 //! time with exactly the rule the manifest validator applies at run time.
 
 /// The domains a `core.` event may name.
-pub const CORE_DOMAINS: &[&str] = &["tenant", "user", "workspace", "team", "plugin", "auth", "data"];
+pub const CORE_DOMAINS: &[&str] = &[
+    "tenant",
+    "user",
+    "workspace",
+    "team",
+    "plugin",
+    "auth",
+    "data",
+];
 
 /// Prefixes no plugin may claim for anything of its own.
 pub const RESERVED_PREFIXES: &[&str] = &["core.", "plugin.", "dlq.", "__"];
@@ -31,7 +39,9 @@ impl EventNameError {
     /// A sentence saying what is wrong, without the offending name.
     pub const fn message(self) -> &'static str {
         match self {
-            Self::BadSegment => "event name segments must be non-empty and use only a-z, 0-9, `_` and `-`",
+            Self::BadSegment => {
+                "event name segments must be non-empty and use only a-z, 0-9, `_` and `-`"
+            }
             Self::UnknownNamespace => "event names start with `core.` or `plugin.`",
             Self::UnknownCoreDomain => {
                 "not a known core event domain (tenant, user, workspace, team, plugin, auth, data)"
@@ -158,7 +168,10 @@ mod tests {
     #[test]
     fn accepts_the_documented_forms() {
         assert_eq!(check_event_name("core.workspace.created"), Ok(()));
-        assert_eq!(check_event_name("core.workspace.member.role_updated"), Ok(()));
+        assert_eq!(
+            check_event_name("core.workspace.member.role_updated"),
+            Ok(())
+        );
         assert_eq!(check_event_name("plugin.crm.contact.created"), Ok(()));
         assert_eq!(check_event_pattern("plugin.billing.invoice.*"), Ok(()));
         assert_eq!(check_event_pattern("core.workspace.*"), Ok(()));
@@ -168,22 +181,40 @@ mod tests {
     fn rejects_each_malformation() {
         use EventNameError::*;
         assert_eq!(check_event_name("core.usr.created"), Err(UnknownCoreDomain));
-        assert_eq!(check_event_name("crm.contact.created"), Err(UnknownNamespace));
+        assert_eq!(
+            check_event_name("crm.contact.created"),
+            Err(UnknownNamespace)
+        );
         assert_eq!(check_event_name("core.user"), Err(TooShort));
         assert_eq!(check_event_name("plugin.crm.created"), Err(TooShort));
         assert_eq!(check_event_name("core.User.created"), Err(BadSegment));
         assert_eq!(check_event_name("core..created"), Err(BadSegment));
         assert_eq!(check_event_name("core.user.*"), Err(MisplacedWildcard));
-        assert_eq!(check_event_pattern("core.*.created"), Err(MisplacedWildcard));
+        assert_eq!(
+            check_event_pattern("core.*.created"),
+            Err(MisplacedWildcard)
+        );
         assert_eq!(check_event_pattern("core.*"), Err(MisplacedWildcard));
-        assert_eq!(check_event_pattern("core.user.cre*"), Err(MisplacedWildcard));
+        assert_eq!(
+            check_event_pattern("core.user.cre*"),
+            Err(MisplacedWildcard)
+        );
     }
 
     #[test]
     fn patterns_match_exact_names_and_deeper_prefixes() {
         assert!(pattern_matches("core.user.created", "core.user.created"));
-        assert!(pattern_matches("plugin.billing.invoice.*", "plugin.billing.invoice.paid"));
-        assert!(!pattern_matches("plugin.billing.invoice.*", "plugin.billing.invoice"));
-        assert!(!pattern_matches("plugin.billing.invoice.*", "plugin.billing.invoicex.paid"));
+        assert!(pattern_matches(
+            "plugin.billing.invoice.*",
+            "plugin.billing.invoice.paid"
+        ));
+        assert!(!pattern_matches(
+            "plugin.billing.invoice.*",
+            "plugin.billing.invoice"
+        ));
+        assert!(!pattern_matches(
+            "plugin.billing.invoice.*",
+            "plugin.billing.invoicex.paid"
+        ));
     }
 }

@@ -16,9 +16,9 @@ pub mod package;
 pub mod runtime;
 
 #[cfg(feature = "runtime")]
-pub use runtime::{Context, Event, Plugin, handlers, prelude, testing};
-#[cfg(feature = "runtime")]
 pub use plexica_sdk_macros::event_handler;
+#[cfg(feature = "runtime")]
+pub use runtime::{Context, Event, Plugin, handlers, prelude, testing};
 
 /// Items used by code that the SDK's macros generate. Not part of the public API.
 #[cfg(feature = "runtime")]

@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod keys;
 pub mod plugin;
+pub mod quickstart;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliResult;
@@ -15,5 +16,6 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Plugin(command) => plugin::run(command, &ui),
         Command::Keys(command) => keys::run(command, &ui),
         Command::Completions(args) => completions::run(&args),
+        Command::Quickstart(args) => quickstart::run(args, &ui),
     }
 }

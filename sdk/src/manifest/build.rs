@@ -68,7 +68,9 @@ pub(crate) fn manifest(r: &mut Reader<'_>, doc: &Spanned<DeTable<'_>>) -> Manife
 impl Reader<'_> {
     fn has_wrong_type(&self, path: &str) -> bool {
         let needle = format!("`{path}` must be");
-        self.diagnostics.iter().any(|d| d.message.starts_with(&needle))
+        self.diagnostics
+            .iter()
+            .any(|d| d.message.starts_with(&needle))
     }
 
     /// Parses the string at `path` as a SemVer version, reporting `manifest::version`.
@@ -126,7 +128,12 @@ impl Reader<'_> {
             None => format!("expected one of: {}", names.join(", ")),
         };
         let span = self.spans.get(path).unwrap_or(0..0);
-        self.error(code, span, format!("`{text}` is not a valid {what}"), Some(help));
+        self.error(
+            code,
+            span,
+            format!("`{text}` is not a valid {what}"),
+            Some(help),
+        );
         None
     }
 }
@@ -210,7 +217,9 @@ const MODULE_KINDS: &[(&str, ModuleKind)] = &[
 ];
 
 fn frontend(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> Frontend {
-    let remote_entry = r.required_string(&mut t, "remote-entry").unwrap_or_default();
+    let remote_entry = r
+        .required_string(&mut t, "remote-entry")
+        .unwrap_or_default();
     let dist = r.required_string(&mut t, "dist").unwrap_or_default();
     let build = r.string(&mut t, "build");
     let route_prefix = r.string(&mut t, "route-prefix");
@@ -234,7 +243,15 @@ fn module(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> FrontendModule {
     let kind_path = t.path_of("kind");
     let kind = r
         .required_string(&mut t, "kind")
-        .and_then(|k| r.choice(&kind_path, "manifest::module-kind", "module kind", &k, MODULE_KINDS))
+        .and_then(|k| {
+            r.choice(
+                &kind_path,
+                "manifest::module-kind",
+                "module kind",
+                &k,
+                MODULE_KINDS,
+            )
+        })
         .unwrap_or(ModuleKind::Component);
     let extension_point = r.string(&mut t, "extension-point");
     let route = r.string(&mut t, "route");
@@ -295,7 +312,15 @@ fn config_field(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> ConfigField {
     let type_path = t.path_of("type");
     let kind = r
         .required_string(&mut t, "type")
-        .and_then(|k| r.choice(&type_path, "manifest::config-type", "config type", &k, CONFIG_TYPES))
+        .and_then(|k| {
+            r.choice(
+                &type_path,
+                "manifest::config-type",
+                "config type",
+                &k,
+                CONFIG_TYPES,
+            )
+        })
         .unwrap_or(ConfigType::Json);
     let label = r.string(&mut t, "label");
     let required = r.boolean(&mut t, "required").unwrap_or(false);
@@ -371,7 +396,15 @@ fn service(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> Service {
             let method_path = e.path_of("method");
             let method = r
                 .required_string(&mut e, "method")
-                .and_then(|m| r.choice(&method_path, "manifest::endpoint-method", "HTTP method", &m, METHODS))
+                .and_then(|m| {
+                    r.choice(
+                        &method_path,
+                        "manifest::endpoint-method",
+                        "HTTP method",
+                        &m,
+                        METHODS,
+                    )
+                })
                 .unwrap_or(HttpMethod::Get);
             let endpoint = Endpoint {
                 method,

@@ -208,14 +208,20 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
         let creates_table;
         match verb.as_str() {
             "create" => {
-                i = skip_words(statement, i, &["or", "replace", "temp", "temporary", "unlogged", "unique"]);
+                i = skip_words(
+                    statement,
+                    i,
+                    &["or", "replace", "temp", "temporary", "unlogged", "unique"],
+                );
                 if is_word(statement.get(i), "table") {
                     creates_table = true;
                     i = skip_words(statement, i + 1, &["if", "not", "exists"]);
                 } else if is_word(statement.get(i), "index") {
                     creates_table = false;
                     // The index name is free; the table follows ON.
-                    match statement.iter().position(|(t, _)| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("on"))) {
+                    match statement.iter().position(
+                        |(t, _)| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("on")),
+                    ) {
                         Some(on) => i = skip_words(statement, on + 1, &["only"]),
                         None => continue,
                     }
@@ -258,7 +264,9 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
                 code: "manifest::migration-schema",
                 span: span.clone(),
                 message: format!("`{}` names another schema", parts.join(".")),
-                help: Some("write the bare table name; migrations run in the tenant's data space".into()),
+                help: Some(
+                    "write the bare table name; migrations run in the tenant's data space".into(),
+                ),
             });
         }
         let table = parts.last().copied().unwrap_or_default();
@@ -285,8 +293,14 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
         }
     }
     for window in tokens.windows(3) {
-        if let [(Token::Word(kw), _), (Token::Word(_) | Token::Quoted(_), _), (Token::Symbol(b'.'), _)] = window
-            && ["references", "from", "join", "into", "update"].iter().any(|k| kw.eq_ignore_ascii_case(k))
+        if let [
+            (Token::Word(kw), _),
+            (Token::Word(_) | Token::Quoted(_), _),
+            (Token::Symbol(b'.'), _),
+        ] = window
+            && ["references", "from", "join", "into", "update"]
+                .iter()
+                .any(|k| kw.eq_ignore_ascii_case(k))
             && let Some((parts, span, _)) = qualified_name(&tokens, index_of(&tokens, &window[1].1))
             && parts.len() > 1
         {
@@ -302,7 +316,10 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
 }
 
 fn index_of(tokens: &[(Token<'_>, Range<usize>)], span: &Range<usize>) -> usize {
-    tokens.iter().position(|(_, s)| s == span).unwrap_or(tokens.len())
+    tokens
+        .iter()
+        .position(|(_, s)| s == span)
+        .unwrap_or(tokens.len())
 }
 
 #[cfg(test)]
@@ -335,20 +352,41 @@ mod tests {
 
     #[test]
     fn foreign_tables_schemas_and_missing_workspace_column_fail() {
-        assert_eq!(codes("CREATE TABLE users (id TEXT);", false), ["manifest::migration-table"]);
-        assert_eq!(codes("ALTER TABLE core_users ADD x INT;", false), ["manifest::migration-table"]);
-        assert_eq!(codes("DROP TABLE IF EXISTS tenants;", false), ["manifest::migration-table"]);
-        assert_eq!(codes("CREATE INDEX i ON users (id);", false), ["manifest::migration-table"]);
+        assert_eq!(
+            codes("CREATE TABLE users (id TEXT);", false),
+            ["manifest::migration-table"]
+        );
+        assert_eq!(
+            codes("ALTER TABLE core_users ADD x INT;", false),
+            ["manifest::migration-table"]
+        );
+        assert_eq!(
+            codes("DROP TABLE IF EXISTS tenants;", false),
+            ["manifest::migration-table"]
+        );
+        assert_eq!(
+            codes("CREATE INDEX i ON users (id);", false),
+            ["manifest::migration-table"]
+        );
         assert_eq!(
             codes("CREATE TABLE public.crm_x (id TEXT);", false),
             ["manifest::migration-schema"]
         );
         assert_eq!(
-            codes("CREATE TABLE crm_x (id TEXT REFERENCES core.users(id));", false),
+            codes(
+                "CREATE TABLE crm_x (id TEXT REFERENCES core.users(id));",
+                false
+            ),
             ["manifest::migration-schema"]
         );
-        assert_eq!(codes("SET search_path TO other;", false), ["manifest::migration-schema"]);
-        assert_eq!(codes("CREATE SCHEMA evil;", false), ["manifest::migration-schema"]);
+        assert_eq!(
+            codes("SET search_path TO other;", false),
+            ["manifest::migration-schema"]
+        );
+        assert_eq!(
+            codes("CREATE SCHEMA evil;", false),
+            ["manifest::migration-schema"]
+        );
         assert_eq!(
             codes("CREATE TABLE crm_x (id TEXT);", true),
             ["manifest::migration-workspace-id"]

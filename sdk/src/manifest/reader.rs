@@ -146,7 +146,11 @@ impl<'s> Reader<'s> {
     }
 
     /// Reads an optional string.
-    pub(crate) fn string(&mut self, table: &mut Table<'_, '_>, key: &'static str) -> Option<String> {
+    pub(crate) fn string(
+        &mut self,
+        table: &mut Table<'_, '_>,
+        key: &'static str,
+    ) -> Option<String> {
         let path = table.path_of(key);
         let value = table.lookup(key)?;
         match value.get_ref() {
@@ -167,7 +171,10 @@ impl<'s> Reader<'s> {
         table: &mut Table<'_, '_>,
         key: &'static str,
     ) -> Option<String> {
-        let present = table.entries.iter().any(|(k, _)| k.get_ref().as_ref() == key);
+        let present = table
+            .entries
+            .iter()
+            .any(|(k, _)| k.get_ref().as_ref() == key);
         if !present {
             table.known.push(key);
             self.missing(table, key);

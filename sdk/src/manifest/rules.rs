@@ -143,11 +143,16 @@ fn plugin_info(r: &mut Reader<'_>, p: &PluginInfo) {
     {
         let help = spdx::imprecise_license_id(&p.license)
             .map(|(lic, _)| format!("did you mean `{}`?", lic.name))
-            .unwrap_or_else(|| "use an SPDX expression such as `MIT` or `Apache-2.0 OR MIT`".into());
+            .unwrap_or_else(|| {
+                "use an SPDX expression such as `MIT` or `Apache-2.0 OR MIT`".into()
+            });
         r.at(
             "plugin.license",
             "manifest::license",
-            format!("`{}` is not a valid SPDX license expression: {}", p.license, e.reason),
+            format!(
+                "`{}` is not a valid SPDX license expression: {}",
+                p.license, e.reason
+            ),
             Some(help),
         );
     }
@@ -195,7 +200,10 @@ fn plugin_info(r: &mut Reader<'_>, p: &PluginInfo) {
         r.at(
             "plugin.keywords",
             "manifest::keyword",
-            format!("at most 10 keywords are allowed, found {}", p.keywords.len()),
+            format!(
+                "at most 10 keywords are allowed, found {}",
+                p.keywords.len()
+            ),
             None,
         );
     }
@@ -331,7 +339,10 @@ fn frontend_rules(r: &mut Reader<'_>, f: &Frontend) {
             "frontend.route-prefix",
             "manifest::route-prefix",
             format!("route prefix `{prefix}` must match `^/[a-z0-9-/]*$`"),
-            Some(format!("try `/{}`", slugify(prefix.trim_start_matches('/')))),
+            Some(format!(
+                "try `/{}`",
+                slugify(prefix.trim_start_matches('/'))
+            )),
         );
     }
     let mut names = HashSet::new();
@@ -341,7 +352,10 @@ fn frontend_rules(r: &mut Reader<'_>, f: &Frontend) {
             r.at(
                 &format!("{base}.name"),
                 "manifest::module-name",
-                format!("module name `{}` must match `^[A-Za-z][A-Za-z0-9]*$`", module.name),
+                format!(
+                    "module name `{}` must match `^[A-Za-z][A-Za-z0-9]*$`",
+                    module.name
+                ),
                 None,
             );
         } else if !names.insert(module.name.as_str()) {
@@ -423,7 +437,10 @@ fn config(r: &mut Reader<'_>, fields: &[ConfigField]) {
             r.at(
                 &format!("{base}.key"),
                 "manifest::config-key",
-                format!("config key `{}` must match `^[a-z][a-zA-Z0-9_]*$`", field.key),
+                format!(
+                    "config key `{}` must match `^[a-z][a-zA-Z0-9_]*$`",
+                    field.key
+                ),
                 None,
             );
         } else if !keys.insert(field.key.as_str()) {
@@ -487,23 +504,39 @@ fn config_field(r: &mut Reader<'_>, base: &str, field: &ConfigField) {
     let pattern = field.pattern.as_deref().and_then(|pattern| {
         let path = format!("{base}.pattern");
         if field.kind != String {
-            r.at(&path, "manifest::config-pattern", "`pattern` only applies to string fields", None);
+            r.at(
+                &path,
+                "manifest::config-pattern",
+                "`pattern` only applies to string fields",
+                None,
+            );
             return None;
         }
         if pattern.len() > MAX_PATTERN_LEN {
             r.at(
                 &path,
                 "manifest::config-pattern",
-                format!("`pattern` is {} bytes long; at most {MAX_PATTERN_LEN} are allowed", pattern.len()),
+                format!(
+                    "`pattern` is {} bytes long; at most {MAX_PATTERN_LEN} are allowed",
+                    pattern.len()
+                ),
                 None,
             );
             return None;
         }
-        match regex::RegexBuilder::new(pattern).size_limit(1 << 20).build() {
+        match regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .build()
+        {
             Ok(re) => Some(re),
             Err(e) => {
                 let reason = e.to_string().lines().last().unwrap_or_default().to_owned();
-                r.at(&path, "manifest::config-pattern", format!("`pattern` is not a valid regular expression: {reason}"), None);
+                r.at(
+                    &path,
+                    "manifest::config-pattern",
+                    format!("`pattern` is not a valid regular expression: {reason}"),
+                    None,
+                );
                 None
             }
         }
@@ -570,7 +603,9 @@ pub fn check_config_value(
         (ConfigType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {
             in_bounds(n.as_f64().unwrap_or_default(), "value")
         }
-        (ConfigType::Number, Value::Number(n)) => in_bounds(n.as_f64().unwrap_or_default(), "value"),
+        (ConfigType::Number, Value::Number(n)) => {
+            in_bounds(n.as_f64().unwrap_or_default(), "value")
+        }
         (ConfigType::Boolean, Value::Bool(_)) | (ConfigType::Json, _) => Ok(()),
         (ConfigType::Select, Value::String(s)) => match field.options.contains(s) {
             true => Ok(()),
@@ -625,7 +660,12 @@ fn dependencies(r: &mut Reader<'_>, own_id: &str, deps: &Dependencies) {
                 None,
             );
         } else if id == own_id {
-            r.at(&path, "manifest::dependency", format!("`{id}` conflicts with itself"), None);
+            r.at(
+                &path,
+                "manifest::dependency",
+                format!("`{id}` conflicts with itself"),
+                None,
+            );
         }
     }
 }
@@ -682,7 +722,10 @@ fn services(r: &mut Reader<'_>, own_id: &str, services: &[Service], declared: &H
             r.at(
                 &format!("{base}.name"),
                 "manifest::service-name",
-                format!("service name `{}` must be `{own_prefix}<resource>`", service.name),
+                format!(
+                    "service name `{}` must be `{own_prefix}<resource>`",
+                    service.name
+                ),
                 Some(format!("e.g. `{own_prefix}contacts`")),
             );
         }
@@ -693,7 +736,10 @@ fn services(r: &mut Reader<'_>, own_id: &str, services: &[Service], declared: &H
                 r.at(
                     &format!("{ep}.path"),
                     "manifest::endpoint-path",
-                    format!("endpoint path `{}` must match `^/[A-Za-z0-9_\\-/:*]*$`", endpoint.path),
+                    format!(
+                        "endpoint path `{}` must match `^/[A-Za-z0-9_\\-/:*]*$`",
+                        endpoint.path
+                    ),
                     None,
                 );
             }

@@ -68,7 +68,9 @@ pub enum PackageError {
         max: u64,
     },
     /// One entry compresses more than [`Limits::max_ratio`] to 1: a zip bomb.
-    #[error("entry `{path}` has a compression ratio of {ratio}:1; at most {max}:1 is allowed (zip bomb?)")]
+    #[error(
+        "entry `{path}` has a compression ratio of {ratio}:1; at most {max}:1 is allowed (zip bomb?)"
+    )]
     ZipBomb {
         /// The entry.
         path: String,
@@ -162,7 +164,9 @@ pub struct Package {
 impl Package {
     /// Hex sha256 of `CHECKSUMS` (the content digest), if present.
     pub fn content_digest(&self) -> Option<String> {
-        self.checksums_text.as_deref().map(|t| sha256_hex(t.as_bytes()))
+        self.checksums_text
+            .as_deref()
+            .map(|t| sha256_hex(t.as_bytes()))
     }
 
     /// The parsed `CHECKSUMS`, if present.
@@ -221,9 +225,17 @@ fn write_entries<W: Write + Seek>(
             .map(|(path, bytes, _)| (path.clone(), sha256_hex(bytes)))
             .collect(),
     );
-    contents.push((CHECKSUMS_FILE.to_owned(), checksums.render().into_bytes(), false));
+    contents.push((
+        CHECKSUMS_FILE.to_owned(),
+        checksums.render().into_bytes(),
+        false,
+    ));
     if let Some(signature) = signature {
-        contents.push((SIGNATURE_FILE.to_owned(), signature.as_bytes().to_vec(), false));
+        contents.push((
+            SIGNATURE_FILE.to_owned(),
+            signature.as_bytes().to_vec(),
+            false,
+        ));
     }
     contents.sort_by(|a, b| a.0.cmp(&b.0));
     let mut zip = ZipWriter::new(out);
@@ -237,7 +249,8 @@ fn write_entries<W: Write + Seek>(
             .map_err(|e| PackageError::Corrupt(e.to_string()))?;
         zip.write_all(bytes)?;
     }
-    zip.finish().map_err(|e| PackageError::Corrupt(e.to_string()))
+    zip.finish()
+        .map_err(|e| PackageError::Corrupt(e.to_string()))
 }
 
 /// Returns the package `bytes` with `SIGNATURE` added (or replaced), everything else unchanged.

@@ -12,10 +12,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// The parsed checksum list: path → hex sha256.
@@ -93,7 +95,10 @@ mod tests {
         );
         let lines: Vec<&str> = text.lines().collect();
         let unsorted = format!("{}\n{}\n", lines[1], lines[0]);
-        assert_eq!(Checksums::parse(&unsorted), Err(ChecksumsError::NotCanonical));
+        assert_eq!(
+            Checksums::parse(&unsorted),
+            Err(ChecksumsError::NotCanonical)
+        );
         assert_eq!(
             Checksums::parse("sha256  abc  x\n"),
             Err(ChecksumsError::BadLine { line: 1 })

@@ -89,7 +89,12 @@ pub fn is_secret_file(name: &str) -> bool {
             .any(|k| lower.starts_with(k))
         || matches!(
             lower.as_str(),
-            "credentials" | "credentials.toml" | "credentials.json" | ".netrc" | ".npmrc" | ".pypirc"
+            "credentials"
+                | "credentials.toml"
+                | "credentials.json"
+                | ".netrc"
+                | ".npmrc"
+                | ".pypirc"
         )
 }
 
@@ -183,7 +188,10 @@ fn add_backend_entry(
 }
 
 fn package_path(relative: &Path) -> Result<String, CollectError> {
-    let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
     parts
         .map(|p| p.join("/"))
         .ok_or_else(|| CollectError::NonUtf8Path(relative.to_path_buf()))
@@ -215,7 +223,15 @@ mod tests {
 
     #[test]
     fn recognises_secret_files() {
-        for name in [".env", ".env.local", "server.pem", "signing.key", "id_rsa", "id_rsa.pub", "credentials.json"] {
+        for name in [
+            ".env",
+            ".env.local",
+            "server.pem",
+            "signing.key",
+            "id_rsa",
+            "id_rsa.pub",
+            "credentials.json",
+        ] {
             assert!(is_secret_file(name), "{name}");
         }
         for name in ["README.md", "environment.ts", "keys.rs", "main.rs"] {

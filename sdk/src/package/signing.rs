@@ -217,7 +217,10 @@ impl SecretKey {
             .decode(line)
             .map_err(|_| malformed("secret key", "not base64"))?;
         if raw.len() != 158 || &raw[..2] != PUBLIC_ALG || &raw[4..6] != CHECKSUM_ALG {
-            return Err(malformed("secret key", "not an Ed25519 minisign secret key"));
+            return Err(malformed(
+                "secret key",
+                "not an Ed25519 minisign secret key",
+            ));
         }
         if &raw[2..4] != NO_KDF {
             return Err(malformed(
@@ -291,7 +294,12 @@ impl Signature {
             return Err(bad("missing untrusted comment line"));
         }
         let raw = B64
-            .decode(lines.next().ok_or_else(|| bad("missing signature line"))?.trim())
+            .decode(
+                lines
+                    .next()
+                    .ok_or_else(|| bad("missing signature line"))?
+                    .trim(),
+            )
             .map_err(|_| bad("signature line is not base64"))?;
         if raw.len() != 74 || &raw[..2] != PREHASHED_ALG {
             return Err(bad("not a prehashed Ed25519 minisign signature"));
@@ -302,7 +310,12 @@ impl Signature {
             .ok_or_else(|| bad("missing trusted comment"))?
             .to_owned();
         let global = B64
-            .decode(lines.next().ok_or_else(|| bad("missing global signature"))?.trim())
+            .decode(
+                lines
+                    .next()
+                    .ok_or_else(|| bad("missing global signature"))?
+                    .trim(),
+            )
             .map_err(|_| bad("global signature is not base64"))?;
         let mut key_id = [0u8; 8];
         key_id.copy_from_slice(&raw[2..10]);
@@ -390,16 +403,28 @@ mod tests {
     fn signatures_verify_and_detect_tampering() {
         let secret = SecretKey::generate();
         let public = secret.public_key();
-        let sig = secret.sign(b"data", "plexica-plugin id=a version=1.0.0 key=0000000000000000 timestamp=1");
+        let sig = secret.sign(
+            b"data",
+            "plexica-plugin id=a version=1.0.0 key=0000000000000000 timestamp=1",
+        );
         let parsed = Signature::parse(&sig.to_text()).expect("parses");
         assert_eq!(parsed, sig);
         assert_eq!(public.verify(b"data", &parsed), Ok(()));
-        assert_eq!(public.verify(b"date", &parsed), Err(SignatureError::BadSignature));
+        assert_eq!(
+            public.verify(b"date", &parsed),
+            Err(SignatureError::BadSignature)
+        );
         let mut moved = parsed.clone();
         moved.trusted_comment = moved.trusted_comment.replace("id=a", "id=b");
-        assert_eq!(public.verify(b"data", &moved), Err(SignatureError::BadCommentSignature));
+        assert_eq!(
+            public.verify(b"data", &moved),
+            Err(SignatureError::BadCommentSignature)
+        );
         let other = SecretKey::generate().public_key();
-        assert!(matches!(other.verify(b"data", &parsed), Err(SignatureError::OtherKey { .. })));
+        assert!(matches!(
+            other.verify(b"data", &parsed),
+            Err(SignatureError::OtherKey { .. })
+        ));
     }
 
     #[test]

@@ -64,7 +64,11 @@ impl VerifyReport {
 
     fn skip_rest(&mut self, from: &[&'static str]) {
         for check in from {
-            self.push(check, CheckStatus::Skip, "not checked: an earlier check failed");
+            self.push(
+                check,
+                CheckStatus::Skip,
+                "not checked: an earlier check failed",
+            );
         }
     }
 }
@@ -83,14 +87,22 @@ pub fn verify_package(bytes: &[u8], trusted: &[PublicKey], limits: &Limits) -> V
     };
     report.digest = Some(package.digest.clone());
     report.content_digest = package.content_digest();
-    report.push("archive", Pass, format!("{} entries, structure sound", package.entries.len()));
+    report.push(
+        "archive",
+        Pass,
+        format!("{} entries, structure sound", package.entries.len()),
+    );
 
     let checked = manifest::check(&package.manifest_text, MANIFEST_FILE, Some(&package));
     match &checked.manifest {
         Some(m) => {
             report.id = Some(m.plugin.id.clone());
             report.version = Some(m.plugin.version.to_string());
-            report.push("manifest", Pass, format!("{}@{} is valid", m.plugin.id, m.plugin.version));
+            report.push(
+                "manifest",
+                Pass,
+                format!("{}@{} is valid", m.plugin.id, m.plugin.version),
+            );
         }
         None => {
             let errors: Vec<String> = checked
@@ -106,7 +118,11 @@ pub fn verify_package(bytes: &[u8], trusted: &[PublicKey], limits: &Limits) -> V
     checksums(&mut report, &package);
 
     let Some(signature_text) = &package.signature_text else {
-        report.push("signature", Fail, "the package is not signed (no SIGNATURE entry)");
+        report.push(
+            "signature",
+            Fail,
+            "the package is not signed (no SIGNATURE entry)",
+        );
         return report;
     };
     let signature = match Signature::parse(signature_text) {
@@ -125,7 +141,11 @@ pub fn verify_package(bytes: &[u8], trusted: &[PublicKey], limits: &Limits) -> V
     report.push("key", Pass, format!("made by trusted key {}", key.id));
     let data = package.checksums_text.as_deref().unwrap_or_default();
     match key.verify(data.as_bytes(), &signature) {
-        Ok(()) => report.push("signature", Pass, format!("signature valid, made by key {}", key.id)),
+        Ok(()) => report.push(
+            "signature",
+            Pass,
+            format!("signature valid, made by key {}", key.id),
+        ),
         Err(e) => report.push("signature", Fail, e.to_string()),
     }
     trusted_comment(&mut report, &signature);
@@ -151,9 +171,17 @@ fn checksums(report: &mut VerifyReport, package: &Package) {
             continue;
         }
         match listed.0.get(&entry.path) {
-            None => report.push("checksums", Fail, format!("file `{}` not listed", entry.path)),
+            None => report.push(
+                "checksums",
+                Fail,
+                format!("file `{}` not listed", entry.path),
+            ),
             Some(hash) if *hash != entry.sha256 => {
-                report.push("checksums", Fail, format!("file `{}`'s hash differs", entry.path));
+                report.push(
+                    "checksums",
+                    Fail,
+                    format!("file `{}`'s hash differs", entry.path),
+                );
             }
             Some(_) => {}
         }
@@ -164,7 +192,11 @@ fn checksums(report: &mut VerifyReport, package: &Package) {
         }
     }
     if report.checks.len() == before {
-        report.push("checksums", Pass, format!("{} files match CHECKSUMS", listed.0.len()));
+        report.push(
+            "checksums",
+            Pass,
+            format!("{} files match CHECKSUMS", listed.0.len()),
+        );
     }
 }
 
@@ -174,7 +206,10 @@ fn trusted_comment(report: &mut VerifyReport, signature: &Signature) {
         report.push(
             "trusted-comment",
             Fail,
-            format!("trusted comment `{}` is not a Plexica comment", signature.trusted_comment),
+            format!(
+                "trusted comment `{}` is not a Plexica comment",
+                signature.trusted_comment
+            ),
         );
         return;
     };

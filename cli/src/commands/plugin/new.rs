@@ -179,9 +179,12 @@ fn answers(args: &NewArgs, ui: &Ui) -> CliResult<Answers> {
             None => Ok(default),
         }
     };
-    let name = answer("name", "Display name", default_name)?;
-    let description = answer("description", "Description", default_description)?;
-    let author = answer("author", "Author", default_author)?;
+    let name = single_line("name", answer("name", "Display name", default_name)?)?;
+    let description = single_line(
+        "description",
+        answer("description", "Description", default_description)?,
+    )?;
+    let author = single_line("author", answer("author", "Author", default_author)?)?;
     Ok(Answers {
         id,
         name,
@@ -189,6 +192,17 @@ fn answers(args: &NewArgs, ui: &Ui) -> CliResult<Answers> {
         author,
         template,
     })
+}
+
+/// Answers are placed inside string literals of the templates: one line, no control characters.
+fn single_line(key: &str, value: String) -> CliResult<String> {
+    if value.chars().any(char::is_control) {
+        return Err(CliError::usage(format!(
+            "the {key} may not contain line breaks or control characters"
+        ))
+        .with_help(format!("pass a single line with --set {key}=…")));
+    }
+    Ok(value)
 }
 
 fn prompt_text(label: &str, default: Option<String>) -> CliResult<String> {

@@ -1,0 +1,549 @@
+//! The authoring commands through the real binary: output contract, exit codes, refusals.
+
+mod common;
+
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+use common::{Sandbox, json};
+use predicates::prelude::*;
+
+#[test]
+fn version_and_help_answer() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .plexica()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("plexica "));
+    sandbox
+        .plexica()
+        .args(["plugin", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("validate"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Sandbox::new()
+        .plexica()
+        .args(["plugin", "frobnicate"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn without_a_terminal_new_never_prompts_and_names_the_flag() {
+    Sandbox::new()
+        .plexica()
+        .args(["plugin", "new"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("error: missing the plugin id"))
+        .stderr(predicate::str::contains("--set id="));
+}
+
+#[test]
+fn new_takes_answers_from_set_and_reports_json() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .plexica()
+        .args([
+            "-o",
+            "json",
+            "plugin",
+            "new",
+            "--set",
+            "id=crm-tools",
+            "--set",
+            "template=frontend",
+        ])
+        .args([
+            "--set",
+            "name=CRM \"Tools\"",
+            "--set",
+            "description=Tools for the CRM team",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created = json(&output);
+    assert_eq!(created["id"], "crm-tools");
+    assert_eq!(created["template"], "frontend");
+    let manifest =
+        std::fs::read_to_string(sandbox.work().join("crm-tools/plexica.toml")).expect("manifest");
+    assert!(manifest.contains(r#"name = "CRM \"Tools\"""#), "{manifest}");
+    sandbox
+        .plexica()
+        .args(["plugin", "validate", "crm-tools"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn new_rejects_bad_ids_unknown_answers_and_non_empty_directories() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .plexica()
+        .args(["plugin", "new", "Bad_Id"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a valid plugin id"));
+    sandbox
+        .plexica()
+        .args(["plugin", "new", "ok-id", "--set", "colour=red"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown answer `colour`"));
+    sandbox.new_frontend_plugin("taken");
+    sandbox
+        .plexica()
+        .args(["plugin", "new", "taken", "--template", "frontend"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("--force"));
+    sandbox
+        .plexica()
+        .args([
+            "plugin",
+            "new",
+            "taken",
+            "--template",
+            "frontend",
+            "--force",
+        ])
+        .assert()
+        .success();
+}
+
+const BROKEN: &str = r#"[plugin]
+id = "crm"
+name = "CRM"
+version = "1.2"
+description = "Contacts and deals"
+authors = ["Ada <ada@example.com>"]
+license = "MIT"
+colour = "blue"
+
+[frontend]
+dist = "ui/dist"
+remote-entry = "remoteEntry.js"
+
+[events]
+subscribes = ["core.usr.created"]
+"#;
+
+#[test]
+fn validate_reports_every_problem_rendered_with_carets() {
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.work().join("plexica.toml"), BROKEN).expect("write");
+    sandbox
+        .plexica()
+        .args(["plugin", "validate"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error[manifest::version]"))
+        .stderr(predicate::str::contains(
+            "error[manifest::unknown-key]: unknown key `plugin.colour`",
+        ))
+        .stderr(predicate::str::contains(
+            "error[manifest::event-name]: `core.usr.created`: not a known core event domain",
+        ))
+        .stderr(predicate::str::contains("--> plexica.toml:15:15"))
+        .stderr(predicate::str::contains(
+            "did you mean `core.user.created`?",
+        ))
+        .stderr(predicate::str::contains("^^^^"));
+}
+
+#[test]
+fn validate_json_is_an_array_of_diagnostics() {
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.work().join("plexica.toml"), BROKEN).expect("write");
+    let output = sandbox
+        .plexica()
+        .args(["plugin", "validate", "-o", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let diagnostics = json(&output);
+    let list = diagnostics.as_array().expect("an array");
+    let codes: Vec<&str> = list.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert!(codes.contains(&"manifest::version"), "{codes:?}");
+    assert!(codes.contains(&"manifest::unknown-key"), "{codes:?}");
+    assert!(codes.contains(&"manifest::event-name"), "{codes:?}");
+    let event = list
+        .iter()
+        .find(|d| d["code"] == "manifest::event-name")
+        .expect("event diagnostic");
+    assert_eq!(event["line"], 15);
+    assert_eq!(event["column"], 15);
+    assert_eq!(event["file"], "plexica.toml");
+    assert_eq!(event["severity"], "error");
+    assert!(event["span"]["start"].is_u64());
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains('\u{1b}'),
+        "no ANSI codes in JSON"
+    );
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.new_frontend_plugin("warned");
+    sandbox
+        .plexica()
+        .args(["plugin", "validate"])
+        .arg(&dir)
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args(["plugin", "validate", "--deny-warnings"])
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "warning[manifest::missing-homepage]",
+        ));
+}
+
+#[test]
+fn missing_manifest_is_not_found() {
+    Sandbox::new()
+        .plexica()
+        .args(["plugin", "validate"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("no plexica.toml"));
+}
+
+fn build_and_package(sandbox: &Sandbox, dir: &std::path::Path) -> std::path::PathBuf {
+    sandbox
+        .plexica()
+        .args(["plugin", "build"])
+        .arg(dir)
+        .assert()
+        .success();
+    let output = sandbox
+        .plexica()
+        .args(["-o", "json", "plugin", "package"])
+        .arg(dir)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::path::PathBuf::from(json(&output)["file"].as_str().expect("file"))
+}
+
+#[test]
+fn packaging_twice_with_changed_mtimes_is_byte_identical() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.new_frontend_plugin("repro");
+    let first = std::fs::read(build_and_package(&sandbox, &dir)).expect("package");
+    let past = SystemTime::now() - Duration::from_secs(86_400 * 400);
+    for entry in ["plexica.toml", "README.md", "ui/src/HomePage.js"] {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.join(entry))
+            .expect("open");
+        file.set_modified(past).expect("set mtime");
+    }
+    let second = std::fs::read(build_and_package(&sandbox, &dir)).expect("package");
+    assert_eq!(first, second);
+}
+
+#[test]
+fn package_list_prints_contents_with_sizes_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.new_frontend_plugin("listed");
+    sandbox
+        .plexica()
+        .args(["plugin", "build"])
+        .arg(&dir)
+        .assert()
+        .success();
+    std::fs::write(dir.join(".plexicaignore"), "README.md\n").expect("write ignore");
+    let output = sandbox
+        .plexica()
+        .args(["-o", "json", "plugin", "package", "--list"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let listed = json(&output);
+    let paths: Vec<&str> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(paths.contains(&"plexica.toml"));
+    assert!(paths.contains(&"ui/dist/remoteEntry.js"));
+    assert!(!paths.contains(&"README.md"), ".plexicaignore applies");
+    assert!(
+        !paths.iter().any(|p| p.starts_with('.')),
+        "dotfiles are excluded"
+    );
+    assert!(listed[0]["size"].is_u64());
+    assert!(
+        !dir.join("target/plexica").exists(),
+        "--list writes nothing"
+    );
+}
+
+#[test]
+fn secret_files_are_refused_unless_allowed() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.new_frontend_plugin("leaky");
+    sandbox
+        .plexica()
+        .args(["plugin", "build"])
+        .arg(&dir)
+        .assert()
+        .success();
+    for secret in [".env", "server.pem", "id_rsa"] {
+        std::fs::write(dir.join(secret), "secret").expect("write secret");
+        sandbox
+            .plexica()
+            .args(["plugin", "package"])
+            .arg(&dir)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("refusing to package secret files"))
+            .stderr(predicate::str::contains(secret))
+            .stderr(predicate::str::contains("--allow-secrets"));
+        std::fs::remove_file(dir.join(secret)).expect("remove");
+    }
+    std::fs::write(dir.join("server.pem"), "secret").expect("write secret");
+    sandbox
+        .plexica()
+        .args(["plugin", "package", "--allow-secrets"])
+        .arg(&dir)
+        .assert()
+        .success();
+}
+
+#[test]
+fn keys_are_private_and_refused_when_readable_by_others() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .plexica()
+        .args(["-o", "json", "keys", "generate", "release"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let key = json(&output);
+    let secret_path = std::path::PathBuf::from(key["secret_key_path"].as_str().expect("path"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret_path)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    sandbox
+        .plexica()
+        .args(["keys", "generate", "release"])
+        .assert()
+        .code(5);
+    let listed = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "keys", "list"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(listed[0]["name"], "release");
+    assert_eq!(listed[0]["key_id"], key["key_id"]);
+    sandbox
+        .plexica()
+        .args(["keys", "export", "release"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "{}\n",
+            key["public_key"].as_str().expect("public key")
+        ));
+
+    let dir = sandbox.new_frontend_plugin("perm");
+    let pxp = build_and_package(&sandbox, &dir);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret_path, std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+        sandbox
+            .plexica()
+            .args(["plugin", "sign", "--key", "release"])
+            .arg(&pxp)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("readable by other users"))
+            .stderr(predicate::str::contains(format!(
+                "help: run `chmod 600 {}`",
+                secret_path.display()
+            )));
+        std::fs::set_permissions(&secret_path, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    }
+    sandbox
+        .plexica()
+        .args(["plugin", "sign"])
+        .arg(&pxp)
+        .assert()
+        .success();
+}
+
+#[test]
+fn verify_reports_each_check_and_fails_on_tampering() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.new_frontend_plugin("tamper");
+    let pxp = build_and_package(&sandbox, &dir);
+    sandbox
+        .plexica()
+        .args(["keys", "generate"])
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args(["plugin", "sign"])
+        .arg(&pxp)
+        .assert()
+        .success();
+    let output = sandbox
+        .plexica()
+        .args(["-o", "json", "plugin", "verify"])
+        .arg(&pxp)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json(&output);
+    let checks: Vec<(&str, &str)> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap_or(""),
+                c["status"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for name in [
+        "archive",
+        "manifest",
+        "checksums",
+        "key",
+        "signature",
+        "trusted-comment",
+    ] {
+        assert!(checks.contains(&(name, "pass")), "{name} in {checks:?}");
+    }
+
+    // An untrusted key: verify against another key only.
+    sandbox
+        .plexica()
+        .args(["keys", "generate", "other"])
+        .assert()
+        .success();
+    let other = sandbox.config_dir().join("keys/other.pub");
+    sandbox
+        .plexica()
+        .args(["plugin", "verify", "--key"])
+        .arg(&other)
+        .arg(&pxp)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not trusted"));
+
+    // Corrupt bytes.
+    let mut bytes = std::fs::read(&pxp).expect("read");
+    let len = bytes.len();
+    bytes.truncate(len / 2);
+    let broken = sandbox.work().join("broken.pxp");
+    std::fs::File::create(&broken)
+        .expect("create")
+        .write_all(&bytes)
+        .expect("write");
+    sandbox
+        .plexica()
+        .args(["plugin", "verify"])
+        .arg(&broken)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL archive"));
+}
+
+#[test]
+fn signing_an_unsigned_package_requires_a_key() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.new_frontend_plugin("nokey");
+    let pxp = build_and_package(&sandbox, &dir);
+    sandbox
+        .plexica()
+        .args(["plugin", "sign"])
+        .arg(&pxp)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("plexica keys generate"));
+    sandbox
+        .plexica()
+        .args(["plugin", "verify"])
+        .arg(&pxp)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not signed"));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    let sandbox = Sandbox::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        sandbox
+            .plexica()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("plexica"));
+    }
+}
+
+#[test]
+fn quickstart_runs_the_whole_journey_and_can_run_again() {
+    let sandbox = Sandbox::new();
+    for _ in 0..2 {
+        let output = sandbox
+            .plexica()
+            .args(["-o", "json", "quickstart", "--data-dir", "qs"])
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let summary = json(&output);
+        assert_eq!(summary["verified"], true);
+        let package = sandbox
+            .work()
+            .join(summary["package"].as_str().expect("package"));
+        assert!(package.is_file());
+    }
+}

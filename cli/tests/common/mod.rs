@@ -1,0 +1,74 @@
+//! Helpers shared by the CLI tests: the real `plexica` binary in an isolated configuration.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// An isolated user: a temporary configuration directory and working directory.
+pub struct Sandbox {
+    /// Holds the temporary tree alive.
+    pub root: TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(root.path().join("work")).expect("mkdir work");
+        Self { root }
+    }
+
+    /// `PLEXICA_CONFIG_DIR` of this sandbox.
+    pub fn config_dir(&self) -> PathBuf {
+        self.root.path().join("config")
+    }
+
+    /// The working directory commands run in.
+    pub fn work(&self) -> PathBuf {
+        self.root.path().join("work")
+    }
+
+    /// `plexica` with this sandbox's configuration, no terminal, in the working directory.
+    pub fn plexica(&self) -> Command {
+        let mut cmd = Command::cargo_bin("plexica").expect("plexica binary");
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PLEXICA_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("PLEXICA_CONFIG_DIR", self.config_dir())
+            .env("NO_COLOR", "1")
+            .current_dir(self.work())
+            .write_stdin("");
+        cmd
+    }
+
+    /// Runs `plexica plugin new` for a frontend plugin called `id`; returns its directory.
+    pub fn new_frontend_plugin(&self, id: &str) -> PathBuf {
+        self.plexica()
+            .args(["plugin", "new", id, "--template", "frontend"])
+            .assert()
+            .success();
+        self.work().join(id)
+    }
+}
+
+/// The workspace root of this repository.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
+}
+
+/// Parses stdout as JSON.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}

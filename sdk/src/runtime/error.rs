@@ -1,0 +1,119 @@
+//! [`Error`] and [`Result`] of the plugin runtime.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::handler::Mismatch;
+use crate::manifest::ManifestError;
+
+/// The result type of handlers, routes and the runtime.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in a plugin: at start-up, while serving, or inside a handler.
+///
+/// Its message includes the direct cause; its `Debug` form adds the causes the message does not
+/// already show, so that `main() -> Result<()>` prints something a person can act on.
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `plexica.toml` could not be read or is invalid.
+    #[error("cannot load the plugin manifest: {0}")]
+    Manifest(#[from] ManifestError),
+    /// The manifest has no `[backend]`, so there is nothing for this process to serve.
+    #[error(
+        "{manifest}: plugin `{plugin}` has no [backend] section, but this binary is its backend"
+    )]
+    NoBackend {
+        /// The manifest's path.
+        manifest: PathBuf,
+        /// The plugin's id.
+        plugin: String,
+    },
+    /// `backend.health` is not a plain absolute route.
+    #[error(
+        "{manifest}: backend.health = `{route}` is not a route; use a plain path such as `/_plexica/health`"
+    )]
+    HealthRoute {
+        /// The manifest's path.
+        manifest: PathBuf,
+        /// The rejected route.
+        route: String,
+    },
+    /// The registered `#[event_handler]`s and `events.subscribes` disagree.
+    #[error("{}", mismatch_message(.manifest, .mismatches))]
+    HandlerMismatch {
+        /// The manifest's path.
+        manifest: PathBuf,
+        /// Every disagreement, handlers first.
+        mismatches: Vec<Mismatch>,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on `{address}` (from {origin}): {source}")]
+    Listen {
+        /// The address as given.
+        address: String,
+        /// Where the address came from: the environment variable or the default.
+        origin: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The shutdown signal handlers could not be installed.
+    #[error("cannot install the SIGTERM / Ctrl-C handlers: {0}")]
+    Signal(#[source] std::io::Error),
+    /// The HTTP server failed.
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+    /// An envelope has no string `type`.
+    #[error("the event envelope has no string `type` field")]
+    EnvelopeType,
+    /// An envelope or its `data` does not have the shape the handler expects.
+    #[error("cannot decode event `{event_type}`: {source}")]
+    Decode {
+        /// The envelope's `type`.
+        event_type: String,
+        /// What serde found.
+        source: serde_json::Error,
+    },
+    /// No registered handler matches an event's type.
+    #[error("no #[event_handler] is registered for event type `{0}`")]
+    NoHandler(String),
+    /// A failure of the plugin's own code; see [`Error::other`].
+    #[error("{0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl Error {
+    /// Wraps an error of the plugin's own code, or a message: `.map_err(Error::other)?`,
+    /// `Err(Error::other("no such contact"))`.
+    pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self::Other(error.into())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let cause_message = cause.to_string();
+            if !message.contains(&cause_message) {
+                message.push_str("\n  caused by: ");
+                message.push_str(&cause_message);
+            }
+            source = cause.source();
+        }
+        f.write_str(&message)
+    }
+}
+
+fn mismatch_message(manifest: &std::path::Path, mismatches: &[Mismatch]) -> String {
+    let mut message = format!(
+        "the #[event_handler]s do not match events.subscribes of {}:",
+        manifest.display()
+    );
+    for mismatch in mismatches {
+        message.push_str("\n  - ");
+        message.push_str(&mismatch.to_string());
+    }
+    message
+}

@@ -1,0 +1,170 @@
+//! [`Plugin`]: start-up checks and the HTTP server of a plugin's backend.
+
+use std::future::Future;
+use std::path::Path;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+
+use super::error::{Error, Result};
+use super::handler::{check_handlers, handlers};
+use crate::manifest::Manifest;
+
+/// The environment variable holding the address the backend listens on (`host:port`).
+pub const LISTEN_ENV: &str = "PLEXICA_PLUGIN_LISTEN";
+
+/// The address used when [`LISTEN_ENV`] is unset.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// A plugin's backend: its validated manifest and its HTTP routes.
+///
+/// ```no_run
+/// use plexica_sdk::prelude::*;
+///
+/// #[tokio::main]
+/// async fn main() -> Result<()> {
+///     Plugin::from_manifest("plexica.toml")?
+///         .routes(Router::new().route("/ping", get(|| async { "pong" })))
+///         .run()
+///         .await
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Plugin {
+    manifest: Manifest,
+    health_route: String,
+    routes: Router,
+}
+
+impl Plugin {
+    /// Loads and validates the manifest at `path` (a `plexica.toml` or the directory holding
+    /// it), and checks that the registered `#[event_handler]`s match its `events.subscribes`
+    /// exactly (see [`check_handlers`](super::check_handlers)).
+    pub fn from_manifest(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let manifest = Manifest::from_file(path)?;
+        let Some(health_route) = manifest.backend.as_ref().map(|b| b.health.clone()) else {
+            return Err(Error::NoBackend {
+                manifest: path.to_path_buf(),
+                plugin: manifest.plugin.id,
+            });
+        };
+        if !is_plain_route(&health_route) {
+            return Err(Error::HealthRoute {
+                manifest: path.to_path_buf(),
+                route: health_route,
+            });
+        }
+        let mismatches = check_handlers(&manifest.events.subscribes, handlers());
+        if !mismatches.is_empty() {
+            return Err(Error::HandlerMismatch {
+                manifest: path.to_path_buf(),
+                mismatches,
+            });
+        }
+        Ok(Self {
+            manifest,
+            health_route,
+            routes: Router::new(),
+        })
+    }
+
+    /// The validated manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Adds the plugin's own routes; may be called several times (routes are merged, and, as in
+    /// axum, overlapping routes panic). The platform's routes (health) take precedence.
+    pub fn routes(mut self, routes: Router) -> Self {
+        self.routes = self.routes.merge(routes);
+        self
+    }
+
+    /// The complete HTTP application: the platform's routes first, then the plugin's.
+    pub fn router(&self) -> Router {
+        let plugin = &self.manifest.plugin;
+        let health = serde_json::json!({
+            "status": "ok",
+            "plugin": plugin.id,
+            "version": plugin.version.to_string(),
+        });
+        Router::new()
+            .route(
+                &self.health_route,
+                get(move || std::future::ready(Json(health.clone()))),
+            )
+            .fallback_service(self.routes.clone())
+    }
+
+    /// Serves [`router`](Self::router) on the address in `PLEXICA_PLUGIN_LISTEN` (default
+    /// `127.0.0.1:8080`) until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run(self) -> Result<()> {
+        let (address, origin) = match std::env::var_os(LISTEN_ENV) {
+            Some(address) => (address.to_string_lossy().into_owned(), LISTEN_ENV),
+            None => (DEFAULT_LISTEN.to_owned(), "the default"),
+        };
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| Error::Listen {
+                address: address.clone(),
+                origin,
+                source,
+            })?;
+        let shutdown = shutdown_signal()?;
+        if let Ok(local) = listener.local_addr() {
+            eprintln!(
+                "{} {} listening on http://{local}",
+                self.manifest.plugin.id, self.manifest.plugin.version
+            );
+        }
+        self.serve(listener, shutdown).await
+    }
+
+    /// Serves [`router`](Self::router) on `listener` until `shutdown` completes, then lets
+    /// in-flight requests finish. For tests and embedders; plugins call [`run`](Self::run).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(Error::Serve)
+    }
+}
+
+/// Is `route` an absolute path without axum parameters or wildcards?
+fn is_plain_route(route: &str) -> bool {
+    route.starts_with('/')
+        && route
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b))
+}
+
+/// A future completing on the first SIGTERM or SIGINT; the handlers are installed now, so a
+/// failure to install them is reported before serving.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(Error::Signal)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(Error::Signal)?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}
+
+/// A future completing on the first Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
+}

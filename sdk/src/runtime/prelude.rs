@@ -1,0 +1,8 @@
+//! `use plexica_sdk::prelude::*;` brings what handlers and routes usually need.
+
+pub use super::{Context, Event, Plugin, Result};
+pub use crate::event_handler;
+pub use axum::routing::{get, post};
+pub use axum::{Json, Router};
+pub use serde::{Deserialize, Serialize};
+pub use serde_json::json;

@@ -1,0 +1,159 @@
+//! Test kit: build a [`Context`] and an [`Event`] for a unit test and call a handler directly,
+//! or [`dispatch`] an envelope through the `#[event_handler]` registry, without any server.
+//!
+//! ```
+//! use plexica_sdk::prelude::*;
+//! use plexica_sdk::testing;
+//!
+//! #[derive(Deserialize, Serialize)]
+//! struct WorkspaceCreated { workspace_id: String }
+//!
+//! #[event_handler("core.workspace.created")]
+//! async fn seed(ctx: &Context, ev: Event<WorkspaceCreated>) -> Result<()> {
+//!     assert_eq!(ctx.tenant(), "acme");
+//!     assert_eq!(ev.workspace_id, "ws-1");
+//!     Ok(())
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let ctx = testing::context("acme");
+//! let data = WorkspaceCreated { workspace_id: "ws-1".into() };
+//! // Call the function itself…
+//! seed(&ctx, testing::event("core.workspace.created", data)).await?;
+//! // …or go through the registration, as a delivery would.
+//! let envelope = json!({ "type": "core.workspace.created", "data": { "workspace_id": "ws-1" } });
+//! testing::dispatch(ctx, testing::envelope(envelope)).await?;
+//! # Ok::<(), plexica_sdk::runtime::Error>(()) }).unwrap();
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+use super::context::Context;
+use super::error::{Error, Result};
+use super::event::{Envelope, Event};
+use super::handler::{self, handlers};
+
+/// The tenant of events built by [`event`] and [`envelope`].
+pub const TENANT: &str = "acme";
+
+/// The `time` of events built by [`event`] and [`envelope`].
+pub const TIME: &str = "2026-01-01T00:00:00.000Z";
+
+/// A context for `tenant`, with no workspace and no actor.
+pub fn context(tenant: impl Into<String>) -> Context {
+    ContextBuilder::new(tenant).build()
+}
+
+/// Builds a [`Context`] with a workspace, an actor or a given correlation id.
+#[derive(Debug, Clone)]
+pub struct ContextBuilder {
+    tenant: String,
+    workspace: Option<String>,
+    actor: Option<String>,
+    correlation_id: Option<String>,
+}
+
+impl ContextBuilder {
+    /// Starts a context for `tenant`.
+    pub fn new(tenant: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            workspace: None,
+            actor: None,
+            correlation_id: None,
+        }
+    }
+
+    /// Scopes the context to a workspace.
+    pub fn workspace(mut self, workspace: impl Into<String>) -> Self {
+        self.workspace = Some(workspace.into());
+        self
+    }
+
+    /// Attributes the work to a user.
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    /// Sets the correlation id (default: a fresh `test-correlation-N`).
+    pub fn correlation_id(mut self, correlation_id: impl Into<String>) -> Self {
+        self.correlation_id = Some(correlation_id.into());
+        self
+    }
+
+    /// The context.
+    pub fn build(self) -> Context {
+        let correlation_id = self
+            .correlation_id
+            .unwrap_or_else(|| format!("test-correlation-{}", next_serial()));
+        Context::new(self.tenant, self.workspace, self.actor, correlation_id)
+    }
+}
+
+/// An event of type `event_type` carrying `data`, for tenant [`TENANT`], with a fresh id, no
+/// workspace and no actor. Its fields are public: adjust them as the test needs.
+pub fn event<T>(event_type: impl Into<String>, data: T) -> Event<T> {
+    let event_type = event_type.into();
+    let id = format!("00000000-0000-7000-8000-{:012x}", next_serial());
+    Event {
+        specversion: "1.0".to_owned(),
+        source: source_of(&event_type),
+        r#type: event_type,
+        correlationid: id.clone(),
+        id,
+        time: TIME.to_owned(),
+        datacontenttype: "application/json".to_owned(),
+        tenant: TENANT.to_owned(),
+        workspace: None,
+        causationid: None,
+        actor: None,
+        data,
+    }
+}
+
+/// Completes a partial JSON envelope: every attribute missing from `partial` (an object with at
+/// least `type`) is filled in as [`event`] would, so a test writes only what it is about.
+/// Anything that is not an object is returned unchanged.
+pub fn envelope(partial: Envelope) -> Envelope {
+    let Envelope::Object(mut fields) = partial else {
+        return partial;
+    };
+    let event_type = fields
+        .get("type")
+        .and_then(Envelope::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let defaults = event(event_type, Envelope::Null);
+    if let Ok(Envelope::Object(defaults)) = serde_json::to_value(defaults) {
+        for (key, value) in defaults {
+            fields.entry(key).or_insert(value);
+        }
+    }
+    Envelope::Object(fields)
+}
+
+/// Delivers `envelope` (anything serializable as one: an [`Event`], or JSON) to every
+/// registered `#[event_handler]` whose type matches, as the runtime would, and returns the
+/// first handler error. Fails with [`Error::NoHandler`] when no handler matches.
+pub async fn dispatch(ctx: Context, envelope: impl Serialize) -> Result<()> {
+    let envelope = serde_json::to_value(envelope).map_err(Error::other)?;
+    handler::dispatch(handlers(), ctx, envelope).await
+}
+
+/// A number unique within the test process.
+fn next_serial() -> u64 {
+    static SERIAL: AtomicU64 = AtomicU64::new(1);
+    SERIAL.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The `source` a real event of this type would carry: `core` or `plugin/<id>`.
+fn source_of(event_type: &str) -> String {
+    let mut segments = event_type.split('.');
+    match (segments.next(), segments.next()) {
+        (Some("plugin"), Some(id)) => format!("plugin/{id}"),
+        _ => "core".to_owned(),
+    }
+}

@@ -1,0 +1,87 @@
+//! The backend of the `{{plugin_id}}` Plexica plugin: an event handler and an HTTP route. The
+//! frontend is in `ui/`.
+
+use plexica_sdk::prelude::*;
+
+/// The `data` of a `core.workspace.created` event.
+#[derive(Debug, Deserialize, Serialize)]
+struct WorkspaceCreated {
+    workspace_id: String,
+    slug: String,
+    name: String,
+}
+
+/// Runs once for every workspace created in a tenant that installed the plugin. Events can be
+/// delivered more than once: keep handlers idempotent (`ev.id` identifies a delivery).
+#[event_handler("core.workspace.created")]
+async fn on_workspace_created(ctx: &Context, ev: Event<WorkspaceCreated>) -> Result<()> {
+    eprintln!(
+        "tenant {}: workspace `{}` ({}, id {}) created",
+        ctx.tenant(),
+        ev.name,
+        ev.slug,
+        ev.workspace_id
+    );
+    Ok(())
+}
+
+/// `GET /hello`: a JSON greeting.
+async fn hello() -> Json<serde_json::Value> {
+    Json(json!({ "plugin": "{{plugin_id}}", "message": "Hello" }))
+}
+
+/// The plugin's own HTTP routes, next to the platform's health route.
+fn routes() -> Router {
+    Router::new().route("/hello", get(hello))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    Plugin::from_manifest("plexica.toml")?
+        .routes(routes())
+        .run()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plexica_sdk::testing;
+
+    fn sales() -> WorkspaceCreated {
+        WorkspaceCreated {
+            workspace_id: "ws-1".into(),
+            slug: "sales".into(),
+            name: "Sales".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn handles_workspace_created() {
+        let ctx = testing::context("acme");
+        let ev = testing::event("core.workspace.created", sales());
+        on_workspace_created(&ctx, ev).await.expect("handled");
+    }
+
+    #[tokio::test]
+    async fn workspace_created_reaches_the_handler_through_its_registration() {
+        let ctx = testing::ContextBuilder::new("acme")
+            .workspace("sales")
+            .build();
+        let ev = testing::event("core.workspace.created", sales());
+        testing::dispatch(ctx, ev).await.expect("dispatched");
+    }
+
+    #[test]
+    fn the_manifest_is_valid_and_matches_the_handlers() {
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/plexica.toml");
+        let plugin = Plugin::from_manifest(manifest).expect("plexica.toml");
+        assert_eq!(plugin.manifest().plugin.id, "{{plugin_id}}");
+    }
+
+    #[tokio::test]
+    async fn hello_greets() {
+        let Json(body) = hello().await;
+        assert_eq!(body["message"], "Hello");
+    }
+}
