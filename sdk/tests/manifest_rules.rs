@@ -535,7 +535,7 @@ fn warnings_do_not_fail() {
 #[test]
 fn json_form_has_the_documented_fields() {
     let text = edit("id = \"crm\"", "id = \"CRM\"");
-    let json = serde_json::to_value(&errors(&text, None)).expect("serializes");
+    let json = serde_json::to_value(errors(&text, None)).expect("serializes");
     let d = &json[0];
     for field in [
         "code", "severity", "message", "file", "line", "column", "span", "help",
@@ -556,19 +556,22 @@ fn plugin_dir(migrations: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// (migration files, expected code or "" for none, file the diagnostic names)
+type MigrationCase = (&'static [(&'static str, &'static str)], &'static str, &'static str);
+
 #[test]
 fn migration_rules_look_at_the_files() {
-    let good = "CREATE TABLE crm_contacts (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL);";
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
-        (&[("0001_init.sql", good)], "", ""),
+    const GOOD: &str = "CREATE TABLE crm_contacts (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL);";
+    let cases: &[MigrationCase] = &[
+        (&[("0001_init.sql", GOOD)], "", ""),
         (
-            &[("init.sql", good)],
+            &[("init.sql", GOOD)],
             "manifest::migration-name",
             "plexica.toml",
         ),
         (
             &[
-                ("0002_a.sql", good),
+                ("0002_a.sql", GOOD),
                 ("0002_b.sql", "ALTER TABLE crm_contacts ADD x INT;"),
             ],
             "manifest::migration-order",
