@@ -557,11 +557,16 @@ fn plugin_dir(migrations: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 /// (migration files, expected code or "" for none, file the diagnostic names)
-type MigrationCase = (&'static [(&'static str, &'static str)], &'static str, &'static str);
+type MigrationCase = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
 
 #[test]
 fn migration_rules_look_at_the_files() {
-    const GOOD: &str = "CREATE TABLE crm_contacts (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL);";
+    const GOOD: &str =
+        "CREATE TABLE crm_contacts (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL);";
     let cases: &[MigrationCase] = &[
         (&[("0001_init.sql", GOOD)], "", ""),
         (

@@ -91,7 +91,8 @@ pub enum PackageError {
     /// Two entries share a name.
     #[error("entry `{0}` appears more than once")]
     DuplicateEntry(String),
-    /// An entry name is not a clean UTF-8 relative path (NUL, backslash, empty segment, directory).
+    /// An entry name is not a clean UTF-8 relative path (control character, backslash, empty
+    /// segment, directory).
     #[error("entry name `{0}` is not allowed")]
     BadName(String),
     /// An entry uses encryption or a method other than stored/deflate.
@@ -125,7 +126,10 @@ impl PackageError {
             Self::Symlink(_) => "PACKAGE_SYMLINK",
             Self::DuplicateEntry(_) => "PACKAGE_DUPLICATE_ENTRY",
             Self::BadName(_) => "PACKAGE_BAD_ENTRY_NAME",
-            Self::MissingManifest | Self::NotText(_) => "PACKAGE_MANIFEST_MISSING",
+            Self::MissingManifest => "PACKAGE_MANIFEST_MISSING",
+            Self::NotText(name) if name == CHECKSUMS_FILE => "CHECKSUMS_INVALID",
+            Self::NotText(name) if name == SIGNATURE_FILE => "SIGNATURE_INVALID",
+            Self::NotText(_) => "MANIFEST_INVALID",
             Self::Checksums(_) => "CHECKSUMS_INVALID",
         }
     }
@@ -214,11 +218,34 @@ pub fn write_package<W: Write + Seek>(
 }
 
 fn write_entries<W: Write + Seek>(
-    mut contents: Vec<(String, Vec<u8>, bool)>,
+    contents: Vec<(String, Vec<u8>, bool)>,
     signature: Option<&str>,
     out: W,
 ) -> Result<W, PackageError> {
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    write_entries_with(contents, signature, out, workers)
+}
+
+/// One entry to write: path, bytes, executable.
+type Content = (String, Vec<u8>, bool);
+
+/// Writes the archive, compressing with up to `workers` threads. Each thread deflates a
+/// contiguous run of the sorted entries into an archive of its own; the runs are then copied
+/// raw, in order, into the output. Every entry is its own deflate stream, so the bytes do not
+/// depend on `workers`.
+fn write_entries_with<W: Write + Seek>(
+    mut contents: Vec<Content>,
+    signature: Option<&str>,
+    out: W,
+    workers: usize,
+) -> Result<W, PackageError> {
     contents.retain(|(path, _, _)| path != CHECKSUMS_FILE && path != SIGNATURE_FILE);
+    if let Some((path, _, _)) = contents
+        .iter()
+        .find(|(path, _, _)| entry_name_problem(path).is_some())
+    {
+        return Err(PackageError::BadName(path.clone()));
+    }
     let checksums = Checksums(
         contents
             .iter()
@@ -238,8 +265,55 @@ fn write_entries<W: Write + Seek>(
         ));
     }
     contents.sort_by(|a, b| a.0.cmp(&b.0));
+    let runs = balanced_runs(&contents, workers.max(1));
+    let parts: Vec<Result<Vec<u8>, PackageError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|run| scope.spawn(move || write_run(run)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(corrupt("a compression thread panicked")))
+            })
+            .collect()
+    });
     let mut zip = ZipWriter::new(out);
-    for (path, bytes, executable) in &contents {
+    for part in parts {
+        let part = ZipArchive::new(Cursor::new(part?))
+            .map_err(|e| PackageError::Corrupt(e.to_string()))?;
+        zip.merge_archive(part)
+            .map_err(|e| PackageError::Corrupt(e.to_string()))?;
+    }
+    zip.finish()
+        .map_err(|e| PackageError::Corrupt(e.to_string()))
+}
+
+/// Splits the sorted entries into at most `workers` contiguous runs of similar byte counts.
+fn balanced_runs(contents: &[Content], workers: usize) -> Vec<&[Content]> {
+    let total: usize = contents.iter().map(|(_, bytes, _)| bytes.len()).sum();
+    let target = total.div_ceil(workers).max(1);
+    let mut runs = Vec::with_capacity(workers);
+    let mut start = 0;
+    let mut size = 0;
+    for (i, (_, bytes, _)) in contents.iter().enumerate() {
+        size += bytes.len();
+        if size >= target && runs.len() + 1 < workers {
+            runs.push(&contents[start..=i]);
+            start = i + 1;
+            size = 0;
+        }
+    }
+    if start < contents.len() {
+        runs.push(&contents[start..]);
+    }
+    runs
+}
+
+fn write_run(run: &[Content]) -> Result<Vec<u8>, PackageError> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    for (path, bytes, executable) in run {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(6))
@@ -250,6 +324,7 @@ fn write_entries<W: Write + Seek>(
         zip.write_all(bytes)?;
     }
     zip.finish()
+        .map(Cursor::into_inner)
         .map_err(|e| PackageError::Corrupt(e.to_string()))
 }
 
@@ -348,24 +423,33 @@ fn central_directory(bytes: &[u8], limits: &Limits) -> Result<Vec<CentralEntry>,
     Ok(entries)
 }
 
-/// Checks one entry's name and metadata against the rules of a package.
-fn check_entry(entry: &CentralEntry, limits: &Limits) -> Result<(), PackageError> {
-    let name = &entry.name;
+/// What is wrong with a package entry name, if anything: it must be a relative, normalized,
+/// `/`-separated UTF-8 path without control characters.
+pub(crate) fn entry_name_problem(name: &str) -> Option<fn(String) -> PackageError> {
     if name.starts_with('/') || name.starts_with('\\') || name.get(1..2) == Some(":") {
-        return Err(PackageError::AbsolutePath(name.clone()));
+        return Some(PackageError::AbsolutePath);
     }
     if name.split(['/', '\\']).any(|s| s == "..") {
-        return Err(PackageError::Traversal(name.clone()));
-    }
-    if entry.mode.is_some_and(|m| m & 0o170_000 == 0o120_000) {
-        return Err(PackageError::Symlink(name.clone()));
+        return Some(PackageError::Traversal);
     }
     if name.is_empty()
-        || name.contains('\0')
+        || name.chars().any(char::is_control)
         || name.contains('\\')
         || name.split('/').any(|s| s.is_empty() || s == ".")
     {
-        return Err(PackageError::BadName(name.clone()));
+        return Some(PackageError::BadName);
+    }
+    None
+}
+
+/// Checks one entry's name and metadata against the rules of a package.
+fn check_entry(entry: &CentralEntry, limits: &Limits) -> Result<(), PackageError> {
+    let name = &entry.name;
+    if let Some(problem) = entry_name_problem(name) {
+        return Err(problem(name.clone()));
+    }
+    if entry.mode.is_some_and(|m| m & 0o170_000 == 0o120_000) {
+        return Err(PackageError::Symlink(name.clone()));
     }
     if entry.encrypted || !matches!(entry.method, 0 | 8) {
         return Err(PackageError::Unsupported(name.clone()));
@@ -470,4 +554,58 @@ pub fn read_package(bytes: &[u8], limits: &Limits) -> Result<Package, PackageErr
         digest: sha256_hex(bytes),
         texts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_does_not_depend_on_the_number_of_compression_threads() {
+        let mut state = 7u32;
+        let mut noise = |len: usize| -> Vec<u8> {
+            (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (state >> 24) as u8
+                })
+                .collect()
+        };
+        let contents: Vec<Content> = (0..7u8)
+            .map(|i| {
+                (
+                    format!("f{i}"),
+                    noise(10_000 * usize::from(i + 1)),
+                    i % 2 == 0,
+                )
+            })
+            .collect();
+        let one = write_entries_with(contents.clone(), Some("sig"), Cursor::new(Vec::new()), 1)
+            .map(Cursor::into_inner)
+            .expect("writes");
+        for workers in [2, 3, 16] {
+            let many = write_entries_with(
+                contents.clone(),
+                Some("sig"),
+                Cursor::new(Vec::new()),
+                workers,
+            )
+            .map(Cursor::into_inner)
+            .expect("writes");
+            assert_eq!(one, many, "{workers} workers");
+        }
+        let read = read_package(&one, &Limits::default());
+        assert!(matches!(read, Err(PackageError::MissingManifest)));
+    }
+
+    #[test]
+    fn refuses_to_write_names_it_would_not_read() {
+        for name in ["a\\b", "new\nline", "/abs", "../up", "a//b"] {
+            let contents = vec![(name.to_owned(), b"x".to_vec(), false)];
+            assert!(
+                write_entries_with(contents, None, Cursor::new(Vec::new()), 1).is_err(),
+                "{name:?}"
+            );
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ignore::WalkBuilder;
 
-use super::IGNORE_FILE;
+use super::{CHECKSUMS_FILE, IGNORE_FILE, SIGNATURE_FILE};
 use crate::manifest::Manifest;
 
 /// Directories never packaged, at any depth.
@@ -64,6 +64,12 @@ pub enum CollectError {
     /// A path is not valid UTF-8.
     #[error("`{0}` is not a UTF-8 path")]
     NonUtf8Path(PathBuf),
+    /// A file name cannot be stored in a package (control character, backslash).
+    #[error("`{0}` cannot be packaged: names may not contain control characters or `\\`")]
+    BadName(String),
+    /// A file uses a name the package format reserves (`CHECKSUMS`, `SIGNATURE`).
+    #[error("`{0}` is reserved for the package format; rename the file")]
+    Reserved(String),
     /// The backend artifact has not been built.
     #[error("backend artifact `{0}` does not exist")]
     MissingArtifact(String),
@@ -127,16 +133,26 @@ pub fn collect(
         }
         let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         let path = package_path(relative)?;
-        let name = entry.file_name().to_string_lossy();
-        if is_secret_file(&name) {
+        let (parents, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        // Dot-directories are never packaged, whatever they hold; a secret dotfile such as
+        // `.env` in the tree is still refused, so that it is noticed.
+        if parents.split('/').any(|segment| segment.starts_with('.')) {
+            continue;
+        }
+        if is_secret_file(name) {
             secrets.push(path.clone());
             if !options.allow_secrets {
                 continue;
             }
         }
-        let is_dotfile = path.split('/').any(|segment| segment.starts_with('.'));
-        if is_dotfile || path.ends_with(".pxp") {
+        if name.starts_with('.') || name.ends_with(".pxp") {
             continue;
+        }
+        if path == CHECKSUMS_FILE || path == SIGNATURE_FILE {
+            return Err(CollectError::Reserved(path));
+        }
+        if path.chars().any(char::is_control) || path.contains('\\') {
+            return Err(CollectError::BadName(path));
         }
         if entry.path_is_symlink() {
             return Err(CollectError::Symlink(path));
