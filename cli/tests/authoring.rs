@@ -547,3 +547,43 @@ fn quickstart_runs_the_whole_journey_and_can_run_again() {
         assert!(package.is_file());
     }
 }
+
+#[test]
+fn on_a_terminal_new_prompts_for_each_answer() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!(
+            "skipped: `script` (util-linux) is not installed, no pseudo-terminal to test with"
+        );
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let plexica = assert_cmd::cargo::cargo_bin("plexica");
+    // `script` gives the command a pseudo-terminal; the answers are typed once each prompt is up:
+    // id, template (Enter keeps rust-backend), name, description (default), author (default).
+    let typing = "sleep 1; printf 'crm\\r'; sleep 0.5; printf '\\r'; sleep 0.5; printf 'My CRM\\r'; \
+                  sleep 0.5; printf '\\r'; sleep 0.5; printf '\\r'; sleep 1";
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "({typing}) | script -qec '{} plugin new' /dev/null",
+            plexica.display()
+        ))
+        .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
+        .current_dir(sandbox.work())
+        .output()
+        .expect("runs");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(screen.contains("Template"), "{screen}");
+    assert!(screen.contains("Display name"), "{screen}");
+    let manifest =
+        std::fs::read_to_string(sandbox.work().join("crm/plexica.toml")).expect("created");
+    assert!(manifest.contains("name = \"My CRM\""), "{manifest}");
+    assert!(
+        sandbox.work().join("crm/Cargo.toml").exists(),
+        "rust-backend was the default"
+    );
+}
