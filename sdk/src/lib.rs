@@ -3,9 +3,11 @@
 //!
 //! - [`manifest`]: the `plexica.toml` schema, its validation and located diagnostics.
 //! - [`event_name`]: event names and subscription patterns.
-//! - [`package`] (feature `package`): the reproducible `.pxp` archive, `CHECKSUMS` and
+//! - `package` (feature `package`): the reproducible `.pxp` archive, `CHECKSUMS` and
 //!   minisign-compatible Ed25519 signatures.
-//! - [`runtime`] (feature `runtime`, on by default): `Plugin`, `Context`, `#[event_handler]`.
+//! - `runtime` (feature `runtime`, on by default): `Plugin`, `Context`, `#[event_handler]`.
+
+#![warn(missing_docs)]
 
 pub mod diagnostic;
 pub mod event_name;
