@@ -2,6 +2,8 @@
 //!
 //! Every file's text has `{{placeholder}}`s replaced; a `.tmpl` suffix is dropped (so no
 //! template is mistaken for a real crate) and a file named `gitignore` becomes `.gitignore`.
+//! A template may be layered on others: `fullstack` is `rust-backend` plus `frontend` plus its
+//! own files (its manifest, README and ignore file), later layers replacing earlier ones.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,15 @@ pub enum Template {
 impl Template {
     /// Every template, in menu order.
     pub const ALL: [Template; 3] = [Self::RustBackend, Self::Frontend, Self::Fullstack];
+
+    /// The directories of `templates/` it is made of, applied in order.
+    fn layers(self) -> &'static [&'static str] {
+        match self {
+            Self::RustBackend => &["rust-backend"],
+            Self::Frontend => &["frontend"],
+            Self::Fullstack => &["rust-backend", "frontend", "fullstack"],
+        }
+    }
 
     /// Its name on the command line and in `templates/`.
     pub fn name(self) -> &'static str {
@@ -64,12 +75,15 @@ pub struct RenderedFile {
 
 /// Renders `template` with `values`.
 pub fn render(template: Template, values: &Values) -> Vec<RenderedFile> {
-    let mut out = Vec::new();
-    if let Some(dir) = TEMPLATES.get_dir(template.name()) {
-        collect(dir, Path::new(template.name()), values, &mut out);
+    let mut files = std::collections::BTreeMap::new();
+    for layer in template.layers() {
+        let mut rendered = Vec::new();
+        if let Some(dir) = TEMPLATES.get_dir(layer) {
+            collect(dir, Path::new(layer), values, &mut rendered);
+        }
+        files.extend(rendered.into_iter().map(|f| (f.path.clone(), f)));
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+    files.into_values().collect()
 }
 
 fn collect(dir: &Dir<'static>, root: &Path, values: &Values, out: &mut Vec<RenderedFile>) {

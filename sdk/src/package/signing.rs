@@ -51,6 +51,16 @@ fn malformed(what: &'static str, reason: &'static str) -> SignatureError {
     SignatureError::Malformed { what, reason }
 }
 
+/// The base64 payload of a key file: its first line that is not the untrusted comment.
+fn decode_key_line(text: &str, what: &'static str) -> Result<Vec<u8>, SignatureError> {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
+        .ok_or_else(|| malformed(what, "no key line"))?;
+    B64.decode(line).map_err(|_| malformed(what, "not base64"))
+}
+
 /// An 8-byte key id, shown as 16 upper-case hex digits as minisign shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub [u8; 8]);
@@ -103,14 +113,7 @@ impl PublicKey {
 
     /// Parses the one-line form or the two-line file form.
     pub fn parse(text: &str) -> Result<Self, SignatureError> {
-        let line = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
-            .ok_or_else(|| malformed("public key", "no key line"))?;
-        let raw = B64
-            .decode(line)
-            .map_err(|_| malformed("public key", "not base64"))?;
+        let raw = decode_key_line(text, "public key")?;
         if raw.len() != 42 || &raw[..2] != PUBLIC_ALG {
             return Err(malformed("public key", "not an Ed25519 minisign key"));
         }
@@ -208,14 +211,7 @@ impl SecretKey {
 
     /// Parses the (unencrypted) minisign secret key file form.
     pub fn parse(text: &str) -> Result<Self, SignatureError> {
-        let line = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
-            .ok_or_else(|| malformed("secret key", "no key line"))?;
-        let raw = B64
-            .decode(line)
-            .map_err(|_| malformed("secret key", "not base64"))?;
+        let raw = decode_key_line(text, "secret key")?;
         if raw.len() != 158 || &raw[..2] != PUBLIC_ALG || &raw[4..6] != CHECKSUM_ALG {
             return Err(malformed(
                 "secret key",

@@ -1,4 +1,5 @@
 //! The backend of the `{{plugin_id}}` Plexica plugin: an event handler and an HTTP route.
+//! (A fullstack plugin keeps its frontend in `ui/`.)
 
 use plexica_sdk::prelude::*;
 
