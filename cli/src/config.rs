@@ -32,9 +32,24 @@ impl ConfigDir {
         }
     }
 
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
     /// `keys/` inside it.
     pub fn keys_dir(&self) -> PathBuf {
         self.0.join("keys")
+    }
+
+    /// `config.toml`: profiles and named registries.
+    pub fn config_file(&self) -> PathBuf {
+        self.0.join("config.toml")
+    }
+
+    /// `credentials.toml`: registry tokens (0600).
+    pub fn credentials_file(&self) -> PathBuf {
+        self.0.join("credentials.toml")
     }
 }
 
@@ -72,6 +87,32 @@ pub fn write_secret_file(path: &Path, contents: &str) -> CliResult<()> {
     file.write_all(contents.as_bytes())
         .and_then(|()| file.sync_all())
         .context("write", path)
+}
+
+/// Replaces `path` atomically: a temporary sibling (created 0600) is written, fsynced, given
+/// mode 0644 unless `private`, and renamed over `path`. The directory is created (0700) if
+/// needed.
+pub fn replace_file(path: &Path, contents: &str, private: bool) -> CliResult<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir).context("create a file in", dir)?;
+    temp.write_all(contents.as_bytes()).context("write", path)?;
+    #[cfg(unix)]
+    if !private {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .context("write", path)?;
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    temp.as_file().sync_all().context("write", path)?;
+    temp.persist(path)
+        .map_err(|e| CliError::failed(format!("cannot write {}: {}", path.display(), e.error)))?;
+    Ok(())
 }
 
 /// Reads a secret file, refusing it when group or others may read it.

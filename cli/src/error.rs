@@ -9,10 +9,14 @@ pub enum ExitKind {
     Failed,
     /// `2`: usage error.
     Usage,
+    /// `3`: not authenticated or forbidden.
+    Auth,
     /// `4`: not found.
     NotFound,
     /// `5`: conflict (already exists).
     Conflict,
+    /// `6`: network or server unavailable after retries.
+    Unavailable,
 }
 
 impl ExitKind {
@@ -21,8 +25,10 @@ impl ExitKind {
         match self {
             Self::Failed => 1,
             Self::Usage => 2,
+            Self::Auth => 3,
             Self::NotFound => 4,
             Self::Conflict => 5,
+            Self::Unavailable => 6,
         }
     }
 }

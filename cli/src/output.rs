@@ -59,6 +59,11 @@ impl Ui {
         self.interactive && !self.yes
     }
 
+    /// May the command ask for an answer that has no default (which `--yes` cannot give)?
+    pub fn can_prompt(&self) -> bool {
+        self.interactive
+    }
+
     /// Colour diagnostics on stderr?
     pub fn color(&self) -> bool {
         self.color
@@ -104,6 +109,18 @@ impl Ui {
         }
     }
 
+    /// A warning on stderr (`warning: …`), unless quiet.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        if self.quiet {
+            return;
+        }
+        if self.color {
+            eprintln!("\x1b[1;33mwarning\x1b[0m: {}", message.as_ref());
+        } else {
+            eprintln!("warning: {}", message.as_ref());
+        }
+    }
+
     /// Detail for `--verbose`.
     pub fn verbose(&self, message: impl AsRef<str>) {
         if self.verbose {
@@ -122,6 +139,22 @@ impl Ui {
         }
         bar.set_message(message.into());
         bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    }
+
+    /// A byte-count progress bar on stderr when it is a terminal; hidden otherwise. Its length
+    /// is set once known.
+    pub fn transfer(&self, message: impl Into<String>) -> ProgressBar {
+        if !self.stderr_terminal || self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(message.into());
         bar
     }
 }

@@ -1,29 +1,104 @@
-//! The Plexica plugin registry as a library: [`app`] builds the HTTP service, [`serve`] runs it.
+//! The Plexica plugin registry (registry.md): stores, verifies and serves signed plugin
+//! packages.
 //!
-//! The binary `plexica-registry` is a thin wrapper over this crate so that tests start the very same
-//! service in-process on an ephemeral port.
+//! [`Registry::open`] connects the stores described by a [`Config`] (SQLite and a local blob
+//! directory by default; PostgreSQL and S3-compatible storage for the distributed shape);
+//! [`Registry::router`] is the HTTP service; [`Registry::serve`] runs it. The `plexica-registry`
+//! binary is a thin wrapper, so tests start the very same service in-process.
 
-use axum::{Json, Router, routing::get};
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod publish;
+mod routes;
+pub mod state;
+pub mod storage;
+
+use std::future::Future;
+
+use axum::Router;
+use plexica_sdk::api::registry::CreateUserRequest;
 use tokio::net::TcpListener;
 
-/// Builds the HTTP service.
-pub fn app() -> Router {
-    Router::new().route("/health/live", get(live))
+pub use state::{AppState, BlobConfig, Config};
+pub use storage::blobs::S3Config;
+
+/// A registry whose stores are open.
+#[derive(Clone)]
+pub struct Registry {
+    state: AppState,
 }
 
-/// Serves [`app`] on an already bound listener until the process is asked to stop.
-pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, app())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+/// Why the registry could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A store could not be opened.
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
+    /// Start-up work (bootstrap, cleanup) failed.
+    #[error("{0}")]
+    Startup(String),
 }
 
-/// Liveness: the process is up and answering.
-async fn live() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+impl Registry {
+    /// Opens the stores, removes blobs of uploads that never committed, and on an empty
+    /// database creates the `admin` user with `bootstrap_password`, or with a generated one
+    /// that is returned so that the caller can print it once.
+    pub async fn open(config: Config, bootstrap_password: Option<String>) -> Result<(Self, Option<String>), StartError> {
+        let state = AppState::open(config).await?;
+        publish::clean_stale_uploads(&state)
+            .await
+            .map_err(|e| StartError::Startup(e.detail))?;
+        let mut generated = None;
+        if state.meta.user_count().await? == 0 {
+            let password = match bootstrap_password {
+                Some(p) => p,
+                None => {
+                    let p = auth::new_token_secret().0.trim_start_matches("plxr_")[..24].to_owned();
+                    generated = Some(p.clone());
+                    p
+                }
+            };
+            routes::create_account(
+                &state,
+                CreateUserRequest {
+                    username: "admin".to_owned(),
+                    password,
+                    admin: true,
+                },
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| StartError::Startup(e.detail))?;
+        }
+        Ok((Self { state }, generated))
+    }
+
+    /// The shared state (stores and configuration).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The HTTP service.
+    pub fn router(&self) -> Router {
+        routes::router(self.state.clone())
+            .layer(axum::middleware::from_fn(metrics::track))
+            .layer(tower_http::trace::TraceLayer::new_for_http())
+            .layer(tower_http::catch_panic::CatchPanicLayer::new())
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,26 +1,88 @@
-//! `plexica-registry`: the Plexica plugin registry.
+//! `plexica-registry`: the Plexica plugin registry server.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
+use plexica_registry::{BlobConfig, Config, Registry, S3Config, shutdown_signal};
 
-/// The Plexica plugin registry.
+/// The Plexica plugin registry: stores, verifies and serves signed plugin packages.
+///
+/// Embedded default: `plexica-registry --data-dir DIR` keeps SQLite and package blobs under DIR.
+/// Distributed: `--database-url postgres://…` and `--s3-bucket …` (credentials from
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`). On an empty database the `admin` user is
+/// created with `PLEXICA_BOOTSTRAP_ADMIN_PASSWORD`, or a generated password printed once.
 #[derive(Debug, Parser)]
-#[command(name = "plexica-registry", version, about)]
+#[command(name = "plexica-registry", version, about, long_about)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "PLEXICA_LISTEN", default_value = "127.0.0.1:7700")]
     listen: SocketAddr,
+    /// Directory for the SQLite database and local blobs.
+    #[arg(long, env = "PLEXICA_DATA_DIR", default_value = "plexica-registry-data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL (instead of SQLite in the data directory).
+    #[arg(long, env = "PLEXICA_DATABASE_URL")]
+    database_url: Option<String>,
+    /// S3 bucket for package blobs (instead of the data directory).
+    #[arg(long, env = "PLEXICA_S3_BUCKET")]
+    s3_bucket: Option<String>,
+    /// S3-compatible endpoint URL.
+    #[arg(long, env = "PLEXICA_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long, env = "PLEXICA_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// Largest accepted package, in MiB.
+    #[arg(long, default_value_t = 50)]
+    max_package_mib: u64,
+    /// Accept unsigned packages.
+    #[arg(long)]
+    allow_unsigned: bool,
+    /// Seconds after which an upload that never committed is presumed crashed and its blob
+    /// removed at start-up.
+    #[arg(long, default_value_t = 300)]
+    upload_grace_seconds: i64,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PLEXICA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let args = Args::parse();
+    let mut config = Config::embedded(&args.data_dir);
+    if let Some(url) = args.database_url {
+        config.database_url = url;
+    }
+    if let Some(bucket) = args.s3_bucket {
+        config.blobs = BlobConfig::S3(S3Config {
+            bucket,
+            endpoint: args.s3_endpoint,
+            region: args.s3_region,
+            access_key_id: std::env::var("AWS_ACCESS_KEY_ID").ok(),
+            secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
+        });
+    }
+    config.max_package_bytes = args.max_package_mib * 1024 * 1024;
+    config.require_signatures = !args.allow_unsigned;
+    config.upload_grace_ms = args.upload_grace_seconds.max(0) * 1000;
+    let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
+    let (registry, generated) = Registry::open(config, bootstrap)
+        .await
+        .context("cannot open the registry's stores")?;
+    if let Some(password) = generated {
+        eprintln!("created user `admin` with password: {password}\n(shown once; set PLEXICA_BOOTSTRAP_ADMIN_PASSWORD to choose it)");
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    eprintln!("plexica-registry listening on {}", listener.local_addr()?);
-    plexica_registry::serve(listener).await?;
+    eprintln!("plexica-registry listening on http://{}", listener.local_addr()?);
+    registry.serve(listener, shutdown_signal()).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `plexica-sdk`: everything a Plexica plugin is written with, and the protocol types that the
 //! `plexica` CLI, the registry and the core API share.
 //!
+//! - [`api`]: request and response bodies of the registry API.
 //! - [`manifest`]: the `plexica.toml` schema, its validation and located diagnostics.
 //! - [`event_name`]: event names and subscription patterns.
 //! - `package` (feature `package`): the reproducible `.pxp` archive, `CHECKSUMS` and
@@ -9,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod diagnostic;
 pub mod event_name;
 pub mod manifest;

@@ -1,8 +1,11 @@
-//! `plexica keys generate|list|export`: the signing keys of this machine.
+//! `plexica keys generate|list|register|export`: the signing keys of this machine.
 
 use clap::Subcommand;
+use plexica_sdk::api::registry::RegisterKeyRequest;
 use serde::Serialize;
 
+use super::{Access, registry_client};
+use crate::cli::GlobalArgs;
 use crate::config::ConfigDir;
 use crate::error::CliResult;
 use crate::keystore::{DEFAULT_KEY, KeyStore};
@@ -19,6 +22,11 @@ pub enum KeysCommand {
     },
     /// List the key pairs in the configuration directory.
     List,
+    /// Register a public key with the registry, so that packages it signs are accepted.
+    Register {
+        /// Name of the key.
+        name: String,
+    },
     /// Print a public key in its one-line form, to share or register.
     Export {
         /// Name of the key.
@@ -36,8 +44,18 @@ struct KeyView {
     secret_key_path: Option<String>,
 }
 
+/// The JSON result of `keys register`.
+#[derive(Debug, Serialize)]
+struct Registered {
+    name: String,
+    registry: String,
+    key_id: String,
+    public_key: String,
+    created_at: String,
+}
+
 /// Runs a `keys` subcommand.
-pub fn run(command: KeysCommand, ui: &Ui) -> CliResult {
+pub fn run(command: KeysCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let store = KeyStore::new(&ConfigDir::locate()?);
     match command {
         KeysCommand::Generate { name } => {
@@ -88,6 +106,27 @@ pub fn run(command: KeysCommand, ui: &Ui) -> CliResult {
                     out.push_str(&format!("{:<20} {:<16}  {secret}\n", k.name, k.key_id));
                 }
                 out
+            });
+        }
+        KeysCommand::Register { name } => {
+            let public = store.public(&name)?;
+            let client = registry_client(global, None, Access::Token, ui)?;
+            let key = client.register_key(&RegisterKeyRequest {
+                public_key: public.to_line(),
+            })?;
+            let result = Registered {
+                name,
+                registry: client.registry().to_string(),
+                key_id: key.key_id,
+                public_key: key.public_key,
+                created_at: key.created_at,
+            };
+            ui.status(
+                "Registered",
+                format!("key `{}` ({}) with {}", result.name, result.key_id, result.registry),
+            );
+            ui.result(&result, || {
+                format!("key {} registered with {}", result.key_id, result.registry)
             });
         }
         KeysCommand::Export { name } => {

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::keys::{self, KeysCommand};
 use super::plugin::{self, PluginCommand, build, new, package, sign, validate, verify};
+use crate::cli::GlobalArgs;
 use crate::config::ConfigDir;
 use crate::error::CliResult;
 use crate::keystore::KeyStore;
@@ -28,7 +29,7 @@ pub struct QuickstartArgs {
 }
 
 /// Runs every step; stops at the first failure.
-pub fn run(args: QuickstartArgs, outer: &Ui) -> CliResult {
+pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
     let steps = outer.for_steps();
     let ui = &steps;
     let dir = args.data_dir.join(QUICKSTART_PLUGIN);
@@ -42,6 +43,7 @@ pub fn run(args: QuickstartArgs, outer: &Ui) -> CliResult {
             sdk_path: None,
             force: true,
         }),
+        global,
         ui,
     )?;
     plugin::run(
@@ -49,6 +51,7 @@ pub fn run(args: QuickstartArgs, outer: &Ui) -> CliResult {
             path: Some(dir.clone()),
             deny_warnings: false,
         }),
+        global,
         ui,
     )?;
     plugin::run(
@@ -58,6 +61,7 @@ pub fn run(args: QuickstartArgs, outer: &Ui) -> CliResult {
             skip_frontend: false,
             skip_backend: false,
         }),
+        global,
         ui,
     )?;
     plugin::run(
@@ -67,6 +71,7 @@ pub fn run(args: QuickstartArgs, outer: &Ui) -> CliResult {
             out: Some(pxp.clone()),
             allow_secrets: false,
         }),
+        global,
         ui,
     )?;
     let store = KeyStore::new(&ConfigDir::locate()?);
@@ -75,6 +80,7 @@ pub fn run(args: QuickstartArgs, outer: &Ui) -> CliResult {
             KeysCommand::Generate {
                 name: QUICKSTART_KEY.to_owned(),
             },
+            global,
             ui,
         )?;
     }
@@ -83,6 +89,7 @@ pub fn run(args: QuickstartArgs, outer: &Ui) -> CliResult {
             file: pxp.clone(),
             key: Some(QUICKSTART_KEY.to_owned()),
         }),
+        global,
         ui,
     )?;
     plugin::run(
@@ -90,6 +97,7 @@ pub fn run(args: QuickstartArgs, outer: &Ui) -> CliResult {
             file: pxp.clone(),
             keys: vec![QUICKSTART_KEY.to_owned()],
         }),
+        global,
         ui,
     )?;
     let summary = Summary {

@@ -77,14 +77,20 @@ impl VerifyReport {
 pub fn verify_package(bytes: &[u8], trusted: &[PublicKey], limits: &Limits) -> VerifyReport {
     use CheckStatus::*;
     let mut report = VerifyReport::default();
-    let package = match read_package(bytes, limits) {
-        Ok(package) => package,
+    match read_package(bytes, limits) {
+        Ok(package) => verify_read_package(&package, trusted),
         Err(e) => {
             report.push("archive", Fail, e.to_string());
             report.skip_rest(&["manifest", "checksums", "signature"]);
-            return report;
+            report
         }
-    };
+    }
+}
+
+/// Verifies a package already read (and so structurally sound) against the `trusted` keys.
+pub fn verify_read_package(package: &Package, trusted: &[PublicKey]) -> VerifyReport {
+    use CheckStatus::*;
+    let mut report = VerifyReport::default();
     report.digest = Some(package.digest.clone());
     report.content_digest = package.content_digest();
     report.push(
@@ -93,7 +99,7 @@ pub fn verify_package(bytes: &[u8], trusted: &[PublicKey], limits: &Limits) -> V
         format!("{} entries, structure sound", package.entries.len()),
     );
 
-    let checked = manifest::check(&package.manifest_text, MANIFEST_FILE, Some(&package));
+    let checked = manifest::check(&package.manifest_text, MANIFEST_FILE, Some(package));
     match &checked.manifest {
         Some(m) => {
             report.id = Some(m.plugin.id.clone());
@@ -115,7 +121,7 @@ pub fn verify_package(bytes: &[u8], trusted: &[PublicKey], limits: &Limits) -> V
         }
     }
 
-    checksums(&mut report, &package);
+    checksums(&mut report, package);
 
     let Some(signature_text) = &package.signature_text else {
         report.push(

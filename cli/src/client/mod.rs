@@ -1,0 +1,375 @@
+//! Typed blocking HTTP clients of the Plexica services (one method per route), over one
+//! [`Transport`] that retries 429, 503 and connection failures with bounded exponential
+//! backoff, and maps failures to [`CliError`]s with the documented exit codes.
+
+pub mod registry;
+
+use std::fmt;
+use std::io::Read;
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use plexica_sdk::api::registry::{ApiErrorItem, ApiErrors};
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::RETRY_AFTER;
+
+use crate::error::{CliError, ExitKind};
+
+/// How long a call without a transfer may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most bytes of an error body that are read.
+const ERROR_BODY_MAX: u64 = 1024 * 1024;
+
+/// Bounded exponential backoff.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub base: Duration,
+    /// Longest computed wait.
+    pub cap: Duration,
+    /// Longest `Retry-After` honoured; a longer one ends the retries.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (from 0): the backoff, or the server's
+    /// `Retry-After` when longer.
+    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let backoff = self
+            .base
+            .saturating_mul(2u32.saturating_pow(retry))
+            .min(self.cap);
+        retry_after.map_or(backoff, |after| after.max(backoff))
+    }
+}
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A route that needs a token was called without one.
+    #[error("not logged in to {registry}")]
+    NotLoggedIn {
+        /// The registry URL.
+        registry: String,
+    },
+    /// The server could not be reached, even after retries.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable {
+        /// What was called.
+        url: String,
+        /// The innermost transport error.
+        reason: String,
+    },
+    /// The server answered with an error status.
+    #[error("{}", describe(.errors))]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error envelope (synthesised when the body was not one).
+        errors: ApiErrors,
+        /// `Retry-After` seconds, on 429 and 503.
+        retry_after: Option<u64>,
+    },
+    /// The HTTP client could not be set up.
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+    /// The answer could not be understood.
+    #[error("unexpected answer from {url}: {reason}")]
+    Protocol {
+        /// What was called.
+        url: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+}
+
+fn describe(errors: &ApiErrors) -> String {
+    errors
+        .errors
+        .iter()
+        .map(|e| format!("{} ({})", e.detail, e.code))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ClientError {
+    /// The error envelope of an HTTP error, if this is one.
+    pub fn api_errors(&self) -> Option<&ApiErrors> {
+        match self {
+            Self::Api { errors, .. } => Some(errors),
+            _ => None,
+        }
+    }
+
+    /// Whether the server answered with `code`.
+    pub fn has_code(&self, code: &str) -> bool {
+        self.api_errors()
+            .is_some_and(|e| e.errors.iter().any(|item| item.code == code))
+    }
+}
+
+impl From<ClientError> for CliError {
+    fn from(error: ClientError) -> Self {
+        let message = error.to_string();
+        match &error {
+            ClientError::NotLoggedIn { registry } => CliError::new(ExitKind::Auth, message)
+                .with_help(format!(
+                    "run `plexica login --registry-url {registry}`, or set PLEXICA_REGISTRY_TOKEN"
+                )),
+            ClientError::Unreachable { .. } => CliError::new(ExitKind::Unavailable, message)
+                .with_help("check the registry URL and that the registry is running, then try again"),
+            ClientError::Setup(_) => CliError::failed(message),
+            ClientError::Protocol { .. } => CliError::failed(message)
+                .with_help("check that the URL points at a Plexica registry of a compatible version"),
+            ClientError::Api {
+                status,
+                retry_after,
+                ..
+            } => {
+                let kind = match *status {
+                    401 | 403 => ExitKind::Auth,
+                    404 => ExitKind::NotFound,
+                    409 => ExitKind::Conflict,
+                    429 | 500..=599 => ExitKind::Unavailable,
+                    _ => ExitKind::Failed,
+                };
+                let help = if error.has_code("TOKEN_EXPIRED") {
+                    Some("run `plexica login` to get a new token".to_owned())
+                } else if error.has_code("VERSION_EXISTS") {
+                    Some(
+                        "published versions are immutable: bump `plugin.version` in plexica.toml"
+                            .to_owned(),
+                    )
+                } else {
+                    match *status {
+                        401 => Some(
+                            "run `plexica login`, or check PLEXICA_REGISTRY_TOKEN / PLEXICA_TOKEN"
+                                .to_owned(),
+                        ),
+                        413 => Some("the package is larger than the registry accepts".to_owned()),
+                        429 => Some(match retry_after {
+                            Some(seconds) => format!("rate limited: try again in {seconds} s"),
+                            None => "rate limited: try again later".to_owned(),
+                        }),
+                        500..=599 => Some("the registry failed; try again later".to_owned()),
+                        _ => None,
+                    }
+                };
+                let error = CliError::new(kind, message);
+                match help {
+                    Some(help) => error.with_help(help),
+                    None => error,
+                }
+            }
+        }
+    }
+}
+
+/// Is the call safe to repeat after a transport failure mid-request?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotent {
+    /// Yes (GET): every transport failure is retried.
+    Yes,
+    /// No: only failures to connect (nothing was sent) are retried.
+    No,
+}
+
+/// Called before each retry with what happened and how long the wait is.
+type RetryNotice = Box<dyn Fn(&str) + Send + Sync>;
+
+/// The HTTP client the typed clients share: timeouts, retries, error envelopes.
+pub struct Transport {
+    http: Client,
+    policy: RetryPolicy,
+    on_retry: Option<RetryNotice>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// A transport with the default retry policy.
+    pub fn new() -> Result<Self, ClientError> {
+        let http = Client::builder()
+            .user_agent(concat!("plexica/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .build()
+            .map_err(|e| ClientError::Setup(innermost(&e)))?;
+        Ok(Self {
+            http,
+            policy: RetryPolicy::default(),
+            on_retry: None,
+        })
+    }
+
+    /// Reports each retry through `notice`.
+    pub fn on_retry(&mut self, notice: impl Fn(&str) + Send + Sync + 'static) {
+        self.on_retry = Some(Box::new(notice));
+    }
+
+    /// Sends the request `build` makes (once per attempt), retrying 429 and 503 answers and
+    /// transport failures per the policy. Returns successful answers; error answers become
+    /// [`ClientError::Api`].
+    pub fn send(
+        &self,
+        idempotent: Idempotent,
+        build: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<Response, ClientError> {
+        let mut retry = 0;
+        loop {
+            let last = retry + 1 >= self.policy.attempts;
+            let request = build(&self.http)
+                .build()
+                .map_err(|e| ClientError::Protocol {
+                    url: e.url().map(ToString::to_string).unwrap_or_default(),
+                    reason: innermost(&e),
+                })?;
+            let url = redacted_url(request.url());
+            match self.http.execute(request) {
+                Ok(response) => {
+                    let status = response.status();
+                    let retriable = matches!(
+                        status,
+                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                    );
+                    let after = retry_after(&response);
+                    let too_long = after.is_some_and(|a| a > self.policy.max_retry_after);
+                    if retriable && !last && !too_long {
+                        let wait = self.policy.delay(retry, after);
+                        self.notify(&format!("{url} answered {status}"), wait);
+                        std::thread::sleep(wait);
+                        retry += 1;
+                        continue;
+                    }
+                    return check(response);
+                }
+                Err(e) => {
+                    let retriable = e.is_connect() || idempotent == Idempotent::Yes;
+                    if retriable && !last {
+                        let wait = self.policy.delay(retry, None);
+                        self.notify(&format!("cannot reach {url}: {}", innermost(&e)), wait);
+                        std::thread::sleep(wait);
+                        retry += 1;
+                        continue;
+                    }
+                    return Err(ClientError::Unreachable {
+                        url,
+                        reason: innermost(&e),
+                    });
+                }
+            }
+        }
+    }
+
+    fn notify(&self, what: &str, wait: Duration) {
+        if let Some(notice) = &self.on_retry {
+            notice(&format!(
+                "{what}; retrying in {:.1} s",
+                wait.as_secs_f64()
+            ));
+        }
+    }
+}
+
+/// The `Retry-After` of a response, in seconds (the HTTP-date form is not honoured).
+fn retry_after(response: &Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Turns an error answer into [`ClientError::Api`]; never shows a raw body.
+fn check(response: Response) -> Result<Response, ClientError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = retry_after(&response).map(|d| d.as_secs());
+    let mut body = Vec::new();
+    // An unreadable error body is described by its status instead.
+    let _ = response.take(ERROR_BODY_MAX).read_to_end(&mut body);
+    let errors = serde_json::from_slice::<ApiErrors>(&body)
+        .ok()
+        .filter(|e| !e.errors.is_empty())
+        .unwrap_or_else(|| ApiErrors {
+            errors: vec![ApiErrorItem {
+                code: format!("HTTP_{}", status.as_u16()),
+                detail: format!("the server answered {status}"),
+            }],
+            diagnostics: Vec::new(),
+        });
+    Err(ClientError::Api {
+        status: status.as_u16(),
+        errors,
+        retry_after,
+    })
+}
+
+/// A URL as shown in messages: without credentials, query or fragment.
+fn redacted_url(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    // Setting these cannot fail on the http(s) URLs the clients build.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
+}
+
+/// The innermost cause of an error: the one that says what actually went wrong.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+/// A reader that advances a progress bar by the bytes it reads.
+pub struct Progress<R> {
+    inner: R,
+    bar: ProgressBar,
+}
+
+impl<R> Progress<R> {
+    /// Wraps `inner`, reporting to `bar`.
+    pub fn new(inner: R, bar: ProgressBar) -> Self {
+        Self { inner, bar }
+    }
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}

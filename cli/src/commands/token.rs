@@ -1,0 +1,183 @@
+//! `plexica token create|list|revoke`: the caller's registry API tokens (e.g. for CI).
+
+use clap::Subcommand;
+use plexica_sdk::api::registry::{CreatedToken, Scope, TokenInfo};
+use serde::Serialize;
+
+use super::{Access, registry_client};
+use crate::cli::GlobalArgs;
+use crate::client::registry::{NewTokenRequest, RegistryClient};
+use crate::config::ConfigDir;
+use crate::credentials::Credentials;
+use crate::error::CliResult;
+use crate::output::Ui;
+
+/// Token subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once, on stdout.
+    Create {
+        /// A label, e.g. `ci-release`.
+        name: String,
+        /// Scopes to grant, comma-separated: publish, manage, admin [default: the registry's]
+        #[arg(long, value_delimiter = ',', value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+        /// Lifetime: a number with s, m, h, d or w, e.g. `90d` [default: the registry's]
+        #[arg(long, value_parser = parse_lifetime)]
+        expires: Option<u64>,
+    },
+    /// List your tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id, as listed.
+        id: String,
+    },
+}
+
+/// The JSON result of `token revoke`.
+#[derive(Debug, Serialize)]
+struct Revoked {
+    id: String,
+    revoked: bool,
+}
+
+/// Runs a `token` subcommand.
+pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
+    let client = registry_client(global, None, Access::Token, ui)?;
+    match command {
+        TokenCommand::Create {
+            name,
+            scopes,
+            expires,
+        } => {
+            let created: CreatedToken = client.create_my_token(&NewTokenRequest {
+                name,
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                expires_in_seconds: expires,
+            })?;
+            ui.warn(
+                "this is the only time the token is shown: store it now (e.g. as PLEXICA_REGISTRY_TOKEN in your CI secrets)",
+            );
+            ui.status(
+                "Created",
+                format!(
+                    "token {} ({}), scopes: {}, expires {}",
+                    created.info.id,
+                    created.info.name,
+                    scope_list(&created.info.scopes),
+                    created.info.expires_at
+                ),
+            );
+            ui.result(&created, || created.token.clone());
+        }
+        TokenCommand::List => {
+            let tokens: Vec<TokenInfo> = client.tokens()?;
+            ui.result(&tokens, || {
+                if tokens.is_empty() {
+                    return "no tokens".to_owned();
+                }
+                let mut out = format!(
+                    "{:<24} {:<20} {:<22} {}\n",
+                    "ID", "NAME", "SCOPES", "EXPIRES"
+                );
+                for t in &tokens {
+                    out.push_str(&format!(
+                        "{:<24} {:<20} {:<22} {}\n",
+                        t.id,
+                        t.name,
+                        scope_list(&t.scopes),
+                        t.expires_at
+                    ));
+                }
+                out
+            });
+        }
+        TokenCommand::Revoke { id } => {
+            client.revoke_token(&id)?;
+            forget_if_stored(&client, &id, ui)?;
+            let result = Revoked { id, revoked: true };
+            ui.result(&result, || format!("revoked token {}", result.id));
+        }
+    }
+    Ok(())
+}
+
+/// After revoking the token this machine logged in with, forgets it too.
+fn forget_if_stored(client: &RegistryClient, id: &str, ui: &Ui) -> CliResult {
+    let dir = ConfigDir::locate()?;
+    let mut credentials = Credentials::load(&dir)?;
+    let registry = client.registry();
+    if credentials
+        .get(registry)
+        .is_some_and(|login| login.token_id.as_deref() == Some(id))
+    {
+        credentials.remove(registry);
+        credentials.save(&dir)?;
+        ui.warn(format!(
+            "that was the token this machine logged in with; run `plexica login` to get a new one for {registry}"
+        ));
+    }
+    Ok(())
+}
+
+fn scope_list(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_scope(text: &str) -> Result<Scope, String> {
+    Scope::ALL
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+            format!("unknown scope `{text}` (scopes: {})", names.join(", "))
+        })
+}
+
+/// `90d` → seconds.
+fn parse_lifetime(text: &str) -> Result<u64, String> {
+    let invalid = || format!("`{text}` is not a lifetime like 30m, 12h, 90d or 4w");
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(invalid)?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| invalid())?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(invalid()),
+    };
+    match number.checked_mul(unit) {
+        Some(0) | None => Err(invalid()),
+        Some(seconds) => Ok(seconds),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_parse() {
+        assert_eq!(parse_lifetime("90d"), Ok(90 * 86_400));
+        assert_eq!(parse_lifetime("30m"), Ok(1800));
+        assert!(parse_lifetime("90").is_err());
+        assert!(parse_lifetime("d").is_err());
+        assert!(parse_lifetime("0h").is_err());
+        assert!(parse_lifetime("5y").is_err());
+    }
+
+    #[test]
+    fn scopes_parse() {
+        assert_eq!(parse_scope("publish"), Ok(Scope::Publish));
+        assert!(parse_scope("root").is_err());
+    }
+}

@@ -1,0 +1,273 @@
+//! Accounts, tokens and publisher keys.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use plexica_sdk::api::registry::{
+    CreateTokenRequest, CreateUserRequest, CreatedToken, Me, PublisherKey, RegisterKeyRequest,
+    Scope, TokenInfo, UserInfo,
+};
+use plexica_sdk::package::signing::PublicKey;
+use serde::Deserialize;
+
+use crate::auth::{Caller, hash_password, hash_token, new_token_secret, verify_password};
+use crate::clock::{now_ms, rfc3339};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::storage::{KeyRecord, Token, User};
+
+/// Default token lifetime: 90 days.
+const DEFAULT_TOKEN_SECONDS: u64 = 90 * 24 * 3600;
+/// Longest token lifetime: one year.
+const MAX_TOKEN_SECONDS: u64 = 366 * 24 * 3600;
+
+fn token_info(t: &Token) -> TokenInfo {
+    TokenInfo {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        scopes: t.scopes.clone(),
+        created_at: rfc3339(t.created_at),
+        expires_at: rfc3339(t.expires_at),
+    }
+}
+
+fn key_view(k: KeyRecord) -> PublisherKey {
+    PublisherKey {
+        key_id: k.key_id,
+        public_key: k.public_key,
+        created_at: rfc3339(k.created_at),
+        revoked_at: k.revoked_at.map(rfc3339),
+    }
+}
+
+/// Issues a token for `user`, limited to the scopes the user may hold.
+async fn issue_token(
+    state: &AppState,
+    user: &User,
+    name: Option<String>,
+    scopes: Option<Vec<Scope>>,
+    expires_in: Option<u64>,
+) -> ApiResult<CreatedToken> {
+    let allowed: Vec<Scope> = Scope::ALL
+        .into_iter()
+        .filter(|s| *s != Scope::Admin || user.admin)
+        .collect();
+    let mut scopes = scopes.unwrap_or_else(|| allowed.clone());
+    scopes.sort();
+    scopes.dedup();
+    if let Some(denied) = scopes.iter().find(|s| !allowed.contains(s)) {
+        return Err(ApiError::forbidden(
+            "FORBIDDEN",
+            format!("this account may not hold the `{}` scope", denied.as_str()),
+        ));
+    }
+    let seconds = expires_in.unwrap_or(DEFAULT_TOKEN_SECONDS);
+    if seconds == 0 || seconds > MAX_TOKEN_SECONDS {
+        return Err(ApiError::bad_request(format!(
+            "expires_in_seconds must be between 1 and {MAX_TOKEN_SECONDS}"
+        )));
+    }
+    let name = name.unwrap_or_else(|| "cli".to_owned());
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("token names are 1 to 64 printable characters"));
+    }
+    let (secret, id) = new_token_secret();
+    let now = now_ms();
+    let token = Token {
+        id,
+        user_id: user.id,
+        name,
+        scopes,
+        created_at: now,
+        expires_at: now + i64::try_from(seconds).unwrap_or(0) * 1000,
+        revoked_at: None,
+    };
+    state.meta.create_token(&token, &hash_token(&secret)).await?;
+    Ok(CreatedToken {
+        token: secret,
+        info: token_info(&token),
+    })
+}
+
+/// `POST /api/v1/tokens`: username and password for a token (shown once).
+pub async fn create_token(
+    State(state): State<AppState>,
+    Json(request): Json<CreateTokenRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let user = state.meta.user_by_name(&request.username).await?;
+    let Some(user) = user else {
+        // Spend the same time as a check, so that timing does not tell which names exist.
+        let _ = hash_password(request.password).await;
+        return Err(ApiError::unauthenticated("wrong username or password"));
+    };
+    if !verify_password(request.password, user.password_hash.clone()).await {
+        return Err(ApiError::unauthenticated("wrong username or password"));
+    }
+    let created = issue_token(&state, &user, request.name, request.scopes, request.expires_in_seconds).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Body of `POST /api/v1/me/tokens`.
+#[derive(Debug, Deserialize)]
+pub struct NewTokenRequest {
+    name: Option<String>,
+    scopes: Option<Vec<Scope>>,
+    expires_in_seconds: Option<u64>,
+}
+
+/// `POST /api/v1/me/tokens`: another token for the caller, never wider than the caller's.
+pub async fn create_token_for_caller(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<NewTokenRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    if let Some(wider) = request
+        .scopes
+        .iter()
+        .flatten()
+        .find(|s| !caller.token.scopes.contains(s))
+    {
+        return Err(ApiError::forbidden(
+            "SCOPE_MISSING",
+            format!("a token cannot grant `{}`, which it lacks", wider.as_str()),
+        ));
+    }
+    let scopes = request.scopes.or_else(|| Some(caller.token.scopes.clone()));
+    let created = issue_token(&state, &caller.user, request.name, scopes, request.expires_in_seconds).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `GET /api/v1/tokens`: the caller's live tokens (never their secrets).
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TokenInfo>>> {
+    let tokens = state.meta.tokens_of(caller.user.id).await?;
+    Ok(Json(tokens.iter().map(token_info).collect()))
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revokes one of the caller's tokens.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if state.meta.revoke_token(caller.user.id, &id, now_ms()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("you have no token `{id}`")))
+    }
+}
+
+/// `GET /api/v1/me`.
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(Me {
+        username: caller.user.username.clone(),
+        admin: caller.user.admin,
+        token: token_info(&caller.token),
+    })
+}
+
+/// Is `name` a valid account name?
+pub fn valid_username(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (2..=39).contains(&bytes.len())
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+/// `POST /api/v1/users`: admins create publisher accounts.
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserInfo>)> {
+    caller.require_admin()?;
+    create_account(&state, request).await
+}
+
+/// Creates an account after validating name and password.
+pub async fn create_account(
+    state: &AppState,
+    request: CreateUserRequest,
+) -> ApiResult<(StatusCode, Json<UserInfo>)> {
+    if !valid_username(&request.username) {
+        return Err(ApiError::unprocessable(
+            "INVALID_USERNAME",
+            "usernames are 2 to 39 lowercase letters, digits and `-`, starting with a letter",
+        ));
+    }
+    if request.password.chars().count() < 12 || request.password.len() > 1024 {
+        return Err(ApiError::unprocessable(
+            "WEAK_PASSWORD",
+            "passwords are at least 12 characters long",
+        ));
+    }
+    let hash = hash_password(request.password).await?;
+    match state.meta.create_user(&request.username, &hash, request.admin).await? {
+        Some(user) => Ok((
+            StatusCode::CREATED,
+            Json(UserInfo {
+                username: user.username,
+                admin: user.admin,
+            }),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "USER_EXISTS",
+            format!("user `{}` already exists", request.username),
+        )),
+    }
+}
+
+/// `PUT /api/v1/keys`: registers a public key for the caller.
+pub async fn register_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<RegisterKeyRequest>,
+) -> ApiResult<(StatusCode, Json<PublisherKey>)> {
+    caller.require(Scope::Manage)?;
+    let key = PublicKey::parse(&request.public_key)
+        .map_err(|e| ApiError::unprocessable("INVALID_KEY", e.to_string()))?;
+    let record = KeyRecord {
+        key_id: key.id.to_string(),
+        public_key: key.to_line(),
+        created_at: now_ms(),
+        revoked_at: None,
+    };
+    let stored = state.meta.add_key(caller.user.id, &record).await?;
+    if stored.revoked_at.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "KEY_REVOKED",
+            format!("key {} was revoked and cannot be registered again", stored.key_id),
+        ));
+    }
+    Ok((StatusCode::CREATED, Json(key_view(stored))))
+}
+
+/// `DELETE /api/v1/keys/{key_id}`: revokes one of the caller's keys.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+) -> ApiResult<Json<PublisherKey>> {
+    caller.require(Scope::Manage)?;
+    state
+        .meta
+        .revoke_key(caller.user.id, &key_id, now_ms())
+        .await?
+        .map(|k| Json(key_view(k)))
+        .ok_or_else(|| ApiError::not_found(format!("you have no key `{key_id}`")))
+}
+
+/// `GET /api/v1/users/{name}/keys`: a publisher's keys, revoked ones marked.
+pub async fn user_keys(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<PublisherKey>>> {
+    let user = state
+        .meta
+        .user_by_name(&name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user `{name}`")))?;
+    let keys = state.meta.keys_of(user.id).await?;
+    Ok(Json(keys.into_iter().map(key_view).collect()))
+}

@@ -1,0 +1,90 @@
+//! Configuration and the state every handler shares.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::storage::blobs::{LocalBlobs, ObjectBlobs, S3Config};
+use crate::storage::sql::SqlStore;
+use crate::storage::{BlobStore, MetadataStore, StorageResult};
+
+/// Where package bytes live.
+#[derive(Debug, Clone)]
+pub enum BlobConfig {
+    /// A local directory (embedded default).
+    Local(PathBuf),
+    /// An S3-compatible bucket.
+    S3(S3Config),
+}
+
+/// Everything the registry needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Blob store.
+    pub blobs: BlobConfig,
+    /// Largest accepted package body, bytes.
+    pub max_package_bytes: u64,
+    /// Refuse unsigned packages.
+    pub require_signatures: bool,
+    /// Let anyone create a publisher account.
+    pub open_signup: bool,
+    /// Publishes a user may make at once.
+    pub publish_burst: i64,
+    /// Then one publish per this many milliseconds.
+    pub publish_interval_ms: i64,
+    /// Pending uploads older than this are presumed dead (crashed) and cleaned up, ms.
+    pub upload_grace_ms: i64,
+}
+
+impl Config {
+    /// The embedded default: SQLite and blobs under `data_dir`.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            database_url: format!("sqlite://{}?mode=rwc", data_dir.join("registry.db").display()),
+            blobs: BlobConfig::Local(data_dir.join("blobs")),
+            max_package_bytes: 50 * 1024 * 1024,
+            require_signatures: true,
+            open_signup: false,
+            publish_burst: 30,
+            publish_interval_ms: 60_000,
+            upload_grace_ms: 5 * 60_000,
+        }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Metadata.
+    pub meta: Arc<dyn MetadataStore>,
+    /// Package bytes.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Prometheus exposition.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+impl AppState {
+    /// Connects the stores described by `config`.
+    pub async fn open(config: Config) -> StorageResult<Self> {
+        if let BlobConfig::Local(dir) = &config.blobs
+            && let Some(parent) = dir.parent()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| crate::storage::StorageError::Blob(e.to_string()))?;
+        }
+        let meta: Arc<dyn MetadataStore> = Arc::new(SqlStore::connect(&config.database_url).await?);
+        let blobs: Arc<dyn BlobStore> = match &config.blobs {
+            BlobConfig::Local(dir) => Arc::new(LocalBlobs::open(dir)?),
+            BlobConfig::S3(s3) => Arc::new(ObjectBlobs::s3(s3)?),
+        };
+        Ok(Self {
+            meta,
+            blobs,
+            config: Arc::new(config),
+            metrics: crate::metrics::handle(),
+        })
+    }
+}

@@ -1,0 +1,835 @@
+//! [`MetadataStore`] over SQLite (embedded default) or PostgreSQL (distributed), with one
+//! implementation through sqlx's `Any` driver. Queries use `$n` parameters in order of first
+//! appearance, integers are `BIGINT` and times Unix milliseconds, so the same SQL runs on both.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use plexica_sdk::api::registry::{Scope, SearchSort};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use super::*;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/registry/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("../migrations/registry/postgres");
+
+/// The SQL metadata store.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+}
+
+fn scopes_to_text(scopes: &[Scope]) -> String {
+    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+}
+
+fn scopes_from_text(text: &str) -> Vec<Scope> {
+    text.split(',')
+        .filter_map(|s| Scope::ALL.into_iter().find(|scope| scope.as_str() == s))
+        .collect()
+}
+
+fn list_from_text(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`) and applies pending migrations.
+    pub async fn connect(url: &str) -> StorageResult<Self> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let options = AnyPoolOptions::new()
+            .max_connections(if sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await?;
+        if sqlite {
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+            SQLITE_MIGRATIONS
+                .run(&pool)
+                .await
+                .map_err(|e| StorageError::Database(e.into()))?;
+        } else {
+            POSTGRES_MIGRATIONS
+                .run(&pool)
+                .await
+                .map_err(|e| StorageError::Database(e.into()))?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn user(row: &AnyRow) -> StorageResult<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        admin: row.try_get("admin")?,
+    })
+}
+
+fn token(row: &AnyRow) -> StorageResult<Token> {
+    let scopes: String = row.try_get("scopes")?;
+    Ok(Token {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        name: row.try_get("name")?,
+        scopes: scopes_from_text(&scopes),
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn key(row: &AnyRow) -> StorageResult<KeyRecord> {
+    Ok(KeyRecord {
+        key_id: row.try_get("key_id")?,
+        public_key: row.try_get("public_key")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn plugin(row: &AnyRow) -> StorageResult<PluginRecord> {
+    let keywords: String = row.try_get("keywords")?;
+    let categories: String = row.try_get("categories")?;
+    Ok(PluginRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        keywords: list_from_text(&keywords),
+        categories: list_from_text(&categories),
+        latest: row.try_get("latest")?,
+        downloads: row.try_get("downloads")?,
+        updated_at: row.try_get("updated_at")?,
+        deprecation_message: row.try_get("deprecation_message")?,
+        deprecation_successor: row.try_get("deprecation_successor")?,
+    })
+}
+
+fn version(row: &AnyRow) -> StorageResult<VersionRecord> {
+    Ok(VersionRecord {
+        plugin_id: row.try_get("plugin_id")?,
+        version: row.try_get("version")?,
+        manifest: row.try_get("manifest")?,
+        digest: row.try_get("digest")?,
+        content_digest: row.try_get("content_digest")?,
+        signature: row.try_get("signature")?,
+        key_id: row.try_get("key_id")?,
+        size: row.try_get("size")?,
+        yanked: row.try_get("yanked")?,
+        yank_reason: row.try_get("yank_reason")?,
+        published_at: row.try_get("published_at")?,
+        published_by: row.try_get("published_by_name")?,
+        downloads: row.try_get("downloads")?,
+    })
+}
+
+const VERSION_COLUMNS: &str = "v.plugin_id, v.version, v.manifest, v.digest, v.content_digest, \
+     v.signature, v.key_id, v.size, v.yanked, v.yank_reason, v.published_at, \
+     u.username AS published_by_name, v.downloads";
+
+const PLUGIN_COLUMNS: &str = "id, name, description, keywords, categories, latest, downloads, \
+     updated_at, deprecation_message, deprecation_successor";
+
+/// The highest release version that is not yanked, by SemVer precedence.
+pub fn latest_of<'a>(versions: impl IntoIterator<Item = (&'a str, bool)>) -> Option<String> {
+    versions
+        .into_iter()
+        .filter(|(_, yanked)| !yanked)
+        .filter_map(|(v, _)| semver::Version::from_str(v).ok())
+        .filter(|v| v.pre.is_empty())
+        .max_by(|a, b| a.cmp_precedence(b))
+        .map(|v| v.to_string())
+}
+
+/// The precedence key of a version: the version without build metadata.
+pub fn version_key(version: &semver::Version) -> String {
+    let mut key = version.clone();
+    key.build = semver::BuildMetadata::EMPTY;
+    key.to_string()
+}
+
+impl SqlStore {
+    async fn refresh_latest(conn: &mut sqlx::AnyConnection, plugin_id: &str) -> StorageResult<()> {
+        let rows = sqlx::query("SELECT version, yanked FROM versions WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut versions = Vec::with_capacity(rows.len());
+        for row in &rows {
+            versions.push((row.try_get::<String, _>("version")?, row.try_get::<bool, _>("yanked")?));
+        }
+        let latest = latest_of(versions.iter().map(|(v, y)| (v.as_str(), *y)));
+        sqlx::query("UPDATE plugins SET latest = $1 WHERE id = $2")
+            .bind(latest)
+            .bind(plugin_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MetadataStore for SqlStore {
+    async fn ping(&self) -> StorageResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn user_count(&self) -> StorageResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    async fn create_user(&self, username: &str, password_hash: &str, admin: bool) -> StorageResult<Option<User>> {
+        let now = crate::clock::now_ms();
+        let done = sqlx::query(
+            "INSERT INTO users (username, password_hash, admin, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(admin)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.user_by_name(username).await
+    }
+
+    async fn user_by_name(&self, username: &str) -> StorageResult<Option<User>> {
+        sqlx::query("SELECT id, username, password_hash, admin FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user)
+            .transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> StorageResult<Option<User>> {
+        sqlx::query("SELECT id, username, password_hash, admin FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user)
+            .transpose()
+    }
+
+    async fn create_token(&self, t: &Token, secret_hash: &str) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO tokens (id, user_id, name, secret_hash, scopes, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&t.id)
+        .bind(t.user_id)
+        .bind(&t.name)
+        .bind(secret_hash)
+        .bind(scopes_to_text(&t.scopes))
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, secret_hash: &str) -> StorageResult<Option<Token>> {
+        sqlx::query(
+            "SELECT id, user_id, name, scopes, created_at, expires_at, revoked_at FROM tokens \
+             WHERE secret_hash = $1",
+        )
+        .bind(secret_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(token)
+        .transpose()
+    }
+
+    async fn tokens_of(&self, user_id: i64) -> StorageResult<Vec<Token>> {
+        sqlx::query(
+            "SELECT id, user_id, name, scopes, created_at, expires_at, revoked_at FROM tokens \
+             WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(token)
+        .collect()
+    }
+
+    async fn revoke_token(&self, user_id: i64, token_id: &str, now: i64) -> StorageResult<bool> {
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn add_key(&self, user_id: i64, k: &KeyRecord) -> StorageResult<KeyRecord> {
+        sqlx::query(
+            "INSERT INTO publisher_keys (user_id, key_id, public_key, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, key_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(&k.key_id)
+        .bind(&k.public_key)
+        .bind(k.created_at)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query(
+            "SELECT key_id, public_key, created_at, revoked_at FROM publisher_keys \
+             WHERE user_id = $1 AND key_id = $2",
+        )
+        .bind(user_id)
+        .bind(&k.key_id)
+        .fetch_one(&self.pool)
+        .await?;
+        key(&row)
+    }
+
+    async fn revoke_key(&self, user_id: i64, key_id: &str, now: i64) -> StorageResult<Option<KeyRecord>> {
+        sqlx::query(
+            "UPDATE publisher_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE user_id = $2 AND key_id = $3",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(key_id)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(
+            "SELECT key_id, public_key, created_at, revoked_at FROM publisher_keys \
+             WHERE user_id = $1 AND key_id = $2",
+        )
+        .bind(user_id)
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(key)
+        .transpose()
+    }
+
+    async fn keys_of(&self, user_id: i64) -> StorageResult<Vec<KeyRecord>> {
+        sqlx::query(
+            "SELECT key_id, public_key, created_at, revoked_at FROM publisher_keys \
+             WHERE user_id = $1 ORDER BY created_at, key_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(key)
+        .collect()
+    }
+
+    async fn take_publish_slot(&self, user_id: i64, now: i64, interval_ms: i64, burst: i64) -> StorageResult<Result<(), i64>> {
+        let mut tx = self.pool.begin().await?;
+        // A write first, so that SQLite takes the write lock at once.
+        sqlx::query("INSERT INTO publish_limits (user_id, tat) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let stored: i64 = sqlx::query("SELECT tat FROM publish_limits WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("tat")?;
+        let tat = stored.max(now);
+        let tolerance = interval_ms * (burst - 1);
+        if tat - now > tolerance {
+            tx.rollback().await?;
+            return Ok(Err(tat - now - tolerance));
+        }
+        sqlx::query("UPDATE publish_limits SET tat = $1 WHERE user_id = $2")
+            .bind(tat + interval_ms)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn owner_ids(&self, plugin_id: &str) -> StorageResult<Vec<i64>> {
+        sqlx::query("SELECT user_id FROM plugin_owners WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get("user_id").map_err(StorageError::from))
+            .collect()
+    }
+
+    async fn version_exists(&self, plugin_id: &str, version_key: &str) -> StorageResult<bool> {
+        Ok(sqlx::query("SELECT 1 AS one FROM versions WHERE plugin_id = $1 AND version_key = $2")
+            .bind(plugin_id)
+            .bind(version_key)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    async fn begin_upload(&self, upload_id: &str, digest: &str, now: i64) -> StorageResult<()> {
+        sqlx::query("INSERT INTO pending_blobs (digest, upload_id, created_at) VALUES ($1, $2, $3)")
+            .bind(digest)
+            .bind(upload_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn abort_upload(&self, upload_id: &str) -> StorageResult<()> {
+        sqlx::query("DELETE FROM pending_blobs WHERE upload_id = $1")
+            .bind(upload_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn stale_uploads(&self, before: i64) -> StorageResult<Vec<(String, String)>> {
+        sqlx::query("SELECT upload_id, digest FROM pending_blobs WHERE created_at < $1")
+            .bind(before)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("upload_id")?, r.try_get("digest")?)))
+            .collect()
+    }
+
+    async fn digest_in_use(&self, digest: &str) -> StorageResult<bool> {
+        Ok(sqlx::query("SELECT 1 AS one FROM versions WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    async fn commit_version(&self, new: &NewVersion) -> Result<(), PublishConflict> {
+        let v = &new.version;
+        let key = semver::Version::from_str(&v.version)
+            .map(|parsed| version_key(&parsed))
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await.map_err(StorageError::from)?;
+        let created = sqlx::query(
+            "INSERT INTO plugins (id, name, description, keywords, categories, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&v.plugin_id)
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(new.keywords.join(","))
+        .bind(new.categories.join(","))
+        .bind(v.published_at)
+        .bind(v.published_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from)?;
+        if created.rows_affected() == 1 {
+            sqlx::query("INSERT INTO plugin_owners (plugin_id, user_id) VALUES ($1, $2)")
+                .bind(&v.plugin_id)
+                .bind(new.publisher)
+                .execute(&mut *tx)
+                .await
+                .map_err(StorageError::from)?;
+        } else {
+            let owner = sqlx::query("SELECT 1 AS one FROM plugin_owners WHERE plugin_id = $1 AND user_id = $2")
+                .bind(&v.plugin_id)
+                .bind(new.publisher)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StorageError::from)?;
+            if owner.is_none() {
+                return Err(PublishConflict::NotOwner(v.plugin_id.clone()));
+            }
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO versions (plugin_id, version_key, version, manifest, digest, content_digest, \
+             signature, key_id, size, yanked, published_at, published_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (plugin_id, version_key) DO NOTHING",
+        )
+        .bind(&v.plugin_id)
+        .bind(&key)
+        .bind(&v.version)
+        .bind(&v.manifest)
+        .bind(&v.digest)
+        .bind(&v.content_digest)
+        .bind(&v.signature)
+        .bind(&v.key_id)
+        .bind(v.size)
+        .bind(false)
+        .bind(v.published_at)
+        .bind(new.publisher)
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from)?;
+        if inserted.rows_affected() == 0 {
+            return Err(PublishConflict::VersionExists(v.plugin_id.clone(), v.version.clone()));
+        }
+        Self::refresh_latest(&mut *tx, &v.plugin_id).await?;
+        // Catalogue fields follow the latest release, or the newest upload while there is none.
+        sqlx::query(
+            "UPDATE plugins SET name = $1, description = $2, keywords = $3, categories = $4, updated_at = $5 \
+             WHERE id = $6 AND (latest = $7 OR latest IS NULL)",
+        )
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(new.keywords.join(","))
+        .bind(new.categories.join(","))
+        .bind(v.published_at)
+        .bind(&v.plugin_id)
+        .bind(&v.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from)?;
+        sqlx::query("UPDATE plugins SET updated_at = $1 WHERE id = $2")
+            .bind(v.published_at)
+            .bind(&v.plugin_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StorageError::from)?;
+        sqlx::query("DELETE FROM pending_blobs WHERE upload_id = $1")
+            .bind(&new.upload_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StorageError::from)?;
+        tx.commit().await.map_err(StorageError::from)?;
+        Ok(())
+    }
+
+    async fn plugin(&self, id: &str) -> StorageResult<Option<PluginRecord>> {
+        sqlx::query(&format!("SELECT {PLUGIN_COLUMNS} FROM plugins WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(plugin)
+            .transpose()
+    }
+
+    async fn versions(&self, plugin_id: &str) -> StorageResult<Vec<VersionRecord>> {
+        sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM versions v JOIN users u ON u.id = v.published_by \
+             WHERE v.plugin_id = $1"
+        ))
+        .bind(plugin_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(version)
+        .collect()
+    }
+
+    async fn version(&self, plugin_id: &str, wanted: &str) -> StorageResult<Option<VersionRecord>> {
+        let key = semver::Version::from_str(wanted)
+            .map(|v| version_key(&v))
+            .unwrap_or_else(|_| wanted.to_owned());
+        sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM versions v JOIN users u ON u.id = v.published_by \
+             WHERE v.plugin_id = $1 AND v.version_key = $2"
+        ))
+        .bind(plugin_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(version)
+        .transpose()
+    }
+
+    async fn set_yanked(&self, plugin_id: &str, wanted: &str, reason: Option<&str>) -> StorageResult<bool> {
+        let key = semver::Version::from_str(wanted)
+            .map(|v| version_key(&v))
+            .unwrap_or_else(|_| wanted.to_owned());
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE versions SET yanked = $1, yank_reason = $2 WHERE plugin_id = $3 AND version_key = $4",
+        )
+        .bind(reason.is_some())
+        .bind(reason)
+        .bind(plugin_id)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        Self::refresh_latest(&mut *tx, plugin_id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_deprecation(&self, plugin_id: &str, message: Option<&str>, successor: Option<&str>) -> StorageResult<()> {
+        sqlx::query("UPDATE plugins SET deprecation_message = $1, deprecation_successor = $2 WHERE id = $3")
+            .bind(message)
+            .bind(successor)
+            .bind(plugin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn owners(&self, plugin_id: &str) -> StorageResult<Vec<String>> {
+        sqlx::query(
+            "SELECT u.username FROM plugin_owners o JOIN users u ON u.id = o.user_id \
+             WHERE o.plugin_id = $1 ORDER BY u.username",
+        )
+        .bind(plugin_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("username").map_err(StorageError::from))
+        .collect()
+    }
+
+    async fn add_owners(&self, plugin_id: &str, usernames: &[String]) -> StorageResult<Vec<String>> {
+        let mut unknown = Vec::new();
+        let mut tx = self.pool.begin().await?;
+        for name in usernames {
+            let done = sqlx::query(
+                "INSERT INTO plugin_owners (plugin_id, user_id) SELECT $1, id FROM users WHERE username = $2 \
+                 ON CONFLICT (plugin_id, user_id) DO NOTHING",
+            )
+            .bind(plugin_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0
+                && sqlx::query("SELECT 1 AS one FROM users WHERE username = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_none()
+            {
+                unknown.push(name.clone());
+            }
+        }
+        if unknown.is_empty() {
+            tx.commit().await?;
+        }
+        Ok(unknown)
+    }
+
+    async fn remove_owners(&self, plugin_id: &str, usernames: &[String]) -> StorageResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        for name in usernames {
+            sqlx::query(
+                "DELETE FROM plugin_owners WHERE plugin_id = $1 AND user_id IN (SELECT id FROM users WHERE username = $2)",
+            )
+            .bind(plugin_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let left: i64 = sqlx::query("SELECT COUNT(*) AS n FROM plugin_owners WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if left == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn count_download(&self, plugin_id: &str, wanted: &str) -> StorageResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE versions SET downloads = downloads + 1 WHERE plugin_id = $1 AND version = $2")
+            .bind(plugin_id)
+            .bind(wanted)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE plugins SET downloads = downloads + 1 WHERE id = $1")
+            .bind(plugin_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn search(&self, q: &SearchQuery) -> StorageResult<(Vec<PluginRecord>, i64)> {
+        let contains = format!("%{}%", like_escape(&q.text));
+        let prefix = format!("{}%", like_escape(&q.text));
+        let category = q.category.as_deref().map(|c| format!("%,{},%", like_escape(c)));
+        // $1 exact text, $2 prefix pattern, $3 contains pattern, $4 category pattern.
+        let filter = format!(
+            "($1 = '' OR lower(id) LIKE $3 ESCAPE '\\' OR lower(name) LIKE $3 ESCAPE '\\' \
+             OR lower(keywords) LIKE $3 ESCAPE '\\' OR lower(description) LIKE $3 ESCAPE '\\') \
+             AND ($2 = $2) {}",
+            if category.is_some() {
+                "AND (',' || categories || ',') LIKE $4 ESCAPE '\\'"
+            } else {
+                "AND ($4 = $4)"
+            }
+        );
+        let order = match q.sort {
+            SearchSort::Relevance => {
+                "CASE WHEN lower(id) = $1 THEN 0 WHEN lower(id) LIKE $2 ESCAPE '\\' THEN 1 \
+                 WHEN lower(name) LIKE $3 ESCAPE '\\' THEN 2 WHEN lower(keywords) LIKE $3 ESCAPE '\\' THEN 3 \
+                 ELSE 4 END, downloads DESC, id"
+            }
+            SearchSort::Downloads => "downloads DESC, id",
+            SearchSort::Updated => "updated_at DESC, id",
+            SearchSort::Name => "id",
+        };
+        let category_param = category.unwrap_or_default();
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM plugins WHERE {filter}"))
+            .bind(&q.text)
+            .bind(&prefix)
+            .bind(&contains)
+            .bind(&category_param)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        let rows = sqlx::query(&format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE {filter} ORDER BY {order} LIMIT $5 OFFSET $6"
+        ))
+        .bind(&q.text)
+        .bind(&prefix)
+        .bind(&contains)
+        .bind(&category_param)
+        .bind(q.limit)
+        .bind(q.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let plugins = rows.iter().map(plugin).collect::<StorageResult<Vec<_>>>()?;
+        Ok((plugins, total))
+    }
+
+    async fn put_review(&self, plugin_id: &str, user_id: i64, rating: i64, text: &str, now: i64) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO reviews (plugin_id, user_id, rating, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (plugin_id, user_id) DO UPDATE SET rating = excluded.rating, body = excluded.body, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(plugin_id)
+        .bind(user_id)
+        .bind(rating)
+        .bind(text)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn reviews(&self, plugin_id: &str) -> StorageResult<Vec<ReviewRecord>> {
+        sqlx::query(
+            "SELECT u.username, r.rating, r.body, r.updated_at FROM reviews r JOIN users u ON u.id = r.user_id \
+             WHERE r.plugin_id = $1 ORDER BY r.updated_at DESC, u.username",
+        )
+        .bind(plugin_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ReviewRecord {
+                username: r.try_get("username")?,
+                rating: r.try_get("rating")?,
+                text: r.try_get("body")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn totals(&self) -> StorageResult<(i64, i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM plugins) AS plugins, (SELECT COUNT(*) FROM versions) AS versions, \
+             (SELECT COALESCE(SUM(downloads), 0) FROM plugins) AS downloads",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("plugins")?, row.try_get("versions")?, row.try_get("downloads")?))
+    }
+
+    async fn top_categories(&self, limit: i64) -> StorageResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT categories FROM plugins WHERE categories <> ''")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts = std::collections::BTreeMap::<String, i64>::new();
+        for row in &rows {
+            let text: String = row.try_get("categories")?;
+            for category in list_from_text(&text) {
+                *counts.entry(category).or_default() += 1;
+            }
+        }
+        let mut sorted: Vec<(String, i64)> = counts.into_iter().collect();
+        sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        sorted.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(sorted)
+    }
+
+    async fn recent_versions(&self, limit: i64) -> StorageResult<Vec<(String, String, i64)>> {
+        sqlx::query("SELECT plugin_id, version, published_at FROM versions ORDER BY published_at DESC, plugin_id LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("plugin_id")?, r.try_get("version")?, r.try_get("published_at")?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_ignores_yanked_and_pre_releases_and_orders_by_semver() {
+        let versions = [
+            ("1.9.0", false),
+            ("1.10.0", false),
+            ("2.0.0-beta.1", false),
+            ("1.11.0", true),
+        ];
+        assert_eq!(latest_of(versions), Some("1.10.0".to_owned()));
+        assert_eq!(latest_of([("1.0.0-rc.1", false)]), None);
+    }
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(like_escape("a_b%c\\"), "a\\_b\\%c\\\\");
+    }
+}
