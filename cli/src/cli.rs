@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{completions, keys, plugin, quickstart};
+use crate::commands::{completions, keys, login, plugin, profile, quickstart, token};
 
 /// Plexica: scaffold, validate, build, package, sign and publish plugins.
 #[derive(Debug, Parser)]
@@ -79,12 +79,24 @@ pub struct GlobalArgs {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Author plugins: new, validate, build, package, sign, verify.
+    /// Author plugins (new, validate, build, package, sign, verify) and publish them.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Log in to the registry and keep the token in credentials.toml.
+    Login(login::LoginArgs),
+    /// Forget (and revoke) the registry token of this machine.
+    Logout,
+    /// Show the account and token the registry sees.
+    Whoami,
+    /// Show and switch configuration profiles.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Create, list and revoke registry API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Run the whole journey end to end on the embedded default: new, validate, build,
     /// package, sign, verify.
     Quickstart(quickstart::QuickstartArgs),

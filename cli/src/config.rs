@@ -32,11 +32,6 @@ impl ConfigDir {
         }
     }
 
-    /// The directory itself.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
     /// `keys/` inside it.
     pub fn keys_dir(&self) -> PathBuf {
         self.0.join("keys")

@@ -77,11 +77,12 @@ impl Credentials {
         }
         let text = read_secret_file(&path)?;
         toml::from_str(&text).map_err(|e| {
-            CliError::failed(format!("{} is not valid: {}", path.display(), e.message()))
-                .with_help(format!(
+            CliError::failed(format!("{} is not valid: {}", path.display(), e.message())).with_help(
+                format!(
                     "fix it, or remove it and run `plexica login` again ({})",
                     path.display()
-                ))
+                ),
+            )
         })
     }
 

@@ -1,11 +1,14 @@
 //! `plexica`: the one command-line tool of the Plexica platform.
 
 mod cli;
+mod client;
 mod commands;
 mod config;
+mod credentials;
 mod error;
 mod keystore;
 mod output;
+mod profile;
 mod render;
 mod templates;
 

@@ -142,7 +142,8 @@ impl Config {
     fn no_profile(&self, name: &str) -> CliError {
         let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
         let help = if known.is_empty() {
-            "no profiles yet: `plexica login --profile NAME --registry-url URL` creates one".to_owned()
+            "no profiles yet: `plexica login --profile NAME --registry-url URL` creates one"
+                .to_owned()
         } else {
             format!(
                 "known profiles: {}; `plexica login --profile NAME --registry-url URL` creates one",

@@ -48,9 +48,7 @@ impl Registry {
     /// that is returned so that the caller can print it once.
     pub async fn open(config: Config, bootstrap_password: Option<String>) -> Result<(Self, Option<String>), StartError> {
         let state = AppState::open(config).await?;
-        publish::clean_stale_uploads(&state)
-            .await
-            .map_err(|e| StartError::Startup(e.detail))?;
+        publish::clean_stale_uploads(&state).await?;
         let mut generated = None;
         if state.meta.user_count().await? == 0 {
             let password = match bootstrap_password {

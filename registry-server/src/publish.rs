@@ -243,7 +243,7 @@ fn version_exists(id: &str, version: &str) -> ApiError {
 }
 
 /// Deletes blobs of uploads that never committed (crash between blob write and commit).
-pub async fn clean_stale_uploads(state: &AppState) -> ApiResult<usize> {
+pub async fn clean_stale_uploads(state: &AppState) -> crate::storage::StorageResult<usize> {
     let stale = state
         .meta
         .stale_uploads(now_ms() - state.config.upload_grace_ms)

@@ -133,10 +133,13 @@ impl From<ClientError> for CliError {
                     "run `plexica login --registry-url {registry}`, or set PLEXICA_REGISTRY_TOKEN"
                 )),
             ClientError::Unreachable { .. } => CliError::new(ExitKind::Unavailable, message)
-                .with_help("check the registry URL and that the registry is running, then try again"),
+                .with_help(
+                    "check the registry URL and that the registry is running, then try again",
+                ),
             ClientError::Setup(_) => CliError::failed(message),
-            ClientError::Protocol { .. } => CliError::failed(message)
-                .with_help("check that the URL points at a Plexica registry of a compatible version"),
+            ClientError::Protocol { .. } => CliError::failed(message).with_help(
+                "check that the URL points at a Plexica registry of a compatible version",
+            ),
             ClientError::Api {
                 status,
                 retry_after,
@@ -285,10 +288,7 @@ impl Transport {
 
     fn notify(&self, what: &str, wait: Duration) {
         if let Some(notice) = &self.on_retry {
-            notice(&format!(
-                "{what}; retrying in {:.1} s",
-                wait.as_secs_f64()
-            ));
+            notice(&format!("in {:.1} s: {what}", wait.as_secs_f64()));
         }
     }
 }

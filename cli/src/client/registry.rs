@@ -8,7 +8,7 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 use plexica_sdk::api::registry::{
     CreateTokenRequest, CreatedToken, Deprecation, Me, Owners, OwnersRequest, PluginDetail,
-    PublisherKey, Published, RegisterKeyRequest, Scope, SearchResults, SearchSort, TokenInfo,
+    Published, PublisherKey, RegisterKeyRequest, Scope, SearchResults, SearchSort, TokenInfo,
     VersionDetail, YankRequest,
 };
 use reqwest::blocking::{Body, Client, RequestBuilder, Response};
@@ -374,7 +374,10 @@ fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
     let url = response.url().path().to_owned();
     response.json().map_err(|e| ClientError::Protocol {
         url,
-        reason: format!("the body is not the expected JSON ({})", super::innermost(&e)),
+        reason: format!(
+            "the body is not the expected JSON ({})",
+            super::innermost(&e)
+        ),
     })
 }
 

@@ -123,7 +123,10 @@ pub fn run(command: KeysCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             };
             ui.status(
                 "Registered",
-                format!("key `{}` ({}) with {}", result.name, result.key_id, result.registry),
+                format!(
+                    "key `{}` ({}) with {}",
+                    result.name, result.key_id, result.registry
+                ),
             );
             ui.result(&result, || {
                 format!("key {} registered with {}", result.key_id, result.registry)

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::client_for;
 use crate::cli::GlobalArgs;
+use crate::client::ClientError;
 use crate::config::ConfigDir;
 use crate::credentials::{Credentials, StoredLogin, Token};
 use crate::error::{CliError, CliResult};
@@ -69,7 +70,14 @@ pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
                     .with_help(format!("registry tokens start with `{TOKEN_PREFIX}`")));
             }
             let token = Token::new(token);
-            let me = client_for(registry.clone(), Some(token.clone()), ui)?.me()?;
+            let me = client_for(registry.clone(), Some(token.clone()), ui)?
+                .me()
+                .map_err(|e| {
+                    rejected(
+                        e,
+                        "the token is invalid, revoked or expired: log in with a password",
+                    )
+                })?;
             (token, me.username, me.token)
         }
         Method::Password {
@@ -85,15 +93,15 @@ pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
             } else {
                 prompt_password()?
             };
-            let created = client_for(registry.clone(), None, ui)?.create_token(
-                &CreateTokenRequest {
+            let created = client_for(registry.clone(), None, ui)?
+                .create_token(&CreateTokenRequest {
                     username: username.clone(),
                     password,
                     name: Some(TOKEN_LABEL.to_owned()),
                     scopes: None,
                     expires_in_seconds: None,
-                },
-            )?;
+                })
+                .map_err(|e| rejected(e, "check the username and password"))?;
             (Token::new(created.token), username, created.info)
         }
     };
@@ -107,7 +115,11 @@ pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         },
     );
     credentials.save(&dir)?;
-    if global.registry_url.as_deref().is_some_and(|u| !u.is_empty()) {
+    if global
+        .registry_url
+        .as_deref()
+        .is_some_and(|u| !u.is_empty())
+    {
         remember_registry(&mut config, global, &registry, &dir, ui)?;
     }
     let result = LoggedIn {
@@ -147,6 +159,17 @@ fn method(args: LoginArgs, ui: &Ui) -> CliResult<Method> {
     })
 }
 
+/// A failed login call, with `help` when the registry refused the credentials (401).
+fn rejected(error: ClientError, help: &str) -> CliError {
+    let refused = matches!(error, ClientError::Api { status: 401, .. });
+    let error = CliError::from(error);
+    if refused {
+        error.with_help(help)
+    } else {
+        error
+    }
+}
+
 /// Makes `registry` the selected profile's registry (creating the profile, and making it the
 /// current one when none is).
 fn remember_registry(
@@ -158,7 +181,8 @@ fn remember_registry(
 ) -> CliResult {
     let name = config.selected_name(global);
     let profile = config.profiles.entry(name.clone()).or_default();
-    if profile.registry_url.as_deref() == Some(registry.as_str()) && config.current_profile.is_some()
+    if profile.registry_url.as_deref() == Some(registry.as_str())
+        && config.current_profile.is_some()
     {
         return Ok(());
     }
@@ -191,9 +215,7 @@ fn prompt_username() -> CliResult<String> {
     dialoguer::Input::<String>::with_theme(&theme)
         .with_prompt("Username")
         .interact_text()
-        .map_err(|e| {
-            CliError::usage(format!("no username: {e}")).with_help("pass --username NAME")
-        })
+        .map_err(|e| CliError::usage(format!("no username: {e}")).with_help("pass --username NAME"))
 }
 
 fn prompt_password() -> CliResult<String> {

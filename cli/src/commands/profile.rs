@@ -58,7 +58,11 @@ impl ProfileView {
         format!(
             "profile:         {}{}\napi-url:         {}\nregistry-url:    {}\ndefault-tenant:  {}\ndefault-key:     {}",
             self.name,
-            if self.exists { "" } else { " (not in config.toml)" },
+            if self.exists {
+                ""
+            } else {
+                " (not in config.toml)"
+            },
             field(&self.api_url),
             field(&self.registry_url),
             field(&self.default_tenant),

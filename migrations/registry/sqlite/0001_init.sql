@@ -1,9 +1,10 @@
 -- Registry schema (SQLite). Times are Unix milliseconds.
+-- Booleans are BIGINT 0/1: the `Any` driver of sqlx cannot decode SQLite booleans.
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     username      TEXT    NOT NULL UNIQUE,
     password_hash TEXT    NOT NULL,
-    admin         BOOLEAN NOT NULL DEFAULT FALSE,
+    admin         BIGINT  NOT NULL DEFAULT 0,
     created_at    BIGINT  NOT NULL
 );
 
@@ -58,7 +59,7 @@ CREATE TABLE versions (
     signature      TEXT,
     key_id         TEXT,
     size           BIGINT  NOT NULL,
-    yanked         BOOLEAN NOT NULL DEFAULT FALSE,
+    yanked         BIGINT  NOT NULL DEFAULT 0,
     yank_reason    TEXT,
     published_at   BIGINT  NOT NULL,
     published_by   BIGINT  NOT NULL REFERENCES users (id),

@@ -91,7 +91,7 @@ fn user(row: &AnyRow) -> StorageResult<User> {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
-        admin: row.try_get("admin")?,
+        admin: row.try_get::<i64, _>("admin")? != 0,
     })
 }
 
@@ -144,7 +144,7 @@ fn version(row: &AnyRow) -> StorageResult<VersionRecord> {
         signature: row.try_get("signature")?,
         key_id: row.try_get("key_id")?,
         size: row.try_get("size")?,
-        yanked: row.try_get("yanked")?,
+        yanked: row.try_get::<i64, _>("yanked")? != 0,
         yank_reason: row.try_get("yank_reason")?,
         published_at: row.try_get("published_at")?,
         published_by: row.try_get("published_by_name")?,
@@ -185,7 +185,10 @@ impl SqlStore {
             .await?;
         let mut versions = Vec::with_capacity(rows.len());
         for row in &rows {
-            versions.push((row.try_get::<String, _>("version")?, row.try_get::<bool, _>("yanked")?));
+            versions.push((
+                row.try_get::<String, _>("version")?,
+                row.try_get::<i64, _>("yanked")? != 0,
+            ));
         }
         let latest = latest_of(versions.iter().map(|(v, y)| (v.as_str(), *y)));
         sqlx::query("UPDATE plugins SET latest = $1 WHERE id = $2")
@@ -219,7 +222,7 @@ impl MetadataStore for SqlStore {
         )
         .bind(username)
         .bind(password_hash)
-        .bind(admin)
+        .bind(i64::from(admin))
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -497,7 +500,7 @@ impl MetadataStore for SqlStore {
         .bind(&v.signature)
         .bind(&v.key_id)
         .bind(v.size)
-        .bind(false)
+        .bind(0_i64)
         .bind(v.published_at)
         .bind(new.publisher)
         .execute(&mut *tx)
@@ -585,7 +588,7 @@ impl MetadataStore for SqlStore {
         let done = sqlx::query(
             "UPDATE versions SET yanked = $1, yank_reason = $2 WHERE plugin_id = $3 AND version_key = $4",
         )
-        .bind(reason.is_some())
+        .bind(i64::from(reason.is_some()))
         .bind(reason)
         .bind(plugin_id)
         .bind(key)
@@ -777,7 +780,7 @@ impl MetadataStore for SqlStore {
     async fn totals(&self) -> StorageResult<(i64, i64, i64)> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM plugins) AS plugins, (SELECT COUNT(*) FROM versions) AS versions, \
-             (SELECT COALESCE(SUM(downloads), 0) FROM plugins) AS downloads",
+             (SELECT CAST(COALESCE(SUM(downloads), 0) AS BIGINT) FROM plugins) AS downloads",
         )
         .fetch_one(&self.pool)
         .await?;

@@ -1,18 +1,26 @@
-//! `plexica plugin …`: the authoring journey.
+//! `plexica plugin …`: the authoring journey, and the plugin's life on the registry.
 
 pub mod build;
+pub mod deprecate;
+pub mod download;
+pub mod info;
 pub mod new;
+pub mod owner;
 pub mod package;
+pub mod publish;
+pub mod search;
 pub mod sign;
 pub mod validate;
 pub mod verify;
+pub mod yank;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use plexica_sdk::manifest::{self, Checked, DirFiles, MANIFEST_FILE, Manifest};
+use plexica_sdk::manifest::{self, Checked, DirFiles, MANIFEST_FILE, Manifest, is_valid_plugin_id};
 
+use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult, ExitKind, IoContext};
 use crate::output::Ui;
 use crate::render;
@@ -32,17 +40,79 @@ pub enum PluginCommand {
     Sign(sign::SignArgs),
     /// Check a .pxp's checksums and signature, file by file.
     Verify(verify::VerifyArgs),
+    /// Package, sign and upload a plugin (or upload a .pxp as is) to the registry.
+    Publish(publish::PublishArgs),
+    /// Search the registry.
+    Search(search::SearchArgs),
+    /// Show a plugin, or one of its versions, from the registry.
+    Info(info::InfoArgs),
+    /// Download a package; it is written only once its digest and signature check out.
+    Download(download::DownloadArgs),
+    /// Withdraw a published version (or restore it with --undo).
+    Yank(yank::YankArgs),
+    /// Mark a plugin deprecated (or lift it with --undo).
+    Deprecate(deprecate::DeprecateArgs),
+    /// List, add or remove a plugin's co-owners.
+    #[command(subcommand)]
+    Owner(owner::OwnerCommand),
 }
 
 /// Runs a `plugin` subcommand.
-pub fn run(command: PluginCommand, ui: &Ui) -> CliResult {
+pub fn run(command: PluginCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
     match command {
         PluginCommand::New(args) => new::run(args, ui),
         PluginCommand::Validate(args) => validate::run(args, ui),
         PluginCommand::Build(args) => build::run(args, ui),
         PluginCommand::Package(args) => package::run(args, ui),
-        PluginCommand::Sign(args) => sign::run(args, ui),
+        PluginCommand::Sign(args) => sign::run(args, global, ui),
         PluginCommand::Verify(args) => verify::run(args, ui),
+        PluginCommand::Publish(args) => publish::run(args, global, ui),
+        PluginCommand::Search(args) => search::run(args, global, ui),
+        PluginCommand::Info(args) => info::run(args, global, ui),
+        PluginCommand::Download(args) => download::run(args, global, ui),
+        PluginCommand::Yank(args) => yank::run(args, global, ui),
+        PluginCommand::Deprecate(args) => deprecate::run(args, global, ui),
+        PluginCommand::Owner(command) => owner::run(command, global, ui),
+    }
+}
+
+/// Parses `ID[@VERSION]`.
+pub fn parse_spec(spec: &str) -> CliResult<(String, Option<String>)> {
+    let (id, version) = match spec.split_once('@') {
+        Some((id, version)) => (id, Some(version)),
+        None => (spec, None),
+    };
+    if !is_valid_plugin_id(id) {
+        return Err(
+            CliError::usage(format!("`{id}` is not a valid plugin id")).with_help(
+                "use 2-63 lowercase letters, digits and single `-`, starting with a letter",
+            ),
+        );
+    }
+    if version.is_some_and(str::is_empty) {
+        return Err(CliError::usage(format!("`{spec}` has an empty version"))
+            .with_help("write ID@VERSION, e.g. crm@1.2.0"));
+    }
+    Ok((id.to_owned(), version.map(str::to_owned)))
+}
+
+/// Parses a plugin id without a version.
+pub fn parse_id(text: &str) -> CliResult<String> {
+    match parse_spec(text)? {
+        (id, None) => Ok(id),
+        (id, Some(_)) => Err(CliError::usage(format!(
+            "`{text}` names a version, but this takes a whole plugin"
+        ))
+        .with_help(format!("pass `{id}`"))),
+    }
+}
+
+/// Parses `ID@VERSION` (the version is required).
+pub fn parse_versioned(spec: &str) -> CliResult<(String, String)> {
+    match parse_spec(spec)? {
+        (id, Some(version)) => Ok((id, version)),
+        (id, None) => Err(CliError::usage(format!("`{spec}` names no version"))
+            .with_help(format!("write {id}@VERSION, e.g. {id}@1.2.0"))),
     }
 }
 

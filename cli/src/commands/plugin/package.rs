@@ -5,7 +5,7 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use plexica_sdk::package::{self, CollectError, CollectOptions, sha256_hex};
+use plexica_sdk::package::{self, CollectError, CollectOptions, PackageFile, sha256_hex};
 use serde::Serialize;
 
 use super::{load_manifest, plugin_dir};
@@ -84,12 +84,7 @@ pub fn run(args: PackageArgs, ui: &Ui) -> CliResult {
             .join("plexica")
             .join(manifest.package_file_name())
     });
-    let spinner = ui.spinner(format!("packaging {}", manifest.package_file_name()));
-    let bytes = package::write_package(&files, None, Cursor::new(Vec::new()))
-        .map(Cursor::into_inner)
-        .map_err(|e| CliError::failed(format!("cannot write the package: {e}")));
-    spinner.finish_and_clear();
-    let bytes = bytes?;
+    let bytes = archive(&files, &manifest.package_file_name(), ui)?;
     write_atomically(&out, &bytes)?;
     let result = Packaged {
         file: out.display().to_string(),
@@ -115,7 +110,18 @@ pub fn run(args: PackageArgs, ui: &Ui) -> CliResult {
     Ok(())
 }
 
-fn collect_error(e: CollectError) -> CliError {
+/// Writes the package of `files` in memory, with a spinner named after `file_name`.
+pub fn archive(files: &[PackageFile], file_name: &str, ui: &Ui) -> CliResult<Vec<u8>> {
+    let spinner = ui.spinner(format!("packaging {file_name}"));
+    let bytes = package::write_package(files, None, Cursor::new(Vec::new()))
+        .map(Cursor::into_inner)
+        .map_err(|e| CliError::failed(format!("cannot write the package: {e}")));
+    spinner.finish_and_clear();
+    bytes
+}
+
+/// The error of a failed [`package::collect`], with what to do.
+pub fn collect_error(e: CollectError) -> CliError {
     match &e {
         CollectError::Secrets(_) => CliError::failed(e.to_string()).with_help(
             "remove them, list them in .plexicaignore, or pass --allow-secrets if they are meant to ship",

@@ -4,14 +4,17 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use plexica_sdk::package::{self, Limits, sha256_hex};
+use plexica_sdk::package::signing::SecretKey;
+use plexica_sdk::package::{self, Limits, SignError, sha256_hex};
 use serde::Serialize;
 
 use super::package::write_atomically;
+use crate::cli::GlobalArgs;
 use crate::config::ConfigDir;
 use crate::error::{CliError, CliResult, IoContext};
 use crate::keystore::KeyStore;
 use crate::output::Ui;
+use crate::profile::Config;
 
 /// Arguments of `plugin sign`.
 #[derive(Debug, Args)]
@@ -19,7 +22,7 @@ pub struct SignArgs {
     /// The package to sign, in place.
     pub file: PathBuf,
     /// Key name in the configuration directory, or path to a secret key file
-    /// [default: the key called `default`, or the only key]
+    /// [default: the profile's default-key, else the key called `default`, else the only key]
     #[arg(long)]
     pub key: Option<String>,
 }
@@ -36,13 +39,10 @@ struct Signed {
 }
 
 /// Signs the package in place.
-pub fn run(args: SignArgs, ui: &Ui) -> CliResult {
-    let key = KeyStore::new(&ConfigDir::locate()?).secret(args.key.as_deref())?;
+pub fn run(args: SignArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
+    let key = signing_key(args.key.as_deref(), global)?;
     let bytes = std::fs::read(&args.file).context("read", &args.file)?;
-    let timestamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let signed = package::sign_package(&bytes, &key, timestamp)
+    let signed = sign_now(&bytes, &key)
         .map_err(|e| CliError::failed(format!("cannot sign {}: {e}", args.file.display())))?;
     write_atomically(&args.file, &signed)?;
     let read = package::read_package(&signed, &Limits::default())
@@ -68,4 +68,23 @@ pub fn run(args: SignArgs, ui: &Ui) -> CliResult {
         format!("{}\nsigned with key {}", result.file, result.key_id)
     });
     Ok(())
+}
+
+/// The secret key named by `--key` (a name or a path), else the profile's `default-key`, else
+/// the store's default.
+pub fn signing_key(key: Option<&str>, global: &GlobalArgs) -> CliResult<SecretKey> {
+    let dir = ConfigDir::locate()?;
+    let key = match key {
+        Some(key) => Some(key.to_owned()),
+        None => Config::load(&dir)?.selected(global)?.profile.default_key,
+    };
+    KeyStore::new(&dir).secret(key.as_deref())
+}
+
+/// Signs package `bytes` with `key`, timestamped now.
+pub fn sign_now(bytes: &[u8], key: &SecretKey) -> Result<Vec<u8>, SignError> {
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    package::sign_package(bytes, key, timestamp)
 }

@@ -1,0 +1,73 @@
+//! `plexica plugin owner add|remove|list ID [USER]…`: a plugin's co-owners.
+
+use clap::Subcommand;
+use plexica_sdk::api::registry::{Owners, OwnersRequest};
+use serde::Serialize;
+
+use super::parse_id;
+use crate::cli::GlobalArgs;
+use crate::commands::{Access, registry_client};
+use crate::error::CliResult;
+use crate::output::Ui;
+
+/// Owner subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Add co-owners (they may publish, yank, deprecate and change owners).
+    Add {
+        /// Plugin id.
+        id: String,
+        /// Usernames.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Remove co-owners.
+    Remove {
+        /// Plugin id.
+        id: String,
+        /// Usernames.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// List the owners.
+    List {
+        /// Plugin id.
+        id: String,
+    },
+}
+
+/// The JSON result of `plugin owner`: the owners after the change.
+#[derive(Debug, Serialize)]
+struct OwnerList {
+    id: String,
+    users: Vec<String>,
+}
+
+/// Runs an `owner` subcommand.
+pub fn run(command: OwnerCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
+    let (id, Owners { users }) = match command {
+        OwnerCommand::List { id } => {
+            let id = parse_id(&id)?;
+            let client = registry_client(global, None, Access::Public, ui)?;
+            let owners = client.owners(&id)?;
+            (id, owners)
+        }
+        OwnerCommand::Add { id, users } => {
+            let id = parse_id(&id)?;
+            let client = registry_client(global, None, Access::Token, ui)?;
+            let owners = client.add_owners(&id, &OwnersRequest { users })?;
+            (id, owners)
+        }
+        OwnerCommand::Remove { id, users } => {
+            let id = parse_id(&id)?;
+            let client = registry_client(global, None, Access::Token, ui)?;
+            let owners = client.remove_owners(&id, &OwnersRequest { users })?;
+            (id, owners)
+        }
+    };
+    let result = OwnerList { id, users };
+    ui.result(&result, || {
+        format!("owners of {}: {}", result.id, result.users.join(", "))
+    });
+    Ok(())
+}
