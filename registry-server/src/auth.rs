@@ -59,10 +59,13 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 /// A new token secret `plxr_<43 url-safe chars>` and a public id.
 pub fn new_token_secret() -> (String, String) {
     use std::fmt::Write;
-    let secret: String = random_bytes::<32>().iter().fold(String::from(TOKEN_PREFIX), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    });
+    let secret: String =
+        random_bytes::<32>()
+            .iter()
+            .fold(String::from(TOKEN_PREFIX), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            });
     let id = random_bytes::<9>().iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s
@@ -88,7 +91,11 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -98,16 +105,25 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthenticated("an API token is required (Authorization: Bearer plxr_…)"))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated("an API token is required (Authorization: Bearer plxr_…)")
+            })?;
         let secret = header
             .strip_prefix("Bearer ")
             .filter(|s| s.starts_with(TOKEN_PREFIX))
-            .ok_or_else(|| ApiError::unauthenticated("malformed Authorization header; expected `Bearer plxr_…`"))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated(
+                    "malformed Authorization header; expected `Bearer plxr_…`",
+                )
+            })?;
         let hash = hash_token(secret);
         let token = state
             .meta

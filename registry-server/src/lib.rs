@@ -46,7 +46,10 @@ impl Registry {
     /// Opens the stores, removes blobs of uploads that never committed, and on an empty
     /// database creates the `admin` user with `bootstrap_password`, or with a generated one
     /// that is returned so that the caller can print it once.
-    pub async fn open(config: Config, bootstrap_password: Option<String>) -> Result<(Self, Option<String>), StartError> {
+    pub async fn open(
+        config: Config,
+        bootstrap_password: Option<String>,
+    ) -> Result<(Self, Option<String>), StartError> {
         let state = AppState::open(config).await?;
         publish::clean_stale_uploads(&state).await?;
         let mut generated = None;
@@ -88,7 +91,11 @@ impl Registry {
     }
 
     /// Serves on `listener` until `shutdown` completes.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await

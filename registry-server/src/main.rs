@@ -20,7 +20,11 @@ struct Args {
     #[arg(long, env = "PLEXICA_LISTEN", default_value = "127.0.0.1:7700")]
     listen: SocketAddr,
     /// Directory for the SQLite database and local blobs.
-    #[arg(long, env = "PLEXICA_DATA_DIR", default_value = "plexica-registry-data")]
+    #[arg(
+        long,
+        env = "PLEXICA_DATA_DIR",
+        default_value = "plexica-registry-data"
+    )]
     data_dir: PathBuf,
     /// PostgreSQL URL (instead of SQLite in the data directory).
     #[arg(long, env = "PLEXICA_DATABASE_URL")]
@@ -77,12 +81,17 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("cannot open the registry's stores")?;
     if let Some(password) = generated {
-        eprintln!("created user `admin` with password: {password}\n(shown once; set PLEXICA_BOOTSTRAP_ADMIN_PASSWORD to choose it)");
+        eprintln!(
+            "created user `admin` with password: {password}\n(shown once; set PLEXICA_BOOTSTRAP_ADMIN_PASSWORD to choose it)"
+        );
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    eprintln!("plexica-registry listening on http://{}", listener.local_addr()?);
+    eprintln!(
+        "plexica-registry listening on http://{}",
+        listener.local_addr()?
+    );
     registry.serve(listener, shutdown_signal()).await?;
     Ok(())
 }

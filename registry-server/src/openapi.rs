@@ -2,37 +2,169 @@
 
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItemBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, ResponseBuilder};
+use utoipa::openapi::{
+    ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, ResponseBuilder,
+};
 
 /// (method, path, summary, needs a token)
 const ROUTES: &[(HttpMethod, &str, &str, bool)] = &[
-    (HttpMethod::Post, "/api/v1/tokens", "Trade username and password for a token (shown once)", false),
-    (HttpMethod::Get, "/api/v1/tokens", "The caller's tokens", true),
-    (HttpMethod::Delete, "/api/v1/tokens/{id}", "Revoke one of the caller's tokens", true),
-    (HttpMethod::Get, "/api/v1/me", "Who am I, token scopes and expiry", true),
-    (HttpMethod::Post, "/api/v1/me/tokens", "Another token for the caller", true),
-    (HttpMethod::Post, "/api/v1/users", "Create a publisher account (admin)", true),
-    (HttpMethod::Put, "/api/v1/keys", "Register a public key", true),
-    (HttpMethod::Delete, "/api/v1/keys/{key_id}", "Revoke a public key", true),
-    (HttpMethod::Get, "/api/v1/users/{name}/keys", "A publisher's keys, revoked ones marked", false),
-    (HttpMethod::Post, "/api/v1/packages", "Publish a .pxp (scope publish); ?dry-run=true checks only", true),
-    (HttpMethod::Get, "/api/v1/plugins", "Search: q, category, sort, page, per_page", false),
-    (HttpMethod::Get, "/api/v1/plugins/{id}", "Plugin metadata, owners, versions, latest", false),
-    (HttpMethod::Get, "/api/v1/plugins/{id}/versions/{version}", "Version metadata", false),
-    (HttpMethod::Get, "/api/v1/plugins/{id}/versions/{version}/download", "The package bytes", false),
-    (HttpMethod::Delete, "/api/v1/plugins/{id}/versions/{version}/yank", "Yank with a reason (owner)", true),
-    (HttpMethod::Put, "/api/v1/plugins/{id}/versions/{version}/unyank", "Undo a yank (owner)", true),
-    (HttpMethod::Put, "/api/v1/plugins/{id}/deprecation", "Deprecate (owner)", true),
-    (HttpMethod::Delete, "/api/v1/plugins/{id}/deprecation", "Remove the deprecation (owner)", true),
-    (HttpMethod::Get, "/api/v1/plugins/{id}/owners", "Owners", false),
-    (HttpMethod::Put, "/api/v1/plugins/{id}/owners", "Add owners (owner)", true),
-    (HttpMethod::Delete, "/api/v1/plugins/{id}/owners", "Remove owners (owner)", true),
-    (HttpMethod::Get, "/api/v1/plugins/{id}/reviews", "Reviews", false),
-    (HttpMethod::Post, "/api/v1/plugins/{id}/reviews", "Post or edit the caller's review", true),
-    (HttpMethod::Get, "/api/v1/index/{id}", "All versions as JSON lines; ETag / If-None-Match", false),
-    (HttpMethod::Get, "/api/v1/stats", "Totals, top categories, recent publishes", false),
+    (
+        HttpMethod::Post,
+        "/api/v1/tokens",
+        "Trade username and password for a token (shown once)",
+        false,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/tokens",
+        "The caller's tokens",
+        true,
+    ),
+    (
+        HttpMethod::Delete,
+        "/api/v1/tokens/{id}",
+        "Revoke one of the caller's tokens",
+        true,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/me",
+        "Who am I, token scopes and expiry",
+        true,
+    ),
+    (
+        HttpMethod::Post,
+        "/api/v1/me/tokens",
+        "Another token for the caller",
+        true,
+    ),
+    (
+        HttpMethod::Post,
+        "/api/v1/users",
+        "Create a publisher account (admin)",
+        true,
+    ),
+    (
+        HttpMethod::Put,
+        "/api/v1/keys",
+        "Register a public key",
+        true,
+    ),
+    (
+        HttpMethod::Delete,
+        "/api/v1/keys/{key_id}",
+        "Revoke a public key",
+        true,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/users/{name}/keys",
+        "A publisher's keys, revoked ones marked",
+        false,
+    ),
+    (
+        HttpMethod::Post,
+        "/api/v1/packages",
+        "Publish a .pxp (scope publish); ?dry-run=true checks only",
+        true,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/plugins",
+        "Search: q, category, sort, page, per_page",
+        false,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/plugins/{id}",
+        "Plugin metadata, owners, versions, latest",
+        false,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/plugins/{id}/versions/{version}",
+        "Version metadata",
+        false,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/plugins/{id}/versions/{version}/download",
+        "The package bytes",
+        false,
+    ),
+    (
+        HttpMethod::Delete,
+        "/api/v1/plugins/{id}/versions/{version}/yank",
+        "Yank with a reason (owner)",
+        true,
+    ),
+    (
+        HttpMethod::Put,
+        "/api/v1/plugins/{id}/versions/{version}/unyank",
+        "Undo a yank (owner)",
+        true,
+    ),
+    (
+        HttpMethod::Put,
+        "/api/v1/plugins/{id}/deprecation",
+        "Deprecate (owner)",
+        true,
+    ),
+    (
+        HttpMethod::Delete,
+        "/api/v1/plugins/{id}/deprecation",
+        "Remove the deprecation (owner)",
+        true,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/plugins/{id}/owners",
+        "Owners",
+        false,
+    ),
+    (
+        HttpMethod::Put,
+        "/api/v1/plugins/{id}/owners",
+        "Add owners (owner)",
+        true,
+    ),
+    (
+        HttpMethod::Delete,
+        "/api/v1/plugins/{id}/owners",
+        "Remove owners (owner)",
+        true,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/plugins/{id}/reviews",
+        "Reviews",
+        false,
+    ),
+    (
+        HttpMethod::Post,
+        "/api/v1/plugins/{id}/reviews",
+        "Post or edit the caller's review",
+        true,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/index/{id}",
+        "All versions as JSON lines; ETag / If-None-Match",
+        false,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/stats",
+        "Totals, top categories, recent publishes",
+        false,
+    ),
     (HttpMethod::Get, "/health/live", "Liveness", false),
-    (HttpMethod::Get, "/health/ready", "Readiness (database reachable)", false),
+    (
+        HttpMethod::Get,
+        "/health/ready",
+        "Readiness (database reachable)",
+        false,
+    ),
     (HttpMethod::Get, "/metrics", "Prometheus metrics", false),
     (HttpMethod::Get, "/api/openapi.json", "This document", false),
 ];
@@ -58,9 +190,16 @@ pub fn document() -> OpenApi {
     }
     let paths = items
         .into_iter()
-        .fold(PathsBuilder::new(), |paths, (path, item)| paths.path(path, item.build()));
+        .fold(PathsBuilder::new(), |paths, (path, item)| {
+            paths.path(path, item.build())
+        });
     OpenApiBuilder::new()
-        .info(InfoBuilder::new().title("Plexica registry").version(env!("CARGO_PKG_VERSION")).build())
+        .info(
+            InfoBuilder::new()
+                .title("Plexica registry")
+                .version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        )
         .paths(paths.build())
         .components(Some(
             ComponentsBuilder::new()

@@ -68,7 +68,10 @@ fn check_package(
             .find(|c| c.check == name && c.status == CheckStatus::Fail)
     };
     if let Some(check) = failed("checksums") {
-        return Err(ApiError::unprocessable("CHECKSUMS_MISMATCH", check.detail.clone()));
+        return Err(ApiError::unprocessable(
+            "CHECKSUMS_MISMATCH",
+            check.detail.clone(),
+        ));
     }
     match &package.signature_text {
         None if require_signatures => {
@@ -81,7 +84,10 @@ fn check_package(
         Some(text) => {
             let signature = Signature::parse(text)
                 .map_err(|e| ApiError::unprocessable("SIGNATURE_INVALID", e.to_string()))?;
-            if keys.iter().any(|(k, revoked)| *revoked && k.id == signature.key_id) {
+            if keys
+                .iter()
+                .any(|(k, revoked)| *revoked && k.id == signature.key_id)
+            {
                 return Err(ApiError::unprocessable(
                     "KEY_REVOKED",
                     format!("key {} was revoked", signature.key_id),
@@ -90,14 +96,23 @@ fn check_package(
             if let Some(check) = failed("key") {
                 return Err(ApiError::unprocessable(
                     "SIGNATURE_FOREIGN",
-                    format!("{}: register the key with `plexica keys register`", check.detail),
+                    format!(
+                        "{}: register the key with `plexica keys register`",
+                        check.detail
+                    ),
                 ));
             }
             if let Some(check) = failed("signature") {
-                return Err(ApiError::unprocessable("SIGNATURE_INVALID", check.detail.clone()));
+                return Err(ApiError::unprocessable(
+                    "SIGNATURE_INVALID",
+                    check.detail.clone(),
+                ));
             }
             if let Some(check) = failed("trusted-comment") {
-                return Err(ApiError::unprocessable("SIGNATURE_MISMATCH", check.detail.clone()));
+                return Err(ApiError::unprocessable(
+                    "SIGNATURE_MISMATCH",
+                    check.detail.clone(),
+                ));
             }
         }
     }
@@ -139,7 +154,11 @@ pub async fn publish(
         .keys_of(caller.user.id)
         .await?
         .into_iter()
-        .filter_map(|k| PublicKey::parse(&k.public_key).ok().map(|p| (p, k.revoked_at.is_some())))
+        .filter_map(|k| {
+            PublicKey::parse(&k.public_key)
+                .ok()
+                .map(|p| (p, k.revoked_at.is_some()))
+        })
         .collect();
     let require = state.config.require_signatures;
     let checked_bytes = bytes.clone();

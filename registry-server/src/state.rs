@@ -42,7 +42,10 @@ impl Config {
     pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
         Self {
-            database_url: format!("sqlite://{}?mode=rwc", data_dir.join("registry.db").display()),
+            database_url: format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("registry.db").display()
+            ),
             blobs: BlobConfig::Local(data_dir.join("blobs")),
             max_package_bytes: 50 * 1024 * 1024,
             require_signatures: true,
@@ -73,7 +76,8 @@ impl AppState {
         if let BlobConfig::Local(dir) = &config.blobs
             && let Some(parent) = dir.parent()
         {
-            std::fs::create_dir_all(parent).map_err(|e| crate::storage::StorageError::Blob(e.to_string()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| crate::storage::StorageError::Blob(e.to_string()))?;
         }
         let meta: Arc<dyn MetadataStore> = Arc::new(SqlStore::connect(&config.database_url).await?);
         let blobs: Arc<dyn BlobStore> = match &config.blobs {

@@ -69,7 +69,9 @@ async fn issue_token(
     }
     let name = name.unwrap_or_else(|| "cli".to_owned());
     if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("token names are 1 to 64 printable characters"));
+        return Err(ApiError::bad_request(
+            "token names are 1 to 64 printable characters",
+        ));
     }
     let (secret, id) = new_token_secret();
     let now = now_ms();
@@ -82,7 +84,10 @@ async fn issue_token(
         expires_at: now + i64::try_from(seconds).unwrap_or(0) * 1000,
         revoked_at: None,
     };
-    state.meta.create_token(&token, &hash_token(&secret)).await?;
+    state
+        .meta
+        .create_token(&token, &hash_token(&secret))
+        .await?;
     Ok(CreatedToken {
         token: secret,
         info: token_info(&token),
@@ -103,7 +108,14 @@ pub async fn create_token(
     if !verify_password(request.password, user.password_hash.clone()).await {
         return Err(ApiError::unauthenticated("wrong username or password"));
     }
-    let created = issue_token(&state, &user, request.name, request.scopes, request.expires_in_seconds).await?;
+    let created = issue_token(
+        &state,
+        &user,
+        request.name,
+        request.scopes,
+        request.expires_in_seconds,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -133,12 +145,22 @@ pub async fn create_token_for_caller(
         ));
     }
     let scopes = request.scopes.or_else(|| Some(caller.token.scopes.clone()));
-    let created = issue_token(&state, &caller.user, request.name, scopes, request.expires_in_seconds).await?;
+    let created = issue_token(
+        &state,
+        &caller.user,
+        request.name,
+        scopes,
+        request.expires_in_seconds,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// `GET /api/v1/tokens`: the caller's live tokens (never their secrets).
-pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TokenInfo>>> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
     let tokens = state.meta.tokens_of(caller.user.id).await?;
     Ok(Json(tokens.iter().map(token_info).collect()))
 }
@@ -149,7 +171,11 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if state.meta.revoke_token(caller.user.id, &id, now_ms()).await? {
+    if state
+        .meta
+        .revoke_token(caller.user.id, &id, now_ms())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("you have no token `{id}`")))
@@ -170,7 +196,9 @@ pub fn valid_username(name: &str) -> bool {
     let bytes = name.as_bytes();
     (2..=39).contains(&bytes.len())
         && bytes[0].is_ascii_lowercase()
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
 /// `POST /api/v1/users`: admins create publisher accounts.
@@ -201,7 +229,11 @@ pub async fn create_account(
         ));
     }
     let hash = hash_password(request.password).await?;
-    match state.meta.create_user(&request.username, &hash, request.admin).await? {
+    match state
+        .meta
+        .create_user(&request.username, &hash, request.admin)
+        .await?
+    {
         Some(user) => Ok((
             StatusCode::CREATED,
             Json(UserInfo {
@@ -237,7 +269,10 @@ pub async fn register_key(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "KEY_REVOKED",
-            format!("key {} was revoked and cannot be registered again", stored.key_id),
+            format!(
+                "key {} was revoked and cannot be registered again",
+                stored.key_id
+            ),
         ));
     }
     Ok((StatusCode::CREATED, Json(key_view(stored))))

@@ -16,7 +16,10 @@ use crate::state::AppState;
 /// Every route of the registry.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/v1/tokens", post(accounts::create_token).get(accounts::list_tokens))
+        .route(
+            "/api/v1/tokens",
+            post(accounts::create_token).get(accounts::list_tokens),
+        )
         .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
         .route("/api/v1/me", get(accounts::me))
         .route("/api/v1/me/tokens", post(accounts::create_token_for_caller))
@@ -27,19 +30,36 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/packages", post(packages::publish))
         .route("/api/v1/plugins", get(plugins::search))
         .route("/api/v1/plugins/{id}", get(plugins::detail))
-        .route("/api/v1/plugins/{id}/versions/{version}", get(plugins::version))
-        .route("/api/v1/plugins/{id}/versions/{version}/download", get(plugins::download))
-        .route("/api/v1/plugins/{id}/versions/{version}/yank", delete(plugins::yank))
-        .route("/api/v1/plugins/{id}/versions/{version}/unyank", put(plugins::unyank))
+        .route(
+            "/api/v1/plugins/{id}/versions/{version}",
+            get(plugins::version),
+        )
+        .route(
+            "/api/v1/plugins/{id}/versions/{version}/download",
+            get(plugins::download),
+        )
+        .route(
+            "/api/v1/plugins/{id}/versions/{version}/yank",
+            delete(plugins::yank),
+        )
+        .route(
+            "/api/v1/plugins/{id}/versions/{version}/unyank",
+            put(plugins::unyank),
+        )
         .route(
             "/api/v1/plugins/{id}/deprecation",
             put(plugins::deprecate).delete(plugins::undeprecate),
         )
         .route(
             "/api/v1/plugins/{id}/owners",
-            get(plugins::owners).put(plugins::add_owners).delete(plugins::remove_owners),
+            get(plugins::owners)
+                .put(plugins::add_owners)
+                .delete(plugins::remove_owners),
         )
-        .route("/api/v1/plugins/{id}/reviews", get(plugins::reviews).post(plugins::review))
+        .route(
+            "/api/v1/plugins/{id}/reviews",
+            get(plugins::reviews).post(plugins::review),
+        )
         .route("/api/v1/index/{id}", get(plugins::index))
         .route("/api/v1/stats", get(ops::stats))
         .route("/health/live", get(ops::live))

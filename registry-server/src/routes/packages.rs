@@ -32,7 +32,8 @@ pub async fn publish(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let base_url = format!("http://{host}");
-    let published = crate::publish::publish(&state, &caller, body, query.dry_run, &base_url).await?;
+    let published =
+        crate::publish::publish(&state, &caller, body, query.dry_run, &base_url).await?;
     let status = if published.dry_run {
         StatusCode::OK
     } else {

@@ -52,7 +52,9 @@ pub async fn search(
     Query(params): Query<SearchParams>,
 ) -> ApiResult<Json<SearchResults>> {
     if params.q.chars().count() > 200 {
-        return Err(ApiError::bad_request("the query is longer than 200 characters"));
+        return Err(ApiError::bad_request(
+            "the query is longer than 200 characters",
+        ));
     }
     if let Some(category) = &params.category
         && !CATEGORIES.contains(&category.as_str())
@@ -100,7 +102,10 @@ async fn plugin_or_404(state: &AppState, id: &str) -> ApiResult<PluginRecord> {
 /// Versions sorted by SemVer, highest first.
 fn sorted(mut versions: Vec<VersionRecord>) -> Vec<VersionRecord> {
     versions.sort_by(|a, b| {
-        match (semver::Version::from_str(&a.version), semver::Version::from_str(&b.version)) {
+        match (
+            semver::Version::from_str(&a.version),
+            semver::Version::from_str(&b.version),
+        ) {
             (Ok(a), Ok(b)) => b.cmp_precedence(&a),
             _ => b.version.cmp(&a.version),
         }
@@ -139,7 +144,10 @@ async fn detail_of(state: &AppState, plugin: PluginRecord) -> ApiResult<PluginDe
 }
 
 /// `GET /api/v1/plugins/{id}`.
-pub async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<PluginDetail>> {
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PluginDetail>> {
     let plugin = plugin_or_404(&state, &id).await?;
     Ok(Json(detail_of(&state, plugin).await?))
 }
@@ -178,14 +186,19 @@ pub async fn version(
     State(state): State<AppState>,
     Path((id, version)): Path<(String, String)>,
 ) -> ApiResult<Json<VersionDetail>> {
-    Ok(Json(version_view(version_or_404(&state, &id, &version).await?)?))
+    Ok(Json(version_view(
+        version_or_404(&state, &id, &version).await?,
+    )?))
 }
 
 fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"))
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        })
 }
 
 /// `GET /api/v1/plugins/{id}/versions/{version}/download`: the bytes; counts the download.
@@ -199,16 +212,20 @@ pub async fn download(
     if etag_matches(&headers, &etag) {
         return Ok(not_modified(&etag));
     }
-    let bytes = state
-        .blobs
-        .get(&record.digest)
-        .await?
-        .ok_or_else(|| ApiError::from(crate::storage::StorageError::Blob(format!("blob {} is missing", record.digest))))?;
+    let bytes = state.blobs.get(&record.digest).await?.ok_or_else(|| {
+        ApiError::from(crate::storage::StorageError::Blob(format!(
+            "blob {} is missing",
+            record.digest
+        )))
+    })?;
     state.meta.count_download(&id, &record.version).await?;
     metrics::counter!("registry_downloads_total").increment(1);
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
@@ -267,8 +284,14 @@ pub async fn index(
     }
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=0, must-revalidate"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=0, must-revalidate"),
+    );
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
@@ -280,10 +303,15 @@ async fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult
     caller.require(Scope::Manage)?;
     let plugin = plugin_or_404(state, id).await?;
     let owners = state.meta.owner_ids(id).await?;
-    if owners.contains(&caller.user.id) || (caller.user.admin && caller.token.scopes.contains(&Scope::Admin)) {
+    if owners.contains(&caller.user.id)
+        || (caller.user.admin && caller.token.scopes.contains(&Scope::Admin))
+    {
         Ok(plugin)
     } else {
-        Err(ApiError::forbidden("NOT_OWNER", format!("you do not own plugin `{id}`")))
+        Err(ApiError::forbidden(
+            "NOT_OWNER",
+            format!("you do not own plugin `{id}`"),
+        ))
     }
 }
 
@@ -297,12 +325,17 @@ pub async fn yank(
     require_owner(&state, &caller, &id).await?;
     let reason = request.reason.trim();
     if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(ApiError::unprocessable("REASON_REQUIRED", "a yank needs a reason of 1 to 1000 characters"));
+        return Err(ApiError::unprocessable(
+            "REASON_REQUIRED",
+            "a yank needs a reason of 1 to 1000 characters",
+        ));
     }
     if !state.meta.set_yanked(&id, &version, Some(reason)).await? {
         return Err(ApiError::not_found(format!("no version {id}@{version}")));
     }
-    Ok(Json(version_view(version_or_404(&state, &id, &version).await?)?))
+    Ok(Json(version_view(
+        version_or_404(&state, &id, &version).await?,
+    )?))
 }
 
 /// `PUT /api/v1/plugins/{id}/versions/{version}/unyank`.
@@ -315,7 +348,9 @@ pub async fn unyank(
     if !state.meta.set_yanked(&id, &version, None).await? {
         return Err(ApiError::not_found(format!("no version {id}@{version}")));
     }
-    Ok(Json(version_view(version_or_404(&state, &id, &version).await?)?))
+    Ok(Json(version_view(
+        version_or_404(&state, &id, &version).await?,
+    )?))
 }
 
 /// `PUT /api/v1/plugins/{id}/deprecation`.
@@ -328,15 +363,24 @@ pub async fn deprecate(
     require_owner(&state, &caller, &id).await?;
     let message = request.message.trim();
     if message.is_empty() || message.chars().count() > 1000 {
-        return Err(ApiError::unprocessable("MESSAGE_REQUIRED", "a deprecation needs a message of 1 to 1000 characters"));
+        return Err(ApiError::unprocessable(
+            "MESSAGE_REQUIRED",
+            "a deprecation needs a message of 1 to 1000 characters",
+        ));
     }
     if let Some(successor) = &request.successor {
         if successor == &id {
-            return Err(ApiError::unprocessable("INVALID_SUCCESSOR", "a plugin cannot succeed itself"));
+            return Err(ApiError::unprocessable(
+                "INVALID_SUCCESSOR",
+                "a plugin cannot succeed itself",
+            ));
         }
         plugin_or_404(&state, successor).await?;
     }
-    state.meta.set_deprecation(&id, Some(message), request.successor.as_deref()).await?;
+    state
+        .meta
+        .set_deprecation(&id, Some(message), request.successor.as_deref())
+        .await?;
     let plugin = plugin_or_404(&state, &id).await?;
     Ok(Json(detail_of(&state, plugin).await?))
 }
@@ -354,7 +398,10 @@ pub async fn undeprecate(
 }
 
 /// `GET /api/v1/plugins/{id}/owners`.
-pub async fn owners(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Owners>> {
+pub async fn owners(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Owners>> {
     plugin_or_404(&state, &id).await?;
     Ok(Json(Owners {
         users: state.meta.owners(&id).await?,
@@ -371,7 +418,10 @@ pub async fn add_owners(
     require_owner(&state, &caller, &id).await?;
     let unknown = state.meta.add_owners(&id, &request.users).await?;
     if !unknown.is_empty() {
-        return Err(ApiError::not_found(format!("no such user(s): {}", unknown.join(", "))));
+        return Err(ApiError::not_found(format!(
+            "no such user(s): {}",
+            unknown.join(", ")
+        )));
     }
     Ok(Json(Owners {
         users: state.meta.owners(&id).await?,
@@ -408,9 +458,20 @@ fn review_view(r: crate::storage::ReviewRecord) -> Review {
 }
 
 /// `GET /api/v1/plugins/{id}/reviews`.
-pub async fn reviews(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<Review>>> {
+pub async fn reviews(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Review>>> {
     plugin_or_404(&state, &id).await?;
-    Ok(Json(state.meta.reviews(&id).await?.into_iter().map(review_view).collect()))
+    Ok(Json(
+        state
+            .meta
+            .reviews(&id)
+            .await?
+            .into_iter()
+            .map(review_view)
+            .collect(),
+    ))
 }
 
 /// `POST /api/v1/plugins/{id}/reviews`: one review per user per plugin; posting again edits it.
@@ -423,14 +484,26 @@ pub async fn review(
     caller.require(Scope::Manage)?;
     plugin_or_404(&state, &id).await?;
     if !(1..=5).contains(&request.rating) {
-        return Err(ApiError::unprocessable("INVALID_RATING", "ratings are 1 to 5"));
+        return Err(ApiError::unprocessable(
+            "INVALID_RATING",
+            "ratings are 1 to 5",
+        ));
     }
     if request.text.chars().count() > 5000 {
-        return Err(ApiError::unprocessable("REVIEW_TOO_LONG", "reviews are at most 5,000 characters"));
+        return Err(ApiError::unprocessable(
+            "REVIEW_TOO_LONG",
+            "reviews are at most 5,000 characters",
+        ));
     }
     state
         .meta
-        .put_review(&id, caller.user.id, i64::from(request.rating), &request.text, now_ms())
+        .put_review(
+            &id,
+            caller.user.id,
+            i64::from(request.rating),
+            &request.text,
+            now_ms(),
+        )
         .await?;
     state
         .meta

@@ -13,10 +13,16 @@ use super::{BlobStore, StorageError, StorageResult};
 
 /// Is `digest` a lowercase hex sha256? Anything else never reaches a path.
 fn valid_digest(digest: &str) -> StorageResult<()> {
-    if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if digest.len() == 64
+        && digest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
-        Err(StorageError::Blob(format!("`{digest}` is not a sha256 digest")))
+        Err(StorageError::Blob(format!(
+            "`{digest}` is not a sha256 digest"
+        )))
     }
 }
 
@@ -152,7 +158,9 @@ impl ObjectBlobs {
                 .with_virtual_hosted_style_request(false);
         }
         if let (Some(id), Some(secret)) = (&config.access_key_id, &config.secret_access_key) {
-            builder = builder.with_access_key_id(id).with_secret_access_key(secret);
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret);
         }
         let store = builder
             .build()

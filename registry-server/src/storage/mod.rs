@@ -199,7 +199,12 @@ pub trait MetadataStore: Send + Sync {
     /// Number of users (to bootstrap an empty registry).
     async fn user_count(&self) -> StorageResult<i64>;
     /// Creates a user; `None` when the name is taken.
-    async fn create_user(&self, username: &str, password_hash: &str, admin: bool) -> StorageResult<Option<User>>;
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        admin: bool,
+    ) -> StorageResult<Option<User>>;
     /// A user by name.
     async fn user_by_name(&self, username: &str) -> StorageResult<Option<User>>;
     /// A user by id.
@@ -215,11 +220,22 @@ pub trait MetadataStore: Send + Sync {
     /// Registers a key; returns the stored record (the existing one if already registered).
     async fn add_key(&self, user_id: i64, key: &KeyRecord) -> StorageResult<KeyRecord>;
     /// Revokes a key; `None` when the user has no such key.
-    async fn revoke_key(&self, user_id: i64, key_id: &str, now: i64) -> StorageResult<Option<KeyRecord>>;
+    async fn revoke_key(
+        &self,
+        user_id: i64,
+        key_id: &str,
+        now: i64,
+    ) -> StorageResult<Option<KeyRecord>>;
     /// A user's keys.
     async fn keys_of(&self, user_id: i64) -> StorageResult<Vec<KeyRecord>>;
     /// Checks and advances the publish rate limit (GCRA); `Err(wait_ms)` when over.
-    async fn take_publish_slot(&self, user_id: i64, now: i64, interval_ms: i64, burst: i64) -> StorageResult<Result<(), i64>>;
+    async fn take_publish_slot(
+        &self,
+        user_id: i64,
+        now: i64,
+        interval_ms: i64,
+        burst: i64,
+    ) -> StorageResult<Result<(), i64>>;
     /// Owners' user ids of a plugin (empty when the plugin does not exist).
     async fn owner_ids(&self, plugin_id: &str) -> StorageResult<Vec<i64>>;
     /// Does `id@version` exist (by SemVer precedence key)?
@@ -240,15 +256,27 @@ pub trait MetadataStore: Send + Sync {
     /// A plugin's versions (any order).
     async fn versions(&self, plugin_id: &str) -> StorageResult<Vec<VersionRecord>>;
     /// One version by its exact string or precedence key.
-    async fn version(&self, plugin_id: &str, version: &str) -> StorageResult<Option<VersionRecord>>;
+    async fn version(&self, plugin_id: &str, version: &str)
+    -> StorageResult<Option<VersionRecord>>;
     /// Sets or clears a yank; recomputes latest. False when the version does not exist.
-    async fn set_yanked(&self, plugin_id: &str, version: &str, reason: Option<&str>) -> StorageResult<bool>;
+    async fn set_yanked(
+        &self,
+        plugin_id: &str,
+        version: &str,
+        reason: Option<&str>,
+    ) -> StorageResult<bool>;
     /// Sets or clears the deprecation.
-    async fn set_deprecation(&self, plugin_id: &str, message: Option<&str>, successor: Option<&str>) -> StorageResult<()>;
+    async fn set_deprecation(
+        &self,
+        plugin_id: &str,
+        message: Option<&str>,
+        successor: Option<&str>,
+    ) -> StorageResult<()>;
     /// Owners' usernames.
     async fn owners(&self, plugin_id: &str) -> StorageResult<Vec<String>>;
     /// Adds owners; returns the names that do not exist.
-    async fn add_owners(&self, plugin_id: &str, usernames: &[String]) -> StorageResult<Vec<String>>;
+    async fn add_owners(&self, plugin_id: &str, usernames: &[String])
+    -> StorageResult<Vec<String>>;
     /// Removes owners (never the last one); false if that would leave none.
     async fn remove_owners(&self, plugin_id: &str, usernames: &[String]) -> StorageResult<bool>;
     /// Counts a download of a version.
@@ -256,7 +284,14 @@ pub trait MetadataStore: Send + Sync {
     /// Searches plugins: one page and the total.
     async fn search(&self, query: &SearchQuery) -> StorageResult<(Vec<PluginRecord>, i64)>;
     /// Creates or replaces a user's review.
-    async fn put_review(&self, plugin_id: &str, user_id: i64, rating: i64, text: &str, now: i64) -> StorageResult<()>;
+    async fn put_review(
+        &self,
+        plugin_id: &str,
+        user_id: i64,
+        rating: i64,
+        text: &str,
+        now: i64,
+    ) -> StorageResult<()>;
     /// A plugin's reviews, newest first.
     async fn reviews(&self, plugin_id: &str) -> StorageResult<Vec<ReviewRecord>>;
     /// Totals: plugins, versions, downloads.

@@ -23,7 +23,11 @@ pub struct SqlStore {
 }
 
 fn scopes_to_text(scopes: &[Scope]) -> String {
-    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn scopes_from_text(text: &str) -> Vec<Scope> {
@@ -214,7 +218,12 @@ impl MetadataStore for SqlStore {
             .try_get("n")?)
     }
 
-    async fn create_user(&self, username: &str, password_hash: &str, admin: bool) -> StorageResult<Option<User>> {
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        admin: bool,
+    ) -> StorageResult<Option<User>> {
         let now = crate::clock::now_ms();
         let done = sqlx::query(
             "INSERT INTO users (username, password_hash, admin, created_at) VALUES ($1, $2, $3, $4) \
@@ -329,7 +338,12 @@ impl MetadataStore for SqlStore {
         key(&row)
     }
 
-    async fn revoke_key(&self, user_id: i64, key_id: &str, now: i64) -> StorageResult<Option<KeyRecord>> {
+    async fn revoke_key(
+        &self,
+        user_id: i64,
+        key_id: &str,
+        now: i64,
+    ) -> StorageResult<Option<KeyRecord>> {
         sqlx::query(
             "UPDATE publisher_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE user_id = $2 AND key_id = $3",
         )
@@ -364,7 +378,13 @@ impl MetadataStore for SqlStore {
         .collect()
     }
 
-    async fn take_publish_slot(&self, user_id: i64, now: i64, interval_ms: i64, burst: i64) -> StorageResult<Result<(), i64>> {
+    async fn take_publish_slot(
+        &self,
+        user_id: i64,
+        now: i64,
+        interval_ms: i64,
+        burst: i64,
+    ) -> StorageResult<Result<(), i64>> {
         let mut tx = self.pool.begin().await?;
         // A write first, so that SQLite takes the write lock at once.
         sqlx::query("INSERT INTO publish_limits (user_id, tat) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
@@ -403,21 +423,25 @@ impl MetadataStore for SqlStore {
     }
 
     async fn version_exists(&self, plugin_id: &str, version_key: &str) -> StorageResult<bool> {
-        Ok(sqlx::query("SELECT 1 AS one FROM versions WHERE plugin_id = $1 AND version_key = $2")
-            .bind(plugin_id)
-            .bind(version_key)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query("SELECT 1 AS one FROM versions WHERE plugin_id = $1 AND version_key = $2")
+                .bind(plugin_id)
+                .bind(version_key)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     async fn begin_upload(&self, upload_id: &str, digest: &str, now: i64) -> StorageResult<()> {
-        sqlx::query("INSERT INTO pending_blobs (digest, upload_id, created_at) VALUES ($1, $2, $3)")
-            .bind(digest)
-            .bind(upload_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO pending_blobs (digest, upload_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(digest)
+        .bind(upload_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -440,11 +464,13 @@ impl MetadataStore for SqlStore {
     }
 
     async fn digest_in_use(&self, digest: &str) -> StorageResult<bool> {
-        Ok(sqlx::query("SELECT 1 AS one FROM versions WHERE digest = $1")
-            .bind(digest)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query("SELECT 1 AS one FROM versions WHERE digest = $1")
+                .bind(digest)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     async fn commit_version(&self, new: &NewVersion) -> Result<(), PublishConflict> {
@@ -475,12 +501,14 @@ impl MetadataStore for SqlStore {
                 .await
                 .map_err(StorageError::from)?;
         } else {
-            let owner = sqlx::query("SELECT 1 AS one FROM plugin_owners WHERE plugin_id = $1 AND user_id = $2")
-                .bind(&v.plugin_id)
-                .bind(new.publisher)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StorageError::from)?;
+            let owner = sqlx::query(
+                "SELECT 1 AS one FROM plugin_owners WHERE plugin_id = $1 AND user_id = $2",
+            )
+            .bind(&v.plugin_id)
+            .bind(new.publisher)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StorageError::from)?;
             if owner.is_none() {
                 return Err(PublishConflict::NotOwner(v.plugin_id.clone()));
             }
@@ -507,7 +535,10 @@ impl MetadataStore for SqlStore {
         .await
         .map_err(StorageError::from)?;
         if inserted.rows_affected() == 0 {
-            return Err(PublishConflict::VersionExists(v.plugin_id.clone(), v.version.clone()));
+            return Err(PublishConflict::VersionExists(
+                v.plugin_id.clone(),
+                v.version.clone(),
+            ));
         }
         Self::refresh_latest(&mut *tx, &v.plugin_id).await?;
         // Catalogue fields follow the latest release, or the newest upload while there is none.
@@ -541,13 +572,15 @@ impl MetadataStore for SqlStore {
     }
 
     async fn plugin(&self, id: &str) -> StorageResult<Option<PluginRecord>> {
-        sqlx::query(&format!("SELECT {PLUGIN_COLUMNS} FROM plugins WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(plugin)
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(plugin)
+        .transpose()
     }
 
     async fn versions(&self, plugin_id: &str) -> StorageResult<Vec<VersionRecord>> {
@@ -580,7 +613,12 @@ impl MetadataStore for SqlStore {
         .transpose()
     }
 
-    async fn set_yanked(&self, plugin_id: &str, wanted: &str, reason: Option<&str>) -> StorageResult<bool> {
+    async fn set_yanked(
+        &self,
+        plugin_id: &str,
+        wanted: &str,
+        reason: Option<&str>,
+    ) -> StorageResult<bool> {
         let key = semver::Version::from_str(wanted)
             .map(|v| version_key(&v))
             .unwrap_or_else(|_| wanted.to_owned());
@@ -602,13 +640,20 @@ impl MetadataStore for SqlStore {
         Ok(true)
     }
 
-    async fn set_deprecation(&self, plugin_id: &str, message: Option<&str>, successor: Option<&str>) -> StorageResult<()> {
-        sqlx::query("UPDATE plugins SET deprecation_message = $1, deprecation_successor = $2 WHERE id = $3")
-            .bind(message)
-            .bind(successor)
-            .bind(plugin_id)
-            .execute(&self.pool)
-            .await?;
+    async fn set_deprecation(
+        &self,
+        plugin_id: &str,
+        message: Option<&str>,
+        successor: Option<&str>,
+    ) -> StorageResult<()> {
+        sqlx::query(
+            "UPDATE plugins SET deprecation_message = $1, deprecation_successor = $2 WHERE id = $3",
+        )
+        .bind(message)
+        .bind(successor)
+        .bind(plugin_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -625,7 +670,11 @@ impl MetadataStore for SqlStore {
         .collect()
     }
 
-    async fn add_owners(&self, plugin_id: &str, usernames: &[String]) -> StorageResult<Vec<String>> {
+    async fn add_owners(
+        &self,
+        plugin_id: &str,
+        usernames: &[String],
+    ) -> StorageResult<Vec<String>> {
         let mut unknown = Vec::new();
         let mut tx = self.pool.begin().await?;
         for name in usernames {
@@ -679,11 +728,13 @@ impl MetadataStore for SqlStore {
 
     async fn count_download(&self, plugin_id: &str, wanted: &str) -> StorageResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE versions SET downloads = downloads + 1 WHERE plugin_id = $1 AND version = $2")
-            .bind(plugin_id)
-            .bind(wanted)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE versions SET downloads = downloads + 1 WHERE plugin_id = $1 AND version = $2",
+        )
+        .bind(plugin_id)
+        .bind(wanted)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE plugins SET downloads = downloads + 1 WHERE id = $1")
             .bind(plugin_id)
             .execute(&mut *tx)
@@ -695,7 +746,10 @@ impl MetadataStore for SqlStore {
     async fn search(&self, q: &SearchQuery) -> StorageResult<(Vec<PluginRecord>, i64)> {
         let contains = format!("%{}%", like_escape(&q.text));
         let prefix = format!("{}%", like_escape(&q.text));
-        let category = q.category.as_deref().map(|c| format!("%,{},%", like_escape(c)));
+        let category = q
+            .category
+            .as_deref()
+            .map(|c| format!("%,{},%", like_escape(c)));
         // $1 exact text, $2 prefix pattern, $3 contains pattern, $4 category pattern.
         let filter = format!(
             "($1 = '' OR lower(id) LIKE $3 ESCAPE '\\' OR lower(name) LIKE $3 ESCAPE '\\' \
@@ -741,7 +795,14 @@ impl MetadataStore for SqlStore {
         Ok((plugins, total))
     }
 
-    async fn put_review(&self, plugin_id: &str, user_id: i64, rating: i64, text: &str, now: i64) -> StorageResult<()> {
+    async fn put_review(
+        &self,
+        plugin_id: &str,
+        user_id: i64,
+        rating: i64,
+        text: &str,
+        now: i64,
+    ) -> StorageResult<()> {
         sqlx::query(
             "INSERT INTO reviews (plugin_id, user_id, rating, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (plugin_id, user_id) DO UPDATE SET rating = excluded.rating, body = excluded.body, \
@@ -784,7 +845,11 @@ impl MetadataStore for SqlStore {
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok((row.try_get("plugins")?, row.try_get("versions")?, row.try_get("downloads")?))
+        Ok((
+            row.try_get("plugins")?,
+            row.try_get("versions")?,
+            row.try_get("downloads")?,
+        ))
     }
 
     async fn top_categories(&self, limit: i64) -> StorageResult<Vec<(String, i64)>> {

@@ -51,7 +51,28 @@ pub async fn postgres_database() -> Option<String> {
     let mut admin = sqlx::PgConnection::connect(&base)
         .await
         .expect("PLEXICA_TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
-    let name = format!("plexica_reg_{}", rand_suffix());
+    // Databases of earlier runs (named with their creation time) are dropped after an hour.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let old: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'plexica_reg_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
+    for db in old {
+        let created = db
+            .split('_')
+            .nth(2)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(now);
+        if created + 3600 < now {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+    let name = format!("plexica_reg_{now}_{}", rand_suffix());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await
@@ -63,7 +84,9 @@ pub async fn postgres_database() -> Option<String> {
 
 fn rand_suffix() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     format!("{:x}{:x}", nanos, std::process::id())
 }
 
@@ -85,7 +108,9 @@ impl TestRegistry {
         let (registry, _) = Registry::open(config, Some(ADMIN_PASSWORD.to_owned()))
             .await
             .expect("registry opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -133,7 +158,11 @@ impl TestRegistry {
             .send()
             .await
             .expect("request");
-        assert_eq!(response.status(), StatusCode::CREATED, "login of {username}");
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "login of {username}"
+        );
         response.json::<CreatedToken>().await.expect("token").token
     }
 
@@ -164,8 +193,13 @@ impl TestRegistry {
 
     /// Publishes `bytes` with `token`; returns status and JSON body.
     pub async fn publish(&self, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
-        self.send(self.http.post(self.at("/api/v1/packages")).bearer_auth(token).body(bytes))
-            .await
+        self.send(
+            self.http
+                .post(self.at("/api/v1/packages"))
+                .bearer_auth(token)
+                .body(bytes),
+        )
+        .await
     }
 
     /// Sends a request; returns status and JSON body (or `null`).
@@ -231,7 +265,12 @@ pub fn signed(key: &SecretKey, id: &str, version: &str) -> Vec<u8> {
 }
 
 /// A package of `id@version` whose signature names `other_version` in its trusted comment.
-pub fn signed_for_other_version(key: &SecretKey, id: &str, version: &str, other_version: &str) -> Vec<u8> {
+pub fn signed_for_other_version(
+    key: &SecretKey,
+    id: &str,
+    version: &str,
+    other_version: &str,
+) -> Vec<u8> {
     let bytes = unsigned_with(&manifest(id, version, ""), b"export default 1;\n".to_vec());
     let package = plexica_sdk::package::read_package(&bytes, &Default::default()).expect("read");
     let comment = TrustedComment {
@@ -240,7 +279,10 @@ pub fn signed_for_other_version(key: &SecretKey, id: &str, version: &str, other_
         key_id: key.id,
         timestamp: 1,
     };
-    let signature: Signature = key.sign(package.checksums_text.expect("checksums").as_bytes(), &comment.render());
+    let signature: Signature = key.sign(
+        package.checksums_text.expect("checksums").as_bytes(),
+        &comment.render(),
+    );
     plexica_sdk::package::rewrite_with_signature(&bytes, &signature.to_text()).expect("rewrite")
 }
 

@@ -20,7 +20,9 @@ pub use archive::{
 };
 pub use checksums::{Checksums, ChecksumsError, sha256_hex};
 pub use collect::{CollectError, CollectOptions, PackageFile, Source, collect};
-pub use verify::{Check, CheckStatus, SignError, VerifyReport, sign_package, verify_package, verify_read_package};
+pub use verify::{
+    Check, CheckStatus, SignError, VerifyReport, sign_package, verify_package, verify_read_package,
+};
 
 /// Name of the checksum list entry.
 pub const CHECKSUMS_FILE: &str = "CHECKSUMS";

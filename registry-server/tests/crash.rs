@@ -1,0 +1,177 @@
+//! The real `plexica-registry` binary, killed with SIGKILL in the middle of a slow upload:
+//! after a restart nothing of that upload is visible or stored, and the retried publish
+//! succeeds. Its logs never contain passwords or tokens.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+const PASSWORD: &str = "bootstrap password for the crash test";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn start(data: &Path, port: u16, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_plexica-registry"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data)
+        .env("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD)
+        .env("PLEXICA_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start plexica-registry")
+}
+
+async fn wait_ready(base: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{base}/health/ready")).send().await
+            && r.status() == StatusCode::OK
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("registry did not become ready");
+}
+
+fn blob_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for shard in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if shard.file_name() == "tmp" {
+            continue;
+        }
+        for blob in std::fs::read_dir(shard.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            found.push(blob.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_upload_leaves_nothing_and_the_retry_succeeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let log = dir.path().join("registry.log");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = start(&data, port, &log);
+    wait_ready(&base).await;
+
+    let http = reqwest::Client::new();
+    let token_of = |body: serde_json::Value| body["token"].as_str().expect("token").to_owned();
+    let admin = token_of(
+        http.post(format!("{base}/api/v1/tokens"))
+            .json(&json!({"username": "admin", "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json"),
+    );
+    http.post(format!("{base}/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "ada", "password": "a long enough password"}))
+        .send()
+        .await
+        .expect("create user");
+    let token = token_of(
+        http.post(format!("{base}/api/v1/tokens"))
+            .json(&json!({"username": "ada", "password": "a long enough password"}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json"),
+    );
+    let key = plexica_sdk::package::signing::SecretKey::generate();
+    http.put(format!("{base}/api/v1/keys"))
+        .bearer_auth(&token)
+        .json(&json!({"public_key": key.public_key().to_line()}))
+        .send()
+        .await
+        .expect("register key");
+    let package = common::signed(&key, "crashy", "1.0.0");
+
+    // A slow client: headers and half the body, then the server dies.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "POST /api/v1/packages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        package.len()
+    )
+    .expect("headers");
+    let half = package.len() / 2;
+    for chunk in package[..half].chunks(64) {
+        stream.write_all(chunk).expect("body");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().expect("reaped");
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+
+    let mut server = start(&data, port, &log);
+    wait_ready(&base).await;
+    let status = http
+        .get(format!("{base}/api/v1/plugins/crashy"))
+        .send()
+        .await
+        .expect("get")
+        .status();
+    assert_eq!(status, StatusCode::NOT_FOUND, "no visible version");
+    assert!(blob_files(&data.join("blobs")).is_empty(), "no orphan blob");
+
+    let response = http
+        .post(format!("{base}/api/v1/packages"))
+        .bearer_auth(&token)
+        .body(package.clone())
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        blob_files(&data.join("blobs")),
+        vec![plexica_sdk::package::sha256_hex(&package)]
+    );
+    server.kill().expect("stop");
+    server.wait().expect("reaped");
+
+    let logs = std::fs::read_to_string(&log).expect("logs");
+    assert!(
+        logs.contains("plexica-registry listening"),
+        "the log was captured"
+    );
+    for secret in [
+        PASSWORD,
+        "a long enough password",
+        token.as_str(),
+        admin.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a secret leaked into the logs");
+    }
+}
