@@ -134,3 +134,29 @@ pub fn resolve(dir: &ConfigDir, registry: &RegistryUrl) -> CliResult<Option<(Tok
         .get(registry)
         .map(|login| (login.token.clone(), TokenSource::File)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let login = StoredLogin {
+            token: Token::new("plxr_topsecret"),
+            token_id: Some("t1".into()),
+            username: Some("alice".into()),
+            expires_at: None,
+        };
+        let mut credentials = Credentials::default();
+        let registry = RegistryUrl::parse("http://127.0.0.1:9/").expect("url");
+        credentials.set(&registry, login.clone());
+        for shown in [format!("{login:?}"), format!("{credentials:?}")] {
+            assert!(!shown.contains("topsecret"), "{shown}");
+        }
+        assert!(
+            toml::to_string(&credentials)
+                .expect("toml")
+                .contains("[registries.\"http://127.0.0.1:9\"]")
+        );
+    }
+}

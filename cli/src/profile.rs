@@ -237,3 +237,24 @@ impl fmt::Display for RegistryUrl {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_urls_are_checked_and_keyed_without_a_trailing_slash() {
+        let url = RegistryUrl::parse("https://registry.example.com/").expect("valid");
+        assert_eq!(url.as_str(), "https://registry.example.com");
+        let url = RegistryUrl::parse("http://host:8080/prefix/").expect("valid");
+        assert_eq!(url.to_string(), "http://host:8080/prefix");
+        for bad in [
+            "registry.example.com",
+            "ftp://host",
+            "https://user:pw@host",
+            "https://host/?q=1",
+        ] {
+            assert!(RegistryUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod publish;
 mod routes;
+pub mod search;
 pub mod state;
 pub mod storage;
 

@@ -44,6 +44,12 @@ struct Args {
     /// Accept unsigned packages.
     #[arg(long)]
     allow_unsigned: bool,
+    /// New versions a publisher may publish at once (rate limit burst).
+    #[arg(long, default_value_t = 30)]
+    publish_burst: i64,
+    /// After the burst, one new version per this many seconds per publisher.
+    #[arg(long, default_value_t = 60)]
+    publish_interval_seconds: i64,
     /// Seconds after which an upload that never committed is presumed crashed and its blob
     /// removed at start-up.
     #[arg(long, default_value_t = 300)]
@@ -76,6 +82,8 @@ async fn main() -> anyhow::Result<()> {
     config.max_package_bytes = args.max_package_mib * 1024 * 1024;
     config.require_signatures = !args.allow_unsigned;
     config.upload_grace_ms = args.upload_grace_seconds.max(0) * 1000;
+    config.publish_burst = args.publish_burst.max(1);
+    config.publish_interval_ms = args.publish_interval_seconds.max(0) * 1000;
     let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
     let (registry, generated) = Registry::open(config, bootstrap)
         .await

@@ -235,6 +235,7 @@ pub async fn publish(
     match state.meta.commit_version(&new).await {
         Ok(()) => {
             metrics::counter!("registry_publishes_total").increment(1);
+            state.search.refresh_one(state.meta.as_ref(), &id).await?;
             Ok(published)
         }
         Err(conflict) => {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::search::SearchIndex;
 use crate::storage::blobs::{LocalBlobs, ObjectBlobs, S3Config};
 use crate::storage::sql::SqlStore;
 use crate::storage::{BlobStore, MetadataStore, StorageResult};
@@ -33,6 +34,9 @@ pub struct Config {
     pub publish_burst: i64,
     /// Then one publish per this many milliseconds.
     pub publish_interval_ms: i64,
+    /// How often the search index is reloaded from the database (to see other replicas'
+    /// writes and download counts), ms.
+    pub search_refresh_ms: u64,
     /// Pending uploads older than this are presumed dead (crashed) and cleaned up, ms.
     pub upload_grace_ms: i64,
 }
@@ -53,6 +57,7 @@ impl Config {
             publish_burst: 30,
             publish_interval_ms: 60_000,
             upload_grace_ms: 5 * 60_000,
+            search_refresh_ms: 10_000,
         }
     }
 }
@@ -68,6 +73,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Prometheus exposition.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// The in-memory search index.
+    pub search: SearchIndex,
 }
 
 impl AppState {
@@ -84,11 +91,14 @@ impl AppState {
             BlobConfig::Local(dir) => Arc::new(LocalBlobs::open(dir)?),
             BlobConfig::S3(s3) => Arc::new(ObjectBlobs::s3(s3)?),
         };
+        let search = SearchIndex::default();
+        search.refresh(meta.as_ref()).await?;
         Ok(Self {
             meta,
             blobs,
             config: Arc::new(config),
             metrics: crate::metrics::handle(),
+            search,
         })
     }
 }

@@ -373,3 +373,60 @@ impl<R: Read> Read for Progress<R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_honours_retry_after() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.delay(0, None), Duration::from_millis(200));
+        assert_eq!(policy.delay(2, None), Duration::from_millis(800));
+        assert_eq!(policy.delay(10, None), Duration::from_secs(5));
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+    }
+
+    #[test]
+    fn http_errors_map_to_the_documented_exit_codes() {
+        let api = |status: u16, code: &str| ClientError::Api {
+            status,
+            errors: ApiErrors {
+                errors: vec![ApiErrorItem {
+                    code: code.to_owned(),
+                    detail: "it failed".to_owned(),
+                }],
+                diagnostics: Vec::new(),
+            },
+            retry_after: None,
+        };
+        for (status, code) in [
+            (401, 3),
+            (403, 3),
+            (404, 4),
+            (409, 5),
+            (422, 1),
+            (400, 1),
+            (413, 1),
+            (500, 6),
+            (503, 6),
+        ] {
+            assert_eq!(
+                CliError::from(api(status, "X")).kind.code(),
+                code,
+                "{status}"
+            );
+        }
+        let expired = CliError::from(api(401, "TOKEN_EXPIRED"));
+        assert_eq!(expired.message, "it failed (TOKEN_EXPIRED)");
+        assert!(
+            expired
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("plexica login"))
+        );
+    }
+}

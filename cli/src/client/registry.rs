@@ -11,7 +11,7 @@ use plexica_sdk::api::registry::{
     Published, PublisherKey, RegisterKeyRequest, Scope, SearchResults, SearchSort, TokenInfo,
     VersionDetail, YankRequest,
 };
-use reqwest::blocking::{Body, Client, RequestBuilder, Response};
+use reqwest::blocking::{Body, Response};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, Url};
 use serde::Serialize;
@@ -340,8 +340,8 @@ impl RegistryClient {
                 url: url.path().to_owned(),
                 reason: format!("cannot encode the request: {e}"),
             })?;
-        self.transport.send(idempotent, |http: &Client| {
-            let mut request: RequestBuilder = http
+        self.transport.send(idempotent, |http| {
+            let mut request = http
                 .request(method.clone(), url.clone())
                 .header(ACCEPT, "application/json");
             if let Some(token) = token {

@@ -17,8 +17,9 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult};
+use crate::search::SearchQuery;
 use crate::state::AppState;
-use crate::storage::{PluginRecord, SearchQuery, VersionRecord};
+use crate::storage::{PluginRecord, VersionRecord};
 
 /// Query of the search route.
 #[derive(Debug, Deserialize)]
@@ -70,13 +71,13 @@ pub async fn search(
         text: params.q.trim().to_lowercase(),
         category: params.category,
         sort: params.sort,
-        offset: i64::from(page - 1) * i64::from(per_page),
-        limit: i64::from(per_page),
+        offset: usize::try_from(page - 1).unwrap_or(0) * usize::try_from(per_page).unwrap_or(20),
+        limit: usize::try_from(per_page).unwrap_or(20),
     };
-    let (plugins, total) = state.meta.search(&query).await?;
+    let (plugins, total) = state.search.search(&query);
     Ok(Json(SearchResults {
         plugins: plugins.into_iter().map(summary).collect(),
-        total: u64::try_from(total).unwrap_or(0),
+        total: total as u64,
         page,
         per_page,
     }))
@@ -333,6 +334,7 @@ pub async fn yank(
     if !state.meta.set_yanked(&id, &version, Some(reason)).await? {
         return Err(ApiError::not_found(format!("no version {id}@{version}")));
     }
+    state.search.refresh_one(state.meta.as_ref(), &id).await?;
     Ok(Json(version_view(
         version_or_404(&state, &id, &version).await?,
     )?))
@@ -348,6 +350,7 @@ pub async fn unyank(
     if !state.meta.set_yanked(&id, &version, None).await? {
         return Err(ApiError::not_found(format!("no version {id}@{version}")));
     }
+    state.search.refresh_one(state.meta.as_ref(), &id).await?;
     Ok(Json(version_view(
         version_or_404(&state, &id, &version).await?,
     )?))
@@ -393,6 +396,7 @@ pub async fn undeprecate(
 ) -> ApiResult<Json<PluginDetail>> {
     require_owner(&state, &caller, &id).await?;
     state.meta.set_deprecation(&id, None, None).await?;
+    state.search.refresh_one(state.meta.as_ref(), &id).await?;
     let plugin = plugin_or_404(&state, &id).await?;
     Ok(Json(detail_of(&state, plugin).await?))
 }

@@ -163,21 +163,6 @@ pub enum PublishConflict {
     Storage(#[from] StorageError),
 }
 
-/// A search request, validated.
-#[derive(Debug, Clone)]
-pub struct SearchQuery {
-    /// Lower-cased query; empty lists everything.
-    pub text: String,
-    /// Category filter.
-    pub category: Option<String>,
-    /// Sort order.
-    pub sort: plexica_sdk::api::registry::SearchSort,
-    /// Rows to skip.
-    pub offset: i64,
-    /// Rows to return.
-    pub limit: i64,
-}
-
 /// A review row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewRecord {
@@ -281,8 +266,8 @@ pub trait MetadataStore: Send + Sync {
     async fn remove_owners(&self, plugin_id: &str, usernames: &[String]) -> StorageResult<bool>;
     /// Counts a download of a version.
     async fn count_download(&self, plugin_id: &str, version: &str) -> StorageResult<()>;
-    /// Searches plugins: one page and the total.
-    async fn search(&self, query: &SearchQuery) -> StorageResult<(Vec<PluginRecord>, i64)>;
+    /// Every plugin (for the in-memory search index).
+    async fn all_plugins(&self) -> StorageResult<Vec<PluginRecord>>;
     /// Creates or replaces a user's review.
     async fn put_review(
         &self,

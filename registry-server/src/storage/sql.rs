@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use plexica_sdk::api::registry::{Scope, SearchSort};
+use plexica_sdk::api::registry::Scope;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
@@ -41,13 +41,6 @@ fn list_from_text(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 impl SqlStore {
@@ -743,56 +736,13 @@ impl MetadataStore for SqlStore {
         Ok(())
     }
 
-    async fn search(&self, q: &SearchQuery) -> StorageResult<(Vec<PluginRecord>, i64)> {
-        let contains = format!("%{}%", like_escape(&q.text));
-        let prefix = format!("{}%", like_escape(&q.text));
-        let category = q
-            .category
-            .as_deref()
-            .map(|c| format!("%,{},%", like_escape(c)));
-        // $1 exact text, $2 prefix pattern, $3 contains pattern, $4 category pattern.
-        let filter = format!(
-            "($1 = '' OR lower(id) LIKE $3 ESCAPE '\\' OR lower(name) LIKE $3 ESCAPE '\\' \
-             OR lower(keywords) LIKE $3 ESCAPE '\\' OR lower(description) LIKE $3 ESCAPE '\\') \
-             AND ($2 = $2) {}",
-            if category.is_some() {
-                "AND (',' || categories || ',') LIKE $4 ESCAPE '\\'"
-            } else {
-                "AND ($4 = $4)"
-            }
-        );
-        let order = match q.sort {
-            SearchSort::Relevance => {
-                "CASE WHEN lower(id) = $1 THEN 0 WHEN lower(id) LIKE $2 ESCAPE '\\' THEN 1 \
-                 WHEN lower(name) LIKE $3 ESCAPE '\\' THEN 2 WHEN lower(keywords) LIKE $3 ESCAPE '\\' THEN 3 \
-                 ELSE 4 END, downloads DESC, id"
-            }
-            SearchSort::Downloads => "downloads DESC, id",
-            SearchSort::Updated => "updated_at DESC, id",
-            SearchSort::Name => "id",
-        };
-        let category_param = category.unwrap_or_default();
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM plugins WHERE {filter}"))
-            .bind(&q.text)
-            .bind(&prefix)
-            .bind(&contains)
-            .bind(&category_param)
-            .fetch_one(&self.pool)
+    async fn all_plugins(&self) -> StorageResult<Vec<PluginRecord>> {
+        sqlx::query(&format!("SELECT {PLUGIN_COLUMNS} FROM plugins"))
+            .fetch_all(&self.pool)
             .await?
-            .try_get("n")?;
-        let rows = sqlx::query(&format!(
-            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE {filter} ORDER BY {order} LIMIT $5 OFFSET $6"
-        ))
-        .bind(&q.text)
-        .bind(&prefix)
-        .bind(&contains)
-        .bind(&category_param)
-        .bind(q.limit)
-        .bind(q.offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let plugins = rows.iter().map(plugin).collect::<StorageResult<Vec<_>>>()?;
-        Ok((plugins, total))
+            .iter()
+            .map(plugin)
+            .collect()
     }
 
     async fn put_review(
@@ -894,10 +844,5 @@ mod tests {
         ];
         assert_eq!(latest_of(versions), Some("1.10.0".to_owned()));
         assert_eq!(latest_of([("1.0.0-rc.1", false)]), None);
-    }
-
-    #[test]
-    fn like_patterns_are_escaped() {
-        assert_eq!(like_escape("a_b%c\\"), "a\\_b\\%c\\\\");
     }
 }

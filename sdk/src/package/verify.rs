@@ -90,9 +90,11 @@ pub fn verify_package(bytes: &[u8], trusted: &[PublicKey], limits: &Limits) -> V
 /// Verifies a package already read (and so structurally sound) against the `trusted` keys.
 pub fn verify_read_package(package: &Package, trusted: &[PublicKey]) -> VerifyReport {
     use CheckStatus::*;
-    let mut report = VerifyReport::default();
-    report.digest = Some(package.digest.clone());
-    report.content_digest = package.content_digest();
+    let mut report = VerifyReport {
+        digest: Some(package.digest.clone()),
+        content_digest: package.content_digest(),
+        ..VerifyReport::default()
+    };
     report.push(
         "archive",
         Pass,

@@ -83,7 +83,9 @@ pub fn run(args: DownloadArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let bytes = bytes?;
     let refused = |why: String| {
         CliError::failed(format!("refusing {id}@{version}: {why}"))
-            .with_help("nothing was written; report this to the registry's operators")
+            .with_help(format!(
+                "nothing was written; see `plexica plugin info {id}@{version}`, and tell the publisher or the registry's operators"
+            ))
     };
     let digest = sha256_hex(&bytes);
     if digest != detail.digest {

@@ -145,6 +145,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> CliResult {
     std::fs::create_dir_all(parent).context("create directory", parent)?;
     let mut temp = tempfile::NamedTempFile::new_in(parent).context("create a file in", parent)?;
     temp.write_all(bytes).context("write", path)?;
+    // Packages are not secret: readable like any file the user creates (temp files are 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .context("write", path)?;
+    }
     temp.as_file().sync_all().context("write", path)?;
     temp.persist(path)
         .map_err(|e| CliError::failed(format!("cannot write {}: {}", path.display(), e.error)))?;

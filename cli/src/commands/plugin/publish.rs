@@ -59,7 +59,7 @@ enum Origin {
 pub fn run(args: PublishArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let client = registry_client(global, args.registry.as_deref(), Access::Token, ui)?;
     let path = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
-    let upload = if path.is_file() && path.extension().is_some_and(|e| e == "pxp") {
+    let upload = if !path.is_dir() && path.extension().is_some_and(|e| e == "pxp") {
         read_file(&path)?
     } else {
         package_dir(plugin_dir(Some(path)), &args, global, ui)?

@@ -1,0 +1,150 @@
+//! Plugin search (registry.md, "Search"): an in-memory index of every plugin, kept current by
+//! the writes of this process and refreshed from the database periodically, so that replicas
+//! converge on each other's writes within the refresh interval.
+//!
+//! Ranking: exact id > id prefix > name > keywords > description, each matched
+//! case-insensitively by substring (which includes word prefixes); ties by downloads, then id.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use plexica_sdk::api::registry::SearchSort;
+
+use crate::storage::{MetadataStore, PluginRecord, StorageResult};
+
+/// A search request, validated.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// Lower-cased query; empty lists everything.
+    pub text: String,
+    /// Category filter.
+    pub category: Option<String>,
+    /// Sort order.
+    pub sort: SearchSort,
+    /// Hits to skip.
+    pub offset: usize,
+    /// Hits to return.
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    plugin: PluginRecord,
+    name: String,
+    keywords: String,
+    description: String,
+}
+
+impl Entry {
+    fn new(plugin: PluginRecord) -> Self {
+        Self {
+            name: plugin.name.to_lowercase(),
+            keywords: plugin.keywords.join(" ").to_lowercase(),
+            description: plugin.description.to_lowercase(),
+            plugin,
+        }
+    }
+
+    /// Rank of a match (lower is better), or `None` when it does not match.
+    fn rank(&self, text: &str) -> Option<u8> {
+        let id = self.plugin.id.as_str();
+        if text.is_empty() {
+            Some(0)
+        } else if id == text {
+            Some(0)
+        } else if id.starts_with(text) {
+            Some(1)
+        } else if id.contains(text) || self.name.contains(text) {
+            Some(2)
+        } else if self.keywords.contains(text) {
+            Some(3)
+        } else if self.description.contains(text) {
+            Some(4)
+        } else {
+            None
+        }
+    }
+}
+
+/// The index. Cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct SearchIndex {
+    entries: Arc<RwLock<BTreeMap<String, Entry>>>,
+}
+
+impl SearchIndex {
+    /// Reloads every plugin from `store`.
+    pub async fn refresh(&self, store: &dyn MetadataStore) -> StorageResult<()> {
+        let fresh: BTreeMap<String, Entry> = store
+            .all_plugins()
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), Entry::new(p)))
+            .collect();
+        if let Ok(mut entries) = self.entries.write() {
+            *entries = fresh;
+        }
+        Ok(())
+    }
+
+    /// Reloads one plugin after a write.
+    pub async fn refresh_one(&self, store: &dyn MetadataStore, id: &str) -> StorageResult<()> {
+        let plugin = store.plugin(id).await?;
+        if let Ok(mut entries) = self.entries.write() {
+            match plugin {
+                Some(p) => {
+                    entries.insert(p.id.clone(), Entry::new(p));
+                }
+                None => {
+                    entries.remove(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One page of hits and the total number of hits.
+    pub fn search(&self, query: &SearchQuery) -> (Vec<PluginRecord>, usize) {
+        let Ok(entries) = self.entries.read() else {
+            return (Vec::new(), 0);
+        };
+        let mut hits: Vec<(u8, &Entry)> = entries
+            .values()
+            .filter(|e| {
+                query
+                    .category
+                    .as_ref()
+                    .is_none_or(|c| e.plugin.categories.contains(c))
+            })
+            .filter_map(|e| e.rank(&query.text).map(|rank| (rank, e)))
+            .collect();
+        let total = hits.len();
+        match query.sort {
+            SearchSort::Relevance => hits.sort_by(|(ra, a), (rb, b)| {
+                ra.cmp(rb)
+                    .then(b.plugin.downloads.cmp(&a.plugin.downloads))
+                    .then_with(|| a.plugin.id.cmp(&b.plugin.id))
+            }),
+            SearchSort::Downloads => hits.sort_by(|(_, a), (_, b)| {
+                b.plugin
+                    .downloads
+                    .cmp(&a.plugin.downloads)
+                    .then_with(|| a.plugin.id.cmp(&b.plugin.id))
+            }),
+            SearchSort::Updated => hits.sort_by(|(_, a), (_, b)| {
+                b.plugin
+                    .updated_at
+                    .cmp(&a.plugin.updated_at)
+                    .then_with(|| a.plugin.id.cmp(&b.plugin.id))
+            }),
+            SearchSort::Name => {}
+        }
+        let page = hits
+            .into_iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .map(|(_, e)| e.plugin.clone())
+            .collect();
+        (page, total)
+    }
+}
