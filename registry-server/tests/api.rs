@@ -607,6 +607,26 @@ on_both_backends!(
             .collect();
         assert_eq!(versions, ["2.0.0-beta.1", "1.10.0", "1.9.0", "1.2.0"]);
         assert_eq!(plugin["latest"], "1.10.0");
+        let index = reg
+            .http
+            .get(reg.at("/api/v1/index/sv"))
+            .send()
+            .await
+            .expect("index");
+        let etag = index.headers()["etag"].to_str().expect("etag").to_owned();
+        let text = index.text().await.expect("text");
+        let order: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let line: serde_json::Value = serde_json::from_str(l).expect("json");
+                line["version"].as_str().unwrap_or("").to_owned()
+            })
+            .collect();
+        assert_eq!(
+            order,
+            ["1.2.0", "1.9.0", "1.10.0", "2.0.0-beta.1"],
+            "SemVer order"
+        );
         reg.send(
             reg.http
                 .delete(reg.at("/api/v1/plugins/sv/versions/1.10.0/yank"))
@@ -616,6 +636,15 @@ on_both_backends!(
         .await;
         let (_, plugin) = reg.get("/api/v1/plugins/sv").await;
         assert_eq!(plugin["latest"], "1.9.0");
+        let after = reg
+            .http
+            .get(reg.at("/api/v1/index/sv"))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("index");
+        assert_eq!(after.status(), StatusCode::OK, "a yank changes the index");
+        assert_ne!(after.headers()["etag"].to_str().expect("etag"), etag);
         reg.send(
             reg.http
                 .put(reg.at("/api/v1/plugins/sv/versions/1.10.0/unyank"))

@@ -245,6 +245,17 @@ fn not_modified(etag: &str) -> Response {
     response
 }
 
+/// The index's ETag: a digest of every (version, package digest, yanked) of the plugin. A
+/// version's manifest is fixed by its package digest, so this covers the whole body, and a
+/// conditional request is answered from this one narrow query.
+fn index_etag(rows: &[(String, String, bool)]) -> String {
+    let text: String = rows
+        .iter()
+        .map(|(version, digest, yanked)| format!("{version} {digest} {yanked}\n"))
+        .collect();
+    format!("\"{}\"", plexica_sdk::package::sha256_hex(text.as_bytes()))
+}
+
 /// `GET /api/v1/index/{id}`: every version as JSON lines, with an ETag; `304` on a match.
 pub async fn index(
     State(state): State<AppState>,
@@ -252,10 +263,15 @@ pub async fn index(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     check_id(&id)?;
-    let mut versions = sorted(state.meta.versions(&id).await?);
-    if versions.is_empty() {
+    let rows = state.meta.version_digests(&id).await?;
+    if rows.is_empty() {
         return Err(ApiError::not_found(format!("no plugin `{id}`")));
     }
+    let etag = index_etag(&rows);
+    if etag_matches(&headers, &etag) {
+        return Ok(not_modified(&etag));
+    }
+    let mut versions = sorted(state.meta.versions(&id).await?);
     versions.reverse();
     let mut body = String::new();
     for v in versions {
@@ -278,10 +294,6 @@ pub async fn index(
             body.push_str(&json);
             body.push('\n');
         }
-    }
-    let etag = format!("\"{}\"", plexica_sdk::package::sha256_hex(body.as_bytes()));
-    if etag_matches(&headers, &etag) {
-        return Ok(not_modified(&etag));
     }
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();

@@ -240,6 +240,8 @@ pub trait MetadataStore: Send + Sync {
     async fn plugin(&self, id: &str) -> StorageResult<Option<PluginRecord>>;
     /// A plugin's versions (any order).
     async fn versions(&self, plugin_id: &str) -> StorageResult<Vec<VersionRecord>>;
+    /// (version, digest, yanked) of every version: what the index's ETag is computed from.
+    async fn version_digests(&self, plugin_id: &str) -> StorageResult<Vec<(String, String, bool)>>;
     /// One version by its exact string or precedence key.
     async fn version(&self, plugin_id: &str, version: &str)
     -> StorageResult<Option<VersionRecord>>;

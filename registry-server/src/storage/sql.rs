@@ -589,6 +589,22 @@ impl MetadataStore for SqlStore {
         .collect()
     }
 
+    async fn version_digests(&self, plugin_id: &str) -> StorageResult<Vec<(String, String, bool)>> {
+        sqlx::query("SELECT version, digest, yanked FROM versions WHERE plugin_id = $1 ORDER BY version_key")
+            .bind(plugin_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("version")?,
+                    r.try_get("digest")?,
+                    r.try_get::<i64, _>("yanked")? != 0,
+                ))
+            })
+            .collect()
+    }
+
     async fn version(&self, plugin_id: &str, wanted: &str) -> StorageResult<Option<VersionRecord>> {
         let key = semver::Version::from_str(wanted)
             .map(|v| version_key(&v))

@@ -1,0 +1,320 @@
+//! The publishing half of the CLI against a real registry started in this process.
+
+mod common;
+
+use common::{Sandbox, json};
+use plexica_registry::{Config, Registry};
+use predicates::prelude::*;
+
+const ADMIN_PASSWORD: &str = "registry admin password";
+
+/// A registry serving on a thread of its own until dropped.
+struct LiveRegistry {
+    url: String,
+    _data: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveRegistry {
+    fn start() -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
+        let config = Config::embedded(data.path());
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            runtime.block_on(async move {
+                let (registry, _) = Registry::open(config, Some(ADMIN_PASSWORD.to_owned()))
+                    .await
+                    .expect("registry");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                let _ = url_tx.send(format!("http://{}", listener.local_addr().expect("addr")));
+                let _ = registry
+                    .serve(listener, async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        let url = url_rx.recv().expect("registry url");
+        Self {
+            url,
+            _data: data,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for LiveRegistry {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn login(sandbox: &Sandbox, registry: &LiveRegistry, user: &str, password: &str) {
+    sandbox
+        .plexica()
+        .args([
+            "login",
+            "--registry-url",
+            &registry.url,
+            "--username",
+            user,
+            "--password-stdin",
+        ])
+        .write_stdin(password)
+        .assert()
+        .success();
+}
+
+#[test]
+fn the_publishing_journey_through_the_real_binary() {
+    let registry = LiveRegistry::start();
+    let sandbox = Sandbox::new();
+    login(&sandbox, &registry, "admin", ADMIN_PASSWORD);
+    let credentials = std::fs::read_to_string(sandbox.config_dir().join("credentials.toml"))
+        .expect("credentials");
+    assert!(credentials.contains("plxr_"), "the token is stored");
+    let me = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "whoami"])
+            .output()
+            .expect("whoami"),
+    );
+    assert_eq!(me["username"], "admin");
+    assert!(
+        !me.to_string().contains("plxr_"),
+        "whoami never prints the token"
+    );
+
+    sandbox
+        .plexica()
+        .args(["keys", "generate"])
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args(["keys", "register", "default"])
+        .assert()
+        .success();
+
+    let dir = sandbox.new_frontend_plugin("journey");
+    sandbox
+        .plexica()
+        .args(["plugin", "build"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let dry = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "plugin", "publish", "--dry-run"])
+            .arg(&dir)
+            .output()
+            .expect("dry run"),
+    );
+    assert_eq!(dry["dry_run"], true);
+    sandbox
+        .plexica()
+        .args(["plugin", "info", "journey"])
+        .assert()
+        .code(4);
+
+    let output = sandbox
+        .plexica()
+        .args(["-o", "json", "plugin", "publish"])
+        .arg(&dir)
+        .output()
+        .expect("publish");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let published = json(&output);
+    assert_eq!(published["id"], "journey");
+    assert_eq!(published["version"], "0.1.0");
+    assert!(published["digest"].as_str().is_some_and(|d| d.len() == 64));
+    assert!(published["size"].as_u64().is_some_and(|s| s > 0));
+    assert!(
+        published["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&registry.url))
+    );
+
+    sandbox
+        .plexica()
+        .args(["plugin", "publish"])
+        .arg(&dir)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("VERSION_EXISTS"));
+
+    let found = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "plugin", "search", "journ"])
+            .output()
+            .expect("search"),
+    );
+    assert_eq!(found["plugins"][0]["id"], "journey");
+    let info = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "plugin", "info", "journey"])
+            .output()
+            .expect("info"),
+    );
+    assert_eq!(info["latest"], "0.1.0");
+
+    let out = sandbox.work().join("downloaded.pxp");
+    sandbox
+        .plexica()
+        .args(["plugin", "download", "journey@0.1.0", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        plexica_sdk::package::sha256_hex(&std::fs::read(&out).expect("downloaded")),
+        published["digest"].as_str().expect("digest")
+    );
+
+    sandbox
+        .plexica()
+        .args([
+            "plugin",
+            "yank",
+            "journey@0.1.0",
+            "--reason",
+            "testing yanks",
+        ])
+        .assert()
+        .success();
+    let version = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "plugin", "info", "journey@0.1.0"])
+            .output()
+            .expect("info"),
+    );
+    assert_eq!(version["yanked"], true);
+    assert_eq!(version["yank_reason"], "testing yanks");
+    sandbox
+        .plexica()
+        .args(["plugin", "yank", "journey@0.1.0", "--undo"])
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args([
+            "plugin",
+            "deprecate",
+            "journey",
+            "--message",
+            "use something else",
+        ])
+        .assert()
+        .success();
+    let owners = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "plugin", "owner", "list", "journey"])
+            .output()
+            .expect("owners"),
+    );
+    assert_eq!(owners["users"], serde_json::json!(["admin"]));
+
+    let created = sandbox
+        .plexica()
+        .args(["-o", "json", "token", "create", "ci", "--scopes", "publish"])
+        .output()
+        .expect("token");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let tokens = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "token", "list"])
+            .output()
+            .expect("tokens"),
+    );
+    assert!(tokens.as_array().is_some_and(|t| t.len() >= 2));
+    assert!(!tokens.to_string().contains("plxr_"));
+
+    sandbox.plexica().args(["logout"]).assert().success();
+    sandbox.plexica().args(["whoami"]).assert().code(3);
+}
+
+#[test]
+fn registry_refusals_exit_1_with_their_code_and_bad_tokens_exit_3() {
+    let registry = LiveRegistry::start();
+    let sandbox = Sandbox::new();
+    login(&sandbox, &registry, "admin", ADMIN_PASSWORD);
+    sandbox
+        .plexica()
+        .args(["keys", "generate"])
+        .assert()
+        .success();
+    // An unsigned package: the registry refuses it with its own code and exit 1.
+    let dir = sandbox.new_frontend_plugin("unsigned");
+    sandbox
+        .plexica()
+        .args(["plugin", "build"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let pxp = sandbox.work().join("unsigned.pxp");
+    sandbox
+        .plexica()
+        .args(["plugin", "package", "--out"])
+        .arg(&pxp)
+        .arg(&dir)
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args(["plugin", "publish"])
+        .arg(&pxp)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("SIGNATURE_MISSING"));
+    // Signed by a key the registry does not know.
+    sandbox
+        .plexica()
+        .args(["plugin", "sign"])
+        .arg(&pxp)
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args(["plugin", "publish"])
+        .arg(&pxp)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("SIGNATURE_FOREIGN"));
+    // A token from the environment wins over the credentials file.
+    sandbox
+        .plexica()
+        .args(["whoami"])
+        .env("PLEXICA_REGISTRY_TOKEN", "plxr_forged")
+        .assert()
+        .code(3);
+    let mut stdin_token = sandbox.plexica();
+    stdin_token
+        .args(["login", "--registry-url", &registry.url, "--token-stdin"])
+        .write_stdin("plxr_forged");
+    stdin_token.assert().code(3);
+}
