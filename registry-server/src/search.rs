@@ -48,9 +48,7 @@ impl Entry {
     /// Rank of a match (lower is better), or `None` when it does not match.
     fn rank(&self, text: &str) -> Option<u8> {
         let id = self.plugin.id.as_str();
-        if text.is_empty() {
-            Some(0)
-        } else if id == text {
+        if text.is_empty() || id == text {
             Some(0)
         } else if id.starts_with(text) {
             Some(1)

@@ -533,7 +533,7 @@ impl MetadataStore for SqlStore {
                 v.version.clone(),
             ));
         }
-        Self::refresh_latest(&mut *tx, &v.plugin_id).await?;
+        Self::refresh_latest(&mut tx, &v.plugin_id).await?;
         // Catalogue fields follow the latest release, or the newest upload while there is none.
         sqlx::query(
             "UPDATE plugins SET name = $1, description = $2, keywords = $3, categories = $4, updated_at = $5 \
@@ -644,7 +644,7 @@ impl MetadataStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        Self::refresh_latest(&mut *tx, plugin_id).await?;
+        Self::refresh_latest(&mut tx, plugin_id).await?;
         tx.commit().await?;
         Ok(true)
     }
