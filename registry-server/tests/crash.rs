@@ -22,13 +22,17 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn start(data: &Path, port: u16, log: &Path) -> Child {
+fn start(data: &Path, database_url: Option<&str>, port: u16, log: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_plexica-registry"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plexica-registry"));
+    if let Some(url) = database_url {
+        command.env("PLEXICA_DATABASE_URL", url);
+    }
+    command
         .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data)
         .env("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD)
@@ -70,13 +74,24 @@ fn blob_files(dir: &Path) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_upload_leaves_nothing_and_the_retry_succeeds() {
+async fn sigkill_mid_upload_leaves_nothing_and_the_retry_succeeds_on_sqlite() {
+    sigkill_mid_upload(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_upload_leaves_nothing_and_the_retry_succeeds_on_postgres() {
+    if let Some(url) = common::postgres_database().await {
+        sigkill_mid_upload(Some(&url)).await;
+    }
+}
+
+async fn sigkill_mid_upload(database_url: Option<&str>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let log = dir.path().join("registry.log");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = start(&data, port, &log);
+    let mut server = start(&data, database_url, port, &log);
     wait_ready(&base).await;
 
     let http = reqwest::Client::new();
@@ -135,7 +150,7 @@ async fn sigkill_mid_upload_leaves_nothing_and_the_retry_succeeds() {
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
 
-    let mut server = start(&data, port, &log);
+    let mut server = start(&data, database_url, port, &log);
     wait_ready(&base).await;
     let status = http
         .get(format!("{base}/api/v1/plugins/crashy"))
@@ -174,4 +189,48 @@ async fn sigkill_mid_upload_leaves_nothing_and_the_retry_succeeds() {
     ] {
         assert!(!logs.contains(secret), "a secret leaked into the logs");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_registry_prints_a_generated_admin_password_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let run = |log: &Path| {
+        let log_file = std::fs::File::create(log).expect("log");
+        Command::new(env!("CARGO_BIN_EXE_plexica-registry"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env_remove("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD")
+            .env_remove("PLEXICA_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start")
+    };
+    let first_log = dir.path().join("first.log");
+    let mut server = run(&first_log);
+    wait_ready(&base).await;
+    let text = std::fs::read_to_string(&first_log).expect("log");
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("created user `admin` with password: "))
+        .expect("the generated password is printed")
+        .to_owned();
+    let login = reqwest::Client::new()
+        .post(format!("{base}/api/v1/tokens"))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), StatusCode::CREATED);
+    server.kill().expect("stop");
+    server.wait().expect("reaped");
+    let second_log = dir.path().join("second.log");
+    let mut server = run(&second_log);
+    wait_ready(&base).await;
+    server.kill().expect("stop");
+    server.wait().expect("reaped");
+    let text = std::fs::read_to_string(&second_log).expect("log");
+    assert!(!text.contains("created user"), "printed only on the empty database");
 }
