@@ -359,13 +359,7 @@ fn keys_are_private_and_refused_when_readable_by_others() {
         .args(["keys", "generate", "release"])
         .assert()
         .code(5);
-    let listed = json(
-        &sandbox
-            .plexica()
-            .args(["-o", "json", "keys", "list"])
-            .output()
-            .expect("runs"),
-    );
+    let listed = sandbox.json_ok(["-o", "json", "keys", "list"]);
     assert_eq!(listed[0]["name"], "release");
     assert_eq!(listed[0]["key_id"], key["key_id"]);
     sandbox

@@ -84,13 +84,7 @@ fn the_publishing_journey_through_the_real_binary() {
     let credentials = std::fs::read_to_string(sandbox.config_dir().join("credentials.toml"))
         .expect("credentials");
     assert!(credentials.contains("plxr_"), "the token is stored");
-    let me = json(
-        &sandbox
-            .plexica()
-            .args(["-o", "json", "whoami"])
-            .output()
-            .expect("whoami"),
-    );
+    let me = sandbox.json_ok(["-o", "json", "whoami"]);
     assert_eq!(me["username"], "admin");
     assert!(
         !me.to_string().contains("plxr_"),
@@ -160,21 +154,9 @@ fn the_publishing_journey_through_the_real_binary() {
         .code(5)
         .stderr(predicate::str::contains("VERSION_EXISTS"));
 
-    let found = json(
-        &sandbox
-            .plexica()
-            .args(["-o", "json", "plugin", "search", "journ"])
-            .output()
-            .expect("search"),
-    );
+    let found = sandbox.json_ok(["-o", "json", "plugin", "search", "journ"]);
     assert_eq!(found["plugins"][0]["id"], "journey");
-    let info = json(
-        &sandbox
-            .plexica()
-            .args(["-o", "json", "plugin", "info", "journey"])
-            .output()
-            .expect("info"),
-    );
+    let info = sandbox.json_ok(["-o", "json", "plugin", "info", "journey"]);
     assert_eq!(info["latest"], "0.1.0");
 
     let out = sandbox.work().join("downloaded.pxp");
@@ -200,13 +182,7 @@ fn the_publishing_journey_through_the_real_binary() {
         ])
         .assert()
         .success();
-    let version = json(
-        &sandbox
-            .plexica()
-            .args(["-o", "json", "plugin", "info", "journey@0.1.0"])
-            .output()
-            .expect("info"),
-    );
+    let version = sandbox.json_ok(["-o", "json", "plugin", "info", "journey@0.1.0"]);
     assert_eq!(version["yanked"], true);
     assert_eq!(version["yank_reason"], "testing yanks");
     sandbox
@@ -225,13 +201,7 @@ fn the_publishing_journey_through_the_real_binary() {
         ])
         .assert()
         .success();
-    let owners = json(
-        &sandbox
-            .plexica()
-            .args(["-o", "json", "plugin", "owner", "list", "journey"])
-            .output()
-            .expect("owners"),
-    );
+    let owners = sandbox.json_ok(["-o", "json", "plugin", "owner", "list", "journey"]);
     assert_eq!(owners["users"], serde_json::json!(["admin"]));
 
     let created = sandbox
@@ -244,13 +214,7 @@ fn the_publishing_journey_through_the_real_binary() {
         "{}",
         String::from_utf8_lossy(&created.stderr)
     );
-    let tokens = json(
-        &sandbox
-            .plexica()
-            .args(["-o", "json", "token", "list"])
-            .output()
-            .expect("tokens"),
-    );
+    let tokens = sandbox.json_ok(["-o", "json", "token", "list"]);
     assert!(tokens.as_array().is_some_and(|t| t.len() >= 2));
     assert!(!tokens.to_string().contains("plxr_"));
 

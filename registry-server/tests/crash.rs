@@ -232,5 +232,8 @@ async fn an_empty_registry_prints_a_generated_admin_password_once() {
     server.kill().expect("stop");
     server.wait().expect("reaped");
     let text = std::fs::read_to_string(&second_log).expect("log");
-    assert!(!text.contains("created user"), "printed only on the empty database");
+    assert!(
+        !text.contains("created user"),
+        "printed only on the empty database"
+    );
 }

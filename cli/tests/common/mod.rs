@@ -45,6 +45,21 @@ impl Sandbox {
         cmd
     }
 
+    /// Runs `plexica` with `args`, expecting success; returns stdout parsed as JSON.
+    pub fn json_ok<I, S>(&self, args: I) -> serde_json::Value
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let output = self.plexica().args(args).output().expect("plexica runs");
+        assert!(
+            output.status.success(),
+            "plexica failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json(&output)
+    }
+
     /// Runs `plexica plugin new` for a frontend plugin called `id`; returns its directory.
     pub fn new_frontend_plugin(&self, id: &str) -> PathBuf {
         self.plexica()
