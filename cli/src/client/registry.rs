@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use plexica_sdk::api::registry::{
-    CreateTokenRequest, CreatedToken, Deprecation, Me, Owners, OwnersRequest, PluginDetail,
-    Published, PublisherKey, RegisterKeyRequest, Scope, SearchResults, SearchSort, TokenInfo,
-    VersionDetail, YankRequest,
+    CreateTokenRequest, CreatedToken, Deprecation, Me, NewTokenRequest, Owners, OwnersRequest,
+    PluginDetail, Published, PublisherKey, RegisterKeyRequest, SearchResults, SearchSort,
+    TokenInfo, VersionDetail, YankRequest,
 };
 use reqwest::blocking::{Body, Response};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -25,19 +25,6 @@ use crate::profile::RegistryUrl;
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Largest package a download accepts.
 const MAX_DOWNLOAD: u64 = 1024 * 1024 * 1024;
-
-/// `POST /api/v1/me/tokens`: a new token for the calling user.
-#[derive(Debug, Clone, Serialize)]
-pub struct NewTokenRequest {
-    /// Label of the token.
-    pub name: String,
-    /// Scopes to grant; default: the server's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<Scope>>,
-    /// Lifetime in seconds; default: the server's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_in_seconds: Option<u64>,
-}
 
 /// Parameters of `GET /api/v1/plugins`.
 #[derive(Debug, Clone, Default)]

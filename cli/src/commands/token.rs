@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use super::{Access, registry_client};
 use crate::cli::GlobalArgs;
-use crate::client::registry::{NewTokenRequest, RegistryClient};
+use plexica_sdk::api::registry::NewTokenRequest;
+
+use crate::client::registry::RegistryClient;
 use crate::config::ConfigDir;
 use crate::credentials::Credentials;
 use crate::error::CliResult;
@@ -52,7 +54,7 @@ pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             expires,
         } => {
             let created: CreatedToken = client.create_my_token(&NewTokenRequest {
-                name,
+                name: Some(name),
                 scopes: (!scopes.is_empty()).then_some(scopes),
                 expires_in_seconds: expires,
             })?;

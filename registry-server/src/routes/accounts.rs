@@ -4,11 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use plexica_sdk::api::registry::{
-    CreateTokenRequest, CreateUserRequest, CreatedToken, Me, PublisherKey, RegisterKeyRequest,
-    Scope, TokenInfo, UserInfo,
+    CreateTokenRequest, CreateUserRequest, CreatedToken, Me, NewTokenRequest, PublisherKey,
+    RegisterKeyRequest, Scope, TokenInfo, UserInfo,
 };
 use plexica_sdk::package::signing::PublicKey;
-use serde::Deserialize;
 
 use crate::auth::{Caller, hash_password, hash_token, new_token_secret, verify_password};
 use crate::clock::{now_ms, rfc3339};
@@ -117,14 +116,6 @@ pub async fn create_token(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(created)))
-}
-
-/// Body of `POST /api/v1/me/tokens`.
-#[derive(Debug, Deserialize)]
-pub struct NewTokenRequest {
-    name: Option<String>,
-    scopes: Option<Vec<Scope>>,
-    expires_in_seconds: Option<u64>,
 }
 
 /// `POST /api/v1/me/tokens`: another token for the caller, never wider than the caller's.

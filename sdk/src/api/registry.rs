@@ -35,8 +35,8 @@ impl Scope {
     }
 }
 
-/// `POST /api/v1/tokens`: trade a username and password for a token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `POST /api/v1/tokens`: trade a username and password for a token. `Debug` hides the password.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CreateTokenRequest {
     /// Account name.
     pub username: String,
@@ -50,6 +50,32 @@ pub struct CreateTokenRequest {
     pub scopes: Option<Vec<Scope>>,
     /// Lifetime in seconds; default 90 days.
     #[serde(default)]
+    pub expires_in_seconds: Option<u64>,
+}
+
+impl std::fmt::Debug for CreateTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateTokenRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .field("expires_in_seconds", &self.expires_in_seconds)
+            .finish()
+    }
+}
+
+/// `POST /api/v1/me/tokens`: another token for the caller, never wider than the caller's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewTokenRequest {
+    /// Label of the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Scopes to grant; default: the caller's token's scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<Scope>>,
+    /// Lifetime in seconds; default 90 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_seconds: Option<u64>,
 }
 
@@ -68,14 +94,23 @@ pub struct TokenInfo {
     pub expires_at: String,
 }
 
-/// Answer to `POST /api/v1/tokens`: the secret is shown this once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Answer to `POST /api/v1/tokens`: the secret is shown this once. `Debug` hides it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CreatedToken {
     /// The secret, `plxr_…`.
     pub token: String,
     /// Its listing.
     #[serde(flatten)]
     pub info: TokenInfo,
+}
+
+impl std::fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("token", &"<redacted>")
+            .field("info", &self.info)
+            .finish()
+    }
 }
 
 /// `GET /api/v1/me`.
@@ -89,8 +124,8 @@ pub struct Me {
     pub token: TokenInfo,
 }
 
-/// `POST /api/v1/users` (admin).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `POST /api/v1/users` (admin). `Debug` hides the password.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CreateUserRequest {
     /// Account name, `^[a-z][a-z0-9-]{1,38}$`.
     pub username: String,
@@ -99,6 +134,16 @@ pub struct CreateUserRequest {
     /// Make the account an administrator.
     #[serde(default)]
     pub admin: bool,
+}
+
+impl std::fmt::Debug for CreateUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUserRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("admin", &self.admin)
+            .finish()
+    }
 }
 
 /// A publisher account as shown to others.
@@ -382,4 +427,38 @@ pub struct ApiErrors {
     /// Manifest diagnostics, on `422 MANIFEST_INVALID`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<Diagnostic>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let request = CreateTokenRequest {
+            username: "ada".into(),
+            password: "hunter2-but-longer".into(),
+            name: None,
+            scopes: None,
+            expires_in_seconds: None,
+        };
+        assert!(!format!("{request:?}").contains("hunter2"));
+        let user = CreateUserRequest {
+            username: "ada".into(),
+            password: "hunter2-but-longer".into(),
+            admin: false,
+        };
+        assert!(!format!("{user:?}").contains("hunter2"));
+        let created = CreatedToken {
+            token: "plxr_secret".into(),
+            info: TokenInfo {
+                id: "1".into(),
+                name: "cli".into(),
+                scopes: vec![Scope::Publish],
+                created_at: String::new(),
+                expires_at: String::new(),
+            },
+        };
+        assert!(!format!("{created:?}").contains("plxr_secret"));
+    }
 }
