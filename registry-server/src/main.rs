@@ -44,6 +44,9 @@ struct Args {
     /// Accept unsigned packages.
     #[arg(long)]
     allow_unsigned: bool,
+    /// Base URL clients reach the registry at, for links in answers (e.g. behind a TLS proxy).
+    #[arg(long, env = "PLEXICA_PUBLIC_URL")]
+    public_url: Option<String>,
     /// New versions a publisher may publish at once (rate limit burst).
     #[arg(long, default_value_t = 30)]
     publish_burst: i64,
@@ -83,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
     config.require_signatures = !args.allow_unsigned;
     config.upload_grace_ms = args.upload_grace_seconds.max(0) * 1000;
     config.publish_burst = args.publish_burst.max(1);
+    config.public_url = args.public_url;
     config.publish_interval_ms = args.publish_interval_seconds.max(0) * 1000;
     let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
     let (registry, generated) = Registry::open(config, bootstrap)

@@ -34,6 +34,9 @@ pub struct Config {
     pub publish_burst: i64,
     /// Then one publish per this many milliseconds.
     pub publish_interval_ms: i64,
+    /// Base URL clients reach this registry at (for the links in answers); by default
+    /// `http://` + the request's `Host`.
+    pub public_url: Option<String>,
     /// How often the search index is reloaded from the database (to see other replicas'
     /// writes and download counts), ms.
     pub search_refresh_ms: u64,
@@ -58,6 +61,7 @@ impl Config {
             publish_interval_ms: 60_000,
             upload_grace_ms: 5 * 60_000,
             search_refresh_ms: 10_000,
+            public_url: None,
         }
     }
 }

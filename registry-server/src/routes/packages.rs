@@ -27,11 +27,16 @@ pub async fn publish(
     caller: Caller,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Published>)> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let base_url = format!("http://{host}");
+    let base_url = match &state.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
     let published =
         crate::publish::publish(&state, &caller, body, query.dry_run, &base_url).await?;
     let status = if published.dry_run {
