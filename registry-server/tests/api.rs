@@ -909,3 +909,19 @@ async fn operations_endpoints_answer() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn links_use_the_configured_public_url() {
+    let reg = TestRegistry::start_with(common::Backend::Sqlite, |c| {
+        c.public_url = Some("https://registry.example/".to_owned());
+    })
+    .await
+    .expect("sqlite");
+    let (token, key) = reg.publisher("ada").await;
+    let (status, body) = reg.publish(&token, signed(&key, "linked", "1.0.0")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        body["url"],
+        "https://registry.example/api/v1/plugins/linked/versions/1.0.0"
+    );
+}
