@@ -119,7 +119,8 @@ fn check_package(
     Ok((package, manifest))
 }
 
-/// Runs the whole pipeline for `caller` on the uploaded `body`.
+/// Runs the whole pipeline for `caller` on the uploaded `body`. A real publish takes a
+/// rate-limit slot first (so that floods are refused cheaply) and gives it back if it fails.
 pub async fn publish(
     state: &AppState,
     caller: &Caller,
@@ -128,26 +129,45 @@ pub async fn publish(
     base_url: &str,
 ) -> ApiResult<Published> {
     caller.require(Scope::Publish)?;
-    if !dry_run {
-        let slot = state
-            .meta
-            .take_publish_slot(
-                caller.user.id,
-                now_ms(),
-                state.config.publish_interval_ms,
-                state.config.publish_burst,
-            )
-            .await?;
-        if let Err(wait_ms) = slot {
-            let seconds = u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000);
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                format!("too many new versions; retry in {seconds} s"),
-            )
-            .retry_after(seconds));
-        }
+    if dry_run {
+        return run_checks_and_store(state, caller, body, true, base_url).await;
     }
+    let slot = state
+        .meta
+        .take_publish_slot(
+            caller.user.id,
+            now_ms(),
+            state.config.publish_interval_ms,
+            state.config.publish_burst,
+        )
+        .await?;
+    if let Err(wait_ms) = slot {
+        let seconds = u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("too many new versions; retry in {seconds} s"),
+        )
+        .retry_after(seconds));
+    }
+    let result = run_checks_and_store(state, caller, body, false, base_url).await;
+    if result.is_err() {
+        state
+            .meta
+            .refund_publish_slot(caller.user.id, state.config.publish_interval_ms)
+            .await?;
+    }
+    result
+}
+
+/// Checks 2 to 9: everything after authentication and the rate limit.
+async fn run_checks_and_store(
+    state: &AppState,
+    caller: &Caller,
+    body: Body,
+    dry_run: bool,
+    base_url: &str,
+) -> ApiResult<Published> {
     let bytes = read_capped(body, state.config.max_package_bytes).await?;
     let keys: Vec<(PublicKey, bool)> = state
         .meta

@@ -786,12 +786,19 @@ async fn publishes_over_the_limit_get_429_with_retry_after() {
     .await
     .expect("sqlite");
     let (token, key) = reg.publisher("ada").await;
-    for version in ["1.0.0", "1.0.1"] {
-        assert_eq!(
-            reg.publish(&token, signed(&key, "busy", version)).await.0,
-            StatusCode::CREATED
-        );
-    }
+    assert_eq!(
+        reg.publish(&token, signed(&key, "busy", "1.0.0")).await.0,
+        StatusCode::CREATED
+    );
+    // A refused publish does not count against the limit.
+    assert_eq!(
+        reg.publish(&token, signed(&key, "busy", "1.0.0")).await.0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        reg.publish(&token, signed(&key, "busy", "1.0.1")).await.0,
+        StatusCode::CREATED
+    );
     let response = reg
         .http
         .post(reg.at("/api/v1/packages"))

@@ -221,6 +221,9 @@ pub trait MetadataStore: Send + Sync {
         interval_ms: i64,
         burst: i64,
     ) -> StorageResult<Result<(), i64>>;
+    /// Gives back a slot taken by [`MetadataStore::take_publish_slot`] for a publish that
+    /// failed: only versions that were published count against the limit.
+    async fn refund_publish_slot(&self, user_id: i64, interval_ms: i64) -> StorageResult<()>;
     /// Owners' user ids of a plugin (empty when the plugin does not exist).
     async fn owner_ids(&self, plugin_id: &str) -> StorageResult<Vec<i64>>;
     /// Does `id@version` exist (by SemVer precedence key)?

@@ -405,6 +405,15 @@ impl MetadataStore for SqlStore {
         Ok(Ok(()))
     }
 
+    async fn refund_publish_slot(&self, user_id: i64, interval_ms: i64) -> StorageResult<()> {
+        sqlx::query("UPDATE publish_limits SET tat = tat - $1 WHERE user_id = $2")
+            .bind(interval_ms)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn owner_ids(&self, plugin_id: &str) -> StorageResult<Vec<i64>> {
         sqlx::query("SELECT user_id FROM plugin_owners WHERE plugin_id = $1")
             .bind(plugin_id)
