@@ -8,43 +8,27 @@
 //! `plexica-registry` binary on it (one process), and drives it from this process with an
 //! open-loop, constant-rate load generator (latency is measured from each request's scheduled
 //! start, so a slow server cannot hide its queueing). Prints median and p99 per scenario.
+//!
+//! The data set, the generators and the reporting live in `loadgen/`, shared with `peer.rs`,
+//! which runs the same scenarios against a peer registry (`bench/verdaccio.sh` runs both and
+//! prints them side by side from the JSON lines written to `$PLEXICA_BENCH_RESULTS`).
+
+mod loadgen;
 
 use std::io::Cursor;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use loadgen::{Expect, PLUGINS, VERSIONS, plugin_id, spread};
 use plexica_registry::storage::MetadataStore;
 use plexica_registry::storage::sql::SqlStore;
 use plexica_sdk::package::signing::SecretKey;
 use plexica_sdk::package::{PackageFile, Source, sign_package, write_package};
+use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Executor;
 
-const PLUGINS: usize = 10_000;
-const VERSIONS: usize = 10;
 const PASSWORD: &str = "bench password 1234";
-const WORDS: &[&str] = &[
-    "crm", "sales", "billing", "invoice", "report", "chart", "mail", "chat", "task", "note",
-    "calendar", "storage", "backup", "audit", "search", "export", "import", "sync", "form", "hr",
-];
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn report(name: &str, mut latencies: Vec<Duration>, budget: &str) {
-    latencies.sort();
-    println!(
-        "| {name} | {:.2} ms | {:.2} ms | {} | {budget} |",
-        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
-        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
-        latencies.len()
-    );
-}
 
 fn manifest(id: &str, version: &str, keywords: &str) -> String {
     format!(
@@ -77,19 +61,6 @@ fn package(key: &SecretKey, id: &str, version: &str, payload: Vec<u8>) -> Vec<u8
     sign_package(&bytes, key, 1).expect("sign")
 }
 
-/// Incompressible bytes (packages are mostly compressed assets).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
 async fn seed(database_url: &str) {
     let store = SqlStore::connect(database_url).await.expect("database");
     let hash = plexica_registry::auth::hash_password(PASSWORD.to_owned())
@@ -106,23 +77,15 @@ async fn seed(database_url: &str) {
     )
     .expect("json");
     for p in 0..PLUGINS {
-        let id = format!(
-            "{}-{}-{p}",
-            WORDS[p % WORDS.len()],
-            WORDS[(p / 7) % WORDS.len()]
-        );
-        let keywords = format!(
-            "{},{}",
-            WORDS[(p / 3) % WORDS.len()],
-            WORDS[(p / 11) % WORDS.len()]
-        );
+        let id = plugin_id(p);
+        let keywords = loadgen::plugin_keywords(p).join(",");
         sqlx::query(
             "INSERT INTO plugins (id, name, description, keywords, categories, latest, downloads, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 'utility', $5, $6, 0, $7)",
         )
         .bind(&id)
-        .bind(format!("{} {}", WORDS[p % WORDS.len()], p))
-        .bind(format!("A plugin about {} and {}", WORDS[(p / 5) % WORDS.len()], WORDS[(p / 13) % WORDS.len()]))
+        .bind(format!("{} {p}", loadgen::WORDS[p % loadgen::WORDS.len()]))
+        .bind(loadgen::plugin_description(p))
         .bind(keywords)
         .bind(format!("1.{}.0", VERSIONS - 1))
         .bind((p * 37 % 1000) as i64)
@@ -169,40 +132,6 @@ impl Drop for Server {
     }
 }
 
-/// Sends `total` requests at `rate` per second (open loop); returns each latency, measured
-/// from the request's scheduled start.
-async fn constant_rate(
-    client: &reqwest::Client,
-    rate: u32,
-    total: usize,
-    url: impl Fn(usize) -> (String, Option<String>),
-    expect: reqwest::StatusCode,
-) -> Vec<Duration> {
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
-    let start = Instant::now();
-    let mut tasks = Vec::with_capacity(total);
-    for i in 0..total {
-        let scheduled = start + interval * u32::try_from(i).unwrap_or(u32::MAX);
-        tokio::time::sleep_until(scheduled.into()).await;
-        let (target, etag) = url(i);
-        let mut request = client.get(target);
-        if let Some(etag) = etag {
-            request = request.header("if-none-match", etag);
-        }
-        tasks.push(tokio::spawn(async move {
-            let response = request.send().await.expect("request");
-            assert_eq!(response.status(), expect);
-            let _ = response.bytes().await.expect("body");
-            scheduled.elapsed()
-        }));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    for task in tasks {
-        latencies.push(task.await.expect("task"));
-    }
-    latencies
-}
-
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -238,10 +167,7 @@ async fn main() {
             .spawn()
             .expect("server"),
     );
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()
-        .expect("client");
+    let client = loadgen::client();
     for _ in 0..200 {
         if client
             .get(format!("{base}/health/ready"))
@@ -272,117 +198,106 @@ async fn main() {
         .await
         .expect("key");
 
-    println!("| scenario | median | p99 | requests | budget |");
-    println!("|---|---|---|---|---|");
+    loadgen::header("budget");
 
-    let packages: Vec<Vec<u8>> = (0..100)
+    let mut packages: Vec<Vec<u8>> = (0..100)
         .map(|i| {
             package(
                 &key,
                 "bench-publish",
                 &format!("1.0.{i}"),
-                noise(1 << 20, i + 1),
+                loadgen::noise(1 << 20, i + 1),
             )
         })
         .collect();
-    let mut publish = Vec::with_capacity(packages.len());
-    for bytes in packages {
-        let started = Instant::now();
-        let response = client
+    eprintln!("publishing signed packages of {} bytes", packages[0].len());
+    let publish = loadgen::sequential(packages.len(), Expect::status(StatusCode::CREATED), |i| {
+        client
             .post(format!("{base}/api/v1/packages"))
             .bearer_auth(&token)
-            .body(bytes)
-            .send()
-            .await
-            .expect("publish");
-        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
-        publish.push(started.elapsed());
-    }
-    report(
+            .body(std::mem::take(&mut packages[i]))
+    })
+    .await;
+    loadgen::report(
+        "publish",
         "publish 1 MiB package (sequential)",
-        publish,
+        &publish,
         "p50 < 15 ms, p99 < 50 ms",
     );
 
-    let search = constant_rate(
-        &client,
-        200,
-        2000,
-        |i| {
-            let q = WORDS[i % WORDS.len()];
-            (format!("{base}/api/v1/plugins?q={q}&per_page=20"), None)
-        },
-        reqwest::StatusCode::OK,
-    )
+    let search_url =
+        |i: usize| format!("{base}/api/v1/plugins?q={}&per_page=20", loadgen::query(i));
+    let search = loadgen::constant_rate(200, 2000, Expect::status(StatusCode::OK), |i| {
+        client.get(search_url(i))
+    })
     .await;
-    report("search, 10,000 plugins, 200 req/s", search, "p99 < 10 ms");
+    loadgen::report(
+        "search",
+        "search, 10,000 plugins, 200 req/s",
+        &search,
+        "p99 < 10 ms",
+    );
+    let search_one = loadgen::sequential(20, Expect::status(StatusCode::OK), |i| {
+        client.get(search_url(i))
+    })
+    .await;
+    loadgen::report(
+        "search_sequential",
+        "search, 10,000 plugins, one client (sequential)",
+        &search_one,
+        "—",
+    );
 
-    let metadata = constant_rate(
-        &client,
-        1000,
-        10_000,
-        |i| {
-            let p = (i * 7919) % PLUGINS;
-            let id = format!(
-                "{}-{}-{p}",
-                WORDS[p % WORDS.len()],
-                WORDS[(p / 7) % WORDS.len()]
-            );
-            (
-                format!("{base}/api/v1/plugins/{id}/versions/1.{}.0", i % VERSIONS),
-                None,
-            )
-        },
-        reqwest::StatusCode::OK,
-    )
+    let metadata = loadgen::constant_rate(1000, 10_000, Expect::status(StatusCode::OK), |i| {
+        client.get(format!(
+            "{base}/api/v1/plugins/{}/versions/1.{}.0",
+            plugin_id(spread(i)),
+            i % VERSIONS
+        ))
+    })
     .await;
-    report("version metadata, 1,000 req/s", metadata, "p99 < 3 ms");
+    loadgen::report(
+        "version_metadata",
+        "version metadata, 1,000 req/s",
+        &metadata,
+        "p99 < 3 ms",
+    );
 
-    let index_url = |p: usize| {
-        let id = format!(
-            "{}-{}-{p}",
-            WORDS[p % WORDS.len()],
-            WORDS[(p / 7) % WORDS.len()]
-        );
-        format!("{base}/api/v1/index/{id}")
-    };
-    let etags: Arc<Vec<String>> = Arc::new({
-        let mut etags = Vec::new();
-        for p in 0..100 {
-            let response = client.get(index_url(p)).send().await.expect("index");
-            etags.push(
-                response.headers()["etag"]
-                    .to_str()
-                    .expect("etag")
-                    .to_owned(),
-            );
-        }
-        etags
-    });
-    let index = constant_rate(
-        &client,
+    let index_url = |p: usize| format!("{base}/api/v1/index/{}", plugin_id(p));
+    let mut etags = Vec::new();
+    for p in 0..100 {
+        let response = client.get(index_url(p)).send().await.expect("index");
+        etags.push(response.headers()["etag"].clone());
+    }
+    let index = loadgen::constant_rate(1000, 10_000, Expect::status(StatusCode::OK), |i| {
+        client.get(index_url(spread(i)))
+    })
+    .await;
+    loadgen::report("index", "index fetch, 1,000 req/s", &index, "p99 < 3 ms");
+    let cached = loadgen::constant_rate(
         1000,
         10_000,
-        |i| (index_url((i * 7919) % PLUGINS), None),
-        reqwest::StatusCode::OK,
+        Expect::status(StatusCode::NOT_MODIFIED),
+        |i| {
+            client
+                .get(index_url(i % 100))
+                .header("if-none-match", &etags[i % 100])
+        },
     )
     .await;
-    report("index fetch, 1,000 req/s", index, "p99 < 3 ms");
-    let cached = constant_rate(
-        &client,
-        1000,
-        10_000,
-        |i| (index_url(i % 100), Some(etags[i % 100].clone())),
-        reqwest::StatusCode::NOT_MODIFIED,
-    )
-    .await;
-    report(
+    loadgen::report(
+        "index_304",
         "index fetch answered 304, 1,000 req/s",
-        cached,
+        &cached,
         "cheaper than 200",
     );
 
-    let big = package(&key, "bench-download", "1.0.0", noise(40 << 20, 99));
+    let big = package(
+        &key,
+        "bench-download",
+        "1.0.0",
+        loadgen::noise(40 << 20, 99),
+    );
     let size = big.len();
     let response = client
         .post(format!("{base}/api/v1/packages"))
@@ -391,29 +306,28 @@ async fn main() {
         .send()
         .await
         .expect("publish big");
-    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
-    let mut seconds = Vec::new();
-    for _ in 0..10 {
-        let started = Instant::now();
-        let bytes = client
-            .get(format!(
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let download = loadgen::sequential(
+        10,
+        Expect {
+            status: StatusCode::OK,
+            body_len: Some(size),
+        },
+        |_| {
+            client.get(format!(
                 "{base}/api/v1/plugins/bench-download/versions/1.0.0/download"
             ))
-            .send()
-            .await
-            .expect("download")
-            .bytes()
-            .await
-            .expect("bytes");
-        assert_eq!(bytes.len(), size);
-        seconds.push(started.elapsed());
-    }
-    seconds.sort();
-    let median = percentile(&seconds, 0.5).as_secs_f64();
-    println!(
-        "| download {:.0} MiB, single stream | {:.0} MiB/s | {:.0} MiB/s (slowest) | 10 | ≥ 300 MiB/s |",
-        size as f64 / (1 << 20) as f64,
-        size as f64 / (1 << 20) as f64 / median,
-        size as f64 / (1 << 20) as f64 / seconds[seconds.len() - 1].as_secs_f64()
+        },
+    )
+    .await;
+    loadgen::report_download(
+        "download",
+        &format!(
+            "download {:.0} MiB, single stream",
+            size as f64 / f64::from(1 << 20)
+        ),
+        size,
+        &download,
+        "≥ 300 MiB/s",
     );
 }
