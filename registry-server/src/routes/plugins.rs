@@ -247,13 +247,35 @@ fn not_modified(etag: &str) -> Response {
 
 /// The index's ETag: a digest of every (version, package digest, yanked) of the plugin. A
 /// version's manifest is fixed by its package digest, so this covers the whole body, and a
-/// conditional request is answered from this one narrow query.
-fn index_etag(rows: &[(String, String, bool)]) -> String {
+/// conditional request is answered from one narrow query.
+fn index_etag(mut rows: Vec<(String, String, bool)>) -> String {
+    rows.sort();
     let text: String = rows
         .iter()
         .map(|(version, digest, yanked)| format!("{version} {digest} {yanked}\n"))
         .collect();
     format!("\"{}\"", plexica_sdk::package::sha256_hex(text.as_bytes()))
+}
+
+/// The few manifest fields an index line needs (cheaper to read than the whole manifest).
+#[derive(Debug, Default, Deserialize)]
+struct IndexFields {
+    #[serde(default)]
+    plugin: IndexPlugin,
+    #[serde(default)]
+    dependencies: IndexDependencies,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct IndexPlugin {
+    #[serde(default)]
+    plexica: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct IndexDependencies {
+    #[serde(default)]
+    required: std::collections::BTreeMap<String, String>,
 }
 
 /// `GET /api/v1/index/{id}`: every version as JSON lines, with an ETag; `304` on a match.
@@ -263,32 +285,38 @@ pub async fn index(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     check_id(&id)?;
-    let rows = state.meta.version_digests(&id).await?;
-    if rows.is_empty() {
-        return Err(ApiError::not_found(format!("no plugin `{id}`")));
-    }
-    let etag = index_etag(&rows);
-    if etag_matches(&headers, &etag) {
-        return Ok(not_modified(&etag));
+    if headers.contains_key(header::IF_NONE_MATCH) {
+        let rows = state.meta.version_digests(&id).await?;
+        if rows.is_empty() {
+            return Err(ApiError::not_found(format!("no plugin `{id}`")));
+        }
+        let etag = index_etag(rows);
+        if etag_matches(&headers, &etag) {
+            return Ok(not_modified(&etag));
+        }
     }
     let mut versions = sorted(state.meta.versions(&id).await?);
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!("no plugin `{id}`")));
+    }
     versions.reverse();
+    let etag = index_etag(
+        versions
+            .iter()
+            .map(|v| (v.version.clone(), v.digest.clone(), v.yanked))
+            .collect(),
+    );
     let mut body = String::new();
     for v in versions {
-        let manifest: Manifest = serde_json::from_str(&v.manifest)
+        let fields: IndexFields = serde_json::from_str(&v.manifest)
             .map_err(|e| ApiError::from(crate::storage::StorageError::Corrupt(e.to_string())))?;
         let line = IndexLine {
             id: v.plugin_id,
             version: v.version,
             digest: v.digest,
             yanked: v.yanked,
-            dependencies: manifest
-                .dependencies
-                .required
-                .iter()
-                .map(|(k, req)| (k.clone(), req.to_string()))
-                .collect(),
-            plexica: manifest.plugin.plexica.map(|r| r.to_string()),
+            dependencies: fields.dependencies.required,
+            plexica: fields.plugin.plexica,
         };
         if let Ok(json) = serde_json::to_string(&line) {
             body.push_str(&json);

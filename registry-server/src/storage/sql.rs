@@ -599,7 +599,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn version_digests(&self, plugin_id: &str) -> StorageResult<Vec<(String, String, bool)>> {
-        sqlx::query("SELECT version, digest, yanked FROM versions WHERE plugin_id = $1 ORDER BY version_key")
+        sqlx::query("SELECT version, digest, yanked FROM versions WHERE plugin_id = $1")
             .bind(plugin_id)
             .fetch_all(&self.pool)
             .await?
