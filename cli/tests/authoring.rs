@@ -198,12 +198,7 @@ fn validate_json_is_an_array_of_diagnostics() {
 fn warnings_pass_unless_denied() {
     let sandbox = Sandbox::new();
     let dir = sandbox.new_frontend_plugin("warned");
-    sandbox
-        .plexica()
-        .args(["plugin", "validate"])
-        .arg(&dir)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "validate"], &dir);
     sandbox
         .plexica()
         .args(["plugin", "validate", "--deny-warnings"])
@@ -226,12 +221,7 @@ fn missing_manifest_is_not_found() {
 }
 
 fn build_and_package(sandbox: &Sandbox, dir: &std::path::Path) -> std::path::PathBuf {
-    sandbox
-        .plexica()
-        .args(["plugin", "build"])
-        .arg(dir)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "build"], dir);
     let output = sandbox
         .plexica()
         .args(["-o", "json", "plugin", "package"])
@@ -267,12 +257,7 @@ fn packaging_twice_with_changed_mtimes_is_byte_identical() {
 fn package_list_prints_contents_with_sizes_and_writes_nothing() {
     let sandbox = Sandbox::new();
     let dir = sandbox.new_frontend_plugin("listed");
-    sandbox
-        .plexica()
-        .args(["plugin", "build"])
-        .arg(&dir)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "build"], &dir);
     std::fs::write(dir.join(".plexicaignore"), "README.md\n").expect("write ignore");
     let output = sandbox
         .plexica()
@@ -306,12 +291,7 @@ fn package_list_prints_contents_with_sizes_and_writes_nothing() {
 fn secret_files_are_refused_unless_allowed() {
     let sandbox = Sandbox::new();
     let dir = sandbox.new_frontend_plugin("leaky");
-    sandbox
-        .plexica()
-        .args(["plugin", "build"])
-        .arg(&dir)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "build"], &dir);
     for secret in [".env", "server.pem", "id_rsa"] {
         std::fs::write(dir.join(secret), "secret").expect("write secret");
         sandbox
@@ -326,12 +306,7 @@ fn secret_files_are_refused_unless_allowed() {
         std::fs::remove_file(dir.join(secret)).expect("remove");
     }
     std::fs::write(dir.join("server.pem"), "secret").expect("write secret");
-    sandbox
-        .plexica()
-        .args(["plugin", "package", "--allow-secrets"])
-        .arg(&dir)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "package", "--allow-secrets"], &dir);
 }
 
 #[test]
@@ -393,12 +368,7 @@ fn keys_are_private_and_refused_when_readable_by_others() {
         std::fs::set_permissions(&secret_path, std::fs::Permissions::from_mode(0o600))
             .expect("chmod");
     }
-    sandbox
-        .plexica()
-        .args(["plugin", "sign"])
-        .arg(&pxp)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "sign"], &pxp);
 }
 
 #[test]
@@ -411,24 +381,8 @@ fn verify_reports_each_check_and_fails_on_tampering() {
         .args(["keys", "generate"])
         .assert()
         .success();
-    sandbox
-        .plexica()
-        .args(["plugin", "sign"])
-        .arg(&pxp)
-        .assert()
-        .success();
-    let output = sandbox
-        .plexica()
-        .args(["-o", "json", "plugin", "verify"])
-        .arg(&pxp)
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json(&output);
+    sandbox.ok_with(&["plugin", "sign"], &pxp);
+    let report = sandbox.json_with(&["plugin", "verify"], &pxp);
     let checks: Vec<(&str, &str)> = report["checks"]
         .as_array()
         .expect("checks")

@@ -103,12 +103,7 @@ fn the_publishing_journey_through_the_real_binary() {
         .success();
 
     let dir = sandbox.new_frontend_plugin("journey");
-    sandbox
-        .plexica()
-        .args(["plugin", "build"])
-        .arg(&dir)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "build"], &dir);
     let dry = json(
         &sandbox
             .plexica()
@@ -124,18 +119,7 @@ fn the_publishing_journey_through_the_real_binary() {
         .assert()
         .code(4);
 
-    let output = sandbox
-        .plexica()
-        .args(["-o", "json", "plugin", "publish"])
-        .arg(&dir)
-        .output()
-        .expect("publish");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let published = json(&output);
+    let published = sandbox.json_with(&["plugin", "publish"], &dir);
     assert_eq!(published["id"], "journey");
     assert_eq!(published["version"], "0.1.0");
     assert!(published["digest"].as_str().is_some_and(|d| d.len() == 64));
@@ -160,12 +144,7 @@ fn the_publishing_journey_through_the_real_binary() {
     assert_eq!(info["latest"], "0.1.0");
 
     let out = sandbox.work().join("downloaded.pxp");
-    sandbox
-        .plexica()
-        .args(["plugin", "download", "journey@0.1.0", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "download", "journey@0.1.0", "--out"], &out);
     assert_eq!(
         plexica_sdk::package::sha256_hex(&std::fs::read(&out).expect("downloaded")),
         published["digest"].as_str().expect("digest")
@@ -234,12 +213,7 @@ fn registry_refusals_exit_1_with_their_code_and_bad_tokens_exit_3() {
         .success();
     // An unsigned package: the registry refuses it with its own code and exit 1.
     let dir = sandbox.new_frontend_plugin("unsigned");
-    sandbox
-        .plexica()
-        .args(["plugin", "build"])
-        .arg(&dir)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "build"], &dir);
     let pxp = sandbox.work().join("unsigned.pxp");
     sandbox
         .plexica()
@@ -256,12 +230,7 @@ fn registry_refusals_exit_1_with_their_code_and_bad_tokens_exit_3() {
         .code(1)
         .stderr(predicate::str::contains("SIGNATURE_MISSING"));
     // Signed by a key the registry does not know.
-    sandbox
-        .plexica()
-        .args(["plugin", "sign"])
-        .arg(&pxp)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "sign"], &pxp);
     sandbox
         .plexica()
         .args(["plugin", "publish"])

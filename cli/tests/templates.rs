@@ -29,12 +29,10 @@ fn run_ok(command: &mut Command) {
 fn journey(template: &str, id: &str) {
     let sandbox = Sandbox::new();
     let sdk = workspace_root().join("sdk");
-    sandbox
-        .plexica()
-        .args(["plugin", "new", id, "--template", template, "--sdk-path"])
-        .arg(&sdk)
-        .assert()
-        .success();
+    sandbox.ok_with(
+        &["plugin", "new", id, "--template", template, "--sdk-path"],
+        &sdk,
+    );
     let dir = sandbox.work().join(id);
     let rust = dir.join("Cargo.toml").exists();
     if rust {
@@ -46,18 +44,8 @@ fn journey(template: &str, id: &str) {
             .expect("symlink target");
     }
 
-    sandbox
-        .plexica()
-        .args(["plugin", "validate"])
-        .arg(&dir)
-        .assert()
-        .success();
-    sandbox
-        .plexica()
-        .args(["plugin", "build"])
-        .arg(&dir)
-        .assert()
-        .success();
+    sandbox.ok_with(&["plugin", "validate"], &dir);
+    sandbox.ok_with(&["plugin", "build"], &dir);
 
     if rust {
         run_ok(
@@ -88,24 +76,8 @@ fn journey(template: &str, id: &str) {
         .args(["keys", "generate"])
         .assert()
         .success();
-    sandbox
-        .plexica()
-        .args(["plugin", "sign"])
-        .arg(&out)
-        .assert()
-        .success();
-    let output = sandbox
-        .plexica()
-        .args(["-o", "json", "plugin", "verify"])
-        .arg(&out)
-        .output()
-        .expect("verify runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    let report = json(&output);
+    sandbox.ok_with(&["plugin", "sign"], &out);
+    let report = sandbox.json_with(&["plugin", "verify"], &out);
     assert_eq!(report["id"], id);
     assert_eq!(report["version"], "0.1.0");
     let listed = json(

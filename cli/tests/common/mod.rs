@@ -60,6 +60,28 @@ impl Sandbox {
         json(&output)
     }
 
+    /// Runs `plexica ARGS… PATH`, expecting success.
+    pub fn ok_with(&self, args: &[&str], path: &Path) {
+        self.plexica().args(args).arg(path).assert().success();
+    }
+
+    /// Runs `plexica -o json ARGS… PATH`, expecting success; returns stdout parsed as JSON.
+    pub fn json_with(&self, args: &[&str], path: &Path) -> serde_json::Value {
+        let output = self
+            .plexica()
+            .args(["-o", "json"])
+            .args(args)
+            .arg(path)
+            .output()
+            .expect("plexica runs");
+        assert!(
+            output.status.success(),
+            "plexica failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json(&output)
+    }
+
     /// Runs `plexica plugin new` for a frontend plugin called `id`; returns its directory.
     pub fn new_frontend_plugin(&self, id: &str) -> PathBuf {
         self.plexica()

@@ -441,15 +441,20 @@ pub async fn undeprecate(
     Ok(Json(detail_of(&state, plugin).await?))
 }
 
+/// The owners of `id`, as every owners route answers them.
+async fn owners_of(state: &AppState, id: &str) -> ApiResult<Json<Owners>> {
+    Ok(Json(Owners {
+        users: state.meta.owners(id).await?,
+    }))
+}
+
 /// `GET /api/v1/plugins/{id}/owners`.
 pub async fn owners(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Owners>> {
     plugin_or_404(&state, &id).await?;
-    Ok(Json(Owners {
-        users: state.meta.owners(&id).await?,
-    }))
+    owners_of(&state, &id).await
 }
 
 /// `PUT /api/v1/plugins/{id}/owners`: adds co-owners.
@@ -467,9 +472,7 @@ pub async fn add_owners(
             unknown.join(", ")
         )));
     }
-    Ok(Json(Owners {
-        users: state.meta.owners(&id).await?,
-    }))
+    owners_of(&state, &id).await
 }
 
 /// `DELETE /api/v1/plugins/{id}/owners`: removes co-owners, never the last one.
@@ -487,9 +490,7 @@ pub async fn remove_owners(
             "a plugin keeps at least one owner",
         ));
     }
-    Ok(Json(Owners {
-        users: state.meta.owners(&id).await?,
-    }))
+    owners_of(&state, &id).await
 }
 
 fn review_view(r: crate::storage::ReviewRecord) -> Review {
