@@ -3,9 +3,12 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{completions, keys, login, plugin, profile, quickstart, token};
+use crate::commands::{
+    completions, events, keys, login, plugin, profile, quickstart, tenant, token, up, workspace,
+};
 
-/// Plexica: scaffold, validate, build, package, sign and publish plugins.
+/// Plexica: scaffold, validate, build, package, sign and publish plugins; administer
+/// tenants and workspaces; run the platform locally.
 #[derive(Debug, Parser)]
 #[command(
     name = "plexica",
@@ -85,18 +88,29 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Log in to the registry and keep the token in credentials.toml.
+    /// Log in to the core API and/or the registry; secrets go to credentials.toml.
     Login(login::LoginArgs),
-    /// Forget (and revoke) the registry token of this machine.
+    /// Forget (and revoke) this machine's session or token.
     Logout,
-    /// Show the account and token the registry sees.
+    /// Show who the core API (or the registry) sees.
     Whoami,
     /// Show and switch configuration profiles.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
-    /// Create, list and revoke registry API tokens.
+    /// Create, list and revoke API tokens (for CI).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Administer tenants, their users and roles.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Administer workspaces, their members and teams.
+    #[command(subcommand)]
+    Workspace(workspace::WorkspaceCommand),
+    /// Run the whole platform locally (core API and registry) until Ctrl-C.
+    Up(up::UpArgs),
+    /// The platform's events: the dead letter store.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
     /// Run the whole journey end to end on the embedded default: new, validate, build,
     /// package, sign, verify.
     Quickstart(quickstart::QuickstartArgs),

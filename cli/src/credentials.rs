@@ -1,5 +1,6 @@
-//! `credentials.toml` (cli.md, "Files"): registry tokens by registry URL, kept 0600 and refused
-//! when group or others can read it; and which token a registry call uses.
+//! `credentials.toml` (cli.md, "Files"): registry tokens by registry URL and core API sessions
+//! by API URL, kept 0600 and refused when group or others can read it; and which token a call
+//! uses.
 //!
 //! ```toml
 //! [registries."https://registry.example.com"]
@@ -7,6 +8,12 @@
 //! token-id = "…"
 //! username = "alice"
 //! expires-at = "2026-01-01T00:00:00Z"
+//!
+//! [apis."https://api.example.com"]
+//! token = "eyJ…"            # access token (or a `plx_` API token)
+//! refresh-token = "plxrt_…" # absent for API tokens
+//! expires-at-unix = 1767225600
+//! username = "admin"
 //! ```
 
 use std::collections::BTreeMap;
@@ -16,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigDir, read_secret_file, replace_file};
 use crate::error::{CliError, CliResult};
-use crate::profile::RegistryUrl;
+use crate::profile::ServiceUrl;
 
 /// Environment variables that carry a registry token, in order of precedence.
 pub const TOKEN_VARIABLES: [&str; 2] = ["PLEXICA_REGISTRY_TOKEN", "PLEXICA_TOKEN"];
@@ -61,11 +68,33 @@ pub struct StoredLogin {
     pub expires_at: Option<String>,
 }
 
+/// What the file keeps about the login to one core API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ApiSession {
+    /// The access token (or a `plx_` API token).
+    pub token: Token,
+    /// Renews the access token; absent for API tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Token>,
+    /// When the access token expires, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_unix: Option<i64>,
+    /// Who logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The tenant logged in to; absent for the super admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
 /// The contents of `credentials.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     registries: BTreeMap<String, StoredLogin>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    apis: BTreeMap<String, ApiSession>,
 }
 
 impl Credentials {
@@ -94,19 +123,61 @@ impl Credentials {
     }
 
     /// The login kept for `registry`.
-    pub fn get(&self, registry: &RegistryUrl) -> Option<&StoredLogin> {
+    pub fn get(&self, registry: &ServiceUrl) -> Option<&StoredLogin> {
         self.registries.get(registry.as_str())
     }
 
     /// Keeps `login` for `registry`, replacing any previous one.
-    pub fn set(&mut self, registry: &RegistryUrl, login: StoredLogin) {
+    pub fn set(&mut self, registry: &ServiceUrl, login: StoredLogin) {
         self.registries.insert(registry.as_str().to_owned(), login);
     }
 
     /// Forgets the login for `registry`; returns it.
-    pub fn remove(&mut self, registry: &RegistryUrl) -> Option<StoredLogin> {
+    pub fn remove(&mut self, registry: &ServiceUrl) -> Option<StoredLogin> {
         self.registries.remove(registry.as_str())
     }
+
+    /// The session kept for core API `api`.
+    pub fn api(&self, api: &ServiceUrl) -> Option<&ApiSession> {
+        self.apis.get(api.as_str())
+    }
+
+    /// Keeps `session` for `api`, replacing any previous one.
+    pub fn set_api(&mut self, api: &ServiceUrl, session: ApiSession) {
+        self.apis.insert(api.as_str().to_owned(), session);
+    }
+
+    /// Forgets the session for `api`; returns it.
+    pub fn remove_api(&mut self, api: &ServiceUrl) -> Option<ApiSession> {
+        self.apis.remove(api.as_str())
+    }
+}
+
+/// The environment variable that carries a core API token (`plx_…` or an access token).
+pub const API_TOKEN_VARIABLE: &str = "PLEXICA_TOKEN";
+
+/// The credentials for calls to core API `api`: `PLEXICA_TOKEN`, then the credentials file.
+pub fn resolve_api(
+    dir: &ConfigDir,
+    api: &ServiceUrl,
+) -> CliResult<Option<(ApiSession, TokenSource)>> {
+    if let Some(value) = std::env::var(API_TOKEN_VARIABLE)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    {
+        let session = ApiSession {
+            token: Token::new(value),
+            refresh_token: None,
+            expires_at_unix: None,
+            username: None,
+            tenant: None,
+        };
+        return Ok(Some((session, TokenSource::Env(API_TOKEN_VARIABLE))));
+    }
+    Ok(Credentials::load(dir)?
+        .api(api)
+        .map(|session| (session.clone(), TokenSource::File)))
 }
 
 /// Where the token of a call came from.
@@ -120,7 +191,7 @@ pub enum TokenSource {
 
 /// The token for calls to `registry`: `PLEXICA_REGISTRY_TOKEN`, then `PLEXICA_TOKEN`, then the
 /// credentials file (which is only read when no variable is set).
-pub fn resolve(dir: &ConfigDir, registry: &RegistryUrl) -> CliResult<Option<(Token, TokenSource)>> {
+pub fn resolve(dir: &ConfigDir, registry: &ServiceUrl) -> CliResult<Option<(Token, TokenSource)>> {
     for variable in TOKEN_VARIABLES {
         if let Some(value) = std::env::var(variable)
             .ok()
@@ -148,7 +219,7 @@ mod tests {
             expires_at: None,
         };
         let mut credentials = Credentials::default();
-        let registry = RegistryUrl::parse("http://127.0.0.1:9/").expect("url");
+        let registry = ServiceUrl::parse("http://127.0.0.1:9/").expect("url");
         credentials.set(&registry, login.clone());
         for shown in [format!("{login:?}"), format!("{credentials:?}")] {
             assert!(!shown.contains("topsecret"), "{shown}");

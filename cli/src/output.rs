@@ -174,3 +174,51 @@ pub fn human_size(bytes: u64) -> String {
         format!("{value:.1} {}", UNITS[unit])
     }
 }
+
+/// A plain-text table: a header row and aligned columns (the last one unpadded).
+pub fn table<const N: usize>(
+    headers: [&str; N],
+    rows: impl IntoIterator<Item = [String; N]>,
+) -> String {
+    let rows: Vec<[String; N]> = rows.into_iter().collect();
+    let mut widths = headers.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    for row in &rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod table_tests {
+    #[test]
+    fn columns_align() {
+        let text = super::table(
+            ["SLUG", "STATUS"],
+            [
+                ["acme".to_owned(), "ACTIVE".to_owned()],
+                ["globex-corp".to_owned(), "SUSPENDED".to_owned()],
+            ],
+        );
+        assert_eq!(
+            text,
+            "SLUG         STATUS\nacme         ACTIVE\nglobex-corp  SUSPENDED\n"
+        );
+    }
+}

@@ -159,13 +159,13 @@ impl Config {
         &self,
         global: &GlobalArgs,
         registry: Option<&str>,
-    ) -> CliResult<RegistryUrl> {
+    ) -> CliResult<ServiceUrl> {
         if let Some(registry) = registry {
             if registry.contains("://") {
-                return RegistryUrl::parse(registry);
+                return ServiceUrl::parse(registry);
             }
             return match self.registries.get(registry) {
-                Some(named) => RegistryUrl::parse(&named.url),
+                Some(named) => ServiceUrl::parse(&named.url),
                 None => {
                     let known: Vec<&str> = self.registries.keys().map(String::as_str).collect();
                     let known = if known.is_empty() {
@@ -183,10 +183,10 @@ impl Config {
             };
         }
         if let Some(url) = global.registry_url.as_deref().filter(|u| !u.is_empty()) {
-            return RegistryUrl::parse(url);
+            return ServiceUrl::parse(url);
         }
         if let Some(url) = self.selected(global)?.profile.registry_url {
-            return RegistryUrl::parse(&url);
+            return ServiceUrl::parse(&url);
         }
         Err(CliError::usage("no registry configured").with_help(
             "pass --registry-url URL (or set PLEXICA_REGISTRY_URL); `plexica login --registry-url URL` remembers it in the profile",
@@ -194,15 +194,48 @@ impl Config {
     }
 }
 
-/// A registry base URL: `http` or `https`, shown and keyed without a trailing `/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryUrl(Url);
+impl Config {
+    /// The core API a command talks to: `--api-url` / `PLEXICA_API_URL`, else the profile's
+    /// `api-url`.
+    pub fn api_url(&self, global: &GlobalArgs) -> CliResult<ServiceUrl> {
+        if let Some(url) = global.api_url.as_deref().filter(|u| !u.is_empty()) {
+            return ServiceUrl::parse(url);
+        }
+        if let Some(url) = self.selected(global)?.profile.api_url {
+            return ServiceUrl::parse(&url);
+        }
+        Err(CliError::usage("no core API configured").with_help(
+            "pass --api-url URL (or set PLEXICA_API_URL); `plexica up` and `plexica login --api-url URL` remember it in the profile",
+        ))
+    }
 
-impl RegistryUrl {
-    /// Parses and checks a registry URL.
+    /// The tenant a command acts in: `flag` (`--tenant` / `PLEXICA_TENANT`), else the
+    /// profile's `default-tenant`.
+    pub fn tenant(&self, global: &GlobalArgs, flag: Option<&str>) -> CliResult<String> {
+        if let Some(tenant) = flag.filter(|t| !t.is_empty()) {
+            return Ok(tenant.to_owned());
+        }
+        self.selected(global)?
+            .profile
+            .default_tenant
+            .ok_or_else(|| {
+                CliError::usage("no tenant given").with_help(
+                    "pass --tenant SLUG (or set PLEXICA_TENANT, or `default-tenant` in the profile)",
+                )
+            })
+    }
+}
+
+/// A service (registry or core API) base URL: `http` or `https`, shown and keyed without a
+/// trailing `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUrl(Url);
+
+impl ServiceUrl {
+    /// Parses and checks a service URL.
     pub fn parse(text: &str) -> CliResult<Self> {
         let invalid = |why: &str| {
-            CliError::usage(format!("`{text}` is not a registry URL: {why}"))
+            CliError::usage(format!("`{text}` is not a service URL: {why}"))
                 .with_help("use http(s)://HOST[:PORT][/PATH]")
         };
         let url = Url::parse(text.trim()).map_err(|e| invalid(&e.to_string()))?;
@@ -232,7 +265,7 @@ impl RegistryUrl {
     }
 }
 
-impl fmt::Display for RegistryUrl {
+impl fmt::Display for ServiceUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -244,9 +277,9 @@ mod tests {
 
     #[test]
     fn registry_urls_are_checked_and_keyed_without_a_trailing_slash() {
-        let url = RegistryUrl::parse("https://registry.example.com/").expect("valid");
+        let url = ServiceUrl::parse("https://registry.example.com/").expect("valid");
         assert_eq!(url.as_str(), "https://registry.example.com");
-        let url = RegistryUrl::parse("http://host:8080/prefix/").expect("valid");
+        let url = ServiceUrl::parse("http://host:8080/prefix/").expect("valid");
         assert_eq!(url.to_string(), "http://host:8080/prefix");
         for bad in [
             "registry.example.com",
@@ -254,7 +287,7 @@ mod tests {
             "https://user:pw@host",
             "https://host/?q=1",
         ] {
-            assert!(RegistryUrl::parse(bad).is_err(), "{bad}");
+            assert!(ServiceUrl::parse(bad).is_err(), "{bad}");
         }
     }
 }

@@ -114,7 +114,7 @@ fn a_malformed_registry_url_is_a_usage_error() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("is not a registry URL"));
+        .stderr(predicate::str::contains("is not a service URL"));
 }
 
 #[test]
@@ -183,9 +183,9 @@ fn credentials_are_rewritten_0600_and_refused_when_others_can_read_them() {
         .expect("runs");
     assert!(output.status.success(), "{output:?}");
     let result = json(&output);
-    assert_eq!(result["registry"], REFUSED);
-    assert_eq!(result["removed"], true);
-    assert_eq!(result["revoked"], false);
+    assert_eq!(result["registry"]["url"], REFUSED);
+    assert_eq!(result["registry"]["removed"], true);
+    assert_eq!(result["registry"]["revoked"], false);
     let everything = format!("{output:?}");
     assert!(!everything.contains("plxr_firstsecret"));
     assert_eq!(mode(&file), 0o600);

@@ -102,6 +102,123 @@ fn journey(template: &str, id: &str) {
     if template != "rust-backend" {
         assert!(paths.contains(&"ui/dist/remoteEntry.js"), "{paths:?}");
     }
+    if template == "rust-backend" {
+        events_reach_the_built_plugin(&sandbox, &dir, id);
+    }
+}
+
+/// The plugin binary just built, run as the platform runs it, receives the event of a
+/// workspace created with the CLI: its `core.workspace.created` handler runs with the tenant,
+/// workspace and the CLI's correlation id.
+fn events_reach_the_built_plugin(sandbox: &Sandbox, dir: &Path, id: &str) {
+    use plexica_core_api::db::delivery::Subscription;
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+
+    const PASSWORD: &str = "correct horse battery staple";
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let data = tempfile::tempdir().expect("tempdir");
+    let (api, url) = runtime.block_on(async {
+        let config = plexica_core_api::Config::embedded(data.path());
+        let (api, _) = plexica_core_api::CoreApi::open(config, Some(PASSWORD.to_owned()))
+            .await
+            .expect("core API");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(api.clone().serve(listener, std::future::pending()));
+        (api, url)
+    });
+    sandbox
+        .plexica()
+        .args([
+            "login",
+            "--api-url",
+            &url,
+            "--username",
+            "admin",
+            "--password-stdin",
+        ])
+        .write_stdin(PASSWORD)
+        .assert()
+        .success();
+    sandbox.json_ok(["-o", "json", "tenant", "create", "acme", "--name", "Acme"]);
+    let token = runtime
+        .block_on(api.state().core.issue_install_token("acme", id, 0))
+        .expect("install token");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let binary = dir.join("target/release").join(id.replace('-', "_"));
+    let log = dir.join("plugin.log");
+    let mut plugin = Command::new(&binary)
+        .current_dir(dir)
+        .env("PLEXICA_PLUGIN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PLEXICA_EVENT_SECRET", "e2e-secret")
+        .env("PLEXICA_CORE_URL", &url)
+        .env("PLEXICA_INSTALL_TOKEN", &token)
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("the plugin starts");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::blocking::get(format!("{endpoint}/_plexica/health")).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the plugin never answered its health route"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    runtime
+        .block_on(api.state().core.put_subscription(
+            &Subscription {
+                tenant: "acme".into(),
+                plugin_id: id.into(),
+                endpoint,
+                secret: "e2e-secret".into(),
+                patterns: vec!["core.workspace.created".into()],
+                workspace_aware: false,
+                active: true,
+            },
+            0,
+        ))
+        .expect("subscribe");
+    sandbox
+        .plexica()
+        .env("PLEXICA_CORRELATION_ID", "corr-e2e")
+        .args([
+            "workspace",
+            "create",
+            "--tenant",
+            "acme",
+            "sales",
+            "--name",
+            "Sales",
+        ])
+        .assert()
+        .success();
+    let expected = "tenant acme: workspace `Sales` (sales,";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let line = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = BufReader::new(text.as_bytes())
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.contains(expected))
+        {
+            break line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the handler never ran; plugin log:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(line.ends_with("[correlation corr-e2e]"), "{line}");
+    let _ = plugin.kill();
+    let _ = plugin.wait();
 }
 
 #[test]

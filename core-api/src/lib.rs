@@ -1,29 +1,156 @@
-//! The Plexica core API as a library: [`app`] builds the HTTP service, [`serve`] runs it.
+//! The Plexica core API (core-api.md): tenants, auth, roles and permissions, users,
+//! workspaces, members and teams.
 //!
-//! The binary `plexica-core-api` is a thin wrapper over this crate so that tests start the very same
-//! service in-process on an ephemeral port.
+//! [`CoreApi::open`] connects the databases described by a [`Config`] (SQLite files by
+//! default, PostgreSQL with a schema per tenant for the distributed shape), repairs what a
+//! crash left and applies pending migrations; [`CoreApi::router`] is the HTTP service;
+//! [`CoreApi::serve`] runs it. The `plexica-core-api` binary and `plexica up` are thin
+//! wrappers, so tests start the very same service in-process.
 
-use axum::{Json, Router, routing::get};
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod delivery;
+pub mod error;
+pub mod events;
+pub mod jetstream;
+pub mod metrics;
+pub mod openapi;
+pub mod provision;
+pub mod rbac;
+pub mod routes;
+pub mod slug;
+pub mod state;
+pub mod transport;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use plexica_sdk::api::core::SUPER_ADMIN_EMAIL;
+use plexica_sdk::api::time::now_ms;
 use tokio::net::TcpListener;
 
-/// Builds the HTTP service.
-pub fn app() -> Router {
-    Router::new().route("/health/live", get(live))
+pub use config::Config;
+pub use state::AppState;
+
+use crate::auth::{passwords, secrets};
+use crate::db::core::PlatformUser;
+
+/// Why the core API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A database could not be opened, migrated or repaired.
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    /// Other start-up work failed.
+    #[error("{0}")]
+    Startup(String),
 }
 
-/// Serves [`app`] on an already bound listener until the process is asked to stop.
-pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, app())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+/// A core API whose databases are open.
+#[derive(Clone)]
+pub struct CoreApi {
+    state: AppState,
 }
 
-/// Liveness: the process is up and answering.
-async fn live() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+impl CoreApi {
+    /// Opens the databases, repairs what a crash left, applies pending tenant migrations and,
+    /// on an empty database, creates the super admin `admin` with `bootstrap_password`, or
+    /// with a generated one that is returned so that the caller can print it once.
+    pub async fn open(
+        config: Config,
+        bootstrap_password: Option<String>,
+    ) -> Result<(Self, Option<String>), StartError> {
+        let state = AppState::open(config).await?;
+        provision::recover(&state).await?;
+        let mut generated = None;
+        if state.core.platform_user_count().await? == 0 {
+            let password = match bootstrap_password {
+                Some(p) => p,
+                None => {
+                    let p = secrets::new_password();
+                    generated = Some(p.clone());
+                    p
+                }
+            };
+            passwords::check(&password).map_err(|e| {
+                StartError::Startup(format!("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD: {}", e.message))
+            })?;
+            let hash = passwords::hash(password)
+                .await
+                .map_err(|e| StartError::Startup(e.message))?;
+            state
+                .core
+                .create_platform_user(
+                    &PlatformUser {
+                        id: secrets::new_id("u_"),
+                        email: SUPER_ADMIN_EMAIL.to_owned(),
+                        name: "Platform administrator".to_owned(),
+                        password_hash: hash,
+                    },
+                    now_ms(),
+                )
+                .await?;
+        }
+        delivery::spawn(state.clone());
+        let refresher = state.clone();
+        tokio::spawn(async move {
+            let window = i64::try_from(refresher.config.access_token_ttl.as_millis())
+                .unwrap_or(i64::MAX)
+                + 60_000;
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                if let Err(e) = refresher
+                    .revoked_sessions
+                    .reload(&refresher.core, now_ms() - window)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not reload revoked sessions");
+                }
+            }
+        });
+        Ok((Self { state }, generated))
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The HTTP service.
+    pub fn router(&self) -> Router {
+        routes::router(self.state.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                events::correlate,
+            ))
+            .layer(axum::middleware::from_fn(metrics::track))
+            .layer(tower_http::trace::TraceLayer::new_for_http())
+            .layer(tower_http::catch_panic::CatchPanicLayer::new())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then closes the databases.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.state.tenant_dbs.close_all().await;
+        self.state.core.close().await;
+        result
+    }
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

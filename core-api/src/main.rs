@@ -1,26 +1,114 @@
-//! `plexica-core-api`: the Plexica core API.
+//! `plexica-core-api`: the Plexica core API server.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use plexica_core_api::{Config, CoreApi, shutdown_signal};
 
-/// The Plexica core API.
+/// The Plexica core API: tenants, auth, roles, users, workspaces.
+///
+/// Embedded default: `plexica-core-api --data-dir DIR` keeps `core.db` and one SQLite file per
+/// tenant under DIR. Distributed: `--database-url postgres://…` (one schema per tenant). On an
+/// empty database the super admin `admin` is created with `PLEXICA_BOOTSTRAP_ADMIN_PASSWORD`,
+/// or a generated password printed once.
 #[derive(Debug, Parser)]
-#[command(name = "plexica-core-api", version, about)]
+#[command(name = "plexica-core-api", version, about, long_about)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "PLEXICA_LISTEN", default_value = "127.0.0.1:7800")]
     listen: SocketAddr,
+    /// Directory for the SQLite databases.
+    #[arg(long, env = "PLEXICA_DATA_DIR", default_value = "plexica-core-data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL (instead of SQLite files in the data directory).
+    #[arg(long, env = "PLEXICA_DATABASE_URL")]
+    database_url: Option<String>,
+    /// NATS JetStream URL for events (instead of the embedded outbox push).
+    #[arg(long, env = "PLEXICA_NATS_URL")]
+    nats_url: Option<String>,
+    /// Waits before the retries of a failed event delivery, comma-separated (`s` or `ms`);
+    /// after the last, the event goes to the dead letter store.
+    #[arg(long, env = "PLEXICA_RETRY_DELAYS", default_value = "1s,2s,4s", value_parser = parse_delays)]
+    retry_delays: Delays,
+    /// How long a plugin may take to answer a pushed event, seconds.
+    #[arg(long, default_value_t = 10)]
+    delivery_timeout_seconds: u64,
+    /// `iss` of the access tokens this service signs.
+    #[arg(long, env = "PLEXICA_ISSUER", default_value = "plexica-core-api")]
+    issuer: String,
+    /// Seconds after which a tenant still provisioning is presumed abandoned by a crash.
+    #[arg(long, default_value_t = 60)]
+    provisioning_timeout_seconds: u64,
+}
+
+/// Retry delays from the command line.
+#[derive(Debug, Clone)]
+struct Delays(Vec<Duration>);
+
+/// `1s,2s,4s` or `100ms,200ms` → delays (at most 20, each at most an hour).
+fn parse_delays(text: &str) -> Result<Delays, String> {
+    let delays = text
+        .split(',')
+        .map(|part| {
+            let part = part.trim();
+            let (number, unit) = match part.strip_suffix("ms") {
+                Some(n) => (n, 1),
+                None => (part.strip_suffix('s').unwrap_or(part), 1000),
+            };
+            number
+                .parse::<u64>()
+                .ok()
+                .map(|n| Duration::from_millis(n.saturating_mul(unit)))
+                .filter(|d| *d <= Duration::from_secs(3600))
+                .ok_or_else(|| format!("`{part}` is not a delay like 500ms or 2s (at most 1 hour)"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if delays.len() > 20 {
+        return Err("at most 20 retries".to_owned());
+    }
+    Ok(Delays(delays))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PLEXICA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let args = Args::parse();
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let mut config = Config::embedded(&args.data_dir);
+    if let Some(url) = args.database_url {
+        config.database_url = url;
+    }
+    config.issuer = args.issuer;
+    config.nats_url = args.nats_url;
+    config.retry_delays = args.retry_delays.0;
+    config.delivery_timeout = Duration::from_secs(args.delivery_timeout_seconds.max(1));
+    config.provisioning_timeout = Duration::from_secs(args.provisioning_timeout_seconds);
+    let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
+    let (api, generated) = CoreApi::open(config, bootstrap)
+        .await
+        .context("cannot open the core API's databases")?;
+    if let Some(password) = generated {
+        eprintln!(
+            "created the super admin `admin` with password: {password}\n(shown once; set PLEXICA_BOOTSTRAP_ADMIN_PASSWORD to choose it)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    eprintln!("plexica-core-api listening on {}", listener.local_addr()?);
-    plexica_core_api::serve(listener).await?;
+    eprintln!(
+        "plexica-core-api listening on http://{}",
+        listener.local_addr()?
+    );
+    api.serve(listener, shutdown_signal()).await?;
     Ok(())
 }

@@ -1,15 +1,121 @@
-//! The service answers liveness over real HTTP.
+//! Health, readiness, the OpenAPI document and the reference page, over real HTTP; metrics
+//! only for the super admin.
 
-#[tokio::test]
-async fn health_live_answers_ok() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(plexica_core_api::serve(listener));
-    let body: serde_json::Value = reqwest::get(format!("http://{addr}/health/live"))
+mod common;
+
+use reqwest::{Method, StatusCode};
+
+on_both_backends!(operations_routes, |core| {
+    for path in ["/health/live", "/health/ready"] {
+        let (status, body) = core.call(Method::GET, path, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(body["status"], "ok");
+    }
+    let (status, doc) = core
+        .call(Method::GET, "/api/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["paths"]["/api/v1/tenants/{t}/workspaces"]["get"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("workspaces:read"))
+    );
+    let page = core
+        .http
+        .get(format!("{}/api/docs", core.url))
+        .send()
         .await
-        .unwrap()
-        .json()
+        .expect("docs")
+        .text()
         .await
-        .unwrap();
-    assert_eq!(body["status"], "ok");
+        .expect("text");
+    assert!(
+        page.contains("/api/v1/tenants/{t}/workspaces/{ws}/members") && !page.contains("<script")
+    );
+    let (status, jwks) = core
+        .call(Method::GET, "/.well-known/jwks.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+    let (status, _) = core.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let metrics = core
+        .http
+        .get(format!("{}/metrics", core.url))
+        .bearer_auth(&core.admin)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(metrics.status(), StatusCode::OK);
+    // The event gauges are recorded every few seconds from start-up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = core
+            .http
+            .get(format!("{}/metrics", core.url))
+            .bearer_auth(&core.admin)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if [
+            "core_events_outbox_depth",
+            "core_event_subscriptions_active",
+            "core_tenants",
+        ]
+        .iter()
+        .all(|g| text.contains(g))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no event gauges in:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (status, body) = core
+        .call(Method::GET, "/api/v1/nothing-here", None, None)
+        .await;
+    common::assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_event_transport() {
+    // NATS that is not there: the server starts, but is not ready.
+    let core = common::TestCore::start_with(common::Backend::Sqlite, |c| {
+        c.nats_url = Some("nats://127.0.0.1:1".to_owned());
+    })
+    .await
+    .expect("starts without NATS");
+    let (status, body) = core.call(Method::GET, "/health/ready", None, None).await;
+    common::assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "EVENT_TRANSPORT_UNAVAILABLE",
+    );
+    assert_eq!(body["error"]["details"]["transport"], "nats");
+    let (status, _) = core.call(Method::GET, "/health/live", None, None).await;
+    assert_eq!(status, StatusCode::OK, "alive all the same");
+
+    let Ok(url) = std::env::var("PLEXICA_TEST_NATS_URL") else {
+        println!("skipped: PLEXICA_TEST_NATS_URL is not set");
+        return;
+    };
+    let core = common::TestCore::start_with(common::Backend::Sqlite, |c| c.nats_url = Some(url))
+        .await
+        .expect("starts with NATS");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = core.call(Method::GET, "/health/ready", None, None).await;
+        if status == StatusCode::OK {
+            assert_eq!(body["events"], "nats");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -9,10 +9,10 @@ use axum::http::request::Parts;
 use plexica_sdk::api::registry::{Scope, TOKEN_PREFIX};
 use rand::RngCore;
 
-use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{Token, User};
+use plexica_sdk::api::time::{now_ms, rfc3339};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]

@@ -7,7 +7,6 @@
 //! binary is a thin wrapper, so tests start the very same service in-process.
 
 pub mod auth;
-pub mod clock;
 pub mod error;
 pub mod metrics;
 pub mod openapi;

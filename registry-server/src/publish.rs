@@ -13,11 +13,11 @@ use plexica_sdk::package::signing::{PublicKey, Signature};
 use plexica_sdk::package::{CheckStatus, Limits, Package, read_package, verify_read_package};
 
 use crate::auth::Caller;
-use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::sql::version_key;
 use crate::storage::{NewVersion, PublishConflict, VersionRecord};
+use plexica_sdk::api::time::now_ms;
 
 /// Reads the request body up to the configured cap (check 2).
 async fn read_capped(body: Body, cap: u64) -> ApiResult<Bytes> {

@@ -31,6 +31,8 @@ use syn::{Expr, ExprLit, FnArg, Ident, ItemFn, Lit, LitStr, Path, ReturnType, To
 ///
 /// - `retries = N`: how many times a failed delivery is retried before it is dead-lettered
 ///   (default: the platform's setting).
+/// - `workspace = "required"`: only events that belong to a workspace reach the handler
+///   (`ctx.workspace()` is then always `Some`); others are skipped.
 /// - `crate = "path"`: where `plexica-sdk` is found, for crates that rename the dependency
 ///   (default `::plexica_sdk`; the SDK's own tests use `"crate"`).
 ///
@@ -54,6 +56,7 @@ pub fn event_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
 struct Args {
     event_type: LitStr,
     retries: Option<u32>,
+    workspace_required: bool,
     krate: Path,
 }
 
@@ -70,6 +73,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
     };
     let mut retries: Option<(Ident, u32)> = None;
     let mut krate: Option<(Ident, Path)> = None;
+    let mut workspace: Option<(Ident, bool)> = None;
     while !input.is_empty() {
         input.parse::<Token![,]>()?;
         if input.is_empty() {
@@ -87,10 +91,16 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
                 reject_duplicate(&krate, &key)?;
                 krate = Some((key, parse_crate_path(&value)?));
             }
+            "workspace" => {
+                reject_duplicate(&workspace, &key)?;
+                workspace = Some((key, parse_workspace(&value)?));
+            }
             _ => {
                 return Err(syn::Error::new_spanned(
                     &key,
-                    format!("unknown option `{key}`; expected `retries = N` or `crate = \"path\"`"),
+                    format!(
+                        "unknown option `{key}`; expected `retries = N`, `workspace = \"required\"` or `crate = \"path\"`"
+                    ),
                 ));
             }
         }
@@ -98,6 +108,7 @@ fn parse_args(input: ParseStream<'_>) -> syn::Result<Args> {
     Ok(Args {
         event_type,
         retries: retries.map(|(_, n)| n),
+        workspace_required: workspace.is_some_and(|(_, required)| required),
         krate: krate.map_or_else(|| syn::parse_quote!(::plexica_sdk), |(_, path)| path),
     })
 }
@@ -120,6 +131,18 @@ fn parse_retries(value: &Expr) -> syn::Result<u32> {
         other => Err(syn::Error::new_spanned(
             other,
             "`retries` takes a whole number, e.g. `retries = 5`",
+        )),
+    }
+}
+
+fn parse_workspace(value: &Expr) -> syn::Result<bool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if s.value() == "required" => Ok(true),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`workspace` takes `\"required\"` (events without a workspace are skipped)",
         )),
     }
 }
@@ -212,6 +235,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let Args {
         event_type,
         retries,
+        workspace_required,
         krate,
     } = args;
 
@@ -274,6 +298,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
                     event_type: #event_type,
                     name: #name_str,
                     retries: #retries,
+                    workspace_required: #workspace_required,
                     invoke: #invoke,
                 }
             }

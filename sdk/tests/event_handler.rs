@@ -45,6 +45,7 @@ fn handlers_are_registered_with_their_options() {
     assert_eq!(
         listed,
         [
+            ("on_deal_won", "plugin.crm.deal.won", None),
             ("on_member", "core.workspace.member.*", Some(7)),
             ("seed_pipeline", "core.workspace.created", None),
         ]
@@ -131,7 +132,7 @@ subscribes = {subscribes}
     let path = dir.path().join("plexica.toml");
     std::fs::write(
         &path,
-        manifest(r#"["core.workspace.created", "core.workspace.member.*"]"#),
+        manifest(r#"["core.workspace.created", "core.workspace.member.*", "plugin.crm.deal.won"]"#),
     )
     .expect("write");
     let plugin = Plugin::from_manifest(dir.path()).expect("plugin directory accepted");
@@ -144,11 +145,52 @@ subscribes = {subscribes}
         Some("/healthz")
     );
 
-    std::fs::write(&path, manifest(r#"["core.workspace.created"]"#)).expect("write");
+    std::fs::write(
+        &path,
+        manifest(r#"["core.workspace.created", "plugin.crm.deal.won"]"#),
+    )
+    .expect("write");
     let err = Plugin::from_manifest(&path).unwrap_err();
     assert!(
         err.to_string()
             .contains("handler `on_member` handles `core.workspace.member.*`"),
         "{err}"
     );
+}
+
+static DEALS_WON: AtomicUsize = AtomicUsize::new(0);
+
+/// A handler for workspace events only.
+#[event_handler("plugin.crm.deal.won", workspace = "required")]
+async fn on_deal_won(ctx: &Context, _ev: Event<serde_json::Value>) -> Result<()> {
+    assert!(
+        ctx.workspace().is_some(),
+        "only events with a workspace arrive"
+    );
+    DEALS_WON.fetch_add(1, Ordering::SeqCst);
+    Ok(())
+}
+
+#[tokio::test]
+async fn workspace_required_handlers_skip_events_without_a_workspace() {
+    let registration = handlers()
+        .find(|h| h.name == "on_deal_won")
+        .expect("registered");
+    assert!(registration.workspace_required);
+    assert!(
+        !handlers()
+            .find(|h| h.name == "seed_pipeline")
+            .expect("registered")
+            .workspace_required
+    );
+    let ev = testing::event("plugin.crm.deal.won", serde_json::json!({ "amount": 10 }));
+    testing::dispatch(testing::context("acme"), &ev)
+        .await
+        .expect("skipped, not failed");
+    assert_eq!(DEALS_WON.load(Ordering::SeqCst), 0);
+    let ctx = testing::ContextBuilder::new("acme")
+        .workspace("sales")
+        .build();
+    testing::dispatch(ctx, &ev).await.expect("handled");
+    assert_eq!(DEALS_WON.load(Ordering::SeqCst), 1);
 }

@@ -2,6 +2,7 @@
 //! [`Transport`] that retries 429, 503 and connection failures with bounded exponential
 //! backoff, and maps failures to [`CliError`]s with the documented exit codes.
 
+pub mod core;
 pub mod registry;
 
 use std::fmt;
@@ -9,12 +10,17 @@ use std::io::Read;
 use std::time::Duration;
 
 use indicatif::ProgressBar;
+use plexica_sdk::api::core::ErrorEnvelope;
 use plexica_sdk::api::registry::{ApiErrorItem, ApiErrors};
-use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::RETRY_AFTER;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
+use crate::credentials::Token;
 use crate::error::{CliError, ExitKind};
+use crate::profile::ServiceUrl;
 
 /// How long a call without a transfer may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -63,10 +69,12 @@ impl RetryPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// A route that needs a token was called without one.
-    #[error("not logged in to {registry}")]
+    #[error("not logged in to {url}")]
     NotLoggedIn {
-        /// The registry URL.
-        registry: String,
+        /// The service URL.
+        url: String,
+        /// How to log in.
+        help: String,
     },
     /// The server could not be reached, even after retries.
     #[error("cannot reach {url}: {reason}")]
@@ -128,17 +136,14 @@ impl From<ClientError> for CliError {
     fn from(error: ClientError) -> Self {
         let message = error.to_string();
         match &error {
-            ClientError::NotLoggedIn { registry } => CliError::new(ExitKind::Auth, message)
-                .with_help(format!(
-                    "run `plexica login --registry-url {registry}`, or set PLEXICA_REGISTRY_TOKEN"
-                )),
+            ClientError::NotLoggedIn { help, .. } => {
+                CliError::new(ExitKind::Auth, message).with_help(help.clone())
+            }
             ClientError::Unreachable { .. } => CliError::new(ExitKind::Unavailable, message)
-                .with_help(
-                    "check the registry URL and that the registry is running, then try again",
-                ),
+                .with_help("check the URL and that the service is running, then try again"),
             ClientError::Setup(_) => CliError::failed(message),
             ClientError::Protocol { .. } => CliError::failed(message).with_help(
-                "check that the URL points at a Plexica registry of a compatible version",
+                "check that the URL points at a Plexica service of a compatible version",
             ),
             ClientError::Api {
                 status,
@@ -154,6 +159,11 @@ impl From<ClientError> for CliError {
                 };
                 let help = if error.has_code("TOKEN_EXPIRED") {
                     Some("run `plexica login` to get a new token".to_owned())
+                } else if error.has_code("TENANT_SUSPENDED") {
+                    Some(
+                        "a super admin can re-activate it: `plexica tenant activate SLUG`"
+                            .to_owned(),
+                    )
                 } else if error.has_code("VERSION_EXISTS") {
                     Some(
                         "published versions are immutable: bump `plugin.version` in plexica.toml"
@@ -162,7 +172,7 @@ impl From<ClientError> for CliError {
                 } else {
                     match *status {
                         401 => Some(
-                            "run `plexica login`, or check PLEXICA_REGISTRY_TOKEN / PLEXICA_TOKEN"
+                            "run `plexica login`, or check PLEXICA_TOKEN / PLEXICA_REGISTRY_TOKEN"
                                 .to_owned(),
                         ),
                         413 => Some("the package is larger than the registry accepts".to_owned()),
@@ -170,7 +180,7 @@ impl From<ClientError> for CliError {
                             Some(seconds) => format!("rate limited: try again in {seconds} s"),
                             None => "rate limited: try again later".to_owned(),
                         }),
-                        500..=599 => Some("the registry failed; try again later".to_owned()),
+                        500..=599 => Some("the server failed; try again later".to_owned()),
                         _ => None,
                     }
                 };
@@ -293,6 +303,71 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Sends a JSON request (`body` serialized, `token` as bearer) to `url`; GETs are retried
+    /// after any transport failure, other methods only when the connection was refused.
+    pub fn call<B: Serialize>(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&B>,
+        token: Option<&Token>,
+        correlation_id: Option<&str>,
+    ) -> Result<Response, ClientError> {
+        let idempotent = if method == Method::GET {
+            Idempotent::Yes
+        } else {
+            Idempotent::No
+        };
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| ClientError::Protocol {
+                url: url.path().to_owned(),
+                reason: format!("cannot encode the request: {e}"),
+            })?;
+        self.send(idempotent, |http| {
+            let mut request = http
+                .request(method.clone(), url.clone())
+                .header(ACCEPT, "application/json");
+            if let Some(token) = token {
+                request = request.bearer_auth(token.expose());
+            }
+            if let Some(id) = correlation_id {
+                request = request.header("x-correlation-id", id);
+            }
+            if let Some(body) = &body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            request
+        })
+    }
+}
+
+/// `{base}/api/v1/{segments…}`, each segment percent-encoded.
+pub fn endpoint(base: &ServiceUrl, segments: &[&str]) -> Url {
+    let mut url = base.url().clone();
+    // `ServiceUrl` only holds URLs that can be a base, so this always succeeds.
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(["api", "v1"]).extend(segments);
+    }
+    url
+}
+
+/// Reads a JSON answer.
+pub fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
+    let url = response.url().path().to_owned();
+    response.json().map_err(|e| ClientError::Protocol {
+        url,
+        reason: format!("the body is not the expected JSON ({})", innermost(&e)),
+    })
+}
+
+/// No request body.
+pub const NO_BODY: Option<&()> = None;
+
 /// The `Retry-After` of a response, in seconds (the HTTP-date form is not honoured).
 fn retry_after(response: &Response) -> Option<Duration> {
     response
@@ -316,9 +391,21 @@ fn check(response: Response) -> Result<Response, ClientError> {
     let mut body = Vec::new();
     // An unreadable error body is described by its status instead.
     let _ = response.take(ERROR_BODY_MAX).read_to_end(&mut body);
+    let core_error = || {
+        serde_json::from_slice::<ErrorEnvelope>(&body)
+            .ok()
+            .map(|e| ApiErrors {
+                errors: vec![ApiErrorItem {
+                    code: e.error.code,
+                    detail: e.error.message,
+                }],
+                diagnostics: Vec::new(),
+            })
+    };
     let errors = serde_json::from_slice::<ApiErrors>(&body)
         .ok()
         .filter(|e| !e.errors.is_empty())
+        .or_else(core_error)
         .unwrap_or_else(|| ApiErrors {
             errors: vec![ApiErrorItem {
                 code: format!("HTTP_{}", status.as_u16()),

@@ -17,9 +17,9 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ClientError, Idempotent, Progress, Transport};
+use super::{ClientError, Idempotent, NO_BODY, Progress, Transport, decode, endpoint};
 use crate::credentials::Token;
-use crate::profile::RegistryUrl;
+use crate::profile::ServiceUrl;
 
 /// How long an upload or a download may take.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -51,14 +51,14 @@ enum Auth {
 /// A client of one registry, with the caller's token when there is one.
 #[derive(Debug)]
 pub struct RegistryClient {
-    base: RegistryUrl,
+    base: ServiceUrl,
     token: Option<Token>,
     transport: Transport,
 }
 
 impl RegistryClient {
     /// A client of `base`, authenticating with `token` where routes need it.
-    pub fn new(base: RegistryUrl, token: Option<Token>) -> Result<Self, ClientError> {
+    pub fn new(base: ServiceUrl, token: Option<Token>) -> Result<Self, ClientError> {
         Ok(Self {
             base,
             token,
@@ -73,7 +73,7 @@ impl RegistryClient {
     }
 
     /// The registry's base URL.
-    pub fn registry(&self) -> &RegistryUrl {
+    pub fn registry(&self) -> &ServiceUrl {
         &self.base
     }
 
@@ -287,19 +287,17 @@ impl RegistryClient {
         )
     }
 
-    /// `{base}/api/v1/{segments…}`, each segment percent-encoded.
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.url().clone();
-        // `RegistryUrl` only holds URLs that can be a base, so this always succeeds.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(["api", "v1"]).extend(segments);
-        }
-        url
+        endpoint(&self.base, segments)
     }
 
     fn bearer(&self) -> Result<&Token, ClientError> {
         self.token.as_ref().ok_or_else(|| ClientError::NotLoggedIn {
-            registry: self.base.to_string(),
+            url: self.base.to_string(),
+            help: format!(
+                "run `plexica login --registry-url {}`, or set PLEXICA_REGISTRY_TOKEN",
+                self.base
+            ),
         })
     }
 
@@ -314,33 +312,8 @@ impl RegistryClient {
             Auth::Bearer => Some(self.bearer()?),
             Auth::None => None,
         };
-        let url = self.url(segments);
-        let idempotent = if method == Method::GET {
-            Idempotent::Yes
-        } else {
-            Idempotent::No
-        };
-        let body = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|e| ClientError::Protocol {
-                url: url.path().to_owned(),
-                reason: format!("cannot encode the request: {e}"),
-            })?;
-        self.transport.send(idempotent, |http| {
-            let mut request = http
-                .request(method.clone(), url.clone())
-                .header(ACCEPT, "application/json");
-            if let Some(token) = token {
-                request = request.bearer_auth(token.expose());
-            }
-            if let Some(body) = &body {
-                request = request
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-            }
-            request
-        })
+        self.transport
+            .call(method, &self.url(segments), body, token, None)
     }
 
     fn json<B: Serialize, T: DeserializeOwned>(
@@ -352,20 +325,6 @@ impl RegistryClient {
     ) -> Result<T, ClientError> {
         decode(self.send(method, segments, body, auth)?)
     }
-}
-
-/// No request body.
-const NO_BODY: Option<&()> = None;
-
-fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
-    let url = response.url().path().to_owned();
-    response.json().map_err(|e| ClientError::Protocol {
-        url,
-        reason: format!(
-            "the body is not the expected JSON ({})",
-            super::innermost(&e)
-        ),
-    })
 }
 
 fn sort_name(sort: SearchSort) -> &'static str {

@@ -1,40 +1,46 @@
-//! `plexica login [--registry-url URL] [--username U] [--password-stdin | --token-stdin]`: gets
-//! a registry token (or checks a given one) and keeps it in `credentials.toml`; an explicit
-//! `--registry-url` is remembered in the profile. The token itself is never printed.
-
-use std::io::Read;
+//! `plexica login [--api-url URL] [--registry-url URL] [--tenant T] [--username U]
+//! [--password-stdin | --token-stdin]`: logs in to the core API (a session whose access token
+//! is renewed automatically, or a `plx_` API token) and/or the registry (a `plxr_` token), and
+//! keeps the secrets in `credentials.toml`; explicit URLs are remembered in the profile. No
+//! secret is ever printed.
 
 use clap::Args;
+use plexica_sdk::api::core::{API_TOKEN_PREFIX, LoginRequest, SUPER_ADMIN_EMAIL};
 use plexica_sdk::api::registry::{CreateTokenRequest, TOKEN_PREFIX};
 use serde::Serialize;
 
-use super::client_for;
+use super::{Services, client_for, read_stdin};
 use crate::cli::GlobalArgs;
 use crate::client::ClientError;
+use crate::client::core::{CoreClient, session_from};
 use crate::config::ConfigDir;
-use crate::credentials::{Credentials, StoredLogin, Token};
+use crate::credentials::{ApiSession, Credentials, StoredLogin, Token};
 use crate::error::{CliError, CliResult};
 use crate::output::Ui;
-use crate::profile::{Config, RegistryUrl};
+use crate::profile::{Config, ServiceUrl};
 
 /// Label of the tokens `login` creates.
 const TOKEN_LABEL: &str = "plexica-cli";
 
-/// Arguments of `login` (the registry URL is the global `--registry-url`).
+/// Arguments of `login` (the URLs are the global `--api-url` and `--registry-url`).
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Account name [prompted on a terminal]
+    /// Account: the email of a tenant user, `admin` for the platform's super admin, or the
+    /// registry username [prompted on a terminal]
     #[arg(long)]
     pub username: Option<String>,
+    /// The tenant of the user (core API); absent for the super admin.
+    #[arg(long, env = "PLEXICA_TENANT")]
+    pub tenant: Option<String>,
     /// Read the password from stdin (no prompt).
     #[arg(long, conflicts_with = "token_stdin")]
     pub password_stdin: bool,
-    /// Read an existing API token (`plxr_…`) from stdin instead of a password.
+    /// Read an existing API token (`plx_…` core, `plxr_…` registry) from stdin instead.
     #[arg(long, conflicts_with = "username")]
     pub token_stdin: bool,
 }
 
-/// The JSON result of `login`: never the token.
+/// The JSON result of a registry login: never the token.
 #[derive(Debug, Serialize)]
 struct LoggedIn {
     registry: String,
@@ -43,7 +49,24 @@ struct LoggedIn {
     expires_at: String,
 }
 
-/// How the token is obtained.
+/// The JSON result of a core API login: never the token.
+#[derive(Debug, Serialize)]
+struct CoreLoggedIn {
+    api: String,
+    username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<String>,
+    auth: &'static str,
+}
+
+/// The JSON result when both services were logged in to.
+#[derive(Debug, Serialize)]
+struct BothLoggedIn {
+    api: CoreLoggedIn,
+    registry: LoggedIn,
+}
+
+/// How the secret is obtained.
 enum Method {
     /// Check the token on stdin.
     TokenStdin,
@@ -54,32 +77,19 @@ enum Method {
     },
 }
 
-/// Logs in to the registry.
+/// The secret read once, used for every service.
+enum Secret {
+    Token(String),
+    Password { username: String, password: String },
+}
+
+/// Logs in.
 pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
+    let tenant = args.tenant.clone().filter(|t| !t.is_empty());
     let method = method(args, ui)?;
-    let dir = ConfigDir::locate()?;
-    let mut config = Config::load(&dir)?;
-    let registry = config.registry_url(global, None)?;
-    // Read before any token is created, so that a refused file does not strand one.
-    let mut credentials = Credentials::load(&dir)?;
-    let (token, username, info) = match method {
-        Method::TokenStdin => {
-            let token = read_stdin("token")?;
-            if !token.starts_with(TOKEN_PREFIX) {
-                return Err(CliError::usage("stdin does not hold a registry token")
-                    .with_help(format!("registry tokens start with `{TOKEN_PREFIX}`")));
-            }
-            let token = Token::new(token);
-            let me = client_for(registry.clone(), Some(token.clone()), ui)?
-                .me()
-                .map_err(|e| {
-                    rejected(
-                        e,
-                        "the token is invalid, revoked or expired: log in with a password",
-                    )
-                })?;
-            (token, me.username, me.token)
-        }
+    let services = Services::selected(global)?;
+    let secret = match method {
+        Method::TokenStdin => Secret::Token(read_stdin("token")?),
         Method::Password {
             username,
             password_stdin,
@@ -93,48 +103,197 @@ pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
             } else {
                 prompt_password()?
             };
+            Secret::Password { username, password }
+        }
+    };
+    let dir = ConfigDir::locate()?;
+    let mut config = Config::load(&dir)?;
+    // Read before any token is created, so that a refused file does not strand one.
+    let mut credentials = Credentials::load(&dir)?;
+    let core = if services.core {
+        let api = config.api_url(global)?;
+        let done = core_login(&api, &secret, tenant.clone(), ui)?;
+        credentials.set_api(&api, done.1);
+        credentials.save(&dir)?;
+        remember(&mut config, global, &dir, ui, |p| {
+            p.api_url = Some(api.to_string());
+            if tenant.is_some() {
+                p.default_tenant.clone_from(&tenant);
+            }
+        })?;
+        Some(done.0)
+    } else {
+        None
+    };
+    let registry = if services.registry {
+        let url = config.registry_url(global, None)?;
+        let (result, login) = registry_login(&url, &secret, ui)?;
+        credentials.set(&url, login);
+        credentials.save(&dir)?;
+        if global
+            .registry_url
+            .as_deref()
+            .is_some_and(|u| !u.is_empty())
+        {
+            remember(&mut config, global, &dir, ui, |p| {
+                p.registry_url = Some(url.to_string());
+            })?;
+        }
+        Some(result)
+    } else {
+        None
+    };
+    let core_text = |r: &CoreLoggedIn| {
+        format!(
+            "logged in to {} as {}{}",
+            r.api,
+            r.username,
+            r.tenant
+                .as_deref()
+                .map(|t| format!(" (tenant {t})"))
+                .unwrap_or_default()
+        )
+    };
+    let registry_text = |r: &LoggedIn| {
+        format!(
+            "logged in to {} as {} (token {}, expires {})",
+            r.registry, r.username, r.token_id, r.expires_at
+        )
+    };
+    match (core, registry) {
+        (Some(api), Some(registry)) => {
+            let both = BothLoggedIn { api, registry };
+            ui.result(&both, || {
+                format!(
+                    "{}\n{}",
+                    core_text(&both.api),
+                    registry_text(&both.registry)
+                )
+            });
+        }
+        (Some(api), None) => ui.result(&api, || core_text(&api)),
+        (None, Some(registry)) => ui.result(&registry, || registry_text(&registry)),
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+/// Logs in to the core API at `api`.
+fn core_login(
+    api: &ServiceUrl,
+    secret: &Secret,
+    tenant: Option<String>,
+    ui: &Ui,
+) -> CliResult<(CoreLoggedIn, ApiSession)> {
+    let client = CoreClient::new(api.clone(), None)?;
+    match secret {
+        Secret::Token(token) => {
+            if !token.starts_with(API_TOKEN_PREFIX) {
+                return Err(CliError::usage("stdin does not hold a core API token")
+                    .with_help(format!("core API tokens start with `{API_TOKEN_PREFIX}`")));
+            }
+            let session = ApiSession {
+                token: Token::new(token.clone()),
+                refresh_token: None,
+                expires_at_unix: None,
+                username: None,
+                tenant: None,
+            };
+            let me = CoreClient::new(api.clone(), Some(session.clone()))?
+                .me()
+                .map_err(|e| rejected(e, "the token is invalid, revoked or expired"))?;
+            let session = ApiSession {
+                username: Some(me.email.clone()),
+                tenant: me.tenant.clone(),
+                ..session
+            };
+            Ok((
+                CoreLoggedIn {
+                    api: api.to_string(),
+                    username: me.email,
+                    tenant: me.tenant,
+                    auth: "api_token",
+                },
+                session,
+            ))
+        }
+        Secret::Password { username, password } => {
+            if tenant.is_none() && username != SUPER_ADMIN_EMAIL {
+                ui.warn(format!(
+                    "no --tenant given: logging in as a platform account (the super admin is `{SUPER_ADMIN_EMAIL}`)"
+                ));
+            }
+            let pair = client
+                .login(&LoginRequest {
+                    tenant: tenant.clone(),
+                    email: username.clone(),
+                    password: password.clone(),
+                })
+                .map_err(|e| rejected(e, "check the username, password and --tenant"))?;
+            let session = session_from(pair, Some(username.clone()), tenant.clone());
+            Ok((
+                CoreLoggedIn {
+                    api: api.to_string(),
+                    username: username.clone(),
+                    tenant,
+                    auth: "session",
+                },
+                session,
+            ))
+        }
+    }
+}
+
+/// Logs in to the registry at `registry`.
+fn registry_login(
+    registry: &ServiceUrl,
+    secret: &Secret,
+    ui: &Ui,
+) -> CliResult<(LoggedIn, StoredLogin)> {
+    let (token, username, info) = match secret {
+        Secret::Token(token) => {
+            if !token.starts_with(TOKEN_PREFIX) {
+                return Err(CliError::usage("stdin does not hold a registry token")
+                    .with_help(format!("registry tokens start with `{TOKEN_PREFIX}`")));
+            }
+            let token = Token::new(token.clone());
+            let me = client_for(registry.clone(), Some(token.clone()), ui)?
+                .me()
+                .map_err(|e| {
+                    rejected(
+                        e,
+                        "the token is invalid, revoked or expired: log in with a password",
+                    )
+                })?;
+            (token, me.username, me.token)
+        }
+        Secret::Password { username, password } => {
             let created = client_for(registry.clone(), None, ui)?
                 .create_token(&CreateTokenRequest {
                     username: username.clone(),
-                    password,
+                    password: password.clone(),
                     name: Some(TOKEN_LABEL.to_owned()),
                     scopes: None,
                     expires_in_seconds: None,
                 })
                 .map_err(|e| rejected(e, "check the username and password"))?;
-            (Token::new(created.token), username, created.info)
+            (Token::new(created.token), username.clone(), created.info)
         }
     };
-    credentials.set(
-        &registry,
+    Ok((
+        LoggedIn {
+            registry: registry.to_string(),
+            username: username.clone(),
+            token_id: info.id.clone(),
+            expires_at: info.expires_at.clone(),
+        },
         StoredLogin {
             token,
-            token_id: Some(info.id.clone()),
-            username: Some(username.clone()),
-            expires_at: Some(info.expires_at.clone()),
+            token_id: Some(info.id),
+            username: Some(username),
+            expires_at: Some(info.expires_at),
         },
-    );
-    credentials.save(&dir)?;
-    if global
-        .registry_url
-        .as_deref()
-        .is_some_and(|u| !u.is_empty())
-    {
-        remember_registry(&mut config, global, &registry, &dir, ui)?;
-    }
-    let result = LoggedIn {
-        registry: registry.to_string(),
-        username,
-        token_id: info.id,
-        expires_at: info.expires_at,
-    };
-    ui.result(&result, || {
-        format!(
-            "logged in to {} as {} (token {}, expires {})",
-            result.registry, result.username, result.token_id, result.expires_at
-        )
-    });
-    Ok(())
+    ))
 }
 
 /// Decides how to log in, failing (exit 2, naming the flag) when an answer is missing and
@@ -170,44 +329,24 @@ fn rejected(error: ClientError, help: &str) -> CliError {
     }
 }
 
-/// Makes `registry` the selected profile's registry (creating the profile, and making it the
-/// current one when none is).
-fn remember_registry(
+/// Applies `change` to the selected profile (creating it, and making it the current one when
+/// none is) and saves the configuration if anything changed.
+fn remember(
     config: &mut Config,
     global: &GlobalArgs,
-    registry: &RegistryUrl,
     dir: &ConfigDir,
     ui: &Ui,
+    change: impl FnOnce(&mut crate::profile::Profile),
 ) -> CliResult {
     let name = config.selected_name(global);
-    let profile = config.profiles.entry(name.clone()).or_default();
-    if profile.registry_url.as_deref() == Some(registry.as_str())
-        && config.current_profile.is_some()
-    {
-        return Ok(());
-    }
-    profile.registry_url = Some(registry.to_string());
+    let before = config.clone();
+    change(config.profiles.entry(name.clone()).or_default());
     config.current_profile.get_or_insert_with(|| name.clone());
-    config.save(dir)?;
-    ui.status("Saved", format!("profile `{name}` uses {registry}"));
-    Ok(())
-}
-
-/// One secret from stdin: everything up to the end, without the final line break.
-fn read_stdin(what: &str) -> CliResult<String> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|e| CliError::usage(format!("cannot read the {what} from stdin: {e}")))?;
-    let secret = text
-        .strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-        .unwrap_or(&text);
-    if secret.is_empty() {
-        return Err(CliError::usage(format!("no {what} on stdin"))
-            .with_help(format!("pipe the {what} into the command")));
+    if *config != before {
+        config.save(dir)?;
+        ui.status("Saved", format!("profile `{name}`"));
     }
-    Ok(secret.to_owned())
+    Ok(())
 }
 
 fn prompt_username() -> CliResult<String> {

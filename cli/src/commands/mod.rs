@@ -1,23 +1,28 @@
 //! One module per subcommand; each is a thin layer over library functions and typed clients.
 
 pub mod completions;
+pub mod events;
 pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod plugin;
 pub mod profile;
 pub mod quickstart;
+pub mod tenant;
 pub mod token;
+pub mod up;
 pub mod whoami;
+pub mod workspace;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::client::ClientError;
+use crate::client::core::CoreClient;
 use crate::client::registry::RegistryClient;
 use crate::config::ConfigDir;
-use crate::credentials::{self, Token, TokenSource};
-use crate::error::CliResult;
+use crate::credentials::{self, Credentials, Token, TokenSource};
+use crate::error::{CliError, CliResult};
 use crate::output::Ui;
-use crate::profile::{Config, RegistryUrl};
+use crate::profile::{Config, ServiceUrl};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CliResult {
@@ -33,7 +38,83 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Token(command) => token::run(command, global, &ui),
         Command::Completions(args) => completions::run(&args),
         Command::Quickstart(args) => quickstart::run(args, global, &ui),
+        Command::Tenant(command) => tenant::run(command, global, &ui),
+        Command::Workspace(command) => workspace::run(command, global, &ui),
+        Command::Up(args) => up::run(args, global, &ui),
+        Command::Events(command) => events::run(command, global, &ui),
     }
+}
+
+/// Which services an account command (`login`, `logout`, `whoami`, `token`) acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Services {
+    /// The core API.
+    pub core: bool,
+    /// The registry.
+    pub registry: bool,
+}
+
+impl Services {
+    /// Those named by `--api-url` / `--registry-url` (or their variables); when neither is
+    /// given, the profile's core API, else the registry (whose absence is then reported).
+    pub fn selected(global: &GlobalArgs) -> CliResult<Self> {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|u| !u.is_empty());
+        if given(&global.api_url) || given(&global.registry_url) {
+            return Ok(Self {
+                core: given(&global.api_url),
+                registry: given(&global.registry_url),
+            });
+        }
+        let profile = Config::load(&ConfigDir::locate()?)?
+            .selected(global)?
+            .profile;
+        let core = profile.api_url.is_some();
+        Ok(Self {
+            core,
+            registry: !core,
+        })
+    }
+}
+
+/// Asks to confirm a destructive action: `--yes` skips; without a terminal it is a usage
+/// error naming `--yes`.
+pub fn confirm(ui: &Ui, question: &str) -> CliResult {
+    if ui.yes {
+        return Ok(());
+    }
+    if !ui.can_prompt() {
+        return Err(CliError::usage(format!("{question} (not confirmed)"))
+            .with_help("pass --yes to confirm without a prompt"));
+    }
+    let theme = dialoguer::theme::SimpleTheme;
+    let yes = dialoguer::Confirm::with_theme(&theme)
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .map_err(|e| CliError::usage(format!("no answer: {e}")).with_help("pass --yes"))?;
+    if yes {
+        Ok(())
+    } else {
+        Err(CliError::failed("cancelled"))
+    }
+}
+
+/// One secret from stdin: everything up to the end, without the final line break.
+pub fn read_stdin(what: &str) -> CliResult<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::usage(format!("cannot read the {what} from stdin: {e}")))?;
+    let secret = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    if secret.is_empty() {
+        return Err(CliError::usage(format!("no {what} on stdin"))
+            .with_help(format!("pipe the {what} into the command")));
+    }
+    Ok(secret.to_owned())
 }
 
 /// Whether a command acts as the logged-in user.
@@ -69,7 +150,10 @@ pub fn registry_client(
             }
             None => {
                 return Err(ClientError::NotLoggedIn {
-                    registry: url.to_string(),
+                    help: format!(
+                        "run `plexica login --registry-url {url}`, or set PLEXICA_REGISTRY_TOKEN"
+                    ),
+                    url: url.to_string(),
                 }
                 .into());
             }
@@ -79,7 +163,44 @@ pub fn registry_client(
 }
 
 /// A client of registry `url` with `token`, reporting retries as status lines.
-pub fn client_for(url: RegistryUrl, token: Option<Token>, ui: &Ui) -> CliResult<RegistryClient> {
+pub fn client_for(url: ServiceUrl, token: Option<Token>, ui: &Ui) -> CliResult<RegistryClient> {
     let notices = ui.clone();
     Ok(RegistryClient::new(url, token)?.on_retry(move |notice| notices.status("Retrying", notice)))
+}
+
+/// The client of the core API a command talks to (`--api-url`, else the profile's), acting
+/// with `PLEXICA_TOKEN` or the stored session; a renewed session is stored back.
+pub fn core_client(global: &GlobalArgs, ui: &Ui) -> CliResult<CoreClient> {
+    let dir = ConfigDir::locate()?;
+    let url = Config::load(&dir)?.api_url(global)?;
+    ui.verbose(format!("core API: {url}"));
+    let resolved = credentials::resolve_api(&dir, &url)?;
+    let from_file = matches!(resolved, Some((_, TokenSource::File)));
+    if let Some((_, source)) = &resolved {
+        ui.verbose(match source {
+            TokenSource::Env(variable) => format!("token: from {variable}"),
+            TokenSource::File => "token: from credentials.toml".to_owned(),
+        });
+    }
+    let notices = ui.clone();
+    let warnings = ui.clone();
+    let key = url.clone();
+    let mut client = CoreClient::new(url, resolved.map(|(session, _)| session))?
+        .on_retry(move |notice| notices.status("Retrying", notice));
+    ui.verbose(format!("correlation id: {}", client.correlation_id()));
+    if from_file {
+        client = client.on_renew(move |session| {
+            let saved = Credentials::load(&dir).and_then(|mut credentials| {
+                credentials.set_api(&key, session.clone());
+                credentials.save(&dir)
+            });
+            if let Err(e) = saved {
+                warnings.warn(format!(
+                    "the renewed session could not be stored: {}",
+                    e.message
+                ));
+            }
+        });
+    }
+    Ok(client)
 }

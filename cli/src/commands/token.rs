@@ -1,11 +1,15 @@
-//! `plexica token create|list|revoke`: the caller's registry API tokens (e.g. for CI).
+//! `plexica token create|list|revoke`: the caller's API tokens (e.g. for CI), on the core API
+//! (`plx_…`) or the registry (`plxr_…`), as `login` chooses the service.
 
 use clap::Subcommand;
 use plexica_sdk::api::registry::{CreatedToken, Scope, TokenInfo};
 use serde::Serialize;
 
-use super::{Access, registry_client};
+use super::{Access, Services, core_client, registry_client};
 use crate::cli::GlobalArgs;
+use crate::error::CliError;
+use crate::output::table;
+use plexica_sdk::api::core::NewApiTokenRequest;
 use plexica_sdk::api::registry::NewTokenRequest;
 
 use crate::client::registry::RegistryClient;
@@ -21,9 +25,10 @@ pub enum TokenCommand {
     Create {
         /// A label, e.g. `ci-release`.
         name: String,
-        /// Scopes to grant, comma-separated: publish, manage, admin [default: the registry's]
-        #[arg(long, value_delimiter = ',', value_parser = parse_scope)]
-        scopes: Vec<Scope>,
+        /// Scopes, comma-separated: core API permissions (`workspaces:read`, `*`, …) or
+        /// registry scopes (publish, manage, admin) [default: all of yours]
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
         /// Lifetime: a number with s, m, h, d or w, e.g. `90d` [default: the registry's]
         #[arg(long, value_parser = parse_lifetime)]
         expires: Option<u64>,
@@ -46,6 +51,9 @@ struct Revoked {
 
 /// Runs a `token` subcommand.
 pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
+    if Services::selected(global)?.core {
+        return run_core(command, global, ui);
+    }
     let client = registry_client(global, None, Access::Token, ui)?;
     match command {
         TokenCommand::Create {
@@ -53,6 +61,11 @@ pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             scopes,
             expires,
         } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| parse_scope(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(CliError::usage)?;
             let created: CreatedToken = client.create_my_token(&NewTokenRequest {
                 name: Some(name),
                 scopes: (!scopes.is_empty()).then_some(scopes),
@@ -98,6 +111,63 @@ pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         TokenCommand::Revoke { id } => {
             client.revoke_token(&id)?;
             forget_if_stored(&client, &id, ui)?;
+            let result = Revoked { id, revoked: true };
+            ui.result(&result, || format!("revoked token {}", result.id));
+        }
+    }
+    Ok(())
+}
+
+/// `token` against the core API.
+fn run_core(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
+    let client = core_client(global, ui)?;
+    match command {
+        TokenCommand::Create {
+            name,
+            scopes,
+            expires,
+        } => {
+            let created = client.create_token(&NewApiTokenRequest {
+                name,
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                expires_in_seconds: expires,
+            })?;
+            ui.warn(
+                "this is the only time the token is shown: store it now (e.g. as PLEXICA_TOKEN in your CI secrets)",
+            );
+            ui.status(
+                "Created",
+                format!(
+                    "token {} ({}), scopes: {}, expires {}",
+                    created.info.id,
+                    created.info.name,
+                    created.info.scopes.join(","),
+                    created.info.expires_at
+                ),
+            );
+            ui.result(&created, || created.token.clone());
+        }
+        TokenCommand::List => {
+            let tokens = client.tokens()?;
+            ui.result(&tokens, || {
+                if tokens.is_empty() {
+                    return "no tokens".to_owned();
+                }
+                table(
+                    ["ID", "NAME", "SCOPES", "EXPIRES"],
+                    tokens.iter().map(|t| {
+                        [
+                            t.id.clone(),
+                            t.name.clone(),
+                            t.scopes.join(","),
+                            t.expires_at.clone(),
+                        ]
+                    }),
+                )
+            });
+        }
+        TokenCommand::Revoke { id } => {
+            client.revoke_token(&id)?;
             let result = Revoked { id, revoked: true };
             ui.result(&result, || format!("revoked token {}", result.id));
         }

@@ -10,10 +10,10 @@ use plexica_sdk::api::registry::{
 use plexica_sdk::package::signing::PublicKey;
 
 use crate::auth::{Caller, hash_password, hash_token, new_token_secret, verify_password};
-use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{KeyRecord, Token, User};
+use plexica_sdk::api::time::{now_ms, rfc3339};
 
 /// Default token lifetime: 90 days.
 const DEFAULT_TOKEN_SECONDS: u64 = 90 * 24 * 3600;

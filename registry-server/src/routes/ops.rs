@@ -6,9 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plexica_sdk::api::registry::{Stats, VersionSummaryWithId};
 
-use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use plexica_sdk::api::time::rfc3339;
 
 /// `GET /health/live`: the process answers.
 pub async fn live() -> Json<serde_json::Value> {

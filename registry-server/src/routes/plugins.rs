@@ -15,11 +15,11 @@ use plexica_sdk::manifest::{CATEGORIES, Manifest, is_valid_plugin_id};
 use serde::Deserialize;
 
 use crate::auth::Caller;
-use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::search::SearchQuery;
 use crate::state::AppState;
 use crate::storage::{PluginRecord, VersionRecord};
+use plexica_sdk::api::time::{now_ms, rfc3339};
 
 /// Query of the search route.
 #[derive(Debug, Deserialize)]

@@ -217,7 +217,7 @@ impl MetadataStore for SqlStore {
         password_hash: &str,
         admin: bool,
     ) -> StorageResult<Option<User>> {
-        let now = crate::clock::now_ms();
+        let now = plexica_sdk::api::time::now_ms();
         let done = sqlx::query(
             "INSERT INTO users (username, password_hash, admin, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (username) DO NOTHING",

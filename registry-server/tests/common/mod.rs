@@ -16,14 +16,7 @@ use tempfile::TempDir;
 /// Password of the bootstrap `admin` in tests.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
-/// Which metadata backend a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// SQLite in a temporary directory.
-    Sqlite,
-    /// A fresh database on `PLEXICA_TEST_POSTGRES_URL`.
-    Postgres,
-}
+pub use plexica_testkit::Backend;
 
 /// A running registry.
 pub struct TestRegistry {
@@ -43,51 +36,7 @@ pub struct TestRegistry {
 
 /// A fresh PostgreSQL database URL, or `None` (with one line saying so) when not configured.
 pub async fn postgres_database() -> Option<String> {
-    let Ok(base) = std::env::var("PLEXICA_TEST_POSTGRES_URL") else {
-        println!("skipped: PLEXICA_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    use sqlx::Connection;
-    let mut admin = sqlx::PgConnection::connect(&base)
-        .await
-        .expect("PLEXICA_TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
-    // Databases of earlier runs (named with their creation time) are dropped after an hour.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let old: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'plexica_reg_%'")
-            .fetch_all(&mut admin)
-            .await
-            .unwrap_or_default();
-    for db in old {
-        let created = db
-            .split('_')
-            .nth(2)
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(now);
-        if created + 3600 < now {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await;
-        }
-    }
-    let name = format!("plexica_reg_{now}_{}", rand_suffix());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    let mut url = url::Url::parse(&base).expect("valid URL");
-    url.set_path(&name);
-    Some(url.to_string())
-}
-
-fn rand_suffix() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{:x}{:x}", nanos, std::process::id())
+    plexica_testkit::postgres_database("plexica_reg").await
 }
 
 impl TestRegistry {

@@ -1,3 +1,6 @@
 //! Wire types of the HTTP APIs, defined once for servers and clients.
 
+pub mod core;
+pub mod events;
 pub mod registry;
+pub mod time;

@@ -1,17 +1,84 @@
-//! [`Context`]: who a handler runs for.
+//! [`Context`]: who a handler runs for, and the platform it can call back.
 
-/// The tenant, workspace, actor and correlation id a handler or request runs for.
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::error::{Error, Result};
+use crate::api::events::{PublishRequest, Published};
+
+/// The environment variable holding the core API's base URL.
+pub const CORE_URL_ENV: &str = "PLEXICA_CORE_URL";
+
+/// The environment variable holding the install's token.
+pub const INSTALL_TOKEN_ENV: &str = "PLEXICA_INSTALL_TOKEN";
+
+/// How a plugin reaches the core API: its base URL and the install's token.
+pub struct CoreConnection {
+    http: reqwest::Client,
+    base_url: String,
+    install_token: String,
+}
+
+impl std::fmt::Debug for CoreConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoreConnection")
+            .field("base_url", &self.base_url)
+            .field("install_token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl CoreConnection {
+    /// A connection to the core API at `base_url`, authenticating with `install_token`.
+    pub fn new(base_url: impl Into<String>, install_token: impl Into<String>) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            install_token: install_token.into(),
+        }
+    }
+
+    /// The connection the platform configured (`PLEXICA_CORE_URL`, `PLEXICA_INSTALL_TOKEN`).
+    pub fn from_env() -> Option<Self> {
+        let url = std::env::var(CORE_URL_ENV).ok().filter(|u| !u.is_empty())?;
+        let token = std::env::var(INSTALL_TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.is_empty())?;
+        Some(Self::new(url, token))
+    }
+}
+
+/// The tenant, workspace, actor and correlation id a handler or request runs for, and the way
+/// back to the platform.
 ///
 /// Cheap to clone. Handlers receive it by reference; tests build one with
 /// [`testing::context`](super::testing::context) or
 /// [`testing::ContextBuilder`](super::testing::ContextBuilder).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Context {
     tenant: String,
     workspace: Option<String>,
     actor: Option<String>,
     correlation_id: String,
+    event_id: Option<String>,
+    core: Option<Arc<CoreConnection>>,
 }
+
+impl PartialEq for Context {
+    fn eq(&self, other: &Self) -> bool {
+        self.tenant == other.tenant
+            && self.workspace == other.workspace
+            && self.actor == other.actor
+            && self.correlation_id == other.correlation_id
+            && self.event_id == other.event_id
+    }
+}
+
+impl Eq for Context {}
 
 impl Context {
     /// A context for `tenant`, optionally scoped to a workspace and attributed to an actor.
@@ -26,7 +93,21 @@ impl Context {
             workspace,
             actor,
             correlation_id,
+            event_id: None,
+            core: None,
         }
+    }
+
+    /// The same context, handling event `id` (the cause of what it publishes).
+    pub(crate) fn handling(mut self, id: String) -> Self {
+        self.event_id = Some(id);
+        self
+    }
+
+    /// The same context, able to call the core API through `core`.
+    pub(crate) fn connected(mut self, core: Option<Arc<CoreConnection>>) -> Self {
+        self.core = core;
+        self
     }
 
     /// The tenant's slug, e.g. `acme`.
@@ -47,5 +128,61 @@ impl Context {
     /// The id shared by every event and call caused by the same original request.
     pub fn correlation_id(&self) -> &str {
         &self.correlation_id
+    }
+
+    /// The id of the event being handled, if any.
+    pub fn event_id(&self) -> Option<&str> {
+        self.event_id.as_deref()
+    }
+
+    /// Publishing this plugin's own events.
+    pub fn events(&self) -> Events<'_> {
+        Events { ctx: self }
+    }
+}
+
+/// `ctx.events()`: publishes the plugin's own events (`plugin.<its id>.…`) in the context's
+/// tenant and workspace, with its correlation id and the handled event as their cause.
+#[derive(Debug, Clone, Copy)]
+pub struct Events<'a> {
+    ctx: &'a Context,
+}
+
+impl Events<'_> {
+    /// Publishes an event of `event_type` with `data`; returns its id.
+    pub async fn publish(&self, event_type: &str, data: impl Serialize) -> Result<String> {
+        let core = self.ctx.core.as_ref().ok_or(Error::NotConnected)?;
+        let request = PublishRequest {
+            event_type: event_type.to_owned(),
+            data: serde_json::to_value(data).map_err(Error::other)?,
+            workspace: self.ctx.workspace.clone(),
+            correlationid: Some(self.ctx.correlation_id.clone()),
+            causationid: self.ctx.event_id.clone(),
+        };
+        let url = format!(
+            "{}/api/v1/tenants/{}/events",
+            core.base_url, self.ctx.tenant
+        );
+        let response = core
+            .http
+            .post(&url)
+            .bearer_auth(&core.install_token)
+            .header("x-correlation-id", &self.ctx.correlation_id)
+            .json(&request)
+            .send()
+            .await
+            .map_err(|e| Error::Core(format!("cannot reach {url}: {e}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let message = body["error"]["message"].as_str().unwrap_or("no message");
+            let code = body["error"]["code"].as_str().unwrap_or("HTTP_ERROR");
+            return Err(Error::Core(format!("{status} {code}: {message}")));
+        }
+        let published: Published = response
+            .json()
+            .await
+            .map_err(|e| Error::Core(format!("unexpected answer: {e}")))?;
+        Ok(published.id)
     }
 }

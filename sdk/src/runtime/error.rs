@@ -77,6 +77,17 @@ pub enum Error {
     /// No registered handler matches an event's type.
     #[error("no #[event_handler] is registered for event type `{0}`")]
     NoHandler(String),
+
+    /// A call to the core API was made without a connection (outside the platform, or
+    /// `PLEXICA_CORE_URL` / `PLEXICA_INSTALL_TOKEN` unset).
+    #[error(
+        "not connected to the core API: PLEXICA_CORE_URL and PLEXICA_INSTALL_TOKEN are not set"
+    )]
+    NotConnected,
+
+    /// The core API refused a call or could not be reached.
+    #[error("the core API: {0}")]
+    Core(String),
     /// A failure of the plugin's own code; see [`Error::other`].
     #[error("{0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

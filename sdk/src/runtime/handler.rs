@@ -24,6 +24,9 @@ pub struct HandlerRegistration {
     pub name: &'static str,
     /// `retries = N` of the attribute, if given.
     pub retries: Option<u32>,
+    /// `workspace = "required"`: only events that belong to a workspace reach the handler;
+    /// others are skipped (they count as handled).
+    pub workspace_required: bool,
     /// Runs the handler on an envelope.
     pub invoke: HandlerFn,
 }
@@ -146,6 +149,9 @@ pub(crate) async fn dispatch<'a>(
     let mut matched = false;
     for handler in handlers.into_iter().filter(|h| h.handles(&event_type)) {
         matched = true;
+        if handler.workspace_required && ctx.workspace().is_none() {
+            continue;
+        }
         (handler.invoke)(ctx.clone(), envelope.clone()).await?;
     }
     if matched {

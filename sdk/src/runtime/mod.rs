@@ -12,16 +12,18 @@ mod context;
 mod error;
 mod event;
 mod handler;
+mod inbox;
 mod plugin;
 pub mod prelude;
 pub mod testing;
 
-pub use context::Context;
+pub use context::{CORE_URL_ENV, Context, CoreConnection, Events, INSTALL_TOKEN_ENV};
 pub use error::{Error, Result};
 pub use event::{Envelope, Event};
 pub use handler::{
     HandlerFn, HandlerFuture, HandlerRegistration, Mismatch, check_handlers, handlers,
 };
+pub use inbox::{EVENT_SECRET_ENV, EVENTS_PATH, RecentIds};
 pub use plugin::{LISTEN_ENV, Plugin};
 
 #[cfg(test)]

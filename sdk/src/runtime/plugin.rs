@@ -3,12 +3,16 @@
 use std::future::Future;
 use std::path::Path;
 
-use axum::routing::get;
+use std::sync::{Arc, Mutex};
+
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 
+use super::context::CoreConnection;
 use super::error::{Error, Result};
 use super::handler::{check_handlers, handlers};
+use super::inbox::{EVENT_SECRET_ENV, EVENTS_PATH, Inbox, RecentIds, receive};
 use crate::manifest::Manifest;
 
 /// The environment variable holding the address the backend listens on (`host:port`).
@@ -35,6 +39,9 @@ pub struct Plugin {
     manifest: Manifest,
     health_route: String,
     routes: Router,
+    event_secret: Option<Arc<[u8]>>,
+    dedup: bool,
+    core: Option<Arc<CoreConnection>>,
 }
 
 impl Plugin {
@@ -63,11 +70,39 @@ impl Plugin {
                 mismatches,
             });
         }
+        let event_secret = std::env::var(EVENT_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(|s| Arc::from(s.into_bytes()));
         Ok(Self {
             manifest,
             health_route,
             routes: Router::new(),
+            event_secret,
+            dedup: true,
+            core: CoreConnection::from_env().map(Arc::new),
         })
+    }
+
+    /// Sets the secret pushed events must be signed with (by default `PLEXICA_EVENT_SECRET`,
+    /// which the platform sets; without one, every push is refused).
+    pub fn event_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.event_secret = Some(Arc::from(secret.into()));
+        self
+    }
+
+    /// Sets how handlers reach the core API (by default from `PLEXICA_CORE_URL` and
+    /// `PLEXICA_INSTALL_TOKEN`, which the platform sets).
+    pub fn core(mut self, base_url: impl Into<String>, install_token: impl Into<String>) -> Self {
+        self.core = Some(Arc::new(CoreConnection::new(base_url, install_token)));
+        self
+    }
+
+    /// Turns off the deduplication of redelivered events (on by default: an event id handled
+    /// successfully is not handled again while it is among the last 10,000).
+    pub fn without_dedup(mut self) -> Self {
+        self.dedup = false;
+        self
     }
 
     /// The validated manifest.
@@ -90,11 +125,19 @@ impl Plugin {
             "plugin": plugin.id,
             "version": plugin.version.to_string(),
         });
+        let inbox = Inbox {
+            secret: self.event_secret.clone(),
+            recent: self
+                .dedup
+                .then(|| Arc::new(Mutex::new(RecentIds::new(10_000)))),
+            core: self.core.clone(),
+        };
         Router::new()
             .route(
                 &self.health_route,
                 get(move || std::future::ready(Json(health.clone()))),
             )
+            .route(EVENTS_PATH, post(receive).with_state(inbox))
             .fallback_service(self.routes.clone())
     }
 

@@ -172,12 +172,14 @@ fn mismatches_name_the_handler_and_the_subscription() {
         event_type: "core.workspace.created",
         name: "seed_pipeline",
         retries: None,
+        workspace_required: false,
         invoke: record_workspace_invoke_stub,
     };
     static INVOICE_PAID: HandlerRegistration = HandlerRegistration {
         event_type: "plugin.billing.invoice.paid",
         name: "on_paid",
         retries: None,
+        workspace_required: false,
         invoke: record_workspace_invoke_stub,
     };
     let subscribes = vec![
@@ -323,7 +325,12 @@ async fn serves_health_and_plugin_routes_until_shutdown() {
         contacts.starts_with("HTTP/1.1 200") && contacts.ends_with("[]"),
         "{contacts}"
     );
-    let missing = get(address, "/_plexica/events").await;
+    let events = get(address, "/_plexica/events").await;
+    assert!(
+        events.starts_with("HTTP/1.1 405"),
+        "events are pushed with POST: {events}"
+    );
+    let missing = get(address, "/nothing-here").await;
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 
     stop.send(()).expect("server running");

@@ -16,11 +16,12 @@ struct WorkspaceCreated {
 #[event_handler("core.workspace.created")]
 async fn on_workspace_created(ctx: &Context, ev: Event<WorkspaceCreated>) -> Result<()> {
     eprintln!(
-        "tenant {}: workspace `{}` ({}, id {}) created",
+        "tenant {}: workspace `{}` ({}, id {}) created [correlation {}]",
         ctx.tenant(),
         ev.name,
         ev.slug,
-        ev.workspace_id
+        ev.workspace_id,
+        ctx.correlation_id()
     );
     Ok(())
 }

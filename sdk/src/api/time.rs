@@ -1,4 +1,4 @@
-//! Wall-clock time as Unix milliseconds, and its RFC 3339 form for API bodies.
+//! Wall-clock time as Unix milliseconds, and its RFC 3339 form: how every API body writes time.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

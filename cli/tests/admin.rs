@@ -1,0 +1,477 @@
+//! The admin half of the CLI against a real platform started by `plexica up` (the real binary,
+//! a fresh configuration directory): tenants, users, workspaces, members, teams, tokens, login
+//! and logout, table and JSON output, exit codes.
+
+mod common;
+
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, json};
+use serde_json::Value;
+
+/// A running `plexica up`, stopped with SIGINT on drop.
+struct Platform {
+    child: Child,
+    api_url: String,
+}
+
+impl Platform {
+    /// Starts `plexica up` on free ports in `sandbox` (on PostgreSQL when `postgres` is given)
+    /// and waits until it has written the `local` profile and logged it in.
+    fn start(sandbox: &Sandbox, postgres: Option<&str>, nats: Option<&str>) -> Self {
+        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("plexica"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PLEXICA_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
+            .current_dir(sandbox.work())
+            .args([
+                "-o",
+                "json",
+                "up",
+                "--port-api",
+                "0",
+                "--port-registry",
+                "0",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(url) = postgres {
+            command.args(["--postgres", url]);
+        }
+        if let Some(url) = nats {
+            command.args(["--nats", url]);
+        }
+        let previous = local_api_url(sandbox);
+        let mut platform = Self {
+            child: command.spawn().expect("plexica up starts"),
+            api_url: String::new(),
+        };
+        let credentials = sandbox.config_dir().join("credentials.toml");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // Ready once the profile names this run's API and a session for it is stored.
+        loop {
+            if let Some(url) = local_api_url(sandbox).filter(|u| Some(u) != previous.as_ref())
+                && std::fs::read_to_string(&credentials)
+                    .is_ok_and(|t| t.contains(&format!("[apis.\"{url}\"]")))
+            {
+                platform.api_url = url;
+                return platform;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "plexica up did not get ready in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops with SIGINT (Ctrl-C); returns `plexica up`'s stdout (the JSON result).
+    fn stop(mut self) -> Value {
+        let status = StdCommand::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(
+                    status.success(),
+                    "plexica up exits 0 after Ctrl-C: {status}"
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "plexica up did not stop after Ctrl-C"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = std::mem::replace(
+            &mut self.child,
+            StdCommand::new("true").spawn().expect("true"),
+        )
+        .wait_with_output()
+        .expect("output");
+        serde_json::from_slice(&output.stdout).expect("up prints one JSON document")
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn run(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
+    sandbox.plexica().args(args).output().expect("plexica runs")
+}
+
+fn code(output: &std::process::Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn journey(sandbox: &Sandbox) {
+    // The tenant, from a fresh configuration directory: `up` logged the local profile in.
+    let created = sandbox.json_ok([
+        "-o",
+        "json",
+        "tenant",
+        "create",
+        "acme",
+        "--name",
+        "Acme Corp",
+    ]);
+    assert_eq!(created["slug"], "acme");
+    assert_eq!(created["status"], "ACTIVE");
+    let admin_email = created["initial_admin"]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let admin_password = created["initial_admin"]["password"]
+        .as_str()
+        .expect("password")
+        .to_owned();
+
+    // Conflict and bad input map to their exit codes, with the server's code in the message.
+    let again = run(sandbox, &["tenant", "create", "acme", "--name", "Another"]);
+    assert_eq!(code(&again), 5, "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("TENANT_EXISTS"),
+        "{}",
+        stderr(&again)
+    );
+    let bad = run(sandbox, &["tenant", "create", "Bad;Slug", "--name", "x"]);
+    assert_eq!(code(&bad), 1, "{}", stderr(&bad));
+    assert!(stderr(&bad).starts_with("error: "), "{}", stderr(&bad));
+    let missing = run(sandbox, &["tenant", "get", "nope"]);
+    assert_eq!(code(&missing), 4);
+
+    // Tables for people.
+    let list = run(sandbox, &["tenant", "list"]);
+    assert!(list.status.success());
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.starts_with("SLUG") && text.contains("acme") && text.contains("ACTIVE"),
+        "{text}"
+    );
+
+    // Users, workspaces, members, teams.
+    let user = sandbox.json_ok([
+        "-o",
+        "json",
+        "tenant",
+        "user",
+        "add",
+        "acme",
+        "bob@acme.test",
+        "--roles",
+        "member",
+    ]);
+    let bob = user["id"].as_str().expect("id").to_owned();
+    assert!(user["initial_password"].is_string());
+    let ws = sandbox.json_ok([
+        "-o",
+        "json",
+        "workspace",
+        "create",
+        "--tenant",
+        "acme",
+        "sales",
+        "--name",
+        "Sales",
+    ]);
+    assert_eq!(ws["slug"], "sales");
+    let member = sandbox.json_ok([
+        "-o",
+        "json",
+        "workspace",
+        "member",
+        "add",
+        "--tenant",
+        "acme",
+        "default",
+        "bob@acme.test",
+        "--role",
+        "viewer",
+    ]);
+    assert_eq!(member["role"], "viewer");
+    let dup = run(
+        sandbox,
+        &[
+            "workspace",
+            "member",
+            "add",
+            "--tenant",
+            "acme",
+            "default",
+            &bob,
+        ],
+    );
+    assert_eq!(code(&dup), 5, "{}", stderr(&dup));
+    let members = sandbox.json_ok([
+        "-o",
+        "json",
+        "workspace",
+        "member",
+        "list",
+        "--tenant",
+        "acme",
+        "default",
+    ]);
+    assert_eq!(members.as_array().map(Vec::len), Some(2));
+    let team = sandbox.json_ok([
+        "-o",
+        "json",
+        "workspace",
+        "team",
+        "create",
+        "--tenant",
+        "acme",
+        "default",
+        "core",
+        "--members",
+        &bob,
+    ]);
+    assert_eq!(team["members"][0], bob.as_str());
+    let teams = sandbox.json_ok([
+        "-o",
+        "json",
+        "workspace",
+        "team",
+        "list",
+        "--tenant",
+        "acme",
+        "default",
+    ]);
+    assert_eq!(teams[0]["name"], "core");
+    let workspaces = sandbox.json_ok(["-o", "json", "workspace", "list", "--tenant", "acme"]);
+    assert_eq!(workspaces["total"], 2);
+    // The last admin of `default` cannot be demoted.
+    let admin_id = members
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "admin"))
+        .and_then(|m| m["user_id"].as_str())
+        .expect("an admin")
+        .to_owned();
+    let demote = run(
+        sandbox,
+        &[
+            "workspace",
+            "member",
+            "set-role",
+            "--tenant",
+            "acme",
+            "default",
+            &admin_id,
+            "--role",
+            "member",
+        ],
+    );
+    assert_eq!(code(&demote), 5);
+    assert!(
+        stderr(&demote).contains("LAST_WORKSPACE_ADMIN"),
+        "{}",
+        stderr(&demote)
+    );
+    // Deleting without --yes and without a terminal is a usage error naming --yes.
+    let refused = run(
+        sandbox,
+        &["workspace", "delete", "--tenant", "acme", "sales"],
+    );
+    assert_eq!(code(&refused), 2);
+    assert!(stderr(&refused).contains("--yes"));
+    sandbox
+        .plexica()
+        .args(["workspace", "delete", "--tenant", "acme", "sales", "--yes"])
+        .assert()
+        .success();
+
+    // A CI token with a narrow scope, used through PLEXICA_TOKEN.
+    let token = sandbox.json_ok([
+        "-o",
+        "json",
+        "token",
+        "create",
+        "ci",
+        "--scopes",
+        "platform:admin",
+        "--expires",
+        "1d",
+    ]);
+    let secret = token["token"].as_str().expect("token").to_owned();
+    assert!(secret.starts_with("plx_"));
+    let listed = sandbox
+        .plexica()
+        .env("PLEXICA_TOKEN", &secret)
+        .args(["-o", "json", "tenant", "list"])
+        .output()
+        .expect("runs");
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert_eq!(json(&listed)["total"], 1);
+
+    // Suspension is visible to the tenant's users, with the right exit code.
+    sandbox
+        .plexica()
+        .args(["tenant", "suspend", "acme"])
+        .assert()
+        .success();
+    let tenant_user = Sandbox::new();
+    std::fs::create_dir_all(tenant_user.config_dir()).expect("mkdir");
+    let login = |extra: &[&str]| {
+        let mut cmd = tenant_user.plexica();
+        cmd.args([
+            "-o",
+            "json",
+            "login",
+            "--api-url",
+            &platform_api(sandbox),
+            "--tenant",
+            "acme",
+            "--username",
+            &admin_email,
+            "--password-stdin",
+        ])
+        .args(extra)
+        .write_stdin(admin_password.clone());
+        cmd.output().expect("runs")
+    };
+    let refused = login(&[]);
+    assert_eq!(code(&refused), 3, "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("TENANT_SUSPENDED"),
+        "{}",
+        stderr(&refused)
+    );
+    sandbox
+        .plexica()
+        .args(["tenant", "activate", "acme"])
+        .assert()
+        .success();
+    let logged_in = login(&[]);
+    assert!(logged_in.status.success(), "{}", stderr(&logged_in));
+    assert_eq!(json(&logged_in)["tenant"], "acme");
+    let everything = format!("{logged_in:?}");
+    assert!(!everything.contains(&admin_password), "no secret in output");
+    // The tenant admin's profile remembers the tenant.
+    let me = tenant_user.json_ok(["-o", "json", "whoami"]);
+    assert_eq!(me["tenant"], "acme");
+    assert_eq!(me["roles"][0], "admin");
+    let mine = tenant_user.json_ok(["-o", "json", "workspace", "list"]);
+    assert_eq!(mine["total"], 1);
+    // A tenant admin is not a super admin.
+    let forbidden = run(&tenant_user, &["tenant", "list"]);
+    assert_eq!(code(&forbidden), 3);
+    tenant_user.json_ok(["-o", "json", "logout"]);
+    let after = run(&tenant_user, &["workspace", "list"]);
+    assert_eq!(code(&after), 3, "{}", stderr(&after));
+    assert!(
+        stderr(&after).contains("plexica login"),
+        "{}",
+        stderr(&after)
+    );
+
+    // Hard delete asks for confirmation, then removes everything.
+    sandbox
+        .plexica()
+        .args(["tenant", "delete", "acme", "--hard", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(code(&run(sandbox, &["tenant", "get", "acme"])), 4);
+}
+
+/// The `local` profile's API URL, once `plexica up` has written it.
+fn local_api_url(sandbox: &Sandbox) -> Option<String> {
+    let config = std::fs::read_to_string(sandbox.config_dir().join("config.toml")).ok()?;
+    let config: toml::Table = toml::from_str(&config).ok()?;
+    (config.get("current-profile")?.as_str()? == "local").then_some(())?;
+    Some(
+        config
+            .get("profiles")?
+            .get("local")?
+            .get("api-url")?
+            .as_str()?
+            .to_owned(),
+    )
+}
+
+fn platform_api(sandbox: &Sandbox) -> String {
+    local_api_url(sandbox).expect("the local profile")
+}
+
+#[test]
+fn up_then_admin_commands_on_sqlite() {
+    let sandbox = Sandbox::new();
+    let platform = Platform::start(&sandbox, None, None);
+    assert!(platform.api_url.starts_with("http://127.0.0.1:"));
+    journey(&sandbox);
+    let result = platform.stop();
+    assert_eq!(result["profile"], "local");
+    assert_eq!(result["username"], "admin");
+    assert!(
+        result["password"].is_string(),
+        "the first run prints the admin password"
+    );
+    // The data directory keeps the password (0600) for the next run, which prints none.
+    let kept = sandbox.work().join(".plexica").join("admin-password");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&kept).expect("kept").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let again = Platform::start(&sandbox, None, None);
+    sandbox.json_ok(["-o", "json", "tenant", "list"]);
+    let result = again.stop();
+    assert!(result.get("password").is_none(), "{result}");
+}
+
+#[test]
+fn up_on_postgres_and_nats() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(url) = runtime.block_on(plexica_testkit::postgres_database("plexica_up")) else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let nats = std::env::var("PLEXICA_TEST_NATS_URL").ok();
+    if nats.is_none() {
+        println!("NATS part skipped: PLEXICA_TEST_NATS_URL is not set");
+    }
+    let platform = Platform::start(&sandbox, Some(&url), nats.as_deref());
+    let ready: Value = reqwest::blocking::get(format!("{}/health/ready", platform.api_url))
+        .and_then(reqwest::blocking::Response::json)
+        .expect("ready JSON");
+    assert_eq!(ready["status"], "ok", "{ready}");
+    if nats.is_some() {
+        assert_eq!(ready["events"], "nats", "{ready}");
+    }
+    let created = sandbox.json_ok([
+        "-o", "json", "tenant", "create", "globex", "--name", "Globex",
+    ]);
+    assert_eq!(created["status"], "ACTIVE");
+    let ws = sandbox.json_ok(["-o", "json", "workspace", "list", "--tenant", "globex"]);
+    assert_eq!(ws["data"][0]["slug"], "default");
+    platform.stop();
+}
+
+#[test]
+fn admin_commands_need_a_core_api() {
+    let sandbox = Sandbox::new();
+    let output = run(&sandbox, &["tenant", "list"]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("--api-url"), "{}", stderr(&output));
+    let output = run(
+        &sandbox,
+        &["workspace", "list", "--api-url", "http://127.0.0.1:9"],
+    );
+    assert_eq!(code(&output), 2, "no tenant given: {}", stderr(&output));
+    assert!(stderr(&output).contains("--tenant"));
+}

@@ -1,0 +1,160 @@
+//! `plexica events dlq …` against a real core API (in-process) whose only subscriber cannot be
+//! reached, so that its events end in the dead letter store.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, json};
+use plexica_core_api::db::delivery::Subscription;
+use plexica_core_api::{Config, CoreApi};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+#[test]
+fn dead_letters_through_the_cli() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (api, url) = runtime.block_on(async {
+        let mut config = Config::embedded(dir.path());
+        config.retry_delays = vec![Duration::from_millis(20)];
+        let (api, _) = CoreApi::open(config, Some(PASSWORD.to_owned()))
+            .await
+            .expect("open");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(api.clone().serve(listener, std::future::pending()));
+        (api, url)
+    });
+    let sandbox = Sandbox::new();
+    sandbox
+        .plexica()
+        .args([
+            "login",
+            "--api-url",
+            &url,
+            "--username",
+            "admin",
+            "--password-stdin",
+        ])
+        .write_stdin(PASSWORD)
+        .assert()
+        .success();
+    sandbox.json_ok(["-o", "json", "tenant", "create", "acme", "--name", "Acme"]);
+    runtime
+        .block_on(api.state().core.put_subscription(
+            &Subscription {
+                tenant: "acme".into(),
+                plugin_id: "crm".into(),
+                endpoint: "http://127.0.0.1:9".into(),
+                secret: "s".into(),
+                patterns: vec!["core.workspace.*".into()],
+                workspace_aware: true,
+                active: true,
+            },
+            0,
+        ))
+        .expect("subscribe");
+    sandbox.json_ok([
+        "-o",
+        "json",
+        "workspace",
+        "create",
+        "--tenant",
+        "acme",
+        "sales",
+        "--name",
+        "Sales",
+    ]);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let letters = loop {
+        let letters =
+            sandbox.json_ok(["-o", "json", "events", "dlq", "list", "--state", "pending"]);
+        if letters["total"].as_u64().is_some_and(|n| n >= 1) {
+            break letters;
+        }
+        assert!(Instant::now() < deadline, "no dead letter: {letters}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let first = letters["data"]
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|d| d["event_type"] == "core.workspace.created")
+        })
+        .expect("the workspace's event");
+    let id = first["id"].as_str().expect("id").to_owned();
+    assert_eq!(first["plugin_id"], "crm");
+    assert!(
+        first["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("127.0.0.1:9")),
+        "{first}"
+    );
+
+    let shown = sandbox.json_ok(["-o", "json", "events", "dlq", "show", &id]);
+    assert_eq!(shown["event"]["workspace"], "sales");
+    let table = sandbox
+        .plexica()
+        .args(["events", "dlq", "list"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.starts_with("ID") && text.contains(&id), "{text}");
+
+    let retried = sandbox.json_ok(["-o", "json", "events", "dlq", "retry", &id]);
+    assert_eq!(retried["state"], "RETRYING");
+    // Still unreachable: back to pending after its attempts; then discarded.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = sandbox.json_ok(["-o", "json", "events", "dlq", "show", &id]);
+        if shown["state"] == "PENDING" {
+            assert!(
+                shown["attempts"].as_u64().is_some_and(|n| n >= 4),
+                "{shown}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "not pending again: {shown}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = sandbox
+        .plexica()
+        .args(["-o", "json", "events", "dlq", "delete", &id])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    assert_eq!(json(&output)["discarded"], true);
+    let shown = sandbox.json_ok(["-o", "json", "events", "dlq", "show", &id]);
+    assert_eq!(shown["state"], "DISCARDED");
+    let again = sandbox
+        .plexica()
+        .args(["events", "dlq", "delete", &id])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        again.status.code(),
+        Some(5),
+        "a discarded letter cannot be discarded again"
+    );
+    let missing = sandbox
+        .plexica()
+        .args(["events", "dlq", "show", "dl_nope"])
+        .output()
+        .expect("runs");
+    assert_eq!(missing.status.code(), Some(4));
+    let all = sandbox.json_ok([
+        "-o",
+        "json",
+        "events",
+        "dlq",
+        "retry",
+        "--all",
+        "--type",
+        "core.workspace.*",
+    ]);
+    assert!(all["retried"].is_u64());
+}

@@ -1,0 +1,59 @@
+//! Criterion benchmark of the hot permission check (quality.md: < 10 µs): the cached
+//! permission set of a (tenant, user) looked up and asked for one permission, as
+//! `rbac::enforce` does on every tenant route.
+//!
+//! ```sh
+//! cargo bench -p plexica-core-api --bench permissions
+//! ```
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use plexica_core_api::rbac::{PermissionCache, Permissions};
+
+fn hot_check(c: &mut Criterion) {
+    let cache = PermissionCache::new(Duration::from_secs(3600));
+    // A cache holding many users of many tenants, like a busy server.
+    for tenant in 0..100 {
+        for user in 0..100 {
+            cache.insert(
+                &format!("tenant-{tenant}"),
+                &format!("u_{user:024x}"),
+                Permissions {
+                    roles: vec!["member".into(), "crm-editor".into()],
+                    permissions: vec![
+                        "contacts:read".into(),
+                        "contacts:write".into(),
+                        "deals:read".into(),
+                        "roles:read".into(),
+                        "users:read".into(),
+                        "workspaces:read".into(),
+                        "workspaces:write".into(),
+                    ],
+                },
+            );
+        }
+    }
+    let user = format!("u_{:024x}", 42);
+    c.bench_function("permission check, hot (cached set, granted)", |b| {
+        b.iter(|| {
+            let set = cache.cached(
+                std::hint::black_box("tenant-7"),
+                std::hint::black_box(&user),
+            );
+            set.is_some_and(|p| p.grants(std::hint::black_box("workspaces:write")))
+        });
+    });
+    c.bench_function("permission check, hot (cached set, refused)", |b| {
+        b.iter(|| {
+            let set = cache.cached(
+                std::hint::black_box("tenant-7"),
+                std::hint::black_box(&user),
+            );
+            set.is_some_and(|p| p.grants(std::hint::black_box("plugins:write")))
+        });
+    });
+}
+
+criterion_group!(benches, hot_check);
+criterion_main!(benches);

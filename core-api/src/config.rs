@@ -1,0 +1,78 @@
+//! Everything the core API needs to start.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::provision::ProvisionStep;
+
+/// Start-up configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` (core database file) or `postgres://…`.
+    pub database_url: String,
+    /// Where tenants' SQLite files live (`<data_dir>/tenants`) when the backend is SQLite.
+    pub data_dir: PathBuf,
+    /// `iss` of the access tokens this service signs.
+    pub issuer: String,
+    /// Lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token.
+    pub refresh_token_ttl: Duration,
+    /// Login attempts per account at once, then one per `login_account_interval`.
+    pub login_account_burst: u32,
+    /// See `login_account_burst`.
+    pub login_account_interval: Duration,
+    /// Login attempts per client address at once, then one per `login_address_interval`.
+    pub login_address_burst: u32,
+    /// See `login_address_burst`.
+    pub login_address_interval: Duration,
+    /// Connections per tenant pool.
+    pub tenant_pool_size: u32,
+    /// Connections of the core pool.
+    pub core_pool_size: u32,
+    /// How long tenant rows and permission sets are cached (changes made through this process
+    /// apply at once; other replicas' changes within this time).
+    pub cache_ttl: Duration,
+    /// A tenant still `PROVISIONING` after this long was abandoned by a crashed process: its
+    /// leftovers are removed at start-up and a retry takes it over.
+    pub provisioning_timeout: Duration,
+    /// Waits before the retries of a failed delivery (jittered ±20%); after the last, the
+    /// event goes to the dead letter store.
+    pub retry_delays: Vec<Duration>,
+    /// How long a plugin may take to answer a pushed event.
+    pub delivery_timeout: Duration,
+    /// NATS JetStream URL of the event transport; `None`: the embedded transport.
+    pub nats_url: Option<String>,
+    /// Fault injection for tests: provisioning fails right after this step.
+    pub fail_provisioning_after: Option<ProvisionStep>,
+}
+
+impl Config {
+    /// The embedded default: SQLite under `data_dir` (`core.db` and `tenants/*.db`).
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            database_url: format!("sqlite://{}?mode=rwc", data_dir.join("core.db").display()),
+            data_dir,
+            issuer: "plexica-core-api".to_owned(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            login_account_burst: 5,
+            login_account_interval: Duration::from_secs(12),
+            login_address_burst: 30,
+            login_address_interval: Duration::from_secs(2),
+            tenant_pool_size: 4,
+            core_pool_size: 8,
+            cache_ttl: Duration::from_secs(5),
+            provisioning_timeout: Duration::from_secs(60),
+            retry_delays: vec![
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+                Duration::from_secs(4),
+            ],
+            delivery_timeout: Duration::from_secs(10),
+            nats_url: None,
+            fail_provisioning_after: None,
+        }
+    }
+}

@@ -1,0 +1,583 @@
+//! Event delivery storage in the core database: subscriptions, pending deliveries and the dead
+//! letter store (migration `0003_delivery.sql`).
+
+use plexica_sdk::api::events::Event;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::DbResult;
+use super::core::CoreStore;
+use crate::auth::secrets;
+
+/// A plugin install's subscription in one tenant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Plugin id.
+    pub plugin_id: String,
+    /// Base URL of the plugin's backend (events go to `<endpoint>/_plexica/events`).
+    pub endpoint: String,
+    /// The secret pushes are signed with.
+    pub secret: String,
+    /// Event types or `prefix.*` patterns.
+    pub patterns: Vec<String>,
+    /// Only events with a workspace are delivered.
+    pub workspace_aware: bool,
+    /// Deliveries happen only while active.
+    pub active: bool,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("tenant", &self.tenant)
+            .field("plugin_id", &self.plugin_id)
+            .field("endpoint", &self.endpoint)
+            .field("secret", &"<redacted>")
+            .field("patterns", &self.patterns)
+            .field("workspace_aware", &self.workspace_aware)
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+impl Subscription {
+    /// Does this subscription want `event`?
+    pub fn wants(&self, event: &Event) -> bool {
+        self.active
+            && event.tenant == self.tenant
+            && (!self.workspace_aware || event.workspace.is_some())
+            && self
+                .patterns
+                .iter()
+                .any(|p| plexica_sdk::event_name::pattern_matches(p, &event.r#type))
+    }
+}
+
+/// A delivery claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Row id.
+    pub id: i64,
+    /// Tenant slug.
+    pub tenant: String,
+    /// Subscriber.
+    pub plugin_id: String,
+    /// The event id.
+    pub event_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// The envelope as stored (and sent).
+    pub envelope: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// The dead letter this delivery retries, if any.
+    pub dead_letter_id: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// A dead letter.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// Id.
+    pub id: String,
+    /// The event id.
+    pub event_id: String,
+    /// Tenant slug.
+    pub tenant: String,
+    /// Subscriber.
+    pub plugin_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// The envelope.
+    pub envelope: String,
+    /// The last error.
+    pub error: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// `PENDING`, `RETRYING`, `RESOLVED` or `DISCARDED`.
+    pub state: String,
+    /// Unix ms.
+    pub first_attempt_at: i64,
+    /// Unix ms.
+    pub failed_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+fn subscription(row: &AnyRow) -> DbResult<Subscription> {
+    let patterns: String = row.try_get("patterns")?;
+    Ok(Subscription {
+        tenant: row.try_get("tenant")?,
+        plugin_id: row.try_get("plugin_id")?,
+        endpoint: row.try_get("endpoint")?,
+        secret: row.try_get("secret")?,
+        patterns: patterns
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        workspace_aware: row.try_get::<i64, _>("workspace_aware")? != 0,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+fn dead_letter(row: &AnyRow) -> DbResult<DeadLetter> {
+    Ok(DeadLetter {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        tenant: row.try_get("tenant")?,
+        plugin_id: row.try_get("plugin_id")?,
+        event_type: row.try_get("event_type")?,
+        envelope: row.try_get("envelope")?,
+        error: row.try_get("error")?,
+        attempts: row.try_get("attempts")?,
+        state: row.try_get("state")?,
+        first_attempt_at: row.try_get("first_attempt_at")?,
+        failed_at: row.try_get("failed_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const DEAD_COLUMNS: &str = "id, event_id, tenant, plugin_id, event_type, envelope, error, attempts, \
+                            state, first_attempt_at, failed_at, updated_at";
+
+impl CoreStore {
+    /// Creates or replaces a subscription.
+    pub async fn put_subscription(&self, s: &Subscription, now: i64) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM subscriptions WHERE tenant = $1 AND plugin_id = $2")
+            .bind(&s.tenant)
+            .bind(&s.plugin_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO subscriptions (tenant, plugin_id, endpoint, secret, patterns, \
+             workspace_aware, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&s.tenant)
+        .bind(&s.plugin_id)
+        .bind(&s.endpoint)
+        .bind(&s.secret)
+        .bind(s.patterns.join(" "))
+        .bind(i64::from(s.workspace_aware))
+        .bind(i64::from(s.active))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The subscriptions of `tenant`.
+    pub async fn subscriptions(&self, tenant: &str) -> DbResult<Vec<Subscription>> {
+        sqlx::query(
+            "SELECT tenant, plugin_id, endpoint, secret, patterns, workspace_aware, active \
+             FROM subscriptions WHERE tenant = $1 ORDER BY plugin_id",
+        )
+        .bind(tenant)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(subscription)
+        .collect()
+    }
+
+    /// Every subscription of every tenant, with when it was made (Unix ms).
+    pub async fn all_subscriptions(&self) -> DbResult<Vec<(Subscription, i64)>> {
+        let rows = sqlx::query(
+            "SELECT tenant, plugin_id, endpoint, secret, patterns, workspace_aware, active, \
+             created_at FROM subscriptions ORDER BY tenant, plugin_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((subscription(r)?, r.try_get("created_at")?)))
+            .collect()
+    }
+
+    /// Records an event that `plugin_id` could not take after `attempts` attempts, pushed to
+    /// it through the distributed transport.
+    pub async fn insert_dead_letter(
+        &self,
+        event: &Event,
+        plugin_id: &str,
+        envelope: &str,
+        error: &str,
+        attempts: i64,
+        now: i64,
+    ) -> DbResult<String> {
+        let id = secrets::new_id("dl_");
+        sqlx::query(&format!(
+            "INSERT INTO dead_letters ({DEAD_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $10, $11)"
+        ))
+        .bind(&id)
+        .bind(&event.id)
+        .bind(&event.tenant)
+        .bind(plugin_id)
+        .bind(&event.r#type)
+        .bind(envelope)
+        .bind(error)
+        .bind(attempts)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// Issues a new token for the install of `plugin_id` in `tenant` (stored as a hash);
+    /// returns the secret, shown once.
+    pub async fn issue_install_token(
+        &self,
+        tenant: &str,
+        plugin_id: &str,
+        now: i64,
+    ) -> DbResult<String> {
+        let secret = secrets::new_secret(plexica_sdk::api::core::INSTALL_TOKEN_PREFIX);
+        sqlx::query(
+            "INSERT INTO install_tokens (hash, tenant, plugin_id, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(secrets::hash(&secret))
+        .bind(tenant)
+        .bind(plugin_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(secret)
+    }
+
+    /// The live install a token secret hashing to `hash` belongs to: `(tenant, plugin id)`.
+    pub async fn install_by_token_hash(&self, hash: &str) -> DbResult<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT tenant, plugin_id FROM install_tokens WHERE hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((r.try_get("tenant")?, r.try_get("plugin_id")?)))
+            .transpose()
+    }
+
+    /// The subscription of `plugin_id` in `tenant`.
+    pub async fn subscription(
+        &self,
+        tenant: &str,
+        plugin_id: &str,
+    ) -> DbResult<Option<Subscription>> {
+        sqlx::query(
+            "SELECT tenant, plugin_id, endpoint, secret, patterns, workspace_aware, active \
+             FROM subscriptions WHERE tenant = $1 AND plugin_id = $2",
+        )
+        .bind(tenant)
+        .bind(plugin_id)
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(subscription)
+        .transpose()
+    }
+
+    /// Queues `event` for `plugin_id` (once: a second enqueue of the same event is ignored).
+    pub async fn enqueue(
+        &self,
+        plugin_id: &str,
+        event: &Event,
+        envelope: &str,
+        now: i64,
+    ) -> DbResult<()> {
+        sqlx::query(
+            "INSERT INTO deliveries (event_id, tenant, plugin_id, event_type, envelope, attempts, \
+             next_attempt_at, lease_until, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7) \
+             ON CONFLICT (tenant, plugin_id, event_id) DO NOTHING",
+        )
+        .bind(&event.id)
+        .bind(&event.tenant)
+        .bind(plugin_id)
+        .bind(&event.r#type)
+        .bind(envelope)
+        .bind(now)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` due deliveries, the oldest of each (tenant, plugin) only, for
+    /// `lease_ms`.
+    pub async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> DbResult<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant, plugin_id, event_id, event_type, envelope, attempts, dead_letter_id, \
+             created_at FROM deliveries WHERE id IN (SELECT MIN(id) FROM deliveries GROUP BY \
+             tenant, plugin_id) AND next_attempt_at <= $1 AND lease_until < $2 ORDER BY id LIMIT $3",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let done = sqlx::query(
+                "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND lease_until < $3",
+            )
+            .bind(now + lease_ms)
+            .bind(id)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+            if done.rows_affected() == 1 {
+                claimed.push(Delivery {
+                    id,
+                    tenant: row.try_get("tenant")?,
+                    plugin_id: row.try_get("plugin_id")?,
+                    event_id: row.try_get("event_id")?,
+                    event_type: row.try_get("event_type")?,
+                    envelope: row.try_get("envelope")?,
+                    attempts: row.try_get("attempts")?,
+                    dead_letter_id: row.try_get("dead_letter_id")?,
+                    created_at: row.try_get("created_at")?,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// `delivery` succeeded: removed, and its dead letter (if it retried one) resolved.
+    pub async fn delivered(&self, delivery: &Delivery, now: i64) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM deliveries WHERE id = $1")
+            .bind(delivery.id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(dead) = &delivery.dead_letter_id {
+            sqlx::query(
+                "UPDATE dead_letters SET state = 'RESOLVED', updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(dead)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `delivery` failed; it is tried again at `next_attempt_at`.
+    pub async fn failed(
+        &self,
+        delivery: &Delivery,
+        next_attempt_at: i64,
+        error: &str,
+    ) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1, lease_until = 0, \
+             last_error = $2 WHERE id = $3",
+        )
+        .bind(next_attempt_at)
+        .bind(error)
+        .bind(delivery.id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// `delivery` failed for the last time: it moves to the dead letter store (or its dead
+    /// letter, when it was a retry, is pending again).
+    pub async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        error: &str,
+        now: i64,
+    ) -> DbResult<String> {
+        let mut tx = self.pool().begin().await?;
+        let id = match &delivery.dead_letter_id {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE dead_letters SET state = 'PENDING', error = $1, attempts = attempts + $2, \
+                     failed_at = $3, updated_at = $4 WHERE id = $5",
+                )
+                .bind(error)
+                .bind(delivery.attempts + 1)
+                .bind(now)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                id.clone()
+            }
+            None => {
+                let id = secrets::new_id("dl_");
+                sqlx::query(&format!(
+                    "INSERT INTO dead_letters ({DEAD_COLUMNS}) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $10, $11)"
+                ))
+                .bind(&id)
+                .bind(&delivery.event_id)
+                .bind(&delivery.tenant)
+                .bind(&delivery.plugin_id)
+                .bind(&delivery.event_type)
+                .bind(&delivery.envelope)
+                .bind(error)
+                .bind(delivery.attempts + 1)
+                .bind(delivery.created_at)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+        };
+        sqlx::query("DELETE FROM deliveries WHERE id = $1")
+            .bind(delivery.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Dead letters, newest first, optionally only in `state`.
+    pub async fn dead_letters(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> DbResult<(Vec<DeadLetter>, u64)> {
+        let state = state.unwrap_or("");
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM dead_letters WHERE $1 = '' OR state = $2")
+                .bind(state)
+                .bind(state)
+                .fetch_one(self.pool())
+                .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {DEAD_COLUMNS} FROM dead_letters WHERE $1 = '' OR state = $2 \
+             ORDER BY failed_at DESC, id LIMIT $3 OFFSET $4"
+        ))
+        .bind(state)
+        .bind(state)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?;
+        Ok((
+            rows.iter().map(dead_letter).collect::<DbResult<_>>()?,
+            super::count(total),
+        ))
+    }
+
+    /// One dead letter.
+    pub async fn dead_letter_by_id(&self, id: &str) -> DbResult<Option<DeadLetter>> {
+        sqlx::query(&format!(
+            "SELECT {DEAD_COLUMNS} FROM dead_letters WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(dead_letter)
+        .transpose()
+    }
+
+    /// Queues a pending dead letter for delivery again (to its subscriber only); `false` when
+    /// it is not pending.
+    pub async fn retry_dead_letter(&self, id: &str, now: i64) -> DbResult<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE dead_letters SET state = 'RETRYING', updated_at = $1 WHERE id = $2 AND state = 'PENDING'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO deliveries (event_id, tenant, plugin_id, event_type, envelope, attempts, \
+             next_attempt_at, lease_until, dead_letter_id, created_at) SELECT event_id, tenant, \
+             plugin_id, event_type, envelope, 0, $1, 0, id, $2 FROM dead_letters WHERE id = $3 \
+             ON CONFLICT (tenant, plugin_id, event_id) DO NOTHING",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Discards a dead letter that is not being retried; `false` when there is none such.
+    pub async fn discard_dead_letter(&self, id: &str, now: i64) -> DbResult<bool> {
+        let done = sqlx::query(
+            "UPDATE dead_letters SET state = 'DISCARDED', updated_at = $1 WHERE id = $2 \
+             AND state IN ('PENDING', 'RESOLVED')",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// `(pending deliveries, active subscriptions, tenants)`, for the metrics.
+    pub async fn delivery_gauges(&self) -> DbResult<(u64, u64, u64)> {
+        let deliveries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
+            .fetch_one(self.pool())
+            .await?;
+        let subscriptions: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM subscriptions WHERE active = 1")
+                .fetch_one(self.pool())
+                .await?;
+        let tenants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
+            .fetch_one(self.pool())
+            .await?;
+        Ok((
+            super::count(deliveries),
+            super::count(subscriptions),
+            super::count(tenants),
+        ))
+    }
+
+    /// How many events the outbox behind `pool` holds that were not relayed yet.
+    pub async fn outbox_depth(pool: &sqlx::AnyPool) -> DbResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE relayed_at IS NULL")
+            .fetch_one(pool)
+            .await?;
+        Ok(super::count(n))
+    }
+
+    /// Events not yet relayed from the outbox behind `pool`, oldest first.
+    pub async fn unrelayed(pool: &sqlx::AnyPool, limit: i64) -> DbResult<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT seq, envelope FROM outbox WHERE relayed_at IS NULL ORDER BY seq LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("seq")?, r.try_get("envelope")?)))
+            .collect()
+    }
+
+    /// Marks outbox rows up to `seq` behind `pool` as relayed.
+    pub async fn mark_relayed(pool: &sqlx::AnyPool, seq: i64, now: i64) -> DbResult<()> {
+        sqlx::query("UPDATE outbox SET relayed_at = $1 WHERE relayed_at IS NULL AND seq <= $2")
+            .bind(now)
+            .bind(seq)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+}

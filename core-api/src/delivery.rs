@@ -1,0 +1,293 @@
+//! Embedded event delivery (events-sdk.md, "Delivery"): the relay moves committed events from
+//! the outboxes (core and every tenant) to per-subscriber deliveries; the dispatcher pushes
+//! each to its plugin (`POST <endpoint>/_plexica/events`, signed with the install's secret),
+//! retries failures after the configured delays (jittered), and moves what still fails to the
+//! dead letter store. Per (tenant, subscriber) only the oldest delivery is in flight, so events
+//! arrive in commit order unless a retry is pending. Both loops wake when a request changed
+//! something, and every 200 ms anyway (other replicas' commits, restarts).
+
+use std::time::Duration;
+
+use plexica_sdk::api::events::{EVENTS_PATH, Event, SIGNATURE_HEADER, sign_delivery};
+use plexica_sdk::api::time::now_ms;
+use rand::Rng;
+use tokio::task::JoinSet;
+
+use crate::db::DbResult;
+use crate::db::core::CoreStore;
+use crate::db::delivery::{Delivery, Subscription};
+use crate::slug::TenantSlug;
+use crate::state::AppState;
+use crate::transport::EventTransport;
+use async_nats::jetstream::Context as JetStream;
+
+/// How long a claimed delivery stays with its dispatcher beyond the delivery timeout, before
+/// another (or a restarted) dispatcher may take it, ms.
+const LEASE_MARGIN_MS: i64 = 5_000;
+/// Deliveries claimed at once.
+const BATCH: i64 = 200;
+
+/// Runs the relay and the dispatcher until the process ends: with NATS, the relay publishes to
+/// JetStream and [`crate::jetstream::supervise`] consumes, while this dispatcher still sends
+/// the retries of dead letters.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    let js = match &state.transport {
+        EventTransport::Embedded => None,
+        EventTransport::Nats(client) => Some(async_nats::jetstream::new(client.clone())),
+    };
+    if let Some(js) = &js {
+        crate::jetstream::supervise(state.clone(), js.clone());
+    }
+    let gauges = state.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = record_gauges(&gauges).await {
+                tracing::warn!(error = %e, "cannot read the event gauges");
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    });
+    tokio::spawn(async move {
+        let http = reqwest::Client::builder()
+            .timeout(state.config.delivery_timeout)
+            .build()
+            .unwrap_or_default();
+        let mut stream_ready = js.is_none();
+        loop {
+            if let (false, Some(js)) = (stream_ready, &js) {
+                // Events are relayed only once the stream exists to keep them.
+                match crate::jetstream::stream(js).await {
+                    Ok(_) => stream_ready = true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "JetStream is not ready; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                }
+            }
+            let mut busy = false;
+            match relay(&state, js.as_ref()).await {
+                Ok(n) => busy |= n > 0,
+                Err(e) => tracing::warn!(error = %e, "event relay failed; retrying"),
+            }
+            match dispatch(&state, &http).await {
+                Ok(n) => busy |= n > 0,
+                Err(e) => tracing::warn!(error = %e, "event dispatch failed; retrying"),
+            }
+            if !busy {
+                tokio::select! {
+                    () = state.delivery_wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+            }
+        }
+    })
+}
+
+/// Sets the event gauges of `/metrics`: outbox depth (all outboxes), pending deliveries,
+/// active subscriptions, tenants.
+async fn record_gauges(state: &AppState) -> DbResult<()> {
+    let mut depth = CoreStore::outbox_depth(state.core.pool()).await?;
+    for tenant in state.core.all_tenants().await? {
+        if let Ok(slug) = TenantSlug::parse(&tenant.slug)
+            && tenant.status != plexica_sdk::api::core::TenantStatus::Provisioning
+            && tenant.status != plexica_sdk::api::core::TenantStatus::Deleted
+        {
+            depth += CoreStore::outbox_depth(state.tenant_dbs.get(&slug).await?.pool()).await?;
+        }
+    }
+    let (deliveries, subscriptions, tenants) = state.core.delivery_gauges().await?;
+    metrics::gauge!("core_events_outbox_depth").set(depth as f64);
+    metrics::gauge!("core_events_pending_deliveries").set(deliveries as f64);
+    metrics::gauge!("core_event_subscriptions_active").set(subscriptions as f64);
+    metrics::gauge!("core_tenants").set(tenants as f64);
+    Ok(())
+}
+
+/// Relays every outbox (to JetStream when given); returns how many events it relayed.
+async fn relay(state: &AppState, js: Option<&JetStream>) -> DbResult<usize> {
+    let mut relayed = relay_outbox(state, state.core.pool(), js).await?;
+    for tenant in state.core.all_tenants().await? {
+        let Ok(slug) = TenantSlug::parse(&tenant.slug) else {
+            continue;
+        };
+        if matches!(
+            tenant.status,
+            plexica_sdk::api::core::TenantStatus::Provisioning
+                | plexica_sdk::api::core::TenantStatus::Deleted
+        ) {
+            continue;
+        }
+        let db = state.tenant_dbs.get(&slug).await?;
+        relayed += relay_outbox(state, db.pool(), js).await?;
+    }
+    Ok(relayed)
+}
+
+/// Fans the unrelayed events of one outbox out to their subscribers, or publishes them to
+/// JetStream; stops at the first event JetStream does not take (relayed next time, in order).
+async fn relay_outbox(
+    state: &AppState,
+    pool: &sqlx::AnyPool,
+    js: Option<&JetStream>,
+) -> DbResult<usize> {
+    let rows = CoreStore::unrelayed(pool, 500).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let now = now_ms();
+    if let Some(js) = js {
+        let mut last = None;
+        for (seq, envelope) in &rows {
+            let Ok(event) = serde_json::from_str::<Event>(envelope) else {
+                last = Some(*seq);
+                continue;
+            };
+            if let Err(e) = crate::jetstream::publish(js, &event, envelope).await {
+                tracing::warn!(error = %e, "JetStream did not take an event; retried shortly");
+                break;
+            }
+            last = Some(*seq);
+        }
+        let Some(last) = last else {
+            return Ok(0);
+        };
+        CoreStore::mark_relayed(pool, last, now).await?;
+        metrics::counter!("core_events_published_total").increment(rows.len() as u64);
+        return Ok(rows.len());
+    }
+    let last = rows.last().map_or(0, |(seq, _)| *seq);
+    let mut subscribers: std::collections::HashMap<String, Vec<Subscription>> = Default::default();
+    for (_, envelope) in &rows {
+        let Ok(event) = serde_json::from_str::<Event>(envelope) else {
+            tracing::error!("an outbox row is not an event; skipped");
+            continue;
+        };
+        if !subscribers.contains_key(&event.tenant) {
+            let subs = state.core.subscriptions(&event.tenant).await?;
+            subscribers.insert(event.tenant.clone(), subs);
+        }
+        for sub in subscribers.get(&event.tenant).into_iter().flatten() {
+            if sub.wants(&event) {
+                state
+                    .core
+                    .enqueue(&sub.plugin_id, &event, envelope, now)
+                    .await?;
+            }
+        }
+    }
+    CoreStore::mark_relayed(pool, last, now).await?;
+    metrics::counter!("core_events_published_total").increment(rows.len() as u64);
+    Ok(rows.len())
+}
+
+/// Sends the due deliveries; returns how many it attempted.
+async fn dispatch(state: &AppState, http: &reqwest::Client) -> DbResult<usize> {
+    let lease = i64::try_from(state.config.delivery_timeout.as_millis())
+        .unwrap_or(i64::MAX)
+        .saturating_add(LEASE_MARGIN_MS);
+    let claimed = state.core.claim_deliveries(now_ms(), lease, BATCH).await?;
+    let count = claimed.len();
+    let mut sends = JoinSet::new();
+    for delivery in claimed {
+        let state = state.clone();
+        let http = http.clone();
+        sends.spawn(async move {
+            let outcome = send(&state, &http, &delivery).await;
+            settle(&state, &delivery, outcome).await
+        });
+    }
+    while let Some(done) = sends.join_next().await {
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "could not record a delivery's outcome");
+        }
+    }
+    Ok(count)
+}
+
+/// Pushes one delivery to its subscriber; `Err` says why it failed.
+async fn send(state: &AppState, http: &reqwest::Client, delivery: &Delivery) -> Result<(), String> {
+    let sub = state
+        .core
+        .subscription(&delivery.tenant, &delivery.plugin_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .filter(|s| s.active)
+        .ok_or_else(|| "the subscriber is not active".to_owned())?;
+    push(http, &sub, &delivery.envelope).await
+}
+
+/// `POST <endpoint>/_plexica/events` with `envelope`, signed with the subscription's secret;
+/// `Err` says why it failed (transport error, or the plugin's non-2xx answer).
+pub async fn push(
+    http: &reqwest::Client,
+    sub: &Subscription,
+    envelope: &str,
+) -> Result<(), String> {
+    let url = format!("{}{EVENTS_PATH}", sub.endpoint.trim_end_matches('/'));
+    let signature = sign_delivery(sub.secret.as_bytes(), now_ms() / 1000, envelope.as_bytes());
+    let response = http
+        .post(&url)
+        .header(SIGNATURE_HEADER, signature)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(envelope.to_owned())
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {}", innermost(&e)))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(format!(
+        "{url} answered {status}: {}",
+        body.chars().take(500).collect::<String>()
+    ))
+}
+
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+/// Records a delivery's outcome: delivered, retried later, or dead-lettered.
+async fn settle(
+    state: &AppState,
+    delivery: &Delivery,
+    outcome: Result<(), String>,
+) -> DbResult<()> {
+    let now = now_ms();
+    match outcome {
+        Ok(()) => {
+            state.core.delivered(delivery, now).await?;
+            metrics::counter!("core_events_delivered_total").increment(1);
+        }
+        Err(error) => {
+            metrics::counter!("core_events_failed_total").increment(1);
+            let delays = &state.config.retry_delays;
+            match usize::try_from(delivery.attempts)
+                .ok()
+                .and_then(|a| delays.get(a))
+            {
+                Some(delay) => {
+                    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+                    let wait = i64::try_from(delay.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX);
+                    state
+                        .core
+                        .failed(delivery, now.saturating_add(wait), &error)
+                        .await?;
+                }
+                None => {
+                    let id = state.core.dead_letter(delivery, &error, now).await?;
+                    metrics::counter!("core_events_dead_lettered_total").increment(1);
+                    tracing::warn!(dead_letter = %id, tenant = %delivery.tenant, plugin = %delivery.plugin_id,
+                        event = %delivery.event_id, "event dead-lettered");
+                }
+            }
+        }
+    }
+    Ok(())
+}

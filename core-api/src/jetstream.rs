@@ -1,0 +1,252 @@
+//! Distributed event delivery through NATS JetStream (events-sdk.md, "Distributed transport").
+//! The relay publishes each committed event to the stream `PLEXICA_EVENTS` on the subject
+//! `plexica.<tenant>.<type>`, with the event id as `Nats-Msg-Id` (JetStream drops duplicates
+//! within its window, so a relay repeated after a crash publishes once). Each active
+//! subscription has a durable consumer filtered to its tenant and patterns; every replica pulls
+//! from it, so replicas share the work and JetStream hands each event to one of them. A message
+//! is acknowledged only once the plugin took it; a failure is redelivered after the configured
+//! delays, and after the last attempt it goes to the dead letter store.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::message::AckKind;
+use async_nats::jetstream::{self, Context as JetStream, stream};
+use futures_util::StreamExt;
+use plexica_sdk::api::events::Event;
+use plexica_sdk::api::time::now_ms;
+use rand::Rng;
+
+use crate::db::delivery::Subscription;
+use crate::state::AppState;
+
+/// The stream all events go to.
+pub const STREAM: &str = "PLEXICA_EVENTS";
+
+/// The subject of `event`.
+pub fn subject(event: &Event) -> String {
+    format!("plexica.{}.{}", event.tenant, event.r#type)
+}
+
+/// The subject filter of a subscription pattern in `tenant` (`a.b.*` → `plexica.t.a.b.>`).
+pub fn filter(tenant: &str, pattern: &str) -> String {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => format!("plexica.{tenant}.{prefix}.>"),
+        None => format!("plexica.{tenant}.{pattern}"),
+    }
+}
+
+/// The durable consumer of a subscription made at `created_at`.
+pub fn consumer_name(sub: &Subscription, created_at: i64) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    };
+    format!(
+        "sub_{}_{}_{created_at}",
+        clean(&sub.tenant),
+        clean(&sub.plugin_id)
+    )
+}
+
+/// The stream, created if missing.
+pub async fn stream(js: &JetStream) -> Result<stream::Stream, String> {
+    js.get_or_create_stream(stream::Config {
+        name: STREAM.to_owned(),
+        subjects: vec!["plexica.>".to_owned()],
+        duplicate_window: Duration::from_secs(120),
+        max_age: Duration::from_secs(7 * 24 * 3600),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| format!("cannot open the JetStream stream {STREAM}: {e}"))
+}
+
+/// Publishes one outbox row; returns once JetStream has stored it.
+pub async fn publish(js: &JetStream, event: &Event, envelope: &str) -> Result<(), String> {
+    let message = jetstream::message::PublishMessage::build()
+        .message_id(&event.id)
+        .payload(envelope.to_owned().into());
+    js.send_publish(subject(event), message)
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Keeps one consumer task per active subscription, checking every second for new, changed
+/// and removed ones.
+pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let http = reqwest::Client::builder()
+            .timeout(state.config.delivery_timeout)
+            .build()
+            .unwrap_or_default();
+        let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+        loop {
+            match state.core.all_subscriptions().await {
+                Ok(subscriptions) => {
+                    let mut wanted = HashMap::new();
+                    for (sub, created_at) in subscriptions.into_iter().filter(|(s, _)| s.active) {
+                        wanted.insert(consumer_name(&sub, created_at), sub);
+                    }
+                    running.retain(|name, task| {
+                        let keep = wanted.contains_key(name) && !task.is_finished();
+                        if !keep {
+                            task.abort();
+                        }
+                        keep
+                    });
+                    for (name, sub) in wanted {
+                        if let std::collections::hash_map::Entry::Vacant(slot) =
+                            running.entry(name.clone())
+                        {
+                            slot.insert(tokio::spawn(consume(
+                                state.clone(),
+                                js.clone(),
+                                http.clone(),
+                                name,
+                                sub,
+                            )));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the subscriptions"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+/// Pulls `sub`'s events from its durable consumer and pushes them to the plugin.
+async fn consume(
+    state: AppState,
+    js: JetStream,
+    http: reqwest::Client,
+    name: String,
+    sub: Subscription,
+) {
+    let delays = state.config.retry_delays.clone();
+    let config = pull::Config {
+        durable_name: Some(name.clone()),
+        filter_subjects: sub
+            .patterns
+            .iter()
+            .map(|p| filter(&sub.tenant, p))
+            .collect(),
+        deliver_policy: DeliverPolicy::New,
+        max_deliver: i64::try_from(delays.len()).unwrap_or(0) + 1,
+        max_ack_pending: 1,
+        ack_wait: state.config.delivery_timeout + Duration::from_secs(20),
+        inactive_threshold: Duration::from_secs(24 * 3600),
+        ..Default::default()
+    };
+    let messages = async {
+        let stream = stream(&js).await?;
+        let consumer = stream
+            .get_or_create_consumer(&name, config)
+            .await
+            .map_err(|e| format!("cannot open consumer {name}: {e}"))?;
+        consumer.messages().await.map_err(|e| e.to_string())
+    };
+    let mut messages = match messages.await {
+        Ok(messages) => messages,
+        Err(e) => {
+            tracing::warn!(error = %e, consumer = %name, "consumer not started; retried in a second");
+            return;
+        }
+    };
+    while let Some(message) = messages.next().await {
+        let Ok(message) = message else {
+            continue;
+        };
+        let envelope = String::from_utf8_lossy(&message.payload).into_owned();
+        let Ok(event) = serde_json::from_str::<Event>(&envelope) else {
+            let _ = message.ack_with(AckKind::Term).await;
+            continue;
+        };
+        if !sub.wants(&event) {
+            let _ = message.ack().await;
+            continue;
+        }
+        match crate::delivery::push(&http, &sub, &envelope).await {
+            Ok(()) => {
+                if message.ack().await.is_ok() {
+                    metrics::counter!("core_events_delivered_total").increment(1);
+                }
+            }
+            Err(error) => {
+                metrics::counter!("core_events_failed_total").increment(1);
+                let attempt = message.info().map_or(1, |i| i.delivered);
+                match usize::try_from(attempt - 1)
+                    .ok()
+                    .and_then(|a| delays.get(a))
+                {
+                    Some(delay) => {
+                        let jitter = rand::thread_rng().gen_range(0.8..1.2);
+                        let _ = message
+                            .ack_with(AckKind::Nak(Some(delay.mul_f64(jitter))))
+                            .await;
+                    }
+                    None => {
+                        let stored = state
+                            .core
+                            .insert_dead_letter(
+                                &event,
+                                &sub.plugin_id,
+                                &envelope,
+                                &error,
+                                attempt,
+                                now_ms(),
+                            )
+                            .await;
+                        match stored {
+                            Ok(id) => {
+                                let _ = message.ack_with(AckKind::Term).await;
+                                metrics::counter!("core_events_dead_lettered_total").increment(1);
+                                tracing::warn!(dead_letter = %id, plugin = %sub.plugin_id, event = %event.id, "event dead-lettered");
+                            }
+                            // Not stored: let JetStream redeliver it later rather than lose it.
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot store a dead letter");
+                                let _ = message
+                                    .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
+                                    .await;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_and_filters() {
+        assert_eq!(
+            filter("acme", "core.workspace.*"),
+            "plexica.acme.core.workspace.>"
+        );
+        assert_eq!(
+            filter("acme", "core.user.created"),
+            "plexica.acme.core.user.created"
+        );
+        let sub = Subscription {
+            tenant: "acme-eu".into(),
+            plugin_id: "crm".into(),
+            endpoint: String::new(),
+            secret: String::new(),
+            patterns: vec![],
+            workspace_aware: false,
+            active: true,
+        };
+        assert_eq!(consumer_name(&sub, 17), "sub_acme_eu_crm_17");
+    }
+}

@@ -1,0 +1,398 @@
+//! Tenant provisioning and removal. Provisioning runs [`ProvisionStep`]s in order; a failure
+//! at any point undoes the completed steps in reverse, leaving no row, schema or file behind.
+//! The same request retried yields the same tenant (a fingerprint of the request is kept).
+//! A process that dies mid-way leaves a `PROVISIONING` row: [`recover`] (at start-up) and a
+//! retry after [`crate::Config::provisioning_timeout`] clean it up.
+
+use plexica_sdk::api::core::{InitialAdmin, TenantStatus, WorkspaceRole};
+use plexica_sdk::api::events::Event;
+use plexica_sdk::api::time::now_ms;
+use serde_json::{Value, json};
+
+use crate::auth::{passwords, secrets};
+use crate::db::core::TenantRecord;
+use crate::db::tenant::{RoleRecord, TenantDb, UserRecord, WorkspaceRecord};
+use crate::error::{ApiError, ApiResult};
+use crate::events::{Cause, append};
+use crate::rbac::BUILTIN_ROLES;
+use crate::slug::TenantSlug;
+use crate::state::AppState;
+
+/// The steps of provisioning, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionStep {
+    /// The tenant row, `PROVISIONING`.
+    Record,
+    /// The data space (schema or file).
+    DataSpace,
+    /// The tenant migrations.
+    Migrations,
+    /// Default roles, the first admin, the default workspace.
+    Seed,
+    /// The row becomes `ACTIVE`.
+    Activate,
+}
+
+impl ProvisionStep {
+    /// Every step, in order.
+    pub const ALL: [ProvisionStep; 5] = [
+        Self::Record,
+        Self::DataSpace,
+        Self::Migrations,
+        Self::Seed,
+        Self::Activate,
+    ];
+}
+
+/// A checked `POST /tenants` request.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    /// Slug.
+    pub slug: TenantSlug,
+    /// Display name.
+    pub name: String,
+    /// First admin's email.
+    pub admin_email: String,
+    /// Settings object.
+    pub settings: Value,
+}
+
+impl NewTenant {
+    fn fingerprint(&self) -> String {
+        // serde_json's maps are ordered, so equal requests serialize equally.
+        let canonical = serde_json::json!([
+            self.slug.as_str(),
+            self.name,
+            self.admin_email,
+            self.settings
+        ]);
+        secrets::hash(&canonical.to_string())
+    }
+}
+
+/// What provisioning produced.
+#[derive(Debug)]
+pub enum Provisioned {
+    /// A new tenant, and its first admin's credentials.
+    Created(TenantRecord, InitialAdmin),
+    /// The same request was already served: that tenant.
+    Existing(TenantRecord),
+    /// The same request is being served right now.
+    InProgress(TenantRecord),
+}
+
+/// Provisions `request`.
+pub async fn provision(
+    state: &AppState,
+    request: &NewTenant,
+    cause: &Cause,
+) -> ApiResult<Provisioned> {
+    let now = now_ms();
+    let record = TenantRecord {
+        id: secrets::new_id("tn_"),
+        slug: request.slug.as_str().to_owned(),
+        name: request.name.clone(),
+        status: TenantStatus::Provisioning,
+        settings: request.settings.clone(),
+        request_fingerprint: request.fingerprint(),
+        created_at: now,
+        updated_at: now,
+    };
+    // Hash the password before any row exists, so that no step waits on it.
+    let password = secrets::new_password();
+    let password_hash = passwords::hash_generated(password.clone()).await?;
+    if !state.core.insert_tenant(&record).await? {
+        let existing = state.core.tenant(&record.slug).await?.ok_or_else(|| {
+            ApiError::conflict("TENANT_EXISTS", "the tenant was just deleted; retry")
+        })?;
+        if existing.request_fingerprint != record.request_fingerprint {
+            return Err(ApiError::conflict(
+                "TENANT_EXISTS",
+                format!("a tenant `{}` already exists", record.slug),
+            ));
+        }
+        if existing.status != TenantStatus::Provisioning {
+            return Ok(Provisioned::Existing(existing));
+        }
+        if !abandoned(state, &existing, now) {
+            return Ok(Provisioned::InProgress(existing));
+        }
+        undo(state, &request.slug, &ProvisionStep::ALL).await;
+        if !state.core.insert_tenant(&record).await? {
+            return Err(ApiError::conflict(
+                "TENANT_EXISTS",
+                "another request is provisioning this tenant; retry",
+            ));
+        }
+    }
+    let mut done = vec![ProvisionStep::Record];
+    let created = cause.event(
+        "core.tenant.created",
+        &record.slug,
+        json!({ "tenant_id": record.id, "slug": record.slug, "name": record.name }),
+    );
+    let outcome = run_steps(
+        state,
+        request,
+        &record,
+        &password_hash,
+        cause,
+        &created,
+        &mut done,
+    )
+    .await;
+    match outcome {
+        Ok(tenant) => Ok(Provisioned::Created(
+            tenant,
+            InitialAdmin {
+                email: request.admin_email.clone(),
+                password,
+            },
+        )),
+        Err(e) => {
+            undo(state, &request.slug, &done).await;
+            if done.contains(&ProvisionStep::Activate) {
+                retract(state, &created).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+fn abandoned(state: &AppState, tenant: &TenantRecord, now: i64) -> bool {
+    let timeout = i64::try_from(state.config.provisioning_timeout.as_millis()).unwrap_or(i64::MAX);
+    now.saturating_sub(tenant.updated_at) > timeout
+}
+
+fn injected(state: &AppState, step: ProvisionStep) -> ApiResult<()> {
+    if state.config.fail_provisioning_after == Some(step) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "PROVISIONING_FAILED",
+            format!("provisioning failed after step {step:?} (injected fault)"),
+        ));
+    }
+    Ok(())
+}
+
+async fn run_steps(
+    state: &AppState,
+    request: &NewTenant,
+    record: &TenantRecord,
+    password_hash: &str,
+    cause: &Cause,
+    created: &Event,
+    done: &mut Vec<ProvisionStep>,
+) -> ApiResult<TenantRecord> {
+    let failed = |step: ProvisionStep| {
+        move |e: crate::db::DbError| {
+            tracing::error!(error = %e, ?step, tenant = %record.slug, "provisioning step failed");
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "PROVISIONING_FAILED",
+                format!("provisioning failed at step {step:?}; nothing was kept, retry"),
+            )
+            .retry_after(2)
+        }
+    };
+    injected(state, ProvisionStep::Record)?;
+    let slug = &request.slug;
+    state
+        .tenant_dbs
+        .spaces()
+        .create(slug)
+        .await
+        .map_err(failed(ProvisionStep::DataSpace))?;
+    done.push(ProvisionStep::DataSpace);
+    injected(state, ProvisionStep::DataSpace)?;
+    let db = state
+        .tenant_dbs
+        .get(slug)
+        .await
+        .map_err(failed(ProvisionStep::DataSpace))?;
+    db.migrate(state.tenant_dbs.backend())
+        .await
+        .map_err(failed(ProvisionStep::Migrations))?;
+    done.push(ProvisionStep::Migrations);
+    injected(state, ProvisionStep::Migrations)?;
+    seed(&db, request, password_hash, cause, record.created_at)
+        .await
+        .map_err(failed(ProvisionStep::Seed))?;
+    done.push(ProvisionStep::Seed);
+    injected(state, ProvisionStep::Seed)?;
+    let now = now_ms();
+    state
+        .core
+        .set_tenant_status(&record.slug, TenantStatus::Active, now, Some(created))
+        .await
+        .map_err(failed(ProvisionStep::Activate))?;
+    done.push(ProvisionStep::Activate);
+    injected(state, ProvisionStep::Activate)?;
+    state.forget_tenant(&record.slug);
+    Ok(TenantRecord {
+        status: TenantStatus::Active,
+        updated_at: now,
+        ..record.clone()
+    })
+}
+
+/// Default roles, the first admin and the default workspace, in one transaction.
+async fn seed(
+    db: &TenantDb,
+    request: &NewTenant,
+    password_hash: &str,
+    cause: &Cause,
+    now: i64,
+) -> crate::db::DbResult<()> {
+    let tenant = request.slug.as_str();
+    let mut tx = db.begin().await?;
+    for (name, permissions) in BUILTIN_ROLES {
+        let role = RoleRecord {
+            name: name.to_owned(),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            builtin: true,
+        };
+        TenantDb::insert_role(&mut tx, &role, now).await?;
+    }
+    let admin = UserRecord {
+        id: secrets::new_id("u_"),
+        email: request.admin_email.clone(),
+        name: "Administrator".to_owned(),
+        password_hash: Some(password_hash.to_owned()),
+        created_at: now,
+    };
+    TenantDb::insert_user(&mut tx, &admin, &["admin".to_owned()]).await?;
+    let created = json!({ "user_id": admin.id, "email": admin.email, "name": admin.name, "roles": ["admin"] });
+    append(&mut tx, &cause.event("core.user.created", tenant, created)).await?;
+    let workspace = WorkspaceRecord {
+        id: secrets::new_id("ws_"),
+        slug: "default".to_owned(),
+        name: "Default".to_owned(),
+        description: Some("Created with the tenant".to_owned()),
+        settings: serde_json::json!({}),
+        is_default: true,
+        role: Some(WorkspaceRole::Admin),
+        member_count: 1,
+        team_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    TenantDb::insert_workspace(&mut tx, &workspace, &admin.id, Some(&admin.id)).await?;
+    let created =
+        json!({ "workspace_id": workspace.id, "slug": workspace.slug, "name": workspace.name });
+    append(
+        &mut tx,
+        &cause.workspace_event("core.workspace.created", tenant, &workspace.slug, created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Undoes `done` in reverse. Best effort: what fails is logged and found again by [`recover`].
+async fn undo(state: &AppState, slug: &TenantSlug, done: &[ProvisionStep]) {
+    for step in done.iter().rev() {
+        let result = match step {
+            ProvisionStep::DataSpace => drop_data_space(state, slug).await,
+            ProvisionStep::Record => state.core.delete_tenant(slug.as_str()).await,
+            ProvisionStep::Migrations | ProvisionStep::Seed | ProvisionStep::Activate => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, ?step, tenant = %slug, "could not undo a provisioning step");
+        }
+    }
+    state.forget_tenant(slug.as_str());
+}
+
+/// Takes back the `core.tenant.created` event of an undone provisioning: removed if not yet
+/// relayed, else followed by `core.tenant.deleted`.
+async fn retract(state: &AppState, created: &Event) {
+    let result = match state.core.retract_event(&created.id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let deleted = Event::new(
+                "core.tenant.deleted",
+                created.source.clone(),
+                created.tenant.clone(),
+                created.correlationid.clone(),
+                json!({ "slug": created.tenant, "hard": true }),
+            )
+            .by(created.actor.clone());
+            state.core.append_event(&deleted).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, tenant = %created.tenant, "could not retract a tenant's creation event");
+    }
+}
+
+async fn drop_data_space(state: &AppState, slug: &TenantSlug) -> crate::db::DbResult<()> {
+    state.tenant_dbs.close(slug).await;
+    state.tenant_dbs.spaces().drop_space(slug).await
+}
+
+/// Hard delete: the tenant is marked `DELETED` (refused from then on; with `event`, emitted
+/// then), its users' sessions and tokens revoked, its data space dropped, then its row deleted.
+pub async fn hard_delete(
+    state: &AppState,
+    slug: &TenantSlug,
+    event: Option<&Event>,
+) -> crate::db::DbResult<()> {
+    state
+        .core
+        .set_tenant_status(slug.as_str(), TenantStatus::Deleted, now_ms(), event)
+        .await?;
+    state.forget_tenant(slug.as_str());
+    state.revoke_sessions(slug.as_str(), None).await?;
+    drop_data_space(state, slug).await?;
+    state.core.delete_tenant(slug.as_str()).await?;
+    state.forget_tenant(slug.as_str());
+    Ok(())
+}
+
+/// Start-up repair and upgrade: finishes hard deletes and abandoned provisioning, drops data
+/// spaces that have no tenant row, and applies pending tenant migrations to every tenant.
+pub async fn recover(state: &AppState) -> crate::db::DbResult<()> {
+    let now = now_ms();
+    let timeout = state.config.provisioning_timeout;
+    for tenant in state.core.all_tenants().await? {
+        let Ok(slug) = TenantSlug::parse(&tenant.slug) else {
+            tracing::error!(tenant = %tenant.slug, "tenant row with an invalid slug left alone");
+            continue;
+        };
+        let stale = now.saturating_sub(tenant.updated_at)
+            > i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        match tenant.status {
+            // The event was emitted when the row was marked; only the work is finished here.
+            TenantStatus::Deleted => hard_delete(state, &slug, None).await?,
+            TenantStatus::Provisioning if stale => {
+                tracing::warn!(tenant = %slug, "removing an abandoned provisioning");
+                undo(state, &slug, &ProvisionStep::ALL).await;
+            }
+            TenantStatus::Provisioning => {}
+            _ => {
+                state
+                    .tenant_dbs
+                    .get(&slug)
+                    .await?
+                    .migrate(state.tenant_dbs.backend())
+                    .await?;
+            }
+        }
+    }
+    let known: std::collections::HashSet<String> = state
+        .core
+        .all_tenants()
+        .await?
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
+    for slug in state.tenant_dbs.spaces().list().await? {
+        if !known.contains(slug.as_str()) {
+            tracing::warn!(tenant = %slug, "dropping a data space without a tenant");
+            drop_data_space(state, &slug).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,499 @@
+//! Roles, permissions and the rule every route declares.
+//!
+//! Each route of [`crate::routes::table`] carries an [`AuthRule`]; [`enforce`] runs before the
+//! handler, authenticates the caller, resolves the tenant (and workspace) of the path, checks
+//! the rule and leaves [`Caller`], [`TenantScope`] and [`WorkspaceScope`] in the request for
+//! the handler. A handler therefore cannot forget a check, and a route cannot exist without a
+//! rule. Permission sets are answered from [`PermissionCache`] (invalidated on change).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::RequestExt;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use plexica_sdk::api::core::{TenantStatus, WorkspaceRole};
+
+use crate::auth::{Credential, Principal, authenticate, authenticate_external};
+use crate::db::DbResult;
+use crate::db::core::TenantRecord;
+use crate::db::tenant::{TenantDb, WorkspaceRecord};
+use crate::error::{ApiError, ApiResult};
+use crate::slug::TenantSlug;
+use crate::state::AppState;
+
+/// Every permission of the core API (plugins add their own at install).
+pub const PERMISSIONS: [&str; 8] = [
+    "users:read",
+    "users:write",
+    "roles:read",
+    "roles:write",
+    "workspaces:read",
+    "workspaces:write",
+    "workspaces:admin",
+    "plugins:write",
+];
+
+/// What the platform's super admin needs (on top of being the super admin) for platform routes.
+pub const PLATFORM_ADMIN: &str = "platform:admin";
+
+/// The roles created in every tenant at provisioning: `(name, permissions)`.
+pub const BUILTIN_ROLES: [(&str, &[&str]); 3] = [
+    ("admin", &["*"]),
+    (
+        "member",
+        &[
+            "users:read",
+            "roles:read",
+            "workspaces:read",
+            "workspaces:write",
+        ],
+    ),
+    ("guest", &["workspaces:read"]),
+];
+
+/// Does the permission list `held` grant `wanted`? `*` grants everything, `res:*` every
+/// action on `res`.
+pub fn grants<S: AsRef<str>>(held: &[S], wanted: &str) -> bool {
+    let resource = wanted.split_once(':').map_or(wanted, |(r, _)| r);
+    held.iter().any(|p| {
+        let p = p.as_ref();
+        p == "*" || p == wanted || p.strip_suffix(":*").is_some_and(|r| r == resource)
+    })
+}
+
+/// Is `text` a permission string `resource:action` (or `*`, `resource:*`)?
+pub fn is_permission(text: &str) -> bool {
+    fn part(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+    }
+    text == "*"
+        || text
+            .split_once(':')
+            .is_some_and(|(r, a)| part(r) && (a == "*" || part(a)))
+}
+
+/// What a route demands of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthRule {
+    /// Anyone.
+    Public,
+    /// Any authenticated caller.
+    Authenticated,
+    /// The platform's super admin.
+    SuperAdmin,
+    /// A user of the path's tenant `{t}` holding the permission (or the super admin).
+    Tenant(&'static str),
+    /// A user of tenant `{t}` holding the permission and at least this role in workspace
+    /// `{ws}`. Tenant admins (`workspaces:admin`) and the super admin count as its admins.
+    Workspace(&'static str, WorkspaceRole),
+    /// A plugin install of tenant `{t}`, with its install token.
+    Plugin,
+}
+
+/// A user's roles and permissions in one tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Permissions {
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Permission strings.
+    pub permissions: Vec<String>,
+}
+
+impl Permissions {
+    /// Everything (the super admin).
+    pub fn all() -> Self {
+        Self {
+            roles: vec!["super_admin".into()],
+            permissions: vec!["*".into()],
+        }
+    }
+
+    /// Does the set grant `permission`?
+    pub fn grants(&self, permission: &str) -> bool {
+        grants(&self.permissions, permission)
+    }
+}
+
+/// A cached permission set and when it was loaded.
+#[derive(Debug)]
+struct Cached {
+    set: Arc<Permissions>,
+    loaded: Instant,
+}
+
+/// Permission sets by tenant, then user, kept for `ttl` and dropped at once on any change made
+/// through this process (other replicas see changes within `ttl`). Lookups borrow the keys:
+/// a hot check allocates nothing.
+#[derive(Debug)]
+pub struct PermissionCache {
+    ttl: Duration,
+    tenants: RwLock<HashMap<String, HashMap<String, Cached>>>,
+}
+
+impl PermissionCache {
+    /// An empty cache whose entries live `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            tenants: RwLock::default(),
+        }
+    }
+
+    /// The cached set of `user` in `tenant`, if fresh.
+    pub fn cached(&self, tenant: &str, user: &str) -> Option<Arc<Permissions>> {
+        let tenants = self
+            .tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tenants
+            .get(tenant)?
+            .get(user)
+            .filter(|c| c.loaded.elapsed() < self.ttl)
+            .map(|c| Arc::clone(&c.set))
+    }
+
+    /// Remembers the set of `user` in `tenant`.
+    pub fn insert(&self, tenant: &str, user: &str, permissions: Permissions) -> Arc<Permissions> {
+        let set = Arc::new(permissions);
+        let mut tenants = self
+            .tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if tenants.len() > 10_000 {
+            tenants.clear();
+        }
+        let users = tenants.entry(tenant.to_owned()).or_default();
+        if users.len() > 100_000 {
+            users.clear();
+        }
+        users.insert(
+            user.to_owned(),
+            Cached {
+                set: Arc::clone(&set),
+                loaded: Instant::now(),
+            },
+        );
+        set
+    }
+
+    /// Forgets `user` of `tenant`.
+    pub fn invalidate_user(&self, tenant: &str, user: &str) {
+        if let Some(users) = self
+            .tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(tenant)
+        {
+            users.remove(user);
+        }
+    }
+
+    /// Forgets everyone of `tenant` (a role changed).
+    pub fn invalidate_tenant(&self, tenant: &str) {
+        self.tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(tenant);
+    }
+
+    /// The set of `user` in `tenant`, from the cache or else from `db`.
+    pub async fn get(&self, tenant: &str, user: &str, db: &TenantDb) -> DbResult<Arc<Permissions>> {
+        if let Some(p) = self.cached(tenant, user) {
+            return Ok(p);
+        }
+        let (roles, permissions) = db.user_permissions(user).await?;
+        Ok(self.insert(tenant, user, Permissions { roles, permissions }))
+    }
+}
+
+/// The authenticated caller (present on every route whose rule is not `Public`).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+/// The tenant of the path and the caller's standing in it.
+#[derive(Debug, Clone)]
+pub struct TenantScope {
+    /// Its row.
+    pub tenant: TenantRecord,
+    /// Its validated slug.
+    pub slug: TenantSlug,
+    /// Its data.
+    pub db: TenantDb,
+    /// The caller's roles and permissions in it.
+    pub permissions: Arc<Permissions>,
+}
+
+/// The workspace of the path and the caller's effective role in it.
+#[derive(Debug, Clone)]
+pub struct WorkspaceScope {
+    /// Its row (with the caller's membership role, if a member).
+    pub workspace: WorkspaceRecord,
+    /// The caller's effective role (tenant admins and the super admin: `admin`).
+    pub role: WorkspaceRole,
+}
+
+macro_rules! from_extensions {
+    ($ty:ty) => {
+        impl FromRequestParts<AppState> for $ty {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, _: &AppState) -> ApiResult<Self> {
+                parts.extensions.get::<$ty>().cloned().ok_or_else(|| {
+                    ApiError::internal(concat!("route rule does not provide ", stringify!($ty)))
+                })
+            }
+        }
+    };
+}
+from_extensions!(Caller);
+from_extensions!(TenantScope);
+from_extensions!(WorkspaceScope);
+
+fn tenant_not_found() -> ApiError {
+    ApiError::not_found("TENANT_NOT_FOUND", "no such tenant")
+}
+
+fn missing(permission: &str) -> ApiError {
+    ApiError::forbidden(
+        "FORBIDDEN",
+        format!("this requires the `{permission}` permission"),
+    )
+    .with_details(serde_json::json!({ "required": permission }))
+}
+
+/// Checks `rule` for the request and records what it established. Runs before the handler of
+/// every route (see [`crate::routes::table`]).
+pub async fn enforce(
+    State((state, rule)): State<(AppState, AuthRule)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match check(&state, rule, &mut request).await {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiResult<()> {
+    if rule == AuthRule::Public {
+        return Ok(());
+    }
+    let (permission, workspace_role) = match rule {
+        AuthRule::Tenant(permission) => (permission, None),
+        AuthRule::Workspace(permission, role) => (permission, Some(role)),
+        AuthRule::Plugin => return check_plugin(state, request).await,
+        AuthRule::Public | AuthRule::Authenticated | AuthRule::SuperAdmin => {
+            let principal = authenticate(state, request.headers()).await?;
+            if matches!(principal.credential, Credential::Install { .. }) {
+                return Err(ApiError::forbidden(
+                    "FORBIDDEN",
+                    "an install token is only for the routes made for plugins",
+                ));
+            }
+            request.extensions_mut().insert(Caller(principal.clone()));
+            if rule == AuthRule::SuperAdmin
+                && !(principal.super_admin && principal.scope_allows(PLATFORM_ADMIN))
+            {
+                return Err(ApiError::forbidden(
+                    "FORBIDDEN",
+                    "only the platform's super admin may do this",
+                ));
+            }
+            return Ok(());
+        }
+    };
+    let params = request
+        .extract_parts::<Path<HashMap<String, String>>>()
+        .await
+        .map_err(|_| ApiError::internal("tenant route without `{t}`"))?
+        .0;
+    let raw_slug = params
+        .get("t")
+        .ok_or_else(|| ApiError::internal("tenant route without `{t}`"))?;
+    let principal = match authenticate(state, request.headers()).await {
+        Ok(principal) => principal,
+        // Not one of ours: perhaps the path's tenant's identity provider vouches for it.
+        Err(e) if e.code == "INVALID_TOKEN" => match TenantSlug::parse(raw_slug) {
+            Ok(slug) => authenticate_external(state, &slug, request.headers())
+                .await?
+                .ok_or(e)?,
+            Err(_) => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
+    request.extensions_mut().insert(Caller(principal.clone()));
+    // A caller of another tenant learns nothing, not even whether the tenant exists.
+    if !principal.super_admin && principal.tenant.as_deref() != Some(raw_slug.as_str()) {
+        return Err(tenant_not_found());
+    }
+    let slug = TenantSlug::parse(raw_slug).map_err(|_| tenant_not_found())?;
+    let tenant = state.tenant(&slug).await?.ok_or_else(tenant_not_found)?;
+    if !principal.super_admin {
+        match tenant.status {
+            TenantStatus::Active => {}
+            TenantStatus::Suspended => {
+                return Err(ApiError::forbidden(
+                    "TENANT_SUSPENDED",
+                    "this tenant is suspended",
+                ));
+            }
+            TenantStatus::Provisioning => {
+                return Err(ApiError::conflict(
+                    "TENANT_PROVISIONING",
+                    "this tenant is being provisioned",
+                ));
+            }
+            TenantStatus::PendingDeletion | TenantStatus::Deleted => {
+                return Err(ApiError::forbidden(
+                    "TENANT_DELETED",
+                    "this tenant is being deleted",
+                ));
+            }
+        }
+    } else if tenant.status == TenantStatus::Provisioning {
+        return Err(ApiError::conflict(
+            "TENANT_PROVISIONING",
+            "this tenant is being provisioned",
+        ));
+    }
+    let db = state.tenant_dbs.get(&slug).await?;
+    let permissions = if principal.super_admin {
+        Arc::new(Permissions::all())
+    } else {
+        state
+            .permissions
+            .get(slug.as_str(), &principal.user_id, &db)
+            .await?
+    };
+    if !permissions.grants(permission) || !principal.scope_allows(permission) {
+        return Err(missing(permission));
+    }
+    let scope = TenantScope {
+        tenant,
+        slug,
+        db,
+        permissions,
+    };
+    if let Some(min_role) = workspace_role {
+        let ws = params
+            .get("ws")
+            .ok_or_else(|| ApiError::internal("workspace route without `{ws}`"))?;
+        let workspace = scope
+            .db
+            .workspace(ws, &principal.user_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "WORKSPACE_NOT_FOUND",
+                    format!("no workspace `{}`", ws.escape_debug()),
+                )
+            })?;
+        let role = if scope.permissions.grants("workspaces:admin") {
+            Some(WorkspaceRole::Admin)
+        } else {
+            workspace.role
+        };
+        let Some(role) = role else {
+            return Err(ApiError::not_found(
+                "WORKSPACE_NOT_FOUND",
+                format!("no workspace `{}`", ws.escape_debug()),
+            ));
+        };
+        if role < min_role {
+            return Err(ApiError::forbidden(
+                "WORKSPACE_ROLE_REQUIRED",
+                format!(
+                    "this requires the `{}` role in the workspace",
+                    min_role.as_str()
+                ),
+            )
+            .with_details(
+                serde_json::json!({ "required": min_role.as_str(), "role": role.as_str() }),
+            ));
+        }
+        request
+            .extensions_mut()
+            .insert(WorkspaceScope { workspace, role });
+    }
+    request.extensions_mut().insert(scope);
+    Ok(())
+}
+
+/// [`AuthRule::Plugin`]: an install token of the path's tenant; its tenant must be active.
+async fn check_plugin(state: &AppState, request: &mut Request) -> ApiResult<()> {
+    let principal = authenticate(state, request.headers()).await?;
+    if !matches!(principal.credential, Credential::Install { .. }) {
+        return Err(ApiError::forbidden(
+            "PLUGIN_ONLY",
+            "only a plugin install (with its install token) may do this",
+        ));
+    }
+    let params = request
+        .extract_parts::<Path<HashMap<String, String>>>()
+        .await
+        .map_err(|_| ApiError::internal("plugin route without `{t}`"))?
+        .0;
+    let raw_slug = params
+        .get("t")
+        .ok_or_else(|| ApiError::internal("plugin route without `{t}`"))?;
+    if principal.tenant.as_deref() != Some(raw_slug.as_str()) {
+        return Err(tenant_not_found());
+    }
+    let slug = TenantSlug::parse(raw_slug).map_err(|_| tenant_not_found())?;
+    let tenant = state.tenant(&slug).await?.ok_or_else(tenant_not_found)?;
+    if tenant.status != TenantStatus::Active {
+        return Err(ApiError::forbidden(
+            "TENANT_SUSPENDED",
+            "this tenant is not active",
+        ));
+    }
+    let db = state.tenant_dbs.get(&slug).await?;
+    request.extensions_mut().insert(Caller(principal));
+    request.extensions_mut().insert(TenantScope {
+        tenant,
+        slug,
+        db,
+        permissions: Arc::new(Permissions::default()),
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_wildcards() {
+        assert!(grants(&["*"], "users:read"));
+        assert!(grants(&["users:*"], "users:write"));
+        assert!(!grants(&["users:*"], "workspaces:read"));
+        assert!(grants(&["users:read"], "users:read"));
+        assert!(!grants(&["users:read"], "users:write"));
+        assert!(!grants::<&str>(&[], "users:read"));
+    }
+
+    #[test]
+    fn permission_strings() {
+        for ok in ["*", "users:read", "crm:*", "contacts:read", "a-b.c:x_y"] {
+            assert!(is_permission(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "users",
+            ":read",
+            "users:",
+            "Users:read",
+            "a:b:c",
+            "a b:c",
+        ] {
+            assert!(!is_permission(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! `/api/v1/auth/*` and the JWKS: login, refresh with rotation and reuse detection, logout,
+//! the caller's identity, and API tokens.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use plexica_sdk::api::core::{
+    API_TOKEN_PREFIX, ApiTokenInfo, CreatedApiToken, LoginRequest, Me, NewApiTokenRequest,
+    REFRESH_TOKEN_PREFIX, RefreshRequest, SUPER_ADMIN_EMAIL, TenantStatus, TokenPair,
+};
+use plexica_sdk::api::time::{now_ms, rfc3339};
+
+use super::JsonBody;
+use crate::auth::jwt::{AUDIENCE, AccessClaims};
+use crate::auth::{Credential, passwords, secrets};
+use crate::db::core::{ApiTokenRecord, SessionRecord};
+use crate::error::{ApiError, ApiResult};
+use crate::rbac::{Caller, Permissions, grants, is_permission};
+use crate::slug::TenantSlug;
+use crate::state::AppState;
+
+/// The client's address, when the server records it.
+pub struct ClientAddr(Option<SocketAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> ApiResult<Self> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::unauthenticated("INVALID_CREDENTIALS", "wrong email, password or tenant")
+}
+
+fn rate_limited(wait: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        "too many login attempts; wait and retry",
+    )
+    .retry_after(wait.as_secs() + 1)
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `GET /.well-known/jwks.json`.
+pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.keys.jwks().clone())
+}
+
+/// Signs an access token for `session` and pairs it with `refresh_token`.
+fn token_pair(
+    state: &AppState,
+    session: &SessionRecord,
+    refresh_token: String,
+) -> ApiResult<TokenPair> {
+    let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+    let ttl = state.config.access_token_ttl.as_secs();
+    let access_token = state.keys.sign(&AccessClaims {
+        iss: state.keys.issuer().to_owned(),
+        aud: AUDIENCE.to_owned(),
+        sub: session.user_id.clone(),
+        exp: now + ttl,
+        iat: now,
+        sid: session.id.clone(),
+        email: session.email.clone(),
+        tenant: session.tenant.clone(),
+        super_admin: session.super_admin,
+    })?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: ttl,
+    })
+}
+
+/// `POST /api/v1/auth/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    if request.email.len() > 254 || request.password.len() > 1024 {
+        return Err(bad_credentials());
+    }
+    let email = request.email.trim().to_lowercase();
+    let account = format!("{}/{email}", request.tenant.as_deref().unwrap_or(""));
+    state
+        .login_per_account
+        .check(&account)
+        .map_err(rate_limited)?;
+    if let Some(addr) = addr {
+        state
+            .login_per_address
+            .check(&addr.ip().to_string())
+            .map_err(rate_limited)?;
+    }
+    let (user_id, hash, tenant) = match &request.tenant {
+        None => {
+            let user = if email == SUPER_ADMIN_EMAIL {
+                state.core.platform_user_by_email(&email).await?
+            } else {
+                None
+            };
+            (
+                user.as_ref().map(|u| u.id.clone()),
+                user.map(|u| u.password_hash),
+                None,
+            )
+        }
+        Some(raw) => {
+            let slug = TenantSlug::parse(raw).ok();
+            let tenant = match &slug {
+                Some(slug) => state.tenant(slug).await?,
+                None => None,
+            };
+            let user = match (&slug, &tenant) {
+                (Some(slug), Some(t)) if t.status != TenantStatus::Provisioning => {
+                    state
+                        .tenant_dbs
+                        .get(slug)
+                        .await?
+                        .user_by_email(&email)
+                        .await?
+                }
+                _ => None,
+            };
+            (
+                user.as_ref().map(|u| u.id.clone()),
+                user.and_then(|u| u.password_hash),
+                tenant,
+            )
+        }
+    };
+    if !passwords::verify(request.password, hash).await {
+        return Err(bad_credentials());
+    }
+    let user_id = user_id.ok_or_else(bad_credentials)?;
+    if let Some(t) = &tenant {
+        match t.status {
+            TenantStatus::Active => {}
+            TenantStatus::Suspended => {
+                return Err(ApiError::forbidden(
+                    "TENANT_SUSPENDED",
+                    "this tenant is suspended",
+                ));
+            }
+            _ => {
+                return Err(ApiError::forbidden(
+                    "TENANT_DELETED",
+                    "this tenant is being deleted",
+                ));
+            }
+        }
+    }
+    let session = SessionRecord {
+        id: secrets::new_id("s_"),
+        user_id,
+        email,
+        tenant: tenant.map(|t| t.slug),
+        super_admin: request.tenant.is_none(),
+        revoked_at: None,
+    };
+    let refresh = secrets::new_secret(REFRESH_TOKEN_PREFIX);
+    let now = now_ms();
+    state
+        .core
+        .create_session(
+            &session,
+            &secrets::hash(&refresh),
+            now + ms(state.config.refresh_token_ttl),
+            now,
+        )
+        .await?;
+    tracing::info!(user = %session.user_id, tenant = ?session.tenant, "login");
+    Ok(Json(token_pair(&state, &session, refresh)?))
+}
+
+/// `POST /api/v1/auth/refresh`: single use; a reused token revokes its whole family.
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    let invalid = || ApiError::unauthenticated("INVALID_REFRESH_TOKEN", "unknown refresh token");
+    let old_hash = secrets::hash(&request.refresh_token);
+    let record = state
+        .core
+        .refresh_token(&old_hash)
+        .await?
+        .ok_or_else(invalid)?;
+    let session = state
+        .core
+        .session(&record.session_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if session.revoked_at.is_some() {
+        return Err(ApiError::unauthenticated(
+            "SESSION_REVOKED",
+            "this session was revoked; log in again",
+        ));
+    }
+    let now = now_ms();
+    let reused = || async {
+        state.core.revoke_session(&session.id, now).await?;
+        state.revoked_sessions.insert(session.id.clone());
+        tracing::warn!(session = %session.id, "refresh token reused: session revoked");
+        Ok::<_, ApiError>(ApiError::unauthenticated(
+            "REFRESH_TOKEN_REUSED",
+            "this refresh token was already used; the session is revoked, log in again",
+        ))
+    };
+    if record.used_at.is_some() {
+        return Err(reused().await?);
+    }
+    if record.expires_at <= now {
+        return Err(ApiError::unauthenticated(
+            "REFRESH_TOKEN_EXPIRED",
+            format!(
+                "the refresh token expired at {}; log in again",
+                rfc3339(record.expires_at)
+            ),
+        ));
+    }
+    if let Some(slug) = session
+        .tenant
+        .as_deref()
+        .and_then(|s| TenantSlug::parse(s).ok())
+    {
+        let active = state
+            .tenant(&slug)
+            .await?
+            .is_some_and(|t| t.status == TenantStatus::Active);
+        if !active {
+            return Err(ApiError::forbidden(
+                "TENANT_SUSPENDED",
+                "this tenant is not active",
+            ));
+        }
+    }
+    let fresh = secrets::new_secret(REFRESH_TOKEN_PREFIX);
+    let rotated = state
+        .core
+        .rotate_refresh_token(
+            &old_hash,
+            &secrets::hash(&fresh),
+            &session.id,
+            now + ms(state.config.refresh_token_ttl),
+            now,
+        )
+        .await?;
+    if !rotated {
+        return Err(reused().await?);
+    }
+    Ok(Json(token_pair(&state, &session, fresh)?))
+}
+
+/// `POST /api/v1/auth/logout`: revokes the caller's session and its refresh tokens.
+pub async fn logout(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+) -> ApiResult<StatusCode> {
+    match principal.credential {
+        Credential::Session(sid) => {
+            state.core.revoke_session(&sid, now_ms()).await?;
+            state.revoked_sessions.insert(sid);
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Credential::ApiToken { .. } => Err(ApiError::bad_request(
+            "API tokens are revoked with `DELETE /api/v1/auth/tokens/{id}` (`plexica token revoke`)",
+        )),
+        Credential::External { .. } => Err(ApiError::bad_request(
+            "sessions of an external identity provider end at the provider",
+        )),
+        Credential::Install { .. } => {
+            Err(ApiError::bad_request("install tokens end with the install"))
+        }
+    }
+}
+
+/// The caller's roles and permissions.
+async fn permissions_of(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+) -> ApiResult<Permissions> {
+    if principal.super_admin {
+        return Ok(Permissions::all());
+    }
+    let slug = principal
+        .tenant
+        .as_deref()
+        .and_then(|s| TenantSlug::parse(s).ok())
+        .ok_or_else(|| ApiError::unauthenticated("INVALID_TOKEN", "token without a tenant"))?;
+    if state.tenant(&slug).await?.is_none() {
+        return Err(ApiError::unauthenticated(
+            "INVALID_TOKEN",
+            "the token's tenant no longer exists",
+        ));
+    }
+    let db = state.tenant_dbs.get(&slug).await?;
+    Ok((*state
+        .permissions
+        .get(slug.as_str(), &principal.user_id, &db)
+        .await?)
+        .clone())
+}
+
+/// `GET /api/v1/auth/me`.
+pub async fn me(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult<Json<Me>> {
+    let permissions = permissions_of(&state, &principal).await?;
+    let name = match (&principal.tenant, principal.super_admin) {
+        (Some(t), false) => match TenantSlug::parse(t) {
+            Ok(slug) => state
+                .tenant_dbs
+                .get(&slug)
+                .await?
+                .user(&principal.user_id)
+                .await?
+                .map_or_else(String::new, |u| u.name),
+            Err(_) => String::new(),
+        },
+        _ => "Platform administrator".to_owned(),
+    };
+    let effective = match &principal.credential {
+        Credential::Session(_) | Credential::External { .. } => permissions.permissions,
+        Credential::Install { .. } => Vec::new(),
+        Credential::ApiToken { scopes, .. } => {
+            if grants(scopes, "*") {
+                permissions.permissions
+            } else {
+                scopes
+                    .iter()
+                    .filter(|s| permissions.grants(s))
+                    .cloned()
+                    .collect()
+            }
+        }
+    };
+    Ok(Json(Me {
+        id: principal.user_id,
+        email: principal.email,
+        name,
+        tenant: principal.tenant,
+        super_admin: principal.super_admin,
+        roles: permissions.roles,
+        permissions: effective,
+        auth: match principal.credential {
+            Credential::Session(_) => "session".to_owned(),
+            Credential::External { .. } => "external".to_owned(),
+            Credential::Install { .. } => "install".to_owned(),
+            Credential::ApiToken { .. } => "api_token".to_owned(),
+        },
+    }))
+}
+
+fn token_info(t: &ApiTokenRecord) -> ApiTokenInfo {
+    ApiTokenInfo {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        scopes: t.scopes.clone(),
+        created_at: rfc3339(t.created_at),
+        expires_at: rfc3339(t.expires_at),
+    }
+}
+
+/// `POST /api/v1/auth/tokens`: never wider than the credential that asks.
+pub async fn create_token(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    JsonBody(request): JsonBody<NewApiTokenRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedApiToken>)> {
+    crate::slug::check_name("name", &request.name).map_err(|m| ApiError::invalid("name", m))?;
+    let limit: Vec<String> = match &principal.credential {
+        Credential::Session(_) | Credential::External { .. } => vec!["*".to_owned()],
+        Credential::Install { .. } => Vec::new(),
+        Credential::ApiToken { scopes, .. } => scopes.clone(),
+    };
+    let scopes = request.scopes.clone().unwrap_or_else(|| limit.clone());
+    if scopes.is_empty() || scopes.len() > 64 {
+        return Err(ApiError::invalid("scopes", "give 1–64 scopes"));
+    }
+    if let Some(bad) = scopes.iter().find(|s| !is_permission(s)) {
+        return Err(ApiError::invalid(
+            "scopes",
+            format!(
+                "`{}` is not a permission (`resource:action`)",
+                bad.escape_debug()
+            ),
+        ));
+    }
+    if let Some(wider) = scopes.iter().find(|s| !grants(&limit, s)) {
+        return Err(ApiError::forbidden(
+            "SCOPE_TOO_WIDE",
+            format!("this token cannot create a token with `{wider}`"),
+        ));
+    }
+    let lifetime = request.expires_in_seconds.unwrap_or(90 * 24 * 3600);
+    if !(60..=365 * 24 * 3600).contains(&lifetime) {
+        return Err(ApiError::invalid(
+            "expires_in_seconds",
+            "a token lives from 60 seconds to one year",
+        ));
+    }
+    let now = now_ms();
+    let secret = secrets::new_secret(API_TOKEN_PREFIX);
+    let record = ApiTokenRecord {
+        id: secrets::new_id("tok_"),
+        name: request.name,
+        user_id: principal.user_id,
+        email: principal.email,
+        tenant: principal.tenant,
+        super_admin: principal.super_admin,
+        scopes,
+        created_at: now,
+        expires_at: now + i64::try_from(lifetime).unwrap_or(0) * 1000,
+        revoked_at: None,
+    };
+    state
+        .core
+        .insert_api_token(&record, &secrets::hash(&secret))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiToken {
+            info: token_info(&record),
+            token: secret,
+        }),
+    ))
+}
+
+/// `GET /api/v1/auth/tokens`.
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+) -> ApiResult<Json<Vec<ApiTokenInfo>>> {
+    let tokens = state
+        .core
+        .api_tokens_of(&principal.user_id, now_ms())
+        .await?;
+    Ok(Json(tokens.iter().map(token_info).collect()))
+}
+
+/// `DELETE /api/v1/auth/tokens/{id}`.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if state
+        .core
+        .revoke_api_token(&id, &principal.user_id, now_ms())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "TOKEN_NOT_FOUND",
+            "no such token of yours",
+        ))
+    }
+}

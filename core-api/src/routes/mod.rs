@@ -1,0 +1,492 @@
+//! The HTTP routes, one module per resource, and [`table`]: every route with its
+//! [`AuthRule`]. The router is built from the table and each route's rule is enforced by
+//! [`rbac::enforce`] before its handler runs, so no route exists without a rule; the tests
+//! walk the same table to prove that outsiders are refused everywhere.
+
+mod auth;
+mod dlq;
+mod events;
+mod ops;
+mod tenants;
+mod users;
+mod workspaces;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::Method;
+use axum::http::request::Parts;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use axum::{Json, Router};
+use plexica_sdk::api::core::WorkspaceRole::{Admin, Member, Viewer};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::rbac::{self, AuthRule};
+use crate::state::AppState;
+
+/// One route: method, path, rule and a summary (for the OpenAPI document).
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: Method,
+    /// Path pattern (`{t}` tenant slug, `{ws}` workspace slug, `{id}`/`{user}` ids).
+    pub path: &'static str,
+    /// Who may call it.
+    pub rule: AuthRule,
+    /// What it does.
+    pub summary: &'static str,
+}
+
+type Entry = (RouteSpec, MethodRouter<AppState>);
+
+fn entry<H, T>(
+    method: Method,
+    path: &'static str,
+    rule: AuthRule,
+    summary: &'static str,
+    handler: H,
+) -> Entry
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+    (
+        RouteSpec {
+            method,
+            path,
+            rule,
+            summary,
+        },
+        on(filter, handler),
+    )
+}
+
+const T_USERS_READ: AuthRule = AuthRule::Tenant("users:read");
+const T_USERS_WRITE: AuthRule = AuthRule::Tenant("users:write");
+const WS_READ: &str = "workspaces:read";
+const WS_WRITE: &str = "workspaces:write";
+
+fn entries() -> Vec<Entry> {
+    use AuthRule::{Authenticated, Plugin, Public, SuperAdmin, Tenant, Workspace};
+    use Method as M;
+    vec![
+        entry(M::GET, "/health/live", Public, "Liveness", ops::live),
+        entry(
+            M::GET,
+            "/health/ready",
+            Public,
+            "Readiness: database answers",
+            ops::ready,
+        ),
+        entry(
+            M::GET,
+            "/metrics",
+            SuperAdmin,
+            "Prometheus metrics",
+            ops::metrics,
+        ),
+        entry(
+            M::GET,
+            "/api/openapi.json",
+            Public,
+            "This document",
+            ops::openapi,
+        ),
+        entry(
+            M::GET,
+            "/api/docs",
+            Public,
+            "API reference page (no network needed)",
+            ops::docs,
+        ),
+        entry(
+            M::GET,
+            "/.well-known/jwks.json",
+            Public,
+            "Access-token public keys",
+            auth::jwks,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/auth/login",
+            Public,
+            "Log in: access and refresh token",
+            auth::login,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/auth/refresh",
+            Public,
+            "Trade a refresh token for a new pair",
+            auth::refresh,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/auth/logout",
+            Authenticated,
+            "Revoke the session",
+            auth::logout,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/auth/me",
+            Authenticated,
+            "The caller, roles and permissions",
+            auth::me,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/auth/tokens",
+            Authenticated,
+            "Create an API token (shown once)",
+            auth::create_token,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/auth/tokens",
+            Authenticated,
+            "The caller's API tokens",
+            auth::list_tokens,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/auth/tokens/{id}",
+            Authenticated,
+            "Revoke an API token",
+            auth::revoke_token,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/events",
+            Plugin,
+            "Publish one of the calling plugin's own events (`plugin.<id>.…`)",
+            events::publish,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/admin/dlq",
+            SuperAdmin,
+            "Dead letters (`?state=`)",
+            dlq::list,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/admin/dlq/retry",
+            SuperAdmin,
+            "Retry every pending dead letter (`?type=`)",
+            dlq::retry_all,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/admin/dlq/{id}",
+            SuperAdmin,
+            "A dead letter with its event",
+            dlq::get,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/admin/dlq/{id}/retry",
+            SuperAdmin,
+            "Deliver a dead letter again, to its subscriber only",
+            dlq::retry,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/admin/dlq/{id}",
+            SuperAdmin,
+            "Discard a dead letter",
+            dlq::discard,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants",
+            SuperAdmin,
+            "Provision a tenant",
+            tenants::create,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants",
+            SuperAdmin,
+            "List tenants",
+            tenants::list,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}",
+            SuperAdmin,
+            "A tenant with usage",
+            tenants::get,
+        ),
+        entry(
+            M::PATCH,
+            "/api/v1/tenants/{t}",
+            SuperAdmin,
+            "Rename, change settings",
+            tenants::update,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/tenants/{t}",
+            SuperAdmin,
+            "Soft delete (`?hard=true`: drop its data)",
+            tenants::delete,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/suspend",
+            SuperAdmin,
+            "Suspend",
+            tenants::suspend,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/activate",
+            SuperAdmin,
+            "Re-activate",
+            tenants::activate,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/users",
+            T_USERS_WRITE,
+            "Create a user",
+            users::create,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/users",
+            T_USERS_READ,
+            "List users",
+            users::list,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/users/{id}",
+            T_USERS_READ,
+            "A user",
+            users::get,
+        ),
+        entry(
+            M::PATCH,
+            "/api/v1/tenants/{t}/users/{id}",
+            T_USERS_WRITE,
+            "Rename, set password",
+            users::update,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/tenants/{t}/users/{id}",
+            T_USERS_WRITE,
+            "Delete a user",
+            users::delete,
+        ),
+        entry(
+            M::PUT,
+            "/api/v1/tenants/{t}/users/{id}/roles",
+            Tenant("roles:write"),
+            "Set a user's roles",
+            users::set_roles,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/roles",
+            Tenant("roles:read"),
+            "List roles",
+            users::roles,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/roles",
+            Tenant("roles:write"),
+            "Create a role",
+            users::create_role,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/workspaces",
+            Tenant(WS_WRITE),
+            "Create a workspace (creator is ADMIN)",
+            workspaces::create,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/workspaces",
+            Tenant(WS_READ),
+            "The caller's workspaces (all for tenant admins)",
+            workspaces::list,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/workspaces/{ws}",
+            Workspace(WS_READ, Viewer),
+            "A workspace",
+            workspaces::get,
+        ),
+        entry(
+            M::PATCH,
+            "/api/v1/tenants/{t}/workspaces/{ws}",
+            Workspace(WS_WRITE, Admin),
+            "Update a workspace",
+            workspaces::update,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/tenants/{t}/workspaces/{ws}",
+            Workspace(WS_WRITE, Admin),
+            "Delete a workspace (`?force=true` with members or teams)",
+            workspaces::delete,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/workspaces/{ws}/members",
+            Workspace(WS_READ, Viewer),
+            "Members",
+            workspaces::members,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/workspaces/{ws}/members",
+            Workspace(WS_WRITE, Admin),
+            "Add a member",
+            workspaces::add_member,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/workspaces/{ws}/members/{user}",
+            Workspace(WS_READ, Viewer),
+            "A member",
+            workspaces::member,
+        ),
+        entry(
+            M::PATCH,
+            "/api/v1/tenants/{t}/workspaces/{ws}/members/{user}",
+            Workspace(WS_WRITE, Admin),
+            "Change a member's role",
+            workspaces::set_member_role,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/tenants/{t}/workspaces/{ws}/members/{user}",
+            Workspace(WS_WRITE, Admin),
+            "Remove a member",
+            workspaces::remove_member,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/workspaces/{ws}/teams",
+            Workspace(WS_READ, Viewer),
+            "Teams",
+            workspaces::teams,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/workspaces/{ws}/teams",
+            Workspace(WS_WRITE, Member),
+            "Create a team",
+            workspaces::create_team,
+        ),
+    ]
+}
+
+/// Every route and its rule.
+pub fn table() -> Vec<RouteSpec> {
+    entries().into_iter().map(|(spec, _)| spec).collect()
+}
+
+/// The router: every route of [`table`], each behind its rule.
+pub fn router(state: AppState) -> Router {
+    entries()
+        .into_iter()
+        .fold(Router::new(), |router, (spec, method_router)| {
+            let guard =
+                axum::middleware::from_fn_with_state((state.clone(), spec.rule), rbac::enforce);
+            router.route(spec.path, method_router.route_layer(guard))
+        })
+        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })
+        .with_state(state)
+}
+
+/// A JSON body; malformed or mistyped bodies are refused with the error envelope (400/422).
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+                e.body_text(),
+            )),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// Query parameters; bad ones are refused with the error envelope (422).
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e: QueryRejection| {
+                ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "VALIDATION_FAILED",
+                    e.body_text(),
+                )
+            })
+    }
+}
+
+/// `?page=&per_page=` (page from 1; 1–100 per page, default 20).
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct Paging {
+    /// Page number.
+    #[serde(default)]
+    pub page: Option<u32>,
+    /// Page size.
+    #[serde(default)]
+    pub per_page: Option<u32>,
+}
+
+impl Paging {
+    /// `(page, per_page)` after defaults and bounds.
+    pub fn resolve(self) -> Result<(u32, u32), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(20);
+        if page == 0 || page > 1_000_000 {
+            return Err(ApiError::invalid("page", "`page` counts from 1"));
+        }
+        if !(1..=100).contains(&per_page) {
+            return Err(ApiError::invalid("per_page", "`per_page` is 1–100"));
+        }
+        Ok((page, per_page))
+    }
+}
+
+/// Checks that `value` (if any) is a JSON object of at most 64 KiB.
+pub fn check_settings(value: Option<serde_json::Value>) -> Result<serde_json::Value, ApiError> {
+    match value {
+        None => Ok(serde_json::json!({})),
+        Some(v @ serde_json::Value::Object(_)) if v.to_string().len() <= 64 * 1024 => Ok(v),
+        Some(serde_json::Value::Object(_)) => Err(ApiError::invalid(
+            "settings",
+            "`settings` is at most 64 KiB",
+        )),
+        Some(_) => Err(ApiError::invalid(
+            "settings",
+            "`settings` must be a JSON object",
+        )),
+    }
+}

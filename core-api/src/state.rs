@@ -1,0 +1,193 @@
+//! The state every handler shares, and the in-memory views kept beside the databases.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use plexica_sdk::api::time::now_ms;
+
+use crate::auth::jwt::SigningKeys;
+use crate::auth::ratelimit::RateLimiter;
+use crate::config::Config;
+use crate::db::core::{CoreStore, TenantRecord};
+use crate::db::spaces::{DataSpaces, PostgresSchemas, SqliteFiles};
+use crate::db::tenant::TenantDbs;
+use crate::db::{Backend, DbError, DbResult};
+use crate::rbac::PermissionCache;
+use crate::slug::TenantSlug;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The core database.
+    pub core: CoreStore,
+    /// Tenants' databases.
+    pub tenant_dbs: TenantDbs,
+    /// Access-token keys.
+    pub keys: Arc<SigningKeys>,
+    /// Permission sets.
+    pub permissions: Arc<PermissionCache>,
+    /// Tenant rows.
+    pub tenants: Arc<TenantCache>,
+    /// Logged-out sessions.
+    pub revoked_sessions: Arc<RevokedSessions>,
+    /// Login rate limit per account.
+    pub login_per_account: Arc<RateLimiter>,
+    /// Login rate limit per client address.
+    pub login_per_address: Arc<RateLimiter>,
+    /// Prometheus exposition.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// External identity providers' tokens.
+    pub oidc: Arc<crate::auth::oidc::OidcVerifier>,
+    /// Where events travel.
+    pub transport: crate::transport::EventTransport,
+    /// Wakes the event relay and dispatcher (a change was committed).
+    pub delivery_wake: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// Connects the databases described by `config` and loads the signing keys.
+    pub async fn open(config: Config) -> Result<Self, crate::StartError> {
+        let core = CoreStore::connect(&config.database_url, config.core_pool_size).await?;
+        let spaces: Arc<dyn DataSpaces> = match core.backend() {
+            Backend::Sqlite => Arc::new(SqliteFiles::new(config.data_dir.join("tenants"))?),
+            Backend::Postgres => Arc::new(PostgresSchemas::new(
+                config.database_url.clone(),
+                core.pool().clone(),
+            )),
+        };
+        let tenant_dbs = TenantDbs::new(spaces, core.backend(), config.tenant_pool_size);
+        let transport = crate::transport::EventTransport::connect(config.nats_url.as_deref())
+            .await
+            .map_err(crate::StartError::Startup)?;
+        let keys = SigningKeys::load(&core, &config.issuer, now_ms())
+            .await?
+            .map_err(crate::StartError::Startup)?;
+        Ok(Self {
+            permissions: Arc::new(PermissionCache::new(config.cache_ttl)),
+            tenants: Arc::new(TenantCache::default()),
+            revoked_sessions: Arc::new(RevokedSessions::default()),
+            login_per_account: Arc::new(RateLimiter::new(
+                config.login_account_burst,
+                config.login_account_interval,
+            )),
+            login_per_address: Arc::new(RateLimiter::new(
+                config.login_address_burst,
+                config.login_address_interval,
+            )),
+            metrics: crate::metrics::handle(),
+            oidc: Arc::default(),
+            transport,
+            delivery_wake: Arc::default(),
+            keys: Arc::new(keys),
+            tenant_dbs,
+            core,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The tenant `slug`, from the cache (fresh within `cache_ttl`) or the core database.
+    pub async fn tenant(&self, slug: &TenantSlug) -> DbResult<Option<TenantRecord>> {
+        if let Some(t) = self.tenants.get(slug.as_str(), self.config.cache_ttl) {
+            return Ok(Some(t));
+        }
+        let tenant = self.core.tenant(slug.as_str()).await?;
+        if let Some(t) = &tenant {
+            self.tenants.put(t.clone());
+        }
+        Ok(tenant)
+    }
+
+    /// Revokes the sessions and API tokens of `user` in `tenant` (all its users when `None`),
+    /// at once on this replica.
+    pub async fn revoke_sessions(&self, tenant: &str, user: Option<&str>) -> DbResult<()> {
+        let ids = self.core.revoke_sessions_of(tenant, user, now_ms()).await?;
+        for id in ids {
+            self.revoked_sessions.insert(id);
+        }
+        Ok(())
+    }
+
+    /// Drops every cached view of tenant `slug` (after a change to it).
+    pub fn forget_tenant(&self, slug: &str) {
+        self.tenants.forget(slug);
+        self.permissions.invalidate_tenant(slug);
+    }
+}
+
+/// Tenant rows by slug.
+#[derive(Debug, Default)]
+pub struct TenantCache {
+    rows: RwLock<HashMap<String, (TenantRecord, Instant)>>,
+}
+
+impl TenantCache {
+    fn get(&self, slug: &str, ttl: std::time::Duration) -> Option<TenantRecord> {
+        let rows = self
+            .rows
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        rows.get(slug)
+            .filter(|(_, at)| at.elapsed() < ttl)
+            .map(|(t, _)| t.clone())
+    }
+
+    fn put(&self, tenant: TenantRecord) {
+        let mut rows = self
+            .rows
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if rows.len() > 100_000 {
+            rows.clear();
+        }
+        rows.insert(tenant.slug.clone(), (tenant, Instant::now()));
+    }
+
+    fn forget(&self, slug: &str) {
+        self.rows
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(slug);
+    }
+}
+
+/// Ids of logged-out sessions whose access tokens may still be unexpired. Filled by this
+/// process's logouts at once, and from the database every few seconds (other replicas').
+#[derive(Debug, Default)]
+pub struct RevokedSessions {
+    ids: RwLock<HashSet<String>>,
+}
+
+impl RevokedSessions {
+    /// Is session `id` revoked?
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(id)
+    }
+
+    /// Records a revocation.
+    pub fn insert(&self, id: String) {
+        self.ids
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id);
+    }
+
+    /// Replaces the set with the sessions revoked within the access-token lifetime.
+    pub async fn reload(&self, core: &CoreStore, since_ms: i64) -> Result<(), DbError> {
+        let ids: HashSet<String> = core
+            .sessions_revoked_since(since_ms)
+            .await?
+            .into_iter()
+            .collect();
+        *self
+            .ids
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = ids;
+        Ok(())
+    }
+}

@@ -1,0 +1,597 @@
+//! The real `plexica-core-api` binary: killed with SIGKILL in the middle of concurrent
+//! provisioning, it restarts with no half-made tenant and no orphan data space, and the
+//! same requests then succeed; and its debug log never contains a secret.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Backend;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::task::JoinHandle;
+
+const BOOTSTRAP_PASSWORD: &str = "boot-Secret-7Qx9vLw2";
+
+/// A running binary and everything it wrote.
+struct Server {
+    child: tokio::process::Child,
+    url: String,
+    log: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+    http: reqwest::Client,
+}
+
+fn pipe_into(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    log: Arc<Mutex<String>>,
+    mut ready: Option<tokio::sync::oneshot::Sender<String>>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(addr) = line.split("listening on http://").nth(1)
+                && let Some(tx) = ready.take()
+            {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+            let mut log = log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            log.push_str(&line);
+            log.push('\n');
+        }
+    })
+}
+
+impl Server {
+    /// Starts the binary on `dir` (and `database_url` for PostgreSQL) with a debug log.
+    async fn start(dir: &Path, database_url: Option<&str>) -> Self {
+        Self::start_with(dir, database_url, &[]).await
+    }
+
+    /// [`Self::start`] with `extra` arguments.
+    async fn start_with(dir: &Path, database_url: Option<&str>, extra: &[&str]) -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_plexica-core-api"));
+        command
+            .args(extra)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--provisioning-timeout-seconds")
+            .arg("0")
+            .env("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD", BOOTSTRAP_PASSWORD)
+            .env("PLEXICA_LOG", "debug")
+            .env_remove("PLEXICA_DATABASE_URL")
+            .env_remove("PLEXICA_LISTEN")
+            .env_remove("PLEXICA_DATA_DIR")
+            .env_remove("PLEXICA_ISSUER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(url) = database_url {
+            command.arg("--database-url").arg(url);
+        }
+        let mut child = command.spawn().expect("start plexica-core-api");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let stderr = child.stderr.take().expect("stderr");
+        let stdout = child.stdout.take().expect("stdout");
+        let readers = vec![
+            pipe_into(stderr, log.clone(), Some(tx)),
+            pipe_into(stdout, log.clone(), None),
+        ];
+        let addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
+            Ok(Ok(addr)) => addr,
+            _ => {
+                let _ = child.kill().await;
+                let text = log
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                panic!("the binary did not say where it listens; its output:\n{text}");
+            }
+        };
+        Self {
+            child,
+            url: format!("http://{addr}"),
+            log,
+            readers,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// SIGKILL, then everything it wrote.
+    async fn kill(mut self) -> String {
+        self.child.kill().await.expect("SIGKILL");
+        for reader in self.readers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), reader).await;
+        }
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// Logs in; returns the token pair.
+    async fn login(&self, tenant: Option<&str>, email: &str, password: &str) -> Value {
+        let mut body = json!({ "email": email, "password": password });
+        if let Some(t) = tenant {
+            body["tenant"] = json!(t);
+        }
+        let (status, pair) = self.post("/api/v1/auth/login", None, body).await;
+        assert_eq!(status, StatusCode::OK, "login {email}: {pair}");
+        pair
+    }
+}
+
+/// A fresh PostgreSQL database URL, or `None` (skipped) without `PLEXICA_TEST_POSTGRES_URL`.
+async fn database_for(backend: Backend) -> Option<Option<String>> {
+    match backend {
+        Backend::Sqlite => Some(None),
+        Backend::Postgres => plexica_testkit::postgres_database("plexica_core")
+            .await
+            .map(Some),
+    }
+}
+
+/// The data space names of `slug`: SQLite file stem or PostgreSQL schema.
+fn space_of(slug: &str) -> String {
+    format!("tenant_{}", slug.replace('-', "_"))
+}
+
+/// Data space names (SQLite: file names with `.db`, `-wal`, `-shm`, `-journal` cut off).
+async fn spaces(backend: Backend, dir: &Path, url: &str) -> std::collections::BTreeSet<String> {
+    common::data_spaces(backend, dir, url)
+        .await
+        .into_iter()
+        .map(|name| match name.find(".db") {
+            Some(i) => name[..i].to_owned(),
+            None => name,
+        })
+        .collect()
+}
+
+const TENANTS: usize = 20;
+
+fn crash_request(i: usize) -> Value {
+    json!({ "slug": format!("crash-{i:02}"), "name": format!("Crash {i}") })
+}
+
+async fn killed_mid_provisioning(backend: Backend) {
+    let Some(database_url) = database_for(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url_for_spaces = database_url.clone().unwrap_or_default();
+    let server = Server::start(dir.path(), database_url.as_deref()).await;
+    let admin = server.login(None, "admin", BOOTSTRAP_PASSWORD).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    // 20 provisionings at once.
+    let answers = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut requests = Vec::new();
+    for i in 0..TENANTS {
+        let http = server.http.clone();
+        let url = format!("{}/api/v1/tenants", server.url);
+        let token = admin.clone();
+        let answers = answers.clone();
+        requests.push(tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&crash_request(i))
+                .send()
+                .await?;
+            let status = response.status();
+            let body: Value = response.json().await?;
+            answers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, reqwest::Error>((status, body))
+        }));
+    }
+    // Every request first spends its Argon2 hash (hundreds of ms each in a debug build, all
+    // sharing two cores), so a kill a few ms after sending would interrupt no provisioning
+    // step. Kill instead once provisioning is well under way: a few tenants answered or
+    // several data spaces made, so tenants are caught at every stage.
+    let started = Instant::now();
+    let mut first_space = None;
+    loop {
+        let made = spaces(backend, dir.path(), &url_for_spaces).await.len();
+        if made > 0 && first_space.is_none() {
+            first_space = Some(Instant::now());
+        }
+        if answers.load(std::sync::atomic::Ordering::SeqCst) >= 3 || made >= 6 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "provisioning did not get under way"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let first_space = first_space.unwrap_or_else(Instant::now);
+    let log = server.kill().await;
+    let killed_after = first_space.elapsed();
+    let mut answered = Vec::new();
+    let mut interrupted = 0;
+    for (i, request) in requests.into_iter().enumerate() {
+        match request.await.expect("request task") {
+            Ok((status, body)) => answered.push((i, status, body)),
+            Err(_) => interrupted += 1,
+        }
+    }
+    let at_crash = spaces(backend, dir.path(), &url_for_spaces).await;
+    println!(
+        "{backend:?}: first data space {} ms after sending, killed {} ms later; {} answered, {interrupted} \
+         interrupted, {} data spaces left",
+        (first_space - started).as_millis(),
+        killed_after.as_millis(),
+        answered.len(),
+        at_crash.len()
+    );
+    assert!(
+        interrupted > 0,
+        "the kill interrupted no request; the test proves nothing. Log:\n{log}"
+    );
+    let created_before: Vec<(usize, String)> = answered
+        .iter()
+        .filter(|(_, status, _)| *status == StatusCode::CREATED)
+        .map(|(i, _, body)| (*i, body["id"].as_str().expect("id").to_owned()))
+        .collect();
+
+    // Restart on the same data.
+    let server = Server::start(dir.path(), database_url.as_deref()).await;
+    let admin = server.login(None, "admin", BOOTSTRAP_PASSWORD).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let (status, page) = server.get("/api/v1/tenants?per_page=100", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let listed = page["data"].as_array().expect("data").clone();
+    for t in &listed {
+        assert_eq!(t["status"], "ACTIVE", "after the restart: {t}");
+    }
+    let listed_spaces: std::collections::BTreeSet<String> = listed
+        .iter()
+        .map(|t| space_of(t["slug"].as_str().expect("slug")))
+        .collect();
+    let on_disk = spaces(backend, dir.path(), &url_for_spaces).await;
+    assert_eq!(
+        on_disk, listed_spaces,
+        "data spaces after the restart must be exactly the listed tenants'"
+    );
+    for (i, _) in &created_before {
+        assert!(
+            listed.iter().any(|t| t["slug"] == format!("crash-{i:02}")),
+            "crash-{i:02} was answered 201 before the kill, so it must survive"
+        );
+    }
+    println!(
+        "{backend:?}: {} tenants survived the restart, {} had been answered 201",
+        listed.len(),
+        created_before.len()
+    );
+
+    // Every request retried succeeds.
+    let mut password = None;
+    for i in 0..TENANTS {
+        let (status, body) = server
+            .post("/api/v1/tenants", Some(&admin), crash_request(i))
+            .await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "retry of crash-{i:02}: {status} {body}"
+        );
+        assert_eq!(body["status"], "ACTIVE", "{body}");
+        if let Some((_, id)) = created_before.iter().find(|(j, _)| *j == i) {
+            assert_eq!(status, StatusCode::OK, "crash-{i:02} existed: {body}");
+            assert_eq!(
+                body["id"],
+                id.as_str(),
+                "the same tenant as before the crash"
+            );
+        }
+        if status == StatusCode::CREATED && password.is_none() {
+            password = Some((
+                i,
+                body["initial_admin"]["password"]
+                    .as_str()
+                    .expect("password")
+                    .to_owned(),
+            ));
+        }
+    }
+    let (_, page) = server.get("/api/v1/tenants?per_page=100", &admin).await;
+    assert_eq!(page["total"], TENANTS);
+    assert!(
+        page["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|t| t["status"] == "ACTIVE"),
+        "{page}"
+    );
+    let on_disk = spaces(backend, dir.path(), &url_for_spaces).await;
+    assert_eq!(on_disk.len(), TENANTS, "{on_disk:?}");
+    for i in 0..TENANTS {
+        assert!(
+            on_disk.contains(&space_of(&format!("crash-{i:02}"))),
+            "{on_disk:?}"
+        );
+    }
+    // A tenant provisioned on retry works: its admin logs in and sees its default workspace.
+    if let Some((i, password)) = password {
+        let slug = format!("crash-{i:02}");
+        let pair = server
+            .login(Some(&slug), &format!("admin@{slug}.local"), &password)
+            .await;
+        let token = pair["access_token"].as_str().expect("token");
+        let (status, page) = server
+            .get(&format!("/api/v1/tenants/{slug}/workspaces"), token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], 1);
+    }
+    server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_provisioning_sqlite() {
+    killed_mid_provisioning(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_provisioning_postgres() {
+    killed_mid_provisioning(Backend::Postgres).await;
+}
+
+async fn secrets_never_logged(backend: Backend) {
+    let Some(database_url) = database_for(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), database_url.as_deref()).await;
+    let mut secrets: Vec<String> = vec![BOOTSTRAP_PASSWORD.to_owned()];
+
+    // Logins (and a failed one), refresh.
+    let (status, _) = server
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "email": "admin", "password": "wrong-Secret-4Kp8" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    secrets.push("wrong-Secret-4Kp8".to_owned());
+    let pair = server.login(None, "admin", BOOTSTRAP_PASSWORD).await;
+    let refresh = pair["refresh_token"].as_str().expect("refresh").to_owned();
+    let (status, renewed) = server
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": refresh }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    for p in [&pair, &renewed] {
+        secrets.push(p["access_token"].as_str().expect("access").to_owned());
+        secrets.push(p["refresh_token"].as_str().expect("refresh").to_owned());
+    }
+    let admin = renewed["access_token"].as_str().expect("access").to_owned();
+
+    // An API token, used once.
+    let (status, created) = server
+        .post("/api/v1/auth/tokens", Some(&admin), json!({ "name": "ci" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let plx = created["token"].as_str().expect("token").to_owned();
+    let (status, _) = server.get("/api/v1/tenants", &plx).await;
+    assert_eq!(status, StatusCode::OK);
+    secrets.push(plx);
+
+    // A tenant (its first admin's generated password), its admin's login, a user with a
+    // chosen password and their login.
+    let (status, tenant) = server
+        .post(
+            "/api/v1/tenants",
+            Some(&admin),
+            json!({ "slug": "secretive", "name": "Secretive" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tenant}");
+    let initial = tenant["initial_admin"]["password"]
+        .as_str()
+        .expect("password")
+        .to_owned();
+    secrets.push(initial.clone());
+    let pair = server
+        .login(Some("secretive"), "admin@secretive.local", &initial)
+        .await;
+    let tenant_admin = pair["access_token"].as_str().expect("access").to_owned();
+    secrets.push(tenant_admin.clone());
+    secrets.push(pair["refresh_token"].as_str().expect("refresh").to_owned());
+    let user_password = "user-Secret-9Zt3mQ";
+    let (status, body) = server
+        .post(
+            "/api/v1/tenants/secretive/users",
+            Some(&tenant_admin),
+            json!({ "email": "dora@secretive.test", "password": user_password, "roles": ["member"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    secrets.push(user_password.to_owned());
+    let (status, body) = server
+        .post(
+            "/api/v1/tenants/secretive/users",
+            Some(&tenant_admin),
+            json!({ "email": "eve@secretive.test" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    secrets.push(
+        body["initial_password"]
+            .as_str()
+            .expect("generated password")
+            .to_owned(),
+    );
+    let pair = server
+        .login(Some("secretive"), "dora@secretive.test", user_password)
+        .await;
+    secrets.push(pair["access_token"].as_str().expect("access").to_owned());
+    secrets.push(pair["refresh_token"].as_str().expect("refresh").to_owned());
+    let (status, _) = server
+        .post("/api/v1/auth/logout", Some(&tenant_admin), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let log = server.kill().await;
+    assert!(log.contains("listening on"), "the log was captured:\n{log}");
+    assert!(
+        log.lines().count() >= 10,
+        "a debug log has more than a few lines:\n{log}"
+    );
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "the log contains a secret ({}…):\n{log}",
+            &secret[..6.min(secret.len())]
+        );
+        // Nor a large piece of one (e.g. a token without its prefix, or a JWT's signature).
+        let tail = &secret[secret.len().saturating_sub(24)..];
+        if secret.len() >= 40 {
+            assert!(
+                !log.contains(tail),
+                "the log contains the end of a secret ({}…)",
+                &secret[..6]
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_logged_sqlite() {
+    secrets_never_logged(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_logged_postgres() {
+    secrets_never_logged(Backend::Postgres).await;
+}
+
+/// A committed change always gets its event delivered, even when the server is killed with
+/// SIGKILL right after the commit and the plugin is down until after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_events_survive_a_sigkill() {
+    use common::plugin::{handled_of, start_plugin_at, subscription, wait_for};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "--retry-delays",
+        "300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms",
+        "--delivery-timeout-seconds",
+        "1",
+    ];
+    let server = Server::start_with(dir.path(), None, &args).await;
+    let admin = server.login(None, "admin", BOOTSTRAP_PASSWORD).await;
+    let admin = admin["access_token"].as_str().expect("token").to_owned();
+    let (status, tenant) = server
+        .post(
+            "/api/v1/tenants",
+            Some(&admin),
+            json!({ "slug": "survivor", "name": "Survivor" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tenant}");
+    let email = tenant["initial_admin"]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let password = tenant["initial_admin"]["password"]
+        .as_str()
+        .expect("password")
+        .to_owned();
+    let user = server.login(Some("survivor"), &email, &password).await;
+    let user = user["access_token"].as_str().expect("token").to_owned();
+    // The plugin's address, not listening yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let at = format!("127.0.0.1:{port}");
+    let core_db = format!("sqlite://{}?mode=rw", dir.path().join("core.db").display());
+    let store = plexica_core_api::db::core::CoreStore::connect(&core_db, 1)
+        .await
+        .expect("core db");
+    store
+        .put_subscription(&subscription("survivor", &format!("http://{at}")), 0)
+        .await
+        .expect("subscribe");
+    store.close().await;
+
+    let (status, body) = server
+        .post(
+            "/api/v1/tenants/survivor/workspaces",
+            Some(&user),
+            json!({ "slug": "after-crash", "name": "After the crash" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    server.kill().await;
+
+    let server = Server::start_with(dir.path(), None, &args).await;
+    let plugin_dir = tempfile::tempdir().expect("tempdir");
+    start_plugin_at(plugin_dir.path(), &at, None).await;
+    wait_for("the event committed before the crash", || {
+        handled_of("survivor")
+            .iter()
+            .any(|h| h.2.as_deref() == Some("after-crash"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let delivered = handled_of("survivor")
+        .iter()
+        .filter(|h| h.2.as_deref() == Some("after-crash"))
+        .count();
+    assert_eq!(delivered, 1, "delivered once");
+    server.kill().await;
+}

@@ -1,0 +1,269 @@
+//! Embedded event delivery end to end: a real plugin backend (the SDK's `Plugin`, with an
+//! `#[event_handler]`) subscribed in one tenant receives that tenant's events, signed, with
+//! tenant, workspace and correlation id; failures are retried then dead-lettered; a retry from
+//! the dead letter store delivers once; the SDK refuses forged, stale and replayed pushes.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::plugin::{FAIL, SECRET, handled_of, start_plugin, subscription, wait_for};
+use plexica_sdk::api::events::{EVENTS_PATH, SIGNATURE_HEADER, sign_delivery};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
+    let Some(core) = common::TestCore::start_with(backend, |c| {
+        c.retry_delays = vec![Duration::from_millis(100), Duration::from_millis(200)];
+        c.delivery_timeout = Duration::from_secs(2);
+    })
+    .await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = core.tenant(tenant_a).await;
+    let b = core.tenant(tenant_b).await;
+    let install_token = core
+        .api
+        .state()
+        .core
+        .issue_install_token(tenant_a, "crm", 0)
+        .await
+        .expect("install token");
+    let plugin_url = start_plugin(dir.path(), Some((core.url.clone(), install_token))).await;
+    core.api
+        .state()
+        .core
+        .put_subscription(&subscription(tenant_a, &plugin_url), 0)
+        .await
+        .expect("subscribe");
+
+    // A workspace created in A reaches the handler with its tenant, workspace and correlation.
+    let response = core
+        .http
+        .post(format!("{}/api/v1/tenants/{tenant_a}/workspaces", core.url))
+        .bearer_auth(&a.admin_token)
+        .header("x-correlation-id", "corr-sales")
+        .json(&json!({ "slug": "sales", "name": "Sales" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    wait_for("the handler", || {
+        handled_of(tenant_a)
+            .iter()
+            .any(|h| h.0 == "core.workspace.created" && h.2.as_deref() == Some("sales"))
+    })
+    .await;
+    let handled = handled_of(tenant_a);
+    let sales = handled
+        .iter()
+        .find(|h| h.2.as_deref() == Some("sales"))
+        .expect("sales");
+    assert_eq!(sales.3, "corr-sales");
+    // The handler published its own event through the core API, caused by this one.
+    let db = core
+        .api
+        .state()
+        .tenant_dbs
+        .get(&plexica_core_api::slug::TenantSlug::parse(tenant_a).expect("slug"))
+        .await
+        .expect("db");
+    let mut published = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while published.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the plugin's event never arrived"
+        );
+        published = plexica_core_api::events::read_outbox(db.pool(), 0, 1000)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, e)| e)
+            .find(|e| {
+                e.r#type == "plugin.crm.pipeline.created" && e.workspace.as_deref() == Some("sales")
+            });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let published = published.expect("published");
+    assert_eq!(published.source, "plugin/crm");
+    assert_eq!(published.correlationid, "corr-sales");
+    assert_eq!(published.causationid.as_deref(), Some(sales.4.as_str()));
+    // B's changes never reach A's subscriber.
+    let (status, _) = core
+        .post(
+            &format!("/api/v1/tenants/{tenant_b}/workspaces"),
+            &b.admin_token,
+            json!({ "slug": "secret-b", "name": "B only" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // The plugin is failing: retries at the configured delays, then a dead letter.
+    FAIL.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let (status, _) = core
+        .post(
+            &format!("/api/v1/tenants/{tenant_a}/workspaces"),
+            &a.admin_token,
+            json!({ "slug": "ops", "name": "Ops" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut dead = serde_json::Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while dead["total"] != 1 {
+        assert!(Instant::now() < deadline, "no dead letter: {dead}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        dead = core
+            .get("/api/v1/admin/dlq?state=PENDING", &core.admin)
+            .await
+            .1;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(240),
+        "retried after the delays"
+    );
+    let letter = &dead["data"][0];
+    assert_eq!(letter["tenant"], tenant_a);
+    assert_eq!(letter["plugin_id"], "crm");
+    assert_eq!(letter["event_type"], "core.workspace.created");
+    assert_eq!(letter["attempts"], 3);
+    assert!(
+        letter["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("the CRM database is down")),
+        "{letter}"
+    );
+    let id = letter["id"].as_str().expect("id").to_owned();
+    let (status, shown) = core
+        .get(&format!("/api/v1/admin/dlq/{id}"), &core.admin)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["event"]["workspace"], "ops");
+    assert!(
+        !handled_of(tenant_a)
+            .iter()
+            .any(|h| h.2.as_deref() == Some("ops"))
+    );
+
+    // The plugin recovers; a retry from the store delivers once.
+    FAIL.store(false, Ordering::SeqCst);
+    let (status, _) = core
+        .call(
+            Method::POST,
+            &format!("/api/v1/admin/dlq/{id}/retry"),
+            Some(&core.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for("the retried delivery", || {
+        handled_of(tenant_a)
+            .iter()
+            .any(|h| h.2.as_deref() == Some("ops"))
+    })
+    .await;
+    let mut state = serde_json::Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state != "RESOLVED" {
+        assert!(Instant::now() < deadline, "not resolved: {state}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = core
+            .get(&format!("/api/v1/admin/dlq/{id}"), &core.admin)
+            .await
+            .1["state"]
+            .clone();
+    }
+    let (status, _) = core
+        .call(
+            Method::POST,
+            &format!("/api/v1/admin/dlq/{id}/retry"),
+            Some(&core.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a resolved dead letter is not retried"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ops = handled_of(tenant_a)
+        .iter()
+        .filter(|h| h.2.as_deref() == Some("ops"))
+        .count();
+    assert_eq!(ops, 1, "delivered exactly once");
+    assert!(
+        handled_of(tenant_b).is_empty(),
+        "nothing of {tenant_b} reached {tenant_a}'s plugin"
+    );
+
+    // Pushes the SDK refuses: no signature, another secret, a stale one; a replay is not
+    // handled again.
+    let http = reqwest::Client::new();
+    let envelope = serde_json::to_string(&plexica_sdk::api::events::Event::new(
+        "core.workspace.updated",
+        "core",
+        tenant_a,
+        "corr-forged",
+        json!({}),
+    ))
+    .expect("json");
+    let now = plexica_sdk::api::time::now_ms() / 1000;
+    let push = |signature: Option<String>| {
+        let mut request = http
+            .post(format!("{plugin_url}{EVENTS_PATH}"))
+            .header("content-type", "application/json")
+            .body(envelope.clone());
+        if let Some(signature) = signature {
+            request = request.header(SIGNATURE_HEADER, signature);
+        }
+        request.send()
+    };
+    for (label, signature) in [
+        ("unsigned", None),
+        (
+            "another secret",
+            Some(sign_delivery(b"not-the-secret", now, envelope.as_bytes())),
+        ),
+        (
+            "stale",
+            Some(sign_delivery(
+                SECRET.as_bytes(),
+                now - 600,
+                envelope.as_bytes(),
+            )),
+        ),
+    ] {
+        let status = push(signature).await.expect("push").status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{label}");
+    }
+    let good = sign_delivery(SECRET.as_bytes(), now, envelope.as_bytes());
+    assert_eq!(
+        push(Some(good.clone())).await.expect("push").status(),
+        StatusCode::OK
+    );
+    let replay = push(Some(good)).await.expect("push");
+    assert_eq!(replay.status(), StatusCode::OK);
+    assert_eq!(
+        replay.json::<serde_json::Value>().await.expect("json")["status"],
+        "duplicate"
+    );
+    let forged = handled_of(tenant_a)
+        .iter()
+        .filter(|h| h.3 == "corr-forged")
+        .count();
+    assert_eq!(forged, 1, "a replayed event is handled once");
+}
+
+/// One test for both backends, one after the other: the plugin's handler and its failure
+/// switch are process-wide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_on_sqlite_then_postgres() {
+    run(common::Backend::Sqlite, "alpha", "bravo").await;
+    run(common::Backend::Postgres, "charlie", "delta").await;
+}

@@ -1,0 +1,382 @@
+//! The transactional outbox: every change writes its `core.*` event in the same transaction
+//! (committed change → event; refused or rolled-back change → none), with the envelope's
+//! tenant, workspace, actor and the request's correlation id.
+
+mod common;
+
+use plexica_core_api::events::read_outbox;
+use plexica_core_api::slug::TenantSlug;
+use plexica_sdk::api::events::Event;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn tenant_events(core: &common::TestCore, slug: &str) -> Vec<Event> {
+    let db = core
+        .api
+        .state()
+        .tenant_dbs
+        .get(&TenantSlug::parse(slug).expect("slug"))
+        .await
+        .expect("tenant db");
+    read_outbox(db.pool(), 0, 1000)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect()
+}
+
+async fn core_events(core: &common::TestCore) -> Vec<Event> {
+    read_outbox(core.api.state().core.pool(), 0, 1000)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect()
+}
+
+fn types(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.r#type.as_str()).collect()
+}
+
+/// Sends a request with correlation id `corr`.
+async fn send(
+    core: &common::TestCore,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    corr: &str,
+) -> (StatusCode, Value) {
+    let mut request = core
+        .http
+        .request(method, format!("{}{path}", core.url))
+        .bearer_auth(token)
+        .header("x-correlation-id", corr);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    assert_eq!(
+        response
+            .headers()
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok()),
+        Some(corr),
+        "the correlation id is echoed"
+    );
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+on_both_backends!(every_change_writes_its_event, |core| {
+    let a = core.tenant("alpha").await;
+    let admin_id = core.me_id(&a.admin_token).await;
+    let lifecycle = core_events(&core).await;
+    assert_eq!(types(&lifecycle), ["core.tenant.created"]);
+    assert_eq!(lifecycle[0].tenant, "alpha");
+    assert_eq!(lifecycle[0].source, "core");
+    assert_eq!(lifecycle[0].specversion, "1.0");
+    let seeded = tenant_events(&core, "alpha").await;
+    assert_eq!(
+        types(&seeded),
+        ["core.user.created", "core.workspace.created"]
+    );
+    assert_eq!(seeded[1].workspace.as_deref(), Some("default"));
+
+    let t = &a.admin_token;
+    let (status, user) = send(
+        &core,
+        Method::POST,
+        "/api/v1/tenants/alpha/users",
+        t,
+        Some(json!({ "email": "bob@alpha.test", "password": "password-123" })),
+        "corr-user",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let bob = user["id"].as_str().expect("id").to_owned();
+    let (status, _) = send(
+        &core,
+        Method::POST,
+        "/api/v1/tenants/alpha/workspaces",
+        t,
+        Some(json!({ "slug": "sales", "name": "Sales" })),
+        "corr-ws",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let members = "/api/v1/tenants/alpha/workspaces/sales/members";
+    let (status, _) = send(
+        &core,
+        Method::POST,
+        members,
+        t,
+        Some(json!({ "user_id": bob, "role": "member" })),
+        "corr-add",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Refused changes write nothing: an existing member, the last admin demoted.
+    let (status, _) = send(
+        &core,
+        Method::POST,
+        members,
+        t,
+        Some(json!({ "user_id": bob, "role": "member" })),
+        "corr-dup",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = send(
+        &core,
+        Method::PATCH,
+        &format!("{members}/{admin_id}"),
+        t,
+        Some(json!({ "role": "viewer" })),
+        "corr-last",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = send(
+        &core,
+        Method::PATCH,
+        &format!("{members}/{bob}"),
+        t,
+        Some(json!({ "role": "admin" })),
+        "corr-role",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(
+        &core,
+        Method::POST,
+        "/api/v1/tenants/alpha/workspaces/sales/teams",
+        t,
+        Some(json!({ "name": "core", "members": [bob] })),
+        "corr-team",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = send(
+        &core,
+        Method::DELETE,
+        &format!("{members}/{bob}"),
+        t,
+        None,
+        "corr-remove",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(
+        &core,
+        Method::PATCH,
+        "/api/v1/tenants/alpha/workspaces/sales",
+        t,
+        Some(json!({ "name": "Sales EU" })),
+        "corr-wsup",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(
+        &core,
+        Method::DELETE,
+        "/api/v1/tenants/alpha/workspaces/sales?force=true",
+        t,
+        None,
+        "corr-wsdel",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(
+        &core,
+        Method::PUT,
+        &format!("/api/v1/tenants/alpha/users/{bob}/roles"),
+        t,
+        Some(json!({ "roles": ["guest"] })),
+        "corr-roles",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(
+        &core,
+        Method::DELETE,
+        &format!("/api/v1/tenants/alpha/users/{bob}"),
+        t,
+        None,
+        "corr-userdel",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let events = tenant_events(&core, "alpha").await;
+    let emitted: Vec<(&str, &str)> = events[2..]
+        .iter()
+        .map(|e| (e.r#type.as_str(), e.correlationid.as_str()))
+        .collect();
+    assert_eq!(
+        emitted,
+        [
+            ("core.user.created", "corr-user"),
+            ("core.workspace.created", "corr-ws"),
+            ("core.workspace.member.added", "corr-add"),
+            ("core.workspace.member.role_updated", "corr-role"),
+            ("core.team.created", "corr-team"),
+            ("core.workspace.member.removed", "corr-remove"),
+            ("core.workspace.updated", "corr-wsup"),
+            ("core.workspace.deleted", "corr-wsdel"),
+            ("core.user.updated", "corr-roles"),
+            ("core.user.deleted", "corr-userdel"),
+        ]
+    );
+    for event in &events[2..] {
+        assert_eq!(event.tenant, "alpha");
+        assert_eq!(
+            event.actor.as_deref(),
+            Some(admin_id.as_str()),
+            "{}",
+            event.r#type
+        );
+    }
+    let added = &events[4];
+    assert_eq!(added.workspace.as_deref(), Some("sales"));
+    assert_eq!(added.data["user_id"], bob.as_str());
+    assert_eq!(added.data["role"], "member");
+    let ids: std::collections::HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), events.len(), "event ids are unique");
+
+    // Tenant lifecycle events go to the core outbox.
+    let admin = core.admin.clone();
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            "/api/v1/tenants/alpha",
+            Some(json!({ "name": "Alpha Inc" })),
+        ),
+        (Method::POST, "/api/v1/tenants/alpha/suspend", None),
+        (Method::POST, "/api/v1/tenants/alpha/activate", None),
+        (Method::DELETE, "/api/v1/tenants/alpha", None),
+    ] {
+        let (status, body) = send(&core, method, path, &admin, body, "corr-tenant").await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let lifecycle = core_events(&core).await;
+    assert_eq!(
+        types(&lifecycle),
+        [
+            "core.tenant.created",
+            "core.tenant.updated",
+            "core.tenant.suspended",
+            "core.tenant.activated",
+            "core.tenant.deleted"
+        ]
+    );
+    assert_eq!(lifecycle[4].data["hard"], false);
+    // Repeating a state change that changes nothing emits nothing.
+    let (status, _) = send(
+        &core,
+        Method::DELETE,
+        "/api/v1/tenants/alpha",
+        &admin,
+        None,
+        "corr-again",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(core_events(&core).await.len(), 5);
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_provisioning_emits_nothing() {
+    let failing = common::TestCore::start_with(common::Backend::Sqlite, |c| {
+        c.fail_provisioning_after = Some(plexica_core_api::provision::ProvisionStep::Activate);
+    })
+    .await
+    .expect("starts");
+    let (status, _) = failing
+        .call(
+            Method::POST,
+            "/api/v1/tenants",
+            Some(&failing.admin),
+            Some(json!({ "slug": "ghost", "name": "Ghost" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        core_events(&failing).await.is_empty(),
+        "the undone provisioning left no event"
+    );
+}
+
+on_both_backends!(plugins_publish_only_their_own_events, |core| {
+    core.tenant("alpha").await;
+    core.tenant("bravo").await;
+    let now = plexica_sdk::api::time::now_ms();
+    let token = core
+        .api
+        .state()
+        .core
+        .issue_install_token("alpha", "crm", now)
+        .await
+        .expect("install token");
+    let publish = |tenant: &str, body: Value| {
+        let path = format!("/api/v1/tenants/{tenant}/events");
+        let token = token.clone();
+        let core = &core;
+        async move { send(core, Method::POST, &path, &token, Some(body), "corr-plugin").await }
+    };
+    let (status, body) = publish(
+        "alpha",
+        json!({ "type": "plugin.crm.contact.created", "data": { "name": "Ada" }, "workspace": "default" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let events = tenant_events(&core, "alpha").await;
+    let published = events.iter().find(|e| e.id == id).expect("in the outbox");
+    assert_eq!(published.r#type, "plugin.crm.contact.created");
+    assert_eq!(published.source, "plugin/crm");
+    assert_eq!(published.workspace.as_deref(), Some("default"));
+    assert_eq!(published.correlationid, "corr-plugin");
+    assert_eq!(published.data["name"], "Ada");
+
+    for (body, status, code) in [
+        (
+            json!({ "type": "plugin.analytics.report.built", "data": {} }),
+            StatusCode::FORBIDDEN,
+            "EVENT_NAMESPACE",
+        ),
+        (
+            json!({ "type": "core.workspace.created", "data": {} }),
+            StatusCode::FORBIDDEN,
+            "EVENT_NAMESPACE",
+        ),
+        (
+            json!({ "type": "plugin.crm.Contact", "data": {} }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+        ),
+        (
+            json!({ "type": "plugin.crm.contact.created", "data": {}, "workspace": "nope" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+        ),
+    ] {
+        let (got, answer) = publish("alpha", body.clone()).await;
+        common::assert_error(got, &answer, status, code);
+    }
+    let (status, _) = publish(
+        "bravo",
+        json!({ "type": "plugin.crm.contact.created", "data": {} }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "never for another tenant");
+    assert!(
+        tenant_events(&core, "bravo")
+            .await
+            .iter()
+            .all(|e| e.source == "core"),
+        "nothing reached bravo"
+    );
+});

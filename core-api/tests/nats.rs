@@ -1,0 +1,183 @@
+//! Events through NATS JetStream (`--nats-url`): committed events reach the plugin once, with
+//! their context; a failing plugin's events are dead-lettered after the retries and a retry
+//! from the store delivers them; two core API replicas on one PostgreSQL database and one NATS
+//! share the work, every event reaching the subscriber and no handler running twice.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::plugin::{FAIL, HANDLED, handled_of, start_plugin, subscription, wait_for};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+fn nats() -> Option<String> {
+    let url = std::env::var("PLEXICA_TEST_NATS_URL").ok();
+    if url.is_none() {
+        println!("skipped: PLEXICA_TEST_NATS_URL is not set");
+    }
+    url
+}
+
+fn config(nats: String) -> impl FnOnce(&mut plexica_core_api::Config) {
+    move |c| {
+        c.nats_url = Some(nats);
+        c.retry_delays = vec![Duration::from_millis(100), Duration::from_millis(200)];
+        c.delivery_timeout = Duration::from_secs(2);
+    }
+}
+
+/// A tenant slug no earlier run used (subjects and consumers outlive test runs on the server).
+fn fresh(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{prefix}{:x}", nanos % 0xffff_ffff)
+}
+
+/// One test, one process-wide plugin: both scenarios run one after the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_through_jetstream() {
+    let Some(url) = nats() else { return };
+    single_replica(&url).await;
+    two_replicas(&url).await;
+}
+
+async fn single_replica(url: &str) {
+    let core = common::TestCore::start_with(common::Backend::Sqlite, config(url.to_owned()))
+        .await
+        .expect("starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = start_plugin(dir.path(), None).await;
+    let slug = fresh("js");
+    let tenant = core.tenant(&slug).await;
+    core.api
+        .state()
+        .core
+        .put_subscription(
+            &subscription(&slug, &plugin),
+            plexica_sdk::api::time::now_ms(),
+        )
+        .await
+        .expect("subscribe");
+    // The consumer is made within a second; events before it are not for it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let response = core
+        .http
+        .post(format!("{}/api/v1/tenants/{slug}/workspaces", core.url))
+        .bearer_auth(&tenant.admin_token)
+        .header("x-correlation-id", "corr-js")
+        .json(&json!({ "slug": "sales", "name": "Sales" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    wait_for("the handler", || !handled_of(&slug).is_empty()).await;
+    let handled = handled_of(&slug);
+    assert_eq!(handled.len(), 1, "{handled:?}");
+    assert_eq!(handled[0].0, "core.workspace.created");
+    assert_eq!(handled[0].2.as_deref(), Some("sales"));
+    assert_eq!(handled[0].3, "corr-js");
+
+    FAIL.store(true, Ordering::SeqCst);
+    let (status, _) = core
+        .post(
+            &format!("/api/v1/tenants/{slug}/workspaces"),
+            &tenant.admin_token,
+            json!({ "slug": "ops", "name": "Ops" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let letter = loop {
+        let (_, page) = core
+            .get("/api/v1/admin/dlq?state=PENDING", &core.admin)
+            .await;
+        if let Some(letter) = page["data"]
+            .as_array()
+            .and_then(|l| l.iter().find(|d| d["tenant"] == slug.as_str()))
+        {
+            break letter.clone();
+        }
+        assert!(Instant::now() < deadline, "no dead letter: {page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(letter["attempts"], 3, "{letter}");
+    FAIL.store(false, Ordering::SeqCst);
+    let id = letter["id"].as_str().expect("id");
+    let (status, _) = core
+        .call(
+            Method::POST,
+            &format!("/api/v1/admin/dlq/{id}/retry"),
+            Some(&core.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for("the retried delivery", || {
+        handled_of(&slug)
+            .iter()
+            .any(|h| h.2.as_deref() == Some("ops"))
+    })
+    .await;
+}
+
+async fn two_replicas(url: &str) {
+    let Some(first) =
+        common::TestCore::start_with(common::Backend::Postgres, config(url.to_owned())).await
+    else {
+        return;
+    };
+    let second = first.replica(config(url.to_owned())).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = start_plugin(dir.path(), None).await;
+    let slug = fresh("rep");
+    let tenant = first.tenant(&slug).await;
+    first
+        .api
+        .state()
+        .core
+        .put_subscription(
+            &subscription(&slug, &plugin),
+            plexica_sdk::api::time::now_ms(),
+        )
+        .await
+        .expect("subscribe");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let token = second
+        .login(Some(&slug), &tenant.admin_email, &tenant.admin_password)
+        .await;
+    for i in 0..20 {
+        let (core, token) = if i % 2 == 0 {
+            (&first, &tenant.admin_token)
+        } else {
+            (&second, &token)
+        };
+        let (status, body) = core
+            .post(
+                &format!("/api/v1/tenants/{slug}/workspaces"),
+                token,
+                json!({ "slug": format!("ws-{i}"), "name": format!("Workspace {i}") }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    wait_for("20 events", || handled_of(&slug).len() >= 20).await;
+    // A little longer, to see any second delivery.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let handled = handled_of(&slug);
+    let ids: HashSet<&String> = handled.iter().map(|h| &h.4).collect();
+    assert_eq!(handled.len(), 20, "every event once: {handled:?}");
+    assert_eq!(ids.len(), 20);
+    let workspaces: HashSet<&str> = handled.iter().filter_map(|h| h.2.as_deref()).collect();
+    assert_eq!(workspaces.len(), 20);
+    assert!(
+        HANDLED
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|h| h.1 != "nobody")
+    );
+}

@@ -1,0 +1,13 @@
+-- The transactional outbox of platform changes (tenants' lifecycle): an event row is
+-- written in the same transaction as the change it reports (events-sdk.md, "Delivery"). `seq` is the commit order;
+-- the relay sets `relayed_at` once the event has been handed to the transport.
+
+CREATE TABLE outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    type       TEXT NOT NULL,
+    envelope   TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    relayed_at BIGINT
+);
+CREATE INDEX outbox_pending ON outbox (relayed_at, seq);

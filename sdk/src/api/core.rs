@@ -1,0 +1,536 @@
+//! Request and response bodies of the core API (`/api/v1`, core-api.md), shared by
+//! `plexica-core-api`, the `plexica` CLI and plugins.
+//!
+//! Types that carry a secret (passwords, tokens) print `<redacted>` in their `Debug` form.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Prefix of every long-lived core API token (for CI).
+pub const API_TOKEN_PREFIX: &str = "plx_";
+
+/// Prefix of every plugin install token (what a plugin's backend authenticates with).
+pub const INSTALL_TOKEN_PREFIX: &str = "plxi_";
+
+/// Prefix of every refresh token.
+pub const REFRESH_TOKEN_PREFIX: &str = "plxrt_";
+
+/// The email the platform's super admin logs in with (no tenant).
+pub const SUPER_ADMIN_EMAIL: &str = "admin";
+
+/// Every error answer: `{"error":{"code":"WORKSPACE_NOT_FOUND","message":"…","details":{…}}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable, upper-snake-case code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// Structured context (the field at fault, the permission missing, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// One page of a list: `{data, total, page, per_page}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub data: Vec<T>,
+    /// Items in all pages.
+    pub total: u64,
+    /// This page, from 1.
+    pub page: u32,
+    /// Items per page.
+    pub per_page: u32,
+}
+
+macro_rules! redacted_debug {
+    ($ty:ident { $($shown:ident),* } hides { $($hidden:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($shown), &self.$shown))*
+                    $(.field(stringify!($hidden), &"<redacted>"))*
+                    .finish()
+            }
+        }
+    };
+}
+
+/// `POST /api/v1/auth/login`. The super admin logs in with email `admin` and no tenant.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// The tenant's slug; absent for the super admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The account's email (`admin` for the super admin).
+    pub email: String,
+    /// The password.
+    pub password: String,
+}
+redacted_debug!(LoginRequest { tenant, email } hides { password });
+
+/// An access token and the refresh token that renews it (login and refresh answers).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// A JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque, single use: trade it at `POST /auth/refresh` for a new pair.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+redacted_debug!(TokenPair { token_type, expires_in } hides { access_token, refresh_token });
+
+/// `POST /api/v1/auth/refresh`, and optionally `POST /api/v1/auth/logout`.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token.
+    pub refresh_token: String,
+}
+redacted_debug!(RefreshRequest {} hides { refresh_token });
+
+/// `GET /api/v1/auth/me`: who the caller is and what they may do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    /// User id.
+    pub id: String,
+    /// Email (`admin` for the super admin).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The tenant the caller belongs to; absent for the super admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Is the caller the platform's super admin?
+    pub super_admin: bool,
+    /// Tenant roles (or `super_admin`).
+    pub roles: Vec<String>,
+    /// Effective permission strings (`resource:action`; `*` for all).
+    pub permissions: Vec<String>,
+    /// `session` (login), `api_token` or `external` (the tenant's identity provider).
+    pub auth: String,
+}
+
+/// `POST /api/v1/auth/tokens`: a long-lived API token for CI.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewApiTokenRequest {
+    /// A label, e.g. the pipeline using it.
+    pub name: String,
+    /// Permissions the token is limited to (`resource:action`); default: all of the caller's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// Lifetime in seconds; default 90 days, at most one year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
+}
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiTokenInfo {
+    /// Public id, for revocation.
+    pub id: String,
+    /// Label.
+    pub name: String,
+    /// Permissions it is limited to (`*` for all of the owner's).
+    pub scopes: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// The answer to `POST /api/v1/auth/tokens`: the secret is shown this once.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CreatedApiToken {
+    /// The token's description.
+    #[serde(flatten)]
+    pub info: ApiTokenInfo,
+    /// `plx_…`.
+    pub token: String,
+}
+redacted_debug!(CreatedApiToken { info } hides { token });
+
+/// Lifecycle state of a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TenantStatus {
+    /// Its data space is being created.
+    Provisioning,
+    /// In service.
+    Active,
+    /// Its users are refused with `TENANT_SUSPENDED`.
+    Suspended,
+    /// Soft-deleted: kept, refused, can be re-activated.
+    PendingDeletion,
+    /// Gone.
+    Deleted,
+}
+
+impl TenantStatus {
+    /// Every state.
+    pub const ALL: [TenantStatus; 5] = [
+        Self::Provisioning,
+        Self::Active,
+        Self::Suspended,
+        Self::PendingDeletion,
+        Self::Deleted,
+    ];
+
+    /// Its name on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provisioning => "PROVISIONING",
+            Self::Active => "ACTIVE",
+            Self::Suspended => "SUSPENDED",
+            Self::PendingDeletion => "PENDING_DELETION",
+            Self::Deleted => "DELETED",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// `POST /api/v1/tenants`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateTenantRequest {
+    /// `^[a-z][a-z0-9-]{1,49}[a-z0-9]$`, not reserved.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Email of the first tenant admin; default `admin@<slug>.local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_email: Option<String>,
+    /// Free-form settings (a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Value>,
+}
+
+/// `PATCH /api/v1/tenants/{slug}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateTenantRequest {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New settings (replaces the object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Value>,
+}
+
+/// Counts shown with a tenant's details.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TenantUsage {
+    /// Users.
+    pub users: u64,
+    /// Workspaces.
+    pub workspaces: u64,
+}
+
+/// The first admin's credentials, in the answer that created the tenant (shown once).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct InitialAdmin {
+    /// Login email.
+    pub email: String,
+    /// Generated password.
+    pub password: String,
+}
+redacted_debug!(InitialAdmin { email } hides { password });
+
+/// A tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Stable id.
+    pub id: String,
+    /// URL name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Lifecycle state.
+    pub status: TenantStatus,
+    /// Free-form settings.
+    pub settings: Value,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// Counts (on `GET /tenants/{slug}` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<TenantUsage>,
+    /// The first admin's credentials, only in the answer that provisioned the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_admin: Option<InitialAdmin>,
+}
+
+/// A user of a tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    /// Stable id.
+    pub id: String,
+    /// Login email, unique in the tenant.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Tenant roles.
+    pub roles: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// A generated password, only in the answer that created the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_password: Option<String>,
+}
+
+/// `POST /api/v1/tenants/{t}/users`. Without a password one is generated and returned once.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    /// Login email.
+    pub email: String,
+    /// Display name; default: the email's local part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Password (at least 8 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Tenant roles; default `member`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+}
+redacted_debug!(CreateUserRequest { email, name, roles } hides { password });
+
+/// `PATCH /api/v1/tenants/{t}/users/{id}`.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct UpdateUserRequest {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+redacted_debug!(UpdateUserRequest { name } hides { password });
+
+/// `PUT /api/v1/tenants/{t}/users/{id}/roles`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SetRolesRequest {
+    /// The complete set of tenant roles.
+    pub roles: Vec<String>,
+}
+
+/// A tenant role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Role {
+    /// Name, e.g. `admin`.
+    pub name: String,
+    /// Permission strings (`resource:action`, `*` for all).
+    pub permissions: Vec<String>,
+    /// Created at provisioning (cannot be changed).
+    pub builtin: bool,
+}
+
+/// `POST /api/v1/tenants/{t}/roles`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateRoleRequest {
+    /// `^[a-z][a-z0-9_-]{1,39}$`.
+    pub name: String,
+    /// Permission strings.
+    pub permissions: Vec<String>,
+}
+
+/// A role inside a workspace: `admin > member > viewer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkspaceRole {
+    /// Read.
+    Viewer,
+    /// Read and contribute.
+    Member,
+    /// Everything in the workspace.
+    Admin,
+}
+
+impl WorkspaceRole {
+    /// Every role, lowest first.
+    pub const ALL: [WorkspaceRole; 3] = [Self::Viewer, Self::Member, Self::Admin];
+
+    /// Its name on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Member => "member",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses the name, any case.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+/// A workspace, with the caller's role in it and counts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Workspace {
+    /// Stable id.
+    pub id: String,
+    /// URL name, unique in the tenant.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Free-form settings.
+    pub settings: Value,
+    /// The tenant's default workspace (cannot be deleted).
+    pub is_default: bool,
+    /// The caller's role (tenant admins count as `admin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<WorkspaceRole>,
+    /// Members.
+    pub member_count: u64,
+    /// Teams.
+    pub team_count: u64,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `POST /api/v1/tenants/{t}/workspaces`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateWorkspaceRequest {
+    /// `^[a-z][a-z0-9-]{1,62}$`.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Free-form settings (a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Value>,
+}
+
+/// `PATCH /api/v1/tenants/{t}/workspaces/{ws}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateWorkspaceRequest {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// New settings (replaces the object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Value>,
+}
+
+/// A workspace member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    /// The user's id.
+    pub user_id: String,
+    /// The user's email.
+    pub email: String,
+    /// The user's name.
+    pub name: String,
+    /// Role in the workspace.
+    pub role: WorkspaceRole,
+    /// RFC 3339.
+    pub added_at: String,
+}
+
+/// `POST /api/v1/tenants/{t}/workspaces/{ws}/members`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddMemberRequest {
+    /// The user's id (or email).
+    pub user_id: String,
+    /// Role in the workspace.
+    pub role: WorkspaceRole,
+}
+
+/// `PATCH /api/v1/tenants/{t}/workspaces/{ws}/members/{user}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetMemberRoleRequest {
+    /// The new role.
+    pub role: WorkspaceRole,
+}
+
+/// A team in a workspace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Team {
+    /// Stable id.
+    pub id: String,
+    /// Name, unique in the workspace.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Members' user ids.
+    pub members: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `POST /api/v1/tenants/{t}/workspaces/{ws}/teams`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateTeamRequest {
+    /// Name, unique in the workspace.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// User ids of workspace members to put in the team.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let pair = TokenPair {
+            access_token: "eyJsecret".into(),
+            refresh_token: "plxrt_secret".into(),
+            token_type: "Bearer".into(),
+            expires_in: 900,
+        };
+        let login = LoginRequest {
+            tenant: None,
+            email: "admin".into(),
+            password: "hunter22".into(),
+        };
+        let text = format!("{pair:?} {login:?}");
+        assert!(
+            !text.contains("secret") && !text.contains("hunter22"),
+            "{text}"
+        );
+        assert!(text.contains("admin"));
+    }
+
+    #[test]
+    fn statuses_and_roles_round_trip() {
+        for status in TenantStatus::ALL {
+            assert_eq!(TenantStatus::parse(status.as_str()), Some(status));
+            let json = serde_json::to_string(&status).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        assert_eq!(WorkspaceRole::parse("ADMIN"), Some(WorkspaceRole::Admin));
+        assert!(WorkspaceRole::Admin > WorkspaceRole::Member);
+        assert!(WorkspaceRole::Member > WorkspaceRole::Viewer);
+    }
+}

@@ -1,0 +1,293 @@
+//! The event envelope (events-sdk.md): CloudEvents 1.0 JSON with Plexica's extensions, shared
+//! by the core API (which emits and delivers events), plugins (which handle and publish them)
+//! and the CLI.
+
+use serde::{Deserialize, Serialize};
+
+/// The CloudEvents version of every envelope.
+pub const SPEC_VERSION: &str = "1.0";
+
+/// The `source` of events the platform emits.
+pub const CORE_SOURCE: &str = "core";
+
+/// An event: the envelope's attributes plus its `data` (`T`, JSON by default).
+///
+/// With the SDK's `runtime`, it dereferences to `data`, so `ev.workspace_id` reads a field of
+/// the payload while `ev.workspace` (an envelope field) names the workspace of the event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event<T = serde_json::Value> {
+    /// CloudEvents version, `1.0`.
+    pub specversion: String,
+    /// Unique id (UUID v7); handlers deduplicate redeliveries by it.
+    pub id: String,
+    /// Event type, e.g. `core.workspace.created`.
+    #[serde(rename = "type")]
+    pub r#type: String,
+    /// Producer: `core` or `plugin/<id>`.
+    pub source: String,
+    /// When the change happened, RFC 3339.
+    pub time: String,
+    /// Media type of `data`, `application/json`.
+    pub datacontenttype: String,
+    /// The tenant's slug.
+    pub tenant: String,
+    /// The workspace's slug, for workspace-scoped events.
+    pub workspace: Option<String>,
+    /// Shared by every event caused by the same original request.
+    pub correlationid: String,
+    /// Id of the event that caused this one, if any.
+    pub causationid: Option<String>,
+    /// Id of the user who caused the change, if any.
+    pub actor: Option<String>,
+    /// The payload.
+    pub data: T,
+}
+
+/// A new event id: a UUID v7 (time-ordered), as text.
+pub fn new_event_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl<T> Event<T> {
+    /// A new event of `event_type` from `source` for `tenant`, now, with a fresh id.
+    pub fn new(
+        event_type: impl Into<String>,
+        source: impl Into<String>,
+        tenant: impl Into<String>,
+        correlation_id: impl Into<String>,
+        data: T,
+    ) -> Self {
+        Self {
+            specversion: SPEC_VERSION.to_owned(),
+            id: new_event_id(),
+            r#type: event_type.into(),
+            source: source.into(),
+            time: super::time::rfc3339(super::time::now_ms()),
+            datacontenttype: "application/json".to_owned(),
+            tenant: tenant.into(),
+            workspace: None,
+            correlationid: correlation_id.into(),
+            causationid: None,
+            actor: None,
+            data,
+        }
+    }
+
+    /// The same event in workspace `workspace`.
+    pub fn in_workspace(mut self, workspace: impl Into<String>) -> Self {
+        self.workspace = Some(workspace.into());
+        self
+    }
+
+    /// The same event, caused by user `actor`.
+    pub fn by(mut self, actor: Option<String>) -> Self {
+        self.actor = actor;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_serialize_as_cloudevents() {
+        let event = Event::new(
+            "core.workspace.created",
+            CORE_SOURCE,
+            "acme",
+            "corr-1",
+            serde_json::json!({ "slug": "sales" }),
+        )
+        .in_workspace("sales")
+        .by(Some("u_1".into()));
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        assert_eq!(json["specversion"], "1.0");
+        assert_eq!(json["type"], "core.workspace.created");
+        assert_eq!(json["workspace"], "sales");
+        assert_eq!(json["actor"], "u_1");
+        assert_eq!(json["datacontenttype"], "application/json");
+        let back: Event = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, event);
+        let (a, b) = (new_event_id(), new_event_id());
+        assert!(a < b || a[..13] == b[..13], "time-ordered: {a} {b}");
+        assert_eq!(a.len(), 36);
+    }
+}
+
+/// The path of a plugin's backend the core API pushes events to.
+pub const EVENTS_PATH: &str = "/_plexica/events";
+
+/// The header carrying a pushed event's signature: `t=<unix seconds>,v1=<hex hmac-sha256>`.
+pub const SIGNATURE_HEADER: &str = "x-plexica-signature";
+
+/// The largest clock difference a pushed event's signature may show, in seconds.
+pub const MAX_SIGNATURE_SKEW_SECONDS: i64 = 300;
+
+/// Why a pushed event's signature was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// No signature, or not `t=…,v1=…`.
+    #[error("the event signature is missing or malformed")]
+    Malformed,
+    /// Signed too long ago (or in the future): a replay, or a clock far off.
+    #[error("the event signature is stale (more than 5 minutes off)")]
+    Stale,
+    /// The HMAC does not match: another secret, or a changed body.
+    #[error("the event signature does not match")]
+    Mismatch,
+}
+
+fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::Mac;
+    // HMAC accepts keys of any length.
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+/// The `X-Plexica-Signature` value for `body` pushed at `timestamp` (Unix seconds).
+pub fn sign_delivery(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    use hmac::Mac;
+    let tag = mac(secret, timestamp, body).finalize().into_bytes();
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+/// Checks `header` for `body` received at `now` (Unix seconds): the timestamp within
+/// [`MAX_SIGNATURE_SKEW_SECONDS`], the HMAC compared in constant time.
+pub fn verify_delivery(
+    secret: &[u8],
+    header: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<(), SignatureError> {
+    use hmac::Mac;
+    let mut timestamp = None;
+    let mut tag = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => tag = decode_hex(v),
+            _ => {}
+        }
+    }
+    let (Some(timestamp), Some(tag)) = (timestamp, tag) else {
+        return Err(SignatureError::Malformed);
+    };
+    if (now - timestamp).abs() > MAX_SIGNATURE_SKEW_SECONDS {
+        return Err(SignatureError::Stale);
+    }
+    mac(secret, timestamp, body)
+        .verify_slice(&tag)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::*;
+
+    #[test]
+    fn signatures_verify_and_refuse() {
+        let body = br#"{"type":"core.workspace.created"}"#;
+        let header = sign_delivery(b"secret", 1_000_000, body);
+        assert!(header.starts_with("t=1000000,v1="));
+        assert_eq!(verify_delivery(b"secret", &header, body, 1_000_100), Ok(()));
+        assert_eq!(
+            verify_delivery(b"other", &header, body, 1_000_100),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_delivery(b"secret", &header, b"{}", 1_000_100),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_delivery(b"secret", &header, body, 1_000_301),
+            Err(SignatureError::Stale)
+        );
+        for bad in ["", "t=1", "v1=00", "t=x,v1=00", "t=1000000,v1=zz"] {
+            assert_eq!(
+                verify_delivery(b"secret", bad, body, 1_000_000),
+                Err(SignatureError::Malformed),
+                "{bad}"
+            );
+        }
+    }
+}
+
+/// A delivery that failed every attempt (`GET /api/v1/admin/dlq`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Id.
+    pub id: String,
+    /// The event's id.
+    pub event_id: String,
+    /// The event's type.
+    pub event_type: String,
+    /// Tenant slug.
+    pub tenant: String,
+    /// The subscriber it was for.
+    pub plugin_id: String,
+    /// `PENDING`, `RETRYING`, `RESOLVED` or `DISCARDED`.
+    pub state: String,
+    /// The last error.
+    pub error: String,
+    /// Attempts made.
+    pub attempts: u64,
+    /// RFC 3339: when the event was first queued for this subscriber.
+    pub first_attempt_at: String,
+    /// RFC 3339: the last failure.
+    pub failed_at: String,
+    /// RFC 3339: the last change of state.
+    pub updated_at: String,
+    /// The event (on `GET /api/v1/admin/dlq/{id}` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Event>,
+}
+
+/// The answer to a retry of dead letters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retried {
+    /// Dead letters queued for delivery again.
+    pub retried: u64,
+}
+
+/// `POST /api/v1/tenants/{t}/events` (install token): a plugin publishes one of its own
+/// events (`plugin.<its id>.…`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishRequest {
+    /// The event type, `plugin.<plugin id>.<entity>.<action>`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The payload.
+    pub data: serde_json::Value,
+    /// The workspace the event belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// The correlation id of the work that caused it (default: a new one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlationid: Option<String>,
+    /// The id of the event that caused it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causationid: Option<String>,
+}
+
+/// The answer to a publish: the new event's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The event id.
+    pub id: String,
+}

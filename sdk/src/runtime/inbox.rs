@@ -1,0 +1,176 @@
+//! `POST /_plexica/events`: where the core API pushes events (events-sdk.md, "Embedded
+//! transport"). Each push is checked — signature by the install's secret, at most five minutes
+//! old — then, unless its id was handled already (deduplication, on by default), dispatched to
+//! the matching `#[event_handler]`s. A handler's failure answers 500 so that the core API
+//! retries; nothing counts as handled unless every matching handler succeeded.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::context::Context;
+use super::handler::{dispatch, handlers};
+pub use crate::api::events::EVENTS_PATH;
+use crate::api::events::{SIGNATURE_HEADER, verify_delivery};
+
+/// The environment variable holding the install's event secret.
+pub const EVENT_SECRET_ENV: &str = "PLEXICA_EVENT_SECRET";
+
+/// Ids of recently handled events, at most `capacity`, oldest forgotten first.
+#[derive(Debug)]
+pub struct RecentIds {
+    capacity: usize,
+    order: VecDeque<String>,
+    seen: HashSet<String>,
+}
+
+impl RecentIds {
+    /// Remembers up to `capacity` ids.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            order: VecDeque::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Was `id` handled already?
+    pub fn contains(&self, id: &str) -> bool {
+        self.seen.contains(id)
+    }
+
+    /// Records `id` as handled.
+    pub fn insert(&mut self, id: String) {
+        if self.seen.insert(id.clone()) {
+            self.order.push_back(id);
+            if self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.seen.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// What the endpoint needs: the secret, and the handled ids when deduplicating.
+#[derive(Debug, Clone)]
+pub(crate) struct Inbox {
+    pub(crate) secret: Option<Arc<[u8]>>,
+    pub(crate) recent: Option<Arc<Mutex<RecentIds>>>,
+    pub(crate) core: Option<Arc<super::context::CoreConnection>>,
+}
+
+fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message.into() } });
+    (status, Json(body)).into_response()
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The handler of `POST /_plexica/events`.
+pub(crate) async fn receive(
+    State(inbox): State<Inbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = &inbox.secret else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "NO_EVENT_SECRET",
+            format!("this plugin has no event secret ({EVENT_SECRET_ENV}); it accepts no events"),
+        );
+    };
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Err(e) = verify_delivery(secret, signature, &body, now_unix()) {
+        return refuse(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", e.to_string());
+    }
+    let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_ENVELOPE",
+            "the body is not a JSON event",
+        );
+    };
+    let text = |key: &str| {
+        envelope
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let (Some(id), Some(tenant)) = (text("id"), text("tenant")) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_ENVELOPE",
+            "the event has no id or tenant",
+        );
+    };
+    if let Some(recent) = &inbox.recent {
+        let seen = recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&id);
+        if seen {
+            return (
+                StatusCode::OK,
+                Json(serde_json::json!({ "status": "duplicate" })),
+            )
+                .into_response();
+        }
+    }
+    let ctx = Context::new(
+        tenant,
+        text("workspace"),
+        text("actor"),
+        text("correlationid").unwrap_or_else(|| id.clone()),
+    )
+    .handling(id.clone())
+    .connected(inbox.core.clone());
+    match dispatch(handlers(), ctx, envelope).await {
+        Ok(()) => {
+            if let Some(recent) = &inbox.recent {
+                recent
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(id);
+            }
+            (
+                StatusCode::OK,
+                Json(serde_json::json!({ "status": "handled" })),
+            )
+                .into_response()
+        }
+        Err(e) => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "HANDLER_FAILED",
+            e.to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecentIds;
+
+    #[test]
+    fn recent_ids_forget_the_oldest() {
+        let mut recent = RecentIds::new(2);
+        recent.insert("a".into());
+        recent.insert("b".into());
+        recent.insert("a".into());
+        assert!(recent.contains("a") && recent.contains("b"));
+        recent.insert("c".into());
+        assert!(!recent.contains("a") && recent.contains("b") && recent.contains("c"));
+    }
+}
