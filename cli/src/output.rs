@@ -97,6 +97,18 @@ impl Ui {
         let _ = printed;
     }
 
+    /// Prints one record of a stream (`events tail`): a line of compact JSON (JSON Lines), or
+    /// `text()` for people; flushed at once so that pipes see it. Returns `false` once stdout is
+    /// closed (e.g. `| head`), so that the stream can stop.
+    pub fn record<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> bool {
+        let mut out = std::io::stdout().lock();
+        let line = match self.format {
+            OutputFormat::Json => serde_json::to_string(value).unwrap_or_default(),
+            OutputFormat::Table => text(),
+        };
+        writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+    }
+
     /// A status line for people on stderr (`Created …`), unless quiet or JSON.
     pub fn status(&self, verb: &str, message: impl AsRef<str>) {
         if self.quiet || self.json() {

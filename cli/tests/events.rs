@@ -69,6 +69,42 @@ fn dead_letters_through_the_cli() {
         "Sales",
     ]);
 
+    let tail = sandbox
+        .plexica()
+        .args([
+            "-o",
+            "json",
+            "events",
+            "tail",
+            "--tenant",
+            "acme",
+            "--type",
+            "core.workspace.*",
+            "--from-start",
+            "--count",
+            "2",
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("runs");
+    assert!(tail.status.success(), "{tail:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&tail.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
+        .collect();
+    let workspaces: Vec<&str> = lines
+        .iter()
+        .map(|e| e["workspace"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(workspaces, ["default", "sales"]);
+    assert!(lines.iter().all(|e| e["type"] == "core.workspace.created"));
+    let bad = sandbox
+        .plexica()
+        .args(["events", "tail", "--tenant", "acme", "--type", "Core.*"])
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(2), "a bad pattern is a usage error");
+
     // The tenant's default workspace may have been announced after the subscription existed,
     // so look for the letter of the `sales` workspace among all the dead letters.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -85,7 +121,10 @@ fn dead_letters_through_the_cli() {
                 break 'found (letter.clone(), shown);
             }
         }
-        assert!(Instant::now() < deadline, "no dead letter for sales: {letters}");
+        assert!(
+            Instant::now() < deadline,
+            "no dead letter for sales: {letters}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let id = first["id"].as_str().expect("id").to_owned();

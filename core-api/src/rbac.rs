@@ -26,7 +26,7 @@ use crate::slug::TenantSlug;
 use crate::state::AppState;
 
 /// Every permission of the core API (plugins add their own at install).
-pub const PERMISSIONS: [&str; 8] = [
+pub const PERMISSIONS: [&str; 9] = [
     "users:read",
     "users:write",
     "roles:read",
@@ -35,6 +35,7 @@ pub const PERMISSIONS: [&str; 8] = [
     "workspaces:write",
     "workspaces:admin",
     "plugins:write",
+    "events:read",
 ];
 
 /// What the platform's super admin needs (on top of being the super admin) for platform routes.

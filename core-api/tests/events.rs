@@ -380,3 +380,118 @@ on_both_backends!(plugins_publish_only_their_own_events, |core| {
         "nothing reached bravo"
     );
 });
+
+on_both_backends!(the_event_log_follows_commits, |core| {
+    let alpha = core.tenant("alpha").await;
+    let bravo = core.tenant("bravo").await;
+    let (_, member) = core.user(&alpha, "mia@alpha.test", &["member"]).await;
+    let log = "/api/v1/tenants/alpha/events";
+    let (status, body) = core.get(log, &member).await;
+    common::assert_error(status, &body, StatusCode::FORBIDDEN, "FORBIDDEN");
+
+    let t = &alpha.admin_token;
+    let (status, start) = core.get(log, t).await;
+    assert_eq!(status, StatusCode::OK, "{start}");
+    assert_eq!(
+        start["events"],
+        json!([]),
+        "without a cursor: none, only the end"
+    );
+    let cursor = start["cursor"].as_u64().expect("cursor");
+    let (_, all) = core.get(&format!("{log}?after=0"), t).await;
+    let seeded: Vec<&str> = all["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert!(seeded.contains(&"core.workspace.created"), "{all}");
+    assert_eq!(all["cursor"].as_u64(), Some(cursor));
+
+    // A waiting read returns as soon as a matching event is committed.
+    let waiting = {
+        let (http, url, token) = (core.http.clone(), core.url.clone(), t.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let body: Value = http
+                .get(format!(
+                    "{url}{log}?after={cursor}&wait=10&type=core.workspace.*"
+                ))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("log")
+                .json()
+                .await
+                .expect("json");
+            (body, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (status, _) = core
+        .post(
+            "/api/v1/tenants/bravo/workspaces",
+            &bravo.admin_token,
+            json!({ "slug": "elsewhere", "name": "Elsewhere" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = core
+        .post(
+            "/api/v1/tenants/alpha/users",
+            t,
+            json!({ "email": "bob@alpha.test", "password": "password-123" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = send(
+        &core,
+        Method::POST,
+        "/api/v1/tenants/alpha/workspaces",
+        t,
+        Some(json!({ "slug": "sales", "name": "Sales" })),
+        "corr-tail",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (body, waited) = waiting.await.expect("reader");
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "answered after {waited:?}"
+    );
+    let events = body["events"].as_array().expect("events");
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or_default(),
+                e["workspace"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("core.workspace.created", "sales")],
+        "only alpha's, only workspaces, the user's skipped"
+    );
+    assert_eq!(events[0]["correlationid"], "corr-tail");
+    let after = body["cursor"].as_u64().expect("cursor");
+    let (_, rest) = core.get(&format!("{log}?after={after}"), t).await;
+    assert_eq!(rest["events"], json!([]), "{rest}");
+
+    for (query, field) in [
+        ("after=0&type=Core.*", "type"),
+        ("after=0&wait=31", "wait"),
+        ("after=0&limit=0", "limit"),
+        ("after=0&limit=501", "limit"),
+    ] {
+        let (status, body) = core.get(&format!("{log}?{query}"), t).await;
+        common::assert_error(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+        );
+        assert!(body.to_string().contains(field), "{query}: {body}");
+    }
+});

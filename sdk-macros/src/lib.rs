@@ -1,5 +1,5 @@
 //! Procedural macros of `plexica-sdk`. Use them through `plexica_sdk` (its `prelude` brings
-//! [`macro@event_handler`] into scope); this crate is an implementation detail.
+//! [`macro@event_handler`] and [`macro@hook`] into scope); this crate is an implementation detail.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -50,6 +50,146 @@ pub fn event_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
             quote!(#error #item).into()
         }
     }
+}
+
+/// Registers an `async fn` as one of the plugin's lifecycle hooks, which the platform calls
+/// when the plugin is installed in, uninstalled from, activated in or deactivated in a tenant.
+///
+/// ```ignore
+/// use plexica_sdk::prelude::*;
+///
+/// #[hook(on_install)]
+/// async fn install(ctx: &Context) -> Result<()> {
+///     println!("installed in {}", ctx.tenant());
+///     Ok(())
+/// }
+/// ```
+///
+/// The argument is one of `on_install`, `on_uninstall`, `on_activate`, `on_deactivate`,
+/// optionally followed by `crate = "path"` as for [`macro@event_handler`]. The function must be
+/// `async fn name(ctx: &Context) -> Result<()>`; it stays callable as written, and is listed by
+/// `plexica_sdk::hooks()`. A plugin has at most one function per hook (checked at start-up).
+#[proc_macro_attribute]
+pub fn hook(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = TokenStream2::from(item);
+    match expand_hook(attr.into(), item.clone()) {
+        Ok(expanded) => expanded.into(),
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote!(#error #item).into()
+        }
+    }
+}
+
+/// The hooks a plugin can implement, as written in `#[hook(…)]`, with their runtime variant.
+const HOOKS: [(&str, &str); 4] = [
+    ("on_install", "OnInstall"),
+    ("on_uninstall", "OnUninstall"),
+    ("on_activate", "OnActivate"),
+    ("on_deactivate", "OnDeactivate"),
+];
+
+/// The parsed arguments of `#[hook(…)]`.
+struct HookArgs {
+    variant: Ident,
+    krate: Path,
+}
+
+fn parse_hook_args(input: ParseStream<'_>) -> syn::Result<HookArgs> {
+    const USAGE: &str = "expected a hook: `on_install`, `on_uninstall`, `on_activate` or `on_deactivate`, e.g. #[hook(on_install)]";
+    if input.is_empty() {
+        return Err(syn::Error::new(Span::call_site(), USAGE));
+    }
+    let hook = input.call(Ident::parse_any)?;
+    let Some((_, variant)) = HOOKS.iter().find(|(name, _)| hook == name) else {
+        let message = match HOOKS.iter().map(|(name, _)| *name).find(|name| {
+            name.trim_start_matches("on_") == hook.to_string().trim_start_matches("on_")
+        }) {
+            Some(name) => format!("unknown hook `{hook}`; did you mean `{name}`?"),
+            None => format!("unknown hook `{hook}`; {USAGE}"),
+        };
+        return Err(syn::Error::new_spanned(&hook, message));
+    };
+    let variant = Ident::new(variant, hook.span());
+    let mut krate: Option<(Ident, Path)> = None;
+    while !input.is_empty() {
+        input.parse::<Token![,]>()?;
+        if input.is_empty() {
+            break;
+        }
+        let key = input.call(Ident::parse_any)?;
+        if key != "crate" {
+            return Err(syn::Error::new_spanned(
+                &key,
+                format!(
+                    "unknown option `{key}`; a hook takes only `crate = \"path\"` after its name"
+                ),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let value: Expr = input.parse()?;
+        reject_duplicate(&krate, &key)?;
+        krate = Some((key, parse_crate_path(&value)?));
+    }
+    Ok(HookArgs {
+        variant,
+        krate: krate.map_or_else(|| syn::parse_quote!(::plexica_sdk), |(_, path)| path),
+    })
+}
+
+fn expand_hook(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    const SHAPE: &str = "hooks have the signature `async fn name(ctx: &Context) -> Result<()>`";
+    let HookArgs { variant, krate } = parse_hook_args.parse2(attr)?;
+    let func: ItemFn = syn::parse2(item).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "#[hook] applies to an `async fn name(ctx: &Context) -> Result<()>`",
+        )
+    })?;
+    let typed = check_common(&func, "hooks", SHAPE)?;
+    let [context] = typed[..] else {
+        return Err(if func.sig.inputs.is_empty() {
+            syn::Error::new(func.sig.paren_token.span.join(), SHAPE)
+        } else {
+            syn::Error::new_spanned(&func.sig.inputs, SHAPE)
+        });
+    };
+    let ReturnType::Type(_, output) = &func.sig.output else {
+        return Err(syn::Error::new(func.sig.paren_token.span.close(), SHAPE));
+    };
+    let name = &func.sig.ident;
+    let name_str = name.unraw().to_string();
+    let invoke = format_ident!("__plexica_hook_{}", name.unraw());
+    let bind_context = quote_spanned! {at(context)=>
+        let ctx: #context = &ctx;
+    };
+    let call = quote_spanned! {at(output)=>
+        let outcome: #krate::runtime::Result<()> = #name(ctx).await;
+        outcome
+    };
+    let boxed = quote_spanned! {at(name)=>
+        ::std::boxed::Box::pin(async move {
+            #bind_context
+            #call
+        })
+    };
+    Ok(quote! {
+        #func
+
+        const _: () = {
+            fn #invoke(ctx: #krate::runtime::Context) -> #krate::runtime::HandlerFuture {
+                #boxed
+            }
+
+            #krate::__private::inventory::submit! {
+                #krate::runtime::HookRegistration {
+                    hook: #krate::runtime::Hook::#variant,
+                    name: #name_str,
+                    invoke: #invoke,
+                }
+            }
+        };
+    })
 }
 
 /// The parsed arguments of `#[event_handler(…)]`.
@@ -167,31 +307,32 @@ struct Params<'a> {
     output: &'a Type,
 }
 
-fn check_signature(func: &ItemFn) -> syn::Result<Params<'_>> {
-    const SHAPE: &str = "event handlers have the signature `async fn name(ctx: &Context, ev: Event<T>) -> Result<()>`";
+/// Checks what handlers and hooks share (async, not unsafe, not generic, no `self`) and returns
+/// the types of the typed parameters; `what` names the kind in messages.
+fn check_common<'a>(func: &'a ItemFn, what: &str, shape: &str) -> syn::Result<Vec<&'a Type>> {
     let sig = &func.sig;
     if let Some(unsafety) = &sig.unsafety {
         return Err(syn::Error::new_spanned(
             unsafety,
-            "event handlers cannot be `unsafe`",
+            format!("{what} cannot be `unsafe`"),
         ));
     }
     if sig.asyncness.is_none() {
         return Err(syn::Error::new_spanned(
             sig.fn_token,
-            "event handlers must be `async fn`",
+            format!("{what} must be `async fn`"),
         ));
     }
     if !sig.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(
             &sig.generics,
-            "event handlers cannot be generic",
+            format!("{what} cannot be generic"),
         ));
     }
     if let Some(where_clause) = &sig.generics.where_clause {
         return Err(syn::Error::new_spanned(
             where_clause,
-            "event handlers cannot be generic",
+            format!("{what} cannot be generic"),
         ));
     }
     let mut typed = Vec::with_capacity(2);
@@ -200,12 +341,19 @@ fn check_signature(func: &ItemFn) -> syn::Result<Params<'_>> {
             FnArg::Receiver(receiver) => {
                 return Err(syn::Error::new_spanned(
                     receiver,
-                    "event handlers are free functions; they take no `self`",
+                    format!("{what} are free functions; they take no `self`; {shape}"),
                 ));
             }
             FnArg::Typed(pat) => typed.push(&*pat.ty),
         }
     }
+    Ok(typed)
+}
+
+fn check_signature(func: &ItemFn) -> syn::Result<Params<'_>> {
+    const SHAPE: &str = "event handlers have the signature `async fn name(ctx: &Context, ev: Event<T>) -> Result<()>`";
+    let sig = &func.sig;
+    let typed = check_common(func, "event handlers", SHAPE)?;
     let [context, event] = typed[..] else {
         return Err(if sig.inputs.is_empty() {
             syn::Error::new(sig.paren_token.span.join(), SHAPE)

@@ -6,7 +6,8 @@
 //! - [`event_name`]: event names and subscription patterns.
 //! - `package` (feature `package`): the reproducible `.pxp` archive, `CHECKSUMS` and
 //!   minisign-compatible Ed25519 signatures.
-//! - `runtime` (feature `runtime`, on by default): `Plugin`, `Context`, `#[event_handler]`.
+//! - `runtime` (feature `runtime`, on by default): `Plugin`, `Context`, `#[event_handler]`,
+//!   `#[hook]`.
 
 #![warn(missing_docs)]
 
@@ -20,9 +21,9 @@ pub mod package;
 pub mod runtime;
 
 #[cfg(feature = "runtime")]
-pub use plexica_sdk_macros::event_handler;
+pub use plexica_sdk_macros::{event_handler, hook};
 #[cfg(feature = "runtime")]
-pub use runtime::{Context, Event, Plugin, handlers, prelude, testing};
+pub use runtime::{Context, Event, Plugin, handlers, hooks, prelude, testing};
 
 /// Items used by code that the SDK's macros generate. Not part of the public API.
 #[cfg(feature = "runtime")]

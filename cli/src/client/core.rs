@@ -10,7 +10,7 @@ use plexica_sdk::api::core::{
     NewApiTokenRequest, Page, RefreshRequest, Role, SetMemberRoleRequest, SetRolesRequest, Team,
     Tenant, TokenPair, UpdateTenantRequest, UpdateWorkspaceRequest, User, Workspace,
 };
-use plexica_sdk::api::events::{DeadLetter, Retried};
+use plexica_sdk::api::events::{DeadLetter, EventLog, Retried};
 use reqwest::Method;
 use reqwest::blocking::Response;
 use serde::Serialize;
@@ -237,6 +237,12 @@ impl CoreClient {
     }
 
     // Dead letters.
+
+    /// `GET /tenants/{t}/events`: committed events after a cursor (`after`, `type`, `wait`,
+    /// `limit`).
+    pub fn event_log(&self, tenant: &str, query: Query<'_>) -> Result<EventLog, ClientError> {
+        self.json(Method::GET, &["tenants", tenant, "events"], query, NO_BODY)
+    }
 
     /// `GET /admin/dlq`.
     pub fn dead_letters(&self, query: Query<'_>) -> Result<Page<DeadLetter>, ClientError> {

@@ -165,6 +165,13 @@ fn entries() -> Vec<Entry> {
         ),
         entry(
             M::GET,
+            "/api/v1/tenants/{t}/events",
+            Tenant("events:read"),
+            "The tenant's committed events after a cursor (`?after=&type=&wait=&limit=`)",
+            events::log,
+        ),
+        entry(
+            M::GET,
             "/api/v1/admin/dlq",
             SuperAdmin,
             "Dead letters (`?state=`)",

@@ -118,6 +118,24 @@ mod tests {
 /// The path of a plugin's backend the core API pushes events to.
 pub const EVENTS_PATH: &str = "/_plexica/events";
 
+/// The path under which a plugin's backend receives lifecycle hook calls:
+/// `POST /_plexica/hooks/{on_install|on_uninstall|on_activate|on_deactivate}`, with a
+/// [`HookCall`] body signed like a pushed event.
+pub const HOOKS_PATH: &str = "/_plexica/hooks";
+
+/// The body of a lifecycle hook call: the tenant it is for and who caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookCall {
+    /// The tenant's slug.
+    pub tenant: String,
+    /// The user who installed, activated… the plugin, if a user did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The correlation id of the request that caused the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlationid: Option<String>,
+}
+
 /// The header carrying a pushed event's signature: `t=<unix seconds>,v1=<hex hmac-sha256>`.
 pub const SIGNATURE_HEADER: &str = "x-plexica-signature";
 
@@ -290,4 +308,14 @@ pub struct PublishRequest {
 pub struct Published {
     /// The event id.
     pub id: String,
+}
+
+/// `GET /api/v1/tenants/{t}/events?after=&type=&wait=&limit=`: the tenant's committed events
+/// after a cursor, oldest first (what `plexica events tail` follows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventLog {
+    /// The events after the cursor that match the `type` pattern, in commit order.
+    pub events: Vec<Event>,
+    /// Pass as `after` to continue where this answer stopped.
+    pub cursor: u64,
 }

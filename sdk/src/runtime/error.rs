@@ -47,6 +47,9 @@ pub enum Error {
         /// Every disagreement, handlers first.
         mismatches: Vec<Mismatch>,
     },
+    /// Several functions implement the same `#[hook]`.
+    #[error("{}", duplicate_hooks_message(.0))]
+    DuplicateHooks(Vec<(super::Hook, Vec<&'static str>)>),
     /// The listen address could not be bound.
     #[error("cannot listen on `{address}` (from {origin}): {source}")]
     Listen {
@@ -127,4 +130,15 @@ fn mismatch_message(manifest: &std::path::Path, mismatches: &[Mismatch]) -> Stri
         message.push_str(&mismatch.to_string());
     }
     message
+}
+
+fn duplicate_hooks_message(duplicates: &[(super::Hook, Vec<&'static str>)]) -> String {
+    let listed: Vec<String> = duplicates
+        .iter()
+        .map(|(hook, names)| format!("#[hook({hook})] is on {}", names.join(" and ")))
+        .collect();
+    format!(
+        "a hook may be implemented once: {}; keep one function per hook",
+        listed.join("; ")
+    )
 }

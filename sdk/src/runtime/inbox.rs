@@ -65,7 +65,8 @@ pub(crate) struct Inbox {
     pub(crate) core: Option<Arc<super::context::CoreConnection>>,
 }
 
-fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+/// An error answer in the platform's envelope.
+pub(crate) fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message.into() } });
     (status, Json(body)).into_response()
 }
@@ -76,25 +77,33 @@ fn now_unix() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Checks a push's signature by the install's secret; `Err` is the answer refusing it.
+pub(crate) fn verify(inbox: &Inbox, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    let Some(secret) = &inbox.secret else {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "NO_EVENT_SECRET",
+            format!(
+                "this plugin has no event secret ({EVENT_SECRET_ENV}); it accepts no platform calls"
+            ),
+        ));
+    };
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    verify_delivery(secret, signature, body, now_unix())
+        .map_err(|e| refuse(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", e.to_string()))
+}
+
 /// The handler of `POST /_plexica/events`.
 pub(crate) async fn receive(
     State(inbox): State<Inbox>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(secret) = &inbox.secret else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "NO_EVENT_SECRET",
-            format!("this plugin has no event secret ({EVENT_SECRET_ENV}); it accepts no events"),
-        );
-    };
-    let signature = headers
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if let Err(e) = verify_delivery(secret, signature, &body, now_unix()) {
-        return refuse(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", e.to_string());
+    if let Err(refused) = verify(&inbox, &headers, &body) {
+        return refused;
     }
     let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return refuse(

@@ -12,7 +12,9 @@ use tokio::net::TcpListener;
 use super::context::CoreConnection;
 use super::error::{Error, Result};
 use super::handler::{check_handlers, handlers};
+use super::hook::{duplicate_hooks, hooks, receive_hook};
 use super::inbox::{EVENT_SECRET_ENV, EVENTS_PATH, Inbox, RecentIds, receive};
+use crate::api::events::HOOKS_PATH;
 use crate::manifest::Manifest;
 
 /// The environment variable holding the address the backend listens on (`host:port`).
@@ -47,7 +49,8 @@ pub struct Plugin {
 impl Plugin {
     /// Loads and validates the manifest at `path` (a `plexica.toml` or the directory holding
     /// it), and checks that the registered `#[event_handler]`s match its `events.subscribes`
-    /// exactly (see [`check_handlers`](super::check_handlers)).
+    /// exactly (see [`check_handlers`](super::check_handlers)) and that no hook is implemented
+    /// twice.
     pub fn from_manifest(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let manifest = Manifest::from_file(path)?;
@@ -69,6 +72,10 @@ impl Plugin {
                 manifest: path.to_path_buf(),
                 mismatches,
             });
+        }
+        let duplicates = duplicate_hooks(hooks());
+        if !duplicates.is_empty() {
+            return Err(Error::DuplicateHooks(duplicates));
         }
         let event_secret = std::env::var(EVENT_SECRET_ENV)
             .ok()
@@ -137,7 +144,11 @@ impl Plugin {
                 &self.health_route,
                 get(move || std::future::ready(Json(health.clone()))),
             )
-            .route(EVENTS_PATH, post(receive).with_state(inbox))
+            .route(EVENTS_PATH, post(receive).with_state(inbox.clone()))
+            .route(
+                &format!("{HOOKS_PATH}/{{hook}}"),
+                post(receive_hook).with_state(inbox),
+            )
             .fallback_service(self.routes.clone())
     }
 

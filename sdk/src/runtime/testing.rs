@@ -1,7 +1,7 @@
 //! Test kit: build a [`Context`] and an [`Event`] for a unit test and call a handler directly,
 //! or [`dispatch`] an envelope through the `#[event_handler]` registry, without any server.
 //!
-//! ```
+//! ```standalone_crate
 //! use plexica_sdk::prelude::*;
 //! use plexica_sdk::testing;
 //!

@@ -1,6 +1,8 @@
-//! `plexica events …`: the platform's events (super admin).
+//! `plexica events …`: the platform's events: follow a tenant's, and the dead letter store
+//! (super admin).
 
 mod dlq;
+mod tail;
 
 use clap::Subcommand;
 
@@ -14,6 +16,8 @@ pub enum EventsCommand {
     /// The dead letter store: events that could not be delivered.
     #[command(subcommand)]
     Dlq(dlq::DlqCommand),
+    /// Follow a tenant's events as they are committed (tenant administrators).
+    Tail(tail::TailArgs),
 }
 
 /// Runs an `events` subcommand.
@@ -21,5 +25,6 @@ pub fn run(command: EventsCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let client = super::core_client(global, ui)?;
     match command {
         EventsCommand::Dlq(command) => dlq::run(command, &client, ui),
+        EventsCommand::Tail(args) => tail::run(args, &client, ui),
     }
 }
