@@ -45,7 +45,10 @@ fn journey(template: &str, id: &str) {
     }
 
     sandbox.ok_with(&["plugin", "validate"], &dir);
-    sandbox.ok_with(&["plugin", "build"], &dir);
+    let built = sandbox.json_with(&["plugin", "build"], &dir);
+    if template == "rust-backend" {
+        backend_is_checked_against_the_manifest(&sandbox, &dir, &built);
+    }
 
     if rust {
         run_ok(
@@ -105,6 +108,41 @@ fn journey(template: &str, id: &str) {
     if template == "rust-backend" {
         events_reach_the_built_plugin(&sandbox, &dir, id);
     }
+}
+
+/// `plugin build` started the built backend in check-only mode: it reports the handlers, and
+/// refuses a manifest that subscribes to an event no handler takes, naming it.
+fn backend_is_checked_against_the_manifest(
+    sandbox: &Sandbox,
+    dir: &Path,
+    built: &serde_json::Value,
+) {
+    assert_eq!(
+        built["backend"]["handlers"][0]["event_type"], "core.workspace.created",
+        "{built}"
+    );
+    assert_eq!(built["backend"]["hooks"], serde_json::json!(["on_install"]));
+    let manifest = dir.join("plexica.toml");
+    let original = std::fs::read_to_string(&manifest).expect("manifest");
+    let widened = original.replace(
+        r#"subscribes = ["core.workspace.created"]"#,
+        r#"subscribes = ["core.workspace.created", "core.user.created"]"#,
+    );
+    assert_ne!(widened, original, "the template subscribes as expected");
+    std::fs::write(&manifest, widened).expect("write");
+    let output = sandbox
+        .plexica()
+        .args(["plugin", "build"])
+        .arg(dir)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("events.subscribes lists `core.user.created`"),
+        "{stderr}"
+    );
+    std::fs::write(&manifest, original).expect("restore");
 }
 
 /// The plugin binary just built, run as the platform runs it, receives the event of a

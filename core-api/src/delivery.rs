@@ -2,9 +2,11 @@
 //! the outboxes (core and every tenant) to per-subscriber deliveries; the dispatcher pushes
 //! each to its plugin (`POST <endpoint>/_plexica/events`, signed with the install's secret),
 //! retries failures after the configured delays (jittered), and moves what still fails to the
-//! dead letter store. Per (tenant, subscriber) only the oldest delivery is in flight, so events
-//! arrive in commit order unless a retry is pending. Both loops wake when a request changed
-//! something, and every 200 ms anyway (other replicas' commits, restarts).
+//! dead letter store. Per (tenant, subscriber) deliveries are sent one after the other in commit
+//! order, a stream of up to [`STREAM`] at a time held by one dispatcher; a failed one stops its
+//! stream until its retry, so events arrive in commit order unless a retry is pending. The relay
+//! wakes when a request changed something, the dispatcher when the relay queued something, and
+//! both every 200 ms anyway (other replicas' commits, restarts).
 
 use std::time::Duration;
 
@@ -24,8 +26,10 @@ use async_nats::jetstream::Context as JetStream;
 /// How long a claimed delivery stays with its dispatcher beyond the delivery timeout, before
 /// another (or a restarted) dispatcher may take it, ms.
 const LEASE_MARGIN_MS: i64 = 5_000;
-/// Deliveries claimed at once.
-const BATCH: i64 = 200;
+/// Deliveries of one subscriber claimed and sent in one go.
+const STREAM: i64 = 64;
+/// How long the loops sleep when nothing woke them.
+const IDLE: Duration = Duration::from_millis(200);
 
 /// Runs the relay and the dispatcher until the process ends: with NATS, the relay publishes to
 /// JetStream and [`crate::jetstream::supervise`] consumes, while this dispatcher still sends
@@ -47,11 +51,32 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
     });
+    let queued = std::sync::Arc::new(tokio::sync::Notify::new());
+    let dispatcher = {
+        let (state, queued) = (state.clone(), queued.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .timeout(state.config.delivery_timeout)
+                .build()
+                .unwrap_or_default();
+            loop {
+                let sent = match dispatch(&state, &http).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event dispatch failed; retrying");
+                        0
+                    }
+                };
+                if sent == 0 {
+                    tokio::select! {
+                        () = queued.notified() => {}
+                        () = tokio::time::sleep(IDLE) => {}
+                    }
+                }
+            }
+        })
+    };
     tokio::spawn(async move {
-        let http = reqwest::Client::builder()
-            .timeout(state.config.delivery_timeout)
-            .build()
-            .unwrap_or_default();
         let mut stream_ready = js.is_none();
         loop {
             if let (false, Some(js)) = (stream_ready, &js) {
@@ -65,23 +90,24 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     }
                 }
             }
-            let mut busy = false;
-            match relay(&state, js.as_ref()).await {
-                Ok(n) => busy |= n > 0,
-                Err(e) => tracing::warn!(error = %e, "event relay failed; retrying"),
-            }
-            match dispatch(&state, &http).await {
-                Ok(n) => busy |= n > 0,
-                Err(e) => tracing::warn!(error = %e, "event dispatch failed; retrying"),
-            }
-            if !busy {
+            let relayed = match relay(&state, js.as_ref()).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event relay failed; retrying");
+                    0
+                }
+            };
+            if relayed > 0 {
+                queued.notify_one();
+            } else {
                 tokio::select! {
                     () = state.delivery_wake.notified() => {}
-                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    () = tokio::time::sleep(IDLE) => {}
                 }
             }
         }
-    })
+    });
+    dispatcher
 }
 
 /// Sets the event gauges of `/metrics`: outbox depth (all outboxes), pending deliveries,
@@ -137,27 +163,17 @@ async fn relay_outbox(
     }
     let now = now_ms();
     if let Some(js) = js {
-        let mut last = None;
-        for (seq, envelope) in &rows {
-            let Ok(event) = serde_json::from_str::<Event>(envelope) else {
-                last = Some(*seq);
-                continue;
-            };
-            if let Err(e) = crate::jetstream::publish(js, &event, envelope).await {
-                tracing::warn!(error = %e, "JetStream did not take an event; retried shortly");
-                break;
-            }
-            last = Some(*seq);
-        }
+        let (stored, last) = crate::jetstream::publish_all(js, &rows).await;
         let Some(last) = last else {
             return Ok(0);
         };
         CoreStore::mark_relayed(pool, last, now).await?;
-        metrics::counter!("core_events_published_total").increment(rows.len() as u64);
-        return Ok(rows.len());
+        metrics::counter!("core_events_published_total").increment(stored as u64);
+        return Ok(stored);
     }
     let last = rows.last().map_or(0, |(seq, _)| *seq);
     let mut subscribers: std::collections::HashMap<String, Vec<Subscription>> = Default::default();
+    let mut events = Vec::with_capacity(rows.len());
     for (_, envelope) in &rows {
         let Ok(event) = serde_json::from_str::<Event>(envelope) else {
             tracing::error!("an outbox row is not an event; skipped");
@@ -167,35 +183,36 @@ async fn relay_outbox(
             let subs = state.core.subscriptions(&event.tenant).await?;
             subscribers.insert(event.tenant.clone(), subs);
         }
+        events.push((event, envelope.as_str()));
+    }
+    let mut queued = Vec::new();
+    for (event, envelope) in &events {
         for sub in subscribers.get(&event.tenant).into_iter().flatten() {
-            if sub.wants(&event) {
-                state
-                    .core
-                    .enqueue(&sub.plugin_id, &event, envelope, now)
-                    .await?;
+            if sub.wants(event) {
+                queued.push((sub.plugin_id.as_str(), event, *envelope));
             }
         }
     }
+    state.core.enqueue_all(&queued, now).await?;
     CoreStore::mark_relayed(pool, last, now).await?;
     metrics::counter!("core_events_published_total").increment(rows.len() as u64);
     Ok(rows.len())
 }
 
-/// Sends the due deliveries; returns how many it attempted.
+/// Sends the due deliveries, each subscriber's stream concurrently with the others; returns how
+/// many it claimed.
 async fn dispatch(state: &AppState, http: &reqwest::Client) -> DbResult<usize> {
     let lease = i64::try_from(state.config.delivery_timeout.as_millis())
         .unwrap_or(i64::MAX)
+        .saturating_mul(2)
         .saturating_add(LEASE_MARGIN_MS);
-    let claimed = state.core.claim_deliveries(now_ms(), lease, BATCH).await?;
-    let count = claimed.len();
+    let streams = state.core.claim_streams(now_ms(), lease, STREAM).await?;
+    let count = streams.iter().map(Vec::len).sum();
     let mut sends = JoinSet::new();
-    for delivery in claimed {
+    for stream in streams {
         let state = state.clone();
         let http = http.clone();
-        sends.spawn(async move {
-            let outcome = send(&state, &http, &delivery).await;
-            settle(&state, &delivery, outcome).await
-        });
+        sends.spawn(async move { send_stream(&state, &http, stream).await });
     }
     while let Some(done) = sends.join_next().await {
         if let Ok(Err(e)) = done {
@@ -205,16 +222,52 @@ async fn dispatch(state: &AppState, http: &reqwest::Client) -> DbResult<usize> {
     Ok(count)
 }
 
-/// Pushes one delivery to its subscriber; `Err` says why it failed.
-async fn send(state: &AppState, http: &reqwest::Client, delivery: &Delivery) -> Result<(), String> {
-    let sub = state
+/// Pushes one subscriber's claimed deliveries in order, stopping at the first failure (or once
+/// the delivery timeout has passed, so that the claim's lease is never outlived), then
+/// records the outcome: the delivered ones removed, the failed one retried later or
+/// dead-lettered, the untried rest given back.
+async fn send_stream(
+    state: &AppState,
+    http: &reqwest::Client,
+    stream: Vec<Delivery>,
+) -> DbResult<()> {
+    let Some(first) = stream.first() else {
+        return Ok(());
+    };
+    let subscription = state
         .core
-        .subscription(&delivery.tenant, &delivery.plugin_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .filter(|s| s.active)
-        .ok_or_else(|| "the subscriber is not active".to_owned())?;
-    push(http, &sub, &delivery.envelope).await
+        .subscription(&first.tenant, &first.plugin_id)
+        .await?
+        .filter(|s| s.active);
+    let mut delivered = Vec::with_capacity(stream.len());
+    let mut failure = None;
+    let mut pending = stream.into_iter();
+    let started = tokio::time::Instant::now();
+    // The lease covers twice the delivery timeout: start no push after the first one is over.
+    while started.elapsed() < state.config.delivery_timeout {
+        let Some(delivery) = pending.next() else {
+            break;
+        };
+        let outcome = match &subscription {
+            Some(sub) => push(http, sub, &delivery.envelope).await,
+            None => Err("the subscriber is not active".to_owned()),
+        };
+        match outcome {
+            Ok(()) => delivered.push(delivery),
+            Err(error) => {
+                failure = Some((delivery, error));
+                break;
+            }
+        }
+    }
+    let untried: Vec<Delivery> = pending.collect();
+    let now = now_ms();
+    state.core.delivered_all(&delivered, now).await?;
+    metrics::counter!("core_events_delivered_total").increment(delivered.len() as u64);
+    if let Some((delivery, error)) = failure {
+        failed(state, &delivery, &error, now).await?;
+    }
+    state.core.release(&untried).await
 }
 
 /// `POST <endpoint>/_plexica/events` with `envelope`, signed with the subscription's secret;
@@ -253,40 +306,28 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     current.to_string()
 }
 
-/// Records a delivery's outcome: delivered, retried later, or dead-lettered.
-async fn settle(
-    state: &AppState,
-    delivery: &Delivery,
-    outcome: Result<(), String>,
-) -> DbResult<()> {
-    let now = now_ms();
-    match outcome {
-        Ok(()) => {
-            state.core.delivered(delivery, now).await?;
-            metrics::counter!("core_events_delivered_total").increment(1);
+/// Records a failed delivery: retried after the next configured delay (jittered), or, after the
+/// last, dead-lettered.
+async fn failed(state: &AppState, delivery: &Delivery, error: &str, now: i64) -> DbResult<()> {
+    metrics::counter!("core_events_failed_total").increment(1);
+    let delays = &state.config.retry_delays;
+    match usize::try_from(delivery.attempts)
+        .ok()
+        .and_then(|a| delays.get(a))
+    {
+        Some(delay) => {
+            let jitter = rand::thread_rng().gen_range(0.8..1.2);
+            let wait = i64::try_from(delay.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX);
+            state
+                .core
+                .failed(delivery, now.saturating_add(wait), error)
+                .await?;
         }
-        Err(error) => {
-            metrics::counter!("core_events_failed_total").increment(1);
-            let delays = &state.config.retry_delays;
-            match usize::try_from(delivery.attempts)
-                .ok()
-                .and_then(|a| delays.get(a))
-            {
-                Some(delay) => {
-                    let jitter = rand::thread_rng().gen_range(0.8..1.2);
-                    let wait = i64::try_from(delay.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX);
-                    state
-                        .core
-                        .failed(delivery, now.saturating_add(wait), &error)
-                        .await?;
-                }
-                None => {
-                    let id = state.core.dead_letter(delivery, &error, now).await?;
-                    metrics::counter!("core_events_dead_lettered_total").increment(1);
-                    tracing::warn!(dead_letter = %id, tenant = %delivery.tenant, plugin = %delivery.plugin_id,
-                        event = %delivery.event_id, "event dead-lettered");
-                }
-            }
+        None => {
+            let id = state.core.dead_letter(delivery, error, now).await?;
+            metrics::counter!("core_events_dead_lettered_total").increment(1);
+            tracing::warn!(dead_letter = %id, tenant = %delivery.tenant, plugin = %delivery.plugin_id,
+                event = %delivery.event_id, "event dead-lettered");
         }
     }
     Ok(())

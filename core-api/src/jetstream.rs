@@ -64,17 +64,41 @@ pub async fn stream(js: &JetStream) -> Result<stream::Stream, String> {
     .map_err(|e| format!("cannot open the JetStream stream {STREAM}: {e}"))
 }
 
-/// Publishes one outbox row; returns once JetStream has stored it.
-pub async fn publish(js: &JetStream, event: &Event, envelope: &str) -> Result<(), String> {
-    let message = jetstream::message::PublishMessage::build()
-        .message_id(&event.id)
-        .payload(envelope.to_owned().into());
-    js.send_publish(subject(event), message)
-        .await
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
+/// Publishes outbox rows `(seq, envelope)` in order, all sent before any acknowledgement is
+/// awaited; returns how many JetStream stored and the sequence number up to which every row is
+/// stored (or skipped as not an event). Stops at the first row JetStream did not take: it and
+/// those after it are published again next time (the event id deduplicates them).
+pub async fn publish_all(js: &JetStream, rows: &[(i64, String)]) -> (usize, Option<i64>) {
+    let mut acks = Vec::with_capacity(rows.len());
+    for (seq, envelope) in rows {
+        let Ok(event) = serde_json::from_str::<Event>(envelope) else {
+            tracing::error!("an outbox row is not an event; skipped");
+            acks.push((*seq, None));
+            continue;
+        };
+        let message = jetstream::message::PublishMessage::build()
+            .message_id(&event.id)
+            .payload(envelope.clone().into());
+        match js.send_publish(subject(&event), message).await {
+            Ok(ack) => acks.push((*seq, Some(ack))),
+            Err(e) => {
+                tracing::warn!(error = %e, "JetStream did not take an event; retried shortly");
+                break;
+            }
+        }
+    }
+    let (mut stored, mut last) = (0, None);
+    for (seq, ack) in acks {
+        if let Some(ack) = ack {
+            if let Err(e) = ack.await {
+                tracing::warn!(error = %e, "JetStream did not store an event; retried shortly");
+                break;
+            }
+            stored += 1;
+        }
+        last = Some(seq);
+    }
+    (stored, last)
 }
 
 /// Keeps one consumer task per active subscription, checking every second for new, changed

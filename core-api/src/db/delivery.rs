@@ -282,53 +282,58 @@ impl CoreStore {
         .transpose()
     }
 
-    /// Queues `event` for `plugin_id` (once: a second enqueue of the same event is ignored).
-    pub async fn enqueue(
-        &self,
-        plugin_id: &str,
-        event: &Event,
-        envelope: &str,
-        now: i64,
-    ) -> DbResult<()> {
-        sqlx::query(
-            "INSERT INTO deliveries (event_id, tenant, plugin_id, event_type, envelope, attempts, \
-             next_attempt_at, lease_until, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7) \
-             ON CONFLICT (tenant, plugin_id, event_id) DO NOTHING",
-        )
-        .bind(&event.id)
-        .bind(&event.tenant)
-        .bind(plugin_id)
-        .bind(&event.r#type)
-        .bind(envelope)
-        .bind(now)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
+    /// Queues each `(plugin_id, event, envelope)` in one transaction (an event already queued
+    /// for that plugin is ignored).
+    pub async fn enqueue_all(&self, queued: &[(&str, &Event, &str)], now: i64) -> DbResult<()> {
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await?;
+        for (plugin_id, event, envelope) in queued {
+            sqlx::query(
+                "INSERT INTO deliveries (event_id, tenant, plugin_id, event_type, envelope, attempts, \
+                 next_attempt_at, lease_until, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7) \
+                 ON CONFLICT (tenant, plugin_id, event_id) DO NOTHING",
+            )
+            .bind(&event.id)
+            .bind(&event.tenant)
+            .bind(*plugin_id)
+            .bind(&event.r#type)
+            .bind(*envelope)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Claims up to `limit` due deliveries, the oldest of each (tenant, plugin) only, for
-    /// `lease_ms`.
-    pub async fn claim_deliveries(
+    /// Claims, for `lease_ms`, the due deliveries of every subscriber whose oldest delivery is
+    /// due and not claimed: that oldest one and up to `per_subscriber - 1` after it, in order.
+    /// Whoever holds the oldest delivery of a subscriber holds its stream, so that several
+    /// dispatchers (replicas) never deliver one subscriber's events out of order.
+    pub async fn claim_streams(
         &self,
         now: i64,
         lease_ms: i64,
-        limit: i64,
-    ) -> DbResult<Vec<Delivery>> {
-        let rows = sqlx::query(
-            "SELECT id, tenant, plugin_id, event_id, event_type, envelope, attempts, dead_letter_id, \
-             created_at FROM deliveries WHERE id IN (SELECT MIN(id) FROM deliveries GROUP BY \
-             tenant, plugin_id) AND next_attempt_at <= $1 AND lease_until < $2 ORDER BY id LIMIT $3",
+        per_subscriber: i64,
+    ) -> DbResult<Vec<Vec<Delivery>>> {
+        let heads = sqlx::query(
+            "SELECT id, tenant, plugin_id FROM deliveries WHERE id IN (SELECT MIN(id) FROM \
+             deliveries GROUP BY tenant, plugin_id) AND next_attempt_at <= $1 AND lease_until < $2 \
+             ORDER BY id",
         )
         .bind(now)
         .bind(now)
-        .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: i64 = row.try_get("id")?;
-            let done = sqlx::query(
+        let mut streams = Vec::with_capacity(heads.len());
+        for head in heads {
+            let id: i64 = head.try_get("id")?;
+            let tenant: String = head.try_get("tenant")?;
+            let plugin_id: String = head.try_get("plugin_id")?;
+            let claimed = sqlx::query(
                 "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND lease_until < $3",
             )
             .bind(now + lease_ms)
@@ -336,9 +341,42 @@ impl CoreStore {
             .bind(now)
             .execute(self.pool())
             .await?;
-            if done.rows_affected() == 1 {
-                claimed.push(Delivery {
-                    id,
+            if claimed.rows_affected() != 1 {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT id FROM deliveries \
+                 WHERE tenant = $2 AND plugin_id = $3 AND id > $4 ORDER BY id LIMIT $5) \
+                 AND next_attempt_at <= $6 AND lease_until < $7",
+            )
+            .bind(now + lease_ms)
+            .bind(&tenant)
+            .bind(&plugin_id)
+            .bind(id)
+            .bind(per_subscriber - 1)
+            .bind(now)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+            let rows = sqlx::query(
+                "SELECT id, tenant, plugin_id, event_id, event_type, envelope, attempts, \
+                 dead_letter_id, created_at, lease_until FROM deliveries WHERE tenant = $1 AND \
+                 plugin_id = $2 AND id >= $3 ORDER BY id LIMIT $4",
+            )
+            .bind(&tenant)
+            .bind(&plugin_id)
+            .bind(id)
+            .bind(per_subscriber)
+            .fetch_all(self.pool())
+            .await?;
+            let mut stream = Vec::with_capacity(rows.len());
+            for row in rows {
+                // Stop at the first row this claim did not lease (not due, or another's).
+                if row.try_get::<i64, _>("lease_until")? != now + lease_ms {
+                    break;
+                }
+                stream.push(Delivery {
+                    id: row.try_get("id")?,
                     tenant: row.try_get("tenant")?,
                     plugin_id: row.try_get("plugin_id")?,
                     event_id: row.try_get("event_id")?,
@@ -349,18 +387,31 @@ impl CoreStore {
                     created_at: row.try_get("created_at")?,
                 });
             }
+            streams.push(stream);
         }
-        Ok(claimed)
+        Ok(streams)
     }
 
-    /// `delivery` succeeded: removed, and its dead letter (if it retried one) resolved.
-    pub async fn delivered(&self, delivery: &Delivery, now: i64) -> DbResult<()> {
+    /// `deliveries` succeeded: removed, and the dead letters they retried resolved, in one
+    /// transaction.
+    pub async fn delivered_all(&self, deliveries: &[Delivery], now: i64) -> DbResult<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM deliveries WHERE id = $1")
-            .bind(delivery.id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(dead) = &delivery.dead_letter_id {
+        for chunk in deliveries.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "DELETE FROM deliveries WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut delete = sqlx::query(&sql);
+            for delivery in chunk {
+                delete = delete.bind(delivery.id);
+            }
+            delete.execute(&mut *tx).await?;
+        }
+        for dead in deliveries.iter().filter_map(|d| d.dead_letter_id.as_ref()) {
             sqlx::query(
                 "UPDATE dead_letters SET state = 'RESOLVED', updated_at = $1 WHERE id = $2",
             )
@@ -370,6 +421,17 @@ impl CoreStore {
             .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives claimed `deliveries` back, untried (they are claimed again with their stream).
+    pub async fn release(&self, deliveries: &[Delivery]) -> DbResult<()> {
+        for delivery in deliveries {
+            sqlx::query("UPDATE deliveries SET lease_until = 0 WHERE id = $1")
+                .bind(delivery.id)
+                .execute(self.pool())
+                .await?;
+        }
         Ok(())
     }
 

@@ -319,3 +319,37 @@ pub struct EventLog {
     /// Pass as `after` to continue where this answer stopped.
     pub cursor: u64,
 }
+
+/// The environment variable that makes a backend written with the SDK print its
+/// [`BackendDescription`] and exit instead of serving, once its start-up checks passed.
+pub const CHECK_ONLY_ENV: &str = "PLEXICA_CHECK_ONLY";
+
+/// What a backend built with the SDK registered, printed as JSON on stdout when it is started
+/// with `PLEXICA_CHECK_ONLY=1` after its start-up checks passed (`plexica plugin build` uses
+/// it to check the manifest against the code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendDescription {
+    /// The plugin's id.
+    pub plugin: String,
+    /// The plugin's version.
+    pub version: String,
+    /// The `#[event_handler]`s, sorted by name.
+    pub handlers: Vec<HandlerInfo>,
+    /// The `#[hook]`s implemented, e.g. `on_install`, sorted.
+    pub hooks: Vec<String>,
+}
+
+/// One `#[event_handler]` of a [`BackendDescription`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlerInfo {
+    /// The function's name.
+    pub name: String,
+    /// The event type or `prefix.*` pattern.
+    pub event_type: String,
+    /// `retries = N`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// `workspace = "required"`.
+    #[serde(default)]
+    pub workspace_required: bool,
+}

@@ -14,7 +14,8 @@ use super::error::{Error, Result};
 use super::handler::{check_handlers, handlers};
 use super::hook::{duplicate_hooks, hooks, receive_hook};
 use super::inbox::{EVENT_SECRET_ENV, EVENTS_PATH, Inbox, RecentIds, receive};
-use crate::api::events::HOOKS_PATH;
+pub use crate::api::events::CHECK_ONLY_ENV;
+use crate::api::events::{BackendDescription, HOOKS_PATH, HandlerInfo};
 use crate::manifest::Manifest;
 
 /// The environment variable holding the address the backend listens on (`host:port`).
@@ -152,9 +153,39 @@ impl Plugin {
             .fallback_service(self.routes.clone())
     }
 
+    /// What this backend registered: its handlers and hooks, sorted.
+    pub fn describe(&self) -> BackendDescription {
+        let mut handlers: Vec<HandlerInfo> = handlers()
+            .map(|h| HandlerInfo {
+                name: h.name.to_owned(),
+                event_type: h.event_type.to_owned(),
+                retries: h.retries,
+                workspace_required: h.workspace_required,
+            })
+            .collect();
+        handlers.sort_by(|a, b| (&a.name, &a.event_type).cmp(&(&b.name, &b.event_type)));
+        let mut hooks: Vec<String> = hooks().map(|h| h.hook.as_str().to_owned()).collect();
+        hooks.sort();
+        BackendDescription {
+            plugin: self.manifest.plugin.id.clone(),
+            version: self.manifest.plugin.version.to_string(),
+            handlers,
+            hooks,
+        }
+    }
+
     /// Serves [`router`](Self::router) on the address in `PLEXICA_PLUGIN_LISTEN` (default
     /// `127.0.0.1:8080`) until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    ///
+    /// With `PLEXICA_CHECK_ONLY=1`, prints [`describe`](Self::describe) as JSON on stdout and
+    /// returns instead: the start-up checks of [`from_manifest`](Self::from_manifest) have
+    /// passed by then.
     pub async fn run(self) -> Result<()> {
+        if std::env::var_os(CHECK_ONLY_ENV).is_some_and(|v| v == "1") {
+            let description = serde_json::to_string(&self.describe()).map_err(Error::other)?;
+            println!("{description}");
+            return Ok(());
+        }
         let (address, origin) = match std::env::var_os(LISTEN_ENV) {
             Some(address) => (address.to_string_lossy().into_owned(), LISTEN_ENV),
             None => (DEFAULT_LISTEN.to_owned(), "the default"),

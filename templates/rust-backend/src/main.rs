@@ -1,4 +1,5 @@
-//! The backend of the `{{plugin_id}}` Plexica plugin: an event handler and an HTTP route.
+//! The backend of the `{{plugin_id}}` Plexica plugin: an event handler, an install hook and an
+//! HTTP route.
 //! (A fullstack plugin keeps its frontend in `ui/`.)
 
 use plexica_sdk::prelude::*;
@@ -23,6 +24,13 @@ async fn on_workspace_created(ctx: &Context, ev: Event<WorkspaceCreated>) -> Res
         ev.workspace_id,
         ctx.correlation_id()
     );
+    Ok(())
+}
+
+/// Runs when a tenant installs the plugin, after its migrations: seed defaults here.
+#[hook(on_install)]
+async fn on_install(ctx: &Context) -> Result<()> {
+    eprintln!("installed in tenant {}", ctx.tenant());
     Ok(())
 }
 
@@ -71,6 +79,11 @@ mod tests {
             .build();
         let ev = testing::event("core.workspace.created", sales());
         testing::dispatch(ctx, ev).await.expect("dispatched");
+    }
+
+    #[tokio::test]
+    async fn install_hook_runs() {
+        on_install(&testing::context("acme")).await.expect("installed");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! `plexica plugin build [PATH] [--release] [--skip-frontend] [--skip-backend]`: runs the
-//! manifest's build commands in the plugin directory, output streamed to stderr.
+//! manifest's build commands in the plugin directory, output streamed to stderr; then, for a
+//! Rust backend written with `plexica-sdk`, starts the built binary in check-only mode so that
+//! its handlers and hooks are checked against the manifest before anything is packaged.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use plexica_sdk::api::events::{BackendDescription, CHECK_ONLY_ENV};
 use serde::Serialize;
 
 use super::{load_manifest, plugin_dir};
@@ -42,7 +45,13 @@ struct BuildResult {
     id: String,
     version: String,
     steps: Vec<Step>,
+    /// What the backend registered, when it was checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backend: Option<BackendDescription>,
 }
+
+/// How long the backend's check-only start may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the build steps the manifest declares.
 pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
@@ -86,10 +95,33 @@ pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
                 .with_help("check `backend.build` and `backend.artifact` in plexica.toml"),
         );
     }
+    let artifact = manifest
+        .backend
+        .as_ref()
+        .filter(|_| !args.skip_backend)
+        .and_then(|b| b.artifact.as_ref())
+        .map(|artifact| dir.join(artifact))
+        .filter(|_| uses_the_sdk(&dir));
+    let backend = match artifact {
+        Some(binary) => {
+            let described = check_backend(&dir, &binary)?;
+            ui.status(
+                "Checked",
+                format!(
+                    "{} handler(s) and {} hook(s) against events.subscribes",
+                    described.handlers.len(),
+                    described.hooks.len()
+                ),
+            );
+            Some(described)
+        }
+        None => None,
+    };
     let result = BuildResult {
         id: manifest.plugin.id.clone(),
         version: manifest.plugin.version.to_string(),
         steps,
+        backend,
     };
     ui.status("Finished", format!("{} {}", result.id, result.version));
     ui.result(&result, || {
@@ -105,6 +137,75 @@ pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
         }
     });
     Ok(())
+}
+
+/// Does the plugin's `Cargo.toml` depend on `plexica-sdk` (so that its binary understands
+/// check-only mode)?
+fn uses_the_sdk(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|cargo| {
+        cargo.parse::<toml::Table>().is_ok_and(|table| {
+            table
+                .get("dependencies")
+                .and_then(toml::Value::as_table)
+                .is_some_and(|deps| deps.contains_key("plexica-sdk"))
+        })
+    })
+}
+
+/// Starts the built backend with `PLEXICA_CHECK_ONLY=1` in the plugin directory: the SDK runs
+/// its start-up checks (handlers against `events.subscribes`, hooks) and prints what it
+/// registered instead of serving.
+fn check_backend(dir: &Path, binary: &Path) -> Result<BackendDescription, CliError> {
+    let mut child = Command::new(binary)
+        .current_dir(dir)
+        .env(CHECK_ONLY_ENV, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| CliError::failed(format!("cannot start {}: {e}", binary.display())))?;
+    let deadline = Instant::now() + CHECK_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(CliError::failed(format!(
+                    "{} did not finish its start-up check within {} s",
+                    binary.display(),
+                    CHECK_TIMEOUT.as_secs()
+                ))
+                .with_help(format!(
+                    "a backend written with plexica-sdk exits after its checks when {CHECK_ONLY_ENV}=1; does main() call Plugin::run()?"
+                )));
+            }
+        }
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| CliError::failed(format!("cannot read {}: {e}", binary.display())))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(CliError::failed(format!(
+            "the backend's start-up check failed:\n{}",
+            stderr.trim_end()
+        ))
+        .with_help("make the #[event_handler]s and events.subscribes in plexica.toml agree, then build again"));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str::<BackendDescription>(line).ok())
+        .ok_or_else(|| {
+            CliError::failed(format!(
+                "{} did not describe its handlers in check-only mode",
+                binary.display()
+            ))
+            .with_help("is plexica-sdk up to date, and does main() call Plugin::run()?")
+        })
 }
 
 fn run_step(dir: &Path, command: &str, profile: &str) -> CliResult {
