@@ -28,6 +28,12 @@ use async_nats::jetstream::Context as JetStream;
 const LEASE_MARGIN_MS: i64 = 5_000;
 /// Deliveries of one subscriber claimed and sent in one go.
 const STREAM: i64 = 64;
+/// Serializes this process's delivery writes to the core database (relay and dispatcher), so
+/// that they queue in order instead of polling SQLite's lock.
+type Writes = std::sync::Arc<tokio::sync::Mutex<()>>;
+
+/// How long the loops wait after a failed step (typically a busy database) before trying again.
+const RETRY_AFTER_ERROR: Duration = Duration::from_millis(10);
 /// How long the loops sleep when nothing woke them.
 const IDLE: Duration = Duration::from_millis(200);
 
@@ -44,7 +50,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     }
     let gauges = state.clone();
     tokio::spawn(async move {
-        loop {
+        while !gauges.core.pool().is_closed() {
             if let Err(e) = record_gauges(&gauges).await {
                 tracing::warn!(error = %e, "cannot read the event gauges");
             }
@@ -52,19 +58,21 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         }
     });
     let queued = std::sync::Arc::new(tokio::sync::Notify::new());
+    let writes = Writes::default();
     let dispatcher = {
-        let (state, queued) = (state.clone(), queued.clone());
+        let (state, queued, writes) = (state.clone(), queued.clone(), writes.clone());
         tokio::spawn(async move {
             let http = reqwest::Client::builder()
                 .timeout(state.config.delivery_timeout)
                 .build()
                 .unwrap_or_default();
-            loop {
-                let sent = match dispatch(&state, &http).await {
+            while !state.core.pool().is_closed() {
+                let sent = match dispatch(&state, &http, &writes).await {
                     Ok(n) => n,
                     Err(e) => {
                         tracing::warn!(error = %e, "event dispatch failed; retrying");
-                        0
+                        tokio::time::sleep(RETRY_AFTER_ERROR).await;
+                        continue;
                     }
                 };
                 if sent == 0 {
@@ -78,7 +86,8 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     };
     tokio::spawn(async move {
         let mut stream_ready = js.is_none();
-        loop {
+        // Until the core API closed its databases (shut down).
+        while !state.core.pool().is_closed() {
             if let (false, Some(js)) = (stream_ready, &js) {
                 // Events are relayed only once the stream exists to keep them.
                 match crate::jetstream::stream(js).await {
@@ -90,11 +99,12 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     }
                 }
             }
-            let relayed = match relay(&state, js.as_ref()).await {
+            let relayed = match relay(&state, js.as_ref(), &writes).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "event relay failed; retrying");
-                    0
+                    tokio::time::sleep(RETRY_AFTER_ERROR).await;
+                    continue;
                 }
             };
             if relayed > 0 {
@@ -110,29 +120,10 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     dispatcher
 }
 
-/// Sets the event gauges of `/metrics`: outbox depth (all outboxes), pending deliveries,
-/// active subscriptions, tenants.
-async fn record_gauges(state: &AppState) -> DbResult<()> {
-    let mut depth = CoreStore::outbox_depth(state.core.pool()).await?;
-    for tenant in state.core.all_tenants().await? {
-        if let Ok(slug) = TenantSlug::parse(&tenant.slug)
-            && tenant.status != plexica_sdk::api::core::TenantStatus::Provisioning
-            && tenant.status != plexica_sdk::api::core::TenantStatus::Deleted
-        {
-            depth += CoreStore::outbox_depth(state.tenant_dbs.get(&slug).await?.pool()).await?;
-        }
-    }
-    let (deliveries, subscriptions, tenants) = state.core.delivery_gauges().await?;
-    metrics::gauge!("core_events_outbox_depth").set(depth as f64);
-    metrics::gauge!("core_events_pending_deliveries").set(deliveries as f64);
-    metrics::gauge!("core_event_subscriptions_active").set(subscriptions as f64);
-    metrics::gauge!("core_tenants").set(tenants as f64);
-    Ok(())
-}
-
-/// Relays every outbox (to JetStream when given); returns how many events it relayed.
-async fn relay(state: &AppState, js: Option<&JetStream>) -> DbResult<usize> {
-    let mut relayed = relay_outbox(state, state.core.pool(), js).await?;
+/// Every outbox with its relay cursor key: the core database's (`core`) and each live tenant's
+/// (`tenant:<tenant id>`, so that a tenant created again under the same slug starts afresh).
+async fn outboxes(state: &AppState) -> DbResult<Vec<(String, sqlx::AnyPool)>> {
+    let mut all = vec![("core".to_owned(), state.core.pool().clone())];
     for tenant in state.core.all_tenants().await? {
         let Ok(slug) = TenantSlug::parse(&tenant.slug) else {
             continue;
@@ -145,33 +136,61 @@ async fn relay(state: &AppState, js: Option<&JetStream>) -> DbResult<usize> {
             continue;
         }
         let db = state.tenant_dbs.get(&slug).await?;
-        relayed += relay_outbox(state, db.pool(), js).await?;
+        all.push((format!("tenant:{}", tenant.id), db.pool().clone()));
+    }
+    Ok(all)
+}
+
+/// Sets the event gauges of `/metrics`: outbox depth (all outboxes), pending deliveries,
+/// active subscriptions, tenants.
+async fn record_gauges(state: &AppState) -> DbResult<()> {
+    let mut depth = 0;
+    for (key, pool) in outboxes(state).await? {
+        depth +=
+            CoreStore::outbox_depth(&pool, state.core.relay_cursor(&key, &pool).await?).await?;
+    }
+    let (deliveries, subscriptions, tenants) = state.core.delivery_gauges().await?;
+    metrics::gauge!("core_events_outbox_depth").set(depth as f64);
+    metrics::gauge!("core_events_pending_deliveries").set(deliveries as f64);
+    metrics::gauge!("core_event_subscriptions_active").set(subscriptions as f64);
+    metrics::gauge!("core_tenants").set(tenants as f64);
+    Ok(())
+}
+
+/// Relays every outbox (to JetStream when given); returns how many events it relayed.
+async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbResult<usize> {
+    let mut relayed = 0;
+    for (key, pool) in outboxes(state).await? {
+        relayed += relay_outbox(state, &key, &pool, js, writes).await?;
     }
     Ok(relayed)
 }
 
-/// Fans the unrelayed events of one outbox out to their subscribers, or publishes them to
-/// JetStream; stops at the first event JetStream does not take (relayed next time, in order).
+/// Fans the events of one outbox after its relay cursor out to their subscribers, or publishes
+/// them to JetStream (stopping at the first event JetStream does not take: relayed next time,
+/// in order), and moves the cursor. Never writes to the outbox's database.
 async fn relay_outbox(
     state: &AppState,
+    key: &str,
     pool: &sqlx::AnyPool,
     js: Option<&JetStream>,
+    writes: &Writes,
 ) -> DbResult<usize> {
-    let rows = CoreStore::unrelayed(pool, 500).await?;
-    if rows.is_empty() {
+    let cursor = state.core.relay_cursor(key, pool).await?;
+    let rows = CoreStore::outbox_after(pool, cursor, 500).await?;
+    let Some(last) = rows.last().map(|(seq, _)| *seq) else {
         return Ok(0);
-    }
-    let now = now_ms();
+    };
     if let Some(js) = js {
         let (stored, last) = crate::jetstream::publish_all(js, &rows).await;
         let Some(last) = last else {
             return Ok(0);
         };
-        CoreStore::mark_relayed(pool, last, now).await?;
+        let _serialized = writes.lock().await;
+        state.core.set_relay_cursor(key, last).await?;
         metrics::counter!("core_events_published_total").increment(stored as u64);
         return Ok(stored);
     }
-    let last = rows.last().map_or(0, |(seq, _)| *seq);
     let mut subscribers: std::collections::HashMap<String, Vec<Subscription>> = Default::default();
     let mut events = Vec::with_capacity(rows.len());
     for (_, envelope) in &rows {
@@ -193,20 +212,24 @@ async fn relay_outbox(
             }
         }
     }
-    state.core.enqueue_all(&queued, now).await?;
-    CoreStore::mark_relayed(pool, last, now).await?;
+    let _serialized = writes.lock().await;
+    state.core.enqueue_all(&queued, key, last, now_ms()).await?;
     metrics::counter!("core_events_published_total").increment(rows.len() as u64);
     Ok(rows.len())
 }
 
-/// Sends the due deliveries, each subscriber's stream concurrently with the others; returns how
-/// many it claimed.
-async fn dispatch(state: &AppState, http: &reqwest::Client) -> DbResult<usize> {
+/// Sends the due deliveries, each subscriber's stream concurrently with the others, then
+/// records every outcome: the delivered removed (one transaction), the failed retried later or
+/// dead-lettered, the untried given back. Returns how many it claimed.
+async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> DbResult<usize> {
     let lease = i64::try_from(state.config.delivery_timeout.as_millis())
         .unwrap_or(i64::MAX)
         .saturating_mul(2)
         .saturating_add(LEASE_MARGIN_MS);
-    let streams = state.core.claim_streams(now_ms(), lease, STREAM).await?;
+    let streams = {
+        let _serialized = writes.lock().await;
+        state.core.claim_streams(now_ms(), lease, STREAM).await?
+    };
     let count = streams.iter().map(Vec::len).sum();
     let mut sends = JoinSet::new();
     for stream in streams {
@@ -214,33 +237,62 @@ async fn dispatch(state: &AppState, http: &reqwest::Client) -> DbResult<usize> {
         let http = http.clone();
         sends.spawn(async move { send_stream(&state, &http, stream).await });
     }
+    let (mut delivered, mut failures, mut untried) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(done) = sends.join_next().await {
-        if let Ok(Err(e)) = done {
-            tracing::warn!(error = %e, "could not record a delivery's outcome");
+        if let Ok(outcome) = done {
+            delivered.extend(outcome.delivered);
+            failures.extend(outcome.failure);
+            untried.extend(outcome.untried);
         }
     }
+    let _serialized = writes.lock().await;
+    let now = now_ms();
+    state.core.delivered_all(&delivered, now).await?;
+    metrics::counter!("core_events_delivered_total").increment(delivered.len() as u64);
+    for (delivery, error) in failures {
+        failed(state, &delivery, &error, now).await?;
+    }
+    state.core.release(&untried).await?;
     Ok(count)
 }
 
+/// What became of one subscriber's stream.
+struct StreamOutcome {
+    /// Pushed successfully, in order.
+    delivered: Vec<Delivery>,
+    /// The push that failed, with why.
+    failure: Option<(Delivery, String)>,
+    /// Not tried: after a failure, or past the delivery timeout.
+    untried: Vec<Delivery>,
+}
+
 /// Pushes one subscriber's claimed deliveries in order, stopping at the first failure (or once
-/// the delivery timeout has passed, so that the claim's lease is never outlived), then
-/// records the outcome: the delivered ones removed, the failed one retried later or
-/// dead-lettered, the untried rest given back.
+/// the delivery timeout has passed, so that the claim's lease is never outlived).
 async fn send_stream(
     state: &AppState,
     http: &reqwest::Client,
     stream: Vec<Delivery>,
-) -> DbResult<()> {
-    let Some(first) = stream.first() else {
-        return Ok(());
+) -> StreamOutcome {
+    let mut outcome = StreamOutcome {
+        delivered: Vec::with_capacity(stream.len()),
+        failure: None,
+        untried: Vec::new(),
     };
-    let subscription = state
+    let Some(first) = stream.first() else {
+        return outcome;
+    };
+    let subscription = match state
         .core
         .subscription(&first.tenant, &first.plugin_id)
-        .await?
-        .filter(|s| s.active);
-    let mut delivered = Vec::with_capacity(stream.len());
-    let mut failure = None;
+        .await
+    {
+        Ok(found) => found.filter(|s| s.active),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read a subscription; its deliveries wait");
+            outcome.untried = stream;
+            return outcome;
+        }
+    };
     let mut pending = stream.into_iter();
     let started = tokio::time::Instant::now();
     // The lease covers twice the delivery timeout: start no push after the first one is over.
@@ -248,26 +300,20 @@ async fn send_stream(
         let Some(delivery) = pending.next() else {
             break;
         };
-        let outcome = match &subscription {
+        let pushed = match &subscription {
             Some(sub) => push(http, sub, &delivery.envelope).await,
             None => Err("the subscriber is not active".to_owned()),
         };
-        match outcome {
-            Ok(()) => delivered.push(delivery),
+        match pushed {
+            Ok(()) => outcome.delivered.push(delivery),
             Err(error) => {
-                failure = Some((delivery, error));
+                outcome.failure = Some((delivery, error));
                 break;
             }
         }
     }
-    let untried: Vec<Delivery> = pending.collect();
-    let now = now_ms();
-    state.core.delivered_all(&delivered, now).await?;
-    metrics::counter!("core_events_delivered_total").increment(delivered.len() as u64);
-    if let Some((delivery, error)) = failure {
-        failed(state, &delivery, &error, now).await?;
-    }
-    state.core.release(&untried).await
+    outcome.untried = pending.collect();
+    outcome
 }
 
 /// `POST <endpoint>/_plexica/events` with `envelope`, signed with the subscription's secret;

@@ -110,7 +110,7 @@ pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> 
             .build()
             .unwrap_or_default();
         let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-        loop {
+        while !state.core.pool().is_closed() {
             match state.core.all_subscriptions().await {
                 Ok(subscriptions) => {
                     let mut wanted = HashMap::new();
@@ -142,10 +142,20 @@ pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> 
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
+        for task in running.values() {
+            task.abort();
+        }
     })
 }
 
-/// Pulls `sub`'s events from its durable consumer and pushes them to the plugin.
+/// Events a replica holds unacknowledged per subscription: it pushes them one after the other,
+/// in stream order, so that the next is already there when one is acknowledged.
+const IN_FLIGHT: i64 = 256;
+
+/// Pulls `sub`'s events from its durable consumer and pushes them to the plugin, one after the
+/// other in stream (commit) order; a failed one is redelivered after its retry delay, behind
+/// the ones that followed it. Replicas share a consumer, so with several replicas one
+/// subscriber's events may be pushed by two of them at once.
 async fn consume(
     state: AppState,
     js: JetStream,
@@ -163,7 +173,7 @@ async fn consume(
             .collect(),
         deliver_policy: DeliverPolicy::New,
         max_deliver: i64::try_from(delays.len()).unwrap_or(0) + 1,
-        max_ack_pending: 1,
+        max_ack_pending: IN_FLIGHT,
         ack_wait: state.config.delivery_timeout + Duration::from_secs(20),
         inactive_threshold: Duration::from_secs(24 * 3600),
         ..Default::default()

@@ -335,7 +335,7 @@ impl CoreStore {
 
     /// Updates name and settings, with `event`.
     pub async fn update_tenant(&self, t: &TenantRecord, event: &Event) -> DbResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query("UPDATE tenants SET name = $1, settings = $2, updated_at = $3 WHERE slug = $4")
             .bind(&t.name)
             .bind(t.settings.to_string())
@@ -356,7 +356,7 @@ impl CoreStore {
         now: i64,
         event: Option<&Event>,
     ) -> DbResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let done = sqlx::query("UPDATE tenants SET status = $1, updated_at = $2 WHERE slug = $3")
             .bind(status.as_str())
             .bind(now)
@@ -387,16 +387,19 @@ impl CoreStore {
     /// Removes event `id` from the outbox unless it was relayed already; `false` if it was
     /// (or is not there).
     pub async fn retract_event(&self, id: &str) -> DbResult<bool> {
-        let done = sqlx::query("DELETE FROM outbox WHERE id = $1 AND relayed_at IS NULL")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE id = $1 AND seq > COALESCE((SELECT seq FROM relay_cursors \
+             WHERE outbox = 'core'), 0)",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Writes `event` into the outbox on its own.
     pub async fn append_event(&self, event: &Event) -> DbResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         append(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
@@ -453,7 +456,7 @@ impl CoreStore {
         refresh_expires_at: i64,
         now: i64,
     ) -> DbResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, email, tenant, super_admin, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -530,7 +533,7 @@ impl CoreStore {
         expires_at: i64,
         now: i64,
     ) -> DbResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let used = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL",
         )
@@ -574,7 +577,7 @@ impl CoreStore {
         now: i64,
     ) -> DbResult<Vec<String>> {
         let user = user_id.unwrap_or("");
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM sessions WHERE tenant = $1 AND ($2 = '' OR user_id = $3) \
              AND revoked_at IS NULL",

@@ -147,7 +147,7 @@ const DEAD_COLUMNS: &str = "id, event_id, tenant, plugin_id, event_type, envelop
 impl CoreStore {
     /// Creates or replaces a subscription.
     pub async fn put_subscription(&self, s: &Subscription, now: i64) -> DbResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = super::begin_write(self.pool()).await?;
         sqlx::query("DELETE FROM subscriptions WHERE tenant = $1 AND plugin_id = $2")
             .bind(&s.tenant)
             .bind(&s.plugin_id)
@@ -282,13 +282,17 @@ impl CoreStore {
         .transpose()
     }
 
-    /// Queues each `(plugin_id, event, envelope)` in one transaction (an event already queued
-    /// for that plugin is ignored).
-    pub async fn enqueue_all(&self, queued: &[(&str, &Event, &str)], now: i64) -> DbResult<()> {
-        if queued.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool().begin().await?;
+    /// Queues each `(plugin_id, event, envelope)` (an event already queued for that plugin is
+    /// ignored) and moves the relay cursor of `outbox` to `seq`, in one transaction.
+    pub async fn enqueue_all(
+        &self,
+        queued: &[(&str, &Event, &str)],
+        outbox: &str,
+        seq: i64,
+        now: i64,
+    ) -> DbResult<()> {
+        let mut tx = super::begin_write(self.pool()).await?;
+        advance_cursor(&mut tx, outbox, seq).await?;
         for (plugin_id, event, envelope) in queued {
             sqlx::query(
                 "INSERT INTO deliveries (event_id, tenant, plugin_id, event_type, envelope, attempts, \
@@ -312,13 +316,15 @@ impl CoreStore {
     /// Claims, for `lease_ms`, the due deliveries of every subscriber whose oldest delivery is
     /// due and not claimed: that oldest one and up to `per_subscriber - 1` after it, in order.
     /// Whoever holds the oldest delivery of a subscriber holds its stream, so that several
-    /// dispatchers (replicas) never deliver one subscriber's events out of order.
+    /// dispatchers (replicas) never deliver one subscriber's events out of order. One
+    /// transaction.
     pub async fn claim_streams(
         &self,
         now: i64,
         lease_ms: i64,
         per_subscriber: i64,
     ) -> DbResult<Vec<Vec<Delivery>>> {
+        let mut tx = super::begin_write(self.pool()).await?;
         let heads = sqlx::query(
             "SELECT id, tenant, plugin_id FROM deliveries WHERE id IN (SELECT MIN(id) FROM \
              deliveries GROUP BY tenant, plugin_id) AND next_attempt_at <= $1 AND lease_until < $2 \
@@ -326,7 +332,7 @@ impl CoreStore {
         )
         .bind(now)
         .bind(now)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
         let mut streams = Vec::with_capacity(heads.len());
         for head in heads {
@@ -339,7 +345,7 @@ impl CoreStore {
             .bind(now + lease_ms)
             .bind(id)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
             if claimed.rows_affected() != 1 {
                 continue;
@@ -356,7 +362,7 @@ impl CoreStore {
             .bind(per_subscriber - 1)
             .bind(now)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
             let rows = sqlx::query(
                 "SELECT id, tenant, plugin_id, event_id, event_type, envelope, attempts, \
@@ -367,7 +373,7 @@ impl CoreStore {
             .bind(&plugin_id)
             .bind(id)
             .bind(per_subscriber)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await?;
             let mut stream = Vec::with_capacity(rows.len());
             for row in rows {
@@ -389,6 +395,7 @@ impl CoreStore {
             }
             streams.push(stream);
         }
+        tx.commit().await?;
         Ok(streams)
     }
 
@@ -398,7 +405,7 @@ impl CoreStore {
         if deliveries.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = super::begin_write(self.pool()).await?;
         for chunk in deliveries.chunks(500) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
@@ -462,7 +469,7 @@ impl CoreStore {
         error: &str,
         now: i64,
     ) -> DbResult<String> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = super::begin_write(self.pool()).await?;
         let id = match &delivery.dead_letter_id {
             Some(id) => {
                 sqlx::query(
@@ -554,7 +561,7 @@ impl CoreStore {
     /// Queues a pending dead letter for delivery again (to its subscriber only); `false` when
     /// it is not pending.
     pub async fn retry_dead_letter(&self, id: &str, now: i64) -> DbResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = super::begin_write(self.pool()).await?;
         let done = sqlx::query(
             "UPDATE dead_letters SET state = 'RETRYING', updated_at = $1 WHERE id = $2 AND state = 'PENDING'",
         )
@@ -612,9 +619,10 @@ impl CoreStore {
         ))
     }
 
-    /// How many events the outbox behind `pool` holds that were not relayed yet.
-    pub async fn outbox_depth(pool: &sqlx::AnyPool) -> DbResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE relayed_at IS NULL")
+    /// How many events the outbox behind `pool` holds after relay cursor `cursor`.
+    pub async fn outbox_depth(pool: &sqlx::AnyPool, cursor: i64) -> DbResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE seq > $1")
+            .bind(cursor)
             .fetch_one(pool)
             .await?;
         Ok(super::count(n))
@@ -646,26 +654,46 @@ impl CoreStore {
         Ok(end.unwrap_or(0))
     }
 
-    /// Events not yet relayed from the outbox behind `pool`, oldest first.
-    pub async fn unrelayed(pool: &sqlx::AnyPool, limit: i64) -> DbResult<Vec<(i64, String)>> {
-        let rows = sqlx::query(
-            "SELECT seq, envelope FROM outbox WHERE relayed_at IS NULL ORDER BY seq LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("seq")?, r.try_get("envelope")?)))
-            .collect()
+    /// How far the relay has moved `outbox`, whose events are behind `pool`. An outbox without
+    /// a cursor yet starts after the last event an older version marked relayed (0 if none).
+    pub async fn relay_cursor(&self, outbox: &str, pool: &sqlx::AnyPool) -> DbResult<i64> {
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM relay_cursors WHERE outbox = $1")
+                .bind(outbox)
+                .fetch_optional(self.pool())
+                .await?;
+        if let Some(seq) = seq {
+            return Ok(seq);
+        }
+        let relayed: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM outbox WHERE relayed_at IS NOT NULL")
+                .fetch_one(pool)
+                .await?;
+        Ok(relayed.unwrap_or(0))
     }
 
-    /// Marks outbox rows up to `seq` behind `pool` as relayed.
-    pub async fn mark_relayed(pool: &sqlx::AnyPool, seq: i64, now: i64) -> DbResult<()> {
-        sqlx::query("UPDATE outbox SET relayed_at = $1 WHERE relayed_at IS NULL AND seq <= $2")
-            .bind(now)
-            .bind(seq)
-            .execute(pool)
-            .await?;
+    /// Moves the relay cursor of `outbox` forward to `seq`.
+    pub async fn set_relay_cursor(&self, outbox: &str, seq: i64) -> DbResult<()> {
+        let mut tx = super::begin_write(self.pool()).await?;
+        advance_cursor(&mut tx, outbox, seq).await?;
+        tx.commit().await?;
         Ok(())
     }
+}
+
+/// Moves the relay cursor of `outbox` forward to `seq` (never back) in `tx`.
+async fn advance_cursor(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    outbox: &str,
+    seq: i64,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO relay_cursors (outbox, seq) VALUES ($1, $2) ON CONFLICT (outbox) \
+         DO UPDATE SET seq = excluded.seq WHERE relay_cursors.seq < excluded.seq",
+    )
+    .bind(outbox)
+    .bind(seq)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

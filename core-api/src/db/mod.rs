@@ -93,6 +93,18 @@ pub async fn open_pool(url: &str, schema: Option<String>, max: u32) -> DbResult<
     Ok(pool)
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so that a transaction reading before it writes waits for other writers
+/// instead of failing with "database is locked" when one committed in between.
+pub async fn begin_write(pool: &AnyPool) -> DbResult<sqlx::Transaction<'static, sqlx::Any>> {
+    let sqlite = pool.connect_options().database_url.scheme() == "sqlite";
+    Ok(if sqlite {
+        pool.begin_with("BEGIN IMMEDIATE").await?
+    } else {
+        pool.begin().await?
+    })
+}
+
 /// Is `e` a unique-constraint violation?
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())

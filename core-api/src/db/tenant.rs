@@ -242,7 +242,7 @@ impl TenantDb {
 
     /// Starts a transaction on this tenant's data.
     pub async fn begin(&self) -> DbResult<Transaction<'static, Any>> {
-        Ok(self.pool.begin().await?)
+        super::begin_write(&self.pool).await
     }
 
     // Users and roles.
@@ -339,7 +339,7 @@ impl TenantDb {
 
     /// Updates name and password hash, with `event`.
     pub async fn update_user(&self, u: &UserRecord, now: i64, event: &Event) -> DbResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(
             "UPDATE users SET name = $1, password_hash = $2, updated_at = $3 WHERE id = $4",
         )
@@ -361,7 +361,7 @@ impl TenantDb {
         id: &str,
         event: &Event,
     ) -> DbResult<Result<bool, Vec<String>>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         // Lock the user's workspaces (a write) so that concurrent demotions serialize.
         sqlx::query(
             "UPDATE workspaces SET updated_at = updated_at WHERE id IN \
@@ -427,7 +427,7 @@ impl TenantDb {
 
     /// Replaces the roles of user `id`, with `event`.
     pub async fn set_user_roles(&self, id: &str, roles: &[String], event: &Event) -> DbResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -567,7 +567,7 @@ impl TenantDb {
 
     /// Updates name, description and settings, with `event`.
     pub async fn update_workspace(&self, w: &WorkspaceRecord, event: &Event) -> DbResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(
             "UPDATE workspaces SET name = $1, description = $2, settings = $3, updated_at = $4 \
              WHERE id = $5",
@@ -586,7 +586,7 @@ impl TenantDb {
 
     /// Deletes workspace `id` with its members and teams, with `event`.
     pub async fn delete_workspace(&self, id: &str, event: &Event) -> DbResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query("DELETE FROM workspaces WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -640,7 +640,7 @@ impl TenantDb {
         now: i64,
         event: &Event,
     ) -> DbResult<MemberChange> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let result = sqlx::query(
             "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
              VALUES ($1, $2, $3, $4)",
@@ -670,7 +670,7 @@ impl TenantDb {
         now: i64,
         event: &Event,
     ) -> DbResult<MemberChange> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query("UPDATE workspaces SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(workspace_id)
@@ -775,7 +775,7 @@ impl TenantDb {
         team: &TeamRecord,
         event: &Event,
     ) -> DbResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let result = sqlx::query(
             "INSERT INTO teams (id, workspace_id, name, description, created_at) \
              VALUES ($1, $2, $3, $4, $5)",

@@ -1,0 +1,359 @@
+//! Event delivery benchmark (events-sdk.md budgets): commit → handler entered, and sustained
+//! throughput, in a release build on loopback:
+//!
+//! ```sh
+//! cargo bench -p plexica-core-api --bench events                       # embedded transport
+//! PLEXICA_TEST_NATS_URL=nats://127.0.0.1:4222 \
+//!   cargo bench -p plexica-core-api --bench events                     # and NATS JetStream
+//! ```
+//!
+//! The core API (SQLite data dir; NATS when configured) and a plugin written with the SDK (one
+//! `#[event_handler]`) run in this process, the plugin subscribed in every tenant like an
+//! install. Producers commit events at a constant offered rate (open loop, one event per
+//! transaction, spread over the tenants) through the core API's own outbox code and note when
+//! each commit returned; the handler notes when it was entered. Reported: median,
+//! p99 and max of commit → handler, the rate at which events were handled, the deepest
+//! outbox + pending-delivery backlog seen (sampled every 100 ms), and that every event was
+//! handled exactly once (the SDK's deduplication is on).
+//!
+//! `PLEXICA_BENCH_EVENT_SECONDS` (default 10) sets each run's length;
+//! `PLEXICA_BENCH_EMBEDDED_RATES` / `PLEXICA_BENCH_NATS_RATES` (comma-separated, defaults
+//! `3000` and `10000`) the offered rates; `PLEXICA_BENCH_TENANTS` (default 4) the tenants.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use plexica_core_api::db::core::CoreStore;
+use plexica_core_api::db::delivery::Subscription;
+use plexica_core_api::events::append;
+use plexica_core_api::slug::TenantSlug;
+use plexica_core_api::{Config, CoreApi};
+use plexica_sdk::api::events::Event;
+use plexica_sdk::prelude::*;
+use serde_json::json;
+
+const PASSWORD: &str = "bench password 1234";
+const SECRET: &str = "bench install secret";
+/// Producer tasks committing concurrently, per tenant.
+const PRODUCERS_PER_TENANT: usize = 2;
+
+/// When each event's commit returned, µs since the epoch, by event number.
+static COMMITTED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+/// When the handler was entered for each event, µs since the epoch, by event number.
+static ENTERED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+/// Ids of handled events, to count duplicates and losses.
+static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+static DUPLICATES: AtomicUsize = AtomicUsize::new(0);
+/// When the last event was handled, µs since the epoch.
+static LAST_HANDLED: AtomicU64 = AtomicU64::new(0);
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+#[event_handler("plugin.bench.*")]
+async fn on_bench(_ctx: &Context, ev: Event<serde_json::Value>) -> Result<()> {
+    let entered = now_us();
+    if let Some(i) = ev.data["i"].as_u64().and_then(|i| usize::try_from(i).ok()) {
+        let mut all = ENTERED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = all.get_mut(i) {
+            *slot = (*slot).max(entered);
+        }
+    }
+    let fresh = SEEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashSet::new)
+        .insert(ev.id.clone());
+    if !fresh {
+        DUPLICATES.fetch_add(1, Ordering::Relaxed);
+    }
+    LAST_HANDLED.fetch_max(entered, Ordering::Relaxed);
+    Ok(())
+}
+
+const MANIFEST: &str = r#"[plugin]
+id = "bench"
+name = "Bench"
+version = "1.0.0"
+description = "Receives the benchmark's events"
+authors = ["Bench <bench@example.com>"]
+license = "MIT"
+
+[backend]
+entry = "bin/bench"
+
+[events]
+subscribes = ["plugin.bench.*"]
+"#;
+
+fn env_list(name: &str, default: &str) -> Vec<u64> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect()
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PLEXICA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let seconds = env_number("PLEXICA_BENCH_EVENT_SECONDS", 10);
+    let tenants = usize::try_from(env_number("PLEXICA_BENCH_TENANTS", 4)).unwrap_or(4);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    println!("| transport | offered | handled/s | median | p99 | max | deepest backlog | events |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for rate in env_list("PLEXICA_BENCH_EMBEDDED_RATES", "3000") {
+        runtime.block_on(run("embedded", None, rate, seconds, tenants));
+    }
+    if let Ok(nats) = std::env::var("PLEXICA_TEST_NATS_URL") {
+        for rate in env_list("PLEXICA_BENCH_NATS_RATES", "10000") {
+            runtime.block_on(run("NATS JetStream", Some(&nats), rate, seconds, tenants));
+        }
+    }
+}
+
+/// One run: a fresh core API and plugin, `rate` events per second for `seconds`.
+async fn run(transport: &str, nats: Option<&str>, rate: u64, seconds: u64, tenants: usize) {
+    let total = usize::try_from(rate * seconds).unwrap_or(usize::MAX);
+    *COMMITTED.lock().unwrap_or_else(|e| e.into_inner()) = vec![0; total];
+    *ENTERED.lock().unwrap_or_else(|e| e.into_inner()) = vec![0; total];
+    *SEEN.lock().unwrap_or_else(|e| e.into_inner()) = Some(HashSet::new());
+    DUPLICATES.store(0, Ordering::Relaxed);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::embedded(dir.path());
+    config.nats_url = nats.map(str::to_owned);
+    let (api, _) = CoreApi::open(config, Some(PASSWORD.to_owned()))
+        .await
+        .expect("core API");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(api.clone().serve(listener, async {
+        stopped.await.ok();
+    }));
+
+    let manifest = dir.path().join("plexica.toml");
+    std::fs::write(&manifest, MANIFEST).expect("manifest");
+    let plugin = Plugin::from_manifest(&manifest)
+        .expect("plugin")
+        .event_secret(SECRET);
+    let plugin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", plugin_listener.local_addr().expect("addr"));
+    let (plugin_stop, plugin_stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(plugin.serve(plugin_listener, async {
+        plugin_stopped.await.ok();
+    }));
+
+    let slugs = provision(&url, tenants).await;
+    let state = api.state().clone();
+    let (mut dbs, mut ids) = (Vec::new(), Vec::new());
+    for slug in &slugs {
+        state
+            .core
+            .put_subscription(
+                &Subscription {
+                    tenant: slug.clone(),
+                    plugin_id: "bench".into(),
+                    endpoint: endpoint.clone(),
+                    secret: SECRET.into(),
+                    patterns: vec!["plugin.bench.*".into()],
+                    workspace_aware: false,
+                    active: true,
+                },
+                plexica_sdk::api::time::now_ms(),
+            )
+            .await
+            .expect("subscribe");
+        ids.push(
+            state
+                .core
+                .tenant(slug)
+                .await
+                .expect("tenant")
+                .expect("tenant exists")
+                .id,
+        );
+        let slug = TenantSlug::parse(slug).expect("slug");
+        dbs.push(state.tenant_dbs.get(&slug).await.expect("tenant db"));
+    }
+    // NATS consumers start within a second of a subscription.
+    tokio::time::sleep(Duration::from_millis(if nats.is_some() {
+        2000
+    } else {
+        200
+    }))
+    .await;
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let sampling = Arc::new(AtomicBool::new(true));
+    let deepest = {
+        let (state, dbs, sampling) = (state.clone(), dbs.clone(), sampling.clone());
+        let ids = ids.clone();
+        tokio::spawn(async move {
+            let mut deepest = 0;
+            while sampling.load(Ordering::Relaxed) {
+                let mut depth = 0;
+                for (db, id) in dbs.iter().zip(&ids) {
+                    let cursor = state
+                        .core
+                        .relay_cursor(&format!("tenant:{id}"), db.pool())
+                        .await
+                        .unwrap_or(0);
+                    depth += CoreStore::outbox_depth(db.pool(), cursor)
+                        .await
+                        .unwrap_or(0);
+                }
+                let (pending, _, _) = state.core.delivery_gauges().await.unwrap_or_default();
+                deepest = deepest.max(depth + pending);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            deepest
+        })
+    };
+    let first_commit = now_us();
+    let mut producers = tokio::task::JoinSet::new();
+    for _ in 0..PRODUCERS_PER_TENANT * tenants {
+        let (next, dbs, state, slugs) = (next.clone(), dbs.clone(), state.clone(), slugs.clone());
+        producers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return;
+                }
+                tokio::time::sleep_until(
+                    (started + interval * u32::try_from(i).unwrap_or(u32::MAX)).into(),
+                )
+                .await;
+                let tenant = i % dbs.len();
+                let mut tx = dbs[tenant].begin().await.expect("begin");
+                let event = Event::new(
+                    "plugin.bench.tick",
+                    "plugin/bench",
+                    slugs[tenant].as_str(),
+                    format!("bench-{i}"),
+                    json!({ "i": i }),
+                );
+                append(&mut tx, &event).await.expect("append");
+                tx.commit().await.expect("commit");
+                let committed = now_us();
+                if let Some(slot) = COMMITTED
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(i)
+                {
+                    *slot = committed;
+                }
+                state.delivery_wake.notify_one();
+            }
+        });
+    }
+    while producers.join_next().await.is_some() {}
+    let produced_in = started.elapsed();
+    let drain_deadline = Instant::now() + Duration::from_secs(60);
+    while handled() < total && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sampling.store(false, Ordering::Relaxed);
+    let deepest = deepest.await.unwrap_or(0);
+    let handled = handled();
+    let span_us = LAST_HANDLED
+        .load(Ordering::Relaxed)
+        .saturating_sub(first_commit);
+    let committed = COMMITTED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let entered = ENTERED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    // An event handled before its producer saw the commit return counts as 0.
+    let mut latencies: Vec<u64> = committed
+        .iter()
+        .zip(&entered)
+        .filter(|(_, e)| **e > 0)
+        .map(|(c, e)| e.saturating_sub(*c))
+        .collect();
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len().saturating_sub(1)) as f64 * q).round() as usize)
+            .map_or_else(
+                || "—".to_owned(),
+                |us| format!("{:.2} ms", *us as f64 / 1000.0),
+            )
+    };
+    println!(
+        "| {transport} | {rate}/s for {seconds} s ({:.0}/s committed) | {:.0} | {} | {} | {} | {deepest} | {handled} of {total} handled, {} duplicate(s) |",
+        total as f64 / produced_in.as_secs_f64(),
+        handled as f64 / (span_us as f64 / 1e6).max(f64::EPSILON),
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        DUPLICATES.load(Ordering::Relaxed),
+    );
+    stop.send(()).ok();
+    plugin_stop.send(()).ok();
+}
+
+/// Events handled so far (distinct ids).
+fn handled() -> usize {
+    SEEN.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map_or(0, HashSet::len)
+}
+
+/// Creates `count` tenants through the API; returns their slugs.
+async fn provision(url: &str, count: usize) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({ "email": "admin", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("token");
+    let token = login["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let mut slugs = Vec::with_capacity(count);
+    for n in 0..count {
+        let slug = format!("bench-{n}");
+        let response = http
+            .post(format!("{url}/api/v1/tenants"))
+            .bearer_auth(&token)
+            .json(&json!({ "slug": slug, "name": format!("Bench {n}") }))
+            .send()
+            .await
+            .expect("create tenant");
+        assert!(
+            response.status().is_success(),
+            "tenant {slug}: {}",
+            response.status()
+        );
+        slugs.push(slug);
+    }
+    slugs
+}
