@@ -17,6 +17,8 @@
 //! handled exactly once (the SDK's deduplication is on).
 //!
 //! `PLEXICA_BENCH_EVENT_SECONDS` (default 10) sets each run's length;
+//! `PLEXICA_BENCH_EVENTS_PER_COMMIT` (default 1) how many events each transaction commits (more
+//! than one measures the delivery pipeline beyond what one-event commits reach on the disk);
 //! `PLEXICA_BENCH_EMBEDDED_RATES` / `PLEXICA_BENCH_NATS_RATES` (comma-separated, defaults
 //! `3000` and `10000`) the offered rates; `PLEXICA_BENCH_TENANTS` (default 4) the tenants.
 
@@ -36,8 +38,9 @@ use serde_json::json;
 
 const PASSWORD: &str = "bench password 1234";
 const SECRET: &str = "bench install secret";
-/// Producer tasks committing concurrently, per tenant.
-const PRODUCERS_PER_TENANT: usize = 2;
+/// Producer tasks committing concurrently, per tenant (SQLite has one writer per file: more
+/// would only wait for its lock).
+const PRODUCERS_PER_TENANT: usize = 1;
 
 /// When each event's commit returned, µs since the epoch, by event number.
 static COMMITTED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
@@ -116,21 +119,40 @@ fn main() {
         .init();
     let seconds = env_number("PLEXICA_BENCH_EVENT_SECONDS", 10);
     let tenants = usize::try_from(env_number("PLEXICA_BENCH_TENANTS", 4)).unwrap_or(4);
+    let per_commit =
+        usize::try_from(env_number("PLEXICA_BENCH_EVENTS_PER_COMMIT", 1).max(1)).unwrap_or(1);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    println!("| transport | offered | handled/s | median | p99 | max | deepest backlog | events |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| transport | offered | handled/s | median | p99 | max | deepest backlog | events | CPU |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for rate in env_list("PLEXICA_BENCH_EMBEDDED_RATES", "3000") {
-        runtime.block_on(run("embedded", None, rate, seconds, tenants));
+        runtime.block_on(run("embedded", None, rate, seconds, tenants, per_commit));
     }
     if let Ok(nats) = std::env::var("PLEXICA_TEST_NATS_URL") {
         for rate in env_list("PLEXICA_BENCH_NATS_RATES", "10000") {
-            runtime.block_on(run("NATS JetStream", Some(&nats), rate, seconds, tenants));
+            runtime.block_on(run(
+                "NATS JetStream",
+                Some(&nats),
+                rate,
+                seconds,
+                tenants,
+                per_commit,
+            ));
         }
     }
 }
 
-/// One run: a fresh core API and plugin, `rate` events per second for `seconds`.
-async fn run(transport: &str, nats: Option<&str>, rate: u64, seconds: u64, tenants: usize) {
+/// One run: a fresh core API and plugin, `rate` events per second for `seconds`, committed
+/// `per_commit` at a time.
+async fn run(
+    transport: &str,
+    nats: Option<&str>,
+    rate: u64,
+    seconds: u64,
+    tenants: usize,
+    per_commit: usize,
+) {
     let total = usize::try_from(rate * seconds).unwrap_or(usize::MAX);
     *COMMITTED.lock().unwrap_or_else(|e| e.into_inner()) = vec![0; total];
     *ENTERED.lock().unwrap_or_else(|e| e.into_inner()) = vec![0; total];
@@ -234,39 +256,39 @@ async fn run(transport: &str, nats: Option<&str>, rate: u64, seconds: u64, tenan
             deepest
         })
     };
+    let cpu_before = cpu_seconds();
     let first_commit = now_us();
     let mut producers = tokio::task::JoinSet::new();
     for _ in 0..PRODUCERS_PER_TENANT * tenants {
         let (next, dbs, state, slugs) = (next.clone(), dbs.clone(), state.clone(), slugs.clone());
         producers.spawn(async move {
             loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
+                let first = next.fetch_add(per_commit, Ordering::Relaxed);
+                if first >= total {
                     return;
                 }
-                tokio::time::sleep_until(
-                    (started + interval * u32::try_from(i).unwrap_or(u32::MAX)).into(),
-                )
-                .await;
-                let tenant = i % dbs.len();
+                let last = (first + per_commit).min(total);
+                let at = started + interval * u32::try_from(first).unwrap_or(u32::MAX);
+                tokio::time::sleep_until(at.into()).await;
+                let tenant = (first / per_commit) % dbs.len();
                 let mut tx = dbs[tenant].begin().await.expect("begin");
-                let event = Event::new(
-                    "plugin.bench.tick",
-                    "plugin/bench",
-                    slugs[tenant].as_str(),
-                    format!("bench-{i}"),
-                    json!({ "i": i }),
-                );
-                append(&mut tx, &event).await.expect("append");
+                for i in first..last {
+                    let event = Event::new(
+                        "plugin.bench.tick",
+                        "plugin/bench",
+                        slugs[tenant].as_str(),
+                        format!("bench-{i}"),
+                        json!({ "i": i }),
+                    );
+                    append(&mut tx, &event).await.expect("append");
+                }
                 tx.commit().await.expect("commit");
                 let committed = now_us();
-                if let Some(slot) = COMMITTED
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_mut(i)
-                {
+                let mut all = COMMITTED.lock().unwrap_or_else(|e| e.into_inner());
+                for slot in &mut all[first..last] {
                     *slot = committed;
                 }
+                drop(all);
                 state.delivery_wake.notify_one();
             }
         });
@@ -277,6 +299,7 @@ async fn run(transport: &str, nats: Option<&str>, rate: u64, seconds: u64, tenan
     while handled() < total && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let cpu = (cpu_seconds() - cpu_before) / started.elapsed().as_secs_f64();
     sampling.store(false, Ordering::Relaxed);
     let deepest = deepest.await.unwrap_or(0);
     let handled = handled();
@@ -302,16 +325,33 @@ async fn run(transport: &str, nats: Option<&str>, rate: u64, seconds: u64, tenan
             )
     };
     println!(
-        "| {transport} | {rate}/s for {seconds} s ({:.0}/s committed) | {:.0} | {} | {} | {} | {deepest} | {handled} of {total} handled, {} duplicate(s) |",
+        "| {transport} | {rate}/s for {seconds} s, {per_commit} per commit ({:.0}/s committed) | {:.0} | {} | {} | {} | {deepest} | {handled} of {total} handled, {} duplicate(s) | {:.0} % |",
         total as f64 / produced_in.as_secs_f64(),
         handled as f64 / (span_us as f64 / 1e6).max(f64::EPSILON),
         at(0.5),
         at(0.99),
         at(1.0),
         DUPLICATES.load(Ordering::Relaxed),
+        cpu * 100.0,
     );
     stop.send(()).ok();
     plugin_stop.send(()).ok();
+}
+
+/// CPU time this process has used (user + system), seconds, from `/proc/self/stat`.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // After the command name: state is field 3, utime 14 and stime 15 (1-based).
+    let ticks = |n: usize| {
+        fields
+            .get(n - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(14) + ticks(15)) / 100.0
 }
 
 /// Events handled so far (distinct ids).

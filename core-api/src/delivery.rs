@@ -157,52 +157,55 @@ async fn record_gauges(state: &AppState) -> DbResult<()> {
     Ok(())
 }
 
-/// Relays every outbox (to JetStream when given); returns how many events it relayed.
+/// Relays the events after the relay cursor of every outbox (at most 500 per outbox): fanned
+/// out to their subscribers' deliveries, or published to JetStream (stopping, per outbox, at
+/// the first event JetStream does not take: relayed next time, in order). The deliveries and
+/// the moved cursors are written in one transaction; outboxes' databases are only read.
+/// Returns how many events it relayed.
 async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbResult<usize> {
-    let mut relayed = 0;
+    let mut batches = Vec::new();
+    let known = state.core.relay_cursors().await?;
     for (key, pool) in outboxes(state).await? {
-        relayed += relay_outbox(state, &key, &pool, js, writes).await?;
-    }
-    Ok(relayed)
-}
-
-/// Fans the events of one outbox after its relay cursor out to their subscribers, or publishes
-/// them to JetStream (stopping at the first event JetStream does not take: relayed next time,
-/// in order), and moves the cursor. Never writes to the outbox's database.
-async fn relay_outbox(
-    state: &AppState,
-    key: &str,
-    pool: &sqlx::AnyPool,
-    js: Option<&JetStream>,
-    writes: &Writes,
-) -> DbResult<usize> {
-    let cursor = state.core.relay_cursor(key, pool).await?;
-    let rows = CoreStore::outbox_after(pool, cursor, 500).await?;
-    let Some(last) = rows.last().map(|(seq, _)| *seq) else {
-        return Ok(0);
-    };
-    if let Some(js) = js {
-        let (stored, last) = crate::jetstream::publish_all(js, &rows).await;
-        let Some(last) = last else {
-            return Ok(0);
+        let cursor = match known.get(&key) {
+            Some(seq) => *seq,
+            None => state.core.relay_cursor(&key, &pool).await?,
         };
+        let rows = CoreStore::outbox_after(&pool, cursor, 500).await?;
+        if !rows.is_empty() {
+            batches.push((key, rows));
+        }
+    }
+    if batches.is_empty() {
+        return Ok(0);
+    }
+    let mut cursors = Vec::with_capacity(batches.len());
+    let mut relayed = 0;
+    if let Some(js) = js {
+        for (key, rows) in &batches {
+            let (stored, last) = crate::jetstream::publish_all(js, rows).await;
+            relayed += stored;
+            cursors.extend(last.map(|last| (key.clone(), last)));
+        }
         let _serialized = writes.lock().await;
-        state.core.set_relay_cursor(key, last).await?;
-        metrics::counter!("core_events_published_total").increment(stored as u64);
-        return Ok(stored);
+        state.core.advance_relay_cursors(&cursors).await?;
+        metrics::counter!("core_events_published_total").increment(relayed as u64);
+        return Ok(relayed);
     }
     let mut subscribers: std::collections::HashMap<String, Vec<Subscription>> = Default::default();
-    let mut events = Vec::with_capacity(rows.len());
-    for (_, envelope) in &rows {
-        let Ok(event) = serde_json::from_str::<Event>(envelope) else {
-            tracing::error!("an outbox row is not an event; skipped");
-            continue;
-        };
-        if !subscribers.contains_key(&event.tenant) {
-            let subs = state.core.subscriptions(&event.tenant).await?;
-            subscribers.insert(event.tenant.clone(), subs);
+    for (sub, _) in state.core.all_subscriptions().await? {
+        subscribers.entry(sub.tenant.clone()).or_default().push(sub);
+    }
+    let mut events = Vec::new();
+    for (key, rows) in &batches {
+        for (_, envelope) in rows {
+            let Ok(event) = serde_json::from_str::<Event>(envelope) else {
+                tracing::error!("an outbox row is not an event; skipped");
+                continue;
+            };
+            events.push((event, envelope.as_str()));
         }
-        events.push((event, envelope.as_str()));
+        relayed += rows.len();
+        cursors.extend(rows.last().map(|(seq, _)| (key.clone(), *seq)));
     }
     let mut queued = Vec::new();
     for (event, envelope) in &events {
@@ -213,9 +216,9 @@ async fn relay_outbox(
         }
     }
     let _serialized = writes.lock().await;
-    state.core.enqueue_all(&queued, key, last, now_ms()).await?;
-    metrics::counter!("core_events_published_total").increment(rows.len() as u64);
-    Ok(rows.len())
+    state.core.enqueue_all(&queued, &cursors, now_ms()).await?;
+    metrics::counter!("core_events_published_total").increment(relayed as u64);
+    Ok(relayed)
 }
 
 /// Sends the due deliveries, each subscriber's stream concurrently with the others, then

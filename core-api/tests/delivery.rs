@@ -258,6 +258,28 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
         .filter(|h| h.3 == "corr-forged")
         .count();
     assert_eq!(forged, 1, "a replayed event is handled once");
+
+    // Many changes in a row reach the subscriber in commit order (several per stream claim).
+    let slugs: Vec<String> = (0..30).map(|n| format!("burst-{n:02}")).collect();
+    for slug in &slugs {
+        let (status, body) = core
+            .post(
+                &format!("/api/v1/tenants/{tenant_a}/workspaces"),
+                &a.admin_token,
+                json!({ "slug": slug, "name": slug }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let burst = || -> Vec<String> {
+        handled_of(tenant_a)
+            .iter()
+            .filter(|h| h.0 == "core.workspace.created")
+            .filter_map(|h| h.2.clone().filter(|ws| ws.starts_with("burst-")))
+            .collect()
+    };
+    wait_for("the burst", || burst().len() >= slugs.len()).await;
+    assert_eq!(burst(), slugs, "handled once each, in commit order");
 }
 
 /// One test for both backends, one after the other: the plugin's handler and its failure

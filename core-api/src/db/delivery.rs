@@ -6,6 +6,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::DbResult;
+
+/// Deliveries inserted per statement (seven parameters each).
+const ENQUEUE_CHUNK: usize = 100;
 use super::core::CoreStore;
 use crate::auth::secrets;
 
@@ -283,31 +286,52 @@ impl CoreStore {
     }
 
     /// Queues each `(plugin_id, event, envelope)` (an event already queued for that plugin is
-    /// ignored) and moves the relay cursor of `outbox` to `seq`, in one transaction.
+    /// ignored) and moves each `(outbox, seq)` relay cursor forward, in one transaction.
     pub async fn enqueue_all(
         &self,
         queued: &[(&str, &Event, &str)],
-        outbox: &str,
-        seq: i64,
+        cursors: &[(String, i64)],
         now: i64,
     ) -> DbResult<()> {
         let mut tx = super::begin_write(self.pool()).await?;
-        advance_cursor(&mut tx, outbox, seq).await?;
-        for (plugin_id, event, envelope) in queued {
-            sqlx::query(
-                "INSERT INTO deliveries (event_id, tenant, plugin_id, event_type, envelope, attempts, \
-                 next_attempt_at, lease_until, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7) \
+        for (outbox, seq) in cursors {
+            advance_cursor(&mut tx, outbox, *seq).await?;
+        }
+        // Many rows per statement: a statement costs far more than a row.
+        for chunk in queued.chunks(ENQUEUE_CHUNK) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = i * 7;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, 0, ${}, 0, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 7
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO deliveries (event_id, tenant, plugin_id, event_type, envelope, \
+                 attempts, next_attempt_at, lease_until, created_at) VALUES {} \
                  ON CONFLICT (tenant, plugin_id, event_id) DO NOTHING",
-            )
-            .bind(&event.id)
-            .bind(&event.tenant)
-            .bind(*plugin_id)
-            .bind(&event.r#type)
-            .bind(*envelope)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+                rows.join(", ")
+            );
+            let mut insert = sqlx::query(&sql);
+            for (plugin_id, event, envelope) in chunk {
+                insert = insert
+                    .bind(&event.id)
+                    .bind(&event.tenant)
+                    .bind(*plugin_id)
+                    .bind(&event.r#type)
+                    .bind(*envelope)
+                    .bind(now)
+                    .bind(now);
+            }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -654,6 +678,16 @@ impl CoreStore {
         Ok(end.unwrap_or(0))
     }
 
+    /// Every relay cursor, by outbox.
+    pub async fn relay_cursors(&self) -> DbResult<std::collections::HashMap<String, i64>> {
+        let rows = sqlx::query("SELECT outbox, seq FROM relay_cursors")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("outbox")?, r.try_get("seq")?)))
+            .collect()
+    }
+
     /// How far the relay has moved `outbox`, whose events are behind `pool`. An outbox without
     /// a cursor yet starts after the last event an older version marked relayed (0 if none).
     pub async fn relay_cursor(&self, outbox: &str, pool: &sqlx::AnyPool) -> DbResult<i64> {
@@ -672,10 +706,12 @@ impl CoreStore {
         Ok(relayed.unwrap_or(0))
     }
 
-    /// Moves the relay cursor of `outbox` forward to `seq`.
-    pub async fn set_relay_cursor(&self, outbox: &str, seq: i64) -> DbResult<()> {
+    /// Moves each `(outbox, seq)` relay cursor forward, in one transaction.
+    pub async fn advance_relay_cursors(&self, cursors: &[(String, i64)]) -> DbResult<()> {
         let mut tx = super::begin_write(self.pool()).await?;
-        advance_cursor(&mut tx, outbox, seq).await?;
+        for (outbox, seq) in cursors {
+            advance_cursor(&mut tx, outbox, *seq).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

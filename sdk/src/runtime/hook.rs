@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::context::Context;
 use super::handler::HandlerFuture;
-use super::inbox::{Inbox, refuse, verify};
+use super::inbox::{Inbox, refusal, refuse};
 use crate::api::events::HookCall;
 
 /// A moment of the plugin's life in a tenant at which the platform calls the plugin.
@@ -130,7 +130,7 @@ pub(crate) async fn receive_hook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = verify(&inbox, &headers, &body) {
+    if let Some(refused) = refusal(&inbox, &headers, &body) {
         return refused;
     }
     let hook = match name.parse::<Hook>() {

@@ -77,10 +77,11 @@ fn now_unix() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Checks a push's signature by the install's secret; `Err` is the answer refusing it.
-pub(crate) fn verify(inbox: &Inbox, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+/// Checks a push's signature by the install's secret; returns the answer refusing it, if it
+/// must be refused.
+pub(crate) fn refusal(inbox: &Inbox, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
     let Some(secret) = &inbox.secret else {
-        return Err(refuse(
+        return Some(refuse(
             StatusCode::UNAUTHORIZED,
             "NO_EVENT_SECRET",
             format!(
@@ -93,7 +94,8 @@ pub(crate) fn verify(inbox: &Inbox, headers: &HeaderMap, body: &[u8]) -> Result<
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     verify_delivery(secret, signature, body, now_unix())
-        .map_err(|e| refuse(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", e.to_string()))
+        .err()
+        .map(|e| refuse(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", e.to_string()))
 }
 
 /// The handler of `POST /_plexica/events`.
@@ -102,7 +104,7 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = verify(&inbox, &headers, &body) {
+    if let Some(refused) = refusal(&inbox, &headers, &body) {
         return refused;
     }
     let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&body) else {
