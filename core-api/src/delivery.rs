@@ -181,8 +181,13 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
     let mut cursors = Vec::with_capacity(batches.len());
     let mut relayed = 0;
     if let Some(js) = js {
+        // Every outbox's batch is sent before any acknowledgement is awaited.
+        let mut sent = Vec::with_capacity(batches.len());
         for (key, rows) in &batches {
-            let (stored, last) = crate::jetstream::publish_all(js, rows).await;
+            sent.push((key, crate::jetstream::send_all(js, rows).await));
+        }
+        for (key, sent) in sent {
+            let (stored, last) = crate::jetstream::stored(sent).await;
             relayed += stored;
             cursors.extend(last.map(|last| (key.clone(), last)));
         }

@@ -64,31 +64,41 @@ pub async fn stream(js: &JetStream) -> Result<stream::Stream, String> {
     .map_err(|e| format!("cannot open the JetStream stream {STREAM}: {e}"))
 }
 
-/// Publishes outbox rows `(seq, envelope)` in order, all sent before any acknowledgement is
-/// awaited; returns how many JetStream stored and the sequence number up to which every row is
-/// stored (or skipped as not an event). Stops at the first row JetStream did not take: it and
-/// those after it are published again next time (the event id deduplicates them).
-pub async fn publish_all(js: &JetStream, rows: &[(i64, String)]) -> (usize, Option<i64>) {
-    let mut acks = Vec::with_capacity(rows.len());
+/// Outbox rows handed to JetStream, `(seq, acknowledgement)` in order; `None` for a row that
+/// is not an event (skipped).
+pub type Sent = Vec<(i64, Option<jetstream::context::PublishAckFuture>)>;
+
+/// Sends outbox rows `(seq, envelope)` to JetStream in order without awaiting their
+/// acknowledgements (see [`stored`]); stops at the first row JetStream did not take.
+pub async fn send_all(js: &JetStream, rows: &[(i64, String)]) -> Sent {
+    let mut sent = Vec::with_capacity(rows.len());
     for (seq, envelope) in rows {
         let Ok(event) = serde_json::from_str::<Event>(envelope) else {
             tracing::error!("an outbox row is not an event; skipped");
-            acks.push((*seq, None));
+            sent.push((*seq, None));
             continue;
         };
         let message = jetstream::message::PublishMessage::build()
             .message_id(&event.id)
             .payload(envelope.clone().into());
         match js.send_publish(subject(&event), message).await {
-            Ok(ack) => acks.push((*seq, Some(ack))),
+            Ok(ack) => sent.push((*seq, Some(ack))),
             Err(e) => {
                 tracing::warn!(error = %e, "JetStream did not take an event; retried shortly");
                 break;
             }
         }
     }
+    sent
+}
+
+/// Awaits the acknowledgements of [`send_all`]; returns how many JetStream stored and the
+/// sequence number up to which every row is stored (or skipped). Stops at the first row not
+/// stored: it and those after it are published again next time (the event id, as
+/// `Nats-Msg-Id`, deduplicates them).
+pub async fn stored(sent: Sent) -> (usize, Option<i64>) {
     let (mut stored, mut last) = (0, None);
-    for (seq, ack) in acks {
+    for (seq, ack) in sent {
         if let Some(ack) = ack {
             if let Err(e) = ack.await {
                 tracing::warn!(error = %e, "JetStream did not store an event; retried shortly");
