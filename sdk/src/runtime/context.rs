@@ -7,6 +7,20 @@ use serde::Serialize;
 use super::error::{Error, Result};
 use crate::api::events::{PublishRequest, Published};
 
+tokio::task_local! {
+    /// The context of the event, hook or request the current task works for.
+    static CURRENT: Context;
+}
+
+/// The header carrying the tenant of a request the platform forwards to the plugin.
+pub const TENANT_HEADER: &str = "x-plexica-tenant";
+/// The header carrying the workspace of a forwarded request.
+pub const WORKSPACE_HEADER: &str = "x-plexica-workspace";
+/// The header carrying the user a forwarded request is made for.
+pub const USER_HEADER: &str = "x-plexica-user";
+/// The header carrying the correlation id of a request.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
 /// The environment variable holding the core API's base URL.
 pub const CORE_URL_ENV: &str = "PLEXICA_CORE_URL";
 
@@ -110,6 +124,18 @@ impl Context {
         self
     }
 
+    /// The context of the handler, hook or plugin route the current task runs for, if any:
+    /// code called from them reaches it without passing it along.
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// Runs `work` with this context as [`Context::current`] (the runtime does this around
+    /// every handler, hook and plugin route).
+    pub async fn scope<F: std::future::Future>(self, work: F) -> F::Output {
+        CURRENT.scope(self, work).await
+    }
+
     /// The tenant's slug, e.g. `acme`.
     pub fn tenant(&self) -> &str {
         &self.tenant
@@ -184,5 +210,51 @@ impl Events<'_> {
             .await
             .map_err(|e| Error::Core(format!("unexpected answer: {e}")))?;
         Ok(published.id)
+    }
+}
+
+/// Why a plugin route could not get its [`Context`].
+#[derive(Debug, Clone, Copy)]
+pub struct MissingTenant;
+
+impl axum::response::IntoResponse for MissingTenant {
+    fn into_response(self) -> axum::response::Response {
+        let body = serde_json::json!({ "error": {
+            "code": "NO_TENANT",
+            "message": "this route is called through the platform, which names the tenant (X-Plexica-Tenant)",
+        }});
+        (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    }
+}
+
+/// A plugin route takes `ctx: Context` like any axum extractor: tenant, workspace, user and
+/// correlation id come from the headers the platform adds when it forwards a request
+/// (`X-Plexica-Tenant`, `X-Plexica-Workspace`, `X-Plexica-User`, `X-Correlation-Id`).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Context {
+    type Rejection = MissingTenant;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> std::result::Result<Self, MissingTenant> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let tenant = header(TENANT_HEADER).ok_or(MissingTenant)?;
+        let correlation =
+            header(CORRELATION_HEADER).unwrap_or_else(crate::api::events::new_event_id);
+        let core = parts.extensions.get::<Arc<CoreConnection>>().cloned();
+        Ok(Self::new(
+            tenant,
+            header(WORKSPACE_HEADER),
+            header(USER_HEADER),
+            correlation,
+        )
+        .connected(core))
     }
 }

@@ -152,7 +152,9 @@ pub(crate) async fn dispatch<'a>(
         if handler.workspace_required && ctx.workspace().is_none() {
             continue;
         }
-        (handler.invoke)(ctx.clone(), envelope.clone()).await?;
+        ctx.clone()
+            .scope((handler.invoke)(ctx.clone(), envelope.clone()))
+            .await?;
     }
     if matched {
         Ok(())

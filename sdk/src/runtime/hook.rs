@@ -118,7 +118,11 @@ pub fn duplicate_hooks<'a>(
 /// not implement it.
 pub async fn run_hook(hook: Hook, ctx: Context) -> super::Result<bool> {
     match hooks().find(|h| h.hook == hook) {
-        Some(registration) => (registration.invoke)(ctx).await.map(|()| true),
+        Some(registration) => ctx
+            .clone()
+            .scope((registration.invoke)(ctx))
+            .await
+            .map(|()| true),
         None => Ok(false),
     }
 }

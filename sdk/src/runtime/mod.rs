@@ -47,7 +47,10 @@ mod plugin;
 pub mod prelude;
 pub mod testing;
 
-pub use context::{CORE_URL_ENV, Context, CoreConnection, Events, INSTALL_TOKEN_ENV};
+pub use context::{
+    CORE_URL_ENV, CORRELATION_HEADER, Context, CoreConnection, Events, INSTALL_TOKEN_ENV,
+    MissingTenant, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER,
+};
 pub use error::{Error, Result};
 pub use event::{Envelope, Event};
 pub use handler::{

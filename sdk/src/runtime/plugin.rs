@@ -125,6 +125,35 @@ impl Plugin {
         self
     }
 
+    /// The plugin's own routes, each run with its [`Context`](super::Context) as
+    /// `Context::current()` when the platform named a tenant, and able to call the core API.
+    fn plugin_routes(&self) -> Router {
+        let core = self.core.clone();
+        self.routes
+            .clone()
+            .layer(axum::middleware::from_fn(
+                move |mut request: axum::extract::Request, next: axum::middleware::Next| {
+                    let core = core.clone();
+                    async move {
+                        if let Some(core) = core {
+                            request.extensions_mut().insert(core);
+                        }
+                        let (mut parts, body) = request.into_parts();
+                        let ctx = <super::Context as axum::extract::FromRequestParts<()>>::from_request_parts(
+                            &mut parts, &(),
+                        )
+                        .await
+                        .ok();
+                        let request = axum::extract::Request::from_parts(parts, body);
+                        match ctx {
+                            Some(ctx) => ctx.scope(next.run(request)).await,
+                            None => next.run(request).await,
+                        }
+                    }
+                },
+            ))
+    }
+
     /// The complete HTTP application: the platform's routes first, then the plugin's.
     pub fn router(&self) -> Router {
         let plugin = &self.manifest.plugin;
@@ -150,7 +179,7 @@ impl Plugin {
                 &format!("{HOOKS_PATH}/{{hook}}"),
                 post(receive_hook).with_state(inbox),
             )
-            .fallback_service(self.routes.clone())
+            .fallback_service(self.plugin_routes())
     }
 
     /// What this backend registered: its handlers and hooks, sorted.
