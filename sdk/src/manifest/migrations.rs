@@ -1,10 +1,19 @@
 //! Rules on the files of `backend.migrations`: names, order, and what the SQL may touch.
 //!
-//! The SQL is scanned, not executed: a small tokenizer finds the tables each statement creates,
-//! alters, drops or indexes, and any schema-qualified name, which is enough to hold a plugin to
-//! its own `<id>_…` tables in its tenant's data space.
+//! The SQL is parsed, not executed (`sqlparser`, trying the generic, SQLite and PostgreSQL
+//! dialects): a migration may create, alter, index, drop and fill only tables named `<id>_…`,
+//! never name a schema, and use no other kind of statement (views, triggers, functions,
+//! `ATTACH`, `PRAGMA`, `SET`, grants…), so that a plugin stays inside its own tables in its
+//! tenant's data space. The same check runs in `plexica plugin validate` and at install.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
+
+use sqlparser::ast::{
+    AlterTableOperation, ColumnDef, ColumnOption, ObjectName, ObjectType, Query,
+    RenameTableNameKind, Spanned, Statement, TableConstraint, Visit, Visitor, visit_relations,
+};
+use sqlparser::dialect::{GenericDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::parser::Parser;
 
 use super::PluginFiles;
 use super::reader::Reader;
@@ -104,163 +113,82 @@ struct SqlProblem {
     help: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Token<'a> {
-    Word(&'a str),
-    Quoted(&'a str),
-    Symbol(u8),
+/// Parses `sql` with the dialects migrations are written for; the first that accepts it wins.
+fn parse(sql: &str) -> Result<Vec<Statement>, String> {
+    let generic = Parser::parse_sql(&GenericDialect {}, sql);
+    let Err(first) = generic else {
+        return generic.map_err(|e| e.to_string());
+    };
+    Parser::parse_sql(&SQLiteDialect {}, sql)
+        .or_else(|_| Parser::parse_sql(&PostgreSqlDialect {}, sql))
+        .map_err(|_| first.to_string())
 }
 
-fn tokenize(sql: &str) -> Vec<(Token<'_>, Range<usize>)> {
-    let bytes = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-        } else if c == b'-' && bytes.get(i + 1) == Some(&b'-') {
-            while i < bytes.len() && bytes[i] != b'\n' {
-                i += 1;
+/// The byte offset of a 1-based line and column (in characters) of `sql`.
+fn offset(sql: &str, line: u64, column: u64) -> usize {
+    let Some(line_start) = usize::try_from(line.saturating_sub(1))
+        .ok()
+        .and_then(|skip| {
+            if skip == 0 {
+                Some(0)
+            } else {
+                sql.match_indices('\n').nth(skip - 1).map(|(i, _)| i + 1)
             }
-        } else if c == b'/' && bytes.get(i + 1) == Some(&b'*') {
-            i += 2;
-            while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
-                i += 1;
-            }
-            i += 2;
-        } else if c == b'\'' || c == b'"' || c == b'`' {
-            let start = i;
-            i += 1;
-            while i < bytes.len() && bytes[i] != c {
-                i += 1;
-            }
-            let end = (i + 1).min(bytes.len());
-            let inner = sql.get(start + 1..i.min(bytes.len())).unwrap_or_default();
-            // String literals are values, not names: only quoted identifiers become tokens.
-            if c != b'\'' {
-                out.push((Token::Quoted(inner), start..end));
-            }
-            i = end;
-        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
-            let start = i;
-            while i < bytes.len()
-                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
-            {
-                i += 1;
-            }
-            if let Some(word) = sql.get(start..i) {
-                out.push((Token::Word(word), start..i));
-            }
-        } else {
-            out.push((Token::Symbol(c), i..i + 1));
-            i += 1;
+        })
+    else {
+        return sql.len();
+    };
+    let rest = sql.get(line_start..).unwrap_or_default();
+    let column = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
+    line_start
+        + rest
+            .char_indices()
+            .nth(column)
+            .map_or(rest.len(), |(i, _)| i)
+}
+
+/// The bytes of `sql` that `node` was parsed from (empty at 0 when unknown).
+fn span_of(sql: &str, node: &impl Spanned) -> Range<usize> {
+    let span = node.span();
+    if span.start.line == 0 {
+        return 0..0;
+    }
+    let start = offset(sql, span.start.line, span.start.column);
+    let end = offset(sql, span.end.line, span.end.column).max(start);
+    start..end
+}
+
+/// What one statement is checked for, collecting problems without repeating one.
+struct StatementCheck<'a> {
+    sql: &'a str,
+    prefix: &'a str,
+    /// Names the statement defines for itself (`WITH name AS …`).
+    local: Vec<String>,
+    problems: Vec<SqlProblem>,
+}
+
+impl StatementCheck<'_> {
+    fn push(&mut self, problem: SqlProblem) {
+        let seen = self
+            .problems
+            .iter()
+            .any(|p| p.code == problem.code && p.message == problem.message);
+        if !seen {
+            self.problems.push(problem);
         }
     }
-    out
-}
 
-/// A possibly qualified name starting at token `i`: its parts, span, and the index after it.
-fn qualified_name<'a>(
-    tokens: &[(Token<'a>, Range<usize>)],
-    mut i: usize,
-) -> Option<(Vec<&'a str>, Range<usize>, usize)> {
-    let mut parts = Vec::new();
-    let start = tokens.get(i)?.1.start;
-    let mut end;
-    loop {
-        match tokens.get(i)? {
-            (Token::Word(w) | Token::Quoted(w), span) => {
-                parts.push(*w);
-                end = span.end;
-            }
-            _ => return None,
-        }
-        i += 1;
-        match tokens.get(i) {
-            Some((Token::Symbol(b'.'), _)) => i += 1,
-            _ => return Some((parts, start..end, i)),
-        }
-    }
-}
-
-fn is_word(token: Option<&(Token<'_>, Range<usize>)>, word: &str) -> bool {
-    matches!(token, Some((Token::Word(w), _)) if w.eq_ignore_ascii_case(word))
-}
-
-fn skip_words(tokens: &[(Token<'_>, Range<usize>)], mut i: usize, words: &[&str]) -> usize {
-    while words.iter().any(|w| is_word(tokens.get(i), w)) {
-        i += 1;
-    }
-    i
-}
-
-fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
-    let tokens = tokenize(sql);
-    let mut problems = Vec::new();
-    let statements = tokens.split(|(t, _)| *t == Token::Symbol(b';'));
-    for statement in statements {
-        let Some((Token::Word(verb), _)) = statement.first().map(|(t, s)| (t.clone(), s)) else {
-            continue;
-        };
-        let verb = verb.to_ascii_lowercase();
-        let mut i = 1;
-        let creates_table;
-        match verb.as_str() {
-            "create" => {
-                i = skip_words(
-                    statement,
-                    i,
-                    &["or", "replace", "temp", "temporary", "unlogged", "unique"],
-                );
-                if is_word(statement.get(i), "table") {
-                    creates_table = true;
-                    i = skip_words(statement, i + 1, &["if", "not", "exists"]);
-                } else if is_word(statement.get(i), "index") {
-                    creates_table = false;
-                    // The index name is free; the table follows ON.
-                    match statement.iter().position(
-                        |(t, _)| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("on")),
-                    ) {
-                        Some(on) => i = skip_words(statement, on + 1, &["only"]),
-                        None => continue,
-                    }
-                } else if is_word(statement.get(i), "schema") {
-                    let span = statement.get(i).map_or(0..0, |(_, s)| s.clone());
-                    problems.push(SqlProblem {
-                        code: "manifest::migration-schema",
-                        span,
-                        message: "a plugin migration may not create schemas".into(),
-                        help: Some("create tables in the tenant's data space instead".into()),
-                    });
-                    continue;
-                } else {
-                    continue;
-                }
-            }
-            "alter" | "drop" => {
-                if !is_word(statement.get(i), "table") {
-                    continue;
-                }
-                creates_table = false;
-                i = skip_words(statement, i + 1, &["if", "exists", "only"]);
-            }
-            "set" if is_word(statement.get(1), "search_path") => {
-                problems.push(SqlProblem {
-                    code: "manifest::migration-schema",
-                    span: statement[0].1.start..statement[1].1.end,
-                    message: "a plugin migration may not change `search_path`".into(),
-                    help: None,
-                });
-                continue;
-            }
-            _ => continue,
-        }
-        let Some((parts, span, _)) = qualified_name(statement, i) else {
-            continue;
-        };
+    /// `name` must be a bare name of one of the plugin's tables (or of the statement's own
+    /// common table expressions).
+    fn own_table(&mut self, name: &ObjectName) {
+        let parts: Vec<&str> = name
+            .0
+            .iter()
+            .map(|part| part.as_ident().map_or("?", |ident| ident.value.as_str()))
+            .collect();
+        let span = span_of(self.sql, name);
         if parts.len() > 1 {
-            problems.push(SqlProblem {
+            self.push(SqlProblem {
                 code: "manifest::migration-schema",
                 span: span.clone(),
                 message: format!("`{}` names another schema", parts.join(".")),
@@ -270,56 +198,200 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
             });
         }
         let table = parts.last().copied().unwrap_or_default();
-        if !table.starts_with(prefix) {
-            problems.push(SqlProblem {
+        if parts.len() == 1 && self.local.iter().any(|l| l.eq_ignore_ascii_case(table)) {
+            return;
+        }
+        if !table.starts_with(self.prefix) {
+            self.push(SqlProblem {
                 code: "manifest::migration-table",
-                span: span.clone(),
+                span,
                 message: format!("table `{table}` does not belong to this plugin"),
-                help: Some(format!("plugin tables are named `{prefix}…`")),
-            });
-        }
-        if creates_table
-            && workspace_aware
-            && !statement
-                .iter()
-                .any(|(t, _)| matches!(t, Token::Word(w) | Token::Quoted(w) if w.eq_ignore_ascii_case("workspace_id")))
-        {
-            problems.push(SqlProblem {
-                code: "manifest::migration-workspace-id",
-                span,
-                message: format!("table `{table}` has no `workspace_id` column, and the plugin is workspace-aware"),
-                help: Some("add `workspace_id TEXT NOT NULL`".into()),
+                help: Some(format!("plugin tables are named `{}…`", self.prefix)),
             });
         }
     }
-    for window in tokens.windows(3) {
-        if let [
-            (Token::Word(kw), _),
-            (Token::Word(_) | Token::Quoted(_), _),
-            (Token::Symbol(b'.'), _),
-        ] = window
-            && ["references", "from", "join", "into", "update"]
-                .iter()
-                .any(|k| kw.eq_ignore_ascii_case(k))
-            && let Some((parts, span, _)) = qualified_name(&tokens, index_of(&tokens, &window[1].1))
-            && parts.len() > 1
-        {
-            problems.push(SqlProblem {
-                code: "manifest::migration-schema",
-                span,
-                message: format!("`{}` names another schema", parts.join(".")),
-                help: Some("plugin migrations may only use their own tables".into()),
-            });
-        }
+
+    fn refuse(&mut self, statement: &Statement, code: &'static str, what: &str, help: &str) {
+        let span = span_of(self.sql, statement);
+        self.push(SqlProblem {
+            code,
+            span,
+            message: format!("a plugin migration may not {what}"),
+            help: Some(help.to_owned()),
+        });
     }
-    problems
 }
 
-fn index_of(tokens: &[(Token<'_>, Range<usize>)], span: &Range<usize>) -> usize {
-    tokens
+/// Collects the names of the common table expressions of every query in a statement.
+struct LocalNames(Vec<String>);
+
+impl Visitor for LocalNames {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            self.0.extend(
+                with.cte_tables
+                    .iter()
+                    .map(|cte| cte.alias.name.value.clone()),
+            );
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The foreign tables a column's options reference.
+fn column_references(column: &ColumnDef) -> impl Iterator<Item = &ObjectName> {
+    column
+        .options
         .iter()
-        .position(|(_, s)| s == span)
-        .unwrap_or(tokens.len())
+        .filter_map(|option| match &option.option {
+            ColumnOption::ForeignKey(fk) => Some(&fk.foreign_table),
+            _ => None,
+        })
+}
+
+/// The foreign table a table constraint references, if any.
+fn constraint_reference(constraint: &TableConstraint) -> Option<&ObjectName> {
+    match constraint {
+        TableConstraint::ForeignKey(fk) => Some(&fk.foreign_table),
+        _ => None,
+    }
+}
+
+fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
+    let statements = match parse(sql) {
+        Ok(statements) => statements,
+        Err(error) => {
+            return vec![SqlProblem {
+                code: "manifest::migration-syntax",
+                span: 0..0,
+                message: format!("cannot parse the SQL: {error}"),
+                help: Some("migrations are plain SQL that SQLite and PostgreSQL both run".into()),
+            }];
+        }
+    };
+    let mut problems = Vec::new();
+    for statement in &statements {
+        let mut local = LocalNames(Vec::new());
+        let _ = statement.visit(&mut local);
+        let mut check = StatementCheck {
+            sql,
+            prefix,
+            local: local.0,
+            problems: Vec::new(),
+        };
+        match statement {
+            Statement::CreateTable(table) => {
+                check.own_table(&table.name);
+                for referenced in table.columns.iter().flat_map(column_references) {
+                    check.own_table(referenced);
+                }
+                for referenced in table.constraints.iter().filter_map(constraint_reference) {
+                    check.own_table(referenced);
+                }
+                let has_workspace = table
+                    .columns
+                    .iter()
+                    .any(|c| c.name.value.eq_ignore_ascii_case("workspace_id"));
+                if workspace_aware && table.query.is_none() && !has_workspace {
+                    let name = table.name.to_string();
+                    check.push(SqlProblem {
+                        code: "manifest::migration-workspace-id",
+                        span: span_of(sql, &table.name),
+                        message: format!(
+                            "table `{name}` has no `workspace_id` column, and the plugin is workspace-aware"
+                        ),
+                        help: Some("add `workspace_id TEXT NOT NULL`".into()),
+                    });
+                }
+            }
+            Statement::CreateIndex(index) => check.own_table(&index.table_name),
+            Statement::AlterTable(alter) => {
+                check.own_table(&alter.name);
+                for operation in &alter.operations {
+                    match operation {
+                        AlterTableOperation::RenameTable {
+                            table_name:
+                                RenameTableNameKind::As(name) | RenameTableNameKind::To(name),
+                        } => check.own_table(name),
+                        AlterTableOperation::AddConstraint { constraint, .. } => {
+                            if let Some(referenced) = constraint_reference(constraint) {
+                                check.own_table(referenced);
+                            }
+                        }
+                        AlterTableOperation::AddColumn { column_def, .. } => {
+                            for referenced in column_references(column_def) {
+                                check.own_table(referenced);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Statement::Drop {
+                object_type: ObjectType::Table,
+                names,
+                ..
+            } => {
+                for name in names {
+                    check.own_table(name);
+                }
+            }
+            Statement::Drop {
+                object_type: ObjectType::Index,
+                ..
+            }
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Query(_) => {}
+            Statement::CreateSchema { .. } => check.refuse(
+                statement,
+                "manifest::migration-schema",
+                "create schemas",
+                "create tables in the tenant's data space instead",
+            ),
+            Statement::Set(_)
+                if statement
+                    .to_string()
+                    .to_ascii_lowercase()
+                    .contains("search_path") =>
+            {
+                check.refuse(
+                    statement,
+                    "manifest::migration-schema",
+                    "change `search_path`",
+                    "write bare table names; migrations run in the tenant's data space",
+                );
+            }
+            other => {
+                let kind: String = other
+                    .to_string()
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                check.refuse(
+                    statement,
+                    "manifest::migration-statement",
+                    &format!("run `{kind} …` statements"),
+                    "use CREATE/ALTER/DROP TABLE, CREATE INDEX, INSERT, UPDATE and DELETE on the plugin's own tables",
+                );
+            }
+        }
+        // Every table read or written anywhere in the statement (subqueries, INSERT … SELECT).
+        let mut relations = Vec::new();
+        let _ = visit_relations(statement, |name| {
+            relations.push(name.clone());
+            ControlFlow::<()>::Continue(())
+        });
+        for name in &relations {
+            check.own_table(name);
+        }
+        problems.extend(check.problems);
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -377,7 +449,7 @@ mod tests {
                 "CREATE TABLE crm_x (id TEXT REFERENCES core.users(id));",
                 false
             ),
-            ["manifest::migration-schema"]
+            ["manifest::migration-schema", "manifest::migration-table"]
         );
         assert_eq!(
             codes("SET search_path TO other;", false),
@@ -391,5 +463,83 @@ mod tests {
             codes("CREATE TABLE crm_x (id TEXT);", true),
             ["manifest::migration-workspace-id"]
         );
+    }
+
+    #[test]
+    fn reads_and_writes_of_other_tables_fail_wherever_they_hide() {
+        for sql in [
+            "INSERT INTO crm_x SELECT * FROM users;",
+            "INSERT INTO crm_x (id) SELECT id FROM \"core\".\"users\";",
+            "UPDATE crm_x SET a = (SELECT b FROM tenant_other.t);",
+            "DELETE FROM crm_x WHERE id IN (SELECT id FROM analytics_reports);",
+            "ALTER TABLE crm_x RENAME TO users;",
+            "ALTER TABLE crm_x ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id);",
+            "CREATE TABLE crm_x (id TEXT, FOREIGN KEY (id) REFERENCES analytics_y (id));",
+            "DROP TABLE crm_x, users;",
+            "WITH t AS (SELECT * FROM users) INSERT INTO crm_x SELECT * FROM t;",
+        ] {
+            let found = codes(sql, false);
+            assert!(
+                !found.is_empty()
+                    && found
+                        .iter()
+                        .all(|c| *c == "manifest::migration-table"
+                            || *c == "manifest::migration-schema"),
+                "{sql}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_table_statements_are_allowed() {
+        for sql in [
+            "CREATE VIEW crm_v AS SELECT * FROM crm_x;",
+            "CREATE TRIGGER crm_t AFTER INSERT ON crm_x BEGIN DELETE FROM crm_x; END;",
+            "PRAGMA foreign_keys = 0;",
+            "ATTACH DATABASE 'other.db' AS other;",
+            "GRANT ALL ON crm_x TO public;",
+        ] {
+            assert!(
+                codes(sql, false).contains(&"manifest::migration-statement"),
+                "{sql}: {:?}",
+                codes(sql, false)
+            );
+        }
+        assert_eq!(
+            codes("CREATE TABLE (", false),
+            ["manifest::migration-syntax"]
+        );
+        let ok = "WITH seed AS (SELECT 1 AS n) INSERT INTO crm_x (n) SELECT n FROM seed;\n\
+                  UPDATE crm_x SET n = 2 WHERE n = 1;\nDELETE FROM crm_x WHERE n = 3;\n\
+                  DROP INDEX crm_x_n;\nCREATE TABLE crm_y (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+                  x TEXT REFERENCES crm_x (id));";
+        assert!(codes(ok, false).is_empty(), "{:?}", codes(ok, false));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_reported_not_panicked_on(sql in "(?s).{0,300}") {
+            for problem in scan(&sql, "crm_", true) {
+                proptest::prop_assert!(sql.get(problem.span.clone()).is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn deeply_nested_sql_is_refused_without_overflowing_the_stack() {
+        let sql = format!(
+            "INSERT INTO crm_x SELECT {}1{};",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        assert_eq!(codes(&sql, false), ["manifest::migration-syntax"]);
+    }
+
+    #[test]
+    fn problems_point_at_the_offending_name() {
+        let sql = "CREATE TABLE crm_x (id TEXT);\nALTER TABLE users ADD x INT;";
+        let problems = scan(sql, "crm_", false);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(&sql[problems[0].span.clone()], "users");
     }
 }
