@@ -142,6 +142,8 @@ fn backend_is_checked_against_the_manifest(
         stderr.contains("events.subscribes lists `core.user.created`"),
         "{stderr}"
     );
+    let unchecked = sandbox.json_with(&["plugin", "build", "--no-check"], dir);
+    assert!(unchecked.get("backend").is_none(), "{unchecked}");
     std::fs::write(&manifest, original).expect("restore");
 }
 

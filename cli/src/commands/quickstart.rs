@@ -60,6 +60,7 @@ pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
             release: false,
             skip_frontend: false,
             skip_backend: false,
+            no_check: false,
         }),
         global,
         ui,

@@ -29,6 +29,10 @@ pub struct BuildArgs {
     /// Do not run `backend.build`.
     #[arg(long)]
     pub skip_backend: bool,
+    /// Do not start the built backend to check its handlers against the manifest (e.g. when
+    /// it is built for another platform).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 /// One build step that ran.
@@ -98,7 +102,7 @@ pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
     let artifact = manifest
         .backend
         .as_ref()
-        .filter(|_| !args.skip_backend)
+        .filter(|_| !args.skip_backend && !args.no_check)
         .and_then(|b| b.artifact.as_ref())
         .map(|artifact| dir.join(artifact))
         .filter(|_| uses_the_sdk(&dir));
