@@ -120,9 +120,20 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     dispatcher
 }
 
-/// Every outbox with its relay cursor key: the core database's (`core`) and each live tenant's
-/// (`tenant:<tenant id>`, so that a tenant created again under the same slug starts afresh).
-async fn outboxes(state: &AppState) -> DbResult<Vec<(String, sqlx::AnyPool)>> {
+/// An outbox and how far the relay has moved it.
+struct Outbox {
+    /// Its relay cursor key: `core`, or `tenant:<tenant id>` (so that a tenant created again
+    /// under the same slug starts afresh).
+    key: String,
+    /// The database holding it.
+    pool: sqlx::AnyPool,
+    /// The last sequence number relayed.
+    cursor: i64,
+}
+
+/// Every outbox — the core database's and each live tenant's — with its relay cursor (read in
+/// one query).
+async fn outboxes(state: &AppState) -> DbResult<Vec<Outbox>> {
     let mut all = vec![("core".to_owned(), state.core.pool().clone())];
     for tenant in state.core.all_tenants().await? {
         let Ok(slug) = TenantSlug::parse(&tenant.slug) else {
@@ -138,16 +149,24 @@ async fn outboxes(state: &AppState) -> DbResult<Vec<(String, sqlx::AnyPool)>> {
         let db = state.tenant_dbs.get(&slug).await?;
         all.push((format!("tenant:{}", tenant.id), db.pool().clone()));
     }
-    Ok(all)
+    let known = state.core.relay_cursors().await?;
+    let mut outboxes = Vec::with_capacity(all.len());
+    for (key, pool) in all {
+        let cursor = match known.get(&key) {
+            Some(seq) => *seq,
+            None => state.core.relay_cursor(&key, &pool).await?,
+        };
+        outboxes.push(Outbox { key, pool, cursor });
+    }
+    Ok(outboxes)
 }
 
 /// Sets the event gauges of `/metrics`: outbox depth (all outboxes), pending deliveries,
 /// active subscriptions, tenants.
 async fn record_gauges(state: &AppState) -> DbResult<()> {
     let mut depth = 0;
-    for (key, pool) in outboxes(state).await? {
-        depth +=
-            CoreStore::outbox_depth(&pool, state.core.relay_cursor(&key, &pool).await?).await?;
+    for outbox in outboxes(state).await? {
+        depth += CoreStore::outbox_depth(&outbox.pool, outbox.cursor).await?;
     }
     let (deliveries, subscriptions, tenants) = state.core.delivery_gauges().await?;
     metrics::gauge!("core_events_outbox_depth").set(depth as f64);
@@ -164,15 +183,10 @@ async fn record_gauges(state: &AppState) -> DbResult<()> {
 /// Returns how many events it relayed.
 async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbResult<usize> {
     let mut batches = Vec::new();
-    let known = state.core.relay_cursors().await?;
-    for (key, pool) in outboxes(state).await? {
-        let cursor = match known.get(&key) {
-            Some(seq) => *seq,
-            None => state.core.relay_cursor(&key, &pool).await?,
-        };
-        let rows = CoreStore::outbox_after(&pool, cursor, 500).await?;
+    for outbox in outboxes(state).await? {
+        let rows = CoreStore::outbox_after(&outbox.pool, outbox.cursor, 500).await?;
         if !rows.is_empty() {
-            batches.push((key, rows));
+            batches.push((outbox.key, rows));
         }
     }
     if batches.is_empty() {
@@ -239,11 +253,27 @@ async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> 
         state.core.claim_streams(now_ms(), lease, STREAM).await?
     };
     let count = streams.iter().map(Vec::len).sum();
+    if count == 0 {
+        return Ok(0);
+    }
+    let subscriptions: Vec<Subscription> = state
+        .core
+        .all_subscriptions()
+        .await?
+        .into_iter()
+        .map(|(sub, _)| sub)
+        .filter(|sub| sub.active)
+        .collect();
     let mut sends = JoinSet::new();
     for stream in streams {
-        let state = state.clone();
-        let http = http.clone();
-        sends.spawn(async move { send_stream(&state, &http, stream).await });
+        let subscription = stream.first().and_then(|first| {
+            subscriptions
+                .iter()
+                .find(|s| s.tenant == first.tenant && s.plugin_id == first.plugin_id)
+                .cloned()
+        });
+        let (timeout, http) = (state.config.delivery_timeout, http.clone());
+        sends.spawn(async move { send_stream(&http, subscription, timeout, stream).await });
     }
     let (mut delivered, mut failures, mut untried) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(done) = sends.join_next().await {
@@ -274,11 +304,13 @@ struct StreamOutcome {
     untried: Vec<Delivery>,
 }
 
-/// Pushes one subscriber's claimed deliveries in order, stopping at the first failure (or once
-/// the delivery timeout has passed, so that the claim's lease is never outlived).
+/// Pushes one subscriber's claimed deliveries in order to its active `subscription` (none: the
+/// subscriber is not active), stopping at the first failure (or once the delivery `timeout`
+/// has passed, so that the claim's lease is never outlived).
 async fn send_stream(
-    state: &AppState,
     http: &reqwest::Client,
+    subscription: Option<Subscription>,
+    timeout: Duration,
     stream: Vec<Delivery>,
 ) -> StreamOutcome {
     let mut outcome = StreamOutcome {
@@ -286,25 +318,10 @@ async fn send_stream(
         failure: None,
         untried: Vec::new(),
     };
-    let Some(first) = stream.first() else {
-        return outcome;
-    };
-    let subscription = match state
-        .core
-        .subscription(&first.tenant, &first.plugin_id)
-        .await
-    {
-        Ok(found) => found.filter(|s| s.active),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read a subscription; its deliveries wait");
-            outcome.untried = stream;
-            return outcome;
-        }
-    };
     let mut pending = stream.into_iter();
     let started = tokio::time::Instant::now();
     // The lease covers twice the delivery timeout: start no push after the first one is over.
-    while started.elapsed() < state.config.delivery_timeout {
+    while started.elapsed() < timeout {
         let Some(delivery) = pending.next() else {
             break;
         };

@@ -1,12 +1,12 @@
 //! `Context`: the task-local current context in handlers and plugin routes, and the extractor
 //! that builds one from the headers the platform adds to forwarded requests.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use plexica_sdk::prelude::*;
 use plexica_sdk::testing;
-use tower::ServiceExt;
 
 /// Code deep inside a handler or route, which was not given the context.
 fn current_tenant() -> Option<String> {
@@ -32,44 +32,15 @@ async fn whoami(ctx: Context) -> Json<serde_json::Value> {
 }
 
 fn plugin() -> Plugin {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("plexica.toml");
-    std::fs::write(
-        &path,
-        r#"[plugin]
-id = "ctx"
-name = "Context"
-version = "1.0.0"
-description = "Context tests"
-authors = ["Ada <ada@example.com>"]
-license = "MIT"
-
-[backend]
-entry = "bin/ctx"
-
-[events]
-subscribes = ["plugin.ctx.check.done"]
-"#,
+    common::plugin(
+        "ctx",
+        "\n[events]\nsubscribes = [\"plugin.ctx.check.done\"]\n",
     )
-    .expect("write");
-    Plugin::from_manifest(&path)
-        .expect("manifest")
-        .routes(Router::new().route("/whoami", get(whoami)))
+    .routes(Router::new().route("/whoami", get(whoami)))
 }
 
 async fn call(request: Request<Body>) -> (StatusCode, serde_json::Value) {
-    let response = plugin().router().oneshot(request).await.expect("answer");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    )
+    common::call(plugin(), request).await
 }
 
 #[tokio::test]

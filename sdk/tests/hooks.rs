@@ -3,14 +3,14 @@
 
 use std::sync::Mutex;
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use plexica_sdk::api::events::{HOOKS_PATH, HookCall, SIGNATURE_HEADER, sign_delivery};
 use plexica_sdk::prelude::*;
 use plexica_sdk::runtime::{Error, Hook, HookRegistration, duplicate_hooks};
 use plexica_sdk::{hooks, testing};
-use tower::ServiceExt;
 
 const SECRET: &[u8] = b"install secret";
 
@@ -35,29 +35,6 @@ async fn r#activate(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-fn plugin() -> Plugin {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("plexica.toml");
-    std::fs::write(
-        &path,
-        r#"[plugin]
-id = "crm"
-name = "CRM"
-version = "1.0.0"
-description = "Contacts and deals"
-authors = ["Ada <ada@example.com>"]
-license = "MIT"
-
-[backend]
-entry = "bin/crm"
-"#,
-    )
-    .expect("write");
-    Plugin::from_manifest(&path)
-        .expect("manifest")
-        .event_secret(SECRET)
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -76,22 +53,11 @@ async fn call(
     if let Some((secret, at)) = signed {
         request = request.header(SIGNATURE_HEADER, sign_delivery(secret, at, &body));
     }
-    let response = plugin()
-        .router()
-        .oneshot(request.body(Body::from(body)).expect("request"))
-        .await
-        .expect("answer");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    common::call(
+        common::plugin("crm", "").event_secret(SECRET),
+        request.body(Body::from(body)).expect("request"),
     )
+    .await
 }
 
 fn acme() -> HookCall {

@@ -266,25 +266,6 @@ impl CoreStore {
             .transpose()
     }
 
-    /// The subscription of `plugin_id` in `tenant`.
-    pub async fn subscription(
-        &self,
-        tenant: &str,
-        plugin_id: &str,
-    ) -> DbResult<Option<Subscription>> {
-        sqlx::query(
-            "SELECT tenant, plugin_id, endpoint, secret, patterns, workspace_aware, active \
-             FROM subscriptions WHERE tenant = $1 AND plugin_id = $2",
-        )
-        .bind(tenant)
-        .bind(plugin_id)
-        .fetch_optional(self.pool())
-        .await?
-        .as_ref()
-        .map(subscription)
-        .transpose()
-    }
-
     /// Queues each `(plugin_id, event, envelope)` (an event already queued for that plugin is
     /// ignored) and moves each `(outbox, seq)` relay cursor forward, in one transaction.
     pub async fn enqueue_all(

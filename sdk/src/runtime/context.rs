@@ -237,24 +237,36 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Context {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> std::result::Result<Self, MissingTenant> {
+        let core = parts.extensions.get::<Arc<CoreConnection>>().cloned();
+        Context::from_platform_headers(&parts.headers, core).ok_or(MissingTenant)
+    }
+}
+
+impl Context {
+    /// The context of a request the platform forwarded, from its headers; `None` when they
+    /// name no tenant.
+    pub(crate) fn from_platform_headers(
+        headers: &axum::http::HeaderMap,
+        core: Option<Arc<CoreConnection>>,
+    ) -> Option<Self> {
         let header = |name: &str| {
-            parts
-                .headers
+            headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
-        let tenant = header(TENANT_HEADER).ok_or(MissingTenant)?;
+        let tenant = header(TENANT_HEADER)?;
         let correlation =
             header(CORRELATION_HEADER).unwrap_or_else(crate::api::events::new_event_id);
-        let core = parts.extensions.get::<Arc<CoreConnection>>().cloned();
-        Ok(Self::new(
-            tenant,
-            header(WORKSPACE_HEADER),
-            header(USER_HEADER),
-            correlation,
+        Some(
+            Self::new(
+                tenant,
+                header(WORKSPACE_HEADER),
+                header(USER_HEADER),
+                correlation,
+            )
+            .connected(core),
         )
-        .connected(core))
     }
 }

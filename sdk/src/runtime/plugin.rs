@@ -129,29 +129,20 @@ impl Plugin {
     /// `Context::current()` when the platform named a tenant, and able to call the core API.
     fn plugin_routes(&self) -> Router {
         let core = self.core.clone();
-        self.routes
-            .clone()
-            .layer(axum::middleware::from_fn(
-                move |mut request: axum::extract::Request, next: axum::middleware::Next| {
-                    let core = core.clone();
-                    async move {
-                        if let Some(core) = core {
-                            request.extensions_mut().insert(core);
-                        }
-                        let (mut parts, body) = request.into_parts();
-                        let ctx = <super::Context as axum::extract::FromRequestParts<()>>::from_request_parts(
-                            &mut parts, &(),
-                        )
-                        .await
-                        .ok();
-                        let request = axum::extract::Request::from_parts(parts, body);
-                        match ctx {
-                            Some(ctx) => ctx.scope(next.run(request)).await,
-                            None => next.run(request).await,
-                        }
+        self.routes.clone().layer(axum::middleware::from_fn(
+            move |mut request: axum::extract::Request, next: axum::middleware::Next| {
+                let core = core.clone();
+                async move {
+                    if let Some(core) = &core {
+                        request.extensions_mut().insert(core.clone());
                     }
-                },
-            ))
+                    match super::Context::from_platform_headers(request.headers(), core) {
+                        Some(ctx) => ctx.scope(next.run(request)).await,
+                        None => next.run(request).await,
+                    }
+                }
+            },
+        ))
     }
 
     /// The complete HTTP application: the platform's routes first, then the plugin's.
