@@ -43,6 +43,14 @@ pub struct Config {
     pub delivery_timeout: Duration,
     /// NATS JetStream URL of the event transport; `None`: the embedded transport.
     pub nats_url: Option<String>,
+    /// The plugin registry installs come from (`None`: installs are refused).
+    pub registry_url: Option<String>,
+    /// Public keys (minisign one-line form) whose signatures installs accept.
+    pub trusted_keys: Vec<String>,
+    /// Also accept the keys the registry lists for a plugin's owners.
+    pub trust_registry_keys: bool,
+    /// How long a plugin backend may take to answer its health check at start.
+    pub plugin_start_timeout: Duration,
     /// Fault injection for tests: provisioning fails right after this step.
     pub fail_provisioning_after: Option<ProvisionStep>,
 }
@@ -72,6 +80,10 @@ impl Config {
             ],
             delivery_timeout: Duration::from_secs(10),
             nats_url: None,
+            registry_url: None,
+            trusted_keys: Vec::new(),
+            trust_registry_keys: false,
+            plugin_start_timeout: Duration::from_secs(15),
             fail_provisioning_after: None,
         }
     }

@@ -139,6 +139,11 @@ pub struct TenantEvents {
 }
 
 impl TenantEvents {
+    /// Who and what caused this request's events.
+    pub fn cause(&self) -> &Cause {
+        &self.cause
+    }
+
     /// A `core.*` event of this tenant.
     pub fn event(&self, event_type: &str, data: Value) -> Event {
         self.cause.event(event_type, &self.tenant, data)

@@ -16,8 +16,10 @@ pub mod events;
 pub mod jetstream;
 pub mod metrics;
 pub mod openapi;
+pub mod plugins;
 pub mod provision;
 pub mod rbac;
+pub mod registry;
 pub mod routes;
 pub mod slug;
 pub mod state;
@@ -137,12 +139,26 @@ impl CoreApi {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let address = listener.local_addr()?;
+        let host = match address.ip() {
+            ip if ip.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
+            ip => ip,
+        };
+        self.state
+            .process_runtime
+            .set_core_url(&format!("http://{}", SocketAddr::new(host, address.port())));
+        let restarting = tokio::spawn({
+            let state = self.state.clone();
+            async move { plugins::reconcile(&state).await }
+        });
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
+        restarting.abort();
+        self.state.plugins.runtime.shutdown().await;
         self.state.tenant_dbs.close_all().await;
         self.state.core.close().await;
         result

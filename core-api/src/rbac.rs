@@ -26,7 +26,7 @@ use crate::slug::TenantSlug;
 use crate::state::AppState;
 
 /// Every permission of the core API (plugins add their own at install).
-pub const PERMISSIONS: [&str; 9] = [
+pub const PERMISSIONS: [&str; 10] = [
     "users:read",
     "users:write",
     "roles:read",
@@ -34,6 +34,7 @@ pub const PERMISSIONS: [&str; 9] = [
     "workspaces:read",
     "workspaces:write",
     "workspaces:admin",
+    "plugins:read",
     "plugins:write",
     "events:read",
 ];
@@ -51,6 +52,7 @@ pub const BUILTIN_ROLES: [(&str, &[&str]); 3] = [
             "roles:read",
             "workspaces:read",
             "workspaces:write",
+            "plugins:read",
         ],
     ),
     ("guest", &["workspaces:read"]),
@@ -444,7 +446,8 @@ async fn check_plugin(state: &AppState, request: &mut Request) -> ApiResult<()> 
     let raw_slug = params
         .get("t")
         .ok_or_else(|| ApiError::internal("plugin route without `{t}`"))?;
-    if principal.tenant.as_deref() != Some(raw_slug.as_str()) {
+    let any_tenant = principal.tenant.as_deref() == Some(crate::plugins::runtime::ANY_TENANT);
+    if !any_tenant && principal.tenant.as_deref() != Some(raw_slug.as_str()) {
         return Err(tenant_not_found());
     }
     let slug = TenantSlug::parse(raw_slug).map_err(|_| tenant_not_found())?;
@@ -456,6 +459,23 @@ async fn check_plugin(state: &AppState, request: &mut Request) -> ApiResult<()> 
         ));
     }
     let db = state.tenant_dbs.get(&slug).await?;
+    if any_tenant {
+        // A plugin process serves every tenant where its plugin is active, and only those.
+        let Credential::Install { plugin_id } = &principal.credential else {
+            return Err(tenant_not_found());
+        };
+        let active = db
+            .plugin_install(plugin_id)
+            .await?
+            .is_some_and(|r| r.state == plexica_sdk::api::core::PluginState::Active);
+        if !active {
+            return Err(tenant_not_found());
+        }
+    }
+    let principal = Principal {
+        tenant: Some(slug.as_str().to_owned()),
+        ..principal
+    };
     request.extensions_mut().insert(Caller(principal));
     request.extensions_mut().insert(TenantScope {
         tenant,

@@ -45,6 +45,10 @@ pub struct AppState {
     pub transport: crate::transport::EventTransport,
     /// Wakes the event relay and dispatcher (a change was committed).
     pub delivery_wake: Arc<tokio::sync::Notify>,
+    /// Plugin registry, packages and the runtime of their backends.
+    pub plugins: Arc<crate::plugins::Plugins>,
+    /// The runtime of plugin backends, as started here (it learns the API's URL at serve).
+    pub process_runtime: crate::plugins::runtime::ProcessRuntime,
 }
 
 impl AppState {
@@ -62,6 +66,33 @@ impl AppState {
         let transport = crate::transport::EventTransport::connect(config.nats_url.as_deref())
             .await
             .map_err(crate::StartError::Startup)?;
+        let trusted = config
+            .trusted_keys
+            .iter()
+            .map(|k| {
+                plexica_sdk::package::signing::PublicKey::parse(k).map_err(|e| {
+                    crate::StartError::Startup(format!("a trusted key is not a public key: {e}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let plugins_dir = config.data_dir.join("plugins");
+        let process_runtime = crate::plugins::runtime::ProcessRuntime::new(
+            core.clone(),
+            plugins_dir.join("logs"),
+            config.plugin_start_timeout,
+        );
+        let plugins = crate::plugins::Plugins::new(
+            config
+                .registry_url
+                .as_deref()
+                .map(crate::registry::RegistryClient::new),
+            crate::plugins::package::PackageStore::new(
+                plugins_dir,
+                trusted,
+                config.trust_registry_keys,
+            ),
+            Arc::new(process_runtime.clone()),
+        );
         let keys = SigningKeys::load(&core, &config.issuer, now_ms())
             .await?
             .map_err(crate::StartError::Startup)?;
@@ -81,6 +112,8 @@ impl AppState {
             oidc: Arc::default(),
             transport,
             delivery_wake: Arc::default(),
+            plugins: Arc::new(plugins),
+            process_runtime,
             keys: Arc::new(keys),
             tenant_dbs,
             core,

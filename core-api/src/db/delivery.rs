@@ -254,6 +254,26 @@ impl CoreStore {
         Ok(secret)
     }
 
+    /// Revokes the install token whose secret hashes to `hash`.
+    pub async fn revoke_install_token(&self, hash: &str) -> DbResult<()> {
+        sqlx::query("UPDATE install_tokens SET revoked_at = $1 WHERE hash = $2")
+            .bind(plexica_sdk::api::time::now_ms())
+            .bind(hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes the subscription of `plugin_id` in `tenant` (the plugin was uninstalled).
+    pub async fn delete_subscription(&self, tenant: &str, plugin_id: &str) -> DbResult<()> {
+        sqlx::query("DELETE FROM subscriptions WHERE tenant = $1 AND plugin_id = $2")
+            .bind(tenant)
+            .bind(plugin_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// The live install a token secret hashing to `hash` belongs to: `(tenant, plugin id)`.
     pub async fn install_by_token_hash(&self, hash: &str) -> DbResult<Option<(String, String)>> {
         let row = sqlx::query(

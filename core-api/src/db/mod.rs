@@ -7,6 +7,7 @@
 
 pub mod core;
 pub mod delivery;
+pub mod plugins;
 pub mod spaces;
 pub mod tenant;
 

@@ -7,6 +7,7 @@ mod auth;
 mod dlq;
 mod events;
 mod ops;
+mod plugins;
 mod tenants;
 mod users;
 mod workspaces;
@@ -64,6 +65,8 @@ where
 
 const T_USERS_READ: AuthRule = AuthRule::Tenant("users:read");
 const T_USERS_WRITE: AuthRule = AuthRule::Tenant("users:write");
+const T_PLUGINS_READ: AuthRule = AuthRule::Tenant("plugins:read");
+const T_PLUGINS_WRITE: AuthRule = AuthRule::Tenant("plugins:write");
 const WS_READ: &str = "workspaces:read";
 const WS_WRITE: &str = "workspaces:write";
 
@@ -393,6 +396,83 @@ fn entries() -> Vec<Entry> {
             Workspace(WS_WRITE, Member),
             "Create a team",
             workspaces::create_team,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings",
+            Workspace(WS_READ, Viewer),
+            "A plugin's settings in the workspace (overrides and effective values)",
+            plugins::workspace_settings,
+        ),
+        entry(
+            M::PUT,
+            "/api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings",
+            Workspace(WS_WRITE, Admin),
+            "Replace the workspace's overrides of a plugin's settings",
+            plugins::put_workspace_settings,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/plugins",
+            Authenticated,
+            "The plugin catalog (from the registry)",
+            plugins::catalog,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/plugins",
+            T_PLUGINS_WRITE,
+            "Install a plugin from the registry",
+            plugins::install,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/plugins",
+            T_PLUGINS_READ,
+            "Installed plugins (secrets redacted)",
+            plugins::list,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/plugins/{id}",
+            T_PLUGINS_READ,
+            "An installed plugin",
+            plugins::get,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/plugins/{id}/activate",
+            T_PLUGINS_WRITE,
+            "Start a plugin and deliver its events",
+            plugins::activate,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/plugins/{id}/deactivate",
+            T_PLUGINS_WRITE,
+            "Stop a plugin",
+            plugins::deactivate,
+        ),
+        entry(
+            M::PATCH,
+            "/api/v1/tenants/{t}/plugins/{id}/config",
+            T_PLUGINS_WRITE,
+            "Change a plugin's configuration",
+            plugins::configure,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/plugins/{id}/upgrade",
+            T_PLUGINS_WRITE,
+            "Upgrade a plugin (new migrations only, configuration carried)",
+            plugins::upgrade,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/tenants/{t}/plugins/{id}",
+            T_PLUGINS_WRITE,
+            "Uninstall a plugin (`?purge=true` drops its tables)",
+            plugins::uninstall,
         ),
     ]
 }

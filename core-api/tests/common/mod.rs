@@ -11,6 +11,7 @@ use tempfile::TempDir;
 pub use plexica_testkit::Backend;
 
 pub mod plugin;
+pub mod registry;
 
 /// Password of the bootstrap super admin in tests.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";

@@ -497,6 +497,112 @@ pub struct CreateTeamRequest {
     pub members: Vec<String>,
 }
 
+/// The state of a plugin in a tenant: `INSTALLED → ACTIVE ⇄ INACTIVE`, or `FAILED` when its
+/// backend could not be kept running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PluginState {
+    /// Installed (migrations applied), not running.
+    Installed,
+    /// Running and receiving events.
+    Active,
+    /// Deactivated after having been active.
+    Inactive,
+    /// Its backend failed to start or keep running.
+    Failed,
+}
+
+impl PluginState {
+    /// The wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Installed => "INSTALLED",
+            Self::Active => "ACTIVE",
+            Self::Inactive => "INACTIVE",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    /// Parses the wire form.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Installed, Self::Active, Self::Inactive, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// `POST /api/v1/tenants/{t}/plugins`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InstallPluginRequest {
+    /// Plugin id in the registry.
+    pub id: String,
+    /// SemVer requirement (default: the highest version not yanked). `=1.2.0` pins a version,
+    /// which may then be a yanked one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_req: Option<String>,
+    /// Configuration values (defaults fill the rest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Map<String, Value>>,
+    /// Activate right after installing.
+    #[serde(default)]
+    pub activate: bool,
+}
+
+/// A plugin installed in a tenant. Secret configuration values read as `********`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PluginInstall {
+    /// Plugin id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// Lifecycle state.
+    pub state: PluginState,
+    /// The tenant's configuration (secrets redacted).
+    pub config: serde_json::Map<String, Value>,
+    /// Permissions the plugin registered in the tenant.
+    pub permissions: Vec<String>,
+    /// Migrations applied, in order.
+    pub migrations: Vec<String>,
+    /// sha256 of the installed package.
+    pub digest: String,
+    /// Why it is `FAILED`, if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// RFC 3339.
+    pub installed_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `PATCH /api/v1/tenants/{t}/plugins/{id}/config`: values to change (`null` resets a field to
+/// its default; a secret sent back as `********` keeps its value).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdatePluginConfigRequest {
+    /// Fields to set.
+    pub config: serde_json::Map<String, Value>,
+}
+
+/// `POST /api/v1/tenants/{t}/plugins/{id}/upgrade`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpgradePluginRequest {
+    /// SemVer requirement of the new version (default: the highest not yanked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_req: Option<String>,
+}
+
+/// `GET/PUT /api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WorkspacePluginSettings {
+    /// The workspace's own values (fields marked `workspace-override`; `null` removes one).
+    pub overrides: serde_json::Map<String, Value>,
+    /// What applies in the workspace: the tenant's configuration with the overrides on top
+    /// (secrets redacted). Ignored on `PUT`.
+    #[serde(default)]
+    pub effective: serde_json::Map<String, Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

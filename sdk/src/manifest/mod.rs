@@ -23,6 +23,7 @@
 //! ```
 
 mod build;
+pub mod config;
 mod migrations;
 mod model;
 mod reader;

@@ -556,6 +556,65 @@ pub fn read_package(bytes: &[u8], limits: &Limits) -> Result<Package, PackageErr
     })
 }
 
+/// Writes the entries of `package` (read from `bytes` by [`read_package`]) under `dest`,
+/// checking each file's bytes against the hash recorded when it was read. Entry names were
+/// validated by [`read_package`], so nothing lands outside `dest`; executables get mode 0755.
+pub fn extract_package(
+    bytes: &[u8],
+    package: &Package,
+    dest: &std::path::Path,
+) -> Result<(), PackageError> {
+    let mut archive =
+        ZipArchive::new(Cursor::new(bytes)).map_err(|e| PackageError::Corrupt(e.to_string()))?;
+    for (i, entry) in package.entries.iter().enumerate() {
+        let file = archive
+            .by_index(i)
+            .map_err(|e| PackageError::Corrupt(format!("entry `{}`: {e}", entry.path)))?;
+        if file.name() != entry.path {
+            return Err(corrupt("the archive changed since it was read"));
+        }
+        let target = dest.join(&entry.path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut out = std::fs::File::create(&target)?;
+        let mut hashing = HashingWriter {
+            inner: &mut out,
+            hasher: Sha256::new(),
+        };
+        let written = std::io::copy(&mut file.take(entry.size + 1), &mut hashing)?;
+        if written != entry.size || hex(&hashing.hasher.finalize()) != entry.sha256 {
+            return Err(PackageError::SizeMismatch(entry.path.clone()));
+        }
+        out.sync_all()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if entry.executable { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
+}
+
+/// Hashes what passes through on its way to `inner`.
+struct HashingWriter<'a, W> {
+    inner: &'a mut W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

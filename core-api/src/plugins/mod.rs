@@ -1,0 +1,745 @@
+//! Plugins in a tenant (core-api.md, "Plugins in a tenant"): install, activate, deactivate,
+//! configure, upgrade and uninstall.
+//!
+//! The install record lives in the tenant's data space ([`crate::db::plugins`]), so that a
+//! plugin's migrations, their tracking, its permissions, the record and the `core.plugin.*`
+//! event commit in **one** transaction: a failure at any step leaves the tenant as it was.
+//! What lives elsewhere is derived from that record and repaired from it: the subscription in
+//! the core database and the running backend ([`runtime::PluginRuntime`]); a backend is
+//! started *before* the transaction that makes a plugin `ACTIVE` commits, and stopped again if
+//! that transaction fails. [`reconcile`] restarts every active plugin when the API starts.
+
+pub mod deps;
+pub mod package;
+pub mod runtime;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use plexica_sdk::api::core::{InstallPluginRequest, PluginInstall, PluginState};
+use plexica_sdk::api::registry::IndexLine;
+use plexica_sdk::api::time::{now_ms, rfc3339};
+use plexica_sdk::manifest::config::{
+    ConfigProblem, carry_config, redact, resolve_config, update_config,
+};
+use plexica_sdk::manifest::{Manifest, PluginFiles, is_valid_plugin_id};
+use plexica_sdk::package::{Package, sha256_hex};
+use semver::{Version, VersionReq};
+use serde_json::{Map, Value, json};
+use sqlx::{Any, Transaction};
+
+use crate::db::DbError;
+use crate::db::delivery::Subscription;
+use crate::db::plugins::{AppliedMigration, InstallRecord};
+use crate::db::tenant::TenantDb;
+use crate::error::{ApiError, ApiResult};
+use crate::events::{Cause, append};
+use crate::rbac::{PERMISSIONS, TenantScope};
+use crate::registry::RegistryClient;
+use crate::slug::TenantSlug;
+use crate::state::AppState;
+use deps::Installed;
+use package::{PackageStore, VerifiedPackage, resolve_version};
+use runtime::{PluginRuntime, RunSpec};
+
+/// The plugin machinery shared by every request: registry, package store, runtime.
+#[derive(Debug)]
+pub struct Plugins {
+    /// The registry installs come from (`None`: installs are refused).
+    pub registry: Option<RegistryClient>,
+    /// Downloaded and unpacked packages, and the trusted keys.
+    pub packages: PackageStore,
+    /// Where backends run.
+    pub runtime: Arc<dyn PluginRuntime>,
+    /// This platform's version (checked against manifests' `plexica` requirement).
+    pub platform_version: Version,
+    /// One lifecycle change at a time per tenant (dependency checks read, then write).
+    tenant_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Plugins {
+    /// The machinery over `registry`, `packages` and `runtime`.
+    pub fn new(
+        registry: Option<RegistryClient>,
+        packages: PackageStore,
+        runtime: Arc<dyn PluginRuntime>,
+    ) -> Self {
+        Self {
+            registry,
+            packages,
+            runtime,
+            platform_version: env!("CARGO_PKG_VERSION")
+                .parse()
+                .unwrap_or(Version::new(0, 0, 0)),
+            tenant_locks: std::sync::Mutex::default(),
+        }
+    }
+
+    async fn lock(&self, tenant: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = Arc::clone(
+            self.tenant_locks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(tenant.to_owned())
+                .or_default(),
+        );
+        lock.lock_owned().await
+    }
+
+    fn registry(&self) -> ApiResult<&RegistryClient> {
+        self.registry.as_ref().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "REGISTRY_NOT_CONFIGURED",
+                "this platform has no plugin registry configured (`--registry-url`)",
+            )
+        })
+    }
+}
+
+fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
+}
+
+fn not_installed(id: &str) -> ApiError {
+    ApiError::not_found(
+        "PLUGIN_NOT_INSTALLED",
+        format!("`{}` is not installed in this tenant", id.escape_debug()),
+    )
+}
+
+fn config_error(code: &'static str, what: &str, problems: &[ConfigProblem]) -> ApiError {
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    unprocessable(code, format!("{what}: {}", list.join("; ")))
+        .with_details(json!({ "problems": problems }))
+}
+
+/// The API view of `record` (secrets redacted).
+pub fn install_dto(
+    record: &InstallRecord,
+    permissions: Vec<String>,
+    migrations: Vec<AppliedMigration>,
+) -> PluginInstall {
+    PluginInstall {
+        id: record.plugin_id.clone(),
+        name: record.manifest.plugin.name.clone(),
+        version: record.version.to_string(),
+        state: record.state,
+        config: redact(&record.manifest.config, &record.config),
+        permissions,
+        migrations: migrations.into_iter().map(|(name, _)| name).collect(),
+        digest: record.digest.clone(),
+        error: record.error.clone(),
+        installed_at: rfc3339(record.installed_at),
+        updated_at: rfc3339(record.updated_at),
+    }
+}
+
+/// `record` as the API shows it, with its permissions and migrations.
+pub async fn describe(db: &TenantDb, record: &InstallRecord) -> ApiResult<PluginInstall> {
+    let permissions = db.plugin_permissions(&record.plugin_id).await?;
+    let migrations = db.applied_migrations(&record.plugin_id).await?;
+    Ok(install_dto(record, permissions, migrations))
+}
+
+/// The install of `id` in the scope's tenant, or 404.
+pub async fn installed(scope: &TenantScope, id: &str) -> ApiResult<InstallRecord> {
+    scope
+        .db
+        .plugin_install(id)
+        .await?
+        .ok_or_else(|| not_installed(id))
+}
+
+fn others<'a>(records: &'a [InstallRecord], except: &str) -> BTreeMap<String, Installed<'a>> {
+    records
+        .iter()
+        .filter(|r| r.plugin_id != except)
+        .map(|r| {
+            (
+                r.plugin_id.clone(),
+                Installed {
+                    version: &r.version,
+                    state: r.state,
+                    manifest: &r.manifest,
+                },
+            )
+        })
+        .collect()
+}
+
+fn parse_req(text: Option<&str>) -> ApiResult<Option<VersionReq>> {
+    text.map(|t| {
+        VersionReq::parse(t).map_err(|e| {
+            ApiError::invalid(
+                "version_req",
+                format!("`version_req` is not a SemVer requirement: {e}"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// Resolves, downloads (or takes from the cache) and verifies `id` at `req`, checks the
+/// platform requirement, and unpacks it.
+async fn fetch_verified(
+    state: &AppState,
+    id: &str,
+    req: Option<&VersionReq>,
+) -> ApiResult<(VerifiedPackage, std::path::PathBuf)> {
+    let plugins = &state.plugins;
+    let registry = plugins.registry()?;
+    let index = registry.index(id).await?;
+    let line = resolve_version(id, &index, req)?;
+    let bytes = plugins.packages.fetch(registry, line).await?;
+    let verified = plugins
+        .packages
+        .verify(registry, id, &line.version, bytes)
+        .await?;
+    if let Some(wanted) = &verified.manifest.plugin.plexica
+        && !wanted.matches(&plugins.platform_version)
+    {
+        return Err(unprocessable(
+            "PLATFORM_INCOMPATIBLE",
+            format!(
+                "{id}@{} needs Plexica {wanted}; this platform is {}",
+                line.version, plugins.platform_version
+            ),
+        ));
+    }
+    let dir = plugins.packages.unpack(&verified).await?;
+    Ok((verified, dir))
+}
+
+/// Runs the migrations of `package` not yet applied (tracked per migration), in `tx`.
+/// An applied migration whose SQL changed is refused.
+async fn migrate(
+    state: &AppState,
+    tx: &mut Transaction<'static, Any>,
+    package: &Package,
+    manifest: &Manifest,
+    applied: &[AppliedMigration],
+) -> ApiResult<Vec<String>> {
+    let id = &manifest.plugin.id;
+    let Some(dir) = manifest
+        .backend
+        .as_ref()
+        .and_then(|b| b.migrations.as_deref())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut names = package.list(dir).unwrap_or_default();
+    names.sort();
+    let mut ran = Vec::new();
+    for name in names {
+        let sql = package.read(&format!("{dir}/{name}")).ok_or_else(|| {
+            unprocessable(
+                "MIGRATION_FAILED",
+                format!("migration `{name}` is not readable text"),
+            )
+        })?;
+        let checksum = sha256_hex(sql.as_bytes());
+        if let Some((_, before)) = applied.iter().find(|(n, _)| *n == name) {
+            if *before != checksum {
+                return Err(unprocessable(
+                    "MIGRATION_CHANGED",
+                    format!(
+                        "migration `{name}` of `{id}` was applied with other content; a released migration must not change"
+                    ),
+                ));
+            }
+            continue;
+        }
+        let backend = state.tenant_dbs.backend();
+        let tables_before = TenantDb::table_names(tx, backend).await?;
+        TenantDb::run_plugin_sql(tx, &sql).await.map_err(|e| {
+            let reason = match e {
+                DbError::Sql(sqlx::Error::Database(db)) => db.message().to_owned(),
+                other => other.to_string(),
+            };
+            unprocessable(
+                "MIGRATION_FAILED",
+                format!("migration `{name}` of `{id}` failed: {reason}"),
+            )
+            .with_details(json!({ "migration": name }))
+        })?;
+        let created: Vec<String> = TenantDb::table_names(tx, backend)
+            .await?
+            .into_iter()
+            .filter(|t| !tables_before.contains(t))
+            .collect();
+        TenantDb::record_migration(tx, id, &name, &checksum, &created, now_ms()).await?;
+        ran.push(name);
+    }
+    Ok(ran)
+}
+
+/// Registers `manifest`'s permissions in `tx`; a permission of the core or of another plugin
+/// is refused.
+async fn register_permissions(
+    tx: &mut Transaction<'static, Any>,
+    manifest: &Manifest,
+) -> ApiResult<()> {
+    let id = &manifest.plugin.id;
+    let keys: Vec<String> = manifest.permissions.iter().map(|p| p.key.clone()).collect();
+    if let Some(core) = keys.iter().find(|k| PERMISSIONS.contains(&k.as_str())) {
+        return Err(ApiError::conflict(
+            "PERMISSION_TAKEN",
+            format!("`{core}` is a permission of the platform itself"),
+        ));
+    }
+    if let Some((permission, owner)) = TenantDb::permission_owners(tx, id, &keys).await?.first() {
+        return Err(ApiError::conflict(
+            "PERMISSION_TAKEN",
+            format!("`{permission}` is already registered by `{owner}`"),
+        ));
+    }
+    TenantDb::register_permissions(tx, id, manifest).await?;
+    Ok(())
+}
+
+fn event_data(record: &InstallRecord) -> Value {
+    json!({ "plugin": record.plugin_id, "version": record.version.to_string() })
+}
+
+/// Starts `record`'s backend for `tenant` (a plugin without backend has nothing to start).
+async fn start_backend(
+    state: &AppState,
+    tenant: &str,
+    record: &InstallRecord,
+) -> ApiResult<Option<runtime::Endpoint>> {
+    if record.manifest.backend.is_none() {
+        return Ok(None);
+    }
+    let id = &record.plugin_id;
+    let version = record.version.to_string();
+    let dir = state.plugins.packages.unpacked_dir(id, &version);
+    let marker = tokio::fs::read_to_string(dir.join(".plexica-digest")).await;
+    if !marker.is_ok_and(|d| d == record.digest) {
+        // Not unpacked here (another replica installed it, or the cache was cleared).
+        let registry = state.plugins.registry()?;
+        let line = IndexLine {
+            id: id.clone(),
+            version: version.clone(),
+            digest: record.digest.clone(),
+            yanked: false,
+            dependencies: BTreeMap::new(),
+            plexica: None,
+        };
+        let bytes = state.plugins.packages.fetch(registry, &line).await?;
+        let verified = state
+            .plugins
+            .packages
+            .verify(registry, id, &version, bytes)
+            .await?;
+        state.plugins.packages.unpack(&verified).await?;
+    }
+    let spec = RunSpec {
+        manifest: record.manifest.clone(),
+        dir,
+    };
+    state
+        .plugins
+        .runtime
+        .start(&spec, tenant)
+        .await
+        .map(Some)
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::BAD_GATEWAY,
+                "PLUGIN_START_FAILED",
+                format!("{id}@{version} could not be started: {e}"),
+            )
+        })
+}
+
+async fn subscribe(
+    state: &AppState,
+    tenant: &str,
+    record: &InstallRecord,
+    endpoint: runtime::Endpoint,
+) -> ApiResult<()> {
+    let subscription = Subscription {
+        tenant: tenant.to_owned(),
+        plugin_id: record.plugin_id.clone(),
+        endpoint: endpoint.base_url,
+        secret: endpoint.event_secret,
+        patterns: record.manifest.events.subscribes.clone(),
+        workspace_aware: record.manifest.plugin.workspace_aware,
+        active: true,
+    };
+    state.core.put_subscription(&subscription, now_ms()).await?;
+    Ok(())
+}
+
+/// Commits `tx` after writing `record` and its `events`; on failure the backend started for it
+/// (if any) is stopped again.
+async fn commit_with(
+    state: &AppState,
+    tenant: &str,
+    mut tx: Transaction<'static, Any>,
+    record: &InstallRecord,
+    events: &[plexica_sdk::api::events::Event],
+    started: bool,
+) -> ApiResult<()> {
+    let written = async {
+        TenantDb::put_install(&mut tx, record).await?;
+        for event in events {
+            append(&mut tx, event).await?;
+        }
+        tx.commit().await.map_err(DbError::from)
+    }
+    .await;
+    if let Err(e) = written {
+        if started {
+            state
+                .plugins
+                .runtime
+                .stop(&record.plugin_id, &record.version.to_string(), tenant)
+                .await;
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// `POST /tenants/{t}/plugins`: every step of core-api.md's install, in order; nothing is
+/// kept when one fails.
+pub async fn install(
+    state: &AppState,
+    scope: &TenantScope,
+    cause: &Cause,
+    request: InstallPluginRequest,
+) -> ApiResult<InstallRecord> {
+    let id = request.id.as_str();
+    if !is_valid_plugin_id(id) {
+        return Err(ApiError::invalid(
+            "id",
+            "`id` is not a plugin id (^[a-z][a-z0-9-]{1,62}$)",
+        ));
+    }
+    let req = parse_req(request.version_req.as_deref())?;
+    let tenant = scope.slug.as_str();
+    let _guard = state.plugins.lock(tenant).await;
+    if scope.db.plugin_install(id).await?.is_some() {
+        return Err(ApiError::conflict(
+            "PLUGIN_ALREADY_INSTALLED",
+            format!("`{id}` is already installed in this tenant: upgrade it instead"),
+        ));
+    }
+    let (verified, _) = fetch_verified(state, id, req.as_ref()).await?;
+    let manifest = &verified.manifest;
+    let records = scope.db.plugin_installs().await?;
+    let problems = deps::check(manifest, &others(&records, id));
+    if !problems.is_empty() {
+        let list: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        return Err(unprocessable(
+            "DEPENDENCIES_UNSATISFIED",
+            format!("`{id}` cannot be installed: {}", list.join("; ")),
+        )
+        .with_details(json!({ "problems": problems })));
+    }
+    let config = resolve_config(&manifest.config, &request.config.unwrap_or_default())
+        .map_err(|p| config_error("CONFIG_INVALID", "the configuration is not valid", &p))?;
+    let now = now_ms();
+    let mut record = InstallRecord {
+        plugin_id: id.to_owned(),
+        version: manifest.plugin.version.clone(),
+        state: PluginState::Installed,
+        config,
+        manifest: manifest.clone(),
+        digest: verified.package.digest.clone(),
+        error: None,
+        installed_at: now,
+        updated_at: now,
+    };
+    let mut tx = scope.db.begin().await?;
+    let applied = scope.db.applied_migrations(id).await?;
+    migrate(state, &mut tx, &verified.package, manifest, &applied).await?;
+    register_permissions(&mut tx, manifest).await?;
+    let mut events = vec![cause.event("core.plugin.installed", tenant, event_data(&record))];
+    let endpoint = match request.activate {
+        true => {
+            let endpoint = start_backend(state, tenant, &record).await?;
+            record.state = PluginState::Active;
+            events.push(cause.event("core.plugin.activated", tenant, event_data(&record)));
+            endpoint
+        }
+        false => None,
+    };
+    commit_with(state, tenant, tx, &record, &events, endpoint.is_some()).await?;
+    if let Some(endpoint) = endpoint {
+        subscribe(state, tenant, &record, endpoint).await?;
+    }
+    Ok(record)
+}
+
+/// `POST /tenants/{t}/plugins/{id}/activate`: starts its backend, then marks it `ACTIVE`;
+/// its required dependencies must be active.
+pub async fn activate(
+    state: &AppState,
+    scope: &TenantScope,
+    cause: &Cause,
+    id: &str,
+) -> ApiResult<InstallRecord> {
+    let tenant = scope.slug.as_str();
+    let _guard = state.plugins.lock(tenant).await;
+    let mut record = installed(scope, id).await?;
+    if record.state == PluginState::Active {
+        return Ok(record);
+    }
+    let records = scope.db.plugin_installs().await?;
+    let problems: Vec<_> = deps::check(&record.manifest, &others(&records, id))
+        .into_iter()
+        .filter(|p| p.kind == "inactive" || p.kind == "missing")
+        .collect();
+    if !problems.is_empty() {
+        let list: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        return Err(unprocessable("DEPENDENCIES_UNSATISFIED", list.join("; "))
+            .with_details(json!({ "problems": problems })));
+    }
+    let endpoint = start_backend(state, tenant, &record).await?;
+    record.state = PluginState::Active;
+    record.error = None;
+    record.updated_at = now_ms();
+    let tx = scope.db.begin().await?;
+    let event = cause.event("core.plugin.activated", tenant, event_data(&record));
+    commit_with(state, tenant, tx, &record, &[event], endpoint.is_some()).await?;
+    if let Some(endpoint) = endpoint {
+        subscribe(state, tenant, &record, endpoint).await?;
+    }
+    Ok(record)
+}
+
+/// `POST /tenants/{t}/plugins/{id}/deactivate`: refused while an active plugin requires it.
+pub async fn deactivate(
+    state: &AppState,
+    scope: &TenantScope,
+    cause: &Cause,
+    id: &str,
+) -> ApiResult<InstallRecord> {
+    let tenant = scope.slug.as_str();
+    let _guard = state.plugins.lock(tenant).await;
+    let mut record = installed(scope, id).await?;
+    if record.state != PluginState::Active {
+        return Ok(record);
+    }
+    let records = scope.db.plugin_installs().await?;
+    let active_dependents: Vec<String> = deps::dependents(id, &others(&records, id))
+        .into_iter()
+        .filter(|d| {
+            records
+                .iter()
+                .any(|r| &r.plugin_id == d && r.state == PluginState::Active)
+        })
+        .collect();
+    if !active_dependents.is_empty() {
+        return Err(ApiError::conflict(
+            "PLUGIN_REQUIRED",
+            format!(
+                "`{id}` is required by active plugins: {}",
+                active_dependents.join(", ")
+            ),
+        )
+        .with_details(json!({ "dependents": active_dependents })));
+    }
+    record.state = PluginState::Inactive;
+    record.updated_at = now_ms();
+    let tx = scope.db.begin().await?;
+    let event = cause.event("core.plugin.deactivated", tenant, event_data(&record));
+    commit_with(state, tenant, tx, &record, &[event], false).await?;
+    stop_backend(state, tenant, &record).await?;
+    Ok(record)
+}
+
+async fn stop_backend(state: &AppState, tenant: &str, record: &InstallRecord) -> ApiResult<()> {
+    state
+        .core
+        .delete_subscription(tenant, &record.plugin_id)
+        .await?;
+    state
+        .plugins
+        .runtime
+        .stop(&record.plugin_id, &record.version.to_string(), tenant)
+        .await;
+    Ok(())
+}
+
+/// `PATCH /tenants/{t}/plugins/{id}/config`.
+pub async fn configure(
+    state: &AppState,
+    scope: &TenantScope,
+    cause: &Cause,
+    id: &str,
+    patch: &Map<String, Value>,
+) -> ApiResult<InstallRecord> {
+    let tenant = scope.slug.as_str();
+    let _guard = state.plugins.lock(tenant).await;
+    let mut record = installed(scope, id).await?;
+    record.config = update_config(&record.manifest.config, &record.config, patch)
+        .map_err(|p| config_error("CONFIG_INVALID", "the configuration is not valid", &p))?;
+    record.updated_at = now_ms();
+    let keys: Vec<&String> = patch.keys().collect();
+    let event = cause.event(
+        "core.plugin.configured",
+        tenant,
+        json!({ "plugin": id, "keys": keys }),
+    );
+    let tx = scope.db.begin().await?;
+    commit_with(state, tenant, tx, &record, &[event], false).await?;
+    Ok(record)
+}
+
+/// `POST /tenants/{t}/plugins/{id}/upgrade`: a higher version, its new migrations only, the
+/// configuration carried (refused with the reasons if the new rules reject it).
+pub async fn upgrade(
+    state: &AppState,
+    scope: &TenantScope,
+    cause: &Cause,
+    id: &str,
+    version_req: Option<&str>,
+) -> ApiResult<InstallRecord> {
+    let req = parse_req(version_req)?;
+    let tenant = scope.slug.as_str();
+    let _guard = state.plugins.lock(tenant).await;
+    let old = installed(scope, id).await?;
+    let (verified, _) = fetch_verified(state, id, req.as_ref()).await?;
+    let manifest = &verified.manifest;
+    if manifest.plugin.version <= old.version {
+        return Err(ApiError::conflict(
+            "NOT_AN_UPGRADE",
+            format!(
+                "{id} {} is installed; {} is not newer",
+                old.version, manifest.plugin.version
+            ),
+        ));
+    }
+    let records = scope.db.plugin_installs().await?;
+    let problems = deps::check(manifest, &others(&records, id));
+    if !problems.is_empty() {
+        let list: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        return Err(unprocessable("DEPENDENCIES_UNSATISFIED", list.join("; "))
+            .with_details(json!({ "problems": problems })));
+    }
+    let config = carry_config(&manifest.config, &old.config).map_err(|p| {
+        config_error(
+            "CONFIG_INVALID_FOR_UPGRADE",
+            &format!(
+                "the stored configuration is not valid for {id} {}",
+                manifest.plugin.version
+            ),
+            &p,
+        )
+    })?;
+    let record = InstallRecord {
+        version: manifest.plugin.version.clone(),
+        config,
+        manifest: manifest.clone(),
+        digest: verified.package.digest.clone(),
+        updated_at: now_ms(),
+        ..old.clone()
+    };
+    let mut tx = scope.db.begin().await?;
+    let applied = scope.db.applied_migrations(id).await?;
+    migrate(state, &mut tx, &verified.package, manifest, &applied).await?;
+    register_permissions(&mut tx, manifest).await?;
+    let active = old.state == PluginState::Active;
+    let endpoint = match active {
+        true => start_backend(state, tenant, &record).await?,
+        false => None,
+    };
+    let event = cause.event(
+        "core.plugin.upgraded",
+        tenant,
+        json!({ "plugin": id, "from": old.version.to_string(), "to": record.version.to_string() }),
+    );
+    commit_with(state, tenant, tx, &record, &[event], endpoint.is_some()).await?;
+    if let Some(endpoint) = endpoint {
+        subscribe(state, tenant, &record, endpoint).await?;
+    }
+    if active {
+        state
+            .plugins
+            .runtime
+            .stop(id, &old.version.to_string(), tenant)
+            .await;
+    }
+    Ok(record)
+}
+
+/// `DELETE /tenants/{t}/plugins/{id}?purge=`: refused while another plugin requires it;
+/// `purge` also drops its tables and migration history.
+pub async fn uninstall(
+    state: &AppState,
+    scope: &TenantScope,
+    cause: &Cause,
+    id: &str,
+    purge: bool,
+) -> ApiResult<()> {
+    let tenant = scope.slug.as_str();
+    let _guard = state.plugins.lock(tenant).await;
+    let record = installed(scope, id).await?;
+    let records = scope.db.plugin_installs().await?;
+    let dependents = deps::dependents(id, &others(&records, id));
+    if !dependents.is_empty() {
+        return Err(ApiError::conflict(
+            "PLUGIN_REQUIRED",
+            format!(
+                "`{id}` is required by {}: uninstall them first",
+                dependents.join(", ")
+            ),
+        )
+        .with_details(json!({ "dependents": dependents })));
+    }
+    let mut tx = scope.db.begin().await?;
+    TenantDb::delete_install(&mut tx, id, purge).await?;
+    let data = json!({ "plugin": id, "version": record.version.to_string(), "purged": purge });
+    append(
+        &mut tx,
+        &cause.event("core.plugin.uninstalled", tenant, data),
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    stop_backend(state, tenant, &record).await
+}
+
+/// Starts the backend of every active plugin of every tenant and renews its subscription
+/// (the API just started: processes and endpoints of the previous run are gone).
+pub async fn reconcile(state: &AppState) {
+    let tenants = match state.core.all_tenants().await {
+        Ok(t) => t
+            .into_iter()
+            .filter(|t| t.status == plexica_sdk::api::core::TenantStatus::Active)
+            .map(|t| t.slug),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list tenants to restart their plugins");
+            return;
+        }
+    };
+    for tenant in tenants {
+        let Ok(slug) = TenantSlug::parse(&tenant) else {
+            continue;
+        };
+        let records = match state.tenant_dbs.get(&slug).await {
+            Ok(db) => db.plugin_installs().await,
+            Err(e) => Err(e),
+        };
+        let records = match records {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(%tenant, error = %e, "could not read the tenant's plugins");
+                continue;
+            }
+        };
+        for record in records.iter().filter(|r| r.state == PluginState::Active) {
+            let started = match start_backend(state, &tenant, record).await {
+                Ok(Some(endpoint)) => subscribe(state, &tenant, record, endpoint).await,
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = started {
+                tracing::warn!(%tenant, plugin = %record.plugin_id, error = %e.message, "could not restart an active plugin");
+            }
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Where plugin backends run. The lifecycle code talks only to [`PluginRuntime`]: "make this
+//! plugin version serve this tenant" and "this tenant is done with it". [`ProcessRuntime`]
+//! (the embedded deployment) runs one child process per plugin version for every tenant that
+//! has it active; a Kubernetes runtime would implement the same trait with a Deployment.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use plexica_sdk::manifest::Manifest;
+use plexica_sdk::runtime::{CORE_URL_ENV, EVENT_SECRET_ENV, INSTALL_TOKEN_ENV, LISTEN_ENV};
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, watch};
+
+use crate::auth::secrets;
+use crate::db::core::CoreStore;
+
+/// Token-tenant value of a process token: valid in every tenant where the plugin is active.
+pub const ANY_TENANT: &str = "*";
+
+/// A plugin version to run: its manifest and where its package was unpacked.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The installed version's manifest (it has a `[backend]`).
+    pub manifest: Manifest,
+    /// The unpacked package.
+    pub dir: PathBuf,
+}
+
+impl RunSpec {
+    fn key(&self) -> (String, String) {
+        (
+            self.manifest.plugin.id.clone(),
+            self.manifest.plugin.version.to_string(),
+        )
+    }
+}
+
+/// Where a running plugin is reached and how the platform signs what it pushes to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub base_url: String,
+    /// The secret event and hook pushes are signed with.
+    pub event_secret: String,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base_url", &self.base_url)
+            .field("event_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why a plugin could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The manifest has no `[backend]`.
+    #[error("the plugin has no backend to run")]
+    NoBackend,
+    /// The process could not be spawned.
+    #[error("could not start `{entry}`: {reason}")]
+    Spawn {
+        /// The entry point.
+        entry: String,
+        /// Why.
+        reason: String,
+    },
+    /// It started but never answered its health check.
+    #[error("the plugin did not become healthy within {seconds} s; see its log {log}")]
+    Unhealthy {
+        /// The timeout.
+        seconds: u64,
+        /// Its log file.
+        log: String,
+    },
+    /// It exited while starting.
+    #[error("the plugin exited while starting ({status}); see its log {log}")]
+    Exited {
+        /// Exit status.
+        status: String,
+        /// Its log file.
+        log: String,
+    },
+    /// The core API's own URL is not known yet (it is not serving).
+    #[error("the core API is not serving yet")]
+    NotServing,
+    /// Storing its token failed.
+    #[error("{0}")]
+    Db(#[from] crate::db::DbError),
+}
+
+/// Runs plugin backends.
+#[async_trait::async_trait]
+pub trait PluginRuntime: Send + Sync + std::fmt::Debug {
+    /// Makes sure `spec` runs and serves `tenant`; returns where it is reached.
+    async fn start(&self, spec: &RunSpec, tenant: &str) -> Result<Endpoint, RuntimeError>;
+    /// `tenant` no longer uses `plugin_id@version`; the last one out stops it.
+    async fn stop(&self, plugin_id: &str, version: &str, tenant: &str);
+    /// Stops everything (the core API is shutting down).
+    async fn shutdown(&self);
+}
+
+/// One process per plugin version, restarted with backoff when it dies.
+#[derive(Debug, Clone)]
+pub struct ProcessRuntime {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    core: CoreStore,
+    core_url: RwLock<Option<String>>,
+    logs: PathBuf,
+    health_timeout: Duration,
+    running: Mutex<HashMap<(String, String), Running>>,
+}
+
+#[derive(Debug)]
+struct Running {
+    tenants: HashSet<String>,
+    endpoint: Endpoint,
+    token_hash: String,
+    stop: watch::Sender<bool>,
+    supervisor: tokio::task::JoinHandle<()>,
+}
+
+/// What is needed to (re)spawn one plugin process.
+#[derive(Clone)]
+struct Launch {
+    program: PathBuf,
+    dir: PathBuf,
+    env: Vec<(&'static str, String)>,
+    log: PathBuf,
+    health_url: String,
+    label: String,
+}
+
+impl ProcessRuntime {
+    /// A runtime whose processes call the core API back (URL set by [`Self::set_core_url`]),
+    /// log to `<logs>/<id>-<version>.log` and must be healthy within `health_timeout`.
+    pub fn new(core: CoreStore, logs: PathBuf, health_timeout: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                core,
+                core_url: RwLock::new(None),
+                logs,
+                health_timeout,
+                running: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The URL plugins reach the core API at (known once it listens).
+    pub fn set_core_url(&self, url: &str) {
+        *self
+            .inner
+            .core_url
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(url.to_owned());
+    }
+
+    fn core_url(&self) -> Option<String> {
+        self.inner
+            .core_url
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    async fn launch(&self, spec: &RunSpec) -> Result<(Launch, Endpoint, String), RuntimeError> {
+        let backend = spec
+            .manifest
+            .backend
+            .as_ref()
+            .ok_or(RuntimeError::NoBackend)?;
+        let core_url = self.core_url().ok_or(RuntimeError::NotServing)?;
+        let port = free_port().map_err(|e| RuntimeError::Spawn {
+            entry: backend.entry.clone(),
+            reason: format!("no free port: {e}"),
+        })?;
+        let event_secret = secrets::new_secret("plxe_");
+        let (id, version) = spec.key();
+        let token = self
+            .inner
+            .core
+            .issue_install_token(ANY_TENANT, &id, plexica_sdk::api::time::now_ms())
+            .await?;
+        let token_hash = secrets::hash(&token);
+        let base_url = format!("http://127.0.0.1:{port}");
+        let launch = Launch {
+            program: spec.dir.join(&backend.entry),
+            dir: spec.dir.clone(),
+            env: vec![
+                (CORE_URL_ENV, core_url),
+                (INSTALL_TOKEN_ENV, token),
+                (EVENT_SECRET_ENV, event_secret.clone()),
+                (LISTEN_ENV, format!("127.0.0.1:{port}")),
+            ],
+            log: self.inner.logs.join(format!("{id}-{version}.log")),
+            health_url: format!("{base_url}{}", backend.health),
+            label: format!("{id}@{version}"),
+        };
+        Ok((
+            launch,
+            Endpoint {
+                base_url,
+                event_secret,
+            },
+            token_hash,
+        ))
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl Launch {
+    fn spawn(&self) -> Result<Child, RuntimeError> {
+        let spawn_error = |reason: String| RuntimeError::Spawn {
+            entry: self.program.display().to_string(),
+            reason,
+        };
+        if let Some(parent) = self.log.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| spawn_error(e.to_string()))?;
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| spawn_error(format!("log file: {e}")))?;
+        let err = log.try_clone().map_err(|e| spawn_error(e.to_string()))?;
+        let mut command = Command::new(&self.program);
+        command
+            .current_dir(&self.dir)
+            .env_clear()
+            .envs(std::env::vars_os().filter(|(k, _)| k == "PATH" || k == "HOME"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            .kill_on_drop(true);
+        command.spawn().map_err(|e| spawn_error(e.to_string()))
+    }
+
+    /// Waits until the health URL answers 2xx, the child exits, or `timeout` passes.
+    async fn wait_healthy(&self, child: &mut Child, timeout: Duration) -> Result<(), RuntimeError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()
+            .unwrap_or_default();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(RuntimeError::Exited {
+                    status: status.to_string(),
+                    log: self.log.display().to_string(),
+                });
+            }
+            if let Ok(r) = http.get(&self.health_url).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(RuntimeError::Unhealthy {
+                    seconds: timeout.as_secs(),
+                    log: self.log.display().to_string(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Asks `child` to stop (SIGTERM), then kills it after a grace period.
+async fn terminate(child: &mut Child) {
+    if let Some(pid) = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+}
+
+/// Keeps `child` running until told to stop: restarts it with backoff (0.2 s doubling to
+/// 10 s, back to 0.2 s after a minute of uptime) whenever it exits.
+async fn supervise(
+    launch: Launch,
+    mut child: Child,
+    mut stop: watch::Receiver<bool>,
+    health_timeout: Duration,
+) {
+    let mut backoff = Duration::from_millis(200);
+    let mut started = Instant::now();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => {
+                terminate(&mut child).await;
+                return;
+            }
+            status = child.wait() => {
+                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                tracing::warn!(plugin = %launch.label, %status, "plugin process exited; restarting");
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_millis(200);
+        }
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+            match launch.spawn() {
+                Ok(mut next) => match launch.wait_healthy(&mut next, health_timeout).await {
+                    Ok(()) => {
+                        tracing::info!(plugin = %launch.label, "plugin process restarted");
+                        child = next;
+                        started = Instant::now();
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(plugin = %launch.label, error = %e, "restart failed");
+                        terminate(&mut next).await;
+                    }
+                },
+                Err(e) => tracing::warn!(plugin = %launch.label, error = %e, "restart failed"),
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PluginRuntime for ProcessRuntime {
+    async fn start(&self, spec: &RunSpec, tenant: &str) -> Result<Endpoint, RuntimeError> {
+        let mut running = self.inner.running.lock().await;
+        if let Some(r) = running.get_mut(&spec.key()) {
+            r.tenants.insert(tenant.to_owned());
+            return Ok(r.endpoint.clone());
+        }
+        let (launch, endpoint, token_hash) = self.launch(spec).await?;
+        let started = async {
+            let mut child = launch.spawn()?;
+            match launch
+                .wait_healthy(&mut child, self.inner.health_timeout)
+                .await
+            {
+                Ok(()) => Ok(child),
+                Err(e) => {
+                    terminate(&mut child).await;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        let child = match started {
+            Ok(child) => child,
+            Err(e) => {
+                let _ = self.inner.core.revoke_install_token(&token_hash).await;
+                return Err(e);
+            }
+        };
+        tracing::info!(plugin = %launch.label, url = %endpoint.base_url, "plugin process started");
+        let (stop, stopped) = watch::channel(false);
+        let supervisor = tokio::spawn(supervise(launch, child, stopped, self.inner.health_timeout));
+        running.insert(
+            spec.key(),
+            Running {
+                tenants: HashSet::from([tenant.to_owned()]),
+                endpoint: endpoint.clone(),
+                token_hash,
+                stop,
+                supervisor,
+            },
+        );
+        Ok(endpoint)
+    }
+
+    async fn stop(&self, plugin_id: &str, version: &str, tenant: &str) {
+        let key = (plugin_id.to_owned(), version.to_owned());
+        let mut running = self.inner.running.lock().await;
+        let Some(r) = running.get_mut(&key) else {
+            return;
+        };
+        r.tenants.remove(tenant);
+        if !r.tenants.is_empty() {
+            return;
+        }
+        if let Some(r) = running.remove(&key) {
+            stop_process(&self.inner.core, r).await;
+        }
+    }
+
+    async fn shutdown(&self) {
+        let all: Vec<Running> = self
+            .inner
+            .running
+            .lock()
+            .await
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        for r in all {
+            stop_process(&self.inner.core, r).await;
+        }
+    }
+}
+
+async fn stop_process(core: &CoreStore, r: Running) {
+    let _ = r.stop.send(true);
+    let _ = r.supervisor.await;
+    if let Err(e) = core.revoke_install_token(&r.token_hash).await {
+        tracing::warn!(error = %e, "could not revoke a stopped plugin's token");
+    }
+}

@@ -1,0 +1,206 @@
+//! `/api/v1/plugins` (the catalog) and `/api/v1/tenants/{t}/plugins`: the plugin lifecycle of
+//! a tenant, and workspaces' plugin settings. The work is in [`crate::plugins`]; handlers
+//! parse, call it and shape the answer.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use plexica_sdk::api::core::{
+    InstallPluginRequest, PluginInstall, UpdatePluginConfigRequest, UpgradePluginRequest,
+    WorkspacePluginSettings,
+};
+use plexica_sdk::api::registry::SearchResults;
+use plexica_sdk::api::time::now_ms;
+use plexica_sdk::manifest::config::{check_workspace_overrides, redact};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{JsonBody, QueryParams};
+use crate::error::{ApiError, ApiResult};
+use crate::events::TenantEvents;
+use crate::plugins::{self, describe, installed};
+use crate::rbac::{TenantScope, WorkspaceScope};
+use crate::state::AppState;
+
+/// Query of `GET /plugins`.
+#[derive(Debug, Deserialize)]
+pub struct CatalogQuery {
+    q: Option<String>,
+}
+
+/// `GET /api/v1/plugins?q=`: the registry's catalog.
+pub async fn catalog(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<CatalogQuery>,
+) -> ApiResult<Json<SearchResults>> {
+    let registry = state.plugins.registry.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "REGISTRY_NOT_CONFIGURED",
+            "this platform has no plugin registry configured (`--registry-url`)",
+        )
+    })?;
+    let q = query.q.unwrap_or_default();
+    if q.chars().count() > 200 {
+        return Err(ApiError::invalid("q", "`q` has at most 200 characters"));
+    }
+    Ok(Json(registry.search(&q).await?))
+}
+
+/// `POST /api/v1/tenants/{t}/plugins`.
+pub async fn install(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    events: TenantEvents,
+    JsonBody(request): JsonBody<InstallPluginRequest>,
+) -> ApiResult<(StatusCode, Json<PluginInstall>)> {
+    let record = plugins::install(&state, &scope, events.cause(), request).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(describe(&scope.db, &record).await?),
+    ))
+}
+
+/// `GET /api/v1/tenants/{t}/plugins`.
+pub async fn list(scope: TenantScope) -> ApiResult<Json<Vec<PluginInstall>>> {
+    let mut all = Vec::new();
+    for record in scope.db.plugin_installs().await? {
+        all.push(describe(&scope.db, &record).await?);
+    }
+    Ok(Json(all))
+}
+
+/// `GET /api/v1/tenants/{t}/plugins/{id}`.
+pub async fn get(
+    scope: TenantScope,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<PluginInstall>> {
+    let record = installed(&scope, &id).await?;
+    Ok(Json(describe(&scope.db, &record).await?))
+}
+
+/// `POST /api/v1/tenants/{t}/plugins/{id}/activate`.
+pub async fn activate(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    events: TenantEvents,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<PluginInstall>> {
+    let record = plugins::activate(&state, &scope, events.cause(), &id).await?;
+    Ok(Json(describe(&scope.db, &record).await?))
+}
+
+/// `POST /api/v1/tenants/{t}/plugins/{id}/deactivate`.
+pub async fn deactivate(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    events: TenantEvents,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<PluginInstall>> {
+    let record = plugins::deactivate(&state, &scope, events.cause(), &id).await?;
+    Ok(Json(describe(&scope.db, &record).await?))
+}
+
+/// `PATCH /api/v1/tenants/{t}/plugins/{id}/config`.
+pub async fn configure(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    events: TenantEvents,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<UpdatePluginConfigRequest>,
+) -> ApiResult<Json<PluginInstall>> {
+    let record = plugins::configure(&state, &scope, events.cause(), &id, &request.config).await?;
+    Ok(Json(describe(&scope.db, &record).await?))
+}
+
+/// `POST /api/v1/tenants/{t}/plugins/{id}/upgrade`.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    events: TenantEvents,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<UpgradePluginRequest>,
+) -> ApiResult<Json<PluginInstall>> {
+    let record = plugins::upgrade(
+        &state,
+        &scope,
+        events.cause(),
+        &id,
+        request.version_req.as_deref(),
+    )
+    .await?;
+    Ok(Json(describe(&scope.db, &record).await?))
+}
+
+/// Query of `DELETE /plugins/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct UninstallQuery {
+    #[serde(default)]
+    purge: bool,
+}
+
+/// `DELETE /api/v1/tenants/{t}/plugins/{id}?purge=false`.
+pub async fn uninstall(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    events: TenantEvents,
+    Path((_, id)): Path<(String, String)>,
+    QueryParams(query): QueryParams<UninstallQuery>,
+) -> ApiResult<StatusCode> {
+    plugins::uninstall(&state, &scope, events.cause(), &id, query.purge).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn settings_of(
+    scope: &TenantScope,
+    ws: &WorkspaceScope,
+    id: &str,
+) -> ApiResult<WorkspacePluginSettings> {
+    let record = installed(scope, id).await?;
+    let overrides = scope
+        .db
+        .workspace_plugin_settings(&ws.workspace.id, id)
+        .await?;
+    let mut effective = record.config.clone();
+    effective.extend(overrides.clone());
+    let fields = &record.manifest.config;
+    Ok(WorkspacePluginSettings {
+        overrides: redact(fields, &overrides),
+        effective: redact(fields, &effective),
+    })
+}
+
+/// `GET /api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings`.
+pub async fn workspace_settings(
+    scope: TenantScope,
+    ws: WorkspaceScope,
+    Path((_, _, id)): Path<(String, String, String)>,
+) -> ApiResult<Json<WorkspacePluginSettings>> {
+    Ok(Json(settings_of(&scope, &ws, &id).await?))
+}
+
+/// `PUT /api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings`: replaces the workspace's
+/// overrides (fields marked `workspace-override` only).
+pub async fn put_workspace_settings(
+    scope: TenantScope,
+    ws: WorkspaceScope,
+    Path((_, _, id)): Path<(String, String, String)>,
+    JsonBody(request): JsonBody<WorkspacePluginSettings>,
+) -> ApiResult<Json<WorkspacePluginSettings>> {
+    let record = installed(&scope, &id).await?;
+    let overrides = check_workspace_overrides(&record.manifest.config, &request.overrides)
+        .map_err(|problems| {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "SETTINGS_INVALID",
+                format!("the workspace settings are not valid: {}", list.join("; ")),
+            )
+            .with_details(json!({ "problems": problems }))
+        })?;
+    scope
+        .db
+        .put_workspace_plugin_settings(&ws.workspace.id, &id, &overrides, now_ms())
+        .await?;
+    Ok(Json(settings_of(&scope, &ws, &id).await?))
+}

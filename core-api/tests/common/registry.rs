@@ -1,0 +1,186 @@
+//! A real registry in-process (SQLite in a temp dir) to install from, a publisher with a
+//! signing key, and packages built in the test.
+
+use std::io::Cursor;
+
+use plexica_registry::{Config, Registry};
+use plexica_sdk::api::registry::CreatedToken;
+use plexica_sdk::package::signing::SecretKey;
+use plexica_sdk::package::{PackageFile, Source, sign_package, write_package};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const ADMIN_PASSWORD: &str = "registry admin password";
+
+/// A running registry and one publisher.
+pub struct TestRegistry {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its data (SQLite and blobs).
+    pub dir: TempDir,
+    /// The publisher's token.
+    pub token: String,
+    /// The publisher's signing key (registered with the registry).
+    pub key: SecretKey,
+    http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl TestRegistry {
+    /// Starts a registry (`adjust` applied to its configuration) with publisher `ada`.
+    pub async fn start(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::embedded(dir.path());
+        config.publish_burst = 1000;
+        adjust(&mut config);
+        let (registry, _) = Registry::open(config, Some(ADMIN_PASSWORD.to_owned()))
+            .await
+            .expect("registry opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(registry.serve(listener, async {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::new();
+        let admin = token(&http, &url, "admin", ADMIN_PASSWORD).await;
+        let created = http
+            .post(format!("{url}/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&json!({ "username": "ada", "password": "a long enough password" }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let token = token(&http, &url, "ada", "a long enough password").await;
+        let key = SecretKey::generate();
+        let registered = http
+            .put(format!("{url}/api/v1/keys"))
+            .bearer_auth(&token)
+            .json(&json!({ "public_key": key.public_key().to_line() }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        Self {
+            url,
+            dir,
+            token,
+            key,
+            http,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// Publishes `bytes`; panics unless the registry accepts them.
+    pub async fn publish(&self, bytes: Vec<u8>) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/packages", self.url))
+            .bearer_auth(&self.token)
+            .body(bytes)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::CREATED, "publish: {body}");
+    }
+
+    /// Signs `files` as a package with the publisher's key and publishes it.
+    pub async fn publish_files(&self, files: &[(&str, &str)]) {
+        self.publish(signed(&self.key, files)).await;
+    }
+
+    /// Yanks `id@version`.
+    pub async fn yank(&self, id: &str, version: &str) {
+        let response = self
+            .http
+            .delete(format!(
+                "{}/api/v1/plugins/{id}/versions/{version}/yank",
+                self.url
+            ))
+            .bearer_auth(&self.token)
+            .json(&json!({ "reason": "broken" }))
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            response.status().is_success(),
+            "yank: {}",
+            response.status()
+        );
+    }
+}
+
+async fn token(http: &reqwest::Client, url: &str, username: &str, password: &str) -> String {
+    let response = http
+        .post(format!("{url}/api/v1/tokens"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED, "login {username}");
+    response.json::<CreatedToken>().await.expect("token").token
+}
+
+/// An unsigned package of `files` (`(path, text)`, `plexica.toml` among them).
+pub fn unsigned(files: &[(&str, &str)]) -> Vec<u8> {
+    let files: Vec<PackageFile> = files
+        .iter()
+        .map(|(path, text)| PackageFile {
+            path: (*path).to_owned(),
+            size: text.len() as u64,
+            source: Source::Bytes(text.as_bytes().to_vec()),
+            executable: path.starts_with("bin/"),
+        })
+        .collect();
+    write_package(&files, None, Cursor::new(Vec::new()))
+        .expect("package")
+        .into_inner()
+}
+
+/// A package of `files` signed with `key`.
+pub fn signed(key: &SecretKey, files: &[(&str, &str)]) -> Vec<u8> {
+    sign_package(&unsigned(files), key, 1_700_000_000).expect("sign")
+}
+
+/// A manifest of plugin `id@version` with `extra` TOML (sections after `[plugin]`'s keys are
+/// fine: `extra` starts with the plugin table's remaining keys, if any).
+pub fn manifest(id: &str, version: &str, extra: &str) -> String {
+    format!(
+        "[plugin]\nid = \"{id}\"\nname = \"{id} plugin\"\nversion = \"{version}\"\n\
+         description = \"The {id} plugin, for tests\"\nauthors = [\"T <t@example.com>\"]\n\
+         license = \"MIT\"\n{extra}\n"
+    )
+}
+
+/// A frontend-only plugin (nothing to run) with `extra` TOML after `[plugin]`.
+pub fn frontend_plugin(id: &str, version: &str, extra: &str) -> Vec<(String, String)> {
+    let mut text = manifest(id, version, "");
+    text.push_str("[frontend]\ndist = \"ui\"\nremote-entry = \"remoteEntry.js\"\n");
+    text.push_str(extra);
+    vec![
+        ("plexica.toml".into(), text),
+        ("ui/remoteEntry.js".into(), "export default 1;\n".into()),
+    ]
+}
+
+/// `(String, String)` pairs as `(&str, &str)`.
+pub fn borrowed(files: &[(String, String)]) -> Vec<(&str, &str)> {
+    files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect()
+}
