@@ -13,6 +13,7 @@ pub mod db;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod gateway;
 pub mod jetstream;
 pub mod metrics;
 pub mod openapi;

@@ -18,6 +18,7 @@ pub fn describe(rule: AuthRule) -> String {
         AuthRule::SuperAdmin => "super admin".to_owned(),
         AuthRule::Tenant(p) => format!("tenant user with `{p}`"),
         AuthRule::Plugin => "a plugin install of the tenant (install token)".to_owned(),
+        AuthRule::Member => "a user of the tenant, or a plugin active in it".to_owned(),
         AuthRule::Workspace(p, role) => {
             format!(
                 "tenant user with `{p}` and workspace role ≥ `{}`",

@@ -98,6 +98,9 @@ pub enum AuthRule {
     Workspace(&'static str, WorkspaceRole),
     /// A plugin install of tenant `{t}`, with its install token.
     Plugin,
+    /// Any user of tenant `{t}` (or the super admin), or a plugin active there: the handler
+    /// decides what it may do (the gateway checks the target endpoint's permission).
+    Member,
 }
 
 /// A user's roles and permissions in one tenant.
@@ -289,9 +292,13 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
         return Ok(());
     }
     let (permission, workspace_role) = match rule {
-        AuthRule::Tenant(permission) => (permission, None),
-        AuthRule::Workspace(permission, role) => (permission, Some(role)),
+        AuthRule::Tenant(permission) => (Some(permission), None),
+        AuthRule::Workspace(permission, role) => (Some(permission), Some(role)),
         AuthRule::Plugin => return check_plugin(state, request).await,
+        AuthRule::Member if is_install_token(request.headers()) => {
+            return check_plugin(state, request).await;
+        }
+        AuthRule::Member => (None, None),
         AuthRule::Public | AuthRule::Authenticated | AuthRule::SuperAdmin => {
             let principal = authenticate(state, request.headers()).await?;
             if matches!(principal.credential, Credential::Install { .. }) {
@@ -375,7 +382,9 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
             .get(slug.as_str(), &principal.user_id, &db)
             .await?
     };
-    if !permissions.grants(permission) || !principal.scope_allows(permission) {
+    if let Some(permission) = permission
+        && (!permissions.grants(permission) || !principal.scope_allows(permission))
+    {
         return Err(missing(permission));
     }
     let scope = TenantScope {
@@ -427,6 +436,11 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
     }
     request.extensions_mut().insert(scope);
     Ok(())
+}
+
+fn is_install_token(headers: &axum::http::HeaderMap) -> bool {
+    crate::auth::bearer(headers)
+        .is_some_and(|t| t.starts_with(plexica_sdk::api::core::INSTALL_TOKEN_PREFIX))
 }
 
 /// [`AuthRule::Plugin`]: an install token of the path's tenant; its tenant must be active.

@@ -16,6 +16,9 @@ fn fill(spec: &RouteSpec, t: &str, user: &str, token: &str) -> String {
         .replace("{t}", t)
         .replace("{ws}", "default")
         .replace("{user}", user)
+        .replace("{plugin}", "crm")
+        .replace("{service}", "crm.contacts")
+        .replace("{*path}", "contacts")
         .replace(
             "{id}",
             if spec.path.contains("/auth/tokens/") {
@@ -125,7 +128,7 @@ on_both_backends!(every_route_refuses_outsiders, |core| {
                     spec.method
                 );
             }
-            AuthRule::Tenant(_) | AuthRule::Workspace(..) | AuthRule::Plugin => {
+            AuthRule::Tenant(_) | AuthRule::Workspace(..) | AuthRule::Plugin | AuthRule::Member => {
                 assert!(
                     status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
                     "bravo admin {} {path}: {status} {response}",

@@ -53,6 +53,10 @@ pub struct Plugins {
     pub runtime: Arc<dyn PluginRuntime>,
     /// This platform's version (checked against manifests' `plexica` requirement).
     pub platform_version: Version,
+    /// Where each running plugin serves each tenant (for the gateway).
+    pub targets: crate::gateway::Targets,
+    /// The gateway's HTTP client (connections to plugins are reused).
+    pub http: reqwest::Client,
     /// One lifecycle change at a time per tenant (dependency checks read, then write).
     tenant_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -68,6 +72,12 @@ impl Plugins {
             registry,
             packages,
             runtime,
+            targets: crate::gateway::Targets::default(),
+            http: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(2))
+                .pool_idle_timeout(std::time::Duration::from_secs(60))
+                .build()
+                .unwrap_or_default(),
             platform_version: env!("CARGO_PKG_VERSION")
                 .parse()
                 .unwrap_or(Version::new(0, 0, 0)),
@@ -359,6 +369,10 @@ async fn subscribe(
     record: &InstallRecord,
     endpoint: runtime::Endpoint,
 ) -> ApiResult<()> {
+    state
+        .plugins
+        .targets
+        .insert(tenant, &record.plugin_id, &endpoint.base_url);
     let subscription = Subscription {
         tenant: tenant.to_owned(),
         plugin_id: record.plugin_id.clone(),
@@ -553,6 +567,7 @@ pub async fn deactivate(
 }
 
 async fn stop_backend(state: &AppState, tenant: &str, record: &InstallRecord) -> ApiResult<()> {
+    state.plugins.targets.remove(tenant, &record.plugin_id);
     state
         .core
         .delete_subscription(tenant, &record.plugin_id)

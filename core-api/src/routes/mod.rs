@@ -6,6 +6,7 @@
 mod auth;
 mod dlq;
 mod events;
+mod gateway;
 mod ops;
 mod plugins;
 mod tenants;
@@ -73,7 +74,7 @@ const WS_WRITE: &str = "workspaces:write";
 fn entries() -> Vec<Entry> {
     use AuthRule::{Authenticated, Plugin, Public, SuperAdmin, Tenant, Workspace};
     use Method as M;
-    vec![
+    let mut all = vec![
         entry(M::GET, "/health/live", Public, "Liveness", ops::live),
         entry(
             M::GET,
@@ -474,8 +475,21 @@ fn entries() -> Vec<Entry> {
             "Uninstall a plugin (`?purge=true` drops its tables)",
             plugins::uninstall,
         ),
-    ]
+    ];
+    for method in [M::GET, M::POST, M::PUT, M::PATCH, M::DELETE] {
+        all.push(entry(
+            method,
+            GATEWAY,
+            AuthRule::Member,
+            "Call an endpoint a plugin declares (checked and forwarded)",
+            gateway::call,
+        ));
+    }
+    all
 }
+
+/// The gateway's path.
+const GATEWAY: &str = "/api/v1/tenants/{t}/gateway/{plugin}/{service}/{*path}";
 
 /// Every route and its rule.
 pub fn table() -> Vec<RouteSpec> {

@@ -1,0 +1,138 @@
+//! `ANY /api/v1/tenants/{t}/gateway/{plugin}/{service}/{*path}`: a call to an endpoint another
+//! plugin declares, checked and forwarded by [`crate::gateway`].
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use plexica_sdk::api::core::WorkspaceRole;
+use plexica_sdk::runtime::WORKSPACE_HEADER;
+use serde_json::json;
+
+use crate::auth::Credential;
+use crate::error::{ApiError, ApiResult};
+use crate::events::Correlation;
+use crate::gateway::{
+    CallContext, MAX_BODY_BYTES, check_active, check_path, default_role, find_endpoint, forward,
+    unavailable,
+};
+use crate::rbac::{Caller, TenantScope};
+use crate::state::AppState;
+
+/// The workspace the caller names (`X-Plexica-Workspace`) and its role there; a workspace it
+/// cannot see is a 404.
+async fn caller_workspace(
+    scope: &TenantScope,
+    user_id: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Option<(String, WorkspaceRole)>> {
+    let Some(slug) = headers.get(WORKSPACE_HEADER).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let not_found = || {
+        ApiError::not_found(
+            "WORKSPACE_NOT_FOUND",
+            format!("no workspace `{}`", slug.escape_debug()),
+        )
+    };
+    let workspace = scope
+        .db
+        .workspace(slug, user_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let role = match scope.permissions.grants("workspaces:admin") {
+        true => Some(WorkspaceRole::Admin),
+        false => workspace.role,
+    };
+    Ok(Some((workspace.slug, role.ok_or_else(not_found)?)))
+}
+
+/// Forwards the call after every check of core-api.md's gateway.
+#[allow(clippy::too_many_arguments)]
+pub async fn call(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    scope: TenantScope,
+    correlation: Correlation,
+    Path((_, plugin, service, path)): Path<(String, String, String, String)>,
+    RawQuery(query): RawQuery,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    check_path(&path)?;
+    let target = scope.db.plugin_install(&plugin).await?;
+    check_active(target.as_ref().map(|t| t.state), &plugin)?;
+    let Some(target) = target else {
+        return Err(ApiError::internal("checked above"));
+    };
+    let endpoint = find_endpoint(&target.manifest, &service, &method, &path)?;
+    let caller_plugin = match &principal.credential {
+        Credential::Install { plugin_id } => Some(plugin_id.clone()),
+        _ => None,
+    };
+    let workspace = match caller_plugin {
+        Some(_) => headers
+            .get(WORKSPACE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| (s.to_owned(), WorkspaceRole::Viewer)),
+        None => caller_workspace(&scope, &principal.user_id, &headers).await?,
+    };
+    if let Some(permission) = &endpoint.permission {
+        let allowed = match &caller_plugin {
+            // A plugin may call the plugins it depends on.
+            Some(caller) => scope.db.plugin_install(caller).await?.is_some_and(|c| {
+                c.manifest.dependencies.required.contains_key(&plugin)
+                    || c.manifest.dependencies.optional.contains_key(&plugin)
+            }),
+            None => {
+                (scope.permissions.grants(permission) && principal.scope_allows(permission))
+                    || default_role(&target.manifest, permission)
+                        .zip(workspace.as_ref())
+                        .is_some_and(|(needed, (_, role))| *role >= needed)
+            }
+        };
+        if !allowed {
+            return Err(ApiError::forbidden(
+                "FORBIDDEN",
+                format!("this requires the `{permission}` permission"),
+            )
+            .with_details(json!({ "required": permission })));
+        }
+    }
+    let base = state
+        .plugins
+        .targets
+        .get(scope.slug.as_str(), &plugin)
+        .ok_or_else(|| unavailable(&plugin, "is not running"))?;
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("a gateway call carries at most {MAX_BODY_BYTES} bytes"),
+            )
+        })?;
+    let url = match query {
+        Some(q) => format!("{base}/{path}?{q}"),
+        None => format!("{base}/{path}"),
+    };
+    let context = CallContext {
+        tenant: scope.slug.as_str().to_owned(),
+        workspace: workspace.map(|(slug, _)| slug),
+        user: (caller_plugin.is_none()).then(|| principal.user_id.clone()),
+        caller_plugin,
+        correlation_id: correlation.0,
+    };
+    forward(
+        &state.plugins.http,
+        method,
+        url,
+        &headers,
+        &context,
+        body,
+        &plugin,
+    )
+    .await
+}

@@ -1,0 +1,188 @@
+//! The gateway: a call reaches the endpoint a plugin declares only when the target is
+//! installed and active and the caller holds the endpoint's permission; the target sees the
+//! platform's context headers and never the caller's credentials.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::http::HeaderMap;
+use common::registry::{TestRegistry, borrowed, frontend_plugin};
+use common::{TestCore, assert_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const SERVICES: &str = "[[permissions]]\nkey = \"contacts:read\"\ndescription = \"Read\"\n\
+    default-role = \"viewer\"\n\
+    [[permissions]]\nkey = \"contacts:write\"\ndescription = \"Write\"\ndefault-role = \"admin\"\n\
+    [[services]]\nname = \"crm.contacts\"\nversion = \"1.0.0\"\n\
+    [[services.endpoints]]\nmethod = \"GET\"\npath = \"/contacts/:id\"\npermission = \"contacts:read\"\n\
+    [[services.endpoints]]\nmethod = \"POST\"\npath = \"/contacts\"\npermission = \"contacts:write\"\n\
+    [[services.endpoints]]\nmethod = \"GET\"\npath = \"/status\"\n";
+
+/// A plugin backend that answers with what it was sent.
+async fn echo_backend() -> String {
+    async fn echo(headers: HeaderMap, uri: axum::http::Uri) -> Json<Value> {
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or(""))))
+            .collect();
+        Json(json!({ "uri": uri.to_string(), "headers": headers }))
+    }
+    let app = axum::Router::new().fallback(echo);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_checks_then_forwards_with_context() {
+    let registry = TestRegistry::start(|_| {}).await;
+    let url = registry.url.clone();
+    let core = TestCore::start_with(common::Backend::Sqlite, |c| {
+        c.registry_url = Some(url);
+        c.trust_registry_keys = true;
+    })
+    .await
+    .expect("sqlite");
+    let t = core.tenant("acme").await;
+    let admin = &t.admin_token;
+    registry
+        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", SERVICES)))
+        .await;
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins",
+            admin,
+            json!({ "id": "crm", "activate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let gw = "/api/v1/tenants/acme/gateway/crm/crm.contacts";
+
+    // Active, but its backend serves nowhere yet: 503.
+    let (status, body) = core.get(&format!("{gw}/status"), admin).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+    );
+
+    let backend = echo_backend().await;
+    core.api
+        .state()
+        .plugins
+        .targets
+        .insert("acme", "crm", &backend);
+    let admin_id = core.me_id(admin).await;
+    let response = core
+        .http
+        .get(format!("{}{gw}/contacts/42?full=1", core.url))
+        .bearer_auth(admin)
+        .header("x-plexica-tenant", "someone-else")
+        .header("x-correlation-id", "corr-gw")
+        .header("cookie", "session=1")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen: Value = response.json().await.expect("json");
+    assert_eq!(seen["uri"], "/contacts/42?full=1");
+    let headers = &seen["headers"];
+    assert_eq!(headers["x-plexica-tenant"], "acme", "{seen}");
+    assert_eq!(headers["x-plexica-user"], json!(admin_id));
+    assert_eq!(headers["x-correlation-id"], "corr-gw");
+    assert_eq!(headers["x-request-id"], "corr-gw");
+    assert!(headers.get("authorization").is_none(), "{seen}");
+    assert!(headers.get("cookie").is_none(), "{seen}");
+
+    // Unknown service, endpoint or plugin; traversal.
+    let (status, body) = core
+        .get("/api/v1/tenants/acme/gateway/crm/crm.deals/deals", admin)
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "SERVICE_NOT_FOUND");
+    let (status, body) = core.get(&format!("{gw}/contacts"), admin).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND");
+    let (status, body) = core
+        .get(
+            "/api/v1/tenants/acme/gateway/billing/billing.invoices/x",
+            admin,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "SERVICE_NOT_FOUND");
+    let (status, body) = core
+        .get(&format!("{gw}/contacts/%2e%2e%2fadmin"), admin)
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "PATH_REFUSED");
+
+    // A guest who is a viewer of `default`: reads with the workspace named, writes never.
+    let (guest_id, guest) = core.user(&t, "guest@acme.test", &["guest"]).await;
+    let (status, _) = core
+        .post(
+            "/api/v1/tenants/acme/workspaces/default/members",
+            admin,
+            json!({ "user_id": guest_id, "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let as_viewer = |method: Method, path: String| {
+        core.http
+            .request(method, format!("{}{path}", core.url))
+            .bearer_auth(&guest)
+            .header("x-plexica-workspace", "default")
+            .send()
+    };
+    let response = as_viewer(Method::GET, format!("{gw}/contacts/7"))
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen: Value = response.json().await.expect("json");
+    assert_eq!(seen["headers"]["x-plexica-workspace"], "default");
+    let response = as_viewer(Method::POST, format!("{gw}/contacts"))
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (status, body) = core.get(&format!("{gw}/contacts/7"), &guest).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "FORBIDDEN");
+    assert_eq!(body["error"]["details"]["required"], "contacts:read");
+
+    // The backend goes away: a fast 503; deactivated: 503 too.
+    core.api
+        .state()
+        .plugins
+        .targets
+        .insert("acme", "crm", "http://127.0.0.1:9");
+    let started = Instant::now();
+    let (status, body) = core.get(&format!("{gw}/status"), admin).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, _) = core
+        .post(
+            "/api/v1/tenants/acme/plugins/crm/deactivate",
+            admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = core.get(&format!("{gw}/status"), admin).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+    );
+}
