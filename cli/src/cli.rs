@@ -100,10 +100,10 @@ pub enum Command {
     /// Create, list and revoke API tokens (for CI).
     #[command(subcommand)]
     Token(token::TokenCommand),
-    /// Administer tenants, their users and roles.
+    /// Administer tenants, their users, roles and plugins.
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
-    /// Administer workspaces, their members and teams.
+    /// Administer workspaces, their members, teams and plugin settings.
     #[command(subcommand)]
     Workspace(workspace::WorkspaceCommand),
     /// Run the whole platform locally (core API and registry) until Ctrl-C.

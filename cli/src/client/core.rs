@@ -6,9 +6,11 @@ use std::sync::Mutex;
 
 use plexica_sdk::api::core::{
     AddMemberRequest, ApiTokenInfo, CreateRoleRequest, CreateTeamRequest, CreateTenantRequest,
-    CreateUserRequest, CreateWorkspaceRequest, CreatedApiToken, LoginRequest, Me, Member,
-    NewApiTokenRequest, Page, RefreshRequest, Role, SetMemberRoleRequest, SetRolesRequest, Team,
-    Tenant, TokenPair, UpdateTenantRequest, UpdateWorkspaceRequest, User, Workspace,
+    CreateUserRequest, CreateWorkspaceRequest, CreatedApiToken, InstallPluginRequest, LoginRequest,
+    Me, Member, NewApiTokenRequest, Page, PluginInstall, RefreshRequest, Role,
+    SetMemberRoleRequest, SetRolesRequest, Team, Tenant, TokenPair, UpdatePluginConfigRequest,
+    UpdateTenantRequest, UpdateWorkspaceRequest, UpgradePluginRequest, User, Workspace,
+    WorkspacePluginSettings,
 };
 use plexica_sdk::api::events::{DeadLetter, EventLog, Retried};
 use reqwest::Method;
@@ -514,5 +516,154 @@ impl CoreClient {
             &[],
             Some(request),
         )
+    }
+
+    // Plugins in a tenant.
+
+    /// `POST /tenants/{t}/plugins`: installs (and, with `activate`, activates) a plugin from
+    /// the core API's registry.
+    pub fn install_plugin(
+        &self,
+        tenant: &str,
+        request: &InstallPluginRequest,
+    ) -> Result<PluginInstall, ClientError> {
+        self.json(
+            Method::POST,
+            &["tenants", tenant, "plugins"],
+            &[],
+            Some(request),
+        )
+    }
+
+    /// `GET /tenants/{t}/plugins`.
+    pub fn plugin_installs(&self, tenant: &str) -> Result<Vec<PluginInstall>, ClientError> {
+        self.json(Method::GET, &["tenants", tenant, "plugins"], &[], NO_BODY)
+    }
+
+    /// `GET /tenants/{t}/plugins/{id}` (404 `PLUGIN_NOT_INSTALLED`).
+    pub fn plugin_install(&self, tenant: &str, id: &str) -> Result<PluginInstall, ClientError> {
+        self.json(
+            Method::GET,
+            &["tenants", tenant, "plugins", id],
+            &[],
+            NO_BODY,
+        )
+    }
+
+    /// `POST /tenants/{t}/plugins/{id}/{activate|deactivate}`.
+    pub fn plugin_action(
+        &self,
+        tenant: &str,
+        id: &str,
+        action: &str,
+    ) -> Result<PluginInstall, ClientError> {
+        self.json(
+            Method::POST,
+            &["tenants", tenant, "plugins", id, action],
+            &[],
+            NO_BODY,
+        )
+    }
+
+    /// `PATCH /tenants/{t}/plugins/{id}/config` (a `null` value resets a field to its
+    /// default).
+    pub fn configure_plugin(
+        &self,
+        tenant: &str,
+        id: &str,
+        request: &UpdatePluginConfigRequest,
+    ) -> Result<PluginInstall, ClientError> {
+        self.json(
+            Method::PATCH,
+            &["tenants", tenant, "plugins", id, "config"],
+            &[],
+            Some(request),
+        )
+    }
+
+    /// `POST /tenants/{t}/plugins/{id}/upgrade`.
+    pub fn upgrade_plugin(
+        &self,
+        tenant: &str,
+        id: &str,
+        request: &UpgradePluginRequest,
+    ) -> Result<PluginInstall, ClientError> {
+        self.json(
+            Method::POST,
+            &["tenants", tenant, "plugins", id, "upgrade"],
+            &[],
+            Some(request),
+        )
+    }
+
+    /// `DELETE /tenants/{t}/plugins/{id}?purge=`: `purge` also drops the plugin's data.
+    pub fn uninstall_plugin(&self, tenant: &str, id: &str, purge: bool) -> Result<(), ClientError> {
+        self.no_content(
+            Method::DELETE,
+            &["tenants", tenant, "plugins", id],
+            &[("purge", purge.to_string())],
+        )
+    }
+
+    /// `GET /tenants/{t}/workspaces/{ws}/plugins/{id}/settings`.
+    pub fn workspace_plugin_settings(
+        &self,
+        tenant: &str,
+        ws: &str,
+        id: &str,
+    ) -> Result<WorkspacePluginSettings, ClientError> {
+        self.json(
+            Method::GET,
+            &[
+                "tenants",
+                tenant,
+                "workspaces",
+                ws,
+                "plugins",
+                id,
+                "settings",
+            ],
+            &[],
+            NO_BODY,
+        )
+    }
+
+    /// `PUT /tenants/{t}/workspaces/{ws}/plugins/{id}/settings`: replaces the workspace's
+    /// overrides (`effective` is ignored by the server).
+    pub fn put_workspace_plugin_settings(
+        &self,
+        tenant: &str,
+        ws: &str,
+        id: &str,
+        request: &WorkspacePluginSettings,
+    ) -> Result<WorkspacePluginSettings, ClientError> {
+        self.json(
+            Method::PUT,
+            &[
+                "tenants",
+                tenant,
+                "workspaces",
+                ws,
+                "plugins",
+                id,
+                "settings",
+            ],
+            &[],
+            Some(request),
+        )
+    }
+
+    /// `GET /tenants/{t}/gateway/{plugin}/{service}/{path}`: a plugin's endpoint through the
+    /// gateway, answering JSON.
+    pub fn gateway_get(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        service: &str,
+        path: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        let mut segments = vec!["tenants", tenant, "gateway", plugin, service];
+        segments.extend(path.split('/').filter(|s| !s.is_empty()));
+        self.json(Method::GET, &segments, &[], NO_BODY)
     }
 }

@@ -93,6 +93,8 @@ pub enum ClientError {
         errors: ApiErrors,
         /// `Retry-After` seconds, on 429 and 503.
         retry_after: Option<u64>,
+        /// The core API's structured `details` (e.g. `{"problems": [...]}`), when given.
+        details: Option<serde_json::Value>,
     },
     /// The HTTP client could not be set up.
     #[error("cannot set up the HTTP client: {0}")]
@@ -130,11 +132,90 @@ impl ClientError {
         self.api_errors()
             .is_some_and(|e| e.errors.iter().any(|item| item.code == code))
     }
+
+    /// Each problem of the core API's `details.problems` (`CONFIG_INVALID`,
+    /// `DEPENDENCIES_UNSATISFIED`, …), as a line for people.
+    pub fn problems(&self) -> Vec<String> {
+        let Self::Api {
+            details: Some(details),
+            ..
+        } = self
+        else {
+            return Vec::new();
+        };
+        let text =
+            |problem: &serde_json::Value, field: &str| problem[field].as_str().map(str::to_owned);
+        details["problems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|problem| {
+                match (
+                    text(problem, "key"),
+                    text(problem, "kind"),
+                    text(problem, "message"),
+                ) {
+                    (Some(key), _, Some(message)) => format!("`{key}` {message}"),
+                    (None, Some(kind), Some(message)) => format!("{message} ({kind})"),
+                    (None, None, Some(message)) => message,
+                    _ => problem.to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// What happened, in one line: like `Display`, but when the core API listed problems,
+    /// without their repetition at the end of its message ([`Self::problems`] follow it).
+    pub fn headline(&self) -> String {
+        let Self::Api {
+            errors,
+            details: Some(details),
+            ..
+        } = self
+        else {
+            return self.to_string();
+        };
+        // The server's own rendering of its problems, joined as it joins them.
+        let listed: Vec<String> = details["problems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let message = p["message"].as_str()?;
+                Some(match p["key"].as_str() {
+                    Some(key) => format!("`{key}` {message}"),
+                    None => message.to_owned(),
+                })
+            })
+            .collect();
+        if listed.is_empty() {
+            return self.to_string();
+        }
+        let joined = listed.join("; ");
+        errors
+            .errors
+            .iter()
+            .map(|e| {
+                let detail = e
+                    .detail
+                    .strip_suffix(joined.as_str())
+                    .map_or(e.detail.as_str(), |d| d.trim_end_matches([':', ' ']));
+                match detail.is_empty() {
+                    true => format!("{} problem(s) ({})", listed.len(), e.code),
+                    false => format!("{detail} ({})", e.code),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 impl From<ClientError> for CliError {
     fn from(error: ClientError) -> Self {
-        let message = error.to_string();
+        let mut message = error.headline();
+        for problem in error.problems() {
+            message.push_str(&format!("\n  - {problem}"));
+        }
         match &error {
             ClientError::NotLoggedIn { help, .. } => {
                 CliError::new(ExitKind::Auth, message).with_help(help.clone())
@@ -167,6 +248,20 @@ impl From<ClientError> for CliError {
                 } else if error.has_code("VERSION_EXISTS") {
                     Some(
                         "published versions are immutable: bump `plugin.version` in plexica.toml"
+                            .to_owned(),
+                    )
+                } else if error.has_code("PLUGIN_NOT_INSTALLED") {
+                    Some("`plexica tenant plugin list SLUG` shows what is installed".to_owned())
+                } else if error.has_code("PLUGIN_ALREADY_INSTALLED") {
+                    Some(
+                        "change its version with `plexica tenant plugin upgrade SLUG ID`"
+                            .to_owned(),
+                    )
+                } else if error.has_code("PLUGIN_REQUIRED") {
+                    Some("uninstall (or deactivate) the plugins that require it first".to_owned())
+                } else if error.has_code("REGISTRY_NOT_CONFIGURED") {
+                    Some(
+                        "start the core API with a registry (`--registry-url`) to install plugins"
                             .to_owned(),
                     )
                 } else {
@@ -391,16 +486,16 @@ fn check(response: Response) -> Result<Response, ClientError> {
     let mut body = Vec::new();
     // An unreadable error body is described by its status instead.
     let _ = response.take(ERROR_BODY_MAX).read_to_end(&mut body);
+    let envelope = serde_json::from_slice::<ErrorEnvelope>(&body).ok();
+    let details = envelope.as_ref().and_then(|e| e.error.details.clone());
     let core_error = || {
-        serde_json::from_slice::<ErrorEnvelope>(&body)
-            .ok()
-            .map(|e| ApiErrors {
-                errors: vec![ApiErrorItem {
-                    code: e.error.code,
-                    detail: e.error.message,
-                }],
-                diagnostics: Vec::new(),
-            })
+        envelope.map(|e| ApiErrors {
+            errors: vec![ApiErrorItem {
+                code: e.error.code,
+                detail: e.error.message,
+            }],
+            diagnostics: Vec::new(),
+        })
     };
     let errors = serde_json::from_slice::<ApiErrors>(&body)
         .ok()
@@ -417,6 +512,7 @@ fn check(response: Response) -> Result<Response, ClientError> {
         status: status.as_u16(),
         errors,
         retry_after,
+        details,
     })
 }
 
@@ -489,6 +585,7 @@ mod tests {
                 diagnostics: Vec::new(),
             },
             retry_after: None,
+            details: None,
         };
         for (status, code) in [
             (401, 3),
@@ -507,6 +604,43 @@ mod tests {
                 "{status}"
             );
         }
+        let invalid = CliError::from(ClientError::Api {
+            status: 422,
+            errors: ApiErrors {
+                errors: vec![ApiErrorItem {
+                    code: "CONFIG_INVALID".to_owned(),
+                    detail: "not valid: `a` is bad; `b` is worse".to_owned(),
+                }],
+                diagnostics: Vec::new(),
+            },
+            retry_after: None,
+            details: Some(serde_json::json!({ "problems": [
+                { "key": "a", "message": "is bad" },
+                { "key": "b", "message": "is worse" },
+            ] })),
+        });
+        assert_eq!(
+            invalid.message,
+            "not valid (CONFIG_INVALID)\n  - `a` is bad\n  - `b` is worse"
+        );
+        let unmet = CliError::from(ClientError::Api {
+            status: 422,
+            errors: ApiErrors {
+                errors: vec![ApiErrorItem {
+                    code: "DEPENDENCIES_UNSATISFIED".to_owned(),
+                    detail: "requires `crm`".to_owned(),
+                }],
+                diagnostics: Vec::new(),
+            },
+            retry_after: None,
+            details: Some(serde_json::json!({ "problems": [
+                { "kind": "missing", "plugin": "crm", "message": "requires `crm`" },
+            ] })),
+        });
+        assert_eq!(
+            unmet.message,
+            "1 problem(s) (DEPENDENCIES_UNSATISFIED)\n  - requires `crm` (missing)"
+        );
         let expired = CliError::from(api(401, "TOKEN_EXPIRED"));
         assert_eq!(expired.message, "it failed (TOKEN_EXPIRED)");
         assert!(

@@ -1,7 +1,11 @@
-//! `plexica tenant …`: tenant lifecycle (super admin), and the tenant's users and roles.
+//! `plexica tenant …`: tenant lifecycle (super admin), and the tenant's users, roles and
+//! plugins.
 
+mod plugin;
 mod role;
 mod user;
+
+pub use plugin::{changes, parse_setting};
 
 use std::time::Duration;
 
@@ -61,6 +65,10 @@ pub enum TenantCommand {
     /// Manage the tenant's roles.
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// Install, configure, upgrade and uninstall the tenant's plugins (from the core API's
+    /// registry).
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 /// Arguments of `tenant create`.
@@ -228,6 +236,7 @@ pub fn run(command: TenantCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         }
         TenantCommand::User(command) => user::run(command, &client, ui),
         TenantCommand::Role(command) => role::run(command, &client, ui),
+        TenantCommand::Plugin(command) => plugin::run(command, &client, ui),
     }
 }
 

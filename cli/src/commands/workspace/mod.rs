@@ -1,6 +1,7 @@
-//! `plexica workspace …`: workspaces of a tenant, their members and teams.
+//! `plexica workspace …`: workspaces of a tenant, their members, teams and plugin settings.
 
 mod member;
+mod plugin_settings;
 mod team;
 
 use clap::{Args, Subcommand};
@@ -98,6 +99,10 @@ pub enum WorkspaceCommand {
     /// Manage teams.
     #[command(subcommand)]
     Team(team::TeamCommand),
+    /// Show or change a workspace's own values of a plugin's settings (fields marked
+    /// `workspace-override`).
+    #[command(subcommand)]
+    PluginSettings(plugin_settings::PluginSettingsCommand),
 }
 
 fn row(w: &Workspace) -> [String; 5] {
@@ -225,6 +230,9 @@ pub fn run(command: WorkspaceCommand, global: &GlobalArgs, ui: &Ui) -> CliResult
         }
         WorkspaceCommand::Member(command) => member::run(command, &client, global, ui)?,
         WorkspaceCommand::Team(command) => team::run(command, &client, global, ui)?,
+        WorkspaceCommand::PluginSettings(command) => {
+            plugin_settings::run(command, &client, global, ui)?
+        }
     }
     Ok(())
 }

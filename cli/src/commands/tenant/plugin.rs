@@ -1,0 +1,388 @@
+//! `plexica tenant plugin install|list|get|activate|deactivate|configure|upgrade|uninstall
+//! SLUG …`: plugins in a tenant, installed from the core API's registry.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use plexica_sdk::api::core::{
+    InstallPluginRequest, PluginInstall, UpdatePluginConfigRequest, UpgradePluginRequest,
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::client::core::CoreClient;
+use crate::commands::plugin::{parse_id, parse_spec};
+use crate::error::{CliError, CliResult, IoContext};
+use crate::output::{Ui, table};
+
+/// Plugin subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Install a plugin from the registry: resolve the version, verify the package, check
+    /// dependencies and configuration, run its migrations (all or nothing).
+    #[command(after_help = "Examples:\n  \
+        plexica tenant plugin install acme crm --config currency=EUR --config refresh=120 --activate\n  \
+        plexica tenant plugin install acme crm@^1.2 --config-file crm.toml\n  \
+        plexica tenant plugin install acme crm@=1.2.0      # pin one version (even a yanked one)")]
+    Install(InstallArgs),
+    /// List the tenant's plugins with their version and state.
+    List {
+        /// Tenant slug.
+        tenant: String,
+    },
+    /// Show one installed plugin: version, state, configuration (secrets as `********`),
+    /// permissions and migrations.
+    Get {
+        /// Tenant slug.
+        tenant: String,
+        /// Plugin id.
+        id: String,
+    },
+    /// Start a plugin (its required dependencies must be active).
+    Activate {
+        /// Tenant slug.
+        tenant: String,
+        /// Plugin id.
+        id: String,
+    },
+    /// Stop a plugin (refused while an active plugin requires it).
+    Deactivate {
+        /// Tenant slug.
+        tenant: String,
+        /// Plugin id.
+        id: String,
+    },
+    /// Change a plugin's configuration; the server checks it against the manifest.
+    #[command(
+        after_help = "VALUEs are JSON when they parse as JSON, else strings:\n  \
+        --set refresh=120 (a number)  --set currency=EUR (a string)  --set tags='[\"a\",\"b\"]'\n\
+        --unset KEY resets a field to its default."
+    )]
+    Configure(ConfigureArgs),
+    /// Upgrade a plugin to a newer version: new migrations run, the configuration is carried.
+    Upgrade {
+        /// Tenant slug.
+        tenant: String,
+        /// Plugin id, optionally with `@REQ`, a SemVer requirement [default: the newest
+        /// version not yanked]
+        #[arg(value_name = "ID[@REQ]")]
+        spec: String,
+    },
+    /// Uninstall a plugin (refused while another plugin requires it); `--purge` also drops
+    /// its tables and migration history, and asks first (`--yes` confirms without a prompt).
+    Uninstall {
+        /// Tenant slug.
+        tenant: String,
+        /// Plugin id.
+        id: String,
+        /// Also drop the plugin's data in the tenant, for good.
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+/// Arguments of `tenant plugin install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Tenant slug.
+    tenant: String,
+    /// Plugin id, optionally with `@REQ`, a SemVer requirement (`^1.2`, `>=1, <2`, `=1.2.0`)
+    /// [default: the newest version not yanked]
+    #[arg(value_name = "ID[@REQ]")]
+    spec: String,
+    /// A configuration value, KEY=VALUE; VALUE is JSON when it parses as JSON (`refresh=120`
+    /// is a number), else a string (`currency=EUR`). Repeatable; wins over --config-file.
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    config: Vec<(String, Value)>,
+    /// A JSON or TOML file holding an object of configuration values.
+    #[arg(long, value_name = "FILE")]
+    config_file: Option<PathBuf>,
+    /// Activate the plugin right after installing it.
+    #[arg(long)]
+    activate: bool,
+}
+
+/// Arguments of `tenant plugin configure`.
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    /// Tenant slug.
+    tenant: String,
+    /// Plugin id.
+    id: String,
+    /// A value to set, KEY=VALUE (VALUE: JSON when it parses, else a string). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    set: Vec<(String, Value)>,
+    /// A field to reset to its default. Repeatable.
+    #[arg(long, value_name = "KEY")]
+    unset: Vec<String>,
+}
+
+/// Parses `KEY=VALUE`: VALUE is JSON when it parses as JSON, else taken as a string.
+pub fn parse_setting(text: &str) -> Result<(String, Value), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(format!("`{text}` has no key before `=`"));
+    }
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+    Ok((key.to_owned(), value))
+}
+
+/// `--set`/`--unset` (or positional settings) as one object: set values, and `null` for the
+/// keys to unset. A key both set and unset is a usage error.
+pub fn changes(set: Vec<(String, Value)>, unset: Vec<String>) -> CliResult<Map<String, Value>> {
+    let mut changes: Map<String, Value> = set.into_iter().collect();
+    for key in unset {
+        if changes.contains_key(&key) {
+            return Err(
+                CliError::usage(format!("`{key}` is both set and unset")).with_help("pass it once")
+            );
+        }
+        changes.insert(key, Value::Null);
+    }
+    Ok(changes)
+}
+
+/// Reads a `--config-file`: a JSON or TOML object (by extension; otherwise JSON, then TOML).
+fn read_config_file(path: &Path) -> CliResult<Map<String, Value>> {
+    let text = std::fs::read_to_string(path).context("read", path)?;
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let as_json = || serde_json::from_str::<Value>(&text).map_err(|e| e.to_string());
+    let as_toml = || toml::from_str::<Value>(&text).map_err(|e| e.to_string());
+    let parsed = match extension {
+        "json" => as_json(),
+        "toml" => as_toml(),
+        _ => as_json().or_else(|_| as_toml()),
+    };
+    match parsed {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(CliError::usage(format!(
+            "{} does not hold an object of configuration values",
+            path.display()
+        ))
+        .with_help("write e.g. {\"currency\": \"EUR\"} (JSON) or currency = \"EUR\" (TOML)")),
+        Err(e) => Err(CliError::usage(format!(
+            "{} is neither JSON nor TOML: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn row(p: &PluginInstall) -> [String; 5] {
+    [
+        p.id.clone(),
+        p.name.clone(),
+        p.version.clone(),
+        p.state.as_str().to_owned(),
+        p.updated_at.clone(),
+    ]
+}
+
+const HEADERS: [&str; 5] = ["ID", "NAME", "VERSION", "STATE", "UPDATED"];
+
+fn details(p: &PluginInstall) -> String {
+    let mut out = format!(
+        "id:          {}\nname:        {}\nversion:     {}\nstate:       {}\n",
+        p.id,
+        p.name,
+        p.version,
+        p.state.as_str()
+    );
+    if let Some(error) = &p.error {
+        out.push_str(&format!("error:       {error}\n"));
+    }
+    out.push_str(&format!(
+        "digest:      {}\ninstalled:   {}\nupdated:     {}\n",
+        p.digest, p.installed_at, p.updated_at
+    ));
+    let list = |items: &[String]| match items.is_empty() {
+        true => "-".to_owned(),
+        false => items.join(", "),
+    };
+    out.push_str(&format!("permissions: {}\n", list(&p.permissions)));
+    out.push_str(&format!("migrations:  {}\n", list(&p.migrations)));
+    if p.config.is_empty() {
+        out.push_str("config:      -\n");
+    } else {
+        out.push_str("config:\n");
+        for (key, value) in &p.config {
+            out.push_str(&format!("  {key} = {}\n", value_text(value)));
+        }
+    }
+    out
+}
+
+/// The JSON result of `tenant plugin uninstall`.
+#[derive(Debug, Serialize)]
+struct Uninstalled {
+    tenant: String,
+    id: String,
+    uninstalled: bool,
+    purged: bool,
+}
+
+/// Runs a `tenant plugin` subcommand.
+pub fn run(command: PluginCommand, client: &CoreClient, ui: &Ui) -> CliResult {
+    match command {
+        PluginCommand::Install(args) => install(client, args, ui)?,
+        PluginCommand::List { tenant } => {
+            let installs = client.plugin_installs(&tenant)?;
+            ui.result(&installs, || {
+                if installs.is_empty() {
+                    return format!("no plugins installed in {tenant}");
+                }
+                table(HEADERS, installs.iter().map(row))
+            });
+        }
+        PluginCommand::Get { tenant, id } => {
+            let install = client.plugin_install(&tenant, &parse_id(&id)?)?;
+            ui.result(&install, || details(&install));
+        }
+        PluginCommand::Activate { tenant, id } => {
+            let install = client.plugin_action(&tenant, &parse_id(&id)?, "activate")?;
+            ui.status("Activated", format!("{} in {tenant}", install.id));
+            ui.result(&install, || table(HEADERS, [row(&install)]));
+        }
+        PluginCommand::Deactivate { tenant, id } => {
+            let install = client.plugin_action(&tenant, &parse_id(&id)?, "deactivate")?;
+            ui.status("Deactivated", format!("{} in {tenant}", install.id));
+            ui.result(&install, || table(HEADERS, [row(&install)]));
+        }
+        PluginCommand::Configure(args) => {
+            let config = changes(args.set, args.unset)?;
+            if config.is_empty() {
+                return Err(CliError::usage("nothing to change")
+                    .with_help("pass --set KEY=VALUE and/or --unset KEY"));
+            }
+            let install = client.configure_plugin(
+                &args.tenant,
+                &parse_id(&args.id)?,
+                &UpdatePluginConfigRequest { config },
+            )?;
+            ui.status("Configured", format!("{} in {}", install.id, args.tenant));
+            ui.result(&install, || details(&install));
+        }
+        PluginCommand::Upgrade { tenant, spec } => {
+            let (id, version_req) = parse_spec(&spec)?;
+            let spinner = ui.spinner(format!("Upgrading {id} in {tenant}"));
+            let install =
+                client.upgrade_plugin(&tenant, &id, &UpgradePluginRequest { version_req });
+            spinner.finish_and_clear();
+            let install = install?;
+            ui.status(
+                "Upgraded",
+                format!("{} to {} in {tenant}", install.id, install.version),
+            );
+            ui.result(&install, || details(&install));
+        }
+        PluginCommand::Uninstall { tenant, id, purge } => {
+            let id = parse_id(&id)?;
+            if purge {
+                crate::commands::confirm(
+                    ui,
+                    &format!("Uninstall `{id}` from tenant `{tenant}` and drop ALL its data?"),
+                )?;
+            }
+            client.uninstall_plugin(&tenant, &id, purge)?;
+            let result = Uninstalled {
+                tenant,
+                id,
+                uninstalled: true,
+                purged: purge,
+            };
+            ui.result(&result, || {
+                let data = match result.purged {
+                    true => "its data dropped",
+                    false => "its data kept",
+                };
+                format!("uninstalled {} from {} ({data})", result.id, result.tenant)
+            });
+        }
+    }
+    Ok(())
+}
+
+fn install(client: &CoreClient, args: InstallArgs, ui: &Ui) -> CliResult {
+    let (id, version_req) = parse_spec(&args.spec)?;
+    let mut config = match &args.config_file {
+        Some(path) => read_config_file(path)?,
+        None => Map::new(),
+    };
+    config.extend(args.config);
+    let request = InstallPluginRequest {
+        id: id.clone(),
+        version_req,
+        config: (!config.is_empty()).then_some(config),
+        activate: args.activate,
+    };
+    let spinner = ui.spinner(format!("Installing {id} in {}", args.tenant));
+    let install = client.install_plugin(&args.tenant, &request);
+    spinner.finish_and_clear();
+    let install = install?;
+    ui.status(
+        "Installed",
+        format!(
+            "{} {} in {} ({})",
+            install.id,
+            install.version,
+            args.tenant,
+            install.state.as_str()
+        ),
+    );
+    ui.result(&install, || details(&install));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_json_when_they_parse_else_strings() {
+        assert_eq!(
+            parse_setting("refresh=120"),
+            Ok(("refresh".to_owned(), Value::from(120)))
+        );
+        assert_eq!(
+            parse_setting("currency=EUR"),
+            Ok(("currency".to_owned(), Value::from("EUR")))
+        );
+        assert_eq!(
+            parse_setting("url=http://x/?a=b"),
+            Ok(("url".to_owned(), Value::from("http://x/?a=b")))
+        );
+        assert_eq!(
+            parse_setting("tags=[\"a\"]"),
+            Ok(("tags".to_owned(), serde_json::json!(["a"])))
+        );
+        assert_eq!(
+            parse_setting("empty="),
+            Ok(("empty".to_owned(), Value::from("")))
+        );
+        assert!(parse_setting("novalue").is_err());
+        assert!(parse_setting("=1").is_err());
+    }
+
+    #[test]
+    fn unset_keys_become_null_and_may_not_also_be_set() {
+        let set = vec![("a".to_owned(), Value::from(1))];
+        let map = changes(set.clone(), vec!["b".to_owned()]).expect("changes");
+        assert_eq!(
+            map,
+            serde_json::json!({"a": 1, "b": null})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        );
+        assert!(changes(set, vec!["a".to_owned()]).is_err());
+    }
+}
