@@ -4,110 +4,9 @@
 
 mod common;
 
-use std::process::{Child, Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
-
+use common::up::{Platform, local_api_url};
 use common::{Sandbox, json};
 use serde_json::Value;
-
-/// A running `plexica up`, stopped with SIGINT on drop.
-struct Platform {
-    child: Child,
-    api_url: String,
-}
-
-impl Platform {
-    /// Starts `plexica up` on free ports in `sandbox` (on PostgreSQL when `postgres` is given)
-    /// and waits until it has written the `local` profile and logged it in.
-    fn start(sandbox: &Sandbox, postgres: Option<&str>, nats: Option<&str>) -> Self {
-        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("plexica"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("PLEXICA_") {
-                command.env_remove(key);
-            }
-        }
-        command
-            .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
-            .current_dir(sandbox.work())
-            .args([
-                "-o",
-                "json",
-                "up",
-                "--port-api",
-                "0",
-                "--port-registry",
-                "0",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if let Some(url) = postgres {
-            command.args(["--postgres", url]);
-        }
-        if let Some(url) = nats {
-            command.args(["--nats", url]);
-        }
-        let previous = local_api_url(sandbox);
-        let mut platform = Self {
-            child: command.spawn().expect("plexica up starts"),
-            api_url: String::new(),
-        };
-        let credentials = sandbox.config_dir().join("credentials.toml");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        // Ready once the profile names this run's API and a session for it is stored.
-        loop {
-            if let Some(url) = local_api_url(sandbox).filter(|u| Some(u) != previous.as_ref())
-                && std::fs::read_to_string(&credentials)
-                    .is_ok_and(|t| t.contains(&format!("[apis.\"{url}\"]")))
-            {
-                platform.api_url = url;
-                return platform;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "plexica up did not get ready in 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Stops with SIGINT (Ctrl-C); returns `plexica up`'s stdout (the JSON result).
-    fn stop(mut self) -> Value {
-        let status = StdCommand::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(
-                    status.success(),
-                    "plexica up exits 0 after Ctrl-C: {status}"
-                );
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "plexica up did not stop after Ctrl-C"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let output = std::mem::replace(
-            &mut self.child,
-            StdCommand::new("true").spawn().expect("true"),
-        )
-        .wait_with_output()
-        .expect("output");
-        serde_json::from_slice(&output.stdout).expect("up prints one JSON document")
-    }
-}
-
-impl Drop for Platform {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
 
 fn run(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
     sandbox.plexica().args(args).output().expect("plexica runs")
@@ -391,20 +290,6 @@ fn journey(sandbox: &Sandbox) {
 }
 
 /// The `local` profile's API URL, once `plexica up` has written it.
-fn local_api_url(sandbox: &Sandbox) -> Option<String> {
-    let config = std::fs::read_to_string(sandbox.config_dir().join("config.toml")).ok()?;
-    let config: toml::Table = toml::from_str(&config).ok()?;
-    (config.get("current-profile")?.as_str()? == "local").then_some(())?;
-    Some(
-        config
-            .get("profiles")?
-            .get("local")?
-            .get("api-url")?
-            .as_str()?
-            .to_owned(),
-    )
-}
-
 fn platform_api(sandbox: &Sandbox) -> String {
     local_api_url(sandbox).expect("the local profile")
 }

@@ -474,29 +474,6 @@ fn completions_are_generated_for_each_shell() {
 }
 
 #[test]
-fn quickstart_runs_the_whole_journey_and_can_run_again() {
-    let sandbox = Sandbox::new();
-    for _ in 0..2 {
-        let output = sandbox
-            .plexica()
-            .args(["-o", "json", "quickstart", "--data-dir", "qs"])
-            .output()
-            .expect("runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let summary = json(&output);
-        assert_eq!(summary["verified"], true);
-        let package = sandbox
-            .work()
-            .join(summary["package"].as_str().expect("package"));
-        assert!(package.is_file());
-    }
-}
-
-#[test]
 fn on_a_terminal_new_prompts_for_each_answer() {
     if std::process::Command::new("script")
         .arg("--version")

@@ -13,10 +13,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use plexica_sdk::api::core::{PluginState, WorkspaceRole};
-use plexica_sdk::manifest::{Endpoint, HttpMethod, Manifest};
+use plexica_sdk::manifest::{Endpoint as DeclaredEndpoint, HttpMethod, Manifest};
 use plexica_sdk::runtime::{CORRELATION_HEADER, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER};
 
 use crate::error::{ApiError, ApiResult};
+use crate::plugins::runtime::Endpoint;
 
 /// Header naming the plugin that made a gateway call (absent for users).
 pub const CALLER_PLUGIN_HEADER: &str = "x-plexica-caller-plugin";
@@ -30,24 +31,21 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Longest wait for the target's answer.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where each active plugin of each tenant is reached: `(tenant, plugin id)` → base URL.
+/// Where each active plugin of each tenant is reached: `(tenant, plugin id)` → its endpoint.
 /// Kept in memory beside the runtime (set when a backend starts serving a tenant, removed when
 /// it stops), so that a gateway call reads no database for it.
 #[derive(Debug, Default)]
 pub struct Targets {
-    urls: RwLock<HashMap<(String, String), String>>,
+    urls: RwLock<HashMap<(String, String), Endpoint>>,
 }
 
 impl Targets {
-    /// `plugin_id` serves `tenant` at `base_url`.
-    pub fn insert(&self, tenant: &str, plugin_id: &str, base_url: &str) {
+    /// `plugin_id` serves `tenant` at `endpoint`.
+    pub fn insert(&self, tenant: &str, plugin_id: &str, endpoint: Endpoint) {
         self.urls
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(
-                (tenant.to_owned(), plugin_id.to_owned()),
-                base_url.to_owned(),
-            );
+            .insert((tenant.to_owned(), plugin_id.to_owned()), endpoint);
     }
 
     /// `plugin_id` no longer serves `tenant`.
@@ -59,7 +57,7 @@ impl Targets {
     }
 
     /// Where `plugin_id` serves `tenant`, if it does.
-    pub fn get(&self, tenant: &str, plugin_id: &str) -> Option<String> {
+    pub fn get(&self, tenant: &str, plugin_id: &str) -> Option<Endpoint> {
         self.urls
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -127,7 +125,7 @@ pub fn find_endpoint<'a>(
     service: &str,
     method: &Method,
     path: &str,
-) -> ApiResult<&'a Endpoint> {
+) -> ApiResult<&'a DeclaredEndpoint> {
     let declared = manifest
         .services
         .iter()

@@ -42,6 +42,18 @@ struct Args {
     /// Seconds after which a tenant still provisioning is presumed abandoned by a crash.
     #[arg(long, default_value_t = 60)]
     provisioning_timeout_seconds: u64,
+    /// The plugin registry installs come from, e.g. `http://127.0.0.1:7700`.
+    #[arg(long, env = "PLEXICA_REGISTRY_URL")]
+    registry_url: Option<String>,
+    /// A public key (one-line minisign form) whose signatures installs accept; repeatable.
+    #[arg(long = "trusted-key", value_name = "PUBLIC_KEY")]
+    trusted_keys: Vec<String>,
+    /// Also accept packages signed by a key the registry lists for the plugin's owners.
+    #[arg(long)]
+    trust_registry_keys: bool,
+    /// Seconds a plugin backend may take to answer its health check when it starts.
+    #[arg(long, default_value_t = 15)]
+    plugin_start_timeout_seconds: u64,
 }
 
 /// Retry delays from the command line.
@@ -93,6 +105,10 @@ async fn main() -> anyhow::Result<()> {
     config.retry_delays = args.retry_delays.0;
     config.delivery_timeout = Duration::from_secs(args.delivery_timeout_seconds.max(1));
     config.provisioning_timeout = Duration::from_secs(args.provisioning_timeout_seconds);
+    config.registry_url = args.registry_url;
+    config.trusted_keys = args.trusted_keys;
+    config.trust_registry_keys = args.trust_registry_keys;
+    config.plugin_start_timeout = Duration::from_secs(args.plugin_start_timeout_seconds.max(1));
     let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
     let (api, generated) = CoreApi::open(config, bootstrap)
         .await

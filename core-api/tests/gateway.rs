@@ -10,6 +10,7 @@ use axum::Json;
 use axum::http::HeaderMap;
 use common::registry::{TestRegistry, borrowed, frontend_plugin};
 use common::{TestCore, assert_error};
+use plexica_core_api::plugins::runtime::Endpoint;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -74,11 +75,15 @@ async fn the_gateway_checks_then_forwards_with_context() {
     );
 
     let backend = echo_backend().await;
+    let endpoint = |base_url: &str| Endpoint {
+        base_url: base_url.to_owned(),
+        event_secret: "unused".to_owned(),
+    };
     core.api
         .state()
         .plugins
         .targets
-        .insert("acme", "crm", &backend);
+        .insert("acme", "crm", endpoint(&backend));
     let admin_id = core.me_id(admin).await;
     let response = core
         .http
@@ -156,7 +161,7 @@ async fn the_gateway_checks_then_forwards_with_context() {
         .state()
         .plugins
         .targets
-        .insert("acme", "crm", "http://127.0.0.1:9");
+        .insert("acme", "crm", endpoint("http://127.0.0.1:9"));
     let started = Instant::now();
     let (status, body) = core.get(&format!("{gw}/status"), admin).await;
     assert_error(

@@ -141,6 +141,9 @@ on_both_backends_with_registry!(lifecycle, |core, registry| {
         )))
         .await;
     let base = "/api/v1/tenants/acme/plugins";
+    let (status, catalog) = core.get("/api/v1/plugins?q=crm", token).await;
+    assert_eq!(status, StatusCode::OK, "{catalog}");
+    assert_eq!(catalog["plugins"][0]["id"], "crm", "{catalog}");
 
     // Configuration: every rule refused with its field, all at once; nothing installed.
     let (status, body) = core
@@ -644,4 +647,119 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// Migrations that reach outside the plugin's own tables are refused when the package is
+/// verified, before anything runs (the registry refuses them too; this is the platform's own
+/// check, for packages from a registry it does not control).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_outside_the_plugins_tables_are_refused_before_running() {
+    use plexica_core_api::plugins::package::PackageStore;
+    use plexica_core_api::registry::RegistryClient;
+    let key = plexica_sdk::package::signing::SecretKey::generate();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = PackageStore::new(dir.path().to_owned(), vec![key.public_key()], false);
+    let unused = RegistryClient::new("http://127.0.0.1:9");
+    let cases = [
+        (
+            "core",
+            "CREATE TABLE crm_x (id TEXT);\nDELETE FROM core.tenants;",
+        ),
+        (
+            "other tenant",
+            "CREATE TABLE tenant_bravo.crm_contacts (id TEXT);",
+        ),
+        (
+            "other plugin",
+            "CREATE TABLE crm_x (id TEXT);\nDROP TABLE billing_invoices;",
+        ),
+        ("unprefixed", "CREATE TABLE contacts (id TEXT);"),
+        ("platform table", "UPDATE users SET name = 'x';"),
+        ("not DDL/DML", "ATTACH DATABASE 'other.db' AS other;"),
+    ];
+    for (what, sql) in cases {
+        let files = crm("1.0.0", &[("0001_bad.sql", sql)], CURRENCIES);
+        let bytes = signed_without_checks(&key, &unsigned(&borrowed(&files)), "crm", "1.0.0");
+        let refused = store
+            .verify(&unused, "crm", "1.0.0", bytes)
+            .await
+            .expect_err(what);
+        assert_eq!(
+            refused.code, "MANIFEST_INVALID",
+            "{what}: {}",
+            refused.message
+        );
+        assert!(
+            refused.message.contains("migration"),
+            "{what}: {}",
+            refused.message
+        );
+    }
+    let good = crm("1.0.0", &[CONTACTS], CURRENCIES);
+    let verified = store
+        .verify(&unused, "crm", "1.0.0", signed(&key, &borrowed(&good)))
+        .await
+        .expect("a good package passes");
+    assert_eq!(verified.manifest.plugin.id, "crm");
+    // A package whose files do not match its CHECKSUMS is refused as tampered.
+    let tampered = {
+        let bytes = signed(&key, &borrowed(&good));
+        let package =
+            plexica_sdk::package::read_package(&bytes, &Default::default()).expect("read");
+        let mut files: Vec<(String, String)> = good.clone();
+        files[1].1.push_str("# changed\n");
+        let changed = unsigned(&borrowed(&files));
+        let signature = package.signature_text.expect("signed");
+        let checksums = package.checksums_text.expect("checksums");
+        rewrite_checksums(&changed, &checksums, &signature)
+    };
+    let refused = store
+        .verify(&unused, "crm", "1.0.0", tampered)
+        .await
+        .expect_err("tampered");
+    assert_eq!(refused.code, "PACKAGE_TAMPERED", "{}", refused.message);
+}
+
+/// `bytes` signed by `key` as `id@version` without the checks `sign_package` makes (what a
+/// hostile publisher's own tool could do).
+fn signed_without_checks(
+    key: &plexica_sdk::package::signing::SecretKey,
+    bytes: &[u8],
+    id: &str,
+    version: &str,
+) -> Vec<u8> {
+    use plexica_sdk::package::signing::TrustedComment;
+    let package = plexica_sdk::package::read_package(bytes, &Default::default()).expect("read");
+    let comment = TrustedComment {
+        id: id.to_owned(),
+        version: version.to_owned(),
+        key_id: key.id,
+        timestamp: 1,
+    };
+    let checksums = package.checksums_text.expect("checksums");
+    let signature = key.sign(checksums.as_bytes(), &comment.render());
+    plexica_sdk::package::rewrite_with_signature(bytes, &signature.to_text()).expect("rewrite")
+}
+
+/// `bytes` with its `CHECKSUMS` replaced by `checksums` and signed with `signature`.
+fn rewrite_checksums(bytes: &[u8], checksums: &str, signature: &str) -> Vec<u8> {
+    use std::io::{Cursor, Read, Write};
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("zip");
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).expect("entry");
+        let name = file.name().to_owned();
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).expect("read");
+        let data = match name.as_str() {
+            "CHECKSUMS" => checksums.as_bytes().to_vec(),
+            _ => data,
+        };
+        out.start_file(name, options).expect("start");
+        out.write_all(&data).expect("write");
+    }
+    out.start_file("SIGNATURE", options).expect("start");
+    out.write_all(signature.as_bytes()).expect("write");
+    out.finish().expect("finish").into_inner()
 }

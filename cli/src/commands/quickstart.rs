@@ -1,16 +1,26 @@
 //! `plexica quickstart [--data-dir DIR]`: the whole journey, end to end, on the embedded
-//! default. Today that is the authoring half: scaffold, validate, build, package, sign, verify.
-//! Each step is the real subcommand, run in order.
+//! default and a fresh data directory. Each step is the real thing, shown with a spinner:
+//! start the platform, make a signing key, scaffold a `rust-backend` plugin, validate, build,
+//! package, sign and publish it, create a tenant, install and activate the plugin, create a
+//! workspace and see the plugin's handler answer with its own event, call the plugin's route
+//! through the core API's gateway, then stop everything. It succeeds only if every step did.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use plexica_sdk::api::core::{
+    CreateTenantRequest, CreateWorkspaceRequest, InstallPluginRequest, PluginState, TenantStatus,
+};
+use serde::Serialize;
 
 use super::keys::{self, KeysCommand};
-use super::plugin::{self, PluginCommand, build, new, package, sign, validate, verify};
+use super::plugin::{self, PluginCommand, build, new, package, publish, sign, validate};
+use super::up::{Platform, PlatformOptions, write_profile};
 use crate::cli::GlobalArgs;
+use crate::client::core::CoreClient;
 use crate::config::ConfigDir;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::keystore::KeyStore;
 use crate::output::Ui;
 use crate::templates::Template;
@@ -18,109 +28,383 @@ use crate::templates::Template;
 /// The key quickstart signs with (created when missing).
 const QUICKSTART_KEY: &str = "quickstart";
 /// The plugin quickstart creates.
-const QUICKSTART_PLUGIN: &str = "hello";
+const PLUGIN: &str = "hello";
+/// The tenant quickstart creates.
+const TENANT: &str = "quickstart";
+/// The workspace whose creation the plugin handles.
+const WORKSPACE: &str = "welcome";
+/// The profile quickstart writes (not selected: the current profile stays as it was).
+const PROFILE: &str = "quickstart";
+/// How long the plugin may take to handle the event.
+const HANDLED_WITHIN: Duration = Duration::from_secs(60);
 
 /// Arguments of `plexica quickstart`.
 #[derive(Debug, Args)]
 pub struct QuickstartArgs {
-    /// Directory that receives the sample plugin.
+    /// Directory of the run: the platform's data (`platform/`, wiped first) and the plugin.
     #[arg(long, default_value = "plexica-quickstart")]
     pub data_dir: PathBuf,
+    /// The `plexica-sdk` the plugin builds against (default: the SDK of the source tree this
+    /// binary was built from, when it is there).
+    #[arg(long, env = "PLEXICA_SDK_PATH")]
+    pub sdk_path: Option<PathBuf>,
+    /// A Cargo target directory for the plugin's build, kept between runs to build faster.
+    #[arg(long)]
+    pub target_dir: Option<PathBuf>,
 }
 
-/// Runs every step; stops at the first failure.
+/// The JSON result of `plexica quickstart`.
+#[derive(Debug, Serialize)]
+struct Summary {
+    plugin_dir: String,
+    package: String,
+    key: &'static str,
+    api_url: String,
+    registry_url: String,
+    tenant: &'static str,
+    workspace: &'static str,
+    plugin: &'static str,
+    plugin_state: PluginState,
+    /// The event the plugin published when it handled `core.workspace.created`.
+    handled_event: String,
+    /// What the plugin's route answered through the gateway.
+    route_answer: serde_json::Value,
+    stopped: bool,
+}
+
+/// Runs `work` under a spinner; reports it done (or lets its error through).
+fn step<T>(ui: &Ui, doing: &str, done: &str, work: impl FnOnce() -> CliResult<T>) -> CliResult<T> {
+    let spinner = ui.spinner(doing.to_owned());
+    let result = work();
+    spinner.finish_and_clear();
+    if result.is_ok() {
+        ui.status("Done", done);
+    }
+    result
+}
+
+fn failed(message: impl Into<String>) -> CliError {
+    CliError::failed(message)
+}
+
+/// The SDK of the source tree this binary was built from, if it is still there.
+fn source_tree_sdk() -> Option<PathBuf> {
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
+    sdk.join("Cargo.toml").is_file().then_some(sdk)
+}
+
+/// Pins the plugin's dependencies to the versions of the SDK's workspace (when it has a
+/// `Cargo.lock`), and points its `target/` at `target_dir` when one is given.
+fn prepare_build(dir: &Path, sdk: Option<&Path>, target_dir: Option<&Path>) -> CliResult {
+    if let Some(lock) = sdk.map(|s| s.join("../Cargo.lock")).filter(|l| l.is_file()) {
+        std::fs::copy(lock, dir.join("Cargo.lock"))?;
+    }
+    if let Some(target) = target_dir {
+        std::fs::create_dir_all(target)?;
+        let target = target.canonicalize()?;
+        let link = dir.join("target");
+        if link.exists() || link.is_symlink() {
+            let _ = std::fs::remove_file(&link).or_else(|_| std::fs::remove_dir_all(&link));
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(target, link)?;
+    }
+    Ok(())
+}
+
+/// Runs every step; stops at the first failure (the platform is stopped either way).
 pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
     let steps = outer.for_steps();
     let ui = &steps;
-    let dir = args.data_dir.join(QUICKSTART_PLUGIN);
-    let pxp = args.data_dir.join(format!("{QUICKSTART_PLUGIN}-0.1.0.pxp"));
-    plugin::run(
-        PluginCommand::New(new::NewArgs {
-            name: Some(QUICKSTART_PLUGIN.to_owned()),
-            template: Some(Template::Frontend),
-            set: Vec::new(),
-            dir: Some(dir.clone()),
-            sdk_path: None,
-            force: true,
-        }),
-        global,
-        ui,
-    )?;
-    plugin::run(
-        PluginCommand::Validate(validate::ValidateArgs {
-            path: Some(dir.clone()),
-            deny_warnings: false,
-        }),
-        global,
-        ui,
-    )?;
-    plugin::run(
-        PluginCommand::Build(build::BuildArgs {
-            path: Some(dir.clone()),
-            release: false,
-            skip_frontend: false,
-            skip_backend: false,
-            no_check: false,
-        }),
-        global,
-        ui,
-    )?;
-    plugin::run(
-        PluginCommand::Package(package::PackageArgs {
-            path: Some(dir.clone()),
-            list: false,
-            out: Some(pxp.clone()),
-            allow_secrets: false,
-        }),
-        global,
-        ui,
-    )?;
-    let store = KeyStore::new(&ConfigDir::locate()?);
-    if store.public(QUICKSTART_KEY).is_err() {
-        keys::run(
-            KeysCommand::Generate {
-                name: QUICKSTART_KEY.to_owned(),
-            },
-            global,
-            ui,
-        )?;
+    std::fs::create_dir_all(&args.data_dir)?;
+    let data_dir = args.data_dir.canonicalize()?;
+    let platform_dir = data_dir.join("platform");
+    if platform_dir.exists() {
+        std::fs::remove_dir_all(&platform_dir)?;
     }
-    plugin::run(
-        PluginCommand::Sign(sign::SignArgs {
-            file: pxp.clone(),
-            key: Some(QUICKSTART_KEY.to_owned()),
-        }),
-        global,
+    let platform = step(
+        ui,
+        "Starting the platform",
+        "platform started (core API and registry)",
+        || {
+            Platform::start(&PlatformOptions {
+                data_dir: platform_dir.clone(),
+                port_api: 0,
+                port_registry: 0,
+                postgres: None,
+                nats: None,
+            })
+        },
+    )?;
+    write_profile(
+        PROFILE,
+        &platform.api_url,
+        &platform.registry_url,
+        &platform.password,
+        false,
         ui,
     )?;
-    plugin::run(
-        PluginCommand::Verify(verify::VerifyArgs {
-            file: pxp.clone(),
-            keys: vec![QUICKSTART_KEY.to_owned()],
-        }),
-        global,
-        ui,
-    )?;
-    let summary = Summary {
-        plugin_dir: dir.display().to_string(),
-        package: pxp.display().to_string(),
-        key: QUICKSTART_KEY,
-        verified: true,
+    let on_platform = GlobalArgs {
+        profile: Some(PROFILE.to_owned()),
+        api_url: Some(platform.api_url.to_string()),
+        registry_url: Some(platform.registry_url.to_string()),
+        ..global.clone()
     };
+    let journey = journey(&args, &data_dir, &platform, &on_platform, ui);
+    step(ui, "Stopping the platform", "platform stopped", || {
+        platform.stop();
+        Ok(())
+    })?;
+    let mut summary = journey?;
+    summary.stopped = true;
     outer.result(&summary, || {
         format!(
-            "quickstart complete: {} is packaged, signed and verified",
-            summary.package
+            "quickstart complete: {}@0.1.0 was built, signed, published, installed in tenant \
+             `{TENANT}`, handled `core.workspace.created` (it answered with `{}`) and served its \
+             route through the gateway: {}",
+            summary.plugin, summary.handled_event, summary.route_answer
         )
     });
     Ok(())
 }
 
-/// The JSON result of `plexica quickstart`.
-#[derive(Debug, serde::Serialize)]
-struct Summary {
-    plugin_dir: String,
-    package: String,
-    key: &'static str,
-    verified: bool,
+fn journey(
+    args: &QuickstartArgs,
+    data_dir: &Path,
+    platform: &Platform,
+    global: &GlobalArgs,
+    ui: &Ui,
+) -> CliResult<Summary> {
+    let dir = data_dir.join(PLUGIN);
+    let pxp = data_dir.join(format!("{PLUGIN}-0.1.0.pxp"));
+    let sdk = args.sdk_path.clone().or_else(source_tree_sdk);
+
+    step(
+        ui,
+        "Preparing the signing key",
+        "signing key registered",
+        || {
+            let store = KeyStore::new(&ConfigDir::locate()?);
+            if store.public(QUICKSTART_KEY).is_err() {
+                keys::run(
+                    KeysCommand::Generate {
+                        name: QUICKSTART_KEY.to_owned(),
+                    },
+                    global,
+                    ui,
+                )?;
+            }
+            keys::run(
+                KeysCommand::Register {
+                    name: QUICKSTART_KEY.to_owned(),
+                },
+                global,
+                ui,
+            )
+        },
+    )?;
+    step(
+        ui,
+        "Scaffolding the plugin",
+        "plugin `hello` scaffolded (rust-backend)",
+        || {
+            plugin::run(
+                PluginCommand::New(new::NewArgs {
+                    name: Some(PLUGIN.to_owned()),
+                    template: Some(Template::RustBackend),
+                    set: Vec::new(),
+                    dir: Some(dir.clone()),
+                    sdk_path: sdk.clone(),
+                    force: true,
+                }),
+                global,
+                ui,
+            )?;
+            prepare_build(&dir, sdk.as_deref(), args.target_dir.as_deref())
+        },
+    )?;
+    step(ui, "Validating the manifest", "manifest valid", || {
+        plugin::run(
+            PluginCommand::Validate(validate::ValidateArgs {
+                path: Some(dir.clone()),
+                deny_warnings: false,
+            }),
+            global,
+            ui,
+        )
+    })?;
+    step(
+        ui,
+        "Building the plugin (cargo build --release)",
+        "plugin built and checked",
+        || {
+            plugin::run(
+                PluginCommand::Build(build::BuildArgs {
+                    path: Some(dir.clone()),
+                    release: true,
+                    skip_frontend: false,
+                    skip_backend: false,
+                    no_check: false,
+                }),
+                global,
+                ui,
+            )
+        },
+    )?;
+    step(ui, "Packaging", "package written", || {
+        plugin::run(
+            PluginCommand::Package(package::PackageArgs {
+                path: Some(dir.clone()),
+                list: false,
+                out: Some(pxp.clone()),
+                allow_secrets: false,
+            }),
+            global,
+            ui,
+        )
+    })?;
+    step(ui, "Signing", "package signed", || {
+        plugin::run(
+            PluginCommand::Sign(sign::SignArgs {
+                file: pxp.clone(),
+                key: Some(QUICKSTART_KEY.to_owned()),
+            }),
+            global,
+            ui,
+        )
+    })?;
+    step(
+        ui,
+        "Publishing to the registry",
+        "hello@0.1.0 published",
+        || {
+            plugin::run(
+                PluginCommand::Publish(publish::PublishArgs {
+                    path: Some(pxp.clone()),
+                    registry: None,
+                    dry_run: false,
+                    key: None,
+                    allow_secrets: false,
+                }),
+                global,
+                ui,
+            )
+        },
+    )?;
+    let client = super::core_client(global, ui)?;
+    step(
+        ui,
+        "Creating tenant `quickstart`",
+        "tenant `quickstart` active",
+        || create_tenant(&client),
+    )?;
+    let installed = step(
+        ui,
+        "Installing and activating the plugin",
+        "plugin installed and running",
+        || {
+            Ok(client.install_plugin(
+                TENANT,
+                &InstallPluginRequest {
+                    id: PLUGIN.to_owned(),
+                    activate: true,
+                    ..InstallPluginRequest::default()
+                },
+            )?)
+        },
+    )?;
+    if installed.state != PluginState::Active {
+        return Err(failed(format!(
+            "the plugin is {} after installing, not ACTIVE",
+            installed.state.as_str()
+        )));
+    }
+    let handled_event = step(
+        ui,
+        "Creating workspace `welcome` and waiting for the plugin's handler",
+        "the plugin handled core.workspace.created",
+        || handled_workspace(&client),
+    )?;
+    let route_answer = step(
+        ui,
+        "Calling the plugin's route through the core API",
+        "GET /hello answered through the gateway",
+        || {
+            let answer = client.gateway_get(TENANT, PLUGIN, "hello.greetings", "hello")?;
+            match (answer["message"].as_str(), answer["tenant"].as_str()) {
+                (Some("Hello"), Some(TENANT)) => Ok(answer),
+                _ => Err(failed(format!("the plugin's route answered {answer}"))),
+            }
+        },
+    )?;
+    Ok(Summary {
+        plugin_dir: dir.display().to_string(),
+        package: pxp.display().to_string(),
+        key: QUICKSTART_KEY,
+        api_url: platform.api_url.to_string(),
+        registry_url: platform.registry_url.to_string(),
+        tenant: TENANT,
+        workspace: WORKSPACE,
+        plugin: PLUGIN,
+        plugin_state: installed.state,
+        handled_event,
+        route_answer,
+        stopped: false,
+    })
+}
+
+fn create_tenant(client: &CoreClient) -> CliResult {
+    let (_, tenant) = client.create_tenant(&CreateTenantRequest {
+        slug: TENANT.to_owned(),
+        name: "Quickstart".to_owned(),
+        ..CreateTenantRequest::default()
+    })?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut status = tenant.status;
+    while status != TenantStatus::Active {
+        if Instant::now() > deadline {
+            return Err(failed(
+                "tenant `quickstart` did not become active within 60 s",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        status = client.tenant(TENANT)?.status;
+    }
+    Ok(())
+}
+
+/// Creates the workspace, then follows the tenant's events until the plugin's answer to it.
+fn handled_workspace(client: &CoreClient) -> CliResult<String> {
+    client.create_workspace(
+        TENANT,
+        &CreateWorkspaceRequest {
+            slug: WORKSPACE.to_owned(),
+            name: "Welcome".to_owned(),
+            ..CreateWorkspaceRequest::default()
+        },
+    )?;
+    let wanted = format!("plugin.{PLUGIN}.workspace.greeted");
+    let deadline = Instant::now() + HANDLED_WITHIN;
+    let mut cursor = 0;
+    while Instant::now() < deadline {
+        let query = [
+            ("after", cursor.to_string()),
+            ("type", wanted.clone()),
+            ("wait", "10".to_owned()),
+        ];
+        let log = client.event_log(TENANT, &query)?;
+        cursor = log.cursor;
+        if let Some(event) = log
+            .events
+            .iter()
+            .find(|e| e.workspace.as_deref() == Some(WORKSPACE))
+        {
+            return Ok(event.r#type.clone());
+        }
+    }
+    Err(failed(format!(
+        "the plugin did not handle core.workspace.created within {} s (no `{wanted}` event); \
+         see its log under the platform's plugins/logs directory",
+        HANDLED_WITHIN.as_secs()
+    )))
 }

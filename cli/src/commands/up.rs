@@ -79,6 +79,121 @@ fn admin_password(data_dir: &Path) -> CliResult<(String, bool)> {
     Ok((password, true))
 }
 
+/// Both services running in this process, on a tokio runtime of their own (the CLI's
+/// clients are blocking and run beside it).
+pub struct Platform {
+    /// The core API's URL.
+    pub api_url: ServiceUrl,
+    /// The registry's URL.
+    pub registry_url: ServiceUrl,
+    /// Where the data is.
+    pub data_dir: PathBuf,
+    /// The super admin's password (the same for both services).
+    pub password: String,
+    /// Was the password made by this run (then it is printed once)?
+    pub first_run: bool,
+    runtime: tokio::runtime::Runtime,
+    stop: tokio::sync::watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// Where and how [`Platform::start`] runs the services.
+#[derive(Debug, Clone)]
+pub struct PlatformOptions {
+    /// Data directory (created when missing).
+    pub data_dir: PathBuf,
+    /// Core API port (0: any free port).
+    pub port_api: u16,
+    /// Registry port (0: any free port).
+    pub port_registry: u16,
+    /// PostgreSQL instead of SQLite files.
+    pub postgres: Option<String>,
+    /// NATS JetStream instead of the embedded event push.
+    pub nats: Option<String>,
+}
+
+impl Platform {
+    /// Opens both services' data and serves them on loopback. The core API installs plugins
+    /// from this registry and trusts the keys the registry lists for each plugin's owners.
+    pub fn start(options: &PlatformOptions) -> CliResult<Self> {
+        std::fs::create_dir_all(&options.data_dir).map_err(|e| {
+            CliError::failed(format!("cannot create {}: {e}", options.data_dir.display()))
+        })?;
+        let data_dir = options.data_dir.canonicalize()?;
+        let (password, first_run) = admin_password(&data_dir)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::failed(format!("cannot start the runtime: {e}")))?;
+        let (api_addr, registry_addr, stop, servers) = runtime.block_on(async {
+            let bind =
+                |port: u16| tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)));
+            let api_listener = bind(options.port_api).await.map_err(|e| {
+                CliError::failed(format!("cannot listen on port {}: {e}", options.port_api))
+            })?;
+            let registry_listener = bind(options.port_registry).await.map_err(|e| {
+                CliError::failed(format!(
+                    "cannot listen on port {}: {e}",
+                    options.port_registry
+                ))
+            })?;
+            let api_addr = api_listener.local_addr()?;
+            let registry_addr = registry_listener.local_addr()?;
+            let mut core_config = plexica_core_api::Config::embedded(data_dir.join("core"));
+            let mut registry_config = plexica_registry::Config::embedded(data_dir.join("registry"));
+            if let Some(url) = &options.postgres {
+                core_config.database_url.clone_from(url);
+                registry_config.database_url.clone_from(url);
+            }
+            core_config.nats_url.clone_from(&options.nats);
+            core_config.registry_url = Some(format!("http://{registry_addr}"));
+            core_config.trust_registry_keys = true;
+            std::fs::create_dir_all(data_dir.join("core"))?;
+            std::fs::create_dir_all(data_dir.join("registry"))?;
+            let (core, _) = CoreApi::open(core_config, Some(password.clone()))
+                .await
+                .map_err(|e| unavailable("cannot start the core API", e))?;
+            let (registry, _) = Registry::open(registry_config, Some(password.clone()))
+                .await
+                .map_err(|e| unavailable("cannot start the registry", e))?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            let servers = vec![
+                tokio::spawn(core.serve(api_listener, wait(stopped.clone()))),
+                tokio::spawn(registry.serve(registry_listener, wait(stopped))),
+            ];
+            Ok::<_, CliError>((api_addr, registry_addr, stop, servers))
+        })?;
+        Ok(Self {
+            api_url: ServiceUrl::parse(&format!("http://{api_addr}"))?,
+            registry_url: ServiceUrl::parse(&format!("http://{registry_addr}"))?,
+            data_dir,
+            password,
+            first_run,
+            runtime,
+            stop,
+            servers,
+        })
+    }
+
+    /// Waits for SIGTERM or Ctrl-C.
+    pub fn wait_for_signal(&self) {
+        self.runtime.block_on(plexica_core_api::shutdown_signal());
+    }
+
+    /// Stops both services (and the plugins they run) and waits for them.
+    pub fn stop(self) {
+        let _ = self.stop.send(true);
+        self.runtime.block_on(async {
+            for server in self.servers {
+                let _ = server.await;
+            }
+        });
+    }
+}
+
 /// Runs the platform until Ctrl-C.
 pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     if global.verbose {
@@ -87,62 +202,30 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
             .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
             .try_init();
     }
-    std::fs::create_dir_all(&args.data_dir)
-        .map_err(|e| CliError::failed(format!("cannot create {}: {e}", args.data_dir.display())))?;
-    let data_dir = args.data_dir.canonicalize()?;
-    let (password, first_run) = admin_password(&data_dir)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failed(format!("cannot start the runtime: {e}")))?;
     let spinner = ui.spinner("Starting the platform");
-    let (api_addr, registry_addr, stop, servers) = runtime.block_on(async {
-        let mut core_config = plexica_core_api::Config::embedded(data_dir.join("core"));
-        let mut registry_config = plexica_registry::Config::embedded(data_dir.join("registry"));
-        if let Some(url) = &args.postgres {
-            core_config.database_url.clone_from(url);
-            registry_config.database_url.clone_from(url);
-        }
-        core_config.nats_url.clone_from(&args.nats);
-        std::fs::create_dir_all(data_dir.join("core"))?;
-        std::fs::create_dir_all(data_dir.join("registry"))?;
-        let (core, _) = CoreApi::open(core_config, Some(password.clone()))
-            .await
-            .map_err(|e| unavailable("cannot start the core API", e))?;
-        let (registry, _) = Registry::open(registry_config, Some(password.clone()))
-            .await
-            .map_err(|e| unavailable("cannot start the registry", e))?;
-        let bind =
-            |port: u16| tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)));
-        let api_listener = bind(args.port_api).await.map_err(|e| {
-            CliError::failed(format!("cannot listen on port {}: {e}", args.port_api))
-        })?;
-        let registry_listener = bind(args.port_registry).await.map_err(|e| {
-            CliError::failed(format!("cannot listen on port {}: {e}", args.port_registry))
-        })?;
-        let api_addr = api_listener.local_addr()?;
-        let registry_addr = registry_listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        let servers = vec![
-            tokio::spawn(core.serve(api_listener, wait(stopped.clone()))),
-            tokio::spawn(registry.serve(registry_listener, wait(stopped))),
-        ];
-        Ok::<_, CliError>((api_addr, registry_addr, stop, servers))
+    let platform = Platform::start(&PlatformOptions {
+        data_dir: args.data_dir,
+        port_api: args.port_api,
+        port_registry: args.port_registry,
+        postgres: args.postgres,
+        nats: args.nats,
     })?;
     spinner.finish_and_clear();
-    let api_url = ServiceUrl::parse(&format!("http://{api_addr}"))?;
-    let registry_url = ServiceUrl::parse(&format!("http://{registry_addr}"))?;
-    write_local_profile(&api_url, &registry_url, &password, ui)?;
+    write_profile(
+        LOCAL_PROFILE,
+        &platform.api_url,
+        &platform.registry_url,
+        &platform.password,
+        true,
+        ui,
+    )?;
     let result = Running {
-        api_url: api_url.to_string(),
-        registry_url: registry_url.to_string(),
-        data_dir: data_dir.display().to_string(),
+        api_url: platform.api_url.to_string(),
+        registry_url: platform.registry_url.to_string(),
+        data_dir: platform.data_dir.display().to_string(),
         profile: LOCAL_PROFILE,
         username: SUPER_ADMIN_EMAIL,
-        password: first_run.then_some(password),
+        password: platform.first_run.then(|| platform.password.clone()),
     };
     ui.result(&result, || {
         let mut out = format!(
@@ -158,31 +241,30 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         out.push_str("\n\nPress Ctrl-C to stop.");
         out
     });
-    runtime.block_on(plexica_core_api::shutdown_signal());
+    platform.wait_for_signal();
     ui.status("Stopping", "the platform");
-    let _ = stop.send(true);
-    runtime.block_on(async {
-        for server in servers {
-            let _ = server.await;
-        }
-    });
+    platform.stop();
     ui.status("Stopped", "the platform");
     Ok(())
 }
 
-/// Writes and selects the `local` profile and stores sessions for both services.
-fn write_local_profile(
+/// Writes profile `name` (and selects it with `select`) and stores sessions for both services.
+pub fn write_profile(
+    name: &str,
     api: &ServiceUrl,
     registry: &ServiceUrl,
     password: &str,
+    select: bool,
     ui: &Ui,
 ) -> CliResult {
     let dir = ConfigDir::locate()?;
     let mut config = Config::load(&dir)?;
-    let profile = config.profiles.entry(LOCAL_PROFILE.to_owned()).or_default();
+    let profile = config.profiles.entry(name.to_owned()).or_default();
     profile.api_url = Some(api.to_string());
     profile.registry_url = Some(registry.to_string());
-    config.current_profile = Some(LOCAL_PROFILE.to_owned());
+    if select {
+        config.current_profile = Some(name.to_owned());
+    }
     config.save(&dir)?;
     let pair = CoreClient::new(api.clone(), None)?.login(&LoginRequest {
         tenant: None,
@@ -192,7 +274,7 @@ fn write_local_profile(
     let created = client_for(registry.clone(), None, ui)?.create_token(&CreateTokenRequest {
         username: SUPER_ADMIN_EMAIL.to_owned(),
         password: password.to_owned(),
-        name: Some("plexica-up".to_owned()),
+        name: Some(format!("plexica-{name}")),
         scopes: None,
         expires_in_seconds: None,
     })?;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use tempfile::TempDir;
 
+pub mod up;
+
 /// An isolated user: a temporary configuration directory and working directory.
 pub struct Sandbox {
     /// Holds the temporary tree alive.

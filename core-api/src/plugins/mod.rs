@@ -363,6 +363,107 @@ async fn start_backend(
         })
 }
 
+/// Calls lifecycle hook `hook` (`on_install`, …) of the backend at `endpoint`, signed like an
+/// event push, at the path the manifest's `[hooks]` names or the SDK's
+/// `/_plexica/hooks/<hook>`. A backend that has no such route (404) has nothing to do.
+async fn call_hook(
+    state: &AppState,
+    tenant: &str,
+    record: &InstallRecord,
+    endpoint: &runtime::Endpoint,
+    hook: &str,
+    cause: &Cause,
+) -> ApiResult<()> {
+    use plexica_sdk::api::events::{HOOKS_PATH, HookCall, SIGNATURE_HEADER, sign_delivery};
+    let declared = record.manifest.hooks.as_ref().and_then(|h| match hook {
+        "on_install" => h.on_install.clone(),
+        "on_uninstall" => h.on_uninstall.clone(),
+        "on_activate" => h.on_activate.clone(),
+        _ => h.on_deactivate.clone(),
+    });
+    let path = declared.unwrap_or_else(|| format!("{HOOKS_PATH}/{hook}"));
+    let body = serde_json::to_vec(&HookCall {
+        tenant: tenant.to_owned(),
+        actor: cause.actor.clone(),
+        correlationid: Some(cause.correlation_id.clone()),
+    })
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let signature = sign_delivery(endpoint.event_secret.as_bytes(), now_ms() / 1000, &body);
+    let failed = |why: String| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "PLUGIN_HOOK_FAILED",
+            format!("the `{hook}` hook of `{}` failed: {why}", record.plugin_id),
+        )
+    };
+    let response = state
+        .plugins
+        .http
+        .post(format!("{}{path}", endpoint.base_url))
+        .header(SIGNATURE_HEADER, signature)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .timeout(state.config.delivery_timeout)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    match response.status() {
+        s if s.is_success() || s == reqwest::StatusCode::NOT_FOUND => Ok(()),
+        s => {
+            let text = response.text().await.unwrap_or_default();
+            Err(failed(format!(
+                "{s}: {}",
+                text.chars().take(300).collect::<String>()
+            )))
+        }
+    }
+}
+
+/// Starts `record`'s backend for `tenant` and runs its `on_install` (when `first`) and
+/// `on_activate` hooks; a failing hook stops the backend again.
+async fn start_active(
+    state: &AppState,
+    tenant: &str,
+    record: &InstallRecord,
+    first: bool,
+    cause: &Cause,
+) -> ApiResult<Option<runtime::Endpoint>> {
+    let Some(endpoint) = start_backend(state, tenant, record).await? else {
+        return Ok(None);
+    };
+    let hooks = first
+        .then_some("on_install")
+        .into_iter()
+        .chain(["on_activate"]);
+    for hook in hooks {
+        if let Err(e) = call_hook(state, tenant, record, &endpoint, hook, cause).await {
+            state
+                .plugins
+                .runtime
+                .stop(&record.plugin_id, &record.version.to_string(), tenant)
+                .await;
+            return Err(e);
+        }
+    }
+    Ok(Some(endpoint))
+}
+
+/// Runs hook `hook` of `record`'s backend if it is serving `tenant`. Best effort: a plugin
+/// that fails or cannot be reached must not keep an admin from deactivating or removing it.
+async fn call_hook_if_running(
+    state: &AppState,
+    tenant: &str,
+    record: &InstallRecord,
+    hook: &str,
+    cause: &Cause,
+) {
+    if let Some(endpoint) = state.plugins.targets.get(tenant, &record.plugin_id)
+        && let Err(e) = call_hook(state, tenant, record, &endpoint, hook, cause).await
+    {
+        tracing::warn!(%tenant, plugin = %record.plugin_id, error = %e.message, "hook failed; going on");
+    }
+}
+
 async fn subscribe(
     state: &AppState,
     tenant: &str,
@@ -372,7 +473,7 @@ async fn subscribe(
     state
         .plugins
         .targets
-        .insert(tenant, &record.plugin_id, &endpoint.base_url);
+        .insert(tenant, &record.plugin_id, endpoint.clone());
     let subscription = Subscription {
         tenant: tenant.to_owned(),
         plugin_id: record.plugin_id.clone(),
@@ -474,7 +575,7 @@ pub async fn install(
     let mut events = vec![cause.event("core.plugin.installed", tenant, event_data(&record))];
     let endpoint = match request.activate {
         true => {
-            let endpoint = start_backend(state, tenant, &record).await?;
+            let endpoint = start_active(state, tenant, &record, true, cause).await?;
             record.state = PluginState::Active;
             events.push(cause.event("core.plugin.activated", tenant, event_data(&record)));
             endpoint
@@ -512,7 +613,8 @@ pub async fn activate(
         return Err(unprocessable("DEPENDENCIES_UNSATISFIED", list.join("; "))
             .with_details(json!({ "problems": problems })));
     }
-    let endpoint = start_backend(state, tenant, &record).await?;
+    let first = record.state == PluginState::Installed;
+    let endpoint = start_active(state, tenant, &record, first, cause).await?;
     record.state = PluginState::Active;
     record.error = None;
     record.updated_at = now_ms();
@@ -557,6 +659,7 @@ pub async fn deactivate(
         )
         .with_details(json!({ "dependents": active_dependents })));
     }
+    call_hook_if_running(state, tenant, &record, "on_deactivate", cause).await;
     record.state = PluginState::Inactive;
     record.updated_at = now_ms();
     let tx = scope.db.begin().await?;
@@ -706,6 +809,7 @@ pub async fn uninstall(
         )
         .with_details(json!({ "dependents": dependents })));
     }
+    call_hook_if_running(state, tenant, &record, "on_uninstall", cause).await;
     let mut tx = scope.db.begin().await?;
     TenantDb::delete_install(&mut tx, id, purge).await?;
     let data = json!({ "plugin": id, "version": record.version.to_string(), "purged": purge });

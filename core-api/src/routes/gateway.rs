@@ -104,7 +104,8 @@ pub async fn call(
         .plugins
         .targets
         .get(scope.slug.as_str(), &plugin)
-        .ok_or_else(|| unavailable(&plugin, "is not running"))?;
+        .ok_or_else(|| unavailable(&plugin, "is not running"))?
+        .base_url;
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {

@@ -12,8 +12,9 @@ struct WorkspaceCreated {
     name: String,
 }
 
-/// Runs once for every workspace created in a tenant that installed the plugin. Events can be
-/// delivered more than once: keep handlers idempotent (`ev.id` identifies a delivery).
+/// Runs once for every workspace created in a tenant that installed the plugin, and answers
+/// with the plugin's own event. Events can be delivered more than once: keep handlers
+/// idempotent (`ev.id` identifies a delivery).
 #[event_handler("core.workspace.created")]
 async fn on_workspace_created(ctx: &Context, ev: Event<WorkspaceCreated>) -> Result<()> {
     eprintln!(
@@ -24,7 +25,16 @@ async fn on_workspace_created(ctx: &Context, ev: Event<WorkspaceCreated>) -> Res
         ev.workspace_id,
         ctx.correlation_id()
     );
-    Ok(())
+    let greeted = json!({ "workspace": ev.slug, "message": format!("Hello, {}", ev.name) });
+    match ctx
+        .events()
+        .publish("plugin.{{plugin_id}}.workspace.greeted", greeted)
+        .await
+    {
+        // Outside the platform (unit tests) there is nobody to tell.
+        Ok(_) | Err(Error::NotConnected) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Runs when a tenant installs the plugin, after its migrations: seed defaults here.
@@ -34,9 +44,10 @@ async fn on_install(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// `GET /hello`: a JSON greeting.
-async fn hello() -> Json<serde_json::Value> {
-    Json(json!({ "plugin": "{{plugin_id}}", "message": "Hello" }))
+/// `GET /hello`: a JSON greeting for the calling tenant (reached through the platform's
+/// gateway, which tells the plugin who calls).
+async fn hello(ctx: Context) -> Json<serde_json::Value> {
+    Json(json!({ "plugin": "{{plugin_id}}", "tenant": ctx.tenant(), "message": "Hello" }))
 }
 
 /// The plugin's own HTTP routes, next to the platform's health route.
@@ -95,7 +106,8 @@ mod tests {
 
     #[tokio::test]
     async fn hello_greets() {
-        let Json(body) = hello().await;
+        let Json(body) = hello(testing::context("acme")).await;
         assert_eq!(body["message"], "Hello");
+        assert_eq!(body["tenant"], "acme");
     }
 }

@@ -1,0 +1,184 @@
+//! A plugin's backend as a process of the platform, through the real binaries: `plexica up`
+//! runs the platform; a `rust-backend` plugin is scaffolded, built against this checkout's SDK,
+//! published and installed with `--activate`, so the core API starts its backend. Killed with
+//! SIGKILL, the backend is restarted and still receives the event sent while it was down;
+//! stopping the platform stops it.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::up::Platform;
+use common::{Sandbox, workspace_root};
+
+const PLUGIN: &str = "greeter";
+
+/// Pids of processes whose command line contains `needle`.
+fn pids_of(needle: &Path) -> Vec<String> {
+    let output = Command::new("pgrep")
+        .arg("-f")
+        .arg(needle.as_os_str())
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until the plugin's answer to workspace `slug`'s creation is in the event log.
+fn wait_greeted(sandbox: &Sandbox, slug: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let output = sandbox
+            .plexica()
+            .args([
+                "-o",
+                "json",
+                "events",
+                "tail",
+                "--tenant",
+                "acme",
+                "--from-start",
+            ])
+            .args(["--type", &format!("plugin.{PLUGIN}.workspace.greeted")])
+            .args(["--count", "10"])
+            .timeout(Duration::from_secs(5))
+            .output()
+            .expect("events tail");
+        let text = String::from_utf8_lossy(&output.stdout);
+        if text.contains(&format!("\"workspace\":\"{slug}\"")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the plugin never answered `{slug}`: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
+    let sandbox = Sandbox::new();
+    let platform = Platform::start(&sandbox, None, None);
+    sandbox
+        .plexica()
+        .args(["keys", "generate"])
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args(["keys", "register", "default"])
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args([
+            "plugin",
+            "new",
+            PLUGIN,
+            "--template",
+            "rust-backend",
+            "--sdk-path",
+        ])
+        .arg(workspace_root().join("sdk"))
+        .assert()
+        .success();
+    let dir = sandbox.work().join(PLUGIN);
+    std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-target");
+    std::fs::create_dir_all(&target).expect("target");
+    std::os::unix::fs::symlink(&target, dir.join("target")).expect("symlink");
+    for step in [&["plugin", "build"][..], &["plugin", "publish"][..]] {
+        let output = sandbox
+            .plexica()
+            .args(step)
+            .arg(&dir)
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{step:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    sandbox
+        .plexica()
+        .args(["tenant", "create", "acme", "--name", "Acme"])
+        .assert()
+        .success();
+    let installed = sandbox.json_ok([
+        "-o",
+        "json",
+        "tenant",
+        "plugin",
+        "install",
+        "acme",
+        PLUGIN,
+        "--activate",
+    ]);
+    assert_eq!(installed["state"], "ACTIVE", "{installed}");
+
+    // Running: a workspace's creation reaches the handler, which answers with its event.
+    let unpacked = sandbox
+        .work()
+        .join(".plexica/core/plugins/unpacked")
+        .join(PLUGIN);
+    let first = pids_of(&unpacked);
+    assert_eq!(first.len(), 1, "one process serves the plugin: {first:?}");
+    sandbox
+        .plexica()
+        .args([
+            "workspace",
+            "create",
+            "--tenant",
+            "acme",
+            "one",
+            "--name",
+            "One",
+        ])
+        .assert()
+        .success();
+    wait_greeted(&sandbox, "one", Duration::from_secs(30));
+
+    // SIGKILL; the event sent right after waits in the retries until the restart.
+    let killed = Command::new("kill")
+        .args(["-KILL", &first[0]])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    sandbox
+        .plexica()
+        .args([
+            "workspace",
+            "create",
+            "--tenant",
+            "acme",
+            "two",
+            "--name",
+            "Two",
+        ])
+        .assert()
+        .success();
+    wait_greeted(&sandbox, "two", Duration::from_secs(40));
+    let second = pids_of(&unpacked);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(first, second, "a new process serves the plugin");
+    let log = std::fs::read_to_string(
+        sandbox
+            .work()
+            .join(format!(".plexica/core/plugins/logs/{PLUGIN}-0.1.0.log")),
+    )
+    .expect("plugin log");
+    assert_eq!(log.matches("listening on").count(), 2, "{log}");
+
+    // Stopping the platform stops its plugins.
+    platform.stop();
+    assert!(
+        pids_of(&unpacked).is_empty(),
+        "the backend outlived the platform"
+    );
+}

@@ -1,0 +1,66 @@
+//! `plexica quickstart`, the README's first command, for real: it starts the platform,
+//! scaffolds, builds (against this checkout's SDK, in the target directory the template tests
+//! share), signs and publishes a plugin, installs and activates it in a new tenant, sees its
+//! handler answer a workspace's creation, calls its route through the gateway and stops
+//! everything — twice, to show that a second run starts fresh.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Sandbox, json};
+
+#[test]
+fn quickstart_runs_the_whole_journey_and_can_run_again() {
+    let sandbox = Sandbox::new();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-target");
+    for run in 0..2 {
+        let output = sandbox
+            .plexica()
+            .args([
+                "-o",
+                "json",
+                "quickstart",
+                "--data-dir",
+                "qs",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "run {run}: {stderr}");
+        let summary = json(&output);
+        assert_eq!(summary["plugin"], "hello");
+        assert_eq!(summary["plugin_state"], "ACTIVE");
+        assert_eq!(summary["handled_event"], "plugin.hello.workspace.greeted");
+        assert_eq!(summary["route_answer"]["tenant"], "quickstart");
+        assert_eq!(summary["route_answer"]["message"], "Hello");
+        assert_eq!(summary["stopped"], true);
+        let package = Path::new(summary["package"].as_str().expect("package"));
+        assert!(package.is_file());
+        // Every step was shown; nothing of the platform keeps running.
+        for step in [
+            "platform started",
+            "plugin built and checked",
+            "hello@0.1.0 published",
+            "plugin installed and running",
+            "the plugin handled core.workspace.created",
+            "answered through the gateway",
+            "platform stopped",
+        ] {
+            assert!(stderr.contains(step), "run {run}: no `{step}` in\n{stderr}");
+        }
+        let unpacked = sandbox.work().join("qs/platform/core/plugins/unpacked");
+        let still_running = std::process::Command::new("pgrep")
+            .arg("-f")
+            .arg(unpacked.as_os_str())
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(
+            !still_running,
+            "run {run}: a plugin process outlived the platform"
+        );
+    }
+}
