@@ -28,8 +28,9 @@ fn pids_of(needle: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Waits until the plugin's answer to workspace `slug`'s creation is in the event log.
-fn wait_greeted(sandbox: &Sandbox, slug: &str, within: Duration) {
+/// Waits until the plugin's answer to workspace `slug`'s creation is in the event log;
+/// returns that event (one JSON line).
+fn wait_greeted(sandbox: &Sandbox, slug: &str, within: Duration) -> String {
     let deadline = Instant::now() + within;
     loop {
         let output = sandbox
@@ -49,8 +50,9 @@ fn wait_greeted(sandbox: &Sandbox, slug: &str, within: Duration) {
             .output()
             .expect("events tail");
         let text = String::from_utf8_lossy(&output.stdout);
-        if text.contains(&format!("\"workspace\":\"{slug}\"")) {
-            return;
+        let wanted = format!("\"workspace\":\"{slug}\"");
+        if let Some(line) = text.lines().find(|l| l.contains(&wanted)) {
+            return line.to_owned();
         }
         assert!(
             Instant::now() < deadline,
@@ -163,7 +165,8 @@ fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
         ])
         .assert()
         .success();
-    wait_greeted(&sandbox, "two", Duration::from_secs(40));
+    let two = wait_greeted(&sandbox, "two", Duration::from_secs(40));
+    assert!(two.contains("Hello, Two"), "{two}");
     let second = pids_of(&unpacked);
     assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(first, second, "a new process serves the plugin");
@@ -174,6 +177,33 @@ fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
     )
     .expect("plugin log");
     assert_eq!(log.matches("listening on").count(), 2, "{log}");
+    assert!(
+        log.contains("installed in tenant acme"),
+        "the install hook ran: {log}"
+    );
+
+    // The tenant's configuration reaches the running plugin (`ctx.core().config()`).
+    sandbox
+        .plexica()
+        .args(["tenant", "plugin", "configure", "acme", PLUGIN])
+        .args(["--set", "greeting=Howdy"])
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args([
+            "workspace",
+            "create",
+            "--tenant",
+            "acme",
+            "three",
+            "--name",
+            "Three",
+        ])
+        .assert()
+        .success();
+    let three = wait_greeted(&sandbox, "three", Duration::from_secs(30));
+    assert!(three.contains("Howdy, Three"), "{three}");
 
     // Stopping the platform stops its plugins.
     platform.stop();

@@ -61,18 +61,35 @@ const MIGRATIONS: [(&str, &str); 3] = [
     ),
 ];
 
+/// 256 KiB that do not compress, standing in for a backend binary.
+fn backend_bytes() -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..256 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
 fn package(key: &SecretKey) -> Vec<u8> {
     let mut files = vec![
-        ("plexica.toml", MANIFEST.to_owned()),
-        ("bin/crm", "#!/bin/sh\n".repeat(20_000)),
+        ("plexica.toml", MANIFEST.as_bytes().to_vec()),
+        ("bin/crm", backend_bytes()),
     ];
-    files.extend(MIGRATIONS.iter().map(|(p, sql)| (*p, (*sql).to_owned())));
+    files.extend(
+        MIGRATIONS
+            .iter()
+            .map(|(p, sql)| (*p, sql.as_bytes().to_vec())),
+    );
     let files: Vec<PackageFile> = files
         .into_iter()
-        .map(|(path, text)| PackageFile {
+        .map(|(path, bytes)| PackageFile {
             path: path.to_owned(),
-            size: text.len() as u64,
-            source: Source::Bytes(text.into_bytes()),
+            size: bytes.len() as u64,
+            source: Source::Bytes(bytes),
             executable: path.starts_with("bin/"),
         })
         .collect();

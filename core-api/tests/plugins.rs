@@ -284,6 +284,31 @@ on_both_backends_with_registry!(lifecycle, |core, registry| {
     let (_, body) = core.get(settings, token).await;
     assert_eq!(body["overrides"], json!({ "currency": "GBP" }));
 
+    // The plugin itself reads its configuration, secrets included, with a workspace's
+    // overrides when it names one; another tenant's install token reads nothing here.
+    let store = &core.api.state().core;
+    let own = store
+        .issue_install_token("acme", "crm", 0)
+        .await
+        .expect("token");
+    let (status, body) = core.get("/api/v1/tenants/acme/plugin-config", &own).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["apiKey"], "s3cr3t-value");
+    assert_eq!(body["currency"], "EUR");
+    let (_, body) = core
+        .get("/api/v1/tenants/acme/plugin-config?workspace=default", &own)
+        .await;
+    assert_eq!(body["currency"], "GBP");
+    core.tenant("bravo").await;
+    let stranger = store
+        .issue_install_token("bravo", "crm", 0)
+        .await
+        .expect("token");
+    let (status, _) = core
+        .get("/api/v1/tenants/acme/plugin-config", &stranger)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // Activation of a backend that cannot start fails and changes nothing.
     let (status, body) = core
         .post(&format!("{base}/crm/activate"), token, json!({}))

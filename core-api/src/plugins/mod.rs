@@ -583,6 +583,7 @@ pub async fn install(
         false => None,
     };
     commit_with(state, tenant, tx, &record, &events, endpoint.is_some()).await?;
+    metrics::counter!("core_plugin_installs_total").increment(1);
     if let Some(endpoint) = endpoint {
         subscribe(state, tenant, &record, endpoint).await?;
     }

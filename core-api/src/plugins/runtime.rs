@@ -332,6 +332,7 @@ async fn supervise(
                 Ok(mut next) => match launch.wait_healthy(&mut next, health_timeout).await {
                     Ok(()) => {
                         tracing::info!(plugin = %launch.label, "plugin process restarted");
+                        metrics::counter!("core_plugin_restarts_total").increment(1);
                         child = next;
                         started = Instant::now();
                         break;
@@ -378,6 +379,7 @@ impl PluginRuntime for ProcessRuntime {
             }
         };
         tracing::info!(plugin = %launch.label, url = %endpoint.base_url, "plugin process started");
+        metrics::gauge!("core_plugin_processes").increment(1.0);
         let (stop, stopped) = watch::channel(false);
         let supervisor = tokio::spawn(supervise(launch, child, stopped, self.inner.health_timeout));
         running.insert(
@@ -426,6 +428,7 @@ impl PluginRuntime for ProcessRuntime {
 async fn stop_process(core: &CoreStore, r: Running) {
     let _ = r.stop.send(true);
     let _ = r.supervisor.await;
+    metrics::gauge!("core_plugin_processes").decrement(1.0);
     if let Err(e) = core.revoke_install_token(&r.token_hash).await {
         tracing::warn!(error = %e, "could not revoke a stopped plugin's token");
     }

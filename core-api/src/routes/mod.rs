@@ -169,6 +169,13 @@ fn entries() -> Vec<Entry> {
         ),
         entry(
             M::GET,
+            "/api/v1/tenants/{t}/plugin-config",
+            Plugin,
+            "The calling plugin's own configuration (`?workspace=` adds its overrides)",
+            plugins::own_config,
+        ),
+        entry(
+            M::GET,
             "/api/v1/tenants/{t}/events",
             Tenant("events:read"),
             "The tenant's committed events after a cursor (`?after=&type=&wait=&limit=`)",

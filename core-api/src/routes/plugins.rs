@@ -16,10 +16,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{JsonBody, QueryParams};
+use crate::auth::Credential;
 use crate::error::{ApiError, ApiResult};
 use crate::events::TenantEvents;
 use crate::plugins::{self, describe, installed};
-use crate::rbac::{TenantScope, WorkspaceScope};
+use crate::rbac::{Caller, TenantScope, WorkspaceScope};
 use crate::state::AppState;
 
 /// Query of `GET /plugins`.
@@ -168,6 +169,42 @@ async fn settings_of(
         overrides: redact(fields, &overrides),
         effective: redact(fields, &effective),
     })
+}
+
+/// Query of `GET /plugin-config`.
+#[derive(Debug, Deserialize)]
+pub struct OwnConfigQuery {
+    workspace: Option<String>,
+}
+
+/// `GET /api/v1/tenants/{t}/plugin-config?workspace=`: the calling plugin's own configuration
+/// in the tenant (secrets included: they are its own), with the workspace's overrides on top
+/// when one is named.
+pub async fn own_config(
+    Caller(caller): Caller,
+    scope: TenantScope,
+    QueryParams(query): QueryParams<OwnConfigQuery>,
+) -> ApiResult<Json<serde_json::Map<String, serde_json::Value>>> {
+    let Credential::Install { plugin_id } = &caller.credential else {
+        return Err(ApiError::internal("the plugin rule admitted a non-plugin"));
+    };
+    let record = installed(&scope, plugin_id).await?;
+    let mut config = record.config;
+    if let Some(slug) = &query.workspace {
+        let workspace = scope.db.workspace(slug, "").await?.ok_or_else(|| {
+            ApiError::not_found(
+                "WORKSPACE_NOT_FOUND",
+                format!("no workspace `{}`", slug.escape_debug()),
+            )
+        })?;
+        config.extend(
+            scope
+                .db
+                .workspace_plugin_settings(&workspace.id, plugin_id)
+                .await?,
+        );
+    }
+    Ok(Json(config))
 }
 
 /// `GET /api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings`.

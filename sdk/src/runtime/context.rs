@@ -165,6 +165,76 @@ impl Context {
     pub fn events(&self) -> Events<'_> {
         Events { ctx: self }
     }
+
+    /// The core API, as this plugin's install in the context's tenant.
+    pub fn core(&self) -> CoreApi<'_> {
+        CoreApi { ctx: self }
+    }
+
+    /// The connection to the platform, or [`Error::NotConnected`] outside it (unit tests).
+    fn connection(&self) -> Result<&CoreConnection> {
+        self.core.as_deref().ok_or(Error::NotConnected)
+    }
+}
+
+impl CoreConnection {
+    /// Sends `request` (a path under the context's tenant) with the install token and the
+    /// context's correlation id; decodes a 2xx answer, turns any other into [`Error::Core`]
+    /// with the platform's code and message.
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        ctx: &Context,
+        request: impl FnOnce(&reqwest::Client, String) -> reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<T> {
+        let url = format!("{}/api/v1/tenants/{}/{path}", self.base_url, ctx.tenant);
+        let response = request(&self.http, url.clone())
+            .bearer_auth(&self.install_token)
+            .header("x-correlation-id", &ctx.correlation_id)
+            .send()
+            .await
+            .map_err(|e| Error::Core(format!("cannot reach {url}: {e}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let message = body["error"]["message"].as_str().unwrap_or("no message");
+            let code = body["error"]["code"].as_str().unwrap_or("HTTP_ERROR");
+            return Err(Error::Core(format!("{status} {code}: {message}")));
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| Error::Core(format!("unexpected answer from {url}: {e}")))
+    }
+}
+
+/// `ctx.core()`: typed calls to the core API as the plugin's install, in the context's tenant
+/// (and workspace), carrying its correlation id.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreApi<'a> {
+    ctx: &'a Context,
+}
+
+impl CoreApi<'_> {
+    /// The plugin's configuration in this tenant, with the context's workspace's overrides on
+    /// top, as `T` (a struct of the manifest's `[[config]]` keys, or `serde_json::Value`).
+    /// Secrets come in clear: they are the plugin's own.
+    pub async fn config<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        let core = self.ctx.connection()?;
+        let workspace = self.ctx.workspace.clone();
+        core.send(
+            self.ctx,
+            move |http, url| {
+                let request = http.get(url);
+                match workspace {
+                    Some(ws) => request.query(&[("workspace", ws)]),
+                    None => request,
+                }
+            },
+            "plugin-config",
+        )
+        .await
+    }
 }
 
 /// `ctx.events()`: publishes the plugin's own events (`plugin.<its id>.…`) in the context's
@@ -177,7 +247,7 @@ pub struct Events<'a> {
 impl Events<'_> {
     /// Publishes an event of `event_type` with `data`; returns its id.
     pub async fn publish(&self, event_type: &str, data: impl Serialize) -> Result<String> {
-        let core = self.ctx.core.as_ref().ok_or(Error::NotConnected)?;
+        let core = self.ctx.connection()?;
         let request = PublishRequest {
             event_type: event_type.to_owned(),
             data: serde_json::to_value(data).map_err(Error::other)?,
@@ -185,30 +255,13 @@ impl Events<'_> {
             correlationid: Some(self.ctx.correlation_id.clone()),
             causationid: self.ctx.event_id.clone(),
         };
-        let url = format!(
-            "{}/api/v1/tenants/{}/events",
-            core.base_url, self.ctx.tenant
-        );
-        let response = core
-            .http
-            .post(&url)
-            .bearer_auth(&core.install_token)
-            .header("x-correlation-id", &self.ctx.correlation_id)
-            .json(&request)
-            .send()
-            .await
-            .map_err(|e| Error::Core(format!("cannot reach {url}: {e}")))?;
-        let status = response.status();
-        if !status.is_success() {
-            let body: serde_json::Value = response.json().await.unwrap_or_default();
-            let message = body["error"]["message"].as_str().unwrap_or("no message");
-            let code = body["error"]["code"].as_str().unwrap_or("HTTP_ERROR");
-            return Err(Error::Core(format!("{status} {code}: {message}")));
-        }
-        let published: Published = response
-            .json()
-            .await
-            .map_err(|e| Error::Core(format!("unexpected answer: {e}")))?;
+        let published: Published = core
+            .send(
+                self.ctx,
+                |http, url| http.post(url).json(&request),
+                "events",
+            )
+            .await?;
         Ok(published.id)
     }
 }

@@ -104,6 +104,25 @@ impl Error {
     }
 }
 
+/// A plugin route may return `Result<T>`: an error answers with the platform's error envelope,
+/// `502 CORE_ERROR` when the core API failed, `500 PLUGIN_ERROR` otherwise (the message is the
+/// error's, so keep secrets out of it).
+impl axum::response::IntoResponse for Error {
+    fn into_response(self) -> axum::response::Response {
+        let (status, code) = match &self {
+            Self::Core(_) | Self::NotConnected => {
+                (axum::http::StatusCode::BAD_GATEWAY, "CORE_ERROR")
+            }
+            _ => (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "PLUGIN_ERROR",
+            ),
+        };
+        let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut message = self.to_string();

@@ -48,7 +48,7 @@ pub mod prelude;
 pub mod testing;
 
 pub use context::{
-    CORE_URL_ENV, CORRELATION_HEADER, Context, CoreConnection, Events, INSTALL_TOKEN_ENV,
+    CORE_URL_ENV, CORRELATION_HEADER, Context, CoreApi, CoreConnection, Events, INSTALL_TOKEN_ENV,
     MissingTenant, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER,
 };
 pub use error::{Error, Result};

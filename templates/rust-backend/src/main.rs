@@ -12,6 +12,22 @@ struct WorkspaceCreated {
     name: String,
 }
 
+/// The plugin's configuration in a tenant (the manifest's `[[config]]` fields).
+#[derive(Debug, Deserialize)]
+struct Settings {
+    greeting: String,
+}
+
+/// The greeting configured for the context's tenant and workspace ("Hello" outside the
+/// platform, e.g. in unit tests).
+async fn greeting(ctx: &Context) -> Result<String> {
+    match ctx.core().config::<Settings>().await {
+        Ok(settings) => Ok(settings.greeting),
+        Err(Error::NotConnected) => Ok("Hello".to_owned()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs once for every workspace created in a tenant that installed the plugin, and answers
 /// with the plugin's own event. Events can be delivered more than once: keep handlers
 /// idempotent (`ev.id` identifies a delivery).
@@ -25,7 +41,8 @@ async fn on_workspace_created(ctx: &Context, ev: Event<WorkspaceCreated>) -> Res
         ev.workspace_id,
         ctx.correlation_id()
     );
-    let greeted = json!({ "workspace": ev.slug, "message": format!("Hello, {}", ev.name) });
+    let message = format!("{}, {}", greeting(ctx).await?, ev.name);
+    let greeted = json!({ "workspace": ev.slug, "message": message });
     match ctx
         .events()
         .publish("plugin.{{plugin_id}}.workspace.greeted", greeted)
@@ -44,10 +61,13 @@ async fn on_install(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// `GET /hello`: a JSON greeting for the calling tenant (reached through the platform's
-/// gateway, which tells the plugin who calls).
-async fn hello(ctx: Context) -> Json<serde_json::Value> {
-    Json(json!({ "plugin": "{{plugin_id}}", "tenant": ctx.tenant(), "message": "Hello" }))
+/// `GET /hello`: the configured greeting for the calling tenant (reached through the
+/// platform's gateway, which tells the plugin who calls).
+async fn hello(ctx: Context) -> Result<Json<serde_json::Value>> {
+    let message = greeting(&ctx).await?;
+    Ok(Json(
+        json!({ "plugin": "{{plugin_id}}", "tenant": ctx.tenant(), "message": message }),
+    ))
 }
 
 /// The plugin's own HTTP routes, next to the platform's health route.
@@ -106,7 +126,7 @@ mod tests {
 
     #[tokio::test]
     async fn hello_greets() {
-        let Json(body) = hello(testing::context("acme")).await;
+        let Json(body) = hello(testing::context("acme")).await.expect("answers");
         assert_eq!(body["message"], "Hello");
         assert_eq!(body["tenant"], "acme");
     }
