@@ -205,6 +205,20 @@ fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
     let three = wait_greeted(&sandbox, "three", Duration::from_secs(30));
     assert!(three.contains("Howdy, Three"), "{three}");
 
+    // Deactivating stops the process; activating starts a new one.
+    sandbox
+        .plexica()
+        .args(["tenant", "plugin", "deactivate", "acme", PLUGIN])
+        .assert()
+        .success();
+    assert!(pids_of(&unpacked).is_empty(), "deactivated, yet running");
+    sandbox
+        .plexica()
+        .args(["tenant", "plugin", "activate", "acme", PLUGIN])
+        .assert()
+        .success();
+    assert_eq!(pids_of(&unpacked).len(), 1);
+
     // Stopping the platform stops its plugins.
     platform.stop();
     assert!(

@@ -51,6 +51,10 @@ pub struct Config {
     pub trust_registry_keys: bool,
     /// How long a plugin backend may take to answer its health check at start.
     pub plugin_start_timeout: Duration,
+    /// Longest wait of the gateway for a plugin's answer.
+    pub gateway_timeout: Duration,
+    /// How long a gateway target that failed repeatedly is refused at once.
+    pub breaker_cooldown: Duration,
     /// Fault injection for tests: provisioning fails right after this step.
     pub fail_provisioning_after: Option<ProvisionStep>,
 }
@@ -84,6 +88,8 @@ impl Config {
             trusted_keys: Vec::new(),
             trust_registry_keys: false,
             plugin_start_timeout: Duration::from_secs(15),
+            gateway_timeout: Duration::from_secs(30),
+            breaker_cooldown: Duration::from_secs(10),
             fail_provisioning_after: None,
         }
     }

@@ -28,8 +28,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Largest request body forwarded.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-/// Longest wait for the target's answer.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// Consecutive failures (unreachable or timed out) that open a target's circuit.
+pub const BREAKER_THRESHOLD: u32 = 5;
 
 /// Where each active plugin of each tenant is reached: `(tenant, plugin id)` → its endpoint.
 /// Kept in memory beside the runtime (set when a backend starts serving a tenant, removed when
@@ -63,6 +63,69 @@ impl Targets {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&(tenant.to_owned(), plugin_id.to_owned()))
             .cloned()
+    }
+}
+
+/// A circuit breaker per target URL: after [`BREAKER_THRESHOLD`] consecutive failures the
+/// target is refused at once (503 `CIRCUIT_OPEN`) for a cool-down; then calls go through again,
+/// and the first success closes the circuit (a failure opens it for another cool-down).
+#[derive(Debug)]
+pub struct Breakers {
+    cooldown: Duration,
+    states: std::sync::Mutex<HashMap<String, Breaker>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<std::time::Instant>,
+}
+
+impl Breakers {
+    /// Breakers that stay open for `cooldown`.
+    pub fn new(cooldown: Duration) -> Self {
+        Self {
+            cooldown,
+            states: std::sync::Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Breaker>> {
+        self.states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Refuses a call to `url` while its circuit is open.
+    pub fn check(&self, url: &str, plugin: &str) -> ApiResult<()> {
+        let now = std::time::Instant::now();
+        match self.lock().get(url).and_then(|b| b.open_until) {
+            Some(until) if until > now => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "CIRCUIT_OPEN",
+                format!("`{plugin}` failed {BREAKER_THRESHOLD} times in a row; not calling it for a moment"),
+            )
+            .retry_after((until - now).as_secs().max(1))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records the outcome of a call to `url`.
+    pub fn record(&self, url: &str, succeeded: bool) {
+        let mut states = self.lock();
+        if succeeded {
+            states.remove(url);
+            return;
+        }
+        if states.len() > 10_000 {
+            states.clear();
+        }
+        let breaker = states.entry(url.to_owned()).or_default();
+        breaker.failures += 1;
+        if breaker.failures >= BREAKER_THRESHOLD {
+            breaker.open_until = Some(std::time::Instant::now() + self.cooldown);
+            metrics::counter!("core_gateway_circuit_opened_total").increment(1);
+        }
     }
 }
 
@@ -247,17 +310,33 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-/// Sends the call to `url` and streams the answer back. A target that cannot be reached is a
-/// 503; one that does not answer in time a 504.
+/// How to reach a target: the client, its circuit breakers, the wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Route<'a> {
+    /// Connections to plugins are reused.
+    pub http: &'a reqwest::Client,
+    /// Per-target circuit breakers.
+    pub breakers: &'a Breakers,
+    /// Longest wait for the answer's headers.
+    pub timeout: Duration,
+    /// The target's base URL.
+    pub base_url: &'a str,
+}
+
+/// Sends the call to `route` + `path_and_query` and streams the answer back. A target that
+/// cannot be reached is a 503, one that does not answer in time a 504; both count against its
+/// circuit breaker.
 pub async fn forward(
-    http: &reqwest::Client,
+    route: Route<'_>,
     method: Method,
-    url: String,
+    path_and_query: &str,
     incoming: &HeaderMap,
     context: &CallContext,
     body: bytes::Bytes,
     plugin: &str,
 ) -> ApiResult<Response> {
+    route.breakers.check(route.base_url, plugin)?;
+    let started = std::time::Instant::now();
     let mut headers = forwarded_headers(incoming);
     put(&mut headers, TENANT_HEADER, &context.tenant);
     if let Some(ws) = &context.workspace {
@@ -271,21 +350,30 @@ pub async fn forward(
     }
     put(&mut headers, CORRELATION_HEADER, &context.correlation_id);
     put(&mut headers, REQUEST_ID_HEADER, &context.correlation_id);
-    let answer = http
-        .request(method, url)
+    let sent = route
+        .http
+        .request(method, format!("{}/{path_and_query}", route.base_url))
         .headers(headers)
         .body(body)
-        .timeout(TIMEOUT)
+        .timeout(route.timeout)
         .send()
-        .await
-        .map_err(|e| match e.is_timeout() {
+        .await;
+    route.breakers.record(route.base_url, sent.is_ok());
+    metrics::histogram!("core_gateway_upstream_seconds").record(started.elapsed().as_secs_f64());
+    let answer = sent.map_err(|e| {
+        metrics::counter!("core_gateway_failures_total").increment(1);
+        match e.is_timeout() {
             true => ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "SERVICE_TIMEOUT",
-                format!("`{plugin}` did not answer within {} s", TIMEOUT.as_secs()),
+                format!(
+                    "`{plugin}` did not answer within {} ms",
+                    route.timeout.as_millis()
+                ),
             ),
             false => unavailable(plugin, "cannot be reached"),
-        })?;
+        }
+    })?;
     let mut response = Response::builder().status(answer.status().as_u16());
     for (name, value) in answer.headers() {
         if !HOP_BY_HOP.contains(&name.as_str()) && name != header::CONTENT_LENGTH {
@@ -300,6 +388,33 @@ pub async fn forward(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_circuit_opens_after_repeated_failures_and_closes_on_success() {
+        let breakers = Breakers::new(Duration::from_millis(30));
+        let url = "http://127.0.0.1:1";
+        for _ in 0..BREAKER_THRESHOLD - 1 {
+            breakers.record(url, false);
+            assert!(breakers.check(url, "crm").is_ok());
+        }
+        breakers.record(url, false);
+        let refused = breakers.check(url, "crm").expect_err("open");
+        assert_eq!(refused.code, "CIRCUIT_OPEN");
+        assert!(breakers.check("http://127.0.0.1:2", "other").is_ok());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(
+            breakers.check(url, "crm").is_ok(),
+            "half-open after the cool-down"
+        );
+        breakers.record(url, false);
+        assert!(
+            breakers.check(url, "crm").is_err(),
+            "a failure opens it again"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        breakers.record(url, true);
+        assert!(breakers.check(url, "crm").is_ok());
+    }
 
     #[test]
     fn endpoint_patterns() {

@@ -92,6 +92,7 @@ impl AppState {
                 config.trust_registry_keys,
             ),
             Arc::new(process_runtime.clone()),
+            config.breaker_cooldown,
         );
         let keys = SigningKeys::load(&core, &config.issuer, now_ms())
             .await?

@@ -191,3 +191,95 @@ async fn the_gateway_checks_then_forwards_with_context() {
         "SERVICE_UNAVAILABLE",
     );
 }
+
+/// A backend that takes connections and never answers; it answers again once `healthy` is set.
+async fn stuck_backend(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -> String {
+    async fn answer() -> Json<Value> {
+        Json(json!({ "ok": true }))
+    }
+    let app = axum::Router::new()
+        .fallback(answer)
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let healthy = healthy.clone();
+                async move {
+                    while !healthy.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    next.run(request).await
+                }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_stops_answering_is_cut_off_fast_and_recovers() {
+    let registry = TestRegistry::start(|_| {}).await;
+    let url = registry.url.clone();
+    let core = TestCore::start_with(common::Backend::Sqlite, |c| {
+        c.registry_url = Some(url);
+        c.trust_registry_keys = true;
+        c.gateway_timeout = Duration::from_millis(200);
+        c.breaker_cooldown = Duration::from_millis(800);
+    })
+    .await
+    .expect("sqlite");
+    let t = core.tenant("acme").await;
+    registry
+        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", SERVICES)))
+        .await;
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins",
+            &t.admin_token,
+            json!({ "id": "crm", "activate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let backend = stuck_backend(healthy.clone()).await;
+    core.api.state().plugins.targets.insert(
+        "acme",
+        "crm",
+        Endpoint {
+            base_url: backend,
+            event_secret: "unused".to_owned(),
+        },
+    );
+    let status_path = "/api/v1/tenants/acme/gateway/crm/crm.contacts/status";
+    for _ in 0..plexica_core_api::gateway::BREAKER_THRESHOLD {
+        let (status, body) = core.get(status_path, &t.admin_token).await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::GATEWAY_TIMEOUT,
+            "SERVICE_TIMEOUT",
+        );
+    }
+    // Open: refused at once.
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, body) = core.get(status_path, &t.admin_token).await;
+        let took = started.elapsed();
+        assert_error(
+            status,
+            &body,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CIRCUIT_OPEN",
+        );
+        assert!(took < Duration::from_millis(50), "{took:?}");
+    }
+    // The backend is back: after the cool-down the next call goes through and closes it.
+    healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (status, body) = core.get(status_path, &t.admin_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = core.get(status_path, &t.admin_token).await;
+    assert_eq!(status, StatusCode::OK);
+}

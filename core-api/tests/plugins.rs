@@ -606,6 +606,26 @@ async fn untrusted_unsigned_yanked_and_tampered_packages_are_refused() {
         "{body}"
     );
 
+    // A plugin for another version of the platform.
+    let mut future = frontend_plugin("future", "1.0.0", "");
+    future[0].1 = manifest("future", "1.0.0", "plexica = \">=9\"")
+        + "[frontend]\ndist = \"ui\"\nremote-entry = \"remoteEntry.js\"\n";
+    registry.publish_files(&borrowed(&future)).await;
+    let (status, body) = install(json!({ "id": "future" })).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "PLATFORM_INCOMPATIBLE",
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains(">=9"),
+        "{body}"
+    );
+
     // Yanked: skipped unless pinned exactly.
     registry
         .publish_files(&borrowed(&frontend_plugin("tool", "1.0.0", "")))

@@ -57,18 +57,23 @@ pub struct Plugins {
     pub targets: crate::gateway::Targets,
     /// The gateway's HTTP client (connections to plugins are reused).
     pub http: reqwest::Client,
+    /// The gateway's circuit breakers, per target.
+    pub breakers: crate::gateway::Breakers,
     /// One lifecycle change at a time per tenant (dependency checks read, then write).
     tenant_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Plugins {
-    /// The machinery over `registry`, `packages` and `runtime`.
+    /// The machinery over `registry`, `packages` and `runtime`; open gateway circuits stay
+    /// open for `breaker_cooldown`.
     pub fn new(
         registry: Option<RegistryClient>,
         packages: PackageStore,
         runtime: Arc<dyn PluginRuntime>,
+        breaker_cooldown: std::time::Duration,
     ) -> Self {
         Self {
+            breakers: crate::gateway::Breakers::new(breaker_cooldown),
             registry,
             packages,
             runtime,

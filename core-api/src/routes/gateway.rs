@@ -13,8 +13,8 @@ use crate::auth::Credential;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Correlation;
 use crate::gateway::{
-    CallContext, MAX_BODY_BYTES, check_active, check_path, default_role, find_endpoint, forward,
-    unavailable,
+    CallContext, MAX_BODY_BYTES, Route, check_active, check_path, default_role, find_endpoint,
+    forward, unavailable,
 };
 use crate::rbac::{Caller, TenantScope};
 use crate::state::AppState;
@@ -100,12 +100,11 @@ pub async fn call(
             .with_details(json!({ "required": permission })));
         }
     }
-    let base = state
+    let target = state
         .plugins
         .targets
         .get(scope.slug.as_str(), &plugin)
-        .ok_or_else(|| unavailable(&plugin, "is not running"))?
-        .base_url;
+        .ok_or_else(|| unavailable(&plugin, "is not running"))?;
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {
@@ -115,9 +114,9 @@ pub async fn call(
                 format!("a gateway call carries at most {MAX_BODY_BYTES} bytes"),
             )
         })?;
-    let url = match query {
-        Some(q) => format!("{base}/{path}?{q}"),
-        None => format!("{base}/{path}"),
+    let path_and_query = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
     };
     let context = CallContext {
         tenant: scope.slug.as_str().to_owned(),
@@ -126,10 +125,16 @@ pub async fn call(
         caller_plugin,
         correlation_id: correlation.0,
     };
+    let route = Route {
+        http: &state.plugins.http,
+        breakers: &state.plugins.breakers,
+        timeout: state.config.gateway_timeout,
+        base_url: &target.base_url,
+    };
     forward(
-        &state.plugins.http,
+        route,
         method,
-        url,
+        &path_and_query,
         &headers,
         &context,
         body,
