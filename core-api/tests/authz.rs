@@ -19,6 +19,8 @@ fn fill(spec: &RouteSpec, t: &str, user: &str, token: &str) -> String {
         .replace("{plugin}", "crm")
         .replace("{service}", "crm.contacts")
         .replace("{*path}", "contacts")
+        .replace("{namespace}", "crm.stats")
+        .replace("{key}", "k")
         .replace(
             "{id}",
             if spec.path.contains("/auth/tokens/") {

@@ -401,6 +401,20 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "\"/contacts/:id\"",
     ),
     (
+        "shared namespace of another plugin",
+        "namespace = \"crm.stats\"",
+        "namespace = \"billing.stats\"",
+        "manifest::shared-namespace",
+        "\"billing.stats\"",
+    ),
+    (
+        "shared reader is the plugin itself",
+        "read = [\"analytics\"]",
+        "read = [\"crm\"]",
+        "manifest::shared-reader",
+        "\"crm\"",
+    ),
+    (
         "undeclared permission",
         "permission = \"contacts:read\"",
         "permission = \"contacts:write\"",

@@ -8,6 +8,7 @@
 pub mod core;
 pub mod delivery;
 pub mod plugins;
+pub mod shared;
 pub mod spaces;
 pub mod tenant;
 

@@ -9,6 +9,7 @@ mod events;
 mod gateway;
 mod ops;
 mod plugins;
+mod shared;
 mod tenants;
 mod users;
 mod workspaces;
@@ -166,6 +167,27 @@ fn entries() -> Vec<Entry> {
             Plugin,
             "Publish one of the calling plugin's own events (`plugin.<id>.…`)",
             events::publish,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/shared/{namespace}/{key}",
+            Plugin,
+            "A shared value (the owner, or a plugin its manifest lets read)",
+            shared::get,
+        ),
+        entry(
+            M::PUT,
+            "/api/v1/tenants/{t}/shared/{namespace}/{key}",
+            Plugin,
+            "Write a shared value in a namespace the caller declares (`ttl_seconds` optional)",
+            shared::put,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/tenants/{t}/shared/{namespace}/{key}",
+            Plugin,
+            "Remove a shared value (the owner only)",
+            shared::delete,
         ),
         entry(
             M::GET,

@@ -603,6 +603,32 @@ pub struct WorkspacePluginSettings {
     pub effective: serde_json::Map<String, Value>,
 }
 
+/// A value of the tenant's shared data (`/tenants/{t}/shared/{namespace}/{key}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedValue {
+    /// Namespace (`<owner id>` or `<owner id>.<name>`).
+    pub namespace: String,
+    /// Key.
+    pub key: String,
+    /// The JSON value.
+    pub value: Value,
+    /// When it expires, RFC 3339 (never returned after that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `PUT /tenants/{t}/shared/{namespace}/{key}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PutSharedValue {
+    /// The JSON value (at most 256 KiB).
+    pub value: Value,
+    /// Seconds it lives (1 s to a year); none: until overwritten or deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

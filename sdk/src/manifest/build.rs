@@ -51,6 +51,11 @@ pub(crate) fn manifest(r: &mut Reader<'_>, doc: &Spanned<DeTable<'_>>) -> Manife
         .map(|t| service(r, t))
         .collect();
     let hooks = r.table(&mut root, "hooks").map(|t| hooks(r, t));
+    let shared = r
+        .tables(&mut root, "shared")
+        .into_iter()
+        .map(|t| shared(r, t))
+        .collect();
     r.finish(root);
     Manifest {
         plugin,
@@ -62,7 +67,17 @@ pub(crate) fn manifest(r: &mut Reader<'_>, doc: &Spanned<DeTable<'_>>) -> Manife
         events,
         services,
         hooks,
+        shared,
     }
+}
+
+fn shared(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> SharedNamespace {
+    let namespace = SharedNamespace {
+        namespace: r.required_string(&mut t, "namespace").unwrap_or_default(),
+        read: r.strings(&mut t, "read"),
+    };
+    r.finish(t);
+    namespace
 }
 
 impl Reader<'_> {

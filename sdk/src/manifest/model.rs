@@ -38,6 +38,21 @@ pub struct Manifest {
     /// `[hooks]`: lifecycle hooks served by the backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Hooks>,
+    /// `[[shared]]`: shared-data namespaces the plugin owns, and who may read them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<SharedNamespace>,
+}
+
+/// `[[shared]]`: a namespace of the tenant's shared data this plugin writes (`<id>` or
+/// `<id>.<name>`), and the plugins it lets read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SharedNamespace {
+    /// The namespace.
+    pub namespace: String,
+    /// Ids of the plugins that may read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
 }
 
 /// `[plugin]`.

@@ -57,6 +57,7 @@ pub(crate) fn check(r: &mut Reader<'_>, m: &Manifest) {
         dependencies(r, &m.plugin.id, &m.dependencies);
         events(r, &m.plugin.id, &m.events);
         services(r, &m.plugin.id, &m.services, &declared);
+        shared(r, &m.plugin.id, &m.shared);
     }
     if let Some(hooks) = &m.hooks {
         for (key, value) in [
@@ -709,6 +710,62 @@ fn events(r: &mut Reader<'_>, own_id: &str, events: &Events) {
                 format!("`{pattern}`: {}", e.message()),
                 event_name_help(pattern, e),
             );
+        }
+    }
+}
+
+/// Is `name` a shared-data namespace of plugin `own_id`: `<id>` or `<id>.<name>`, lowercase
+/// letters, digits, `-`, `_` and `.`, at most 128 characters?
+pub fn is_own_namespace(own_id: &str, name: &str) -> bool {
+    let rest = match name.strip_prefix(own_id) {
+        Some("") => return true,
+        Some(rest) => rest.strip_prefix('.'),
+        None => None,
+    };
+    name.len() <= 128
+        && rest.is_some_and(|r| {
+            !r.is_empty()
+                && r.split('.').all(|segment| {
+                    !segment.is_empty()
+                        && segment.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_".contains(&b)
+                        })
+                })
+        })
+}
+
+fn shared(r: &mut Reader<'_>, own_id: &str, namespaces: &[SharedNamespace]) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (i, ns) in namespaces.iter().enumerate() {
+        let path = format!("shared[{i}].namespace");
+        if !is_own_namespace(own_id, &ns.namespace) {
+            r.at(
+                &path,
+                "manifest::shared-namespace",
+                format!(
+                    "shared namespace `{}` must be `{own_id}` or `{own_id}.<name>`",
+                    ns.namespace
+                ),
+                Some(format!("e.g. `{own_id}.stats`")),
+            );
+        } else if !seen.insert(&ns.namespace) {
+            r.at(
+                &path,
+                "manifest::shared-namespace",
+                format!("shared namespace `{}` is declared twice", ns.namespace),
+                None,
+            );
+        }
+        for (j, reader) in ns.read.iter().enumerate() {
+            let path = format!("shared[{i}].read[{j}]");
+            if !is_valid_plugin_id(reader) || reader == own_id {
+                r.at(
+                    &path,
+                    "manifest::shared-reader",
+                    format!("`{reader}` is not another plugin's id"),
+                    None,
+                );
+            }
         }
     }
 }

@@ -171,6 +171,16 @@ impl Context {
         CoreApi { ctx: self }
     }
 
+    /// Other plugins' services, through the platform's gateway.
+    pub fn services(&self) -> Services<'_> {
+        Services { ctx: self }
+    }
+
+    /// The tenant's shared data.
+    pub fn shared(&self) -> Shared<'_> {
+        Shared { ctx: self }
+    }
+
     /// The connection to the platform, or [`Error::NotConnected`] outside it (unit tests).
     fn connection(&self) -> Result<&CoreConnection> {
         self.core.as_deref().ok_or(Error::NotConnected)
@@ -196,15 +206,169 @@ impl CoreConnection {
             .map_err(|e| Error::Core(format!("cannot reach {url}: {e}")))?;
         let status = response.status();
         if !status.is_success() {
-            let body: serde_json::Value = response.json().await.unwrap_or_default();
-            let message = body["error"]["message"].as_str().unwrap_or("no message");
-            let code = body["error"]["code"].as_str().unwrap_or("HTTP_ERROR");
-            return Err(Error::Core(format!("{status} {code}: {message}")));
+            let (code, message) = error_of(response).await;
+            return Err(Error::Refused {
+                status: status.as_u16(),
+                code,
+                message,
+            });
         }
         response
             .json()
             .await
             .map_err(|e| Error::Core(format!("unexpected answer from {url}: {e}")))
+    }
+}
+
+/// The code and message of an error answer (`{"error":{"code","message"}}`).
+async fn error_of(response: reqwest::Response) -> (String, String) {
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    (
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or("HTTP_ERROR")
+            .to_owned(),
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("no message")
+            .to_owned(),
+    )
+}
+
+/// `ctx.services()`: calls to the endpoints other plugins declare in their `[[services]]`,
+/// through the platform's gateway (which checks that this plugin may call them), in the
+/// context's tenant and workspace, carrying its correlation id.
+#[derive(Debug, Clone, Copy)]
+pub struct Services<'a> {
+    ctx: &'a Context,
+}
+
+impl Services<'_> {
+    /// `method path` of service `service` (e.g. `crm.contacts`) of plugin `plugin`; the JSON
+    /// answer as `T`. A refusal or failure of the target is [`Error::Service`] with the
+    /// gateway's or the target's status and code.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        plugin: &str,
+        service: &str,
+        method: axum::http::Method,
+        path: &str,
+    ) -> Result<T> {
+        self.send(plugin, service, method, path, None::<&()>).await
+    }
+
+    /// Like [`Services::call`], with a JSON body.
+    pub async fn call_with<B: Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        plugin: &str,
+        service: &str,
+        method: axum::http::Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.send(plugin, service, method, path, Some(body)).await
+    }
+
+    async fn send<B: Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        plugin: &str,
+        service: &str,
+        method: axum::http::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
+        let core = self.ctx.connection()?;
+        let url = format!(
+            "{}/api/v1/tenants/{}/gateway/{plugin}/{service}/{}",
+            core.base_url,
+            self.ctx.tenant,
+            path.trim_start_matches('/')
+        );
+        let mut request = core
+            .http
+            .request(method, &url)
+            .bearer_auth(&core.install_token)
+            .header(CORRELATION_HEADER, &self.ctx.correlation_id);
+        if let Some(ws) = &self.ctx.workspace {
+            request = request.header(WORKSPACE_HEADER, ws);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::Core(format!("cannot reach {url}: {e}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            let (code, message) = error_of(response).await;
+            return Err(Error::Service {
+                status: status.as_u16(),
+                code,
+                message,
+            });
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| Error::Core(format!("unexpected answer from {url}: {e}")))
+    }
+}
+
+/// `ctx.shared()`: the tenant's shared data. A plugin writes the namespaces its manifest
+/// declares in `[[shared]]` and reads those whose owner lets it (`read = [...]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Shared<'a> {
+    ctx: &'a Context,
+}
+
+impl Shared<'_> {
+    fn path(namespace: &str, key: &str) -> String {
+        format!("shared/{namespace}/{key}")
+    }
+
+    /// The value of `key` in `namespace` as `T`; `None` when there is none (or it expired).
+    pub async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<T>> {
+        let core = self.ctx.connection()?;
+        let found: Result<crate::api::core::SharedValue> = core
+            .send(
+                self.ctx,
+                |http, url| http.get(url),
+                &Self::path(namespace, key),
+            )
+            .await;
+        match found {
+            Ok(v) => Ok(Some(serde_json::from_value(v.value).map_err(Error::other)?)),
+            Err(Error::Refused { code, .. }) if code == "SHARED_VALUE_NOT_FOUND" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `value` under `key` in `namespace`, living `ttl` when given.
+    pub async fn put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &impl Serialize,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<()> {
+        let core = self.ctx.connection()?;
+        let body = crate::api::core::PutSharedValue {
+            value: serde_json::to_value(value).map_err(Error::other)?,
+            ttl_seconds: ttl.map(|t| t.as_secs().max(1)),
+        };
+        let _: crate::api::core::SharedValue = core
+            .send(
+                self.ctx,
+                |http, url| http.put(url).json(&body),
+                &Self::path(namespace, key),
+            )
+            .await?;
+        Ok(())
     }
 }
 

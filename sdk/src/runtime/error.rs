@@ -91,6 +91,26 @@ pub enum Error {
     /// The core API refused a call or could not be reached.
     #[error("the core API: {0}")]
     Core(String),
+    /// The core API answered a call with an error.
+    #[error("the core API answered {status} {code}: {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The platform's error code, e.g. `SHARED_FORBIDDEN`.
+        code: String,
+        /// For people.
+        message: String,
+    },
+    /// Another plugin's service refused or failed a call (through the gateway).
+    #[error("the service answered {status} {code}: {message}")]
+    Service {
+        /// HTTP status.
+        status: u16,
+        /// The error code (the gateway's, e.g. `FORBIDDEN`, `CIRCUIT_OPEN`, or the target's).
+        code: String,
+        /// For people.
+        message: String,
+    },
     /// A failure of the plugin's own code; see [`Error::other`].
     #[error("{0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
@@ -110,7 +130,7 @@ impl Error {
 impl axum::response::IntoResponse for Error {
     fn into_response(self) -> axum::response::Response {
         let (status, code) = match &self {
-            Self::Core(_) | Self::NotConnected => {
+            Self::Core(_) | Self::NotConnected | Self::Refused { .. } | Self::Service { .. } => {
                 (axum::http::StatusCode::BAD_GATEWAY, "CORE_ERROR")
             }
             _ => (

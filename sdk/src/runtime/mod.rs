@@ -49,7 +49,7 @@ pub mod testing;
 
 pub use context::{
     CORE_URL_ENV, CORRELATION_HEADER, Context, CoreApi, CoreConnection, Events, INSTALL_TOKEN_ENV,
-    MissingTenant, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER,
+    MissingTenant, Services, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER,
 };
 pub use error::{Error, Result};
 pub use event::{Envelope, Event};

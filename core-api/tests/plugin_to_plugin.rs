@@ -1,0 +1,270 @@
+//! Plugin to plugin, with the SDK's clients: a user calls Analytics through the gateway;
+//! Analytics calls CRM through the gateway (`ctx.services()`) and reads CRM's shared data
+//! (`ctx.shared()`, granted in CRM's manifest). Shared data: only declared namespaces are
+//! written, only granted plugins read, expired values are never served, another tenant's
+//! plugin reaches nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::routing::get;
+use common::registry::{TestRegistry, borrowed, frontend_plugin};
+use common::{TestCore, assert_error};
+use plexica_core_api::plugins::runtime::Endpoint;
+use plexica_sdk::prelude::*;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+const CRM: &str = "[dependencies]\n\
+    [events]\nsubscribes = [\"core.workspace.*\"]\n\
+    [[permissions]]\nkey = \"contacts:read\"\ndescription = \"Read\"\ndefault-role = \"viewer\"\n\
+    [[services]]\nname = \"crm.contacts\"\nversion = \"1.0.0\"\n\
+    [[services.endpoints]]\nmethod = \"GET\"\npath = \"/contacts\"\npermission = \"contacts:read\"\n\
+    [[shared]]\nnamespace = \"crm.stats\"\nread = [\"analytics\"]\n";
+
+const ANALYTICS: &str = "[dependencies]\nrequired = { crm = \"^1.0\" }\n\
+    [events]\nsubscribes = [\"core.workspace.*\"]\n\
+    [[services]]\nname = \"analytics.reports\"\nversion = \"1.0.0\"\n\
+    [[services.endpoints]]\nmethod = \"GET\"\npath = \"/report\"\n\
+    [[shared]]\nnamespace = \"analytics\"\n";
+
+/// The local manifest an in-process backend of `id` runs with (the handlers registered in this
+/// test binary subscribe to `core.workspace.*`).
+fn backend_manifest(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{id}.toml"));
+    let text = format!(
+        "[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"1.0.0\"\n\
+         description = \"The {id} plugin, for tests\"\nauthors = [\"T <t@example.com>\"]\n\
+         license = \"MIT\"\n[backend]\nentry = \"bin/{id}\"\n\
+         [events]\nsubscribes = [\"core.workspace.*\"]\n"
+    );
+    std::fs::write(&path, text).expect("manifest");
+    path
+}
+
+async fn serve(plugin: Plugin) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(plugin.serve(listener, std::future::pending()));
+    url
+}
+
+/// CRM's `GET /contacts`: its contacts, and it keeps their count in its shared namespace.
+async fn contacts(ctx: Context) -> Result<Json<Value>> {
+    let list = json!([{ "name": "Ada" }, { "name": "Grace" }]);
+    ctx.shared()
+        .put("crm.stats", "contacts", &json!({ "count": 2 }), None)
+        .await?;
+    Ok(Json(json!({ "tenant": ctx.tenant(), "contacts": list })))
+}
+
+/// Analytics' `GET /report`: built from CRM's service and CRM's shared data.
+async fn report(ctx: Context) -> Result<Json<Value>> {
+    let crm: Value = ctx
+        .services()
+        .call("crm", "crm.contacts", Method::GET, "contacts")
+        .await?;
+    let stats: Option<Value> = ctx.shared().get("crm.stats", "contacts").await?;
+    Ok(Json(json!({
+        "contacts": crm["contacts"].as_array().map_or(0, Vec::len),
+        "shared_count": stats.map(|s| s["count"].clone()),
+        "workspace": ctx.workspace(),
+    })))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_call_each_other_and_share_data_within_their_grants() {
+    let registry = TestRegistry::start(|_| {}).await;
+    let url = registry.url.clone();
+    let core = TestCore::start_with(common::Backend::Sqlite, |c| {
+        c.registry_url = Some(url);
+        c.trust_registry_keys = true;
+    })
+    .await
+    .expect("sqlite");
+    let t = core.tenant("acme").await;
+    core.tenant("bravo").await;
+    for (id, extra) in [("crm", CRM), ("analytics", ANALYTICS), ("billing", "")] {
+        registry
+            .publish_files(&borrowed(&frontend_plugin(id, "1.0.0", extra)))
+            .await;
+        let (status, body) = core
+            .post(
+                "/api/v1/tenants/acme/plugins",
+                &t.admin_token,
+                json!({ "id": id, "activate": true }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{id}: {body}");
+    }
+    let store = &core.api.state().core;
+    let token = |tenant: &'static str, id: &'static str| async move {
+        store
+            .issue_install_token(tenant, id, 0)
+            .await
+            .expect("install token")
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let crm_url = serve(
+        Plugin::from_manifest(backend_manifest(dir.path(), "crm"))
+            .expect("crm")
+            .core(core.url.clone(), token("acme", "crm").await)
+            .routes(Router::new().route("/contacts", get(contacts))),
+    )
+    .await;
+    let analytics_url = serve(
+        Plugin::from_manifest(backend_manifest(dir.path(), "analytics"))
+            .expect("analytics")
+            .core(core.url.clone(), token("acme", "analytics").await)
+            .routes(Router::new().route("/report", get(report))),
+    )
+    .await;
+    let targets = &core.api.state().plugins.targets;
+    for (id, url) in [("crm", crm_url), ("analytics", analytics_url)] {
+        let endpoint = Endpoint {
+            base_url: url,
+            event_secret: "unused-in-this-test".to_owned(),
+        };
+        targets.insert("acme", id, endpoint);
+    }
+
+    // The user asks Analytics; Analytics asks CRM and reads CRM's count.
+    let response = core
+        .http
+        .get(format!(
+            "{}/api/v1/tenants/acme/gateway/analytics/analytics.reports/report",
+            core.url
+        ))
+        .bearer_auth(&t.admin_token)
+        .header("x-plexica-workspace", "default")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.expect("json");
+    assert_eq!(report["contacts"], 2, "{report}");
+    assert_eq!(report["shared_count"], 2, "{report}");
+    assert_eq!(report["workspace"], "default", "{report}");
+
+    // Billing: no grant to read CRM's namespace, no right to write it, and its own
+    // undeclared namespace is refused too.
+    let billing = token("acme", "billing").await;
+    let shared = "/api/v1/tenants/acme/shared";
+    let (status, body) = core
+        .get(&format!("{shared}/crm.stats/contacts"), &billing)
+        .await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "SHARED_FORBIDDEN");
+    for namespace in ["crm.stats", "billing"] {
+        let (status, body) = core
+            .call(
+                Method::PUT,
+                &format!("{shared}/{namespace}/x"),
+                Some(&billing),
+                Some(json!({ "value": 1 })),
+            )
+            .await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::FORBIDDEN,
+            "SHARED_NAMESPACE_NOT_DECLARED",
+        );
+    }
+    // Analytics may read CRM's namespace, not write it.
+    let analytics = token("acme", "analytics").await;
+    let (status, body) = core
+        .get(&format!("{shared}/crm.stats/contacts"), &analytics)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"]["count"], 2);
+    let (status, _) = core
+        .call(
+            Method::DELETE,
+            &format!("{shared}/crm.stats/contacts"),
+            Some(&analytics),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Expired values are never served.
+    let crm = token("acme", "crm").await;
+    let (status, body) = core
+        .call(
+            Method::PUT,
+            &format!("{shared}/crm.stats/flash"),
+            Some(&crm),
+            Some(json!({ "value": "soon gone", "ttl_seconds": 1 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["expires_at"].is_string());
+    let (status, _) = core
+        .get(&format!("{shared}/crm.stats/flash"), &analytics)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = core
+        .get(&format!("{shared}/crm.stats/flash"), &analytics)
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "SHARED_VALUE_NOT_FOUND",
+    );
+
+    // Size cap, bad names, TTL bounds.
+    let big = "x".repeat(300 * 1024);
+    let (status, body) = core
+        .call(
+            Method::PUT,
+            &format!("{shared}/crm.stats/big"),
+            Some(&crm),
+            Some(json!({ "value": big })),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "SHARED_VALUE_TOO_LARGE",
+    );
+    let (status, _) = core
+        .call(
+            Method::PUT,
+            &format!("{shared}/crm.stats/ttl"),
+            Some(&crm),
+            Some(json!({ "value": 1, "ttl_seconds": 0 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = core
+        .get(&format!("{shared}/crm.stats/bad%20key"), &crm)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Another tenant's CRM reaches nothing of acme's.
+    let bravo_crm = token("bravo", "crm").await;
+    let (status, _) = core
+        .get(&format!("{shared}/crm.stats/contacts"), &bravo_crm)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The owner deletes.
+    let (status, _) = core
+        .call(
+            Method::DELETE,
+            &format!("{shared}/crm.stats/contacts"),
+            Some(&crm),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = core
+        .get(&format!("{shared}/crm.stats/contacts"), &crm)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
