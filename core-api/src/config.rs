@@ -51,6 +51,9 @@ pub struct Config {
     pub trust_registry_keys: bool,
     /// How long a plugin backend may take to answer its health check at start.
     pub plugin_start_timeout: Duration,
+    /// How often running plugins are probed (their heartbeat); a plugin that missed three is
+    /// `UNAVAILABLE` to the gateway and in service discovery.
+    pub heartbeat_interval: Duration,
     /// Longest wait of the gateway for a plugin's answer.
     pub gateway_timeout: Duration,
     /// How long a gateway target that failed repeatedly is refused at once.
@@ -88,6 +91,7 @@ impl Config {
             trusted_keys: Vec::new(),
             trust_registry_keys: false,
             plugin_start_timeout: Duration::from_secs(15),
+            heartbeat_interval: Duration::from_secs(10),
             gateway_timeout: Duration::from_secs(30),
             breaker_cooldown: Duration::from_secs(10),
             fail_provisioning_after: None,

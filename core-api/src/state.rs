@@ -79,7 +79,10 @@ impl AppState {
         let process_runtime = crate::plugins::runtime::ProcessRuntime::new(
             core.clone(),
             plugins_dir.join("logs"),
-            config.plugin_start_timeout,
+            crate::plugins::runtime::Timing {
+                health_timeout: config.plugin_start_timeout,
+                heartbeat: config.heartbeat_interval,
+            },
         );
         let plugins = crate::plugins::Plugins::new(
             config

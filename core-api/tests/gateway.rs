@@ -75,10 +75,7 @@ async fn the_gateway_checks_then_forwards_with_context() {
     );
 
     let backend = echo_backend().await;
-    let endpoint = |base_url: &str| Endpoint {
-        base_url: base_url.to_owned(),
-        event_secret: "unused".to_owned(),
-    };
+    let endpoint = |base_url: &str| Endpoint::new(base_url, "unused");
     core.api
         .state()
         .plugins
@@ -244,14 +241,11 @@ async fn a_target_that_stops_answering_is_cut_off_fast_and_recovers() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let backend = stuck_backend(healthy.clone()).await;
-    core.api.state().plugins.targets.insert(
-        "acme",
-        "crm",
-        Endpoint {
-            base_url: backend,
-            event_secret: "unused".to_owned(),
-        },
-    );
+    core.api
+        .state()
+        .plugins
+        .targets
+        .insert("acme", "crm", Endpoint::new(backend, "unused"));
     let status_path = "/api/v1/tenants/acme/gateway/crm/crm.contacts/status";
     for _ in 0..plexica_core_api::gateway::BREAKER_THRESHOLD {
         let (status, body) = core.get(status_path, &t.admin_token).await;
@@ -280,6 +274,75 @@ async fn a_target_that_stops_answering_is_cut_off_fast_and_recovers() {
     tokio::time::sleep(Duration::from_millis(900)).await;
     let (status, body) = core.get(status_path, &t.admin_token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = core.get(status_path, &t.admin_token).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_shows_services_and_a_plugin_that_misses_its_heartbeats_is_unavailable() {
+    let registry = TestRegistry::start(|_| {}).await;
+    let url = registry.url.clone();
+    let core = TestCore::start_with(common::Backend::Sqlite, |c| {
+        c.registry_url = Some(url);
+        c.trust_registry_keys = true;
+        c.heartbeat_interval = Duration::from_millis(100);
+    })
+    .await
+    .expect("sqlite");
+    let t = core.tenant("acme").await;
+    registry
+        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", SERVICES)))
+        .await;
+    let (status, _) = core
+        .post(
+            "/api/v1/tenants/acme/plugins",
+            &t.admin_token,
+            json!({ "id": "crm", "activate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, services) = core
+        .get("/api/v1/tenants/acme/services", &t.admin_token)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(services[0]["name"], "crm.contacts", "{services}");
+    assert_eq!(services[0]["status"], "UNAVAILABLE", "not running yet");
+    assert_eq!(services[0]["endpoints"].as_array().map(Vec::len), Some(3));
+
+    let target = Endpoint::new(echo_backend().await, "unused");
+    core.api
+        .state()
+        .plugins
+        .targets
+        .insert("acme", "crm", target.clone());
+    let (_, services) = core
+        .get("/api/v1/tenants/acme/services", &t.admin_token)
+        .await;
+    assert_eq!(services[0]["status"], "AVAILABLE");
+    let status_path = "/api/v1/tenants/acme/gateway/crm/crm.contacts/status";
+    let (status, _) = core.get(status_path, &t.admin_token).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Three heartbeats missed: unavailable at once, in discovery and in the gateway.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, services) = core
+        .get("/api/v1/tenants/acme/services", &t.admin_token)
+        .await;
+    assert_eq!(services[0]["status"], "UNAVAILABLE");
+    let (status, body) = core.get(status_path, &t.admin_token).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("heartbeat")
+    );
+    target.seen();
     let (status, _) = core.get(status_path, &t.admin_token).await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -124,10 +124,7 @@ async fn plugins_call_each_other_and_share_data_within_their_grants() {
     .await;
     let targets = &core.api.state().plugins.targets;
     for (id, url) in [("crm", crm_url), ("analytics", analytics_url)] {
-        let endpoint = Endpoint {
-            base_url: url,
-            event_secret: "unused-in-this-test".to_owned(),
-        };
+        let endpoint = Endpoint::new(url, "unused-in-this-test");
         targets.insert("acme", id, endpoint);
     }
 

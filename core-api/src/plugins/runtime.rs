@@ -38,13 +38,44 @@ impl RunSpec {
     }
 }
 
-/// Where a running plugin is reached and how the platform signs what it pushes to it.
-#[derive(Clone, PartialEq, Eq)]
+/// Where a running plugin is reached, how the platform signs what it pushes to it, and when
+/// it last answered its health check (its heartbeat; shared by every copy of the endpoint).
+#[derive(Clone)]
 pub struct Endpoint {
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub base_url: String,
     /// The secret event and hook pushes are signed with.
     pub event_secret: String,
+    /// Unix ms of the last heartbeat.
+    pub last_seen: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Endpoint {
+    /// An endpoint seen just now.
+    pub fn new(base_url: impl Into<String>, event_secret: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            event_secret: event_secret.into(),
+            last_seen: Arc::new(std::sync::atomic::AtomicI64::new(
+                plexica_sdk::api::time::now_ms(),
+            )),
+        }
+    }
+
+    /// Records a heartbeat now.
+    pub fn seen(&self) {
+        self.last_seen.store(
+            plexica_sdk::api::time::now_ms(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Has it missed its heartbeats for longer than `window`?
+    pub fn is_stale(&self, window: Duration) -> bool {
+        let last = self.last_seen.load(std::sync::atomic::Ordering::Relaxed);
+        plexica_sdk::api::time::now_ms() - last
+            > i64::try_from(window.as_millis()).unwrap_or(i64::MAX)
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -116,8 +147,17 @@ struct Inner {
     core: CoreStore,
     core_url: RwLock<Option<String>>,
     logs: PathBuf,
-    health_timeout: Duration,
+    timing: Timing,
     running: Mutex<HashMap<(String, String), Running>>,
+}
+
+/// How long a plugin may take to become healthy, and how often it is probed once running.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Start (and restart) deadline for the health route.
+    pub health_timeout: Duration,
+    /// Interval of the health probes that count as the plugin's heartbeat.
+    pub heartbeat: Duration,
 }
 
 #[derive(Debug)]
@@ -142,14 +182,14 @@ struct Launch {
 
 impl ProcessRuntime {
     /// A runtime whose processes call the core API back (URL set by [`Self::set_core_url`]),
-    /// log to `<logs>/<id>-<version>.log` and must be healthy within `health_timeout`.
-    pub fn new(core: CoreStore, logs: PathBuf, health_timeout: Duration) -> Self {
+    /// log to `<logs>/<id>-<version>.log`, and are started and probed per `timing`.
+    pub fn new(core: CoreStore, logs: PathBuf, timing: Timing) -> Self {
         Self {
             inner: Arc::new(Inner {
                 core,
                 core_url: RwLock::new(None),
                 logs,
-                health_timeout,
+                timing,
                 running: Mutex::default(),
             }),
         }
@@ -205,14 +245,7 @@ impl ProcessRuntime {
             health_url: format!("{base_url}{}", backend.health),
             label: format!("{id}@{version}"),
         };
-        Ok((
-            launch,
-            Endpoint {
-                base_url,
-                event_secret,
-            },
-            token_hash,
-        ))
+        Ok((launch, Endpoint::new(base_url, event_secret), token_hash))
     }
 }
 
@@ -304,21 +337,37 @@ async fn supervise(
     launch: Launch,
     mut child: Child,
     mut stop: watch::Receiver<bool>,
-    health_timeout: Duration,
+    timing: Timing,
+    endpoint: Endpoint,
 ) {
+    let health_timeout = timing.health_timeout;
     let mut backoff = Duration::from_millis(200);
     let mut started = Instant::now();
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap_or_default();
+    let mut heartbeat = tokio::time::interval(timing.heartbeat);
     loop {
-        tokio::select! {
-            _ = stop.changed() => {
-                terminate(&mut child).await;
-                return;
+        // Running: probe the health route each heartbeat until the process exits.
+        let exited = loop {
+            tokio::select! {
+                _ = stop.changed() => {
+                    terminate(&mut child).await;
+                    return;
+                }
+                status = child.wait() => break status,
+                _ = heartbeat.tick() => {
+                    if let Ok(r) = probe.get(&launch.health_url).send().await
+                        && r.status().is_success()
+                    {
+                        endpoint.seen();
+                    }
+                }
             }
-            status = child.wait() => {
-                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-                tracing::warn!(plugin = %launch.label, %status, "plugin process exited; restarting");
-            }
-        }
+        };
+        let status = exited.map_or_else(|e| e.to_string(), |s| s.to_string());
+        tracing::warn!(plugin = %launch.label, %status, "plugin process exited; restarting");
         if started.elapsed() > Duration::from_secs(60) {
             backoff = Duration::from_millis(200);
         }
@@ -332,6 +381,7 @@ async fn supervise(
                 Ok(mut next) => match launch.wait_healthy(&mut next, health_timeout).await {
                     Ok(()) => {
                         tracing::info!(plugin = %launch.label, "plugin process restarted");
+                        endpoint.seen();
                         metrics::counter!("core_plugin_restarts_total").increment(1);
                         child = next;
                         started = Instant::now();
@@ -360,7 +410,7 @@ impl PluginRuntime for ProcessRuntime {
         let started = async {
             let mut child = launch.spawn()?;
             match launch
-                .wait_healthy(&mut child, self.inner.health_timeout)
+                .wait_healthy(&mut child, self.inner.timing.health_timeout)
                 .await
             {
                 Ok(()) => Ok(child),
@@ -381,7 +431,13 @@ impl PluginRuntime for ProcessRuntime {
         tracing::info!(plugin = %launch.label, url = %endpoint.base_url, "plugin process started");
         metrics::gauge!("core_plugin_processes").increment(1.0);
         let (stop, stopped) = watch::channel(false);
-        let supervisor = tokio::spawn(supervise(launch, child, stopped, self.inner.health_timeout));
+        let supervisor = tokio::spawn(supervise(
+            launch,
+            child,
+            stopped,
+            self.inner.timing,
+            endpoint.clone(),
+        ));
         running.insert(
             spec.key(),
             Running {

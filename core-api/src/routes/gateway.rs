@@ -1,11 +1,14 @@
 //! `ANY /api/v1/tenants/{t}/gateway/{plugin}/{service}/{*path}`: a call to an endpoint another
 //! plugin declares, checked and forwarded by [`crate::gateway`].
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use plexica_sdk::api::core::WorkspaceRole;
+use plexica_sdk::api::core::{
+    PluginState, ServiceEndpoint, ServiceInfo, ServiceStatus, WorkspaceRole,
+};
 use plexica_sdk::runtime::WORKSPACE_HEADER;
 use serde_json::json;
 
@@ -45,6 +48,47 @@ async fn caller_workspace(
         false => workspace.role,
     };
     Ok(Some((workspace.slug, role.ok_or_else(not_found)?)))
+}
+
+/// `GET /api/v1/tenants/{t}/services`: discovery, from memory — every service the tenant's
+/// active plugins declare, with its endpoints and whether its plugin is reachable now.
+pub async fn services(
+    State(state): State<AppState>,
+    scope: TenantScope,
+) -> ApiResult<Json<Vec<ServiceInfo>>> {
+    let window = state.config.heartbeat_interval * 3;
+    let mut all = Vec::new();
+    for record in scope.db.plugin_installs().await? {
+        if record.state != PluginState::Active {
+            continue;
+        }
+        let available = state
+            .plugins
+            .targets
+            .get(scope.slug.as_str(), &record.plugin_id)
+            .is_some_and(|t| !t.is_stale(window));
+        for service in &record.manifest.services {
+            all.push(ServiceInfo {
+                plugin: record.plugin_id.clone(),
+                name: service.name.clone(),
+                version: service.version.to_string(),
+                status: match available {
+                    true => ServiceStatus::Available,
+                    false => ServiceStatus::Unavailable,
+                },
+                endpoints: service
+                    .endpoints
+                    .iter()
+                    .map(|e| ServiceEndpoint {
+                        method: e.method.as_str().to_owned(),
+                        path: e.path.clone(),
+                        permission: e.permission.clone(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(Json(all))
 }
 
 /// Forwards the call after every check of core-api.md's gateway.
@@ -105,6 +149,9 @@ pub async fn call(
         .targets
         .get(scope.slug.as_str(), &plugin)
         .ok_or_else(|| unavailable(&plugin, "is not running"))?;
+    if target.is_stale(state.config.heartbeat_interval * 3) {
+        return Err(unavailable(&plugin, "missed its heartbeats"));
+    }
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {

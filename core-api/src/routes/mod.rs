@@ -170,6 +170,13 @@ fn entries() -> Vec<Entry> {
         ),
         entry(
             M::GET,
+            "/api/v1/tenants/{t}/services",
+            AuthRule::Member,
+            "Service discovery: the services of the tenant's active plugins and their status",
+            gateway::services,
+        ),
+        entry(
+            M::GET,
             "/api/v1/tenants/{t}/shared/{namespace}/{key}",
             Plugin,
             "A shared value (the owner, or a plugin its manifest lets read)",

@@ -629,6 +629,43 @@ pub struct PutSharedValue {
     pub ttl_seconds: Option<u64>,
 }
 
+/// Whether a service can be called now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServiceStatus {
+    /// Its plugin runs and answered its recent heartbeats.
+    Available,
+    /// Its plugin is not running, or missed its heartbeats.
+    Unavailable,
+}
+
+/// An endpoint of a service, as its manifest declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEndpoint {
+    /// HTTP method.
+    pub method: String,
+    /// Path pattern (`/contacts/:id`).
+    pub path: String,
+    /// Permission the caller needs, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+}
+
+/// One entry of `GET /tenants/{t}/services` (service discovery).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// The plugin offering it.
+    pub plugin: String,
+    /// Service name (`crm.contacts`).
+    pub name: String,
+    /// Service version.
+    pub version: String,
+    /// Callable now?
+    pub status: ServiceStatus,
+    /// Its endpoints.
+    pub endpoints: Vec<ServiceEndpoint>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
