@@ -54,6 +54,12 @@ struct Args {
     /// Seconds a plugin backend may take to answer its health check when it starts.
     #[arg(long, default_value_t = 15)]
     plugin_start_timeout_seconds: u64,
+    /// Seconds between the health probes of running plugins (three missed: unavailable).
+    #[arg(long, default_value_t = 10)]
+    heartbeat_seconds: u64,
+    /// Longest wait of the gateway for a plugin's answer, seconds.
+    #[arg(long, default_value_t = 30)]
+    gateway_timeout_seconds: u64,
 }
 
 /// Retry delays from the command line.
@@ -109,6 +115,8 @@ async fn main() -> anyhow::Result<()> {
     config.trusted_keys = args.trusted_keys;
     config.trust_registry_keys = args.trust_registry_keys;
     config.plugin_start_timeout = Duration::from_secs(args.plugin_start_timeout_seconds.max(1));
+    config.heartbeat_interval = Duration::from_secs(args.heartbeat_seconds.max(1));
+    config.gateway_timeout = Duration::from_secs(args.gateway_timeout_seconds.max(1));
     let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
     let (api, generated) = CoreApi::open(config, bootstrap)
         .await
