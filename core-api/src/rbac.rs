@@ -478,8 +478,10 @@ async fn check_plugin(state: &AppState, request: &mut Request) -> ApiResult<()> 
         let Credential::Install { plugin_id } = &principal.credential else {
             return Err(tenant_not_found());
         };
-        let active = db
-            .plugin_install(plugin_id)
+        let active = state
+            .plugins
+            .installs
+            .get(slug.as_str(), &db, plugin_id)
             .await?
             .is_some_and(|r| r.state == plexica_sdk::api::core::PluginState::Active);
         if !active {

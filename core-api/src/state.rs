@@ -96,6 +96,7 @@ impl AppState {
             ),
             Arc::new(process_runtime.clone()),
             config.breaker_cooldown,
+            config.cache_ttl,
         );
         let keys = SigningKeys::load(&core, &config.issuer, now_ms())
             .await?

@@ -42,6 +42,64 @@ use deps::Installed;
 use package::{PackageStore, VerifiedPackage, resolve_version};
 use runtime::{PluginRuntime, RunSpec};
 
+/// Install records by (tenant, plugin), kept for a while and dropped at once on any lifecycle
+/// change made through this process (other replicas see changes within the TTL, as with
+/// permissions): the gateway, plugin tokens and shared data read them on every call.
+#[derive(Debug)]
+pub struct InstallCache {
+    ttl: std::time::Duration,
+    entries: std::sync::RwLock<HashMap<(String, String), CachedInstall>>,
+}
+
+type CachedInstall = (std::time::Instant, Option<Arc<InstallRecord>>);
+
+impl InstallCache {
+    /// A cache whose entries live `ttl`.
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: std::sync::RwLock::default(),
+        }
+    }
+
+    /// The install of `plugin` in `tenant` (whose data is `db`), if any.
+    pub async fn get(
+        &self,
+        tenant: &str,
+        db: &TenantDb,
+        plugin: &str,
+    ) -> crate::db::DbResult<Option<Arc<InstallRecord>>> {
+        let key = (tenant.to_owned(), plugin.to_owned());
+        if let Some((at, record)) = self
+            .entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(record.clone());
+        }
+        let record = db.plugin_install(plugin).await?.map(Arc::new);
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() > 100_000 {
+            entries.clear();
+        }
+        entries.insert(key, (std::time::Instant::now(), record.clone()));
+        Ok(record)
+    }
+
+    /// Drops what is cached of `plugin` in `tenant`.
+    pub fn forget(&self, tenant: &str, plugin: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&(tenant.to_owned(), plugin.to_owned()));
+    }
+}
+
 /// The plugin machinery shared by every request: registry, package store, runtime.
 #[derive(Debug)]
 pub struct Plugins {
@@ -59,20 +117,24 @@ pub struct Plugins {
     pub http: reqwest::Client,
     /// The gateway's circuit breakers, per target.
     pub breakers: crate::gateway::Breakers,
+    /// Install records read on every plugin-to-plugin call.
+    pub installs: InstallCache,
     /// One lifecycle change at a time per tenant (dependency checks read, then write).
     tenant_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Plugins {
     /// The machinery over `registry`, `packages` and `runtime`; open gateway circuits stay
-    /// open for `breaker_cooldown`.
+    /// open for `breaker_cooldown`, install records are cached for `cache_ttl`.
     pub fn new(
         registry: Option<RegistryClient>,
         packages: PackageStore,
         runtime: Arc<dyn PluginRuntime>,
         breaker_cooldown: std::time::Duration,
+        cache_ttl: std::time::Duration,
     ) -> Self {
         Self {
+            installs: InstallCache::new(cache_ttl),
             breakers: crate::gateway::Breakers::new(breaker_cooldown),
             registry,
             packages,
@@ -510,6 +572,7 @@ async fn commit_with(
         tx.commit().await.map_err(DbError::from)
     }
     .await;
+    state.plugins.installs.forget(tenant, &record.plugin_id);
     if let Err(e) = written {
         if started {
             state

@@ -105,7 +105,9 @@ pub async fn call(
     body: Body,
 ) -> ApiResult<Response> {
     check_path(&path)?;
-    let target = scope.db.plugin_install(&plugin).await?;
+    let installs = &state.plugins.installs;
+    let tenant = scope.slug.as_str();
+    let target = installs.get(tenant, &scope.db, &plugin).await?;
     check_active(target.as_ref().map(|t| t.state), &plugin)?;
     let Some(target) = target else {
         return Err(ApiError::internal("checked above"));
@@ -125,10 +127,13 @@ pub async fn call(
     if let Some(permission) = &endpoint.permission {
         let allowed = match &caller_plugin {
             // A plugin may call the plugins it depends on.
-            Some(caller) => scope.db.plugin_install(caller).await?.is_some_and(|c| {
-                c.manifest.dependencies.required.contains_key(&plugin)
-                    || c.manifest.dependencies.optional.contains_key(&plugin)
-            }),
+            Some(caller) => installs
+                .get(tenant, &scope.db, caller)
+                .await?
+                .is_some_and(|c| {
+                    c.manifest.dependencies.required.contains_key(&plugin)
+                        || c.manifest.dependencies.optional.contains_key(&plugin)
+                }),
             None => {
                 (scope.permissions.grants(permission) && principal.scope_allows(permission))
                     || default_role(&target.manifest, permission)
