@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::http::HeaderMap;
-use common::registry::{TestRegistry, borrowed, frontend_plugin};
+use common::registry::{TestRegistry, borrowed, frontend_plugin, platform, serve_backend};
 use common::{TestCore, assert_error};
 use plexica_core_api::plugins::runtime::Endpoint;
 use reqwest::{Method, StatusCode};
@@ -22,6 +22,29 @@ const SERVICES: &str = "[[permissions]]\nkey = \"contacts:read\"\ndescription = 
     [[services.endpoints]]\nmethod = \"POST\"\npath = \"/contacts\"\npermission = \"contacts:write\"\n\
     [[services.endpoints]]\nmethod = \"GET\"\npath = \"/status\"\n";
 
+/// A core API with a registry, tenant `acme`, and plugin `crm` (declaring [`SERVICES`])
+/// installed and active there; `adjust` applies to the core's configuration.
+async fn with_active_crm(
+    adjust: impl FnOnce(&mut plexica_core_api::Config),
+) -> (TestCore, TestRegistry, common::TenantFixture) {
+    let (core, registry) = platform(common::Backend::Sqlite, adjust)
+        .await
+        .expect("sqlite");
+    let t = core.tenant("acme").await;
+    registry
+        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", SERVICES)))
+        .await;
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins",
+            &t.admin_token,
+            json!({ "id": "crm", "activate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (core, registry, t)
+}
+
 /// A plugin backend that answers with what it was sent.
 async fn echo_backend() -> String {
     async fn echo(headers: HeaderMap, uri: axum::http::Uri) -> Json<Value> {
@@ -31,38 +54,13 @@ async fn echo_backend() -> String {
             .collect();
         Json(json!({ "uri": uri.to_string(), "headers": headers }))
     }
-    let app = axum::Router::new().fallback(echo);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    serve_backend(axum::Router::new().fallback(echo)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_checks_then_forwards_with_context() {
-    let registry = TestRegistry::start(|_| {}).await;
-    let url = registry.url.clone();
-    let core = TestCore::start_with(common::Backend::Sqlite, |c| {
-        c.registry_url = Some(url);
-        c.trust_registry_keys = true;
-    })
-    .await
-    .expect("sqlite");
-    let t = core.tenant("acme").await;
+    let (core, _registry, t) = with_active_crm(|_| {}).await;
     let admin = &t.admin_token;
-    registry
-        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", SERVICES)))
-        .await;
-    let (status, body) = core
-        .post(
-            "/api/v1/tenants/acme/plugins",
-            admin,
-            json!({ "id": "crm", "activate": true }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     let gw = "/api/v1/tenants/acme/gateway/crm/crm.contacts";
 
     // Active, but its backend serves nowhere yet: 503.
@@ -207,38 +205,16 @@ async fn stuck_backend(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -
                 }
             },
         ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    serve_backend(app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_stops_answering_is_cut_off_fast_and_recovers() {
-    let registry = TestRegistry::start(|_| {}).await;
-    let url = registry.url.clone();
-    let core = TestCore::start_with(common::Backend::Sqlite, |c| {
-        c.registry_url = Some(url);
-        c.trust_registry_keys = true;
+    let (core, _registry, t) = with_active_crm(|c| {
         c.gateway_timeout = Duration::from_millis(200);
         c.breaker_cooldown = Duration::from_millis(800);
     })
-    .await
-    .expect("sqlite");
-    let t = core.tenant("acme").await;
-    registry
-        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", SERVICES)))
-        .await;
-    let (status, body) = core
-        .post(
-            "/api/v1/tenants/acme/plugins",
-            &t.admin_token,
-            json!({ "id": "crm", "activate": true }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    .await;
     let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let backend = stuck_backend(healthy.clone()).await;
     core.api
@@ -280,27 +256,10 @@ async fn a_target_that_stops_answering_is_cut_off_fast_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_shows_services_and_a_plugin_that_misses_its_heartbeats_is_unavailable() {
-    let registry = TestRegistry::start(|_| {}).await;
-    let url = registry.url.clone();
-    let core = TestCore::start_with(common::Backend::Sqlite, |c| {
-        c.registry_url = Some(url);
-        c.trust_registry_keys = true;
+    let (core, _registry, t) = with_active_crm(|c| {
         c.heartbeat_interval = Duration::from_millis(100);
     })
-    .await
-    .expect("sqlite");
-    let t = core.tenant("acme").await;
-    registry
-        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", SERVICES)))
-        .await;
-    let (status, _) = core
-        .post(
-            "/api/v1/tenants/acme/plugins",
-            &t.admin_token,
-            json!({ "id": "crm", "activate": true }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    .await;
     let (status, services) = core
         .get("/api/v1/tenants/acme/services", &t.admin_token)
         .await;

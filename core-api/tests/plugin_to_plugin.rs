@@ -9,8 +9,8 @@ mod common;
 use std::time::Duration;
 
 use axum::routing::get;
-use common::registry::{TestRegistry, borrowed, frontend_plugin};
-use common::{TestCore, assert_error};
+use common::assert_error;
+use common::registry::{borrowed, frontend_plugin, platform};
 use plexica_core_api::plugins::runtime::Endpoint;
 use plexica_sdk::prelude::*;
 use reqwest::{Method, StatusCode};
@@ -77,14 +77,9 @@ async fn report(ctx: Context) -> Result<Json<Value>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_call_each_other_and_share_data_within_their_grants() {
-    let registry = TestRegistry::start(|_| {}).await;
-    let url = registry.url.clone();
-    let core = TestCore::start_with(common::Backend::Sqlite, |c| {
-        c.registry_url = Some(url);
-        c.trust_registry_keys = true;
-    })
-    .await
-    .expect("sqlite");
+    let (core, registry) = platform(common::Backend::Sqlite, |_| {})
+        .await
+        .expect("sqlite");
     let t = core.tenant("acme").await;
     core.tenant("bravo").await;
     for (id, extra) in [("crm", CRM), ("analytics", ANALYTICS), ("billing", "")] {

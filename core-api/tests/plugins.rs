@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::registry::{TestRegistry, borrowed, frontend_plugin, manifest, signed, unsigned};
+use common::registry::{
+    TestRegistry, borrowed, frontend_plugin, manifest, platform, signed, unsigned,
+};
 use common::{TestCore, assert_error};
 use plexica_core_api::db::tenant::TenantDb;
 use plexica_core_api::slug::TenantSlug;
@@ -55,17 +57,6 @@ const NOTES: (&str, &str) = (
 );
 const CURRENCIES: &str = "\"USD\", \"EUR\", \"GBP\"";
 
-async fn platform(backend: common::Backend) -> Option<(TestCore, TestRegistry)> {
-    let registry = TestRegistry::start(|_| {}).await;
-    let url = registry.url.clone();
-    let core = TestCore::start_with(backend, |c| {
-        c.registry_url = Some(url);
-        c.trust_registry_keys = true;
-    })
-    .await?;
-    Some((core, registry))
-}
-
 /// The tables of tenant `slug`'s data space, sorted.
 async fn tables(core: &TestCore, slug: &str) -> Vec<String> {
     let state = core.api.state();
@@ -109,13 +100,13 @@ macro_rules! on_both_backends_with_registry {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let (core, registry) = platform(common::Backend::Sqlite).await.expect("sqlite");
+                let (core, registry) = platform(common::Backend::Sqlite, |_| {}).await.expect("sqlite");
                 run(core, registry).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some((core, registry)) = platform(common::Backend::Postgres).await {
+                if let Some((core, registry)) = platform(common::Backend::Postgres, |_| {}).await {
                     run(core, registry).await;
                 }
             }

@@ -5,7 +5,7 @@
 //! 256 KiB, optionally expiring; an expired value is never returned.
 
 use axum::Json;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use plexica_sdk::api::core::{PutSharedValue, SharedValue};
 use plexica_sdk::api::time::{now_ms, rfc3339};
@@ -16,6 +16,7 @@ use crate::auth::Credential;
 use crate::db::shared::SharedRecord;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac::{Caller, TenantScope};
+use crate::state::AppState;
 
 /// The largest value, bytes of JSON.
 pub const MAX_VALUE_BYTES: usize = 256 * 1024;
@@ -74,6 +75,7 @@ fn dto(r: SharedRecord) -> SharedValue {
 /// May `plugin` read `namespace` (owned by `owner`)? The owner may; others when the owner's
 /// installed manifest lists them.
 async fn may_read(
+    state: &AppState,
     scope: &TenantScope,
     plugin: &str,
     owner: &str,
@@ -82,7 +84,9 @@ async fn may_read(
     if plugin == owner {
         return Ok(true);
     }
-    let granted = scope.db.plugin_install(owner).await?.is_some_and(|o| {
+    let installs = &state.plugins.installs;
+    let owner_install = installs.get(scope.slug.as_str(), &scope.db, owner).await?;
+    let granted = owner_install.is_some_and(|o| {
         o.manifest
             .shared
             .iter()
@@ -93,6 +97,7 @@ async fn may_read(
 
 /// `GET …/shared/{namespace}/{key}`.
 pub async fn get(
+    State(state): State<AppState>,
     caller: Caller,
     scope: TenantScope,
     Path((_, namespace, key)): Path<(String, String, String)>,
@@ -104,7 +109,7 @@ pub async fn get(
         .shared_owner(&namespace)
         .await?
         .ok_or_else(|| not_found(&namespace, &key))?;
-    if !may_read(&scope, plugin, &owner, &namespace).await? {
+    if !may_read(&state, &scope, plugin, &owner, &namespace).await? {
         return Err(ApiError::forbidden(
             "SHARED_FORBIDDEN",
             format!(
@@ -122,6 +127,7 @@ pub async fn get(
 
 /// `PUT …/shared/{namespace}/{key}` `{value, ttl_seconds?}`.
 pub async fn put(
+    State(state): State<AppState>,
     caller: Caller,
     scope: TenantScope,
     Path((_, namespace, key)): Path<(String, String, String)>,
@@ -144,7 +150,9 @@ pub async fn put(
             format!("`ttl_seconds` is 1..={MAX_TTL_SECONDS}"),
         ));
     }
-    let declared = scope.db.plugin_install(plugin).await?.is_some_and(|p| {
+    let installs = &state.plugins.installs;
+    let own = installs.get(scope.slug.as_str(), &scope.db, plugin).await?;
+    let declared = own.is_some_and(|p| {
         is_own_namespace(plugin, &namespace)
             && p.manifest.shared.iter().any(|s| s.namespace == namespace)
     });

@@ -35,6 +35,33 @@ impl Drop for TestRegistry {
     }
 }
 
+/// A fresh registry and a core API (on `backend`, `adjust` applied) that installs from it and
+/// trusts its publishers' keys; `None` when the backend is not available here.
+pub async fn platform(
+    backend: super::Backend,
+    adjust: impl FnOnce(&mut plexica_core_api::Config),
+) -> Option<(super::TestCore, TestRegistry)> {
+    let registry = TestRegistry::start(|_| {}).await;
+    let url = registry.url.clone();
+    let core = super::TestCore::start_with(backend, |c| {
+        c.registry_url = Some(url);
+        c.trust_registry_keys = true;
+        adjust(c);
+    })
+    .await?;
+    Some((core, registry))
+}
+
+/// Serves `app` on a free loopback port (a plugin backend in tests); returns its URL.
+pub async fn serve_backend(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
 impl TestRegistry {
     /// Starts a registry (`adjust` applied to its configuration) with publisher `ada`.
     pub async fn start(adjust: impl FnOnce(&mut Config)) -> Self {

@@ -188,9 +188,9 @@ impl Context {
 }
 
 impl CoreConnection {
-    /// Sends `request` (a path under the context's tenant) with the install token and the
-    /// context's correlation id; decodes a 2xx answer, turns any other into [`Error::Core`]
-    /// with the platform's code and message.
+    /// Sends `request` (a path under the context's tenant) with the install token, the
+    /// context's correlation id and workspace; decodes a 2xx answer, turns any other into
+    /// [`Error::Refused`] with the platform's code and message.
     async fn send<T: serde::de::DeserializeOwned>(
         &self,
         ctx: &Context,
@@ -198,9 +198,13 @@ impl CoreConnection {
         path: &str,
     ) -> Result<T> {
         let url = format!("{}/api/v1/tenants/{}/{path}", self.base_url, ctx.tenant);
-        let response = request(&self.http, url.clone())
+        let mut request = request(&self.http, url.clone())
             .bearer_auth(&self.install_token)
-            .header("x-correlation-id", &ctx.correlation_id)
+            .header(CORRELATION_HEADER, &ctx.correlation_id);
+        if let Some(ws) = &ctx.workspace {
+            request = request.header(WORKSPACE_HEADER, ws);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| Error::Core(format!("cannot reach {url}: {e}")))?;
@@ -278,40 +282,31 @@ impl Services<'_> {
         body: Option<&B>,
     ) -> Result<T> {
         let core = self.ctx.connection()?;
-        let url = format!(
-            "{}/api/v1/tenants/{}/gateway/{plugin}/{service}/{}",
-            core.base_url,
-            self.ctx.tenant,
+        let path = format!(
+            "gateway/{plugin}/{service}/{}",
             path.trim_start_matches('/')
         );
-        let mut request = core
-            .http
-            .request(method, &url)
-            .bearer_auth(&core.install_token)
-            .header(CORRELATION_HEADER, &self.ctx.correlation_id);
-        if let Some(ws) = &self.ctx.workspace {
-            request = request.header(WORKSPACE_HEADER, ws);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request
-            .send()
+        let request = |http: &reqwest::Client, url: String| {
+            let request = http.request(method, url);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        };
+        core.send(self.ctx, request, &path)
             .await
-            .map_err(|e| Error::Core(format!("cannot reach {url}: {e}")))?;
-        let status = response.status();
-        if !status.is_success() {
-            let (code, message) = error_of(response).await;
-            return Err(Error::Service {
-                status: status.as_u16(),
-                code,
-                message,
-            });
-        }
-        response
-            .json()
-            .await
-            .map_err(|e| Error::Core(format!("unexpected answer from {url}: {e}")))
+            .map_err(|e| match e {
+                Error::Refused {
+                    status,
+                    code,
+                    message,
+                } => Error::Service {
+                    status,
+                    code,
+                    message,
+                },
+                other => other,
+            })
     }
 }
 
