@@ -5,9 +5,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::servers::serve_core;
 use common::{Sandbox, json};
+use plexica_core_api::Config;
 use plexica_core_api::db::delivery::Subscription;
-use plexica_core_api::{Config, CoreApi};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -18,30 +19,10 @@ fn dead_letters_through_the_cli() {
     let (api, url) = runtime.block_on(async {
         let mut config = Config::embedded(dir.path());
         config.retry_delays = vec![Duration::from_millis(20)];
-        let (api, _) = CoreApi::open(config, Some(PASSWORD.to_owned()))
-            .await
-            .expect("open");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(api.clone().serve(listener, std::future::pending()));
-        (api, url)
+        serve_core(config, PASSWORD).await
     });
     let sandbox = Sandbox::new();
-    sandbox
-        .plexica()
-        .args([
-            "login",
-            "--api-url",
-            &url,
-            "--username",
-            "admin",
-            "--password-stdin",
-        ])
-        .write_stdin(PASSWORD)
-        .assert()
-        .success();
+    sandbox.login_admin(&url, PASSWORD);
     sandbox.json_ok(["-o", "json", "tenant", "create", "acme", "--name", "Acme"]);
     runtime
         .block_on(api.state().core.put_subscription(

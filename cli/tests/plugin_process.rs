@@ -28,6 +28,23 @@ fn pids_of(needle: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `plexica workspace create --tenant acme SLUG --name NAME`.
+fn create_workspace(sandbox: &Sandbox, slug: &str, name: &str) {
+    sandbox
+        .plexica()
+        .args([
+            "workspace",
+            "create",
+            "--tenant",
+            "acme",
+            slug,
+            "--name",
+            name,
+        ])
+        .assert()
+        .success();
+}
+
 /// Waits until the plugin's answer to workspace `slug`'s creation is in the event log;
 /// returns that event (one JSON line).
 fn wait_greeted(sandbox: &Sandbox, slug: &str, within: Duration) -> String {
@@ -131,19 +148,7 @@ fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
         .join(PLUGIN);
     let first = pids_of(&unpacked);
     assert_eq!(first.len(), 1, "one process serves the plugin: {first:?}");
-    sandbox
-        .plexica()
-        .args([
-            "workspace",
-            "create",
-            "--tenant",
-            "acme",
-            "one",
-            "--name",
-            "One",
-        ])
-        .assert()
-        .success();
+    create_workspace(&sandbox, "one", "One");
     wait_greeted(&sandbox, "one", Duration::from_secs(30));
 
     // SIGKILL; the event sent right after waits in the retries until the restart.
@@ -152,19 +157,7 @@ fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
         .status()
         .expect("kill");
     assert!(killed.success());
-    sandbox
-        .plexica()
-        .args([
-            "workspace",
-            "create",
-            "--tenant",
-            "acme",
-            "two",
-            "--name",
-            "Two",
-        ])
-        .assert()
-        .success();
+    create_workspace(&sandbox, "two", "Two");
     let two = wait_greeted(&sandbox, "two", Duration::from_secs(40));
     assert!(two.contains("Hello, Two"), "{two}");
     let second = pids_of(&unpacked);
@@ -189,19 +182,7 @@ fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
         .args(["--set", "greeting=Howdy"])
         .assert()
         .success();
-    sandbox
-        .plexica()
-        .args([
-            "workspace",
-            "create",
-            "--tenant",
-            "acme",
-            "three",
-            "--name",
-            "Three",
-        ])
-        .assert()
-        .success();
+    create_workspace(&sandbox, "three", "Three");
     let three = wait_greeted(&sandbox, "three", Duration::from_secs(30));
     assert!(three.contains("Howdy, Three"), "{three}");
 

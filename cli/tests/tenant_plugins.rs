@@ -8,8 +8,8 @@ use std::io::Cursor;
 use std::process::Output;
 
 use common::Sandbox;
-use plexica_core_api::{Config, CoreApi};
-use plexica_registry::Registry;
+use common::servers::{serve_core, serve_registry};
+use plexica_core_api::Config;
 use plexica_sdk::api::registry::CreatedToken;
 use plexica_sdk::package::signing::SecretKey;
 use plexica_sdk::package::{PackageFile, Source, sign_package, write_package};
@@ -134,29 +134,13 @@ fn plugins_in_a_tenant_through_the_cli() {
     let registry_url = runtime.block_on(async {
         let mut config = plexica_registry::Config::embedded(registry_dir.path());
         config.publish_burst = 1000;
-        let (registry, _) = Registry::open(config, Some(REGISTRY_ADMIN_PASSWORD.to_owned()))
-            .await
-            .expect("registry opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(registry.serve(listener, std::future::pending()));
-        url
+        serve_registry(config, REGISTRY_ADMIN_PASSWORD).await
     });
-    let api_url = runtime.block_on(async {
+    let (_api, api_url) = runtime.block_on(async {
         let mut config = Config::embedded(core_dir.path());
         config.registry_url = Some(registry_url.clone());
         config.trust_registry_keys = true;
-        let (api, _) = CoreApi::open(config, Some(PASSWORD.to_owned()))
-            .await
-            .expect("core API opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(api.serve(listener, std::future::pending()));
-        url
+        serve_core(config, PASSWORD).await
     });
     let publisher = Publisher::new(registry_url.clone());
     publisher.publish("crm", "1.0.0", CRM_CONFIG);
@@ -172,19 +156,7 @@ fn plugins_in_a_tenant_through_the_cli() {
     );
 
     let sandbox = Sandbox::new();
-    sandbox
-        .plexica()
-        .args([
-            "login",
-            "--api-url",
-            &api_url,
-            "--username",
-            "admin",
-            "--password-stdin",
-        ])
-        .write_stdin(PASSWORD)
-        .assert()
-        .success();
+    sandbox.login_admin(&api_url, PASSWORD);
     sandbox.json_ok(["-o", "json", "tenant", "create", "acme", "--name", "Acme"]);
     let run = |args: &[&str]| sandbox.plexica().args(args).output().expect("plexica runs");
 

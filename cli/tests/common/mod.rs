@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use tempfile::TempDir;
 
+pub mod servers;
 pub mod up;
 
 /// An isolated user: a temporary configuration directory and working directory.
@@ -82,6 +83,22 @@ impl Sandbox {
             String::from_utf8_lossy(&output.stderr)
         );
         json(&output)
+    }
+
+    /// Logs the super admin in to the core API at `api_url` (password on stdin).
+    pub fn login_admin(&self, api_url: &str, password: &str) {
+        self.plexica()
+            .args([
+                "login",
+                "--api-url",
+                api_url,
+                "--username",
+                "admin",
+                "--password-stdin",
+            ])
+            .write_stdin(password)
+            .assert()
+            .success();
     }
 
     /// Runs `plexica plugin new` for a frontend plugin called `id`; returns its directory.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use plexica_sdk::api::registry::IndexLine;
-use plexica_sdk::manifest::{self, MANIFEST_FILE, Manifest};
+use plexica_sdk::manifest::Manifest;
 use plexica_sdk::package::signing::PublicKey;
 use plexica_sdk::package::{
     CheckStatus, Limits, Package, extract_package, read_package, sha256_hex, verify_read_package,
@@ -190,13 +190,10 @@ impl PackageStore {
                     .with_details(json!({ "checks": report.checks })),
             );
         }
-        let checked = manifest::check(&package.manifest_text, MANIFEST_FILE, Some(&package));
-        let manifest = checked.manifest.ok_or_else(|| {
-            unprocessable(
-                "MANIFEST_INVALID",
-                format!("{id}@{version}: invalid manifest"),
-            )
-        })?;
+        // Every rule, migrations included, passed in `verify_read_package`: only the typed
+        // form is needed here.
+        let manifest = Manifest::parse(&package.manifest_text)
+            .map_err(|e| unprocessable("MANIFEST_INVALID", format!("{id}@{version}: {e}")))?;
         if manifest.plugin.id != id || manifest.plugin.version.to_string() != version {
             return Err(unprocessable(
                 "PACKAGE_MISMATCH",
