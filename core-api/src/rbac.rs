@@ -223,6 +223,16 @@ impl PermissionCache {
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
+impl Caller {
+    /// The plugin calling, on a route whose rule is [`AuthRule::Plugin`].
+    pub fn plugin_id(&self) -> ApiResult<&str> {
+        match &self.0.credential {
+            Credential::Install { plugin_id } => Ok(plugin_id),
+            _ => Err(ApiError::internal("the plugin rule admitted a non-plugin")),
+        }
+    }
+}
+
 /// The tenant of the path and the caller's standing in it.
 #[derive(Debug, Clone)]
 pub struct TenantScope {

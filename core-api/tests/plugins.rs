@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::registry::on_both_backends_with_registry;
 use common::registry::{
     TestRegistry, borrowed, frontend_plugin, manifest, platform, signed, unsigned,
 };
@@ -87,31 +88,6 @@ async fn event_types(core: &TestCore, slug: &str) -> Vec<String> {
         .into_iter()
         .map(|(_, e)| e.r#type)
         .collect()
-}
-
-/// Runs `$body` with a core API (on SQLite, then on PostgreSQL when configured) that installs
-/// from a fresh registry.
-macro_rules! on_both_backends_with_registry {
-    ($name:ident, |$core:ident, $registry:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run($core: TestCore, $registry: TestRegistry) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (core, registry) = platform(common::Backend::Sqlite, |_| {}).await.expect("sqlite");
-                run(core, registry).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some((core, registry)) = platform(common::Backend::Postgres, |_| {}).await {
-                    run(core, registry).await;
-                }
-            }
-        }
-    };
 }
 
 fn plugin_tables(all: &[String]) -> Vec<&str> {

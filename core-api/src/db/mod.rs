@@ -6,6 +6,7 @@
 //! order, each once.
 
 pub mod core;
+pub mod data;
 pub mod delivery;
 pub mod plugins;
 pub mod shared;

@@ -4,6 +4,7 @@
 //! walk the same table to prove that outsiders are refused everywhere.
 
 mod auth;
+mod data;
 mod dlq;
 mod events;
 mod gateway;
@@ -174,6 +175,41 @@ fn entries() -> Vec<Entry> {
             AuthRule::Member,
             "Service discovery: the services of the tenant's active plugins and their status",
             gateway::services,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/data/{table}",
+            Plugin,
+            "Insert a row into one of the caller's own tables",
+            data::insert,
+        ),
+        entry(
+            M::PATCH,
+            "/api/v1/tenants/{t}/data/{table}",
+            Plugin,
+            "Set columns on the caller's rows matching a filter",
+            data::update,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/data/{table}/query",
+            Plugin,
+            "Rows of one of the caller's own tables (filter, order, limit)",
+            data::query,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/data/{table}/count",
+            Plugin,
+            "How many of the caller's rows match a filter",
+            data::count,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/data/{table}/delete",
+            Plugin,
+            "Remove the caller's rows matching a filter",
+            data::delete,
         ),
         entry(
             M::GET,

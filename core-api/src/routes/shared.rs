@@ -12,7 +12,6 @@ use plexica_sdk::api::time::{now_ms, rfc3339};
 use plexica_sdk::manifest::is_own_namespace;
 
 use super::JsonBody;
-use crate::auth::Credential;
 use crate::db::shared::SharedRecord;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac::{Caller, TenantScope};
@@ -23,13 +22,6 @@ pub const MAX_VALUE_BYTES: usize = 256 * 1024;
 
 /// The longest time to live, seconds (a year).
 pub const MAX_TTL_SECONDS: u64 = 365 * 24 * 3600;
-
-fn caller_plugin(caller: &Caller) -> ApiResult<&str> {
-    match &caller.0.credential {
-        Credential::Install { plugin_id } => Ok(plugin_id),
-        _ => Err(ApiError::internal("the plugin rule admitted a non-plugin")),
-    }
-}
 
 fn check_names(namespace: &str, key: &str) -> ApiResult<()> {
     let namespace_ok = (1..=128).contains(&namespace.len())
@@ -102,7 +94,7 @@ pub async fn get(
     scope: TenantScope,
     Path((_, namespace, key)): Path<(String, String, String)>,
 ) -> ApiResult<Json<SharedValue>> {
-    let plugin = caller_plugin(&caller)?;
+    let plugin = caller.plugin_id()?;
     check_names(&namespace, &key)?;
     let owner = scope
         .db
@@ -133,7 +125,7 @@ pub async fn put(
     Path((_, namespace, key)): Path<(String, String, String)>,
     JsonBody(request): JsonBody<PutSharedValue>,
 ) -> ApiResult<Json<SharedValue>> {
-    let plugin = caller_plugin(&caller)?;
+    let plugin = caller.plugin_id()?;
     check_names(&namespace, &key)?;
     if request.value.to_string().len() > MAX_VALUE_BYTES {
         return Err(ApiError::new(
@@ -192,7 +184,7 @@ pub async fn delete(
     scope: TenantScope,
     Path((_, namespace, key)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let plugin = caller_plugin(&caller)?;
+    let plugin = caller.plugin_id()?;
     check_names(&namespace, &key)?;
     match scope.db.shared_owner(&namespace).await? {
         Some(owner) if owner == plugin => {}

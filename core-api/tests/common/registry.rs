@@ -62,6 +62,43 @@ pub async fn serve_backend(app: axum::Router) -> String {
     url
 }
 
+/// Runs `$body` with a core API (on SQLite, then on PostgreSQL when configured) that installs
+/// from a fresh registry.
+#[allow(unused_macros)]
+macro_rules! on_both_backends_with_registry {
+    ($name:ident, |$core:ident, $registry:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn run(
+                $core: $crate::common::TestCore,
+                $registry: $crate::common::registry::TestRegistry,
+            ) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let (core, registry) =
+                    $crate::common::registry::platform($crate::common::Backend::Sqlite, |_| {})
+                        .await
+                        .expect("sqlite");
+                run(core, registry).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some((core, registry)) =
+                    $crate::common::registry::platform($crate::common::Backend::Postgres, |_| {}).await
+                {
+                    run(core, registry).await;
+                }
+            }
+        }
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use on_both_backends_with_registry;
+
 impl TestRegistry {
     /// Starts a registry (`adjust` applied to its configuration) with publisher `ada`.
     pub async fn start(adjust: impl FnOnce(&mut Config)) -> Self {

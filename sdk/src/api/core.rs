@@ -603,6 +603,81 @@ pub struct WorkspacePluginSettings {
     pub effective: serde_json::Map<String, Value>,
 }
 
+/// A row of a plugin's own table, as a JSON object of its columns.
+pub type DataRow = serde_json::Map<String, Value>;
+
+/// `POST /api/v1/tenants/{t}/data/{table}`: a row to insert into one of the calling plugin's
+/// tables (columns left out take their defaults; a workspace-aware plugin's `workspace_id` is
+/// set by the platform).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InsertRow {
+    /// Column → value.
+    pub values: DataRow,
+}
+
+/// The row an insert stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InsertedRow {
+    /// Every column, defaults filled in.
+    pub row: DataRow,
+}
+
+/// `POST …/data/{table}/query`: which rows, in which order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataQuery {
+    /// Column → value, all of which must match (`null` matches a missing value).
+    #[serde(default)]
+    pub filter: DataRow,
+    /// Column names, `-name` for descending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_by: Vec<String>,
+    /// At most this many rows (1–1000, default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Rows skipped first (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u32>,
+}
+
+/// The rows a query found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataRows {
+    /// Rows, in the asked order.
+    pub rows: Vec<DataRow>,
+}
+
+/// `POST …/data/{table}/count` and `POST …/data/{table}/delete`: the rows concerned (delete
+/// needs at least one column).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataFilter {
+    /// Column → value, all of which must match.
+    #[serde(default)]
+    pub filter: DataRow,
+}
+
+/// How many rows matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataCount {
+    /// Rows.
+    pub count: u64,
+}
+
+/// `PATCH …/data/{table}`: set columns on the rows matching a filter (of at least one column).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRows {
+    /// Column → value, all of which must match.
+    pub filter: DataRow,
+    /// Column → new value.
+    pub set: DataRow,
+}
+
+/// How many rows an update or delete changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowsChanged {
+    /// Rows.
+    pub rows: u64,
+}
+
 /// A value of the tenant's shared data (`/tenants/{t}/shared/{namespace}/{key}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SharedValue {

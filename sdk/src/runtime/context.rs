@@ -181,8 +181,13 @@ impl Context {
         Shared { ctx: self }
     }
 
+    /// The plugin's own tables (`ctx.data()`).
+    pub fn data(&self) -> super::data::Data<'_> {
+        super::data::Data { ctx: self }
+    }
+
     /// The connection to the platform, or [`Error::NotConnected`] outside it (unit tests).
-    fn connection(&self) -> Result<&CoreConnection> {
+    pub(super) fn connection(&self) -> Result<&CoreConnection> {
         self.core.as_deref().ok_or(Error::NotConnected)
     }
 }
@@ -191,7 +196,7 @@ impl CoreConnection {
     /// Sends `request` (a path under the context's tenant) with the install token, the
     /// context's correlation id and workspace; decodes a 2xx answer, turns any other into
     /// [`Error::Refused`] with the platform's code and message.
-    async fn send<T: serde::de::DeserializeOwned>(
+    pub(super) async fn send<T: serde::de::DeserializeOwned>(
         &self,
         ctx: &Context,
         request: impl FnOnce(&reqwest::Client, String) -> reqwest::RequestBuilder,

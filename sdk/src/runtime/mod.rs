@@ -38,6 +38,7 @@
 //! ```
 
 mod context;
+mod data;
 mod error;
 mod event;
 mod handler;
@@ -51,6 +52,7 @@ pub use context::{
     CORE_URL_ENV, CORRELATION_HEADER, Context, CoreApi, CoreConnection, Events, INSTALL_TOKEN_ENV,
     MissingTenant, Services, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER,
 };
+pub use data::{Data, TableQuery};
 pub use error::{Error, Result};
 pub use event::{Envelope, Event};
 pub use handler::{

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use super::context::Context;
+use super::context::{Context, CoreConnection};
 use super::error::{Error, Result};
 use super::event::{Envelope, Event};
 use super::handler::{self, handlers};
@@ -53,6 +53,7 @@ pub struct ContextBuilder {
     workspace: Option<String>,
     actor: Option<String>,
     correlation_id: Option<String>,
+    core: Option<std::sync::Arc<CoreConnection>>,
 }
 
 impl ContextBuilder {
@@ -63,6 +64,7 @@ impl ContextBuilder {
             workspace: None,
             actor: None,
             correlation_id: None,
+            core: None,
         }
     }
 
@@ -84,12 +86,23 @@ impl ContextBuilder {
         self
     }
 
+    /// Connects the context to a real core API at `base_url` as an install holding
+    /// `install_token`, for tests that run against a platform (`ctx.data()`, `ctx.events()`…
+    /// then really call it). Without it those calls are [`Error::NotConnected`].
+    pub fn core(mut self, base_url: impl Into<String>, install_token: impl Into<String>) -> Self {
+        self.core = Some(std::sync::Arc::new(CoreConnection::new(
+            base_url,
+            install_token,
+        )));
+        self
+    }
+
     /// The context.
     pub fn build(self) -> Context {
         let correlation_id = self
             .correlation_id
             .unwrap_or_else(|| format!("test-correlation-{}", next_serial()));
-        Context::new(self.tenant, self.workspace, self.actor, correlation_id)
+        Context::new(self.tenant, self.workspace, self.actor, correlation_id).connected(self.core)
     }
 }
 
