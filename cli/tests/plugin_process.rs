@@ -106,24 +106,7 @@ fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
         .arg(workspace_root().join("sdk"))
         .assert()
         .success();
-    let dir = sandbox.work().join(PLUGIN);
-    std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock");
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-target");
-    std::fs::create_dir_all(&target).expect("target");
-    std::os::unix::fs::symlink(&target, dir.join("target")).expect("symlink");
-    for step in [&["plugin", "build"][..], &["plugin", "publish"][..]] {
-        let output = sandbox
-            .plexica()
-            .args(step)
-            .arg(&dir)
-            .output()
-            .expect("runs");
-        assert!(
-            output.status.success(),
-            "{step:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    sandbox.build_and_publish(&sandbox.work().join(PLUGIN));
     sandbox
         .plexica()
         .args(["tenant", "create", "acme", "--name", "Acme"])

@@ -13,7 +13,7 @@ use common::{Sandbox, json};
 #[test]
 fn quickstart_runs_the_whole_journey_and_can_run_again() {
     let sandbox = Sandbox::new();
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-target");
+    let target = common::plugin_target();
     for format in ["table", "json"] {
         let output = sandbox
             .plexica()

@@ -4,17 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::{Sandbox, json, workspace_root};
-
-/// Target directory shared by the Rust templates, so dependencies compile once.
-fn shared_plugin_target() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-target");
-    std::fs::create_dir_all(&dir).expect("create shared target");
-    dir
-}
 
 fn run_ok(command: &mut Command) {
     let output = command.output().expect("command runs");
@@ -40,7 +33,7 @@ fn journey(template: &str, id: &str) {
         std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock"))
             .expect("copy lock");
         #[cfg(unix)]
-        std::os::unix::fs::symlink(shared_plugin_target(), dir.join("target"))
+        std::os::unix::fs::symlink(common::plugin_target(), dir.join("target"))
             .expect("symlink target");
     }
 

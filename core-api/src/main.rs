@@ -60,6 +60,10 @@ struct Args {
     /// Longest wait of the gateway for a plugin's answer, seconds.
     #[arg(long, default_value_t = 30)]
     gateway_timeout_seconds: u64,
+    /// Seconds the gateway refuses calls to a plugin at once (503 `CIRCUIT_OPEN`) after five
+    /// failures in a row, before it tries again.
+    #[arg(long, default_value_t = 10)]
+    breaker_cooldown_seconds: u64,
 }
 
 /// Retry delays from the command line.
@@ -117,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
     config.plugin_start_timeout = Duration::from_secs(args.plugin_start_timeout_seconds.max(1));
     config.heartbeat_interval = Duration::from_secs(args.heartbeat_seconds.max(1));
     config.gateway_timeout = Duration::from_secs(args.gateway_timeout_seconds.max(1));
+    config.breaker_cooldown = Duration::from_secs(args.breaker_cooldown_seconds.max(1));
     let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
     let (api, generated) = CoreApi::open(config, bootstrap)
         .await

@@ -5,9 +5,7 @@
 mod common;
 
 use common::registry::on_both_backends_with_registry;
-use common::registry::{
-    TestRegistry, borrowed, frontend_plugin, manifest, platform, signed, unsigned,
-};
+use common::registry::{TestRegistry, borrowed, frontend_plugin, manifest, signed, unsigned};
 use common::{TestCore, assert_error};
 use plexica_core_api::db::tenant::TenantDb;
 use plexica_core_api::slug::TenantSlug;

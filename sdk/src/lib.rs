@@ -25,6 +25,11 @@ pub use plexica_sdk_macros::{event_handler, hook};
 #[cfg(feature = "runtime")]
 pub use runtime::{Context, Event, Plugin, handlers, hooks, prelude, testing};
 
+/// The web framework plugin routes are written with, re-exported so that a plugin uses the
+/// SDK's version (`plexica_sdk::axum::extract::Path`, `…::http::StatusCode`).
+#[cfg(feature = "runtime")]
+pub use axum;
+
 /// Items used by code that the SDK's macros generate. Not part of the public API.
 #[cfg(feature = "runtime")]
 #[doc(hidden)]

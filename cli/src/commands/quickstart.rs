@@ -133,6 +133,8 @@ pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
                 port_registry: 0,
                 postgres: None,
                 nats: None,
+                gateway_timeout: None,
+                breaker_cooldown: None,
             })
         },
     )?;

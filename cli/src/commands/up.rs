@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use plexica_core_api::CoreApi;
@@ -45,6 +46,13 @@ pub struct UpArgs {
     /// NATS JetStream URL: events travel through it instead of the embedded outbox push.
     #[arg(long, env = "PLEXICA_NATS_URL")]
     nats: Option<String>,
+    /// Longest wait of the gateway for a plugin's answer, seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    gateway_timeout_seconds: u64,
+    /// Seconds the gateway refuses calls to a plugin at once (503 CIRCUIT_OPEN) after five
+    /// failures in a row, before it tries again.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    breaker_cooldown_seconds: u64,
 }
 
 /// The JSON result of `up`, printed once the platform is ready.
@@ -110,6 +118,10 @@ pub struct PlatformOptions {
     pub postgres: Option<String>,
     /// NATS JetStream instead of the embedded event push.
     pub nats: Option<String>,
+    /// The gateway's wait for a plugin's answer (`None`: the core API's default).
+    pub gateway_timeout: Option<Duration>,
+    /// How long an open circuit refuses calls (`None`: the core API's default).
+    pub breaker_cooldown: Option<Duration>,
 }
 
 impl Platform {
@@ -146,6 +158,12 @@ impl Platform {
                 registry_config.database_url.clone_from(url);
             }
             core_config.nats_url.clone_from(&options.nats);
+            if let Some(timeout) = options.gateway_timeout {
+                core_config.gateway_timeout = timeout;
+            }
+            if let Some(cooldown) = options.breaker_cooldown {
+                core_config.breaker_cooldown = cooldown;
+            }
             core_config.registry_url = Some(format!("http://{registry_addr}"));
             core_config.trust_registry_keys = true;
             std::fs::create_dir_all(data_dir.join("core"))?;
@@ -209,6 +227,8 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         port_registry: args.port_registry,
         postgres: args.postgres,
         nats: args.nats,
+        gateway_timeout: Some(Duration::from_secs(args.gateway_timeout_seconds)),
+        breaker_cooldown: Some(Duration::from_secs(args.breaker_cooldown_seconds)),
     })?;
     spinner.finish_and_clear();
     write_profile(

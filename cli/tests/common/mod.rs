@@ -111,6 +111,34 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Builds the Rust plugin at `dir` the way every test does (this checkout's `Cargo.lock`,
+    /// the shared [`plugin_target`]), then `plexica plugin build` and `plexica plugin publish`.
+    pub fn build_and_publish(&self, dir: &Path) {
+        std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock");
+        let link = dir.join("target");
+        if !link.exists() {
+            std::os::unix::fs::symlink(plugin_target(), link).expect("symlink");
+        }
+        for step in [&["plugin", "build"][..], &["plugin", "publish"][..]] {
+            let output = self.plexica().args(step).arg(dir).output().expect("runs");
+            assert!(
+                output.status.success(),
+                "{step:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
+
+/// The target directory the tests that build Rust plugins share, so that the SDK and its
+/// dependencies are built once (in release).
+pub fn plugin_target() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-target");
+    std::fs::create_dir_all(&dir).expect("create the shared plugin target");
+    dir
+}
+
 /// The workspace root of this repository.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -18,6 +18,16 @@ impl Platform {
     /// Starts `plexica up` on free ports in `sandbox` (on PostgreSQL when `postgres` is given)
     /// and waits until it has written the `local` profile and logged it in.
     pub fn start(sandbox: &Sandbox, postgres: Option<&str>, nats: Option<&str>) -> Self {
+        Self::start_with(sandbox, postgres, nats, &[])
+    }
+
+    /// [`Platform::start`] with more flags of `plexica up`.
+    pub fn start_with(
+        sandbox: &Sandbox,
+        postgres: Option<&str>,
+        nats: Option<&str>,
+        flags: &[&str],
+    ) -> Self {
         let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("plexica"));
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("PLEXICA_") {
@@ -45,6 +55,7 @@ impl Platform {
         if let Some(url) = nats {
             command.args(["--nats", url]);
         }
+        command.args(flags);
         let previous = local_api_url(sandbox);
         let mut platform = Self {
             child: command.spawn().expect("plexica up starts"),

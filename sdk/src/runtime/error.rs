@@ -111,6 +111,18 @@ pub enum Error {
         /// For people.
         message: String,
     },
+    /// A plugin route refuses its request (bad input, nothing there): answered with `status`
+    /// and `code` in the platform's error envelope; see [`Error::invalid`] and
+    /// [`Error::not_found`].
+    #[error("{message}")]
+    Rejected {
+        /// HTTP status, 400–499.
+        status: u16,
+        /// A stable code, e.g. `VALIDATION_FAILED`.
+        code: String,
+        /// For people.
+        message: String,
+    },
     /// A failure of the plugin's own code; see [`Error::other`].
     #[error("{0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
@@ -122,13 +134,44 @@ impl Error {
     pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         Self::Other(error.into())
     }
+
+    /// The request is invalid: `422 VALIDATION_FAILED` with `message`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Rejected {
+            status: 422,
+            code: "VALIDATION_FAILED".to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// What the request names does not exist: `404 NOT_FOUND` with `message`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::Rejected {
+            status: 404,
+            code: "NOT_FOUND".to_owned(),
+            message: message.into(),
+        }
+    }
 }
 
 /// A plugin route may return `Result<T>`: an error answers with the platform's error envelope,
-/// `502 CORE_ERROR` when the core API failed, `500 PLUGIN_ERROR` otherwise (the message is the
-/// error's, so keep secrets out of it).
+/// [`Error::Rejected`] with its own status and code, `502 CORE_ERROR` when the core API failed,
+/// `500 PLUGIN_ERROR` otherwise (the message is the error's, so keep secrets out of it).
 impl axum::response::IntoResponse for Error {
     fn into_response(self) -> axum::response::Response {
+        if let Self::Rejected {
+            status,
+            code,
+            message,
+        } = &self
+        {
+            let status = axum::http::StatusCode::from_u16(*status)
+                .ok()
+                .filter(axum::http::StatusCode::is_client_error)
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+            let body = serde_json::json!({ "error": { "code": code, "message": message } });
+            return (status, axum::Json(body)).into_response();
+        }
         let (status, code) = match &self {
             Self::Core(_) | Self::NotConnected | Self::Refused { .. } | Self::Service { .. } => {
                 (axum::http::StatusCode::BAD_GATEWAY, "CORE_ERROR")
