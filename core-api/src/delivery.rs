@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use plexica_sdk::api::events::{EVENTS_PATH, Event, SIGNATURE_HEADER, sign_delivery};
+use plexica_sdk::api::events::{
+    BATCH_CONTENT_TYPE, EVENTS_PATH, Event, SIGNATURE_HEADER, sign_delivery,
+};
 use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 use tokio::task::JoinSet;
@@ -305,8 +307,9 @@ struct StreamOutcome {
 }
 
 /// Pushes one subscriber's claimed deliveries in order to its active `subscription` (none: the
-/// subscriber is not active), stopping at the first failure (or once the delivery `timeout`
-/// has passed, so that the claim's lease is never outlived).
+/// subscriber is not active), in one batched request when there are several, stopping at the
+/// first failure (or once the delivery `timeout` has passed, so that the claim's lease is never
+/// outlived).
 async fn send_stream(
     http: &reqwest::Client,
     subscription: Option<Subscription>,
@@ -318,18 +321,37 @@ async fn send_stream(
         failure: None,
         untried: Vec::new(),
     };
+    let Some(sub) = subscription else {
+        let mut pending = stream.into_iter();
+        outcome.failure = pending
+            .next()
+            .map(|d| (d, "the subscriber is not active".to_owned()));
+        outcome.untried = pending.collect();
+        return outcome;
+    };
     let mut pending = stream.into_iter();
+    if pending.len() > 1 {
+        let envelopes: Vec<&str> = pending.as_slice().iter().map(|d| d.envelope.as_str()).collect();
+        match push_batch(http, &sub, &envelopes).await {
+            BatchPush::Handled(handled, failure) => {
+                outcome.delivered.extend(pending.by_ref().take(handled));
+                if let Some(error) = failure {
+                    outcome.failure = pending.next().map(|d| (d, error));
+                }
+                outcome.untried = pending.collect();
+                return outcome;
+            }
+            // The plugin takes one event a request: push them one by one.
+            BatchPush::Unsupported => {}
+        }
+    }
     let started = tokio::time::Instant::now();
     // The lease covers twice the delivery timeout: start no push after the first one is over.
     while started.elapsed() < timeout {
         let Some(delivery) = pending.next() else {
             break;
         };
-        let pushed = match &subscription {
-            Some(sub) => push(http, sub, &delivery.envelope).await,
-            None => Err("the subscriber is not active".to_owned()),
-        };
-        match pushed {
+        match push(http, &sub, &delivery.envelope).await {
             Ok(()) => outcome.delivered.push(delivery),
             Err(error) => {
                 outcome.failure = Some((delivery, error));
@@ -339,6 +361,56 @@ async fn send_stream(
     }
     outcome.untried = pending.collect();
     outcome
+}
+
+/// What a batched push achieved.
+#[derive(Debug)]
+pub(crate) enum BatchPush {
+    /// This many, from the first, were handled; and why the next one failed, if one did.
+    Handled(usize, Option<String>),
+    /// The plugin answered without saying how many it handled (it takes no batches).
+    Unsupported,
+}
+
+/// `POST <endpoint>/_plexica/events` with `envelopes` as one batch (CloudEvents' batched
+/// mode, [`BATCH_CONTENT_TYPE`]), signed like a single push.
+pub(crate) async fn push_batch(
+    http: &reqwest::Client,
+    sub: &Subscription,
+    envelopes: &[&str],
+) -> BatchPush {
+    let url = format!("{}{EVENTS_PATH}", sub.endpoint.trim_end_matches('/'));
+    let body = format!("[{}]", envelopes.join(","));
+    let signature = sign_delivery(sub.secret.as_bytes(), now_ms() / 1000, body.as_bytes());
+    let sent = http
+        .post(&url)
+        .header(SIGNATURE_HEADER, signature)
+        .header(reqwest::header::CONTENT_TYPE, BATCH_CONTENT_TYPE)
+        .body(body)
+        .send()
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) => return BatchPush::Handled(0, Some(format!("cannot reach {url}: {}", innermost(&e)))),
+    };
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let handled = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("handled").and_then(serde_json::Value::as_u64))
+        .and_then(|n| usize::try_from(n).ok())
+        .map(|n| n.min(envelopes.len()));
+    match handled {
+        Some(n) if status.is_success() && n == envelopes.len() => BatchPush::Handled(n, None),
+        Some(n) => BatchPush::Handled(
+            n,
+            Some(format!(
+                "{url} answered {status}: {}",
+                text.chars().take(500).collect::<String>()
+            )),
+        ),
+        None => BatchPush::Unsupported,
+    }
 }
 
 /// `POST <endpoint>/_plexica/events` with `envelope`, signed with the subscription's secret;

@@ -19,6 +19,7 @@ use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 
 use crate::db::delivery::Subscription;
+use crate::delivery::BatchPush;
 use crate::state::AppState;
 
 /// The stream all events go to.
@@ -196,72 +197,134 @@ async fn consume(
             .map_err(|e| format!("cannot open consumer {name}: {e}"))?;
         consumer.messages().await.map_err(|e| e.to_string())
     };
-    let mut messages = match messages.await {
+    let messages = match messages.await {
         Ok(messages) => messages,
         Err(e) => {
             tracing::warn!(error = %e, consumer = %name, "consumer not started; retried in a second");
             return;
         }
     };
-    while let Some(message) = messages.next().await {
-        let Ok(message) = message else {
-            continue;
-        };
-        let envelope = String::from_utf8_lossy(&message.payload).into_owned();
-        let Ok(event) = serde_json::from_str::<Event>(&envelope) else {
-            let _ = message.ack_with(AckKind::Term).await;
-            continue;
-        };
-        if !sub.wants(&event) {
-            let _ = message.ack().await;
-            continue;
-        }
-        match crate::delivery::push(&http, &sub, &envelope).await {
-            Ok(()) => {
-                if message.ack().await.is_ok() {
-                    metrics::counter!("core_events_delivered_total").increment(1);
-                }
+    let mut chunks = messages.ready_chunks(BATCH);
+    while let Some(chunk) = chunks.next().await {
+        let mut wanted = Vec::with_capacity(chunk.len());
+        for message in chunk.into_iter().flatten() {
+            let envelope = String::from_utf8_lossy(&message.payload).into_owned();
+            let Ok(event) = serde_json::from_str::<Event>(&envelope) else {
+                let _ = message.ack_with(AckKind::Term).await;
+                continue;
+            };
+            if !sub.wants(&event) {
+                let _ = message.ack().await;
+                continue;
             }
-            Err(error) => {
-                metrics::counter!("core_events_failed_total").increment(1);
-                let attempt = message.info().map_or(1, |i| i.delivered);
-                match usize::try_from(attempt - 1)
-                    .ok()
-                    .and_then(|a| delays.get(a))
-                {
-                    Some(delay) => {
-                        let jitter = rand::thread_rng().gen_range(0.8..1.2);
-                        let _ = message
-                            .ack_with(AckKind::Nak(Some(delay.mul_f64(jitter))))
-                            .await;
+            wanted.push(Pulled {
+                message,
+                event,
+                envelope,
+            });
+        }
+        deliver(&state, &http, &sub, wanted).await;
+    }
+}
+
+/// The most events one push carries (whatever the consumer has ready, up to this).
+const BATCH: usize = 64;
+
+/// A message pulled for a subscriber, decoded.
+struct Pulled {
+    message: jetstream::Message,
+    event: Event,
+    envelope: String,
+}
+
+/// Pushes `pulled` to the plugin in order, as batches: each handled message is acknowledged; a
+/// failed one is retried or dead-lettered on its own ([`failed`]) and the ones after it are
+/// pushed again at once.
+async fn deliver(state: &AppState, http: &reqwest::Client, sub: &Subscription, pulled: Vec<Pulled>) {
+    let mut start = 0;
+    while start < pulled.len() {
+        let batch = &pulled[start..];
+        let outcome = if batch.len() == 1 {
+            match crate::delivery::push(http, sub, &batch[0].envelope).await {
+                Ok(()) => BatchPush::Handled(1, None),
+                Err(error) => BatchPush::Handled(0, Some(error)),
+            }
+        } else {
+            let envelopes: Vec<&str> = batch.iter().map(|p| p.envelope.as_str()).collect();
+            crate::delivery::push_batch(http, sub, &envelopes).await
+        };
+        let (handled, failure) = match outcome {
+            BatchPush::Handled(handled, failure) => (handled, failure),
+            // The plugin takes one event a request.
+            BatchPush::Unsupported => {
+                for one in batch {
+                    match crate::delivery::push(http, sub, &one.envelope).await {
+                        Ok(()) => acknowledge(&one.message).await,
+                        Err(error) => failed(state, sub, one, &error).await,
                     }
-                    None => {
-                        let stored = state
-                            .core
-                            .insert_dead_letter(
-                                &event,
-                                &sub.plugin_id,
-                                &envelope,
-                                &error,
-                                attempt,
-                                now_ms(),
-                            )
-                            .await;
-                        match stored {
-                            Ok(id) => {
-                                let _ = message.ack_with(AckKind::Term).await;
-                                metrics::counter!("core_events_dead_lettered_total").increment(1);
-                                tracing::warn!(dead_letter = %id, plugin = %sub.plugin_id, event = %event.id, "event dead-lettered");
-                            }
-                            // Not stored: let JetStream redeliver it later rather than lose it.
-                            Err(e) => {
-                                tracing::error!(error = %e, "cannot store a dead letter");
-                                let _ = message
-                                    .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
-                                    .await;
-                            }
-                        }
-                    }
+                }
+                return;
+            }
+        };
+        for one in &batch[..handled] {
+            acknowledge(&one.message).await;
+        }
+        start += handled;
+        if let (Some(error), Some(one)) = (failure, batch.get(handled)) {
+            failed(state, sub, one, &error).await;
+            start += 1;
+        }
+    }
+}
+
+async fn acknowledge(message: &jetstream::Message) {
+    if message.ack().await.is_ok() {
+        metrics::counter!("core_events_delivered_total").increment(1);
+    }
+}
+
+/// A push of `one` failed: redelivered after its next retry delay (jittered), or, after the
+/// last, dead-lettered.
+async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, error: &str) {
+    metrics::counter!("core_events_failed_total").increment(1);
+    let delays = &state.config.retry_delays;
+    let attempt = one.message.info().map_or(1, |i| i.delivered);
+    match usize::try_from(attempt - 1)
+        .ok()
+        .and_then(|a| delays.get(a))
+    {
+        Some(delay) => {
+            let jitter = rand::thread_rng().gen_range(0.8..1.2);
+            let _ = one
+                .message
+                .ack_with(AckKind::Nak(Some(delay.mul_f64(jitter))))
+                .await;
+        }
+        None => {
+            let stored = state
+                .core
+                .insert_dead_letter(
+                    &one.event,
+                    &sub.plugin_id,
+                    &one.envelope,
+                    error,
+                    attempt,
+                    now_ms(),
+                )
+                .await;
+            match stored {
+                Ok(id) => {
+                    let _ = one.message.ack_with(AckKind::Term).await;
+                    metrics::counter!("core_events_dead_lettered_total").increment(1);
+                    tracing::warn!(dead_letter = %id, plugin = %sub.plugin_id, event = %one.event.id, "event dead-lettered");
+                }
+                // Not stored: let JetStream redeliver it later rather than lose it.
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot store a dead letter");
+                    let _ = one
+                        .message
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
+                        .await;
                 }
             }
         }

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::plugin::{FAIL, SECRET, handled_of, start_plugin, subscription, wait_for};
-use plexica_sdk::api::events::{EVENTS_PATH, SIGNATURE_HEADER, sign_delivery};
+use plexica_sdk::api::events::{BATCH_CONTENT_TYPE, EVENTS_PATH, SIGNATURE_HEADER, sign_delivery};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -258,6 +258,55 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
         .filter(|h| h.3 == "corr-forged")
         .count();
     assert_eq!(forged, 1, "a replayed event is handled once");
+
+    // A batch (CloudEvents' batched mode) is handled in order up to the first failure, and
+    // the answer says how many went through; a forged batch is refused whole.
+    let event = |correlation: &str, kind: &str| {
+        serde_json::to_string(&plexica_sdk::api::events::Event::new(
+            kind,
+            "core",
+            tenant_a,
+            correlation,
+            json!({}),
+        ))
+        .expect("json")
+    };
+    let batch = format!(
+        "[{},{},{},{}]",
+        event("corr-batch-1", "core.workspace.updated"),
+        envelope,
+        event("corr-batch-2", "core.user.created"),
+        event("corr-batch-3", "core.workspace.updated"),
+    );
+    let push_batch = |signature: String| {
+        http.post(format!("{plugin_url}{EVENTS_PATH}"))
+            .header("content-type", BATCH_CONTENT_TYPE)
+            .header(SIGNATURE_HEADER, signature)
+            .body(batch.clone())
+            .send()
+    };
+    let forged = push_batch(sign_delivery(b"not-the-secret", now, batch.as_bytes()))
+        .await
+        .expect("push");
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let answer = push_batch(sign_delivery(SECRET.as_bytes(), now, batch.as_bytes()))
+        .await
+        .expect("push");
+    assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: serde_json::Value = answer.json().await.expect("json");
+    assert_eq!(body["handled"], 2, "the new one and the duplicate: {body}");
+    assert_eq!(body["error"]["code"], "HANDLER_FAILED", "{body}");
+    let of = |correlation: &str| {
+        handled_of(tenant_a)
+            .iter()
+            .filter(|h| h.3 == correlation)
+            .count()
+    };
+    assert_eq!(
+        (of("corr-batch-1"), of("corr-forged"), of("corr-batch-3")),
+        (1, 1, 0),
+        "in order, the duplicate skipped, nothing after the failure"
+    );
 
     // Many changes in a row reach the subscriber in commit order (several per stream claim).
     let slugs: Vec<String> = (0..30).map(|n| format!("burst-{n:02}")).collect();

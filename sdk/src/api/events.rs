@@ -118,6 +118,19 @@ mod tests {
 /// The path of a plugin's backend the core API pushes events to.
 pub const EVENTS_PATH: &str = "/_plexica/events";
 
+/// The content type of a push carrying several events (CloudEvents' batched mode): a JSON
+/// array of envelopes of one subscriber, in commit order. The plugin handles them in order and
+/// stops at the first failure; its answer tells how many it handled ([`BatchOutcome`]).
+pub const BATCH_CONTENT_TYPE: &str = "application/cloudevents-batch+json";
+
+/// The answer to a batched push: how many of its events, from the first, were handled — all of
+/// them with a 2xx; on a failure (5xx, with the error envelope) the ones before the failed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchOutcome {
+    /// Events handled (or skipped as duplicates), from the first.
+    pub handled: usize,
+}
+
 /// The path under which a plugin's backend receives lifecycle hook calls:
 /// `POST /_plexica/hooks/{on_install|on_uninstall|on_activate|on_deactivate}`, with a
 /// [`HookCall`] body signed like a pushed event.

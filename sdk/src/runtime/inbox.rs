@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use super::context::Context;
 use super::handler::{dispatch, handlers};
 pub use crate::api::events::EVENTS_PATH;
-use crate::api::events::{SIGNATURE_HEADER, verify_delivery};
+use crate::api::events::{BATCH_CONTENT_TYPE, BatchOutcome, SIGNATURE_HEADER, verify_delivery};
 
 /// The environment variable holding the install's event secret.
 pub const EVENT_SECRET_ENV: &str = "PLEXICA_EVENT_SECRET";
@@ -98,22 +98,38 @@ pub(crate) fn refusal(inbox: &Inbox, headers: &HeaderMap, body: &[u8]) -> Option
         .map(|e| refuse(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", e.to_string()))
 }
 
-/// The handler of `POST /_plexica/events`.
-pub(crate) async fn receive(
-    State(inbox): State<Inbox>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(refused) = refusal(&inbox, &headers, &body) {
-        return refused;
+/// Why one event of a push was not handled: the answer to give.
+struct Refused {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refused {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
-    let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "BAD_ENVELOPE",
-            "the body is not a JSON event",
-        );
-    };
+
+    /// The error answer; a batch's also says how many events before this one were handled.
+    fn answer(self, handled: Option<usize>) -> Response {
+        let Some(handled) = handled else {
+            return refuse(self.status, self.code, self.message);
+        };
+        let body = serde_json::json!({
+            "error": { "code": self.code, "message": self.message },
+            "handled": handled,
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Handles one event: skipped when its id was handled already, else dispatched to the
+/// matching handlers (and remembered once they all succeeded). `true` when it was a duplicate.
+async fn handle(inbox: &Inbox, envelope: serde_json::Value) -> Result<bool, Refused> {
     let text = |key: &str| {
         envelope
             .get(key)
@@ -121,11 +137,11 @@ pub(crate) async fn receive(
             .map(str::to_owned)
     };
     let (Some(id), Some(tenant)) = (text("id"), text("tenant")) else {
-        return refuse(
+        return Err(Refused::new(
             StatusCode::BAD_REQUEST,
             "BAD_ENVELOPE",
             "the event has no id or tenant",
-        );
+        ));
     };
     if let Some(recent) = &inbox.recent {
         let seen = recent
@@ -133,11 +149,7 @@ pub(crate) async fn receive(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .contains(&id);
         if seen {
-            return (
-                StatusCode::OK,
-                Json(serde_json::json!({ "status": "duplicate" })),
-            )
-                .into_response();
+            return Ok(true);
         }
     }
     let ctx = Context::new(
@@ -148,25 +160,69 @@ pub(crate) async fn receive(
     )
     .handling(id.clone())
     .connected(inbox.core.clone());
-    match dispatch(handlers(), ctx, envelope).await {
-        Ok(()) => {
-            if let Some(recent) = &inbox.recent {
-                recent
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(id);
-            }
-            (
-                StatusCode::OK,
-                Json(serde_json::json!({ "status": "handled" })),
-            )
-                .into_response()
-        }
-        Err(e) => refuse(
+    dispatch(handlers(), ctx, envelope).await.map_err(|e| {
+        Refused::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "HANDLER_FAILED",
             e.to_string(),
-        ),
+        )
+    })?;
+    if let Some(recent) = &inbox.recent {
+        recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id);
+    }
+    Ok(false)
+}
+
+/// Is the push a batch ([`BATCH_CONTENT_TYPE`])?
+fn is_batch(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(BATCH_CONTENT_TYPE))
+}
+
+/// The handler of `POST /_plexica/events`: one envelope (`application/json`), or several in
+/// order ([`BATCH_CONTENT_TYPE`]), handled one after the other up to the first failure.
+pub(crate) async fn receive(
+    State(inbox): State<Inbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = refusal(&inbox, &headers, &body) {
+        return refused;
+    }
+    if is_batch(&headers) {
+        let Ok(envelopes) = serde_json::from_slice::<Vec<serde_json::Value>>(&body) else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_ENVELOPE",
+                "the body is not a JSON array of events",
+            );
+        };
+        let count = envelopes.len();
+        for (handled, envelope) in envelopes.into_iter().enumerate() {
+            if let Err(refused) = handle(&inbox, envelope).await {
+                return refused.answer(Some(handled));
+            }
+        }
+        return (StatusCode::OK, Json(BatchOutcome { handled: count })).into_response();
+    }
+    let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_ENVELOPE",
+            "the body is not a JSON event",
+        );
+    };
+    match handle(&inbox, envelope).await {
+        Ok(duplicate) => {
+            let status = if duplicate { "duplicate" } else { "handled" };
+            (StatusCode::OK, Json(serde_json::json!({ "status": status }))).into_response()
+        }
+        Err(refused) => refused.answer(None),
     }
 }
 
