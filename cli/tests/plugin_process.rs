@@ -2,7 +2,7 @@
 //! runs the platform; a `rust-backend` plugin is scaffolded, built against this checkout's SDK,
 //! published and installed with `--activate`, so the core API starts its backend. Killed with
 //! SIGKILL, the backend is restarted and still receives the event sent while it was down;
-//! stopping the platform stops it.
+//! stopping the platform stops it — with the embedded transport and with NATS JetStream.
 
 mod common;
 
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::up::Platform;
 use common::{Sandbox, workspace_root};
+use serde_json::json;
 
 const PLUGIN: &str = "greeter";
 
@@ -28,10 +29,12 @@ fn pids_of(needle: &Path) -> Vec<String> {
         .collect()
 }
 
-/// `plexica workspace create --tenant acme SLUG --name NAME`.
+/// `plexica workspace create --tenant acme SLUG --name NAME`, with correlation id
+/// `corr-SLUG`.
 fn create_workspace(sandbox: &Sandbox, slug: &str, name: &str) {
     sandbox
         .plexica()
+        .env("PLEXICA_CORRELATION_ID", format!("corr-{slug}"))
         .args([
             "workspace",
             "create",
@@ -81,8 +84,21 @@ fn wait_greeted(sandbox: &Sandbox, slug: &str, within: Duration) -> String {
 
 #[test]
 fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
+    journey(None);
+}
+
+#[test]
+fn the_same_through_nats_jetstream() {
+    match std::env::var("PLEXICA_TEST_NATS_URL") {
+        Ok(url) => journey(Some(&url)),
+        Err(_) => println!("skipped: PLEXICA_TEST_NATS_URL is not set"),
+    }
+}
+
+/// The whole journey on `plexica up`, its events through NATS JetStream when `nats` is given.
+fn journey(nats: Option<&str>) {
     let sandbox = Sandbox::new();
-    let platform = Platform::start(&sandbox, None, None);
+    let platform = Platform::start(&sandbox, None, nats);
     sandbox
         .plexica()
         .args(["keys", "generate"])
@@ -132,7 +148,15 @@ fn a_killed_backend_is_restarted_and_receives_what_was_sent_meanwhile() {
     let first = pids_of(&unpacked);
     assert_eq!(first.len(), 1, "one process serves the plugin: {first:?}");
     create_workspace(&sandbox, "one", "One");
-    wait_greeted(&sandbox, "one", Duration::from_secs(30));
+    let one: serde_json::Value =
+        serde_json::from_str(&wait_greeted(&sandbox, "one", Duration::from_secs(30)))
+            .expect("an event");
+    // The handler ran for the right tenant and workspace, in the CLI command's correlation.
+    assert_eq!(
+        (&one["tenant"], &one["workspace"], &one["correlationid"]),
+        (&json!("acme"), &json!("one"), &json!("corr-one")),
+        "{one}"
+    );
 
     // SIGKILL; the event sent right after waits in the retries until the restart.
     let killed = Command::new("kill")

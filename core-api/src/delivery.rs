@@ -10,16 +10,14 @@
 
 use std::time::Duration;
 
-use plexica_sdk::api::events::{
-    BATCH_CONTENT_TYPE, EVENTS_PATH, Event, SIGNATURE_HEADER, sign_delivery,
-};
+use plexica_sdk::api::events::{BATCH_CONTENT_TYPE, EVENTS_PATH, SIGNATURE_HEADER, sign_delivery};
 use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 use tokio::task::JoinSet;
 
 use crate::db::DbResult;
 use crate::db::core::CoreStore;
-use crate::db::delivery::{Delivery, Subscription};
+use crate::db::delivery::{Delivery, EventHead, Subscription};
 use crate::slug::TenantSlug;
 use crate::state::AppState;
 use crate::transport::EventTransport;
@@ -184,11 +182,16 @@ async fn record_gauges(state: &AppState) -> DbResult<()> {
 /// the moved cursors are written in one transaction; outboxes' databases are only read.
 /// Returns how many events it relayed.
 async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbResult<usize> {
-    let mut batches = Vec::new();
-    for outbox in outboxes(state).await? {
+    // Each outbox is its own database (SQLite file or schema): read them all at once.
+    let reads = outboxes(state).await?.into_iter().map(|outbox| async move {
         let rows = CoreStore::outbox_after(&outbox.pool, outbox.cursor, 500).await?;
+        Ok::<_, crate::db::DbError>((outbox.key, rows))
+    });
+    let mut batches = Vec::new();
+    for read in futures_util::future::join_all(reads).await {
+        let (key, rows) = read?;
         if !rows.is_empty() {
-            batches.push((outbox.key, rows));
+            batches.push((key, rows));
         }
     }
     if batches.is_empty() {
@@ -219,7 +222,7 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
     let mut events = Vec::new();
     for (key, rows) in &batches {
         for (_, envelope) in rows {
-            let Ok(event) = serde_json::from_str::<Event>(envelope) else {
+            let Some(event) = EventHead::of(envelope) else {
                 tracing::error!("an outbox row is not an event; skipped");
                 continue;
             };
@@ -230,8 +233,8 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
     }
     let mut queued = Vec::new();
     for (event, envelope) in &events {
-        for sub in subscribers.get(&event.tenant).into_iter().flatten() {
-            if sub.wants(event) {
+        for sub in subscribers.get(event.tenant.as_ref()).into_iter().flatten() {
+            if sub.wants_head(event) {
                 queued.push((sub.plugin_id.as_str(), event, *envelope));
             }
         }
@@ -331,7 +334,11 @@ async fn send_stream(
     };
     let mut pending = stream.into_iter();
     if pending.len() > 1 {
-        let envelopes: Vec<&str> = pending.as_slice().iter().map(|d| d.envelope.as_str()).collect();
+        let envelopes: Vec<&str> = pending
+            .as_slice()
+            .iter()
+            .map(|d| d.envelope.as_str())
+            .collect();
         match push_batch(http, &sub, &envelopes).await {
             BatchPush::Handled(handled, failure) => {
                 outcome.delivered.extend(pending.by_ref().take(handled));
@@ -391,7 +398,9 @@ pub(crate) async fn push_batch(
         .await;
     let response = match sent {
         Ok(response) => response,
-        Err(e) => return BatchPush::Handled(0, Some(format!("cannot reach {url}: {}", innermost(&e)))),
+        Err(e) => {
+            return BatchPush::Handled(0, Some(format!("cannot reach {url}: {}", innermost(&e))));
+        }
     };
     let status = response.status();
     let text = response.text().await.unwrap_or_default();

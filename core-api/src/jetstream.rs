@@ -18,7 +18,7 @@ use plexica_sdk::api::events::Event;
 use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 
-use crate::db::delivery::Subscription;
+use crate::db::delivery::{EventHead, Subscription};
 use crate::delivery::BatchPush;
 use crate::state::AppState;
 
@@ -26,8 +26,8 @@ use crate::state::AppState;
 pub const STREAM: &str = "PLEXICA_EVENTS";
 
 /// The subject of `event`.
-pub fn subject(event: &Event) -> String {
-    format!("plexica.{}.{}", event.tenant, event.r#type)
+pub fn subject(event: &EventHead<'_>) -> String {
+    format!("plexica.{}.{}", event.tenant, event.event_type)
 }
 
 /// The subject filter of a subscription pattern in `tenant` (`a.b.*` → `plexica.t.a.b.>`).
@@ -35,6 +35,16 @@ pub fn filter(tenant: &str, pattern: &str) -> String {
     match pattern.strip_suffix(".*") {
         Some(prefix) => format!("plexica.{tenant}.{prefix}.>"),
         None => format!("plexica.{tenant}.{pattern}"),
+    }
+}
+
+/// The one subject filter of `sub`'s consumer: its pattern's, or, for several patterns, its
+/// tenant's (the patterns are then matched here). One filter, because servers before NATS 2.10
+/// ignore a list of them (`filter_subjects`) and would hand the consumer every event.
+pub fn consumer_filter(sub: &Subscription) -> String {
+    match sub.patterns.as_slice() {
+        [pattern] => filter(&sub.tenant, pattern),
+        _ => format!("plexica.{}.>", sub.tenant),
     }
 }
 
@@ -74,7 +84,7 @@ pub type Sent = Vec<(i64, Option<jetstream::context::PublishAckFuture>)>;
 pub async fn send_all(js: &JetStream, rows: &[(i64, String)]) -> Sent {
     let mut sent = Vec::with_capacity(rows.len());
     for (seq, envelope) in rows {
-        let Ok(event) = serde_json::from_str::<Event>(envelope) else {
+        let Some(event) = EventHead::of(envelope) else {
             tracing::error!("an outbox row is not an event; skipped");
             sent.push((*seq, None));
             continue;
@@ -126,7 +136,7 @@ pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> 
                 Ok(subscriptions) => {
                     let mut wanted = HashMap::new();
                     for (sub, created_at) in subscriptions.into_iter().filter(|(s, _)| s.active) {
-                        wanted.insert(consumer_name(&sub, created_at), sub);
+                        wanted.insert(consumer_name(&sub, created_at), (sub, created_at));
                     }
                     running.retain(|name, task| {
                         let keep = wanted.contains_key(name) && !task.is_finished();
@@ -135,7 +145,7 @@ pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> 
                         }
                         keep
                     });
-                    for (name, sub) in wanted {
+                    for (name, (sub, created_at)) in wanted {
                         if let std::collections::hash_map::Entry::Vacant(slot) =
                             running.entry(name.clone())
                         {
@@ -145,6 +155,7 @@ pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> 
                                 http.clone(),
                                 name,
                                 sub,
+                                created_at,
                             )));
                         }
                     }
@@ -159,30 +170,42 @@ pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> 
     })
 }
 
-/// Events a replica holds unacknowledged per subscription: it pushes them one after the other,
-/// in stream order, so that the next is already there when one is acknowledged.
+/// Events a replica holds unacknowledged per subscription: it pushes them in stream order, so
+/// that the next ones are already there when a push is acknowledged.
 const IN_FLIGHT: i64 = 256;
 
-/// Pulls `sub`'s events from its durable consumer and pushes them to the plugin, one after the
-/// other in stream (commit) order; a failed one is redelivered after its retry delay, behind
-/// the ones that followed it. Replicas share a consumer, so with several replicas one
-/// subscriber's events may be pushed by two of them at once.
+/// How long before its subscription a consumer starts: clocks of the core API and the NATS
+/// server may differ a little, and an event relayed just before the subscription is one the
+/// embedded transport would deliver too.
+const START_MARGIN_MS: i64 = 2_000;
+
+/// Where `sub`'s consumer starts: at the events stored since the subscription was made
+/// (`created_at`, Unix ms), however long the supervisor took to open the consumer.
+fn start_policy(created_at: i64) -> DeliverPolicy {
+    let nanos = i128::from(created_at.saturating_sub(START_MARGIN_MS)) * 1_000_000;
+    match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
+        Ok(start_time) => DeliverPolicy::ByStartTime { start_time },
+        Err(_) => DeliverPolicy::New,
+    }
+}
+
+/// Pulls `sub`'s events from its durable consumer and pushes them to the plugin in stream
+/// (commit) order, in batches; a failed one is redelivered after its retry delay, behind the
+/// ones that followed it. Replicas share a consumer, so with several replicas one subscriber's
+/// events may be pushed by two of them at once.
 async fn consume(
     state: AppState,
     js: JetStream,
     http: reqwest::Client,
     name: String,
     sub: Subscription,
+    created_at: i64,
 ) {
     let delays = state.config.retry_delays.clone();
     let config = pull::Config {
         durable_name: Some(name.clone()),
-        filter_subjects: sub
-            .patterns
-            .iter()
-            .map(|p| filter(&sub.tenant, p))
-            .collect(),
-        deliver_policy: DeliverPolicy::New,
+        filter_subject: consumer_filter(&sub),
+        deliver_policy: start_policy(created_at),
         max_deliver: i64::try_from(delays.len()).unwrap_or(0) + 1,
         max_ack_pending: IN_FLIGHT,
         ack_wait: state.config.delivery_timeout + Duration::from_secs(20),
@@ -209,19 +232,18 @@ async fn consume(
         let mut wanted = Vec::with_capacity(chunk.len());
         for message in chunk.into_iter().flatten() {
             let envelope = String::from_utf8_lossy(&message.payload).into_owned();
-            let Ok(event) = serde_json::from_str::<Event>(&envelope) else {
-                let _ = message.ack_with(AckKind::Term).await;
-                continue;
+            let wanted_here = match EventHead::of(&envelope) {
+                Some(head) => sub.wants_head(&head),
+                None => {
+                    let _ = message.ack_with(AckKind::Term).await;
+                    continue;
+                }
             };
-            if !sub.wants(&event) {
+            if !wanted_here {
                 let _ = message.ack().await;
                 continue;
             }
-            wanted.push(Pulled {
-                message,
-                event,
-                envelope,
-            });
+            wanted.push(Pulled { message, envelope });
         }
         deliver(&state, &http, &sub, wanted).await;
     }
@@ -230,17 +252,21 @@ async fn consume(
 /// The most events one push carries (whatever the consumer has ready, up to this).
 const BATCH: usize = 64;
 
-/// A message pulled for a subscriber, decoded.
+/// A message pulled for a subscriber, and its envelope.
 struct Pulled {
     message: jetstream::Message,
-    event: Event,
     envelope: String,
 }
 
 /// Pushes `pulled` to the plugin in order, as batches: each handled message is acknowledged; a
 /// failed one is retried or dead-lettered on its own ([`failed`]) and the ones after it are
 /// pushed again at once.
-async fn deliver(state: &AppState, http: &reqwest::Client, sub: &Subscription, pulled: Vec<Pulled>) {
+async fn deliver(
+    state: &AppState,
+    http: &reqwest::Client,
+    sub: &Subscription,
+    pulled: Vec<Pulled>,
+) {
     let mut start = 0;
     while start < pulled.len() {
         let batch = &pulled[start..];
@@ -301,10 +327,14 @@ async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, error: &str)
                 .await;
         }
         None => {
+            let Ok(event) = serde_json::from_str::<Event>(&one.envelope) else {
+                let _ = one.message.ack_with(AckKind::Term).await;
+                return;
+            };
             let stored = state
                 .core
                 .insert_dead_letter(
-                    &one.event,
+                    &event,
                     &sub.plugin_id,
                     &one.envelope,
                     error,
@@ -316,7 +346,7 @@ async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, error: &str)
                 Ok(id) => {
                     let _ = one.message.ack_with(AckKind::Term).await;
                     metrics::counter!("core_events_dead_lettered_total").increment(1);
-                    tracing::warn!(dead_letter = %id, plugin = %sub.plugin_id, event = %one.event.id, "event dead-lettered");
+                    tracing::warn!(dead_letter = %id, plugin = %sub.plugin_id, event = %event.id, "event dead-lettered");
                 }
                 // Not stored: let JetStream redeliver it later rather than lose it.
                 Err(e) => {
@@ -355,5 +385,11 @@ mod tests {
             active: true,
         };
         assert_eq!(consumer_name(&sub, 17), "sub_acme_eu_crm_17");
+        assert_eq!(consumer_filter(&sub), "plexica.acme-eu.>");
+        let one = Subscription {
+            patterns: vec!["core.workspace.*".into()],
+            ..sub
+        };
+        assert_eq!(consumer_filter(&one), "plexica.acme-eu.core.workspace.>");
     }
 }

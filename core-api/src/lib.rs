@@ -105,6 +105,10 @@ impl CoreApi {
                 + 60_000;
             loop {
                 tokio::time::sleep(Duration::from_secs(5)).await;
+                // Ends with the core database's pool (the service was stopped).
+                if refresher.core.pool().is_closed() {
+                    break;
+                }
                 if let Err(e) = refresher
                     .revoked_sessions
                     .reload(&refresher.core, now_ms() - window)

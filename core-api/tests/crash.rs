@@ -520,17 +520,25 @@ async fn secrets_never_logged_postgres() {
 }
 
 /// A committed change always gets its event delivered, even when the server is killed with
-/// SIGKILL right after the commit and the plugin is down until after the restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn committed_events_survive_a_sigkill() {
+/// SIGKILL right after the commit and the plugin is down until after the restart — through the
+/// embedded transport, or through NATS JetStream (`nats`).
+async fn committed_events_survive_a_sigkill(nats: Option<&str>) {
     use common::plugin::{handled_of, start_plugin_at, subscription, wait_for};
     let dir = tempfile::tempdir().expect("tempdir");
-    let args = [
+    let mut args = vec![
         "--retry-delays",
         "300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms",
         "--delivery-timeout-seconds",
         "1",
     ];
+    if let Some(url) = nats {
+        args.extend(["--nats-url", url]);
+    }
+    let slug = match nats {
+        Some(_) => common::fresh_slug("survivor"),
+        None => "survivor".to_owned(),
+    };
+    let slug = slug.as_str();
     let server = Server::start_with(dir.path(), None, &args).await;
     let admin = server.login(None, "admin", BOOTSTRAP_PASSWORD).await;
     let admin = admin["access_token"].as_str().expect("token").to_owned();
@@ -538,7 +546,7 @@ async fn committed_events_survive_a_sigkill() {
         .post(
             "/api/v1/tenants",
             Some(&admin),
-            json!({ "slug": "survivor", "name": "Survivor" }),
+            json!({ "slug": slug, "name": "Survivor" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{tenant}");
@@ -550,7 +558,7 @@ async fn committed_events_survive_a_sigkill() {
         .as_str()
         .expect("password")
         .to_owned();
-    let user = server.login(Some("survivor"), &email, &password).await;
+    let user = server.login(Some(slug), &email, &password).await;
     let user = user["access_token"].as_str().expect("token").to_owned();
     // The plugin's address, not listening yet.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -563,14 +571,17 @@ async fn committed_events_survive_a_sigkill() {
         .await
         .expect("core db");
     store
-        .put_subscription(&subscription("survivor", &format!("http://{at}")), 0)
+        .put_subscription(
+            &subscription(slug, &format!("http://{at}")),
+            plexica_sdk::api::time::now_ms(),
+        )
         .await
         .expect("subscribe");
     store.close().await;
 
     let (status, body) = server
         .post(
-            "/api/v1/tenants/survivor/workspaces",
+            &format!("/api/v1/tenants/{slug}/workspaces"),
             Some(&user),
             json!({ "slug": "after-crash", "name": "After the crash" }),
         )
@@ -582,16 +593,29 @@ async fn committed_events_survive_a_sigkill() {
     let plugin_dir = tempfile::tempdir().expect("tempdir");
     start_plugin_at(plugin_dir.path(), &at, None).await;
     wait_for("the event committed before the crash", || {
-        handled_of("survivor")
+        handled_of(slug)
             .iter()
             .any(|h| h.2.as_deref() == Some("after-crash"))
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let delivered = handled_of("survivor")
+    let delivered = handled_of(slug)
         .iter()
         .filter(|h| h.2.as_deref() == Some("after-crash"))
         .count();
     assert_eq!(delivered, 1, "delivered once");
     server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_events_survive_a_sigkill_embedded() {
+    committed_events_survive_a_sigkill(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_events_survive_a_sigkill_nats() {
+    match std::env::var("PLEXICA_TEST_NATS_URL") {
+        Ok(url) => committed_events_survive_a_sigkill(Some(&url)).await,
+        Err(_) => println!("skipped: PLEXICA_TEST_NATS_URL is not set"),
+    }
 }

@@ -48,13 +48,48 @@ impl std::fmt::Debug for Subscription {
 impl Subscription {
     /// Does this subscription want `event`?
     pub fn wants(&self, event: &Event) -> bool {
+        self.wants_head(&EventHead {
+            id: event.id.as_str().into(),
+            tenant: event.tenant.as_str().into(),
+            event_type: event.r#type.as_str().into(),
+            workspace: event.workspace.as_deref().map(Into::into),
+        })
+    }
+
+    /// [`Subscription::wants`] on an envelope's [`EventHead`].
+    pub fn wants_head(&self, event: &EventHead<'_>) -> bool {
         self.active
             && event.tenant == self.tenant
             && (!self.workspace_aware || event.workspace.is_some())
             && self
                 .patterns
                 .iter()
-                .any(|p| plexica_sdk::event_name::pattern_matches(p, &event.r#type))
+                .any(|p| plexica_sdk::event_name::pattern_matches(p, &event.event_type))
+    }
+}
+
+/// What routes an event — id, tenant, type, workspace — read from its envelope without decoding
+/// its `data` (the relay and the consumers handle thousands a second).
+#[derive(Debug, serde::Deserialize)]
+pub struct EventHead<'a> {
+    /// Event id.
+    #[serde(borrow)]
+    pub id: std::borrow::Cow<'a, str>,
+    /// Tenant slug.
+    #[serde(borrow)]
+    pub tenant: std::borrow::Cow<'a, str>,
+    /// Event type.
+    #[serde(rename = "type", borrow)]
+    pub event_type: std::borrow::Cow<'a, str>,
+    /// Workspace slug, if any.
+    #[serde(default, borrow)]
+    pub workspace: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> EventHead<'a> {
+    /// The head of `envelope`, if it is an event.
+    pub fn of(envelope: &'a str) -> Option<Self> {
+        serde_json::from_str(envelope).ok()
     }
 }
 
@@ -290,7 +325,7 @@ impl CoreStore {
     /// ignored) and moves each `(outbox, seq)` relay cursor forward, in one transaction.
     pub async fn enqueue_all(
         &self,
-        queued: &[(&str, &Event, &str)],
+        queued: &[(&str, &EventHead<'_>, &str)],
         cursors: &[(String, i64)],
         now: i64,
     ) -> DbResult<()> {
@@ -324,10 +359,10 @@ impl CoreStore {
             let mut insert = sqlx::query(&sql);
             for (plugin_id, event, envelope) in chunk {
                 insert = insert
-                    .bind(&event.id)
-                    .bind(&event.tenant)
+                    .bind(event.id.as_ref())
+                    .bind(event.tenant.as_ref())
                     .bind(*plugin_id)
-                    .bind(&event.r#type)
+                    .bind(event.event_type.as_ref())
                     .bind(*envelope)
                     .bind(now)
                     .bind(now);

@@ -13,6 +13,15 @@ pub use plexica_testkit::Backend;
 pub mod plugin;
 pub mod registry;
 
+/// A tenant slug no earlier run used, `prefix` first (NATS subjects and consumers outlive test
+/// runs on the server).
+pub fn fresh_slug(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{prefix}{:x}", nanos % 0xffff_ffff)
+}
+
 /// Password of the bootstrap super admin in tests.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 

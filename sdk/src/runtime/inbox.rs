@@ -220,7 +220,11 @@ pub(crate) async fn receive(
     match handle(&inbox, envelope).await {
         Ok(duplicate) => {
             let status = if duplicate { "duplicate" } else { "handled" };
-            (StatusCode::OK, Json(serde_json::json!({ "status": status }))).into_response()
+            (
+                StatusCode::OK,
+                Json(serde_json::json!({ "status": status })),
+            )
+                .into_response()
         }
         Err(refused) => refused.answer(None),
     }
