@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::up::Platform;
-use common::{Sandbox, workspace_root};
+use common::{Sandbox, pids_of, workspace_root};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
@@ -205,19 +205,6 @@ fn wait_for_report(api: &Api, token: &str, ws: &str, done: impl Fn(&Value) -> bo
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// Pids of processes whose command line contains `needle`.
-fn pids_of(needle: &Path) -> Vec<String> {
-    let output = Command::new("pgrep")
-        .arg("-f")
-        .arg(needle.as_os_str())
-        .output()
-        .expect("pgrep");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
 }
 
 fn signal(pid: &str, signal: &str) {

@@ -6,28 +6,14 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::up::Platform;
-use common::{Sandbox, workspace_root};
+use common::{Sandbox, pids_of, workspace_root};
 use serde_json::json;
 
 const PLUGIN: &str = "greeter";
-
-/// Pids of processes whose command line contains `needle`.
-fn pids_of(needle: &Path) -> Vec<String> {
-    let output = Command::new("pgrep")
-        .arg("-f")
-        .arg(needle.as_os_str())
-        .output()
-        .expect("pgrep");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
 
 /// `plexica workspace create --tenant acme SLUG --name NAME`, with correlation id
 /// `corr-SLUG`.

@@ -139,6 +139,19 @@ pub fn plugin_target() -> PathBuf {
     dir
 }
 
+/// Pids of processes whose command line contains `needle`.
+pub fn pids_of(needle: &Path) -> Vec<String> {
+    let output = std::process::Command::new("pgrep")
+        .arg("-f")
+        .arg(needle.as_os_str())
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The workspace root of this repository.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,7 +7,8 @@
 //! it itself.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use plexica_sdk::api::core::{
     DataCount, DataFilter, DataQuery, DataRow, DataRows, InsertRow, InsertedRow, RowsChanged,
@@ -20,6 +21,7 @@ use sqlx::error::ErrorKind;
 use super::JsonBody;
 use crate::db::DbError;
 use crate::db::data::{Column, ColumnValue, Ordering, PluginTable};
+use crate::db::tenant::TenantDb;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac::{Caller, TenantScope};
 use crate::state::AppState;
@@ -33,22 +35,23 @@ pub const MAX_LIMIT: u32 = 1000;
 /// The rows a query returns when it does not say.
 pub const DEFAULT_LIMIT: u32 = 100;
 
-/// The table a request works on and, for a workspace-aware plugin, the workspace its rows are
-/// confined to.
-struct Target {
+/// The table a request works on (the path's, for the calling plugin), the tenant data it is
+/// in and, for a workspace-aware plugin, the workspace its rows are confined to.
+pub struct Target {
+    db: TenantDb,
     table: PluginTable,
     workspace: Option<(Column, Value)>,
 }
 
-impl Target {
-    /// Resolves the path's table for the calling plugin.
-    async fn of(
-        state: &AppState,
-        caller: &Caller,
-        scope: &TenantScope,
-        headers: &HeaderMap,
-        table: &str,
-    ) -> ApiResult<Self> {
+impl FromRequestParts<AppState> for Target {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let scope = TenantScope::from_request_parts(parts, state).await?;
+        let Path((_, table)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
         let plugin = caller.plugin_id()?;
         let install = state
             .plugins
@@ -62,30 +65,32 @@ impl Target {
                 )
             })?;
         let backend = state.tenant_dbs.backend();
-        let table = scope
-            .db
-            .plugin_table(backend, plugin, table)
-            .await?
-            .ok_or_else(|| {
-                ApiError::not_found(
-                    "TABLE_NOT_FOUND",
-                    format!(
-                        "`{plugin}` has no table `{}` (only the tables its migrations create)",
-                        table.escape_debug()
-                    ),
-                )
-            })?;
-        let scoped_column = table.column(WORKSPACE_COLUMN).cloned();
-        let workspace = match scoped_column {
+        let found = scope.db.plugin_table(backend, plugin, &table).await?;
+        let table = found.ok_or_else(|| {
+            ApiError::not_found(
+                "TABLE_NOT_FOUND",
+                format!(
+                    "`{plugin}` has no table `{}` (only the tables its migrations create)",
+                    table.escape_debug()
+                ),
+            )
+        })?;
+        let workspace = match table.column(WORKSPACE_COLUMN).cloned() {
             Some(column) if install.manifest.plugin.workspace_aware => {
-                let id = request_workspace(scope, headers).await?;
+                let id = request_workspace(&scope, &parts.headers).await?;
                 Some((column, Value::String(id)))
             }
             _ => None,
         };
-        Ok(Self { table, workspace })
+        Ok(Self {
+            db: scope.db,
+            table,
+            workspace,
+        })
     }
+}
 
+impl Target {
     /// `values` as columns of the table; `field` names the request's part in errors. The
     /// workspace column of a scoped table is the platform's to set.
     fn columns<'a>(&'a self, values: &'a DataRow, field: &str) -> ApiResult<Vec<ColumnValue<'a>>> {
@@ -180,19 +185,14 @@ fn require_filter(filter: &DataRow, what: &str) -> ApiResult<()> {
 
 /// `POST …/data/{table}` `{values}`: inserts one row, answers it as stored.
 pub async fn insert(
-    State(state): State<AppState>,
-    caller: Caller,
-    scope: TenantScope,
-    headers: HeaderMap,
-    Path((_, table)): Path<(String, String)>,
+    target: Target,
     JsonBody(request): JsonBody<InsertRow>,
 ) -> ApiResult<(StatusCode, Json<InsertedRow>)> {
-    let target = Target::of(&state, &caller, &scope, &headers, &table).await?;
     let mut values = target.columns(&request.values, "values")?;
     if let Some((column, id)) = &target.workspace {
         values.push((column, id));
     }
-    let row = scope
+    let row = target
         .db
         .insert_row(&target.table, &values)
         .await
@@ -202,14 +202,9 @@ pub async fn insert(
 
 /// `POST …/data/{table}/query` `{filter, order_by, limit, offset}`.
 pub async fn query(
-    State(state): State<AppState>,
-    caller: Caller,
-    scope: TenantScope,
-    headers: HeaderMap,
-    Path((_, table)): Path<(String, String)>,
+    target: Target,
     JsonBody(request): JsonBody<DataQuery>,
 ) -> ApiResult<Json<DataRows>> {
-    let target = Target::of(&state, &caller, &scope, &headers, &table).await?;
     let filter = target.filter(&request.filter)?;
     let order = request
         .order_by
@@ -235,7 +230,7 @@ pub async fn query(
             format!("`limit` is 1..={MAX_LIMIT}"),
         ));
     }
-    let rows = scope
+    let rows = target
         .db
         .select_rows(
             &target.table,
@@ -251,16 +246,11 @@ pub async fn query(
 
 /// `POST …/data/{table}/count` `{filter}`.
 pub async fn count(
-    State(state): State<AppState>,
-    caller: Caller,
-    scope: TenantScope,
-    headers: HeaderMap,
-    Path((_, table)): Path<(String, String)>,
+    target: Target,
     JsonBody(request): JsonBody<DataFilter>,
 ) -> ApiResult<Json<DataCount>> {
-    let target = Target::of(&state, &caller, &scope, &headers, &table).await?;
     let filter = target.filter(&request.filter)?;
-    let count = scope
+    let count = target
         .db
         .count_rows(&target.table, &filter)
         .await
@@ -270,21 +260,16 @@ pub async fn count(
 
 /// `PATCH …/data/{table}` `{filter, set}`.
 pub async fn update(
-    State(state): State<AppState>,
-    caller: Caller,
-    scope: TenantScope,
-    headers: HeaderMap,
-    Path((_, table)): Path<(String, String)>,
+    target: Target,
     JsonBody(request): JsonBody<UpdateRows>,
 ) -> ApiResult<Json<RowsChanged>> {
     require_filter(&request.filter, "an update")?;
     if request.set.is_empty() {
         return Err(ApiError::invalid("set", "`set` names no column"));
     }
-    let target = Target::of(&state, &caller, &scope, &headers, &table).await?;
     let filter = target.filter(&request.filter)?;
     let set = target.columns(&request.set, "set")?;
-    let rows = scope
+    let rows = target
         .db
         .update_rows(&target.table, &filter, &set)
         .await
@@ -294,17 +279,12 @@ pub async fn update(
 
 /// `POST …/data/{table}/delete` `{filter}`.
 pub async fn delete(
-    State(state): State<AppState>,
-    caller: Caller,
-    scope: TenantScope,
-    headers: HeaderMap,
-    Path((_, table)): Path<(String, String)>,
+    target: Target,
     JsonBody(request): JsonBody<DataFilter>,
 ) -> ApiResult<Json<RowsChanged>> {
     require_filter(&request.filter, "a delete")?;
-    let target = Target::of(&state, &caller, &scope, &headers, &table).await?;
     let filter = target.filter(&request.filter)?;
-    let rows = scope
+    let rows = target
         .db
         .delete_rows(&target.table, &filter)
         .await
