@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use plexica_sdk::api::events::{BATCH_CONTENT_TYPE, EVENTS_PATH, SIGNATURE_HEADER, sign_delivery};
+use plexica_sdk::api::events::{
+    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH, SIGNATURE_HEADER, sign_delivery,
+};
 use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 use tokio::task::JoinSet;
@@ -339,7 +341,7 @@ async fn send_stream(
             .iter()
             .map(|d| d.envelope.as_str())
             .collect();
-        match push_batch(http, &sub, &envelopes).await {
+        match push_batch(http, &sub, &envelopes, timeout).await {
             BatchPush::Handled(handled, failure) => {
                 outcome.delivered.extend(pending.by_ref().take(handled));
                 if let Some(error) = failure {
@@ -373,7 +375,8 @@ async fn send_stream(
 /// What a batched push achieved.
 #[derive(Debug)]
 pub(crate) enum BatchPush {
-    /// This many, from the first, were handled; and why the next one failed, if one did.
+    /// This many, from the first, were handled; and why the next one failed, if one did (when
+    /// none did, the ones after them were not tried).
     Handled(usize, Option<String>),
     /// The plugin answered without saying how many it handled (it takes no batches).
     Unsupported,
@@ -385,6 +388,7 @@ pub(crate) async fn push_batch(
     http: &reqwest::Client,
     sub: &Subscription,
     envelopes: &[&str],
+    timeout: Duration,
 ) -> BatchPush {
     let url = format!("{}{EVENTS_PATH}", sub.endpoint.trim_end_matches('/'));
     let body = format!("[{}]", envelopes.join(","));
@@ -393,6 +397,8 @@ pub(crate) async fn push_batch(
         .post(&url)
         .header(SIGNATURE_HEADER, signature)
         .header(reqwest::header::CONTENT_TYPE, BATCH_CONTENT_TYPE)
+        // Half the timeout to start events in, the other half for the last one to finish.
+        .header(BATCH_BUDGET_HEADER, (timeout.as_millis() / 2).to_string())
         .body(body)
         .send()
         .await;
@@ -410,7 +416,8 @@ pub(crate) async fn push_batch(
         .and_then(|n| usize::try_from(n).ok())
         .map(|n| n.min(envelopes.len()));
     match handled {
-        Some(n) if status.is_success() && n == envelopes.len() => BatchPush::Handled(n, None),
+        // All, or the first ones when the plugin's time budget ran out (the rest go again).
+        Some(n) if status.is_success() && n > 0 => BatchPush::Handled(n, None),
         Some(n) => BatchPush::Handled(
             n,
             Some(format!(

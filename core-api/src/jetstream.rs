@@ -277,7 +277,7 @@ async fn deliver(
             }
         } else {
             let envelopes: Vec<&str> = batch.iter().map(|p| p.envelope.as_str()).collect();
-            crate::delivery::push_batch(http, sub, &envelopes).await
+            crate::delivery::push_batch(http, sub, &envelopes, state.config.delivery_timeout).await
         };
         let (handled, failure) = match outcome {
             BatchPush::Handled(handled, failure) => (handled, failure),

@@ -9,7 +9,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::plugin::{FAIL, SECRET, handled_of, start_plugin, subscription, wait_for};
-use plexica_sdk::api::events::{BATCH_CONTENT_TYPE, EVENTS_PATH, SIGNATURE_HEADER, sign_delivery};
+use plexica_sdk::api::events::{
+    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH, SIGNATURE_HEADER, sign_delivery,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -296,6 +298,23 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
     let body: serde_json::Value = answer.json().await.expect("json");
     assert_eq!(body["handled"], 2, "the new one and the duplicate: {body}");
     assert_eq!(body["error"]["code"], "HANDLER_FAILED", "{body}");
+    // Past the push's time budget the plugin answers with what it handled so far (at least
+    // one): a success with fewer than all, the rest to be sent again.
+    let budgeted = http
+        .post(format!("{plugin_url}{EVENTS_PATH}"))
+        .header("content-type", BATCH_CONTENT_TYPE)
+        .header(BATCH_BUDGET_HEADER, "0")
+        .header(
+            SIGNATURE_HEADER,
+            sign_delivery(SECRET.as_bytes(), now, batch.as_bytes()),
+        )
+        .body(batch.clone())
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(budgeted.status(), StatusCode::OK);
+    let body: serde_json::Value = budgeted.json().await.expect("json");
+    assert_eq!(body["handled"], 1, "{body}");
     let of = |correlation: &str| {
         handled_of(tenant_a)
             .iter()

@@ -123,8 +123,14 @@ pub const EVENTS_PATH: &str = "/_plexica/events";
 /// stops at the first failure; its answer tells how many it handled ([`BatchOutcome`]).
 pub const BATCH_CONTENT_TYPE: &str = "application/cloudevents-batch+json";
 
-/// The answer to a batched push: how many of its events, from the first, were handled — all of
-/// them with a 2xx; on a failure (5xx, with the error envelope) the ones before the failed one.
+/// The header of a batched push giving, in milliseconds, how long the plugin may go on starting
+/// its events: past it, the plugin answers with the ones it handled (a 2xx with fewer than all)
+/// and the platform sends the rest again, so that a batch never outlives the delivery timeout.
+pub const BATCH_BUDGET_HEADER: &str = "x-plexica-batch-budget-ms";
+
+/// The answer to a batched push: how many of its events, from the first, were handled — with a
+/// 2xx, all of them or as many as the time budget allowed; on a failure (5xx, with the error
+/// envelope) the ones before the failed one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchOutcome {
     /// Events handled (or skipped as duplicates), from the first.

@@ -16,7 +16,12 @@ use axum::response::{IntoResponse, Response};
 use super::context::Context;
 use super::handler::{dispatch, handlers};
 pub use crate::api::events::EVENTS_PATH;
-use crate::api::events::{BATCH_CONTENT_TYPE, BatchOutcome, SIGNATURE_HEADER, verify_delivery};
+use crate::api::events::{
+    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, BatchOutcome, SIGNATURE_HEADER, verify_delivery,
+};
+
+/// How long a batch's events may be started when the push gives no budget.
+const DEFAULT_BATCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The environment variable holding the install's event secret.
 pub const EVENT_SECRET_ENV: &str = "PLEXICA_EVENT_SECRET";
@@ -202,13 +207,24 @@ pub(crate) async fn receive(
                 "the body is not a JSON array of events",
             );
         };
-        let count = envelopes.len();
-        for (handled, envelope) in envelopes.into_iter().enumerate() {
+        let budget = headers
+            .get(BATCH_BUDGET_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .map_or(DEFAULT_BATCH_BUDGET, std::time::Duration::from_millis);
+        let started = std::time::Instant::now();
+        let mut handled = 0;
+        for envelope in envelopes {
+            // At least one event per push, however slow, so that every push moves on.
+            if handled > 0 && started.elapsed() >= budget {
+                break;
+            }
             if let Err(refused) = handle(&inbox, envelope).await {
                 return refused.answer(Some(handled));
             }
+            handled += 1;
         }
-        return (StatusCode::OK, Json(BatchOutcome { handled: count })).into_response();
+        return (StatusCode::OK, Json(BatchOutcome { handled })).into_response();
     }
     let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return refuse(
