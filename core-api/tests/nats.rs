@@ -1,7 +1,8 @@
 //! Events through NATS JetStream (`--nats-url`): committed events reach the plugin once, with
-//! their context; a failing plugin's events are dead-lettered after the retries and a retry
-//! from the store delivers them; two core API replicas on one PostgreSQL database and one NATS
-//! share the work, every event reaching the subscriber and no handler running twice.
+//! their context, and a refused change sends nothing; a failing plugin's events are
+//! dead-lettered after the retries and a retry from the store delivers them; two core API
+//! replicas on one PostgreSQL database and one NATS share the work, every event reaching the
+//! subscriber and no handler running twice.
 
 mod common;
 
@@ -79,6 +80,23 @@ async fn single_replica(url: &str) {
     assert_eq!(handled[0].0, "core.workspace.created");
     assert_eq!(handled[0].2.as_deref(), Some("sales"));
     assert_eq!(handled[0].3, "corr-js");
+
+    // A refused change (its transaction rolled back) sends nothing.
+    let (status, _) = core
+        .post(
+            &format!("/api/v1/tenants/{slug}/workspaces"),
+            &tenant.admin_token,
+            json!({ "slug": "sales", "name": "Sales again" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        ours().len(),
+        1,
+        "nothing from the refused change: {:?}",
+        ours()
+    );
 
     FAIL.store(true, Ordering::SeqCst);
     let (status, _) = core
