@@ -13,6 +13,7 @@ use plexica_sdk::api::time::{now_ms, rfc3339};
 use plexica_sdk::axum::extract::{Path, Query};
 use plexica_sdk::axum::http::StatusCode;
 use plexica_sdk::prelude::*;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The stages of a new workspace's pipeline, in order.
@@ -217,20 +218,31 @@ async fn create_pipeline(ctx: &Context, ev: Event<WorkspaceCreated>) -> Result<(
     publish(ctx, "plugin.crm.pipeline.created", created).await
 }
 
-/// `GET /contacts`: the workspace's contacts, newest first, and how many there are.
-async fn list_contacts(ctx: Context, Query(page): Query<Page>) -> Result<Json<Value>> {
-    require_workspace(&ctx)?;
-    let contacts: Vec<Contact> = ctx
+/// One page of `table`'s rows in the context's workspace, newest first, and how many there
+/// are in all: `{<key>: [...], "total": n}`.
+async fn list<T: DeserializeOwned + Serialize>(
+    ctx: &Context,
+    table: &str,
+    key: &str,
+    page: Page,
+) -> Result<Json<Value>> {
+    require_workspace(ctx)?;
+    let rows: Vec<T> = ctx
         .data()
-        .query("crm_contacts")
+        .query(table)
         .order_by("-created_at")
         .order_by("id")
         .limit(page.limit.unwrap_or(100).clamp(1, MAX_PAGE))
         .offset(page.offset.unwrap_or(0))
         .fetch()
         .await?;
-    let total = ctx.data().count("crm_contacts", ()).await?;
-    Ok(Json(json!({ "contacts": contacts, "total": total })))
+    let total = ctx.data().count(table, ()).await?;
+    Ok(Json(json!({ key: rows, "total": total })))
+}
+
+/// `GET /contacts`: the workspace's contacts, newest first, and how many there are.
+async fn list_contacts(ctx: Context, Query(page): Query<Page>) -> Result<Json<Value>> {
+    list::<Contact>(&ctx, "crm_contacts", "contacts", page).await
 }
 
 /// `GET /contacts/:id`.
@@ -300,20 +312,9 @@ async fn get_pipeline(ctx: Context) -> Result<Json<Pipeline>> {
     Ok(Json(pipeline_of(&ctx).await?))
 }
 
-/// `GET /deals`: the workspace's deals and their value per stage.
+/// `GET /deals`: the workspace's deals, newest first, and how many there are.
 async fn list_deals(ctx: Context, Query(page): Query<Page>) -> Result<Json<Value>> {
-    require_workspace(&ctx)?;
-    let deals: Vec<Deal> = ctx
-        .data()
-        .query("crm_deals")
-        .order_by("-created_at")
-        .order_by("id")
-        .limit(page.limit.unwrap_or(100).clamp(1, MAX_PAGE))
-        .offset(page.offset.unwrap_or(0))
-        .fetch()
-        .await?;
-    let total = ctx.data().count("crm_deals", ()).await?;
-    Ok(Json(json!({ "deals": deals, "total": total })))
+    list::<Deal>(&ctx, "crm_deals", "deals", page).await
 }
 
 /// The tenant's currency (the workspace's, when it overrides it).
