@@ -236,7 +236,7 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
     let mut queued = Vec::new();
     for (event, envelope) in &events {
         for sub in subscribers.get(event.tenant.as_ref()).into_iter().flatten() {
-            if sub.wants_head(event) {
+            if sub.wants(event) {
                 queued.push((sub.plugin_id.as_str(), event, *envelope));
             }
         }

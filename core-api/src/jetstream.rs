@@ -233,7 +233,7 @@ async fn consume(
         for message in chunk.into_iter().flatten() {
             let envelope = String::from_utf8_lossy(&message.payload).into_owned();
             let wanted_here = match EventHead::of(&envelope) {
-                Some(head) => sub.wants_head(&head),
+                Some(head) => sub.wants(&head),
                 None => {
                     let _ = message.ack_with(AckKind::Term).await;
                     continue;
@@ -267,11 +267,13 @@ async fn deliver(
     sub: &Subscription,
     pulled: Vec<Pulled>,
 ) {
-    let mut start = 0;
+    let (mut start, mut batches) = (0, true);
     while start < pulled.len() {
-        let batch = &pulled[start..];
-        let outcome = if batch.len() == 1 {
-            match crate::delivery::push(http, sub, &batch[0].envelope).await {
+        // A plugin that takes no batches gets one event a push.
+        let end = if batches { pulled.len() } else { start + 1 };
+        let batch = &pulled[start..end];
+        let outcome = if let [one] = batch {
+            match crate::delivery::push(http, sub, &one.envelope).await {
                 Ok(()) => BatchPush::Handled(1, None),
                 Err(error) => BatchPush::Handled(0, Some(error)),
             }
@@ -279,18 +281,9 @@ async fn deliver(
             let envelopes: Vec<&str> = batch.iter().map(|p| p.envelope.as_str()).collect();
             crate::delivery::push_batch(http, sub, &envelopes, state.config.delivery_timeout).await
         };
-        let (handled, failure) = match outcome {
-            BatchPush::Handled(handled, failure) => (handled, failure),
-            // The plugin takes one event a request.
-            BatchPush::Unsupported => {
-                for one in batch {
-                    match crate::delivery::push(http, sub, &one.envelope).await {
-                        Ok(()) => acknowledge(&one.message).await,
-                        Err(error) => failed(state, sub, one, &error).await,
-                    }
-                }
-                return;
-            }
+        let BatchPush::Handled(handled, failure) = outcome else {
+            batches = false;
+            continue;
         };
         for one in &batch[..handled] {
             acknowledge(&one.message).await;

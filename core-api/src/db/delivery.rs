@@ -46,18 +46,8 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    /// Does this subscription want `event`?
-    pub fn wants(&self, event: &Event) -> bool {
-        self.wants_head(&EventHead {
-            id: event.id.as_str().into(),
-            tenant: event.tenant.as_str().into(),
-            event_type: event.r#type.as_str().into(),
-            workspace: event.workspace.as_deref().map(Into::into),
-        })
-    }
-
-    /// [`Subscription::wants`] on an envelope's [`EventHead`].
-    pub fn wants_head(&self, event: &EventHead<'_>) -> bool {
+    /// Does this subscription want the event with this head?
+    pub fn wants(&self, event: &EventHead<'_>) -> bool {
         self.active
             && event.tenant == self.tenant
             && (!self.workspace_aware || event.workspace.is_some())

@@ -515,6 +515,15 @@ impl TenantDb {
         Ok(true)
     }
 
+    /// The id of workspace `slug`, if there is one.
+    pub async fn workspace_id(&self, slug: &str) -> DbResult<Option<String>> {
+        let row = sqlx::query("SELECT id FROM workspaces WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
     /// The workspace `slug`, with `user_id`'s role in it.
     pub async fn workspace(&self, slug: &str, user_id: &str) -> DbResult<Option<WorkspaceRecord>> {
         sqlx::query(&format!("{WORKSPACE_SELECT} WHERE w.slug = $2"))

@@ -137,13 +137,12 @@ async fn request_workspace(scope: &TenantScope, headers: &HeaderMap) -> ApiResul
                 "the plugin is workspace-aware: name the workspace (X-Plexica-Workspace)",
             )
         })?;
-    let workspace = scope.db.workspace(slug, "").await?.ok_or_else(|| {
+    scope.db.workspace_id(slug).await?.ok_or_else(|| {
         ApiError::not_found(
             "WORKSPACE_NOT_FOUND",
             format!("no workspace `{}`", slug.escape_debug()),
         )
-    })?;
-    Ok(workspace.id)
+    })
 }
 
 /// A storage failure caused by the row itself (a constraint, a value of the wrong type)
