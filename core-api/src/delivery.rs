@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::db::DbResult;
 use crate::db::core::CoreStore;
-use crate::db::delivery::{Delivery, EventHead, Subscription};
+use crate::db::delivery::{Delivery, EventHead, Retry, Settlement, Subscription};
 use crate::slug::TenantSlug;
 use crate::state::AppState;
 use crate::transport::EventTransport;
@@ -248,7 +248,7 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
 }
 
 /// Sends the due deliveries, each subscriber's stream concurrently with the others, then
-/// records every outcome: the delivered removed (one transaction), the failed retried later or
+/// records every outcome in one transaction: the delivered removed, the failed retried later or
 /// dead-lettered, the untried given back. Returns how many it claimed.
 async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> DbResult<usize> {
     let lease = i64::try_from(state.config.delivery_timeout.as_millis())
@@ -282,23 +282,71 @@ async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> 
         let (timeout, http) = (state.config.delivery_timeout, http.clone());
         sends.spawn(async move { send_stream(&http, subscription, timeout, stream).await });
     }
-    let (mut delivered, mut failures, mut untried) = (Vec::new(), Vec::new(), Vec::new());
+    let mut round = Settlement::default();
+    let mut failures = Vec::new();
     while let Some(done) = sends.join_next().await {
         if let Ok(outcome) = done {
-            delivered.extend(outcome.delivered);
+            round.delivered.extend(outcome.delivered);
             failures.extend(outcome.failure);
-            untried.extend(outcome.untried);
+            round.untried.extend(outcome.untried);
         }
     }
-    let _serialized = writes.lock().await;
     let now = now_ms();
-    state.core.delivered_all(&delivered, now).await?;
-    metrics::counter!("core_events_delivered_total").increment(delivered.len() as u64);
     for (delivery, error) in failures {
-        failed(state, &delivery, &error, now).await?;
+        metrics::counter!("core_events_failed_total").increment(1);
+        match retry_at(state, &delivery, now) {
+            Some(at) => round.retries.push(Retry {
+                delivery,
+                at,
+                error,
+            }),
+            None => round.dead.push((delivery, error)),
+        }
     }
-    state.core.release(&untried).await?;
+    settle(state, writes, &round, now).await;
     Ok(count)
+}
+
+/// Records `round` ([`CoreStore::settle`]), trying again while the database refuses (what was
+/// pushed is not pushed again after its lease because of a busy moment), until the core API
+/// shuts down.
+async fn settle(state: &AppState, writes: &Writes, round: &Settlement, now: i64) {
+    let mut wait = RETRY_AFTER_ERROR;
+    while !state.core.pool().is_closed() {
+        let settled = {
+            let _serialized = writes.lock().await;
+            state.core.settle(round, now).await
+        };
+        match settled {
+            Ok(dead_lettered) => {
+                metrics::counter!("core_events_delivered_total")
+                    .increment(round.delivered.len() as u64);
+                for (id, (delivery, error)) in dead_lettered {
+                    metrics::counter!("core_events_dead_lettered_total").increment(1);
+                    tracing::warn!(dead_letter = %id, tenant = %delivery.tenant,
+                        plugin = %delivery.plugin_id, event = %delivery.event_id,
+                        error = %error, "event dead-lettered");
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record the delivery outcomes; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// When a failed `delivery` is tried again: after the next configured delay (jittered), or
+/// never (`None`: dead-lettered) after the last.
+fn retry_at(state: &AppState, delivery: &Delivery, now: i64) -> Option<i64> {
+    let delay = usize::try_from(delivery.attempts)
+        .ok()
+        .and_then(|a| state.config.retry_delays.get(a))?;
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    let wait = i64::try_from(delay.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX);
+    Some(now.saturating_add(wait))
 }
 
 /// What became of one subscriber's stream.
@@ -463,31 +511,4 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
         current = source;
     }
     current.to_string()
-}
-
-/// Records a failed delivery: retried after the next configured delay (jittered), or, after the
-/// last, dead-lettered.
-async fn failed(state: &AppState, delivery: &Delivery, error: &str, now: i64) -> DbResult<()> {
-    metrics::counter!("core_events_failed_total").increment(1);
-    let delays = &state.config.retry_delays;
-    match usize::try_from(delivery.attempts)
-        .ok()
-        .and_then(|a| delays.get(a))
-    {
-        Some(delay) => {
-            let jitter = rand::thread_rng().gen_range(0.8..1.2);
-            let wait = i64::try_from(delay.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX);
-            state
-                .core
-                .failed(delivery, now.saturating_add(wait), error)
-                .await?;
-        }
-        None => {
-            let id = state.core.dead_letter(delivery, error, now).await?;
-            metrics::counter!("core_events_dead_lettered_total").increment(1);
-            tracing::warn!(dead_letter = %id, tenant = %delivery.tenant, plugin = %delivery.plugin_id,
-                event = %delivery.event_id, "event dead-lettered");
-        }
-    }
-    Ok(())
 }

@@ -119,8 +119,19 @@ impl Cause {
 }
 
 /// Writes `event` into the outbox of the database `tx` belongs to.
+///
+/// The relay reads an outbox in `seq` order and remembers how far it got, so `seq` must be the
+/// commit order. SQLite has one writer at a time; on PostgreSQL a sequence number is drawn at
+/// insert time, and a transaction that drew a lower one could commit after the relay passed
+/// it. The outbox is therefore locked against other writers until this transaction ends
+/// (readers are not blocked); appending is the last write of every transaction that emits.
 pub async fn append(tx: &mut Transaction<'static, Any>, event: &Event) -> DbResult<()> {
     let envelope = serde_json::to_string(event)?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("LOCK TABLE outbox IN EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+    }
     sqlx::query("INSERT INTO outbox (id, type, envelope, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&event.id)
         .bind(&event.r#type)

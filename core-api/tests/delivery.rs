@@ -346,8 +346,58 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
             .filter_map(|h| h.2.clone().filter(|ws| ws.starts_with("burst-")))
             .collect()
     };
-    wait_for("the burst", || burst().len() >= slugs.len()).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while burst().len() < slugs.len() {
+        if Instant::now() > deadline {
+            let (_, dead) = core.get("/api/v1/admin/dlq", &core.admin).await;
+            panic!(
+                "the burst was not handled: {:?}; dead letters: {dead}",
+                burst()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(burst(), slugs, "handled once each, in commit order");
+
+    // Two writers at once, committing in the other order than they wrote their outbox rows:
+    // both events are relayed (none passed over by the relay's cursor).
+    let workspace_event = |correlation: &str| {
+        let mut event = plexica_sdk::api::events::Event::new(
+            "core.workspace.updated",
+            "core",
+            tenant_a,
+            correlation,
+            json!({}),
+        );
+        event.workspace = Some("sales".to_owned());
+        event
+    };
+    let (first, second) = (
+        workspace_event("corr-first"),
+        workspace_event("corr-second"),
+    );
+    let mut writing_first = db.begin().await.expect("begin");
+    plexica_core_api::events::append(&mut writing_first, &first)
+        .await
+        .expect("append");
+    let writing_second = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.begin().await.expect("begin");
+            plexica_core_api::events::append(&mut tx, &second)
+                .await
+                .expect("append");
+            tx.commit().await.expect("commit");
+        })
+    };
+    // Longer than the relay's idle wait: it runs while the first is still open.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    writing_first.commit().await.expect("commit");
+    writing_second.await.expect("second writer");
+    wait_for("both writers' events", || {
+        of("corr-first") == 1 && of("corr-second") == 1
+    })
+    .await;
 }
 
 /// One test for both backends, one after the other: the plugin's handler and its failure

@@ -106,6 +106,40 @@ pub struct Delivery {
     pub created_at: i64,
 }
 
+/// What became of one dispatch round's claimed deliveries ([`CoreStore::settle`]).
+#[derive(Debug, Default)]
+pub struct Settlement {
+    /// Pushed successfully.
+    pub delivered: Vec<Delivery>,
+    /// Failed, to be tried again later.
+    pub retries: Vec<Retry>,
+    /// Failed for the last time, with why: to the dead letter store.
+    pub dead: Vec<(Delivery, String)>,
+    /// Not tried (after a failure in their stream, or out of time): given back.
+    pub untried: Vec<Delivery>,
+}
+
+impl Settlement {
+    /// Nothing to record.
+    pub fn is_empty(&self) -> bool {
+        self.delivered.is_empty()
+            && self.retries.is_empty()
+            && self.dead.is_empty()
+            && self.untried.is_empty()
+    }
+}
+
+/// A failed delivery's next attempt.
+#[derive(Debug)]
+pub struct Retry {
+    /// The delivery, as claimed.
+    pub delivery: Delivery,
+    /// When to try again, Unix ms.
+    pub at: i64,
+    /// Why it failed.
+    pub error: String,
+}
+
 /// A dead letter.
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
@@ -449,26 +483,92 @@ impl CoreStore {
         Ok(streams)
     }
 
-    /// `deliveries` succeeded: removed, and the dead letters they retried resolved, in one
-    /// transaction.
-    pub async fn delivered_all(&self, deliveries: &[Delivery], now: i64) -> DbResult<()> {
-        if deliveries.is_empty() {
-            return Ok(());
+    /// Records what a dispatch round did with its claimed deliveries, in one transaction:
+    /// the delivered removed (resolving the dead letters they retried), the failed retried
+    /// later or dead-lettered, the untried given back. Written so that running it again after
+    /// a commit whose answer was lost changes nothing more. Returns the dead letters written,
+    /// each with its entry of `round.dead`.
+    pub async fn settle<'r>(
+        &self,
+        round: &'r Settlement,
+        now: i64,
+    ) -> DbResult<Vec<(String, &'r (Delivery, String))>> {
+        if round.is_empty() {
+            return Ok(Vec::new());
         }
         let mut tx = super::begin_write(self.pool()).await?;
-        for chunk in deliveries.chunks(500) {
+        // Dead letters first: each is written only while its delivery still exists.
+        let mut dead_lettered = Vec::with_capacity(round.dead.len());
+        for dead in &round.dead {
+            let (delivery, error) = dead;
+            let (id, written) = match &delivery.dead_letter_id {
+                Some(id) => {
+                    let written = sqlx::query(
+                        "UPDATE dead_letters SET state = 'PENDING', error = $1, \
+                         attempts = attempts + $2, failed_at = $3, updated_at = $4 WHERE id = $5 \
+                         AND EXISTS (SELECT 1 FROM deliveries WHERE id = $6)",
+                    )
+                    .bind(error)
+                    .bind(delivery.attempts + 1)
+                    .bind(now)
+                    .bind(now)
+                    .bind(id)
+                    .bind(delivery.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    (id.clone(), written)
+                }
+                None => {
+                    let id = secrets::new_id("dl_");
+                    let written = sqlx::query(&format!(
+                        "INSERT INTO dead_letters ({DEAD_COLUMNS}) SELECT \
+                         $1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $10, $11 \
+                         WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $12)"
+                    ))
+                    .bind(&id)
+                    .bind(&delivery.event_id)
+                    .bind(&delivery.tenant)
+                    .bind(&delivery.plugin_id)
+                    .bind(&delivery.event_type)
+                    .bind(&delivery.envelope)
+                    .bind(error)
+                    .bind(delivery.attempts + 1)
+                    .bind(delivery.created_at)
+                    .bind(now)
+                    .bind(now)
+                    .bind(delivery.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    (id, written)
+                }
+            };
+            if written.rows_affected() == 1 {
+                dead_lettered.push((id, dead));
+            }
+        }
+        let removed: Vec<i64> = round
+            .delivered
+            .iter()
+            .chain(round.dead.iter().map(|(d, _)| d))
+            .map(|d| d.id)
+            .collect();
+        for chunk in removed.chunks(500) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "DELETE FROM deliveries WHERE id IN ({})",
                 placeholders.join(", ")
             );
             let mut delete = sqlx::query(&sql);
-            for delivery in chunk {
-                delete = delete.bind(delivery.id);
+            for id in chunk {
+                delete = delete.bind(*id);
             }
             delete.execute(&mut *tx).await?;
         }
-        for dead in deliveries.iter().filter_map(|d| d.dead_letter_id.as_ref()) {
+        for dead in round
+            .delivered
+            .iter()
+            .filter_map(|d| d.dead_letter_id.as_ref())
+        {
             sqlx::query(
                 "UPDATE dead_letters SET state = 'RESOLVED', updated_at = $1 WHERE id = $2",
             )
@@ -477,92 +577,27 @@ impl CoreStore {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Gives claimed `deliveries` back, untried (they are claimed again with their stream).
-    pub async fn release(&self, deliveries: &[Delivery]) -> DbResult<()> {
-        for delivery in deliveries {
-            sqlx::query("UPDATE deliveries SET lease_until = 0 WHERE id = $1")
-                .bind(delivery.id)
-                .execute(self.pool())
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// `delivery` failed; it is tried again at `next_attempt_at`.
-    pub async fn failed(
-        &self,
-        delivery: &Delivery,
-        next_attempt_at: i64,
-        error: &str,
-    ) -> DbResult<()> {
-        sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1, lease_until = 0, \
-             last_error = $2 WHERE id = $3",
-        )
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(delivery.id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// `delivery` failed for the last time: it moves to the dead letter store (or its dead
-    /// letter, when it was a retry, is pending again).
-    pub async fn dead_letter(
-        &self,
-        delivery: &Delivery,
-        error: &str,
-        now: i64,
-    ) -> DbResult<String> {
-        let mut tx = super::begin_write(self.pool()).await?;
-        let id = match &delivery.dead_letter_id {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE dead_letters SET state = 'PENDING', error = $1, attempts = attempts + $2, \
-                     failed_at = $3, updated_at = $4 WHERE id = $5",
-                )
-                .bind(error)
-                .bind(delivery.attempts + 1)
-                .bind(now)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                id.clone()
-            }
-            None => {
-                let id = secrets::new_id("dl_");
-                sqlx::query(&format!(
-                    "INSERT INTO dead_letters ({DEAD_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $10, $11)"
-                ))
-                .bind(&id)
-                .bind(&delivery.event_id)
-                .bind(&delivery.tenant)
-                .bind(&delivery.plugin_id)
-                .bind(&delivery.event_type)
-                .bind(&delivery.envelope)
-                .bind(error)
-                .bind(delivery.attempts + 1)
-                .bind(delivery.created_at)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                id
-            }
-        };
-        sqlx::query("DELETE FROM deliveries WHERE id = $1")
-            .bind(delivery.id)
+        for retry in &round.retries {
+            // Counted once: the attempts it was claimed with are the condition.
+            sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1, \
+                 lease_until = 0, last_error = $2 WHERE id = $3 AND attempts = $4",
+            )
+            .bind(retry.at)
+            .bind(&retry.error)
+            .bind(retry.delivery.id)
+            .bind(retry.delivery.attempts)
             .execute(&mut *tx)
             .await?;
+        }
+        for delivery in &round.untried {
+            sqlx::query("UPDATE deliveries SET lease_until = 0 WHERE id = $1")
+                .bind(delivery.id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(id)
+        Ok(dead_lettered)
     }
 
     /// Dead letters, newest first, optionally only in `state`.

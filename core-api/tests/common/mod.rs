@@ -102,6 +102,7 @@ impl TestCore {
         database_url: Option<String>,
         adjust: impl FnOnce(&mut Config),
     ) -> Self {
+        show_warnings();
         let mut config = Config::embedded(dir.path());
         if let Some(url) = database_url {
             config.database_url = url;
@@ -512,4 +513,16 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// Sends the servers' logs (warnings and worse, or what `RUST_LOG` says) to the test's
+/// captured output, so that a failing test shows what the server complained about.
+fn show_warnings() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .with_ansi(false)
+        .try_init();
 }
