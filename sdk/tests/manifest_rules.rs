@@ -643,3 +643,19 @@ fn strict_parse_lists_every_error() {
     assert!(message.starts_with("2 error(s)"), "{message}");
     assert!(message.contains("manifest::plugin-id") && message.contains("manifest::license"));
 }
+
+#[test]
+fn ids_whose_tables_would_be_named_like_the_databases_own_are_reserved() {
+    for id in ["pg", "pg-tools", "sqlite", "sqlite-sync"] {
+        assert!(!manifest::is_valid_plugin_id(id), "{id}");
+        let errors = errors(&edit("id = \"crm\"", &format!("id = \"{id}\"")), None);
+        let reserved = errors
+            .iter()
+            .find(|d| d.code == "manifest::plugin-id")
+            .unwrap_or_else(|| panic!("{id}: no plugin-id error in {errors:#?}"));
+        assert!(reserved.message.contains("reserved"), "{reserved:#?}");
+    }
+    for id in ["pgadmin", "pgx", "sqlitebrowser", "crm-pg"] {
+        assert!(manifest::is_valid_plugin_id(id), "{id}");
+    }
+}

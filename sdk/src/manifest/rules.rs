@@ -230,19 +230,31 @@ fn slugify(text: &str) -> String {
 
 /// Does `id` satisfy the plugin id rules?
 pub fn is_valid_plugin_id(id: &str) -> bool {
-    PLUGIN_ID.is_match(id) && !id.contains("--") && !id.ends_with('-')
+    plugin_id_problem(id).is_none()
 }
 
-fn check_plugin_id(r: &mut Reader<'_>, path: &str, id: &str) {
-    let problem = if !PLUGIN_ID.is_match(id) {
+/// The first plugin id rule `id` breaks, said as the end of "plugin id `…` …".
+fn plugin_id_problem(id: &str) -> Option<&'static str> {
+    // A plugin's tables are named `<id>_…`: `pg_…` names resolve to PostgreSQL's system
+    // catalogs when unqualified, and SQLite reserves `sqlite_…`.
+    let reserved = ["pg", "sqlite"]
+        .iter()
+        .any(|r| id.strip_prefix(r).is_some_and(|rest| rest.is_empty() || rest.starts_with('-')));
+    if !PLUGIN_ID.is_match(id) {
         Some("must match `^[a-z][a-z0-9-]{1,62}$`")
     } else if id.contains("--") {
         Some("may not contain `--`")
     } else if id.ends_with('-') {
         Some("may not end with `-`")
+    } else if reserved {
+        Some("is reserved: its tables would be named like the database's own (`pg_…`, `sqlite_…`)")
     } else {
         None
-    };
+    }
+}
+
+fn check_plugin_id(r: &mut Reader<'_>, path: &str, id: &str) {
+    let problem = plugin_id_problem(id);
     if let Some(problem) = problem {
         let suggestion = slugify(id)
             .split('-')
