@@ -255,6 +255,8 @@ async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> 
         .unwrap_or(i64::MAX)
         .saturating_mul(2)
         .saturating_add(LEASE_MARGIN_MS);
+    // Read before claiming: once claimed, nothing may fail before the round is settled.
+    let mut subscriptions = active_subscriptions(state).await?;
     let streams = {
         let _serialized = writes.lock().await;
         state.core.claim_streams(now_ms(), lease, STREAM).await?
@@ -263,22 +265,27 @@ async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> 
     if count == 0 {
         return Ok(0);
     }
-    let subscriptions: Vec<Subscription> = state
-        .core
-        .all_subscriptions()
-        .await?
-        .into_iter()
-        .map(|(sub, _)| sub)
-        .filter(|sub| sub.active)
-        .collect();
+    let subscriber = |subscriptions: &[Subscription], first: &Delivery| {
+        subscriptions
+            .iter()
+            .find(|s| s.tenant == first.tenant && s.plugin_id == first.plugin_id)
+            .cloned()
+    };
+    let unknown = streams
+        .iter()
+        .filter_map(|stream| stream.first())
+        .any(|first| subscriber(&subscriptions, first).is_none());
+    if unknown {
+        // Subscribed since the read (or gone): look again, once.
+        if let Ok(fresh) = active_subscriptions(state).await {
+            subscriptions = fresh;
+        }
+    }
     let mut sends = JoinSet::new();
     for stream in streams {
-        let subscription = stream.first().and_then(|first| {
-            subscriptions
-                .iter()
-                .find(|s| s.tenant == first.tenant && s.plugin_id == first.plugin_id)
-                .cloned()
-        });
+        let subscription = stream
+            .first()
+            .and_then(|first| subscriber(&subscriptions, first));
         let (timeout, http) = (state.config.delivery_timeout, http.clone());
         sends.spawn(async move { send_stream(&http, subscription, timeout, stream).await });
     }
@@ -347,6 +354,18 @@ fn retry_at(state: &AppState, delivery: &Delivery, now: i64) -> Option<i64> {
     let jitter = rand::thread_rng().gen_range(0.8..1.2);
     let wait = i64::try_from(delay.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX);
     Some(now.saturating_add(wait))
+}
+
+/// The active subscriptions.
+async fn active_subscriptions(state: &AppState) -> DbResult<Vec<Subscription>> {
+    Ok(state
+        .core
+        .all_subscriptions()
+        .await?
+        .into_iter()
+        .map(|(sub, _)| sub)
+        .filter(|sub| sub.active)
+        .collect())
 }
 
 /// What became of one subscriber's stream.

@@ -237,9 +237,10 @@ pub fn is_valid_plugin_id(id: &str) -> bool {
 fn plugin_id_problem(id: &str) -> Option<&'static str> {
     // A plugin's tables are named `<id>_…`: `pg_…` names resolve to PostgreSQL's system
     // catalogs when unqualified, and SQLite reserves `sqlite_…`.
-    let reserved = ["pg", "sqlite"]
-        .iter()
-        .any(|r| id.strip_prefix(r).is_some_and(|rest| rest.is_empty() || rest.starts_with('-')));
+    let reserved = ["pg", "sqlite"].iter().any(|r| {
+        id.strip_prefix(r)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+    });
     if !PLUGIN_ID.is_match(id) {
         Some("must match `^[a-z][a-z0-9-]{1,62}$`")
     } else if id.contains("--") {
