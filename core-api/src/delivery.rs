@@ -255,8 +255,6 @@ async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> 
         .unwrap_or(i64::MAX)
         .saturating_mul(2)
         .saturating_add(LEASE_MARGIN_MS);
-    // Read before claiming: once claimed, nothing may fail before the round is settled.
-    let mut subscriptions = active_subscriptions(state).await?;
     let streams = {
         let _serialized = writes.lock().await;
         state.core.claim_streams(now_ms(), lease, STREAM).await?
@@ -265,27 +263,26 @@ async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> 
     if count == 0 {
         return Ok(0);
     }
-    let subscriber = |subscriptions: &[Subscription], first: &Delivery| {
-        subscriptions
-            .iter()
-            .find(|s| s.tenant == first.tenant && s.plugin_id == first.plugin_id)
-            .cloned()
-    };
-    let unknown = streams
-        .iter()
-        .filter_map(|stream| stream.first())
-        .any(|first| subscriber(&subscriptions, first).is_none());
-    if unknown {
-        // Subscribed since the read (or gone): look again, once.
-        if let Ok(fresh) = active_subscriptions(state).await {
-            subscriptions = fresh;
+    let subscriptions = match active_subscriptions(state).await {
+        Ok(subscriptions) => subscriptions,
+        Err(e) => {
+            // Claimed but not sent: given back now rather than held until their lease ends.
+            let round = Settlement {
+                untried: streams.into_iter().flatten().collect(),
+                ..Settlement::default()
+            };
+            settle(state, writes, &round, now_ms()).await;
+            return Err(e);
         }
-    }
+    };
     let mut sends = JoinSet::new();
     for stream in streams {
-        let subscription = stream
-            .first()
-            .and_then(|first| subscriber(&subscriptions, first));
+        let subscription = stream.first().and_then(|first| {
+            subscriptions
+                .iter()
+                .find(|s| s.tenant == first.tenant && s.plugin_id == first.plugin_id)
+                .cloned()
+        });
         let (timeout, http) = (state.config.delivery_timeout, http.clone());
         sends.spawn(async move { send_stream(&http, subscription, timeout, stream).await });
     }
