@@ -3,11 +3,13 @@
 //! workspace settings — on SQLite and on PostgreSQL.
 
 mod common;
+#[path = "plugins/sandbox.rs"]
+mod sandbox;
 
 use common::registry::on_both_backends_with_registry;
 use common::registry::{TestRegistry, borrowed, frontend_plugin, manifest, signed, unsigned};
 use common::{TestCore, assert_error};
-use plexica_core_api::db::tenant::TenantDb;
+use plexica_core_api::db::Backend;
 use plexica_core_api::slug::TenantSlug;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -56,7 +58,8 @@ const NOTES: (&str, &str) = (
 );
 const CURRENCIES: &str = "\"USD\", \"EUR\", \"GBP\"";
 
-/// The tables of tenant `slug`'s data space, sorted.
+/// The tables of tenant `slug`'s data space, sorted (on PostgreSQL also those in the schema of
+/// plugin `crm`).
 async fn tables(core: &TestCore, slug: &str) -> Vec<String> {
     let state = core.api.state();
     let db = state
@@ -64,10 +67,18 @@ async fn tables(core: &TestCore, slug: &str) -> Vec<String> {
         .get(&TenantSlug::parse(slug).expect("slug"))
         .await
         .expect("tenant db");
-    let mut tx = db.begin().await.expect("tx");
-    let mut names = TenantDb::table_names(&mut tx, state.tenant_dbs.backend())
-        .await
-        .expect("tables");
+    let query = match state.tenant_dbs.backend() {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
+        Backend::Postgres => {
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema IN (current_schema(), $1)"
+        }
+    };
+    let mut query = sqlx::query_scalar::<_, String>(query);
+    if let Some(schema) = db.plugin_space("crm").schema() {
+        query = query.bind(schema.to_owned());
+    }
+    let mut names = query.fetch_all(db.pool()).await.expect("tables");
     names.sort();
     names
 }

@@ -659,3 +659,35 @@ fn ids_whose_tables_would_be_named_like_the_databases_own_are_reserved() {
         assert!(manifest::is_valid_plugin_id(id), "{id}");
     }
 }
+
+#[test]
+fn ids_whose_tables_would_be_named_like_the_platforms_own_are_reserved() {
+    for id in [
+        "plugin",
+        "user",
+        "workspace",
+        "workspace-plugin",
+        "team",
+        "shared",
+        "plexica",
+        "plexica-tools",
+    ] {
+        assert!(!manifest::is_valid_plugin_id(id), "{id}");
+        let errors = errors(&edit("id = \"crm\"", &format!("id = \"{id}\"")), None);
+        let reserved = errors
+            .iter()
+            .find(|d| d.code == "manifest::plugin-id")
+            .unwrap_or_else(|| panic!("{id}: no plugin-id error in {errors:#?}"));
+        assert!(reserved.message.contains("platform"), "{reserved:#?}");
+    }
+    // Every id whose prefix would name a platform table is refused, whatever the table.
+    for table in manifest::PLATFORM_TABLES {
+        for (i, _) in table.match_indices('_') {
+            let id = table[..i].replace('_', "-");
+            assert!(!manifest::is_valid_plugin_id(&id), "{id} reaches {table}");
+        }
+    }
+    for id in ["users-directory", "team-chat", "plugins-hub", "workspaces-x", "roles"] {
+        assert!(manifest::is_valid_plugin_id(id), "{id}");
+    }
+}

@@ -6,11 +6,10 @@
 
 use serde_json::{Map, Value};
 use sqlx::Row;
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
 
+use super::plugin_sql::PluginSpace;
 use super::tenant::TenantDb;
-use super::{Backend, DbResult, count};
+use super::{Backend, DbError, DbResult};
 
 /// A column of a plugin table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +24,10 @@ pub struct Column {
 #[derive(Debug, Clone)]
 pub struct PluginTable {
     backend: Backend,
+    /// The plugin's place in the tenant's data space: its statements run as the plugin.
+    space: PluginSpace,
+    /// The table's name.
+    name: String,
     /// `"schema"."table"` (PostgreSQL) or `"table"` (SQLite).
     qualified: String,
     /// The columns a request may name, in table order.
@@ -63,14 +66,15 @@ impl<'t> Sql<'t> {
         }
     }
 
-    /// The placeholder of `value` for `column`: on PostgreSQL every value travels as text and
-    /// is cast to the column's type (so one binding fits every column type).
+    /// The placeholder of `value` for `column`: on PostgreSQL every value travels as text, the
+    /// n-th of the array the plugin's `run` function receives, and is cast to the column's type
+    /// (so one binding fits every column type).
     fn param(&mut self, column: &Column, value: &'t Value) -> String {
         self.params.push(value);
         let n = self.params.len();
         match self.table.backend {
             Backend::Sqlite => format!("${n}"),
-            Backend::Postgres => format!("CAST(${n} AS {})", column.sql_type),
+            Backend::Postgres => format!("CAST($1[{n}] AS {})", column.sql_type),
         }
     }
 
@@ -88,23 +92,22 @@ impl<'t> Sql<'t> {
         }
     }
 
-    fn query(&self) -> Query<'_, sqlx::Any, AnyArguments<'_>> {
-        let mut query = sqlx::query(&self.text);
-        for value in &self.params {
-            query = match (self.table.backend, value) {
-                (_, Value::Null) => query.bind(None::<String>),
-                (Backend::Postgres, Value::String(s)) => query.bind(s.as_str()),
-                (Backend::Postgres, other) => query.bind(other.to_string()),
-                (Backend::Sqlite, Value::Bool(b)) => query.bind(i64::from(*b)),
-                (Backend::Sqlite, Value::Number(n)) => match n.as_i64() {
-                    Some(i) => query.bind(i),
-                    None => query.bind(n.as_f64().unwrap_or(f64::NAN)),
-                },
-                (Backend::Sqlite, Value::String(s)) => query.bind(s.as_str()),
-                (Backend::Sqlite, other) => query.bind(other.to_string()),
-            };
-        }
-        query
+    /// Runs the statement as the plugin; its one text column, row by row.
+    async fn texts(&self, db: &TenantDb) -> DbResult<Vec<Option<String>>> {
+        let mut conn = db.pool().acquire().await?;
+        self.table
+            .space
+            .query_texts(&mut conn, &self.table.name, &self.text, &self.params)
+            .await
+    }
+
+    /// Runs the statement (an `UPDATE` or `DELETE`) as the plugin; how many rows it changed.
+    async fn execute(&self, db: &TenantDb) -> DbResult<u64> {
+        let mut conn = db.pool().acquire().await?;
+        self.table
+            .space
+            .execute(&mut conn, &self.table.name, &self.text, &self.params)
+            .await
     }
 }
 
@@ -172,25 +175,24 @@ impl TenantDb {
                  FROM plugin_tables t, pragma_table_info(t.table_name) p \
                  WHERE t.plugin_id = $1 AND t.table_name = $2 ORDER BY p.cid"
             }
-            // Qualified with the tenant's schema: a bare name could resolve to `pg_catalog`.
+            // In the plugin's own schema, qualified: a bare name could resolve to `pg_catalog`.
             Backend::Postgres => {
-                "SELECT a.attname::text AS name, format_type(a.atttypid, NULL) AS sql_type, \
-                 current_schema()::text AS schema_name \
+                "SELECT a.attname::text AS name, format_type(a.atttypid, NULL) AS sql_type \
                  FROM plugin_tables t JOIN pg_attribute a ON a.attrelid = \
-                 to_regclass(quote_ident(current_schema()) || '.' || quote_ident(t.table_name)) \
+                 to_regclass(quote_ident($3) || '.' || quote_ident(t.table_name)) \
                  WHERE t.plugin_id = $1 AND t.table_name = $2 AND a.attnum > 0 \
                  AND NOT a.attisdropped ORDER BY a.attnum"
             }
         };
-        let rows = sqlx::query(query)
-            .bind(plugin_id)
-            .bind(table)
-            .fetch_all(self.pool())
-            .await?;
-        let Some(first) = rows.first() else {
+        let space = self.plugin_space(plugin_id);
+        let mut query = sqlx::query(query).bind(plugin_id).bind(table);
+        if let Some(schema) = space.schema() {
+            query = query.bind(schema.to_owned());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        if rows.is_empty() {
             return Ok(None);
-        };
-        let schema: String = first.try_get("schema_name")?;
+        }
         let mut columns = Vec::with_capacity(rows.len());
         for row in &rows {
             let column = Column {
@@ -201,13 +203,11 @@ impl TenantDb {
                 columns.push(column);
             }
         }
-        let qualified = match backend {
-            Backend::Sqlite => quote(table),
-            Backend::Postgres => format!("{}.{}", quote(&schema), quote(table)),
-        };
         Ok(Some(PluginTable {
             backend,
-            qualified,
+            qualified: space.qualified(table),
+            name: table.to_owned(),
+            space,
             columns,
         }))
     }
@@ -236,8 +236,8 @@ impl TenantDb {
                 table.row_json()
             )
         };
-        let row = sql.query().fetch_one(self.pool()).await?;
-        parse_row(&row.try_get::<String, _>("row_json")?)
+        let rows = sql.texts(self).await?;
+        parse_row(rows.first().and_then(|r| r.as_deref()).unwrap_or_default())
     }
 
     /// The rows matching `filter`, in `order`, at most `limit` after skipping `offset`.
@@ -267,9 +267,9 @@ impl TenantDb {
         }
         sql.text
             .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.texts(self).await?;
         rows.iter()
-            .map(|row| parse_row(&row.try_get::<String, _>("row_json")?))
+            .map(|row| parse_row(row.as_deref().unwrap_or_default()))
             .collect()
     }
 
@@ -281,11 +281,14 @@ impl TenantDb {
     ) -> DbResult<u64> {
         let mut sql = Sql::new(
             table,
-            format!("SELECT COUNT(*) AS n FROM {}", table.qualified),
+            format!("SELECT CAST(COUNT(*) AS TEXT) FROM {}", table.qualified),
         );
         sql.filter(filter);
-        let row = sql.query().fetch_one(self.pool()).await?;
-        Ok(count(row.try_get("n")?))
+        let rows = sql.texts(self).await?;
+        rows.first()
+            .and_then(|n| n.as_deref())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| DbError::Guard("the count of rows is not a number".into()))
     }
 
     /// Sets `set` on the rows matching `filter`; how many changed.
@@ -305,7 +308,7 @@ impl TenantDb {
                 .push_str(&format!("{} = {param}", quote(&column.name)));
         }
         sql.filter(filter);
-        Ok(sql.query().execute(self.pool()).await?.rows_affected())
+        sql.execute(self).await
     }
 
     /// Removes the rows matching `filter`; how many went.
@@ -316,7 +319,7 @@ impl TenantDb {
     ) -> DbResult<u64> {
         let mut sql = Sql::new(table, format!("DELETE FROM {}", table.qualified));
         sql.filter(filter);
-        Ok(sql.query().execute(self.pool()).await?.rows_affected())
+        sql.execute(self).await
     }
 }
 
@@ -337,6 +340,8 @@ mod tests {
     fn table(backend: Backend) -> PluginTable {
         PluginTable {
             backend,
+            space: PluginSpace::sqlite("crm"),
+            name: "crm_contacts".into(),
             qualified: "\"crm_contacts\"".into(),
             columns: vec![
                 Column {
@@ -360,7 +365,7 @@ mod tests {
         sql.filter(&[(amount, &five), (id, &null)]);
         assert_eq!(
             sql.text,
-            "SELECT 1 WHERE \"amount\" = CAST($1 AS bigint) AND \"id\" IS NULL"
+            "SELECT 1 WHERE \"amount\" = CAST($1[1] AS bigint) AND \"id\" IS NULL"
         );
         assert_eq!(sql.params, vec![&five]);
         let t = table(Backend::Sqlite);

@@ -8,9 +8,11 @@
 pub mod core;
 pub mod data;
 pub mod delivery;
+pub mod plugin_sql;
 pub mod plugins;
 pub mod shared;
 pub mod spaces;
+mod sqlite_authorizer;
 pub mod tenant;
 
 use std::time::Duration;
@@ -30,6 +32,12 @@ pub enum DbError {
     /// A tenant's data space could not be created, opened or dropped.
     #[error("data space: {0}")]
     Space(String),
+    /// The guard around plugin SQL could not be set up.
+    #[error("plugin SQL guard: {0}")]
+    Guard(String),
+    /// The database refused a plugin's SQL: what it tried.
+    #[error("refused by the database: the plugin's SQL tried to {0}")]
+    Refused(String),
     /// A value could not be encoded for storage.
     #[error("encoding: {0}")]
     Encode(#[from] serde_json::Error),
@@ -63,6 +71,7 @@ impl Backend {
 /// their pragmas.
 pub async fn open_pool(url: &str, schema: Option<String>, max: u32) -> DbResult<AnyPool> {
     sqlx::any::install_default_drivers();
+    sqlite_authorizer::install()?;
     let backend = Backend::of(url);
     let pool = AnyPoolOptions::new()
         .max_connections(max)

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::plugin_sql::PluginSpace;
 use super::tenant::TenantDb;
 use super::{Backend, DbError, DbResult};
 
@@ -191,10 +192,12 @@ impl TenantDb {
     }
 
     /// Removes `plugin_id`'s record, permissions and workspace settings in `tx`; with `purge`
-    /// also its tables (newest first) and its migration history, so that a later install
+    /// also its tables (newest first; only those it created that carry its prefix), its own
+    /// role and schema on PostgreSQL, and its migration history, so that a later install
     /// starts from nothing.
     pub async fn delete_install(
         tx: &mut Transaction<'static, Any>,
+        backend: Backend,
         plugin_id: &str,
         purge: bool,
     ) -> DbResult<()> {
@@ -210,11 +213,10 @@ impl TenantDb {
         }
         if purge {
             let tables = Self::plugin_tables(tx, plugin_id).await?;
-            for table in tables.iter().rev() {
-                sqlx::query(&format!("DROP TABLE IF EXISTS {}", quote_identifier(table)))
-                    .execute(&mut **tx)
-                    .await?;
-            }
+            PluginSpace::of(tx, backend, plugin_id)
+                .await?
+                .purge(tx, &tables)
+                .await?;
             for table in ["plugin_tables", "plugin_migrations"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE plugin_id = $1"))
                     .bind(plugin_id)
@@ -317,32 +319,4 @@ impl TenantDb {
             .await?;
         rows.iter().map(|r| Ok(r.try_get("table_name")?)).collect()
     }
-
-    /// Every table of the data space `tx` works in.
-    pub async fn table_names(
-        tx: &mut Transaction<'static, Any>,
-        backend: Backend,
-    ) -> DbResult<Vec<String>> {
-        let query = match backend {
-            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
-            Backend::Postgres => {
-                "SELECT table_name::text AS name FROM information_schema.tables \
-                 WHERE table_schema = current_schema()"
-            }
-        };
-        let rows = sqlx::query(query).fetch_all(&mut **tx).await?;
-        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
-    }
-
-    /// Runs a plugin migration's SQL (already checked by the manifest rules) in `tx`.
-    pub async fn run_plugin_sql(tx: &mut Transaction<'static, Any>, sql: &str) -> DbResult<()> {
-        // Unprepared, so that a file of several statements runs as written.
-        sqlx::Executor::execute(&mut **tx, sql).await?;
-        Ok(())
-    }
-}
-
-/// `name` as a double-quoted SQL identifier.
-fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }

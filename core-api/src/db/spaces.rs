@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use sqlx::AnyPool;
 
-use super::{DbError, DbResult, open_pool};
+use super::{DbError, DbResult, open_pool, plugin_sql};
 use crate::slug::TenantSlug;
 
 /// Creates, opens and drops tenants' data spaces.
@@ -127,9 +127,12 @@ impl DataSpaces for PostgresSchemas {
 
     async fn drop_space(&self, slug: &TenantSlug) -> DbResult<()> {
         let schema = slug.schema_name();
+        let mut tx = self.admin.begin().await?;
         sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-            .execute(&self.admin)
+            .execute(&mut *tx)
             .await?;
+        plugin_sql::drop_tenant_plugins(&mut tx, &schema).await?;
+        tx.commit().await?;
         Ok(())
     }
 

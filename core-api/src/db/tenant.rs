@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 use tokio::sync::RwLock;
 
+use super::plugin_sql::PluginSpace;
 use super::spaces::DataSpaces;
 use super::{Backend, DbResult, count, inserted};
 use crate::events::append;
@@ -223,9 +224,19 @@ const WORKSPACE_SELECT_COUNTED: &str = workspace_select!(", COUNT(*) OVER () AS 
 #[derive(Debug, Clone)]
 pub struct TenantDb {
     pool: AnyPool,
+    /// PostgreSQL: the database and the tenant's schema.
+    postgres: Option<(String, String)>,
 }
 
 impl TenantDb {
+    /// Where `plugin_id`'s tables are in this tenant's data space, and as whom its SQL runs.
+    pub fn plugin_space(&self, plugin_id: &str) -> PluginSpace {
+        match &self.postgres {
+            Some((database, schema)) => PluginSpace::postgres(database, schema, plugin_id),
+            None => PluginSpace::sqlite(plugin_id),
+        }
+    }
+
     /// The pool (bound to this tenant).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
@@ -851,9 +862,17 @@ impl TenantDbs {
         if let Some(db) = pools.get(slug) {
             return Ok(db.clone());
         }
-        let db = TenantDb {
-            pool: self.spaces.open(slug, self.max_connections).await?,
+        let pool = self.spaces.open(slug, self.max_connections).await?;
+        let postgres = match self.backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let database: String = sqlx::query_scalar("SELECT current_database()::text")
+                    .fetch_one(&pool)
+                    .await?;
+                Some((database, slug.schema_name()))
+            }
         };
+        let db = TenantDb { pool, postgres };
         pools.insert(slug.clone(), db.clone());
         Ok(db)
     }

@@ -30,6 +30,7 @@ use sqlx::{Any, Transaction};
 
 use crate::db::DbError;
 use crate::db::delivery::Subscription;
+use crate::db::plugin_sql::PluginSpace;
 use crate::db::plugins::{AppliedMigration, InstallRecord};
 use crate::db::tenant::TenantDb;
 use crate::error::{ApiError, ApiResult};
@@ -327,24 +328,24 @@ async fn migrate(
             }
             continue;
         }
-        let backend = state.tenant_dbs.backend();
-        let tables_before = TenantDb::table_names(tx, backend).await?;
-        TenantDb::run_plugin_sql(tx, &sql).await.map_err(|e| {
-            let reason = match e {
-                DbError::Sql(sqlx::Error::Database(db)) => db.message().to_owned(),
-                other => other.to_string(),
+        let space = PluginSpace::of(tx, state.tenant_dbs.backend(), id).await?;
+        let created = space.run_migration(tx, &sql).await.map_err(|e| {
+            let (code, reason) = match e {
+                DbError::Refused(tried) => (
+                    "MIGRATION_REFUSED",
+                    format!("the database refused it: the plugin's SQL tried to {tried}"),
+                ),
+                DbError::Sql(sqlx::Error::Database(db)) => {
+                    ("MIGRATION_FAILED", db.message().to_owned())
+                }
+                other => ("MIGRATION_FAILED", other.to_string()),
             };
             unprocessable(
-                "MIGRATION_FAILED",
+                code,
                 format!("migration `{name}` of `{id}` failed: {reason}"),
             )
             .with_details(json!({ "migration": name }))
         })?;
-        let created: Vec<String> = TenantDb::table_names(tx, backend)
-            .await?
-            .into_iter()
-            .filter(|t| !tables_before.contains(t))
-            .collect();
         TenantDb::record_migration(tx, id, &name, &checksum, &created, now_ms()).await?;
         ran.push(name);
     }
@@ -880,7 +881,7 @@ pub async fn uninstall(
     }
     call_hook_if_running(state, tenant, &record, "on_uninstall", cause).await;
     let mut tx = scope.db.begin().await?;
-    TenantDb::delete_install(&mut tx, id, purge).await?;
+    TenantDb::delete_install(&mut tx, state.tenant_dbs.backend(), id, purge).await?;
     let data = json!({ "plugin": id, "version": record.version.to_string(), "purged": purge });
     append(
         &mut tx,

@@ -1,10 +1,12 @@
 //! Rules on the files of `backend.migrations`: names, order, and what the SQL may touch.
 //!
-//! The SQL is parsed, not executed (`sqlparser`, trying the generic, SQLite and PostgreSQL
-//! dialects): a migration may create, alter, index, drop and fill only tables named `<id>_…`,
+//! The SQL is parsed, not executed (`sqlparser`, as SQLite and as PostgreSQL read it, which
+//! must agree): a migration may create, alter, index, drop and fill only tables named `<id>_…`,
 //! never name a schema, and use no other kind of statement (views, triggers, functions,
-//! `ATTACH`, `PRAGMA`, `SET`, grants…), so that a plugin stays inside its own tables in its
-//! tenant's data space. The same check runs in `plexica plugin validate` and at install.
+//! `ATTACH`, `PRAGMA`, `SET`, grants…). The same check runs in `plexica plugin validate` and at
+//! install, in time linear in the file, which is capped in size and statements. It explains
+//! problems early; the boundary is the database itself (the core API runs plugin SQL under
+//! SQLite's authorizer or the plugin's own PostgreSQL role).
 
 use std::ops::{ControlFlow, Range};
 
@@ -12,7 +14,7 @@ use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, ObjectName, ObjectType, Query,
     RenameTableNameKind, Spanned, Statement, TableConstraint, Visit, Visitor, visit_relations,
 };
-use sqlparser::dialect::{GenericDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
 use super::PluginFiles;
@@ -113,54 +115,112 @@ struct SqlProblem {
     help: Option<String>,
 }
 
-/// Parses `sql` with the dialects migrations are written for; the first that accepts it wins.
-fn parse(sql: &str) -> Result<Vec<Statement>, String> {
-    let generic = Parser::parse_sql(&GenericDialect {}, sql);
-    let Err(first) = generic else {
-        return generic.map_err(|e| e.to_string());
-    };
-    Parser::parse_sql(&SQLiteDialect {}, sql)
-        .or_else(|_| Parser::parse_sql(&PostgreSqlDialect {}, sql))
-        .map_err(|_| first.to_string())
+/// Largest migration file checked (and installed): bigger ones are refused unread.
+pub const MAX_MIGRATION_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most statements one migration file may hold.
+pub const MAX_MIGRATION_STATEMENTS: usize = 100_000;
+
+/// `sql` as SQLite and as PostgreSQL read it, and what keeps the two from agreeing.
+struct Parsed {
+    /// Every statement either database would run (both readings when they differ).
+    statements: Vec<Statement>,
+    /// Why the file is not one plain SQL text both databases read the same way.
+    disagreement: Option<String>,
 }
 
-/// The byte offset of a 1-based line and column (in characters) of `sql`.
-fn offset(sql: &str, line: u64, column: u64) -> usize {
-    let Some(line_start) = usize::try_from(line.saturating_sub(1))
-        .ok()
-        .and_then(|skip| {
-            if skip == 0 {
-                Some(0)
+/// Parses `sql` as SQLite and as PostgreSQL read it. A file the two would read as different
+/// statements (comments nest in one and not in the other, a dialect's own syntax …) is
+/// refused: what the checker sees must be what every database runs. Whatever either reading
+/// gives is checked, so a statement one of them would hide is still reported.
+fn parse(sql: &str) -> Result<Parsed, String> {
+    let sqlite = Parser::parse_sql(&SQLiteDialect {}, sql);
+    let postgres = Parser::parse_sql(&PostgreSqlDialect {}, sql);
+    Ok(match (sqlite, postgres) {
+        (Err(e), Err(_)) => return Err(e.to_string()),
+        (Ok(statements), Err(e)) => Parsed {
+            statements,
+            disagreement: Some(format!("PostgreSQL cannot read it: {e}")),
+        },
+        (Err(e), Ok(statements)) => Parsed {
+            statements,
+            disagreement: Some(format!("SQLite cannot read it: {e}")),
+        },
+        (Ok(mut sqlite), Ok(postgres)) => {
+            let same = sqlite.len() == postgres.len()
+                && sqlite
+                    .iter()
+                    .zip(&postgres)
+                    .all(|(a, b)| a.to_string() == b.to_string());
+            if same {
+                Parsed {
+                    statements: sqlite,
+                    disagreement: None,
+                }
             } else {
-                sql.match_indices('\n').nth(skip - 1).map(|(i, _)| i + 1)
+                let disagreement = format!(
+                    "SQLite reads {} statements and PostgreSQL {}, not the same ones \
+                     (nested comments, quoting or syntax one of them does not share)",
+                    sqlite.len(),
+                    postgres.len()
+                );
+                sqlite.extend(postgres);
+                Parsed {
+                    statements: sqlite,
+                    disagreement: Some(disagreement),
+                }
             }
-        })
-    else {
-        return sql.len();
-    };
-    let rest = sql.get(line_start..).unwrap_or_default();
-    let column = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
-    line_start
-        + rest
-            .char_indices()
-            .nth(column)
-            .map_or(rest.len(), |(i, _)| i)
+        }
+    })
 }
 
-/// The bytes of `sql` that `node` was parsed from (empty at 0 when unknown).
-fn span_of(sql: &str, node: &impl Spanned) -> Range<usize> {
-    let span = node.span();
-    if span.start.line == 0 {
-        return 0..0;
+/// Where each line of a text starts, so that parser positions become byte offsets without
+/// scanning the text again (a migration of many statements stays linear to check).
+struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { text, starts }
     }
-    let start = offset(sql, span.start.line, span.start.column);
-    let end = offset(sql, span.end.line, span.end.column).max(start);
-    start..end
+
+    /// The byte offset of a 1-based line and column (in characters).
+    fn offset(&self, line: u64, column: u64) -> usize {
+        let Some(&line_start) = usize::try_from(line.saturating_sub(1))
+            .ok()
+            .and_then(|i| self.starts.get(i))
+        else {
+            return self.text.len();
+        };
+        let rest = self.text.get(line_start..).unwrap_or_default();
+        let column = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
+        line_start
+            + rest
+                .char_indices()
+                .nth(column)
+                .map_or(rest.len(), |(i, _)| i)
+    }
+
+    /// The bytes `node` was parsed from (empty at 0 when unknown).
+    fn span(&self, node: &impl Spanned) -> Range<usize> {
+        let span = node.span();
+        if span.start.line == 0 {
+            return 0..0;
+        }
+        let start = self.offset(span.start.line, span.start.column);
+        let end = self.offset(span.end.line, span.end.column).max(start);
+        start..end
+    }
 }
 
 /// What one statement is checked for, collecting problems without repeating one.
 struct StatementCheck<'a> {
-    sql: &'a str,
+    lines: &'a Lines<'a>,
     prefix: &'a str,
     /// Names the statement defines for itself (`WITH name AS …`).
     local: Vec<String>,
@@ -186,11 +246,10 @@ impl StatementCheck<'_> {
             .iter()
             .map(|part| part.as_ident().map_or("?", |ident| ident.value.as_str()))
             .collect();
-        let span = span_of(self.sql, name);
         if parts.len() > 1 {
             self.push(SqlProblem {
                 code: "manifest::migration-schema",
-                span: span.clone(),
+                span: self.lines.span(name),
                 message: format!("`{}` names another schema", parts.join(".")),
                 help: Some(
                     "write the bare table name; migrations run in the tenant's data space".into(),
@@ -204,7 +263,7 @@ impl StatementCheck<'_> {
         if !table.starts_with(self.prefix) {
             self.push(SqlProblem {
                 code: "manifest::migration-table",
-                span,
+                span: self.lines.span(name),
                 message: format!("table `{table}` does not belong to this plugin"),
                 help: Some(format!("plugin tables are named `{}…`", self.prefix)),
             });
@@ -212,7 +271,7 @@ impl StatementCheck<'_> {
     }
 
     fn refuse(&mut self, statement: &Statement, code: &'static str, what: &str, help: &str) {
-        let span = span_of(self.sql, statement);
+        let span = self.lines.span(statement);
         self.push(SqlProblem {
             code,
             span,
@@ -260,8 +319,22 @@ fn constraint_reference(constraint: &TableConstraint) -> Option<&ObjectName> {
 }
 
 fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
-    let statements = match parse(sql) {
-        Ok(statements) => statements,
+    if sql.len() > MAX_MIGRATION_BYTES {
+        return vec![SqlProblem {
+            code: "manifest::migration-size",
+            span: 0..0,
+            message: format!(
+                "the migration has {} bytes, more than the {MAX_MIGRATION_BYTES} allowed",
+                sql.len()
+            ),
+            help: Some("split it into several migrations".into()),
+        }];
+    }
+    let Parsed {
+        statements,
+        disagreement,
+    } = match parse(sql) {
+        Ok(parsed) => parsed,
         Err(error) => {
             return vec![SqlProblem {
                 code: "manifest::migration-syntax",
@@ -271,12 +344,35 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
             }];
         }
     };
+    if statements.len() > MAX_MIGRATION_STATEMENTS {
+        return vec![SqlProblem {
+            code: "manifest::migration-size",
+            span: 0..0,
+            message: format!(
+                "the migration has {} statements, more than the {MAX_MIGRATION_STATEMENTS} allowed",
+                statements.len()
+            ),
+            help: Some("split it into several migrations".into()),
+        }];
+    }
+    let lines = Lines::new(sql);
     let mut problems = Vec::new();
+    if let Some(disagreement) = disagreement {
+        problems.push(SqlProblem {
+            code: "manifest::migration-dialect",
+            span: 0..0,
+            message: format!("SQLite and PostgreSQL would run different SQL: {disagreement}"),
+            help: Some(
+                "write plain SQL both databases read alike (no nested comments, no dialect-only syntax)"
+                    .into(),
+            ),
+        });
+    }
     for statement in &statements {
         let mut local = LocalNames(Vec::new());
         let _ = statement.visit(&mut local);
         let mut check = StatementCheck {
-            sql,
+            lines: &lines,
             prefix,
             local: local.0,
             problems: Vec::new(),
@@ -298,7 +394,7 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
                     let name = table.name.to_string();
                     check.push(SqlProblem {
                         code: "manifest::migration-workspace-id",
-                        span: span_of(sql, &table.name),
+                        span: lines.span(&table.name),
                         message: format!(
                             "table `{name}` has no `workspace_id` column, and the plugin is workspace-aware"
                         ),
@@ -511,9 +607,33 @@ mod tests {
         );
         let ok = "WITH seed AS (SELECT 1 AS n) INSERT INTO crm_x (n) SELECT n FROM seed;\n\
                   UPDATE crm_x SET n = 2 WHERE n = 1;\nDELETE FROM crm_x WHERE n = 3;\n\
-                  DROP INDEX crm_x_n;\nCREATE TABLE crm_y (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+                  DROP INDEX crm_x_n;\nCREATE TABLE crm_y (id BIGINT PRIMARY KEY, \
                   x TEXT REFERENCES crm_x (id));";
         assert!(codes(ok, false).is_empty(), "{:?}", codes(ok, false));
+    }
+
+    #[test]
+    fn sql_the_two_databases_read_differently_is_refused_and_what_hides_is_reported() {
+        // PostgreSQL nests block comments and SQLite does not: SQLite would run the ATTACH.
+        let hidden = "CREATE TABLE crm_x (id TEXT);\n\
+                      /* /* */ ATTACH DATABASE 'core.db' AS c; -- */";
+        let found = codes(hidden, false);
+        assert!(found.contains(&"manifest::migration-dialect"), "{found:?}");
+        assert!(
+            found.contains(&"manifest::migration-statement"),
+            "{found:?}"
+        );
+        // Syntax only one of them has.
+        let sqlite_only = "CREATE TABLE crm_y (id INTEGER PRIMARY KEY AUTOINCREMENT);";
+        assert_eq!(codes(sqlite_only, false), ["manifest::migration-dialect"]);
+    }
+
+    #[test]
+    fn size_and_statement_count_are_capped() {
+        let big = "-- x\n".repeat(MAX_MIGRATION_BYTES / 5 + 1);
+        assert_eq!(codes(&big, false), ["manifest::migration-size"]);
+        let many = "DELETE FROM crm_x;".repeat(MAX_MIGRATION_STATEMENTS + 1);
+        assert_eq!(codes(&many, false), ["manifest::migration-size"]);
     }
 
     proptest::proptest! {

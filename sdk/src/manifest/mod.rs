@@ -32,7 +32,9 @@ mod rules;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
-pub use rules::{check_config_value, check_package_path, is_own_namespace, is_valid_plugin_id};
+pub use rules::{
+    PLATFORM_TABLES, check_config_value, check_package_path, is_own_namespace, is_valid_plugin_id,
+};
 
 use crate::diagnostic::{Diagnostic, Severity, SourceFile};
 use reader::Reader;

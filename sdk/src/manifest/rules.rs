@@ -233,24 +233,61 @@ pub fn is_valid_plugin_id(id: &str) -> bool {
     plugin_id_problem(id).is_none()
 }
 
-/// The first plugin id rule `id` breaks, said as the end of "plugin id `…` …".
-fn plugin_id_problem(id: &str) -> Option<&'static str> {
-    // A plugin's tables are named `<id>_…`: `pg_…` names resolve to PostgreSQL's system
-    // catalogs when unqualified, and SQLite reserves `sqlite_…`.
-    let reserved = ["pg", "sqlite"].iter().any(|r| {
+/// Tables the platform keeps in every tenant's data space. A plugin's tables are named
+/// `<id with - as _>_…`, so no plugin id may be a prefix of one of these at a `_` boundary
+/// (`plugin` would own `plugin_installs`): such ids are reserved, derived from this list.
+/// A new platform table is named `plexica_…` (the id `plexica` is reserved), so that no
+/// plugin installed today can ever own it; the core API's tests check that this list names
+/// every table a tenant's data space has.
+pub const PLATFORM_TABLES: &[&str] = &[
+    "users",
+    "roles",
+    "user_roles",
+    "workspaces",
+    "workspace_members",
+    "teams",
+    "team_members",
+    "outbox",
+    "plugin_installs",
+    "plugin_migrations",
+    "plugin_tables",
+    "plugin_permissions",
+    "workspace_plugin_settings",
+    "shared_namespaces",
+    "shared_values",
+];
+
+/// Ids whose table prefix names something of the platform or of the database itself.
+fn reserved_id(id: &str) -> Option<&'static str> {
+    let prefix = format!("{}_", id.replace('-', "_"));
+    // `pg_…` names resolve to PostgreSQL's system catalogs when unqualified, and SQLite
+    // reserves `sqlite_…`.
+    let database = ["pg", "sqlite"].iter().any(|r| {
         id.strip_prefix(r)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
     });
+    if database {
+        Some("is reserved: its tables would be named like the database's own (`pg_…`, `sqlite_…`)")
+    } else if id == "plexica"
+        || id.starts_with("plexica-")
+        || PLATFORM_TABLES.iter().any(|t| t.starts_with(&prefix))
+    {
+        Some("is reserved: its tables would be named like the platform's own")
+    } else {
+        None
+    }
+}
+
+/// The first plugin id rule `id` breaks, said as the end of "plugin id `…` …".
+fn plugin_id_problem(id: &str) -> Option<&'static str> {
     if !PLUGIN_ID.is_match(id) {
         Some("must match `^[a-z][a-z0-9-]{1,62}$`")
     } else if id.contains("--") {
         Some("may not contain `--`")
     } else if id.ends_with('-') {
         Some("may not end with `-`")
-    } else if reserved {
-        Some("is reserved: its tables would be named like the database's own (`pg_…`, `sqlite_…`)")
     } else {
-        None
+        reserved_id(id)
     }
 }
 

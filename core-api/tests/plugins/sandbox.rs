@@ -1,0 +1,368 @@
+//! The database holds a plugin's SQL (security.md, "Plugin SQL"): SQL that a text checker
+//! might miss — transaction control, `ATTACH`, platform tables, another plugin's or another
+//! tenant's tables, role changes, functions that read other relations — runs through
+//! `PluginSpace` on a real tenant data space and is refused by SQLite's authorizer or by
+//! PostgreSQL's privileges, and nothing of the platform or of another tenant changes.
+
+use plexica_core_api::db::DbError;
+use plexica_core_api::db::tenant::TenantDb;
+
+use super::*;
+
+/// Everything an attack could have changed: per tenant, every platform table's row count, the
+/// users with their password hashes and roles, the workspaces' descriptions; the core
+/// database's signing keys and platform users.
+async fn snapshot(core: &TestCore, slugs: &[&str]) -> Vec<String> {
+    let state = core.api.state();
+    let mut out = Vec::new();
+    for slug in slugs {
+        let db = state
+            .tenant_dbs
+            .get(&TenantSlug::parse(slug).expect("slug"))
+            .await
+            .expect("tenant db");
+        for table in plexica_sdk::manifest::PLATFORM_TABLES {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(db.pool())
+                .await
+                .expect(table);
+            out.push(format!("{slug}.{table}: {n}"));
+        }
+        for query in [
+            "SELECT u.email || ' ' || u.password_hash || ' ' || COALESCE(r.role, '-') \
+             FROM users u LEFT JOIN user_roles r ON r.user_id = u.id ORDER BY 1",
+            "SELECT slug || ' ' || COALESCE(description, '') FROM workspaces ORDER BY 1",
+        ] {
+            let rows: Vec<String> = sqlx::query_scalar(query)
+                .fetch_all(db.pool())
+                .await
+                .expect(query);
+            out.extend(rows.into_iter().map(|r| format!("{slug}: {r}")));
+        }
+    }
+    let core_db = sqlx::AnyPool::connect(&core.database_url)
+        .await
+        .expect("core db");
+    let postgres = core.api.state().tenant_dbs.backend() == Backend::Postgres;
+    let schema = if postgres { "core." } else { "" };
+    for table in ["signing_keys", "platform_users", "tenants", "sessions"] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {schema}{table}"))
+            .fetch_one(&core_db)
+            .await
+            .expect(table);
+        out.push(format!("core.{table}: {n}"));
+    }
+    core_db.close().await;
+    out
+}
+
+async fn db_of(core: &TestCore, slug: &str) -> TenantDb {
+    core.api
+        .state()
+        .tenant_dbs
+        .get(&TenantSlug::parse(slug).expect("slug"))
+        .await
+        .expect("tenant db")
+}
+
+/// Did the database keep the plugin's SQL from what it tried? Refused it (SQLite's authorizer,
+/// PostgreSQL's privileges), or — on PostgreSQL — the name is not even in the plugin's world
+/// (the tenant's schema is not on the plugin role's search path).
+fn out_of_reach(error: &DbError) -> bool {
+    match error {
+        DbError::Refused(_) => true,
+        DbError::Sql(sqlx::Error::Database(e)) => {
+            matches!(e.code().as_deref(), Some("42P01" | "3F000"))
+        }
+        _ => false,
+    }
+}
+
+/// Runs `sql` as a migration of `plugin` in tenant `slug`, committed when it succeeds;
+/// answers the outcome and records the tables it created.
+async fn migrate(core: &TestCore, slug: &str, plugin: &str, sql: &str) -> Result<(), DbError> {
+    let db = core
+        .api
+        .state()
+        .tenant_dbs
+        .get(&TenantSlug::parse(slug).expect("slug"))
+        .await
+        .expect("tenant db");
+    let mut tx = db.begin().await.expect("tx");
+    let created = db.plugin_space(plugin).run_migration(&mut tx, sql).await?;
+    TenantDb::record_migration(&mut tx, plugin, sql, "-", &created, 0)
+        .await
+        .expect("record");
+    tx.commit().await.expect("commit");
+    Ok(())
+}
+
+on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
+    core.tenant("acme").await;
+    core.tenant("bravo").await;
+    let backend = core.api.state().tenant_dbs.backend();
+    let core_file = core.dir.path().join("core.db");
+    for (plugin, sql) in [
+        (
+            "crm",
+            "CREATE TABLE crm_contacts (id TEXT PRIMARY KEY, name TEXT)",
+        ),
+        (
+            "billing",
+            "CREATE TABLE billing_invoices (id TEXT PRIMARY KEY, total BIGINT)",
+        ),
+        (
+            "crm-x",
+            "CREATE TABLE crm_x_secrets (id TEXT PRIMARY KEY, secret TEXT)",
+        ),
+    ] {
+        migrate(&core, "acme", plugin, sql).await.expect(sql);
+        migrate(&core, "bravo", plugin, sql).await.expect(sql);
+    }
+    // What a plugin may do with its own tables still works.
+    let own = match backend {
+        Backend::Sqlite => {
+            "ALTER TABLE crm_contacts ADD COLUMN email TEXT;\n\
+             CREATE INDEX crm_contacts_email ON crm_contacts (email);\n\
+             CREATE TABLE crm_log (id INTEGER PRIMARY KEY, line TEXT);\n\
+             INSERT INTO crm_log (line) VALUES ('one');\n\
+             INSERT INTO crm_contacts (id, name) SELECT 'c' || id, line FROM crm_log;\n\
+             ALTER TABLE crm_log RENAME COLUMN line TO text;\n\
+             DROP INDEX crm_contacts_email;\n\
+             DROP TABLE crm_log;"
+        }
+        Backend::Postgres => {
+            "ALTER TABLE crm_contacts ADD COLUMN email TEXT;\n\
+             CREATE INDEX crm_contacts_email ON crm_contacts (email);\n\
+             CREATE TABLE crm_log (id BIGSERIAL PRIMARY KEY, line TEXT);\n\
+             INSERT INTO crm_log (line) VALUES ('one');\n\
+             INSERT INTO crm_contacts (id, name) SELECT 'c' || id, line FROM crm_log;\n\
+             ALTER TABLE crm_log RENAME COLUMN line TO text;\n\
+             DROP INDEX crm_contacts_email;\n\
+             DROP TABLE crm_log;"
+        }
+    };
+    migrate(&core, "acme", "crm", own)
+        .await
+        .expect("own tables");
+    let mut before = snapshot(&core, &["acme", "bravo"]).await;
+
+    let mut hostile: Vec<(&str, String)> = vec![
+        (
+            "platform table",
+            "UPDATE user_roles SET role = 'admin'".into(),
+        ),
+        (
+            "read a platform table",
+            "INSERT INTO crm_contacts (id, name) SELECT id, password_hash FROM users".into(),
+        ),
+        ("drop a platform table", "DROP TABLE users".into()),
+        (
+            "hidden after a comment",
+            "CREATE TABLE crm_y (id TEXT); /* ok */ DELETE FROM roles".into(),
+        ),
+        (
+            "another plugin's table",
+            "INSERT INTO crm_contacts (id, name) SELECT id, 'x' FROM billing_invoices".into(),
+        ),
+        (
+            "a table under its prefix it does not own",
+            "INSERT INTO crm_contacts (id, name) SELECT id, secret FROM crm_x_secrets".into(),
+        ),
+        (
+            "index on a platform table",
+            "CREATE INDEX crm_users_email ON users (email)".into(),
+        ),
+        (
+            "rename a platform table",
+            "ALTER TABLE users RENAME TO crm_users".into(),
+        ),
+    ];
+    let other_plugin = db_of(&core, "acme").await.plugin_space("crm-x");
+    let other_schema = other_plugin.schema().unwrap_or_default().to_owned();
+    match backend {
+        Backend::Sqlite => hostile.extend([
+            ("commit, then write", "COMMIT; UPDATE user_roles SET role = 'admin'; BEGIN".into()),
+            ("attach the core database", format!("ATTACH DATABASE '{}' AS c", core_file.display())),
+            ("pragma", "PRAGMA writable_schema = ON".into()),
+            ("savepoint", "SAVEPOINT s".into()),
+            ("trigger", "CREATE TRIGGER crm_t AFTER INSERT ON crm_contacts BEGIN UPDATE users SET email = 'x'; END".into()),
+            ("view", "CREATE VIEW crm_v AS SELECT * FROM users".into()),
+            ("temporary table shadowing a platform one", "CREATE TEMP TABLE users (id TEXT)".into()),
+            ("extension", "SELECT load_extension('/tmp/evil.so')".into()),
+            ("the guard's own function", "SELECT plexica_connection_id()".into()),
+            ("autoincrement counters", "UPDATE sqlite_sequence SET seq = 0".into()),
+            ("unprefixed table", "CREATE TABLE contacts (id TEXT)".into()),
+            ("squat another's table", "CREATE TABLE IF NOT EXISTS crm_x_secrets (id TEXT PRIMARY KEY, secret TEXT); DELETE FROM crm_x_secrets".into()),
+        ]),
+        Backend::Postgres => hostile.extend([
+            ("commit, then write", "COMMIT; UPDATE user_roles SET role = 'admin'".into()),
+            ("read the core schema through a function", "SELECT query_to_xml('SELECT * FROM core.signing_keys', true, true, '')".into()),
+            ("the tenant's schema, qualified", "INSERT INTO crm_contacts (id, name) SELECT id, email FROM tenant_acme.users".into()),
+            ("another tenant's schema", "INSERT INTO crm_contacts (id, name) SELECT id, email FROM tenant_bravo.users".into()),
+            ("search_path to another tenant", "SET search_path = tenant_bravo; UPDATE users SET email = 'x'".into()),
+            ("reset role", "RESET ROLE; UPDATE tenant_acme.users SET email = 'x'".into()),
+            ("set role", "SET ROLE postgres".into()),
+            ("session authorization", "SET SESSION AUTHORIZATION postgres".into()),
+            ("role through set_config", "SELECT set_config('role', 'postgres', false)".into()),
+            ("server files", "SELECT pg_read_file('/etc/hostname')".into()),
+            ("programs", "COPY crm_contacts TO PROGRAM 'id'".into()),
+            ("create in the tenant's schema", "CREATE TABLE tenant_acme.crm_z (id TEXT)".into()),
+            ("alter the function that runs it", "ALTER FUNCTION plexica_sandbox.anything(text) SECURITY INVOKER".into()),
+            ("extension", "CREATE EXTENSION IF NOT EXISTS dblink".into()),
+            ("another plugin's schema", format!("DELETE FROM \"{other_schema}\".crm_x_secrets")),
+            ("another plugin's schema, created in", format!("CREATE TABLE \"{other_schema}\".crm_w (id TEXT)")),
+            ("a default that changes role", "CREATE FUNCTION crm_f() RETURNS text LANGUAGE sql AS $$ SELECT set_config('role', 'postgres', false) $$; \
+              CREATE TABLE crm_d (id TEXT DEFAULT crm_f()); INSERT INTO crm_d DEFAULT VALUES".into()),
+        ]),
+    }
+    for (what, sql) in &hostile {
+        let refused = migrate(&core, "acme", "crm", sql).await;
+        assert!(
+            refused.as_ref().is_err_and(out_of_reach),
+            "{what}: `{sql}` was not refused by the database: {refused:?}"
+        );
+        assert_eq!(snapshot(&core, &["acme", "bravo"]).await, before, "{what}");
+    }
+
+    // Session state a plugin sets does not outlive its SQL: the platform's next statement on
+    // the same connection runs in the tenant's schema with default settings.
+    if backend == Backend::Postgres {
+        let db = core
+            .api
+            .state()
+            .tenant_dbs
+            .get(&TenantSlug::parse("acme").expect("slug"))
+            .await
+            .expect("tenant db");
+        let mut tx = db.begin().await.expect("tx");
+        db.plugin_space("crm")
+            .run_migration(
+                &mut tx,
+                "SET search_path = public; SET statement_timeout = 1; \
+                 SELECT pg_advisory_lock(42); CREATE TEMP TABLE users (id TEXT)",
+            )
+            .await
+            .expect("session settings are the plugin's own business");
+        let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("schema");
+        assert_eq!(schema, "tenant_acme");
+        let timeout: String = sqlx::query_scalar("SELECT current_setting('statement_timeout')")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("timeout");
+        assert_eq!(timeout, "0");
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("the tenant's users, not a temporary table");
+        assert!(users > 0);
+        let locks: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 42 \
+             AND pid = pg_backend_pid()",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .expect("locks");
+        assert_eq!(
+            locks, 0,
+            "the plugin's advisory lock was left on the connection"
+        );
+    }
+
+    // The data API runs as the plugin too: a column default that tries to act as the platform
+    // fails when the platform inserts a row.
+    if backend == Backend::Postgres {
+        migrate(
+            &core,
+            "acme",
+            "crm",
+            "CREATE FUNCTION crm_steal() RETURNS text LANGUAGE plpgsql AS \
+             $$ BEGIN RETURN (SELECT string_agg(email, ',') FROM tenant_acme.users); END $$; \
+             CREATE TABLE crm_stolen (id TEXT PRIMARY KEY, loot TEXT DEFAULT crm_steal())",
+        )
+        .await
+        .expect("a function and a default on its own table are the plugin's business");
+        before = snapshot(&core, &["acme", "bravo"]).await;
+        let db = core
+            .api
+            .state()
+            .tenant_dbs
+            .get(&TenantSlug::parse("acme").expect("slug"))
+            .await
+            .expect("tenant db");
+        let table = db
+            .plugin_table(backend, "crm", "crm_stolen")
+            .await
+            .expect("catalog")
+            .expect("own table");
+        let id = json!("one");
+        let column = table.column("id").expect("id").clone();
+        let refused = db.insert_row(&table, &[(&column, &id)]).await;
+        assert!(
+            matches!(refused, Err(DbError::Refused(_))),
+            "the default ran with the platform's rights: {refused:?}"
+        );
+    }
+    assert_eq!(snapshot(&core, &["acme", "bravo"]).await, before);
+
+    // Purge drops the plugin's own tables only, and on PostgreSQL its role and schema.
+    let db = core
+        .api
+        .state()
+        .tenant_dbs
+        .get(&TenantSlug::parse("acme").expect("slug"))
+        .await
+        .expect("tenant db");
+    let mut tx = db.begin().await.expect("tx");
+    sqlx::query("INSERT INTO plugin_tables (plugin_id, table_name) VALUES ('crm', 'users')")
+        .execute(&mut *tx)
+        .await
+        .expect("a forged record");
+    TenantDb::delete_install(&mut tx, backend, "crm", true)
+        .await
+        .expect("purge");
+    tx.commit().await.expect("commit");
+    let left = tables(&core, "acme").await;
+    assert!(left.contains(&"users".to_owned()), "{left:?}");
+    let other: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM {}",
+        other_plugin.qualified("crm_x_secrets")
+    ))
+    .fetch_one(db.pool())
+    .await
+    .expect("the other plugin's table is still there");
+    assert_eq!(other, 0);
+    assert!(!left.contains(&"crm_contacts".to_owned()), "{left:?}");
+    if let Some(schema) = db.plugin_space("crm").schema() {
+        let role: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_roles WHERE rolname = $1")
+            .bind(schema.to_owned())
+            .fetch_one(db.pool())
+            .await
+            .expect("roles");
+        assert_eq!(role, 0, "the plugin's role outlived its purge");
+    }
+});
+
+// The tables a tenant's data space has are exactly the platform's, as the SDK lists them to
+// reserve plugin ids (so that no plugin id can name one).
+on_both_backends!(
+    platform_tables_are_the_ones_plugin_ids_cannot_reach,
+    |core| {
+        core.tenant("acme").await;
+        let mut found: Vec<String> = tables(&core, "acme")
+            .await
+            .into_iter()
+            .filter(|t| !t.starts_with("_sqlx") && !t.starts_with("sqlite_"))
+            .collect();
+        found.sort();
+        let mut listed: Vec<String> = plexica_sdk::manifest::PLATFORM_TABLES
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect();
+        listed.sort();
+        assert_eq!(found, listed);
+    }
+);
