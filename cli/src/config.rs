@@ -60,6 +60,17 @@ pub fn create_private_dir(dir: &Path) -> CliResult<()> {
     builder.create(dir).context("create directory", dir)
 }
 
+/// Makes the existing directory `dir` private (0700), as it may have been created before.
+pub fn restrict_to_owner(dir: &Path) -> CliResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .context("restrict directory", dir)?;
+    }
+    Ok(())
+}
+
 /// Writes a new file readable by its owner only. Fails if it exists.
 pub fn write_secret_file(path: &Path, contents: &str) -> CliResult<()> {
     let mut options = OpenOptions::new();

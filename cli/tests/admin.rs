@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt as _;
+
 use common::up::{Platform, local_api_url};
 use common::{Sandbox, json};
 use serde_json::Value;
@@ -297,6 +299,10 @@ fn platform_api(sandbox: &Sandbox) -> String {
 #[test]
 fn up_then_admin_commands_on_sqlite() {
     let sandbox = Sandbox::new();
+    // A data directory made earlier by someone else's umask is made private too.
+    let data_dir = sandbox.work().join(".plexica");
+    std::fs::create_dir_all(&data_dir).expect("data dir");
+    std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let platform = Platform::start(&sandbox, None, None);
     assert!(platform.api_url.starts_with("http://127.0.0.1:"));
     journey(&sandbox);
@@ -313,6 +319,32 @@ fn up_then_admin_commands_on_sqlite() {
         &std::fs::metadata(&kept).expect("kept").permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
+    // Nothing the platform wrote (databases, keys, secrets, packages) is open to other users.
+    let mode = std::fs::metadata(&data_dir)
+        .expect("data dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let mut pending = vec![data_dir.clone()];
+    let mut files = 0;
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let entry = entry.expect("entry");
+            let meta = entry.metadata().expect("metadata");
+            assert_eq!(
+                meta.permissions().mode() & 0o077,
+                0,
+                "{} is open to other users",
+                entry.path().display()
+            );
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else {
+                files += 1;
+            }
+        }
+    }
+    assert!(files >= 3, "the databases and the password file are there");
     let again = Platform::start(&sandbox, None, None);
     sandbox.json_ok(["-o", "json", "tenant", "list"]);
     let result = again.stop();

@@ -1,6 +1,7 @@
 //! `plexica-core-api`: the Plexica core API server.
 
 use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -104,8 +105,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    // Databases, keys and logs are for this user alone, whatever umask the caller has.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot restrict {}", args.data_dir.display()))?;
     let mut config = Config::embedded(&args.data_dir);
     if let Some(url) = args.database_url {
         config.database_url = url;

@@ -18,7 +18,9 @@ use serde::Serialize;
 use super::client_for;
 use crate::cli::GlobalArgs;
 use crate::client::core::{CoreClient, session_from};
-use crate::config::{ConfigDir, read_secret_file, write_secret_file};
+use crate::config::{
+    ConfigDir, create_private_dir, read_secret_file, restrict_to_owner, write_secret_file,
+};
 use crate::credentials::{Credentials, StoredLogin, Token};
 use crate::error::{CliError, CliResult, ExitKind};
 use crate::output::Ui;
@@ -128,10 +130,12 @@ impl Platform {
     /// Opens both services' data and serves them on loopback. The core API installs plugins
     /// from this registry and trusts the keys the registry lists for each plugin's owners.
     pub fn start(options: &PlatformOptions) -> CliResult<Self> {
-        std::fs::create_dir_all(&options.data_dir).map_err(|e| {
-            CliError::failed(format!("cannot create {}: {e}", options.data_dir.display()))
-        })?;
+        // Everything the platform writes (databases, keys, secrets, packages, logs) is for this
+        // user alone, whatever umask the caller has.
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        create_private_dir(&options.data_dir)?;
         let data_dir = options.data_dir.canonicalize()?;
+        restrict_to_owner(&data_dir)?;
         let (password, first_run) = admin_password(&data_dir)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

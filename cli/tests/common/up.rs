@@ -28,7 +28,12 @@ impl Platform {
         nats: Option<&str>,
         flags: &[&str],
     ) -> Self {
-        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("plexica"));
+        // Under the permissive umask of many shells: what the platform writes must be private
+        // whatever the caller's umask.
+        let mut command = StdCommand::new("sh");
+        command
+            .args(["-c", "umask 022 && exec \"$0\" \"$@\""])
+            .arg(assert_cmd::cargo::cargo_bin("plexica"));
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("PLEXICA_") {
                 command.env_remove(key);
