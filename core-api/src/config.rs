@@ -58,6 +58,11 @@ pub struct Config {
     pub gateway_timeout: Duration,
     /// How long a gateway target that failed repeatedly is refused at once.
     pub breaker_cooldown: Duration,
+    /// Where plugin backends get their state and working directories (outside `data_dir`).
+    pub plugin_state_dir: PathBuf,
+    /// How plugin backends are confined (Landlock, limits) and whether they may run where the
+    /// kernel cannot confine them.
+    pub plugin_sandbox: crate::plugins::sandbox::SandboxConfig,
     /// Fault injection for tests: provisioning fails right after this step.
     pub fail_provisioning_after: Option<ProvisionStep>,
 }
@@ -68,6 +73,7 @@ impl Config {
         let data_dir = data_dir.into();
         Self {
             database_url: format!("sqlite://{}?mode=rwc", data_dir.join("core.db").display()),
+            plugin_state_dir: data_dir.with_extension("plugin-state"),
             data_dir,
             issuer: "plexica-core-api".to_owned(),
             access_token_ttl: Duration::from_secs(15 * 60),
@@ -94,6 +100,7 @@ impl Config {
             heartbeat_interval: Duration::from_secs(10),
             gateway_timeout: Duration::from_secs(30),
             breaker_cooldown: Duration::from_secs(10),
+            plugin_sandbox: crate::plugins::sandbox::SandboxConfig::default(),
             fail_provisioning_after: None,
         }
     }

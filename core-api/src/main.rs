@@ -52,6 +52,14 @@ struct Args {
     /// Also accept packages signed by a key the registry lists for the plugin's owners.
     #[arg(long)]
     trust_registry_keys: bool,
+    /// Start plugin backends even where the kernel cannot sandbox them (Landlock ABI 6 or
+    /// later is needed); every such start is logged.
+    #[arg(long)]
+    allow_unsandboxed_plugins: bool,
+    /// Where plugin backends get their state and working directories (default: beside the
+    /// data directory, `<data-dir>.plugin-state`).
+    #[arg(long, value_name = "DIR")]
+    plugin_state_dir: Option<PathBuf>,
     /// Seconds a plugin backend may take to answer its health check when it starts.
     #[arg(long, default_value_t = 15)]
     plugin_start_timeout_seconds: u64,
@@ -123,6 +131,10 @@ async fn main() -> anyhow::Result<()> {
     config.registry_url = args.registry_url;
     config.trusted_keys = args.trusted_keys;
     config.trust_registry_keys = args.trust_registry_keys;
+    config.plugin_sandbox.allow_unsandboxed = args.allow_unsandboxed_plugins;
+    if let Some(dir) = args.plugin_state_dir {
+        config.plugin_state_dir = dir;
+    }
     config.plugin_start_timeout = Duration::from_secs(args.plugin_start_timeout_seconds.max(1));
     config.heartbeat_interval = Duration::from_secs(args.heartbeat_seconds.max(1));
     config.gateway_timeout = Duration::from_secs(args.gateway_timeout_seconds.max(1));

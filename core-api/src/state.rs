@@ -79,6 +79,8 @@ impl AppState {
         let process_runtime = crate::plugins::runtime::ProcessRuntime::new(
             core.clone(),
             plugins_dir.join("logs"),
+            config.plugin_state_dir.clone(),
+            config.plugin_sandbox.clone(),
             crate::plugins::runtime::Timing {
                 health_timeout: config.plugin_start_timeout,
                 heartbeat: config.heartbeat_interval,

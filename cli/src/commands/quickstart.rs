@@ -135,6 +135,7 @@ pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
                 nats: None,
                 gateway_timeout: None,
                 breaker_cooldown: None,
+                allow_unsandboxed_plugins: false,
             })
         },
     )?;

@@ -55,6 +55,10 @@ pub struct UpArgs {
     /// failures in a row, before it tries again.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     breaker_cooldown_seconds: u64,
+    /// Start plugin backends even where the kernel cannot sandbox them (Landlock ABI 6 or
+    /// later is needed); every such start is logged.
+    #[arg(long)]
+    allow_unsandboxed_plugins: bool,
 }
 
 /// The JSON result of `up`, printed once the platform is ready.
@@ -124,6 +128,8 @@ pub struct PlatformOptions {
     pub gateway_timeout: Option<Duration>,
     /// How long an open circuit refuses calls (`None`: the core API's default).
     pub breaker_cooldown: Option<Duration>,
+    /// Start plugins where the kernel cannot sandbox them.
+    pub allow_unsandboxed_plugins: bool,
 }
 
 impl Platform {
@@ -168,6 +174,7 @@ impl Platform {
             if let Some(cooldown) = options.breaker_cooldown {
                 core_config.breaker_cooldown = cooldown;
             }
+            core_config.plugin_sandbox.allow_unsandboxed = options.allow_unsandboxed_plugins;
             core_config.registry_url = Some(format!("http://{registry_addr}"));
             core_config.trust_registry_keys = true;
             std::fs::create_dir_all(data_dir.join("core"))?;
@@ -233,6 +240,7 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         nats: args.nats,
         gateway_timeout: Some(Duration::from_secs(args.gateway_timeout_seconds)),
         breaker_cooldown: Some(Duration::from_secs(args.breaker_cooldown_seconds)),
+        allow_unsandboxed_plugins: args.allow_unsandboxed_plugins,
     })?;
     spinner.finish_and_clear();
     write_profile(

@@ -12,6 +12,7 @@
 pub mod deps;
 pub mod package;
 pub mod runtime;
+pub mod sandbox;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use plexica_sdk::runtime::{CORE_URL_ENV, EVENT_SECRET_ENV, INSTALL_TOKEN_ENV, LI
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, watch};
 
+use super::sandbox::{Confinement, SandboxConfig};
 use crate::auth::secrets;
 use crate::db::core::CoreStore;
 
@@ -147,6 +148,9 @@ struct Inner {
     core: CoreStore,
     core_url: RwLock<Option<String>>,
     logs: PathBuf,
+    /// Where each plugin version gets its own state and working directory.
+    state_root: PathBuf,
+    sandbox: SandboxConfig,
     timing: Timing,
     running: Mutex<HashMap<(String, String), Running>>,
 }
@@ -173,7 +177,8 @@ struct Running {
 #[derive(Clone)]
 struct Launch {
     program: PathBuf,
-    dir: PathBuf,
+    confinement: Confinement,
+    sandbox: SandboxConfig,
     env: Vec<(&'static str, String)>,
     log: PathBuf,
     health_url: String,
@@ -182,13 +187,22 @@ struct Launch {
 
 impl ProcessRuntime {
     /// A runtime whose processes call the core API back (URL set by [`Self::set_core_url`]),
-    /// log to `<logs>/<id>-<version>.log`, and are started and probed per `timing`.
-    pub fn new(core: CoreStore, logs: PathBuf, timing: Timing) -> Self {
+    /// log to `<logs>/<id>-<version>.log`, work in `<state_root>/<id>-<version>`, run confined
+    /// per `sandbox`, and are started and probed per `timing`.
+    pub fn new(
+        core: CoreStore,
+        logs: PathBuf,
+        state_root: PathBuf,
+        sandbox: SandboxConfig,
+        timing: Timing,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 core,
                 core_url: RwLock::new(None),
                 logs,
+                state_root,
+                sandbox,
                 timing,
                 running: Mutex::default(),
             }),
@@ -219,10 +233,15 @@ impl ProcessRuntime {
             .as_ref()
             .ok_or(RuntimeError::NoBackend)?;
         let core_url = self.core_url().ok_or(RuntimeError::NotServing)?;
-        let port = free_port().map_err(|e| RuntimeError::Spawn {
+        let spawn_error = |reason: String| RuntimeError::Spawn {
             entry: backend.entry.clone(),
-            reason: format!("no free port: {e}"),
-        })?;
+            reason,
+        };
+        let port = free_port().map_err(|e| spawn_error(format!("no free port: {e}")))?;
+        let core_port = reqwest::Url::parse(&core_url)
+            .ok()
+            .and_then(|u| u.port_or_known_default())
+            .ok_or_else(|| spawn_error(format!("the core API URL {core_url} has no port")))?;
         let event_secret = secrets::new_secret("plxe_");
         let (id, version) = spec.key();
         let token = self
@@ -232,14 +251,24 @@ impl ProcessRuntime {
             .await?;
         let token_hash = secrets::hash(&token);
         let base_url = format!("http://127.0.0.1:{port}");
+        let state = self.inner.state_root.join(format!("{id}-{version}"));
+        let state_text = state.display().to_string();
         let launch = Launch {
             program: spec.dir.join(&backend.entry),
-            dir: spec.dir.clone(),
+            confinement: Confinement {
+                package: spec.dir.clone(),
+                state,
+                listen_port: port,
+                connect_ports: vec![core_port],
+            },
+            sandbox: self.inner.sandbox.clone(),
             env: vec![
                 (CORE_URL_ENV, core_url),
                 (INSTALL_TOKEN_ENV, token),
                 (EVENT_SECRET_ENV, event_secret.clone()),
                 (LISTEN_ENV, format!("127.0.0.1:{port}")),
+                ("HOME", state_text.clone()),
+                ("TMPDIR", state_text),
             ],
             log: self.inner.logs.join(format!("{id}-{version}.log")),
             health_url: format!("{base_url}{}", backend.health),
@@ -247,6 +276,15 @@ impl ProcessRuntime {
         };
         Ok((launch, Endpoint::new(base_url, event_secret), token_hash))
     }
+}
+
+/// Creates `dir` (and parents) for the core's user alone.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -270,16 +308,27 @@ impl Launch {
             .open(&self.log)
             .map_err(|e| spawn_error(format!("log file: {e}")))?;
         let err = log.try_clone().map_err(|e| spawn_error(e.to_string()))?;
+        let state = &self.confinement.state;
+        private_dir(state).map_err(|e| spawn_error(format!("state directory: {e}")))?;
         let mut command = Command::new(&self.program);
         command
-            .current_dir(&self.dir)
+            .current_dir(state)
             .env_clear()
-            .envs(std::env::vars_os().filter(|(k, _)| k == "PATH" || k == "HOME"))
+            .envs(std::env::vars_os().filter(|(k, _)| k == "PATH"))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(err))
             .kill_on_drop(true);
+        if self.sandbox.allow_unsandboxed {
+            tracing::warn!(
+                plugin = %self.label,
+                "starting a plugin that may run unsandboxed (--allow-unsandboxed-plugins)"
+            );
+        }
+        self.confinement
+            .apply(&mut command, &self.sandbox)
+            .map_err(|e| spawn_error(e.to_string()))?;
         command.spawn().map_err(|e| spawn_error(e.to_string()))
     }
 

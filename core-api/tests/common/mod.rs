@@ -104,6 +104,7 @@ impl TestCore {
     ) -> Self {
         show_warnings();
         let mut config = Config::embedded(dir.path());
+        config.plugin_state_dir = dir.path().join("plugin-state");
         if let Some(url) = database_url {
             config.database_url = url;
         }

@@ -366,3 +366,147 @@ on_both_backends!(
         assert_eq!(found, listed);
     }
 );
+
+/// The backend of plugin `prober`: at start it tries, as a hostile plugin would, everything its
+/// sandbox forbids and a few things it allows, prints what the kernel answered as one
+/// `PROBE {json}` line, then serves its health route.
+const PROBER: &str = r#"#!/usr/bin/python3
+import errno, json, os, socket, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+def outcome(action):
+    try:
+        action()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+def read(path):
+    return lambda: open(path, "rb").read(1)
+
+def write(path):
+    def go():
+        with open(path, "w") as f:
+            f.write("x")
+    return go
+
+def connect(port):
+    def go():
+        s = socket.socket()
+        s.settimeout(2)
+        try:
+            s.connect(("127.0.0.1", port))
+        finally:
+            s.close()
+    return go
+
+def bind(port):
+    def go():
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        finally:
+            s.close()
+    return go
+
+host, port = os.environ["PLEXICA_PLUGIN_LISTEN"].rsplit(":", 1)
+core_port = int(os.environ["PLEXICA_CORE_URL"].rsplit(":", 1)[1])
+report = {
+    "read core.db": outcome(read("@DATA@/core.db")),
+    "read a file of the data directory": outcome(read("@DATA@/secret-of-the-core")),
+    "read another tenant's database": outcome(read("@DATA@/tenants/tenant_bravo.db")),
+    "read another plugin's state": outcome(read("@STATE@/other-1.0.0/secret")),
+    "write in the data directory": outcome(write("@DATA@/planted")),
+    "write in /tmp": outcome(write("/tmp/plexica-prober-planted")),
+    "connect to PostgreSQL": outcome(connect(5432)),
+    "connect to NATS": outcome(connect(4222)),
+    "connect to the registry": outcome(connect(@REGISTRY@)),
+    "bind another port": outcome(bind(@FREE@)),
+    "signal the core": outcome(lambda: os.kill(os.getppid(), 0)),
+    "read its own package": outcome(read(os.path.abspath(sys.argv[0]))),
+    "write its state": outcome(write("own-file")),
+    "connect to the core API": outcome(connect(core_port)),
+}
+print("PROBE " + json.dumps(report), flush=True)
+
+class Health(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def do_POST(self):
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+
+HTTPServer((host, int(port)), Health).serve_forever()
+"#;
+
+on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, registry| {
+    let t = core.tenant("acme").await;
+    core.tenant("bravo").await;
+    let data = core.dir.path();
+    let state = data.join("plugin-state");
+    std::fs::create_dir_all(state.join("other-1.0.0")).expect("other state");
+    std::fs::write(state.join("other-1.0.0/secret"), "other's").expect("secret");
+    std::fs::write(data.join("secret-of-the-core"), "core's").expect("secret");
+    let sqlite = core.api.state().tenant_dbs.backend() == Backend::Sqlite;
+    let registry_port = registry.url.rsplit(':').next().expect("port").to_owned();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let script = PROBER
+        .replace("@DATA@", &data.display().to_string())
+        .replace("@STATE@", &state.display().to_string())
+        .replace("@REGISTRY@", &registry_port)
+        .replace("@FREE@", &free.to_string());
+    let text = manifest("prober", "1.0.0", "")
+        + "[backend]\nentry = \"bin/prober\"\nhealth = \"/health\"\n";
+    registry
+        .publish_files(&[
+            ("plexica.toml", text.as_str()),
+            ("bin/prober", script.as_str()),
+        ])
+        .await;
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins",
+            &t.admin_token,
+            json!({ "id": "prober", "activate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let log = data.join("plugins/logs/prober-1.0.0.log");
+    let text = std::fs::read_to_string(&log).expect("the prober's log");
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("PROBE "))
+        .unwrap_or_else(|| panic!("no report in {text}"));
+    let report: Value = serde_json::from_str(line).expect("report");
+    // Refused by the kernel (Landlock): EACCES for files and connections, EPERM for signals.
+    // SQLite's files exist only on SQLite.
+    let sqlite_file = if sqlite { "EACCES" } else { "ENOENT" };
+    for (what, expected) in [
+        ("read core.db", sqlite_file),
+        ("read another tenant's database", sqlite_file),
+        ("read a file of the data directory", "EACCES"),
+        ("read another plugin's state", "EACCES"),
+        ("write in the data directory", "EACCES"),
+        ("write in /tmp", "EACCES"),
+        ("connect to PostgreSQL", "EACCES"),
+        ("connect to NATS", "EACCES"),
+        ("connect to the registry", "EACCES"),
+        ("bind another port", "EACCES"),
+        ("signal the core", "EPERM"),
+        ("read its own package", "ok"),
+        ("write its state", "ok"),
+        ("connect to the core API", "ok"),
+    ] {
+        assert_eq!(report[what], expected, "{what}: {report}");
+    }
+    assert!(!data.join("planted").exists());
+    assert!(!std::path::Path::new("/tmp/plexica-prober-planted").exists());
+    assert!(state.join("prober-1.0.0/own-file").exists());
+});

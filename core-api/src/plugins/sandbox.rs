@@ -1,0 +1,199 @@
+//! What a plugin backend process may do, held by the kernel (security.md, "Plugin processes").
+//!
+//! Before the plugin's program is executed, the child restricts itself — irrevocably, for it
+//! and everything it starts — with:
+//! - a **Landlock** ruleset: read and execute its unpacked package and the system's libraries
+//!   and certificates, read and write its own state directory, nothing else of the file
+//!   system (the core's data directory, other plugins' files and tenants' databases
+//!   included); bind TCP only on its assigned port and connect only to the core API's port
+//!   and the outbound ports its manifest declares; no signal to, and no abstract Unix socket
+//!   of, any process outside its sandbox (the core API among them);
+//! - `no_new_privs` (set by Landlock's restriction), so that nothing it executes gains
+//!   privileges;
+//! - resource limits: address space, open files, CPU time.
+//!
+//! Where the kernel cannot enforce the ruleset fully, the plugin is not started, unless the
+//! operator allowed unsandboxed plugins ([`SandboxConfig::allow_unsandboxed`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, NetPort, PathBeneath, PathFd, Ruleset, RulesetAttr,
+    RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope,
+};
+use tokio::process::Command;
+
+/// The Landlock ABI whose rights the sandbox asks for (network rules need 4, scopes 6).
+const ABI_WANTED: ABI = ABI::V6;
+
+/// System locations every program may read (and execute): libraries, interpreters,
+/// certificates, name resolution, time zones. Missing ones are skipped.
+const SYSTEM_READ: &[&str] = &[
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/bin",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/pki",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/gai.conf",
+    "/etc/localtime",
+    "/etc/ld.so.cache",
+    "/dev/urandom",
+    "/dev/random",
+];
+
+/// Devices every program may write to.
+const SYSTEM_WRITE: &[&str] = &["/dev/null", "/dev/zero"];
+
+/// Resource limits of a plugin process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Address space (`RLIMIT_AS`), bytes.
+    pub address_space: u64,
+    /// Open files (`RLIMIT_NOFILE`).
+    pub open_files: u64,
+    /// CPU time (`RLIMIT_CPU`), seconds over the process's life.
+    pub cpu_seconds: u64,
+}
+
+impl Default for Limits {
+    /// 4 GiB of address space (a multi-threaded runtime reserves much it never touches),
+    /// 1024 open files, 24 hours of CPU time.
+    fn default() -> Self {
+        Self {
+            address_space: 4 << 30,
+            open_files: 1024,
+            cpu_seconds: 24 * 3600,
+        }
+    }
+}
+
+/// How plugin processes are confined (the operator's choices).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Start plugins even where the kernel cannot sandbox them (logged at every start).
+    pub allow_unsandboxed: bool,
+    /// Their resource limits.
+    pub limits: Limits,
+}
+
+/// What one plugin process may reach.
+#[derive(Debug, Clone)]
+pub struct Confinement {
+    /// Its unpacked package (read and execute).
+    pub package: PathBuf,
+    /// Its state and working directory (read and write).
+    pub state: PathBuf,
+    /// The port it serves on (bind).
+    pub listen_port: u16,
+    /// Ports it may connect to: the core API's and the outbound ports it declares.
+    pub connect_ports: Vec<u16>,
+}
+
+/// The sandbox could not be prepared.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot prepare the plugin sandbox: {0}")]
+pub struct SandboxError(String);
+
+impl Confinement {
+    /// Makes `command` confine the process it starts: the ruleset is prepared here, in the
+    /// parent, and only enforced in the child between `fork` and `exec` (system calls only).
+    pub fn apply(&self, command: &mut Command, config: &SandboxConfig) -> Result<(), SandboxError> {
+        let ruleset = self.ruleset()?;
+        let limits = config.limits;
+        let allow_unsandboxed = config.allow_unsandboxed;
+        let ruleset = Mutex::new(Some(ruleset));
+        // SAFETY: the closure runs in the child after `fork`: it only takes the ruleset
+        // prepared above (an uncontended lock) and makes system calls (setrlimit, prctl,
+        // landlock_restrict_self); it allocates only to report an error.
+        unsafe {
+            command.pre_exec(move || {
+                set_limits(limits)?;
+                let taken = ruleset
+                    .lock()
+                    .map_err(|_| std::io::Error::other("sandbox lock"))?
+                    .take();
+                let Some(ruleset) = taken else {
+                    return Err(std::io::Error::other("sandbox used twice"));
+                };
+                let status = ruleset.restrict_self().map_err(std::io::Error::other)?;
+                if status.ruleset != RulesetStatus::FullyEnforced && !allow_unsandboxed {
+                    return Err(std::io::Error::other(
+                        "the kernel cannot enforce the plugin sandbox (Landlock ABI 6 or later \
+                         is needed); pass --allow-unsandboxed-plugins to start plugins anyway",
+                    ));
+                }
+                Ok(())
+            });
+        }
+        Ok(())
+    }
+
+    fn ruleset(&self) -> Result<RulesetCreated, SandboxError> {
+        let fail = |e: &dyn std::fmt::Display| SandboxError(e.to_string());
+        let read = AccessFs::from_read(ABI_WANTED);
+        let file_write = AccessFs::from_file(ABI_WANTED);
+        let mut ruleset = Ruleset::default()
+            .handle_access(AccessFs::from_all(ABI_WANTED))
+            .and_then(|r| r.handle_access(AccessNet::from_all(ABI_WANTED)))
+            .and_then(|r| r.scope(Scope::from_all(ABI_WANTED)))
+            .and_then(Ruleset::create)
+            .map_err(|e| fail(&e))?
+            .no_new_privs(true);
+        let mut rules: Vec<PathBeneath<PathFd>> = Vec::new();
+        for (path, access) in std::iter::once((self.package.as_path(), read))
+            .chain(SYSTEM_READ.iter().map(|p| (Path::new(*p), read)))
+            .chain(SYSTEM_WRITE.iter().map(|p| (Path::new(*p), file_write)))
+            .chain(std::iter::once((
+                self.state.as_path(),
+                AccessFs::from_all(ABI_WANTED),
+            )))
+        {
+            if !path.exists() {
+                continue;
+            }
+            let fd = PathFd::new(path).map_err(|e| fail(&e))?;
+            // A file (not a directory) takes file rights only.
+            let access = if path.is_dir() {
+                access
+            } else {
+                access & AccessFs::from_file(ABI_WANTED)
+            };
+            rules.push(PathBeneath::new(fd, access));
+        }
+        ruleset = ruleset
+            .add_rules(rules.into_iter().map(Ok::<_, landlock::RulesetError>))
+            .map_err(|e| fail(&e))?;
+        ruleset = ruleset
+            .add_rule(NetPort::new(self.listen_port, AccessNet::BindTcp))
+            .map_err(|e| fail(&e))?;
+        for port in &self.connect_ports {
+            ruleset = ruleset
+                .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))
+                .map_err(|e| fail(&e))?;
+        }
+        Ok(ruleset)
+    }
+}
+
+/// Sets the process's resource limits (soft and hard: it cannot raise them again).
+fn set_limits(limits: Limits) -> std::io::Result<()> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    for (resource, value) in [
+        (Resource::As, limits.address_space),
+        (Resource::Nofile, limits.open_files),
+        (Resource::Cpu, limits.cpu_seconds),
+    ] {
+        let limit = Rlimit {
+            current: Some(value),
+            maximum: Some(value),
+        };
+        setrlimit(resource, limit)?;
+    }
+    Ok(())
+}
