@@ -10,7 +10,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use plexica_sdk::manifest::Manifest;
-use plexica_sdk::runtime::{CORE_URL_ENV, EVENT_SECRET_ENV, INSTALL_TOKEN_ENV, LISTEN_ENV};
+use plexica_sdk::runtime::{
+    CORE_URL_ENV, EVENT_SECRET_ENV, INSTALL_TOKEN_ENV, LISTEN_ENV, PACKAGE_DIR_ENV,
+};
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, watch};
 
@@ -267,6 +269,7 @@ impl ProcessRuntime {
                 (INSTALL_TOKEN_ENV, token),
                 (EVENT_SECRET_ENV, event_secret.clone()),
                 (LISTEN_ENV, format!("127.0.0.1:{port}")),
+                (PACKAGE_DIR_ENV, spec.dir.display().to_string()),
                 ("HOME", state_text.clone()),
                 ("TMPDIR", state_text),
             ],

@@ -60,7 +60,7 @@ pub use handler::{
 };
 pub use hook::{Hook, HookFn, HookRegistration, UnknownHook, duplicate_hooks, hooks, run_hook};
 pub use inbox::{EVENT_SECRET_ENV, EVENTS_PATH, RecentIds};
-pub use plugin::{CHECK_ONLY_ENV, LISTEN_ENV, Plugin};
+pub use plugin::{CHECK_ONLY_ENV, LISTEN_ENV, PACKAGE_DIR_ENV, Plugin};
 
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,20 @@ use crate::manifest::Manifest;
 /// The environment variable holding the address the backend listens on (`host:port`).
 pub const LISTEN_ENV: &str = "PLEXICA_PLUGIN_LISTEN";
 
+/// The environment variable naming the directory of the plugin's unpacked package, set by
+/// the platform (which runs the backend in a working directory of its own): relative manifest
+/// paths are read from there.
+pub const PACKAGE_DIR_ENV: &str = "PLEXICA_PACKAGE_DIR";
+
+/// `path` as the backend finds it: a relative path under [`PACKAGE_DIR_ENV`] when the platform
+/// set it, else as given.
+fn package_path(path: &Path) -> std::path::PathBuf {
+    match std::env::var_os(PACKAGE_DIR_ENV) {
+        Some(dir) if path.is_relative() => Path::new(&dir).join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// The address used when [`LISTEN_ENV`] is unset.
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -53,7 +67,8 @@ impl Plugin {
     /// exactly (see [`check_handlers`](super::check_handlers)) and that no hook is implemented
     /// twice.
     pub fn from_manifest(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
+        let path = package_path(path.as_ref());
+        let path = path.as_path();
         let manifest = Manifest::from_file(path)?;
         let Some(health_route) = manifest.backend.as_ref().map(|b| b.health.clone()) else {
             return Err(Error::NoBackend {
