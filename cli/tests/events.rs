@@ -18,6 +18,8 @@ fn dead_letters_through_the_cli() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (api, url) = runtime.block_on(async {
         let mut config = Config::embedded(dir.path());
+        config.key_encryption =
+            plexica_core_api::auth::sealing::KeySource::File(dir.path().join("kek"));
         config.retry_delays = vec![Duration::from_millis(20)];
         serve_core(config, PASSWORD).await
     });

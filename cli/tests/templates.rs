@@ -152,7 +152,9 @@ fn events_reach_the_built_plugin(sandbox: &Sandbox, dir: &Path, id: &str) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let data = tempfile::tempdir().expect("tempdir");
     let (api, url) = runtime.block_on(async {
-        let config = plexica_core_api::Config::embedded(data.path());
+        let mut config = plexica_core_api::Config::embedded(data.path());
+        config.key_encryption =
+            plexica_core_api::auth::sealing::KeySource::File(data.path().join("kek"));
         let (api, _) = plexica_core_api::CoreApi::open(config, Some(PASSWORD.to_owned()))
             .await
             .expect("core API");

@@ -138,6 +138,8 @@ fn plugins_in_a_tenant_through_the_cli() {
     });
     let (_api, api_url) = runtime.block_on(async {
         let mut config = Config::embedded(core_dir.path());
+        config.key_encryption =
+            plexica_core_api::auth::sealing::KeySource::File(core_dir.path().join("kek"));
         config.registry_url = Some(registry_url.clone());
         config.trust_registry_keys = true;
         serve_core(config, PASSWORD).await

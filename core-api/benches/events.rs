@@ -161,6 +161,8 @@ async fn run(
 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::embedded(dir.path());
+    config.key_encryption =
+        plexica_core_api::auth::sealing::KeySource::File(dir.path().join("kek"));
     config.nats_url = nats.map(str::to_owned);
     let (api, _) = CoreApi::open(config, Some(PASSWORD.to_owned()))
         .await

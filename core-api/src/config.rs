@@ -58,6 +58,9 @@ pub struct Config {
     pub gateway_timeout: Duration,
     /// How long a gateway target that failed repeatedly is refused at once.
     pub breaker_cooldown: Duration,
+    /// Where the key that seals the signing keys at rest comes from (never the data
+    /// directory): by default the file `<data_dir>.kek`, created on first start.
+    pub key_encryption: crate::auth::sealing::KeySource,
     /// Where plugin backends get their state and working directories (outside `data_dir`).
     pub plugin_state_dir: PathBuf,
     /// How plugin backends are confined (Landlock, limits) and whether they may run where the
@@ -74,6 +77,7 @@ impl Config {
         Self {
             database_url: format!("sqlite://{}?mode=rwc", data_dir.join("core.db").display()),
             plugin_state_dir: data_dir.with_extension("plugin-state"),
+            key_encryption: crate::auth::sealing::KeySource::File(data_dir.with_extension("kek")),
             data_dir,
             issuer: "plexica-core-api".to_owned(),
             access_token_ttl: Duration::from_secs(15 * 60),

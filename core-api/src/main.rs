@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use plexica_core_api::auth::sealing::{KEY_ENCRYPTION_KEY_ENV, KeyEncryptionKey, KeySource};
 use plexica_core_api::{Config, CoreApi, shutdown_signal};
 
 /// The Plexica core API: tenants, auth, roles, users, workspaces.
@@ -52,6 +53,11 @@ struct Args {
     /// Also accept packages signed by a key the registry lists for the plugin's owners.
     #[arg(long)]
     trust_registry_keys: bool,
+    /// File holding the key that seals the token signing keys at rest (32 bytes, base64;
+    /// created 0600 when missing). Default: `<data-dir>.kek`, beside the data directory. The
+    /// key may instead be given in the environment as `PLEXICA_KEY_ENCRYPTION_KEY`.
+    #[arg(long, value_name = "FILE")]
+    key_encryption_key_file: Option<PathBuf>,
     /// Start plugin backends even where the kernel cannot sandbox them (Landlock ABI 6 or
     /// later is needed); every such start is logged.
     #[arg(long)]
@@ -132,6 +138,14 @@ async fn main() -> anyhow::Result<()> {
     config.trusted_keys = args.trusted_keys;
     config.trust_registry_keys = args.trust_registry_keys;
     config.plugin_sandbox.allow_unsandboxed = args.allow_unsandboxed_plugins;
+    if let Ok(key) = std::env::var(KEY_ENCRYPTION_KEY_ENV) {
+        config.key_encryption = KeySource::Key(
+            KeyEncryptionKey::from_base64(&key)
+                .with_context(|| format!("{KEY_ENCRYPTION_KEY_ENV} is not usable"))?,
+        );
+    } else if let Some(file) = args.key_encryption_key_file {
+        config.key_encryption = KeySource::File(file);
+    }
     if let Some(dir) = args.plugin_state_dir {
         config.plugin_state_dir = dir;
     }

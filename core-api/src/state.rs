@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use plexica_sdk::api::time::now_ms;
 
-use crate::auth::jwt::SigningKeys;
+use crate::auth::jwt::KeyRing;
 use crate::auth::ratelimit::RateLimiter;
 use crate::config::Config;
 use crate::db::core::{CoreStore, TenantRecord};
@@ -26,7 +26,7 @@ pub struct AppState {
     /// Tenants' databases.
     pub tenant_dbs: TenantDbs,
     /// Access-token keys.
-    pub keys: Arc<SigningKeys>,
+    pub keys: Arc<KeyRing>,
     /// Permission sets.
     pub permissions: Arc<PermissionCache>,
     /// Tenant rows.
@@ -100,9 +100,12 @@ impl AppState {
             config.breaker_cooldown,
             config.cache_ttl,
         );
-        let keys = SigningKeys::load(&core, &config.issuer, now_ms())
-            .await?
-            .map_err(crate::StartError::Startup)?;
+        let kek = config.key_encryption.key().map_err(|e| {
+            crate::StartError::Startup(format!("cannot use the key-encryption key: {e}"))
+        })?;
+        let keys = KeyRing::load(core.clone(), kek, &config.issuer, now_ms())
+            .await
+            .map_err(|e| crate::StartError::Startup(e.to_string()))?;
         Ok(Self {
             permissions: Arc::new(PermissionCache::new(config.cache_ttl)),
             tenants: Arc::new(TenantCache::default()),

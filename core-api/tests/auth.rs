@@ -872,3 +872,116 @@ on_both_backends!(passwords_are_argon2id, |core| {
         .await;
     assert_eq!(status, StatusCode::OK);
 });
+
+// Signing keys are sealed at rest, rotate without logging anyone out, and a replica that did not
+// rotate accepts the new key's tokens at once.
+on_both_backends!(signing_keys_are_sealed_and_rotate, |core| {
+    let postgres = core.backend == common::Backend::Postgres;
+    let schema = if postgres { "core." } else { "" };
+    let db = sqlx::AnyPool::connect(&core.database_url)
+        .await
+        .expect("core db");
+    let stored: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT private_key FROM {schema}signing_keys"))
+            .fetch_all(&db)
+            .await
+            .expect("keys");
+    assert_eq!(stored.len(), 1);
+    // Sealed: no PKCS#8 Ed25519 key (base64 `MC4CAQAwBQYDK2Vw…`) in the database.
+    assert!(stored[0].starts_with("sealed:v1:"), "{}", stored[0]);
+    assert!(!stored[0].contains("MC4CAQAw"), "{}", stored[0]);
+
+    let before = core.admin.clone();
+    let old_kid = decode_json(&parts(&before).0)["kid"].clone();
+    // Only the super admin rotates.
+    let t = core.tenant("acme").await;
+    let (status, body) = core
+        .post(
+            "/api/v1/admin/signing-keys/rotate",
+            &t.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, rotated) = core
+        .post("/api/v1/admin/signing-keys/rotate", &core.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let new_kid = rotated["kid"].clone();
+    assert_ne!(new_kid, old_kid);
+    // New tokens carry the new key; the old token still works; the JWKS lists both.
+    let after = core
+        .login(
+            None,
+            plexica_sdk::api::core::SUPER_ADMIN_EMAIL,
+            ADMIN_PASSWORD,
+        )
+        .await;
+    assert_eq!(decode_json(&parts(&after).0)["kid"], new_kid);
+    for token in [&before, &after] {
+        let (status, me) = core.get("/api/v1/auth/me", token).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+    }
+    let jwks: Value = core
+        .http
+        .get(format!("{}/.well-known/jwks.json", core.url))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let kids: Vec<&Value> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| &k["kid"])
+        .collect();
+    assert!(
+        kids.contains(&&old_kid) && kids.contains(&&new_kid),
+        "{jwks}"
+    );
+    let stored: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT private_key FROM {schema}signing_keys"))
+            .fetch_all(&db)
+            .await
+            .expect("keys");
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|k| k.starts_with("sealed:v1:")));
+    db.close().await;
+
+    if postgres {
+        // Another replica loaded its keys before a rotation it did not make.
+        let replica = core.replica(|_| {}).await;
+        let (status, rotated) = core
+            .post("/api/v1/admin/signing-keys/rotate", &core.admin, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{rotated}");
+        let newest = core
+            .login(
+                None,
+                plexica_sdk::api::core::SUPER_ADMIN_EMAIL,
+                ADMIN_PASSWORD,
+            )
+            .await;
+        assert_eq!(decode_json(&parts(&newest).0)["kid"], rotated["kid"]);
+        let (status, me) = replica.get("/api/v1/auth/me", &newest).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the replica accepts the new key's token: {me}"
+        );
+        replica.stop().await;
+    } else {
+        // Without the key-encryption key the sealed keys do not open: the server refuses to
+        // start rather than make new keys or run without them.
+        let dir = core.dir.path().to_owned();
+        let mut config = plexica_core_api::Config::embedded(&dir);
+        config.key_encryption = plexica_core_api::auth::sealing::KeySource::Key(
+            plexica_core_api::auth::sealing::KeyEncryptionKey::generate(),
+        );
+        let refused = plexica_core_api::CoreApi::open(config, None).await;
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("does not open"), "{message}");
+    }
+});

@@ -861,6 +861,8 @@ async fn restart_removes_stray_data_spaces(backend: Backend) {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::embedded(dir.path());
+    config.key_encryption =
+        plexica_core_api::auth::sealing::KeySource::File(dir.path().join("kek"));
     if backend == Backend::Postgres {
         let Some(url) = plexica_testkit::postgres_database("plexica_core").await else {
             return;
@@ -1029,6 +1031,8 @@ async fn start_up_migrates_every_tenant(backend: Backend) {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::embedded(dir.path());
+    config.key_encryption =
+        plexica_core_api::auth::sealing::KeySource::File(dir.path().join("kek"));
     if backend == Backend::Postgres {
         let Some(url) = plexica_testkit::postgres_database("plexica_core").await else {
             return;

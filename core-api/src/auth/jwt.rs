@@ -1,9 +1,12 @@
 //! Access tokens: EdDSA (Ed25519) JWTs, signed with a key kept in the core database so that
 //! every replica signs and verifies alike, published at `/.well-known/jwks.json`.
 //! Verification accepts only `EdDSA`, this issuer and audience, a known `kid` and an unexpired
-//! `exp`: `alg: none`, HMAC confusion, foreign keys and stale tokens all fail.
+//! `exp`: `alg: none`, HMAC confusion, foreign keys and stale tokens all fail. The private
+//! halves are stored sealed (`sealing.rs`); `KeyRing::rotate` adds a newer key.
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -12,7 +15,7 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::db::DbResult;
+use super::sealing::{KeyEncryptionKey, SealingError, is_sealed};
 use crate::db::core::CoreStore;
 use crate::error::{ApiError, ApiResult};
 
@@ -50,6 +53,113 @@ struct KeyPair {
     public_x: String,
 }
 
+/// Why the signing keys could not be loaded or rotated.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The core database failed.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    /// A stored key does not open with the key-encryption key.
+    #[error(transparent)]
+    Sealing(#[from] SealingError),
+    /// A stored key is not a usable Ed25519 key.
+    #[error("signing key: {0}")]
+    Invalid(String),
+}
+
+/// The signing keys as the core database has them: the newest signs, all verify. Rotation
+/// adds a key and makes it sign; a token signed with a key this replica has not loaded yet
+/// (another replica rotated) makes it read the keys again, at most once a second.
+pub struct KeyRing {
+    keys: RwLock<Arc<SigningKeys>>,
+    core: CoreStore,
+    kek: KeyEncryptionKey,
+    issuer: String,
+    /// When a token with an unknown key last made this replica read the keys again.
+    last_reload: std::sync::Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("keys", &self.current())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// Loads the keys (see [`SigningKeys`]), creating the first one on an empty database.
+    pub async fn load(
+        core: CoreStore,
+        kek: KeyEncryptionKey,
+        issuer: &str,
+        now_ms: i64,
+    ) -> Result<Self, KeyError> {
+        let keys = SigningKeys::load(&core, &kek, issuer, now_ms).await?;
+        Ok(Self {
+            keys: RwLock::new(Arc::new(keys)),
+            core,
+            kek,
+            issuer: issuer.to_owned(),
+            last_reload: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// The keys as last loaded.
+    pub fn current(&self) -> Arc<SigningKeys> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Reads the keys again from the core database.
+    async fn reload(&self, now_ms: i64) -> Result<(), KeyError> {
+        let keys = SigningKeys::load(&self.core, &self.kek, &self.issuer, now_ms).await?;
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        Ok(())
+    }
+
+    /// Adds a new key, which signs from now on; tokens signed with the older ones stay valid
+    /// until they expire. Answers the new key's id.
+    pub async fn rotate(&self, now_ms: i64) -> Result<String, KeyError> {
+        let (kid, private, public) = generate().map_err(KeyError::Invalid)?;
+        self.core
+            .insert_signing_key(&kid, &self.kek.seal(&kid, &private), &public, now_ms)
+            .await?;
+        self.reload(now_ms).await?;
+        Ok(kid)
+    }
+
+    /// Verifies an access token (see [`SigningKeys::verify`]); a key id this replica does not
+    /// know yet makes it read the keys again first.
+    pub async fn verify(&self, token: &str) -> ApiResult<AccessClaims> {
+        let keys = self.current();
+        let known = jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|h| h.kid)
+            .is_none_or(|kid| keys.knows(&kid));
+        if !known && self.may_reload() {
+            self.reload(plexica_sdk::api::time::now_ms())
+                .await
+                .map_err(|e| ApiError::internal(format!("cannot read the signing keys: {e}")))?;
+            return self.current().verify(token);
+        }
+        keys.verify(token)
+    }
+
+    /// Whether a second has passed since the last such reload (and counts this one).
+    fn may_reload(&self) -> bool {
+        let mut last = self
+            .last_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            *last = Some(Instant::now());
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// The signing keys: the newest signs, all verify.
 pub struct SigningKeys {
     current: KeyPair,
@@ -76,23 +186,33 @@ fn generate() -> Result<(String, String, String), String> {
 }
 
 impl SigningKeys {
-    /// Loads the keys from the core database, creating the first one if there is none.
-    pub async fn load(
+    /// Loads the keys from the core database, opening each private half with `kek`, creating
+    /// the first key if there is none and sealing any stored before keys were sealed.
+    async fn load(
         core: &CoreStore,
+        kek: &KeyEncryptionKey,
         issuer: &str,
         now_ms: i64,
-    ) -> DbResult<Result<Self, String>> {
+    ) -> Result<Self, KeyError> {
         let mut rows = core.signing_keys().await?;
         if rows.is_empty() {
-            let (kid, private, public) = match generate() {
-                Ok(k) => k,
-                Err(e) => return Ok(Err(e)),
-            };
-            core.insert_signing_key(&kid, &private, &public, now_ms)
+            let (kid, private, public) = generate().map_err(KeyError::Invalid)?;
+            core.insert_signing_key(&kid, &kek.seal(&kid, &private), &public, now_ms)
                 .await?;
             rows = core.signing_keys().await?;
         }
-        Ok(Self::from_rows(&rows, issuer))
+        let mut opened = Vec::with_capacity(rows.len());
+        for (kid, stored, public) in rows {
+            let private = if is_sealed(&stored) {
+                kek.open(&kid, &stored)?
+            } else {
+                core.reseal_signing_key(&kid, &stored, &kek.seal(&kid, &stored))
+                    .await?;
+                stored
+            };
+            opened.push((kid, private, public));
+        }
+        Self::from_rows(&opened, issuer).map_err(KeyError::Invalid)
     }
 
     fn from_rows(rows: &[(String, String, String)], issuer: &str) -> Result<Self, String> {
@@ -136,6 +256,16 @@ impl SigningKeys {
     /// The public keys as a JWKS document.
     pub fn jwks(&self) -> &serde_json::Value {
         &self.jwks
+    }
+
+    /// Whether `kid` is one of these keys.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.decoding.contains_key(kid)
+    }
+
+    /// The current key's id.
+    pub fn current_kid(&self) -> &str {
+        &self.current.kid
     }
 
     /// The current key's public half (base64url), for tests and diagnostics.

@@ -7,6 +7,7 @@ pub mod jwt;
 pub mod oidc;
 pub mod passwords;
 pub mod ratelimit;
+pub mod sealing;
 pub mod secrets;
 
 use axum::http::HeaderMap;
@@ -190,7 +191,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Pr
             },
         });
     }
-    let claims = state.keys.verify(token)?;
+    let claims = state.keys.verify(token).await?;
     if state.revoked_sessions.contains(&claims.sid) {
         return Err(ApiError::unauthenticated(
             "SESSION_REVOKED",

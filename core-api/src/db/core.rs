@@ -446,6 +446,18 @@ impl CoreStore {
         inserted(result)
     }
 
+    /// Replaces the private half of signing key `kid`, stored as `before`, with `sealed`
+    /// (a replica that sealed it first wins; the value is the same key either way).
+    pub async fn reseal_signing_key(&self, kid: &str, before: &str, sealed: &str) -> DbResult<()> {
+        sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2 AND private_key = $3")
+            .bind(sealed)
+            .bind(kid)
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     // Sessions and refresh tokens.
 
     /// Opens a session with its first refresh token (stored as a hash).

@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use plexica_sdk::api::core::{
     API_TOKEN_PREFIX, ApiTokenInfo, CreatedApiToken, LoginRequest, Me, NewApiTokenRequest,
-    REFRESH_TOKEN_PREFIX, RefreshRequest, SUPER_ADMIN_EMAIL, TenantStatus, TokenPair,
+    REFRESH_TOKEN_PREFIX, RefreshRequest, RotatedSigningKey, SUPER_ADMIN_EMAIL, TenantStatus,
+    TokenPair,
 };
 use plexica_sdk::api::time::{now_ms, rfc3339};
 
@@ -56,9 +57,23 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// `POST /api/v1/admin/signing-keys/rotate`: a new signing key signs from now on; the JWKS
+/// keeps the older ones, whose tokens stay valid until they expire.
+pub async fn rotate_signing_key(
+    State(state): State<AppState>,
+) -> ApiResult<(StatusCode, Json<RotatedSigningKey>)> {
+    let kid = state
+        .keys
+        .rotate(now_ms())
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot rotate the signing key: {e}")))?;
+    tracing::info!(%kid, "token signing key rotated");
+    Ok((StatusCode::CREATED, Json(RotatedSigningKey { kid })))
+}
+
 /// `GET /.well-known/jwks.json`.
 pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(state.keys.jwks().clone())
+    Json(state.keys.current().jwks().clone())
 }
 
 /// Signs an access token for `session` and pairs it with `refresh_token`.
@@ -69,8 +84,9 @@ fn token_pair(
 ) -> ApiResult<TokenPair> {
     let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
     let ttl = state.config.access_token_ttl.as_secs();
-    let access_token = state.keys.sign(&AccessClaims {
-        iss: state.keys.issuer().to_owned(),
+    let keys = state.keys.current();
+    let access_token = keys.sign(&AccessClaims {
+        iss: keys.issuer().to_owned(),
         aud: AUDIENCE.to_owned(),
         sub: session.user_id.clone(),
         exp: now + ttl,

@@ -247,6 +247,13 @@ fn entries() -> Vec<Entry> {
             events::log,
         ),
         entry(
+            M::POST,
+            "/api/v1/admin/signing-keys/rotate",
+            SuperAdmin,
+            "Rotate the access-token signing key (older tokens stay valid until they expire)",
+            auth::rotate_signing_key,
+        ),
+        entry(
             M::GET,
             "/api/v1/admin/dlq",
             SuperAdmin,

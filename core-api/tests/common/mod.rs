@@ -22,6 +22,9 @@ pub fn fresh_slug(prefix: &str) -> String {
     format!("{prefix}{:x}", nanos % 0xffff_ffff)
 }
 
+/// The key that seals the signing keys of every test server (32 zero bytes).
+pub const TEST_KEY_ENCRYPTION_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
 /// Password of the bootstrap super admin in tests.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
@@ -105,6 +108,11 @@ impl TestCore {
         show_warnings();
         let mut config = Config::embedded(dir.path());
         config.plugin_state_dir = dir.path().join("plugin-state");
+        // One key for every test server, so that replicas and restarts open each other's keys.
+        config.key_encryption = plexica_core_api::auth::sealing::KeySource::Key(
+            plexica_core_api::auth::sealing::KeyEncryptionKey::from_base64(TEST_KEY_ENCRYPTION_KEY)
+                .expect("test key"),
+        );
         if let Some(url) = database_url {
             config.database_url = url;
         }
@@ -350,7 +358,12 @@ impl TestCore {
             .signing_keys()
             .await
             .expect("signing keys");
-        let (kid, private, _) = keys.first().expect("a signing key").clone();
+        let (kid, sealed, _) = keys.first().expect("a signing key").clone();
+        let private =
+            plexica_core_api::auth::sealing::KeyEncryptionKey::from_base64(TEST_KEY_ENCRYPTION_KEY)
+                .expect("test key")
+                .open(&kid, &sealed)
+                .expect("the key opens with the test key");
         let der = base64::engine::general_purpose::STANDARD
             .decode(private)
             .expect("pkcs8 base64");

@@ -778,3 +778,11 @@ mod tests {
         assert!(WorkspaceRole::Member > WorkspaceRole::Viewer);
     }
 }
+
+/// `POST /api/v1/admin/signing-keys/rotate`: the key that signs access tokens from now on
+/// (tokens signed with older keys stay valid until they expire).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedSigningKey {
+    /// The new key's id (the `kid` of tokens it signs, listed in the JWKS).
+    pub kid: String,
+}
