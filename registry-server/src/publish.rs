@@ -119,8 +119,10 @@ fn check_package(
     Ok((package, manifest))
 }
 
-/// Runs the whole pipeline for `caller` on the uploaded `body`. A real publish takes a
-/// rate-limit slot first (so that floods are refused cheaply) and gives it back if it fails.
+/// Runs the whole pipeline for `caller` on the uploaded `body`. Every publish — dry runs and
+/// refused ones too, since checking a package is the costly part — takes a rate-limit slot
+/// first (so that floods are refused cheaply); the slot is given back only when the registry
+/// itself failed (5xx).
 pub async fn publish(
     state: &AppState,
     caller: &Caller,
@@ -129,9 +131,6 @@ pub async fn publish(
     base_url: &str,
 ) -> ApiResult<Published> {
     caller.require(Scope::Publish)?;
-    if dry_run {
-        return run_checks_and_store(state, caller, body, true, base_url).await;
-    }
     let slot = state
         .meta
         .take_publish_slot(
@@ -150,8 +149,8 @@ pub async fn publish(
         )
         .retry_after(seconds));
     }
-    let result = run_checks_and_store(state, caller, body, false, base_url).await;
-    if result.is_err() {
+    let result = run_checks_and_store(state, caller, body, dry_run, base_url).await;
+    if result.as_ref().is_err_and(|e| e.status.is_server_error()) {
         state
             .meta
             .refund_publish_slot(caller.user.id, state.config.publish_interval_ms)

@@ -790,14 +790,10 @@ async fn publishes_over_the_limit_get_429_with_retry_after() {
         reg.publish(&token, signed(&key, "busy", "1.0.0")).await.0,
         StatusCode::CREATED
     );
-    // A refused publish does not count against the limit.
+    // A refused publish counts against the limit: checking it was the work.
     assert_eq!(
         reg.publish(&token, signed(&key, "busy", "1.0.0")).await.0,
         StatusCode::CONFLICT
-    );
-    assert_eq!(
-        reg.publish(&token, signed(&key, "busy", "1.0.1")).await.0,
-        StatusCode::CREATED
     );
     let response = reg
         .http
@@ -814,6 +810,30 @@ async fn publishes_over_the_limit_get_429_with_retry_after() {
         .parse()
         .expect("seconds");
     assert!((1..=60).contains(&retry), "{retry}");
+    // So does a dry run.
+    let (other, other_key) = reg.publisher("bob").await;
+    let response = reg
+        .http
+        .post(reg.at("/api/v1/packages?dry-run=true"))
+        .bearer_auth(&other)
+        .body(signed(&other_key, "quiet", "1.0.0"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    for version in ["1.0.0", "1.0.1"] {
+        let response = reg
+            .http
+            .post(reg.at("/api/v1/packages?dry-run=true"))
+            .bearer_auth(&other)
+            .body(signed(&other_key, "quiet", version))
+            .send()
+            .await
+            .expect("request");
+        if version == "1.0.1" {
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
 }
 
 #[tokio::test]
