@@ -2,8 +2,9 @@
 //! plugin developer ships them: their own tests, `plexica plugin build` and `publish` against
 //! `plexica up`, then installed in a tenant through the CLI and used through the gateway by
 //! the tenant's users. Checks the dependency rules, the per-workspace data, the permissions
-//! the gateway enforces, the events between the two plugins, and the circuit breaker when CRM
-//! stops answering.
+//! the gateway enforces, Analytics calling CRM (granted by CRM's manifest: `callers =
+//! ["analytics"]`; depending on CRM grants nothing), the events between the two plugins, and
+//! the circuit breaker when CRM stops answering.
 
 mod common;
 
@@ -381,8 +382,8 @@ fn crm_and_analytics_are_built_published_installed_and_work_together() {
     assert_eq!(sales.body["total"], 2, "{}", sales.body);
     assert_eq!(api.contacts(&admin, "support").body["total"], 1);
 
-    // Analytics' report, through the gateway: from CRM (through the gateway again) and from
-    // the contact events it counted; per workspace.
+    // Analytics' report, through the gateway: from CRM (through the gateway again, which
+    // CRM's `callers` grants) and from the contact events it counted; per workspace.
     let report = wait_for_report(&api, &admin, "sales", |r| r["contacts_counted"] == 2);
     assert_eq!(report.body["contacts"], 2, "{}", report.body);
     assert_eq!(report.body["deals"], 2, "{}", report.body);

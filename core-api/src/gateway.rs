@@ -1,9 +1,48 @@
 //! The plugin gateway (core-api.md, "Plugin-to-plugin"): `ANY
 //! /api/v1/tenants/{t}/gateway/{plugin}/{service}/{*path}` forwards to an endpoint the target
 //! plugin declares in its manifest, after checking that the target is installed and active in
-//! the tenant, that the endpoint exists, and that the caller holds its permission. The
-//! platform's context headers are added; hop-by-hop, authentication and caller-supplied
-//! platform headers are stripped; the body and the wait are capped.
+//! the tenant, that the endpoint exists, and that the caller may call it. It forwards exactly
+//! what it checked:
+//!
+//! - **Path** ([`CheckedPath`]): the path after the service is split on `/` as the caller
+//!   wrote it, then each segment is percent-decoded once. A segment is refused (400
+//!   `PATH_REFUSED`) when the encoding is malformed, the decoded bytes are not UTF-8, or the
+//!   decoded segment is empty, `.` or `..`, or holds `/`, `\`, `?`, `#` or a control
+//!   character (C0, DEL, C1) — and also when decoding it once more would give such a segment
+//!   (`%252e%252e`), or normalising its compatibility characters (NFKC: fullwidth `．．`,
+//!   `／`, `％２ｅ`, the dot leaders…). The endpoint pattern is matched against the decoded
+//!   segments, and the target's URL is built from them alone, each percent-encoded again
+//!   (everything outside `A-Z a-z 0-9 - . _ ~`), followed by the caller's query string, which
+//!   never goes through the path.
+//! - **Caller**: a user needs the endpoint's permission (tenant grant, or its role in the
+//!   workspace it names ≥ the permission's `default-role`). A plugin needs the target's grant:
+//!   the service's `callers` in the target's manifest lists it ([`check_caller`]; 403
+//!   `CALLER_NOT_GRANTED`); what the caller depends on grants nothing. A plugin always reaches
+//!   its own services. The workspace a plugin names must be one of the tenant's (404
+//!   `WORKSPACE_NOT_FOUND`).
+//! - **Request headers** ([`forwarded_headers`]): the platform's context headers are set;
+//!   hop-by-hop headers (and those `Connection` lists), `Authorization`, `Cookie` and every
+//!   caller-supplied `X-Plexica-*` and `X-Request-Id` are dropped; the body (≤
+//!   [`MAX_BODY_BYTES`]) and the wait are capped. A redirect is never followed.
+//! - **Answer headers** ([`answer_headers`]): an allow-list, so that a plugin cannot speak for
+//!   the core API's origin. Kept: [`ANSWER_HEADERS`] — `Content-Type`, `Content-Encoding`,
+//!   `Content-Language`, `Content-Disposition`, `Content-Range`, `Accept-Ranges`,
+//!   `Cache-Control` (made `private`: `public`, `s-maxage`, `proxy-revalidate` removed),
+//!   `Expires`, `ETag`, `Last-Modified`, `Age`, `Vary`, `Retry-After`, `Location` (only an
+//!   absolute path of the target, rewritten under the caller's gateway prefix; anything else
+//!   dropped), `X-Request-Id`, `X-Correlation-Id` (the core API sets its own) — and every
+//!   other `x-*` header except `X-Plexica-*`, the reverse-proxy controls (`X-Accel-*`,
+//!   `X-Sendfile*`, `X-Lighttpd-*`, `X-LiteSpeed-*`, `X-Envoy-*`) and `X-Content-Type-Options`,
+//!   `X-Frame-Options`, `X-XSS-Protection`, `X-Permitted-Cross-Domain-Policies`,
+//!   `X-DNS-Prefetch-Control`, `X-UA-Compatible`. Everything else is dropped: among others
+//!   `Set-Cookie`, `Set-Cookie2`, hop-by-hop headers, `Strict-Transport-Security`,
+//!   `Clear-Site-Data`, `Access-Control-*`, `Content-Security-Policy*`, `Permissions-Policy`,
+//!   `Cross-Origin-*`, `Alt-Svc`, `Refresh`, `Link`, `Service-Worker-Allowed`, `Server-Timing`,
+//!   `WWW-Authenticate`, `NEL`, `Report-To`, `Content-Length` (the answer is streamed and
+//!   framed again). Added: `X-Content-Type-Options: nosniff` and `Content-Security-Policy:
+//!   sandbox; default-src 'none'; frame-ancestors 'none'` ([`ANSWER_SECURITY_HEADERS`]).
+//!
+//! docs/security.md ("Gateway") says the same for operators and plugin authors.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -13,7 +52,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use plexica_sdk::api::core::{PluginState, WorkspaceRole};
-use plexica_sdk::manifest::{Endpoint as DeclaredEndpoint, HttpMethod, Manifest};
+use plexica_sdk::manifest::{Endpoint as DeclaredEndpoint, HttpMethod, Manifest, Service};
 use plexica_sdk::runtime::{CORRELATION_HEADER, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER};
 
 use crate::error::{ApiError, ApiResult};
@@ -129,19 +168,249 @@ impl Breakers {
     }
 }
 
-/// Does the request `path` (no leading `/`) match the endpoint pattern (`/contacts/:id`,
-/// `*` for the rest)?
-pub fn path_matches(pattern: &str, path: &str) -> bool {
+/// A gateway path after its checks: the segments the caller wrote, each percent-decoded once,
+/// none of which the target (or anything between) could read as more or less than one
+/// segment. What is forwarded is built from these segments only ([`CheckedPath::encoded`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedPath {
+    segments: Vec<String>,
+}
+
+/// How many times a segment is decoded again to look for what a target that decodes twice
+/// would read; a segment that still changes after that is refused.
+const REDECODE_ROUNDS: usize = 4;
+
+impl CheckedPath {
+    /// Checks `raw`, the path after the service as the caller wrote it (percent-encoded, no
+    /// leading `/`, no query). Refused (400 `PATH_REFUSED`): malformed percent-encoding, a
+    /// segment that is not UTF-8 once decoded, and a decoded segment that is empty, `.` or
+    /// `..`, or holds `/`, `\`, `?`, `#` or a control character — also when decoding it
+    /// again would give one of those (`%252e%252e`), or normalising its compatibility
+    /// characters (NFKC: `．．`, `ａ／ｂ`, `％２ｅ`).
+    pub fn parse(raw: &str) -> ApiResult<Self> {
+        let segments = raw
+            .split('/')
+            .enumerate()
+            .map(|(i, segment)| {
+                check_segment(segment).map_err(|why| {
+                    path_refused(&format!("segment {} of the endpoint path", i + 1), why)
+                })
+            })
+            .collect::<ApiResult<Vec<String>>>()?;
+        Ok(Self { segments })
+    }
+
+    /// The decoded segments.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// The path the target is sent: `/` before each segment, every byte outside RFC 3986's
+    /// unreserved characters (`A-Z a-z 0-9 - . _ ~`) percent-encoded.
+    pub fn encoded(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.segments {
+            out.push('/');
+            percent_encode_into(segment, &mut out);
+        }
+        out
+    }
+}
+
+fn path_refused(what: &str, why: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "PATH_REFUSED",
+        format!("the gateway path is refused: {what} {why}"),
+    )
+    .with_details(serde_json::json!({ "reason": why }))
+}
+
+/// What is wrong with a decoded segment, if anything.
+fn segment_problem(segment: &str) -> Option<&'static str> {
+    if segment.is_empty() {
+        Some("is empty")
+    } else if segment == "." || segment == ".." {
+        Some("is `.` or `..`")
+    } else if segment.contains(['/', '\\']) {
+        Some("holds a `/` or `\\`")
+    } else if segment.contains(['?', '#']) {
+        Some("holds a `?` or `#`")
+    } else if segment.chars().any(char::is_control) {
+        Some("holds a control character")
+    } else {
+        None
+    }
+}
+
+/// `raw` decoded and checked, or why it is refused.
+fn check_segment(raw: &str) -> Result<String, &'static str> {
+    let bytes = percent_decode(raw, true).ok_or("has a `%` not followed by two hex digits")?;
+    let decoded = String::from_utf8(bytes).map_err(|_| "is not UTF-8 once decoded")?;
+    if let Some(why) = segment_problem(&decoded) {
+        return Err(why);
+    }
+    redecoded_problem(&decoded)?;
+    // Nor one that normalises compatibility characters (NFKC: `．．`, `ａ／ｂ`, `％２ｅ`).
+    if let Some(form) = compatibility_form(&decoded)
+        && (segment_problem(&form).is_some() || redecoded_problem(&form).is_err())
+    {
+        return Err("would be refused once normalised (NFKC), e.g. a fullwidth `．` or `／`");
+    }
+    Ok(decoded)
+}
+
+/// A target (or a proxy in front of it) that decodes `segment` once more must not find a
+/// separator or a dot segment either.
+fn redecoded_problem(segment: &str) -> Result<(), &'static str> {
+    let mut current = segment.to_owned();
+    for _ in 0..REDECODE_ROUNDS {
+        if !current.contains('%') {
+            return Ok(());
+        }
+        let again = percent_decode(&current, false).unwrap_or_default();
+        let again = String::from_utf8_lossy(&again).into_owned();
+        if again == current {
+            return Ok(());
+        }
+        if segment_problem(&again).is_some() {
+            return Err("would be refused once decoded again (it is percent-encoded twice)");
+        }
+        current = again;
+    }
+    Err("is percent-encoded too many times")
+}
+
+/// The characters outside U+FF01–U+FF5E (the fullwidth forms of ASCII, mapped by offset)
+/// whose compatibility form (NFKC, Unicode 14) holds `.`, `/`, `\`, `?`, `#` or `%`.
+const COMPATIBILITY_FORMS: &[(char, &str)] = &[
+    ('\u{2024}', "."),
+    ('\u{2025}', ".."),
+    ('\u{2026}', "..."),
+    ('\u{2047}', "??"),
+    ('\u{2048}', "?!"),
+    ('\u{2049}', "!?"),
+    ('\u{2100}', "a/c"),
+    ('\u{2101}', "a/s"),
+    ('\u{2105}', "c/o"),
+    ('\u{2106}', "c/u"),
+    ('\u{2488}', "1."),
+    ('\u{2489}', "2."),
+    ('\u{248A}', "3."),
+    ('\u{248B}', "4."),
+    ('\u{248C}', "5."),
+    ('\u{248D}', "6."),
+    ('\u{248E}', "7."),
+    ('\u{248F}', "8."),
+    ('\u{2490}', "9."),
+    ('\u{2491}', "10."),
+    ('\u{2492}', "11."),
+    ('\u{2493}', "12."),
+    ('\u{2494}', "13."),
+    ('\u{2495}', "14."),
+    ('\u{2496}', "15."),
+    ('\u{2497}', "16."),
+    ('\u{2498}', "17."),
+    ('\u{2499}', "18."),
+    ('\u{249A}', "19."),
+    ('\u{249B}', "20."),
+    ('\u{33C2}', "a.m."),
+    ('\u{33C7}', "Co."),
+    ('\u{33D8}', "p.m."),
+    ('\u{FE16}', "?"),
+    ('\u{FE19}', "..."),
+    ('\u{FE30}', ".."),
+    ('\u{FE52}', "."),
+    ('\u{FE56}', "?"),
+    ('\u{FE5F}', "#"),
+    ('\u{FE68}', "\\"),
+    ('\u{FE6A}', "%"),
+    ('\u{1F100}', "0."),
+];
+
+/// `segment` with the characters a target normalising it (NFKC) would turn into `.`, `/`,
+/// `\`, `?`, `#`, `%` or the fullwidth forms of ASCII replaced; `None` when it has none.
+fn compatibility_form(segment: &str) -> Option<String> {
+    if segment.is_ascii() {
+        return None;
+    }
+    let mut changed = false;
+    let mut out = String::with_capacity(segment.len());
+    for c in segment.chars() {
+        let fullwidth = ('\u{FF01}'..='\u{FF5E}')
+            .contains(&c)
+            .then(|| char::from_u32(u32::from(c) - 0xFEE0))
+            .flatten();
+        if let Some(ascii) = fullwidth {
+            out.push(ascii);
+            changed = true;
+        } else if let Some((_, form)) = COMPATIBILITY_FORMS.iter().find(|(k, _)| *k == c) {
+            out.push_str(form);
+            changed = true;
+        } else {
+            out.push(c);
+        }
+    }
+    changed.then_some(out)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `text` with its `%XX` sequences decoded; a `%` without two hex digits after it is `None`
+/// when `strict`, kept as it is otherwise.
+fn percent_decode(text: &str, strict: bool) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let pair = (b == b'%')
+            .then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?)))
+            .flatten();
+        match pair {
+            Some((high, low)) => {
+                out.push(high << 4 | low);
+                i += 3;
+            }
+            None if b == b'%' && strict => return None,
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn percent_encode_into(text: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+}
+
+/// Does the checked path match the endpoint pattern (`/contacts/:id`, `*` for the rest)?
+/// Literal segments are compared with the decoded segments.
+pub fn path_matches(pattern: &str, segments: &[String]) -> bool {
     let mut wanted = pattern.trim_start_matches('/').split('/');
-    let mut given = path.split('/');
+    let mut given = segments.iter();
     loop {
         match (wanted.next(), given.next()) {
-            (Some("*"), Some(s)) => return !s.is_empty(),
-            (Some(w), Some(g)) if w.starts_with(':') => {
-                if g.is_empty() {
-                    return false;
-                }
-            }
+            (Some("*"), Some(_)) => return true,
+            (Some(w), Some(_)) if w.starts_with(':') => {}
             (Some(w), Some(g)) if w == g => {}
             (None, None) => return true,
             _ => return false,
@@ -149,25 +418,41 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// Refuses paths that could leave the endpoint: `..`, `.`, empty segments, backslashes,
-/// encoded separators or dots, control characters.
-pub fn check_path(path: &str) -> ApiResult<()> {
-    let lowered = path.to_ascii_lowercase();
-    let bad = path
-        .split('/')
-        .any(|s| s.is_empty() || s == "." || s == "..")
-        || path.contains('\\')
-        || path.chars().any(char::is_control)
-        || ["%2e", "%2f", "%5c", "%00"]
-            .iter()
-            .any(|e| lowered.contains(e));
-    match bad {
-        true => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "PATH_REFUSED",
-            "the gateway path has `.`/`..` or empty segments, backslashes or encoded separators",
-        )),
-        false => Ok(()),
+/// A gateway request's path as the caller wrote it: the part up to and including the service
+/// (what a same-plugin `Location` is rewritten under), the plugin and service (decoded), and
+/// the checked rest.
+#[derive(Debug, Clone)]
+pub struct GatewayPath {
+    /// `/api/v1/tenants/acme/gateway/crm/crm.contacts`, as written.
+    pub prefix: String,
+    /// Target plugin id.
+    pub plugin: String,
+    /// Service name.
+    pub service: String,
+    /// The endpoint path.
+    pub path: CheckedPath,
+}
+
+impl GatewayPath {
+    /// Splits the raw request path `raw` of a route whose pattern has `depth` segments before
+    /// the rest (the last two of them the plugin and the service), checking every part.
+    pub fn parse(raw: &str, depth: usize) -> ApiResult<Self> {
+        let parts: Vec<&str> = raw.trim_start_matches('/').splitn(depth + 1, '/').collect();
+        let missing = || path_refused("the endpoint path", "is missing");
+        let [.., plugin, service, rest] = parts.as_slice() else {
+            return Err(missing());
+        };
+        if parts.len() != depth + 1 {
+            return Err(missing());
+        }
+        let decoded =
+            |what: &str, raw: &str| check_segment(raw).map_err(|why| path_refused(what, why));
+        Ok(Self {
+            prefix: raw[..raw.len() - rest.len() - 1].to_owned(),
+            plugin: decoded("the plugin segment", plugin)?,
+            service: decoded("the service segment", service)?,
+            path: CheckedPath::parse(rest)?,
+        })
     }
 }
 
@@ -182,14 +467,9 @@ fn http_method(method: &Method) -> Option<HttpMethod> {
     })
 }
 
-/// The endpoint of service `service` of `manifest` that `method` + `path` call.
-pub fn find_endpoint<'a>(
-    manifest: &'a Manifest,
-    service: &str,
-    method: &Method,
-    path: &str,
-) -> ApiResult<&'a DeclaredEndpoint> {
-    let declared = manifest
+/// Service `service` of `manifest`.
+pub fn find_service<'a>(manifest: &'a Manifest, service: &str) -> ApiResult<&'a Service> {
+    manifest
         .services
         .iter()
         .find(|s| s.name == service)
@@ -202,16 +482,45 @@ pub fn find_endpoint<'a>(
                     service.escape_debug()
                 ),
             )
-        })?;
+        })
+}
+
+/// May plugin `caller` call `service` of plugin `target`? Only when the target grants it —
+/// its manifest lists `caller` in the service's `callers` — or when it is the target itself.
+/// What the caller depends on grants nothing. Refused: 403 `CALLER_NOT_GRANTED`.
+pub fn check_caller(service: &Service, target: &str, caller: &str) -> ApiResult<()> {
+    if caller == target || service.callers.iter().any(|c| c == caller) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "CALLER_NOT_GRANTED",
+        format!(
+            "`{caller}` may not call `{}`: `{target}` does not list it in the service's `callers`",
+            service.name
+        ),
+    )
+    .with_details(serde_json::json!({
+        "caller": caller,
+        "plugin": target,
+        "service": service.name,
+    })))
+}
+
+/// The endpoint of `service` that `method` + `path` call.
+pub fn find_endpoint<'a>(
+    service: &'a Service,
+    method: &Method,
+    path: &CheckedPath,
+) -> ApiResult<&'a DeclaredEndpoint> {
     let method = http_method(method);
-    declared
+    service
         .endpoints
         .iter()
-        .find(|e| Some(e.method) == method && path_matches(&e.path, path))
+        .find(|e| Some(e.method) == method && path_matches(&e.path, path.segments()))
         .ok_or_else(|| {
             ApiError::not_found(
                 "ENDPOINT_NOT_FOUND",
-                format!("service `{service}` declares no such endpoint"),
+                format!("service `{}` declares no such endpoint", service.name),
             )
         })
 }
@@ -294,7 +603,8 @@ pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
 pub struct CallContext {
     /// Tenant slug.
     pub tenant: String,
-    /// Workspace slug, when the caller named one it belongs to.
+    /// Workspace slug, when the caller named one: for a user, one it belongs to; for a
+    /// plugin, one of the tenant's.
     pub workspace: Option<String>,
     /// User id (a user caller).
     pub user: Option<String>,
@@ -310,11 +620,198 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-/// How to reach a target: the client, its circuit breakers, the wait.
+/// Response headers a target's answer keeps (besides the `x-*` ones of [`kept_x_header`]);
+/// every other header is dropped. `Content-Length` is not among them: the answer is streamed
+/// again and framed by the core API.
+pub const ANSWER_HEADERS: &[&str] = &[
+    "content-type",
+    "content-encoding",
+    "content-language",
+    "content-disposition",
+    "content-range",
+    "accept-ranges",
+    "cache-control",
+    "expires",
+    "etag",
+    "last-modified",
+    "age",
+    "vary",
+    "retry-after",
+    "location",
+    "x-request-id",
+    "x-correlation-id",
+];
+
+/// `x-*` headers that are dropped nonetheless: the platform's own, the ones that tell a
+/// reverse proxy in front of the core API what to do (serve an internal file, mark a host
+/// down), and the ones that change how a browser treats the origin.
+const DROPPED_X_PREFIXES: &[&str] = &[
+    "x-plexica-",
+    "x-accel-",
+    "x-sendfile",
+    "x-lighttpd-",
+    "x-litespeed-",
+    "x-envoy-",
+];
+const DROPPED_X: &[&str] = &[
+    "x-content-type-options",
+    "x-frame-options",
+    "x-xss-protection",
+    "x-permitted-cross-domain-policies",
+    "x-dns-prefetch-control",
+    "x-ua-compatible",
+];
+
+/// Is `name` (lowercase) an `x-*` header an answer keeps?
+pub fn kept_x_header(name: &str) -> bool {
+    name.starts_with("x-")
+        && !DROPPED_X_PREFIXES.iter().any(|p| name.starts_with(p))
+        && !DROPPED_X.contains(&name)
+}
+
+/// Added to every forwarded answer: no content sniffing, and a document a target answers is
+/// rendered sandboxed (an opaque origin, nothing loaded, not framed), so that a plugin's answer
+/// never runs as the core API's origin.
+pub const ANSWER_SECURITY_HEADERS: [(&str, &str); 2] = [
+    ("x-content-type-options", "nosniff"),
+    (
+        "content-security-policy",
+        "sandbox; default-src 'none'; frame-ancestors 'none'",
+    ),
+];
+
+/// `Cache-Control` as forwarded: never storable by a shared cache (the answer was made for
+/// one authenticated caller): `public`, `s-maxage` and `proxy-revalidate` are removed and
+/// `private` is added unless `private` or `no-store` is there.
+fn private_cache_control(value: &str) -> String {
+    let directives: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|d| {
+            let name = d
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            !d.is_empty() && !["public", "s-maxage", "proxy-revalidate"].contains(&name.as_str())
+        })
+        .collect();
+    let private = directives.iter().any(|d| {
+        let name = d
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        name == "private" || name == "no-store"
+    });
+    match private {
+        true => directives.join(", "),
+        false => std::iter::once("private")
+            .chain(directives)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// `Location` as the caller must follow it. An absolute path of the target (`/contacts/42`,
+/// `?query` kept, `#fragment` dropped), checked like a request path, becomes the same path
+/// under the caller's gateway prefix (`…/gateway/crm/crm.contacts/contacts/42`): a target
+/// redirects only within itself. Anything else — another origin, `//host`, a relative
+/// reference, a path the gateway would refuse — is `None` (dropped).
+pub fn rewrite_location(value: &str, prefix: &str) -> Option<String> {
+    let value = value.split('#').next().unwrap_or("");
+    let (path, query) = match value.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (value, None),
+    };
+    let checked = CheckedPath::parse(path.strip_prefix('/')?).ok()?;
+    let mut out = format!("{prefix}{}", checked.encoded());
+    if let Some(query) = query {
+        if !query.bytes().all(|b| b.is_ascii_graphic()) {
+            return None;
+        }
+        out.push('?');
+        out.push_str(query);
+    }
+    Some(out)
+}
+
+/// The target's answer headers as the caller gets them: only [`ANSWER_HEADERS`] and the
+/// `x-*` headers [`kept_x_header`] keeps, minus any its `Connection` header names; `Location`
+/// rewritten by [`rewrite_location`] under `prefix`; `Cache-Control` made private; then
+/// [`ANSWER_SECURITY_HEADERS`].
+pub fn answer_headers(upstream: &HeaderMap, prefix: &str) -> HeaderMap {
+    let connection_listed: Vec<String> = upstream
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .collect();
+    let mut out = HeaderMap::new();
+    for (name, value) in upstream {
+        let n = name.as_str();
+        let kept = (ANSWER_HEADERS.contains(&n) || kept_x_header(n))
+            && !connection_listed.iter().any(|c| c == n);
+        if !kept {
+            continue;
+        }
+        let value = if name == header::LOCATION {
+            let rewritten = value
+                .to_str()
+                .ok()
+                .and_then(|v| rewrite_location(v, prefix))
+                .and_then(|v| HeaderValue::from_str(&v).ok());
+            match rewritten {
+                Some(v) => v,
+                None => continue,
+            }
+        } else if name == header::CACHE_CONTROL {
+            match value
+                .to_str()
+                .ok()
+                .and_then(|v| HeaderValue::from_str(&private_cache_control(v)).ok())
+            {
+                Some(v) => v,
+                None => continue,
+            }
+        } else {
+            value.clone()
+        };
+        out.append(name.clone(), value);
+    }
+    for (name, value) in ANSWER_SECURITY_HEADERS {
+        out.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    out
+}
+
+/// The gateway's HTTP client: connections to plugins are reused, and a redirect is never
+/// followed (the answer, its `Location` rewritten or dropped, goes back to the caller), so
+/// that nothing is sent anywhere but the checked target.
+fn client() -> ApiResult<&'static reqwest::Client> {
+    static CLIENT: std::sync::OnceLock<Result<reqwest::Client, String>> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(2))
+                .pool_idle_timeout(Duration::from_secs(60))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| ApiError::internal(format!("the gateway has no HTTP client: {e}")))
+}
+
+/// How to reach a target: its circuit breakers, the wait, where it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Route<'a> {
-    /// Connections to plugins are reused.
-    pub http: &'a reqwest::Client,
     /// Per-target circuit breakers.
     pub breakers: &'a Breakers,
     /// Longest wait for the answer's headers.
@@ -323,21 +820,31 @@ pub struct Route<'a> {
     pub base_url: &'a str,
 }
 
-/// Sends the call to `route` + `path_and_query` and streams the answer back. A target that
-/// cannot be reached is a 503, one that does not answer in time a 504; both count against its
-/// circuit breaker.
-pub async fn forward(
-    route: Route<'_>,
-    method: Method,
-    path_and_query: &str,
-    incoming: &HeaderMap,
-    context: &CallContext,
-    body: bytes::Bytes,
-    plugin: &str,
-) -> ApiResult<Response> {
+/// What is sent: the checked request.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The checked path and the caller's gateway prefix.
+    pub path: &'a GatewayPath,
+    /// The caller's query string, passed as it came (never through the path).
+    pub query: Option<&'a str>,
+    /// The caller's headers (filtered by [`forwarded_headers`]).
+    pub headers: &'a HeaderMap,
+    /// Who calls, as the target sees it.
+    pub context: &'a CallContext,
+}
+
+/// Sends `call` to `route` — its URL made of the checked segments, re-encoded, and the query —
+/// and streams the answer back with [`answer_headers`]. A target that cannot be reached is a
+/// 503, one that does not answer in time a 504; both count against its circuit breaker.
+pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> ApiResult<Response> {
+    let plugin = call.path.plugin.as_str();
     route.breakers.check(route.base_url, plugin)?;
+    let http = client()?;
     let started = std::time::Instant::now();
-    let mut headers = forwarded_headers(incoming);
+    let context = call.context;
+    let mut headers = forwarded_headers(call.headers);
     put(&mut headers, TENANT_HEADER, &context.tenant);
     if let Some(ws) = &context.workspace {
         put(&mut headers, WORKSPACE_HEADER, ws);
@@ -350,9 +857,17 @@ pub async fn forward(
     }
     put(&mut headers, CORRELATION_HEADER, &context.correlation_id);
     put(&mut headers, REQUEST_ID_HEADER, &context.correlation_id);
-    let sent = route
-        .http
-        .request(method, format!("{}/{path_and_query}", route.base_url))
+    let mut url = format!(
+        "{}{}",
+        route.base_url.trim_end_matches('/'),
+        call.path.path.encoded()
+    );
+    if let Some(query) = call.query {
+        url.push('?');
+        url.push_str(query);
+    }
+    let sent = http
+        .request(call.method.clone(), url)
         .headers(headers)
         .body(body)
         .timeout(route.timeout)
@@ -374,15 +889,11 @@ pub async fn forward(
             false => unavailable(plugin, "cannot be reached"),
         }
     })?;
-    let mut response = Response::builder().status(answer.status().as_u16());
-    for (name, value) in answer.headers() {
-        if !HOP_BY_HOP.contains(&name.as_str()) && name != header::CONTENT_LENGTH {
-            response = response.header(name.as_str(), value.as_bytes());
-        }
-    }
-    response
-        .body(Body::from_stream(answer.bytes_stream()))
-        .map_err(|e| ApiError::internal(e.to_string()))
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = answer.status();
+    *response.headers_mut() = answer_headers(answer.headers(), &call.path.prefix);
+    *response.body_mut() = Body::from_stream(answer.bytes_stream());
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -416,25 +927,170 @@ mod tests {
         assert!(breakers.check(url, "crm").is_ok());
     }
 
-    #[test]
-    fn endpoint_patterns() {
-        assert!(path_matches("/contacts", "contacts"));
-        assert!(path_matches("/contacts/:id", "contacts/42"));
-        assert!(!path_matches("/contacts/:id", "contacts"));
-        assert!(!path_matches("/contacts/:id", "contacts/42/notes"));
-        assert!(path_matches("/files/*", "files/a/b/c"));
-        assert!(!path_matches("/files/*", "files"));
-        assert!(!path_matches("/contacts", "deals"));
+    fn checked(raw: &str) -> CheckedPath {
+        CheckedPath::parse(raw).expect("a valid path")
     }
 
     #[test]
-    fn traversal_is_refused() {
+    fn endpoint_patterns() {
+        let matches = |pattern: &str, raw: &str| path_matches(pattern, checked(raw).segments());
+        assert!(matches("/contacts", "contacts"));
+        assert!(matches("/contacts/:id", "contacts/42"));
+        assert!(!matches("/contacts/:id", "contacts"));
+        assert!(!matches("/contacts/:id", "contacts/42/notes"));
+        assert!(matches("/files/*", "files/a/b/c"));
+        assert!(!matches("/files/*", "files"));
+        assert!(!matches("/contacts", "deals"));
+        // Literal segments are compared decoded.
+        assert!(matches("/contacts/:id", "cont%61cts/42"));
+    }
+
+    #[test]
+    fn traversal_and_smuggling_are_refused() {
         for bad in [
-            "../admin", "a/../b", "a//b", "a/./b", "%2e%2e/x", "a%2Fb", "a\\b", "a\u{0}b", "",
+            "../admin",
+            "a/../b",
+            "a//b",
+            "a/./b",
+            "a/",
+            "",
+            "%2e%2e/x",
+            "%2E",
+            ".%2e/x",
+            "a%2Fb",
+            "a%5Cb",
+            "a\\b",
+            "a%00b",
+            "a%0Ab",
+            "a%7Fb",
+            "a%C2%85b",
+            "open/..%3Fadmin=1",
+            "a%3Fb",
+            "a%23b",
+            "a%zzb",
+            "a%2",
+            "%FF",
+            "%252e%252e",
+            "a%252Fb",
+            "%25252e",
+            "%2525252525252e",
+            "%EF%BC%8E%EF%BC%8E",
+            "%E2%80%A5",
+            "a%EF%BC%8Fb",
+            "a%EF%BC%BCb",
+            "a%EF%BC%9Fb",
+            "%EF%BC%85%EF%BC%92%EF%BD%85",
         ] {
-            assert!(check_path(bad).is_err(), "{bad:?}");
+            let refused = CheckedPath::parse(bad).expect_err(bad);
+            assert_eq!(refused.code, "PATH_REFUSED", "{bad:?}");
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad:?}");
         }
-        assert!(check_path("contacts/42").is_ok());
+    }
+
+    #[test]
+    fn what_is_forwarded_is_the_checked_segments_re_encoded() {
+        for (raw, sent) in [
+            ("contacts/42", "/contacts/42"),
+            ("a%20b", "/a%20b"),
+            ("a+b", "/a%2Bb"),
+            ("caf%C3%A9", "/caf%C3%A9"),
+            ("%61bc/~x_y-z.1", "/abc/~x_y-z.1"),
+            ("...", "/..."),
+            ("100%25", "/100%25"),
+            ("%2541", "/%2541"),
+            ("Hello%E2%80%A6", "/Hello%E2%80%A6"),
+            ("%EF%BD%81", "/%EF%BD%81"),
+        ] {
+            assert_eq!(checked(raw).encoded(), sent, "{raw}");
+        }
+    }
+
+    #[test]
+    fn the_gateway_path_is_split_as_written() {
+        let raw = "/api/v1/tenants/acme/gateway/crm/crm.contacts/contacts/4%202";
+        let path = GatewayPath::parse(raw, 7).expect("valid");
+        assert_eq!(path.prefix, "/api/v1/tenants/acme/gateway/crm/crm.contacts");
+        assert_eq!(path.plugin, "crm");
+        assert_eq!(path.service, "crm.contacts");
+        assert_eq!(path.path.segments(), ["contacts", "4 2"]);
+        for bad in [
+            "/api/v1/tenants/acme/gateway/crm/crm.contacts",
+            "/api/v1/tenants/acme/gateway/crm/crm.contacts/",
+            "/api/v1/tenants/acme/gateway/c%2Frm/crm.contacts/x",
+            "/api/v1/tenants/acme/gateway/crm/%2e%2e/x",
+        ] {
+            assert!(GatewayPath::parse(bad, 7).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn answers_keep_only_safe_headers() {
+        let mut h = HeaderMap::new();
+        for (n, v) in [
+            ("content-type", "application/json"),
+            ("etag", "\"1\""),
+            ("x-custom", "yes"),
+            ("x-listed", "hop"),
+            ("connection", "x-listed"),
+            ("set-cookie", "session=stolen"),
+            ("set-cookie2", "a=b"),
+            ("clear-site-data", "\"*\""),
+            ("access-control-allow-origin", "*"),
+            ("strict-transport-security", "max-age=0"),
+            ("content-security-policy", "default-src *"),
+            ("x-content-type-options", "sniff"),
+            ("x-plexica-user", "root"),
+            ("x-accel-redirect", "/internal/secret"),
+            ("keep-alive", "timeout=5"),
+            ("cache-control", "public, max-age=60, s-maxage=600"),
+            ("location", "https://evil.example/"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        let out = answer_headers(&h, "/gw");
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "cache-control",
+                "content-security-policy",
+                "content-type",
+                "etag",
+                "x-content-type-options",
+                "x-custom",
+            ]
+        );
+        assert_eq!(out["x-content-type-options"], "nosniff");
+        assert_eq!(out["cache-control"], "private, max-age=60");
+    }
+
+    #[test]
+    fn a_location_stays_within_the_target() {
+        let prefix = "/api/v1/tenants/acme/gateway/crm/crm.contacts";
+        assert_eq!(
+            rewrite_location("/contacts/4%202?x=1#top", prefix).as_deref(),
+            Some("/api/v1/tenants/acme/gateway/crm/crm.contacts/contacts/4%202?x=1")
+        );
+        for away in [
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "contacts/42",
+            "/../../admin",
+            "/a/%2e%2e/b",
+            "",
+            "/",
+        ] {
+            assert_eq!(rewrite_location(away, prefix), None, "{away}");
+        }
+        assert_eq!(private_cache_control("no-store"), "no-store");
+        assert_eq!(
+            private_cache_control("private, max-age=5"),
+            "private, max-age=5"
+        );
+        assert_eq!(private_cache_control("max-age=5"), "private, max-age=5");
+        assert_eq!(private_cache_control("Public"), "private");
     }
 
     #[test]

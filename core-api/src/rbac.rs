@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::RequestExt;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -284,6 +285,20 @@ fn missing(permission: &str) -> ApiError {
     .with_details(serde_json::json!({ "required": permission }))
 }
 
+/// A path whose parameters do not decode (percent-encoding that is not UTF-8) is the caller's
+/// mistake: 400 `PATH_REFUSED`, the gateway's code for paths it refuses. Anything else means
+/// the route has no parameters, a bug.
+fn path_params_refused(rejection: PathRejection, bug: &'static str) -> ApiError {
+    match rejection {
+        PathRejection::FailedToDeserializePathParams(e) => ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "PATH_REFUSED",
+            format!("the path is refused: {}", e.body_text()),
+        ),
+        _ => ApiError::internal(bug),
+    }
+}
+
 /// Checks `rule` for the request and records what it established. Runs before the handler of
 /// every route (see [`crate::routes::table`]).
 pub async fn enforce(
@@ -332,7 +347,7 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
     let params = request
         .extract_parts::<Path<HashMap<String, String>>>()
         .await
-        .map_err(|_| ApiError::internal("tenant route without `{t}`"))?
+        .map_err(|e| path_params_refused(e, "tenant route without `{t}`"))?
         .0;
     let raw_slug = params
         .get("t")
@@ -465,7 +480,7 @@ async fn check_plugin(state: &AppState, request: &mut Request) -> ApiResult<()> 
     let params = request
         .extract_parts::<Path<HashMap<String, String>>>()
         .await
-        .map_err(|_| ApiError::internal("plugin route without `{t}`"))?
+        .map_err(|e| path_params_refused(e, "plugin route without `{t}`"))?
         .0;
     let raw_slug = params
         .get("t")

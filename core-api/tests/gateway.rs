@@ -4,10 +4,12 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use common::registry::{TestRegistry, borrowed, frontend_plugin, platform, serve_backend};
 use common::{TestCore, assert_error};
 use plexica_core_api::plugins::runtime::Endpoint;
@@ -27,12 +29,20 @@ const SERVICES: &str = "[[permissions]]\nkey = \"contacts:read\"\ndescription = 
 async fn with_active_crm(
     adjust: impl FnOnce(&mut plexica_core_api::Config),
 ) -> (TestCore, TestRegistry, common::TenantFixture) {
+    with_active(SERVICES, adjust).await
+}
+
+/// Like [`with_active_crm`], with `crm` declaring `services` instead.
+async fn with_active(
+    services: &str,
+    adjust: impl FnOnce(&mut plexica_core_api::Config),
+) -> (TestCore, TestRegistry, common::TenantFixture) {
     let (core, registry) = platform(common::Backend::Sqlite, adjust)
         .await
         .expect("sqlite");
     let t = core.tenant("acme").await;
     registry
-        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", SERVICES)))
+        .publish_files(&borrowed(&frontend_plugin("crm", "1.0.0", services)))
         .await;
     let (status, body) = core
         .post(
@@ -304,4 +314,291 @@ async fn discovery_shows_services_and_a_plugin_that_misses_its_heartbeats_is_una
     target.seen();
     let (status, _) = core.get(status_path, &t.admin_token).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Service `crm.open`: endpoints without a permission, one segment or the rest.
+const OPEN: &str = "[[services]]\nname = \"crm.open\"\nversion = \"1.0.0\"\n\
+    [[services.endpoints]]\nmethod = \"GET\"\npath = \"/open/:id\"\n\
+    [[services.endpoints]]\nmethod = \"GET\"\npath = \"/files/*\"\n";
+
+/// Every request-target a backend received, as it received it.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+fn seen_now(seen: &Seen) -> Vec<String> {
+    seen.lock().expect("seen").clone()
+}
+
+/// A plugin backend that records the request-target of every request, then answers with
+/// `answer`.
+async fn recording_backend<F>(answer: F) -> (String, Seen)
+where
+    F: Fn(&axum::http::Uri) -> axum::response::Response + Clone + Send + Sync + 'static,
+{
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let answer = answer.clone();
+        let record = record.clone();
+        async move {
+            record.lock().expect("seen").push(uri.to_string());
+            answer(&uri)
+        }
+    });
+    (serve_backend(app).await, seen)
+}
+
+/// `GET target` on the core API, the request-target sent byte for byte as given (no URL
+/// library in between to normalise it), over HTTP/1.0; the status and the JSON body (or null).
+async fn raw_get(core: &TestCore, target: &str, token: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = core.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let request =
+        format!("GET {target} HTTP/1.0\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_paths_are_refused_and_the_target_sees_exactly_the_checked_path() {
+    let (core, _registry, t) = with_active(OPEN, |_| {}).await;
+    let admin = &t.admin_token;
+    let (backend, seen) =
+        recording_backend(|uri| Json(json!({ "uri": uri.to_string() })).into_response()).await;
+    core.api
+        .state()
+        .plugins
+        .targets
+        .insert("acme", "crm", Endpoint::new(backend, "unused"));
+    let gw = "/api/v1/tenants/acme/gateway/crm/crm.open";
+
+    for hostile in [
+        // Matched `/open/:id` and was sent as `/?admin=1` before.
+        "open/..%3Fadmin=1",
+        "open/%2E%2E%3Fadmin=1",
+        "open/..",
+        "open/.",
+        "open/%2e%2e",
+        "open/%2e",
+        "open/.%2E",
+        "files/a/../../admin",
+        "files/a/%2e%2e/%2e%2e/admin",
+        "files/a//b",
+        "files/a/",
+        "open/a%2Fb",
+        "open/a%2fb",
+        "open/a%5Cb",
+        "open/a%3Fb",
+        "open/a%23b",
+        "open/a%00b",
+        "open/a%0D%0AX-Injected:%201",
+        "open/a%09b",
+        "open/a%7Fb",
+        "open/a%C2%85b",
+        "open/%252e%252e",
+        "files/%252E%252E/admin",
+        "files/a%252Fb",
+        "open/%FF",
+        "open/a%zzb",
+        "open/a%2",
+        // Fullwidth `．．` and `／`: a target that normalises (NFKC) would see `..` and `/`.
+        "files/%EF%BC%8E%EF%BC%8E/admin",
+        "open/a%EF%BC%8Fb",
+    ] {
+        let (status, body) = raw_get(&core, &format!("{gw}/{hostile}"), admin).await;
+        assert_eq!(status, 400, "{hostile}: {body}");
+        assert_eq!(body["error"]["code"], "PATH_REFUSED", "{hostile}: {body}");
+        assert_eq!(
+            seen_now(&seen),
+            Vec::<String>::new(),
+            "{hostile} reached the target"
+        );
+    }
+
+    // Odd but valid: the target receives the decoded segments, each encoded again, and the
+    // query as it came.
+    for (sent, received) in [
+        ("open/a%20b", "/open/a%20b"),
+        ("open/a+b", "/open/a%2Bb"),
+        ("open/%61bc", "/open/abc"),
+        ("open/caf%C3%A9", "/open/caf%C3%A9"),
+        ("open/...", "/open/..."),
+        ("open/100%25", "/open/100%25"),
+        (
+            "open/x?admin=1&next=%2e%2e/y",
+            "/open/x?admin=1&next=%2e%2e/y",
+        ),
+        ("files/a%20b/c~d/e.txt", "/files/a%20b/c~d/e.txt"),
+        ("open/Hello%E2%80%A6", "/open/Hello%E2%80%A6"),
+    ] {
+        let (status, body) = raw_get(&core, &format!("{gw}/{sent}"), admin).await;
+        assert_eq!(status, 200, "{sent}: {body}");
+        assert_eq!(body["uri"], received, "{sent}");
+        assert_eq!(seen_now(&seen).last().map(String::as_str), Some(received));
+    }
+    assert_eq!(seen_now(&seen).len(), 9);
+}
+
+/// What a hostile target answers on `/open/…`: headers that would speak for the core API's
+/// origin, and redirects out of the plugin.
+fn hostile_answer(uri: &axum::http::Uri) -> axum::response::Response {
+    let redirect = |status: u16, location: &str| {
+        axum::response::Response::builder()
+            .status(status)
+            .header("location", location)
+            .body(axum::body::Body::empty())
+            .expect("answer")
+    };
+    match uri.path() {
+        "/open/inside" => return redirect(303, "/open/42?from=inside#top"),
+        "/open/away" => return redirect(302, "https://evil.example/steal"),
+        "/open/scheme-relative" => return redirect(302, "//evil.example/steal"),
+        "/open/relative" => return redirect(302, "../../admin"),
+        "/open/back" => return redirect(307, "/open/followed"),
+        _ => {}
+    }
+    let mut answer = axum::response::Response::builder().status(200);
+    for (name, value) in HOSTILE_HEADERS.iter().chain(SAFE_HEADERS) {
+        answer = answer.header(*name, *value);
+    }
+    answer
+        .body(axum::body::Body::from("{\"ok\":true}"))
+        .expect("answer")
+}
+
+/// Headers the caller must never see.
+const HOSTILE_HEADERS: &[(&str, &str)] = &[
+    ("set-cookie", "plexica_session=stolen; Path=/; HttpOnly"),
+    ("set-cookie", "other=1; Domain=127.0.0.1"),
+    ("set-cookie2", "legacy=1"),
+    ("clear-site-data", "\"*\""),
+    ("access-control-allow-origin", "*"),
+    ("access-control-allow-credentials", "true"),
+    ("access-control-expose-headers", "*"),
+    ("strict-transport-security", "max-age=0"),
+    ("content-security-policy-report-only", "default-src *"),
+    ("permissions-policy", "camera=*"),
+    ("cross-origin-resource-policy", "cross-origin"),
+    ("alt-svc", "h2=\"evil.example:443\""),
+    ("refresh", "0; url=https://evil.example/"),
+    ("service-worker-allowed", "/"),
+    ("server-timing", "db;dur=53"),
+    ("link", "<https://evil.example/x.css>; rel=stylesheet"),
+    ("www-authenticate", "Basic realm=\"Plexica\""),
+    ("nel", "{\"report_to\":\"evil\",\"max_age\":86400}"),
+    ("report-to", "{\"group\":\"evil\"}"),
+    ("x-plexica-user", "root"),
+    ("x-accel-redirect", "/internal/secrets"),
+    ("x-sendfile", "/etc/passwd"),
+    ("x-frame-options", "ALLOWALL"),
+    ("keep-alive", "timeout=600"),
+    ("proxy-authenticate", "Basic"),
+    ("x-listed-as-hop", "1"),
+    ("connection", "x-listed-as-hop"),
+];
+
+/// Headers the caller sees as the target sent them.
+const SAFE_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "application/json"),
+    ("content-language", "en"),
+    ("etag", "\"v1\""),
+    ("last-modified", "Wed, 21 Oct 2015 07:28:00 GMT"),
+    ("vary", "accept"),
+    ("retry-after", "5"),
+    ("x-total-count", "2"),
+    // Overridden below.
+    (
+        "content-security-policy",
+        "default-src *; script-src 'unsafe-inline'",
+    ),
+    ("x-content-type-options", "sniff-please"),
+    ("cache-control", "public, max-age=600, s-maxage=3600"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_targets_answer_keeps_only_headers_safe_for_the_core_apis_origin() {
+    let (core, _registry, t) = with_active(OPEN, |_| {}).await;
+    let (backend, seen) = recording_backend(hostile_answer).await;
+    core.api
+        .state()
+        .plugins
+        .targets
+        .insert("acme", "crm", Endpoint::new(backend, "unused"));
+    let gw = "/api/v1/tenants/acme/gateway/crm/crm.open";
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let get = |path: &str| {
+        http.get(format!("{}{gw}/{path}", core.url))
+            .bearer_auth(&t.admin_token)
+            .send()
+    };
+
+    let answer = get("open/1").await.expect("request");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let headers = answer.headers().clone();
+    for (name, _) in HOSTILE_HEADERS {
+        assert!(
+            headers.get(*name).is_none(),
+            "{name} reached the caller: {headers:?}"
+        );
+    }
+    for (name, value) in &SAFE_HEADERS[..7] {
+        assert_eq!(
+            headers.get(*name).map(|v| v.to_str().expect("text")),
+            Some(*value),
+            "{name}"
+        );
+    }
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers.get_all("content-security-policy").iter().count(), 1);
+    assert_eq!(
+        headers["content-security-policy"],
+        "sandbox; default-src 'none'; frame-ancestors 'none'"
+    );
+    assert_eq!(headers["cache-control"], "private, max-age=600");
+    assert_eq!(answer.text().await.expect("body"), "{\"ok\":true}");
+
+    // A redirect within the plugin is rewritten under the caller's gateway path; one out of
+    // it is dropped; none is followed by the gateway.
+    let answer = get("open/inside").await.expect("request");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.headers()["location"],
+        format!("{gw}/open/42?from=inside")
+    );
+    for away in ["open/away", "open/scheme-relative", "open/relative"] {
+        let answer = get(away).await.expect("request");
+        assert_eq!(answer.status(), StatusCode::FOUND, "{away}");
+        assert!(
+            answer.headers().get("location").is_none(),
+            "{away}: {:?}",
+            answer.headers()
+        );
+    }
+    let answer = get("open/back").await.expect("request");
+    assert_eq!(answer.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(answer.headers()["location"], format!("{gw}/open/followed"));
+    assert_eq!(
+        seen_now(&seen),
+        [
+            "/open/1",
+            "/open/inside",
+            "/open/away",
+            "/open/scheme-relative",
+            "/open/relative",
+            "/open/back",
+        ],
+        "the gateway followed a redirect"
+    );
 }

@@ -1,16 +1,19 @@
 //! Plugin to plugin, with the SDK's clients: a user calls Analytics through the gateway;
-//! Analytics calls CRM through the gateway (`ctx.services()`) and reads CRM's shared data
-//! (`ctx.shared()`, granted in CRM's manifest). Shared data: only declared namespaces are
-//! written, only granted plugins read, expired values are never served, another tenant's
+//! Analytics calls CRM through the gateway (`ctx.services()`, granted by CRM's manifest:
+//! `callers = ["analytics"]`) and reads CRM's shared data (`ctx.shared()`, granted in CRM's
+//! manifest). A plugin CRM does not grant is refused whatever it depends on, and CRM receives
+//! nothing; a plugin names only its tenant's workspaces. Shared data: only declared namespaces
+//! are written, only granted plugins read, expired values are never served, another tenant's
 //! plugin reaches nothing.
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::routing::get;
 use common::assert_error;
-use common::registry::{borrowed, frontend_plugin, platform};
+use common::registry::{borrowed, frontend_plugin, on_both_backends_with_registry, platform};
 use plexica_core_api::plugins::runtime::Endpoint;
 use plexica_sdk::prelude::*;
 use reqwest::{Method, StatusCode};
@@ -20,7 +23,9 @@ const CRM: &str = "[dependencies]\n\
     [events]\nsubscribes = [\"core.workspace.*\"]\n\
     [[permissions]]\nkey = \"contacts:read\"\ndescription = \"Read\"\ndefault-role = \"viewer\"\n\
     [[services]]\nname = \"crm.contacts\"\nversion = \"1.0.0\"\n\
+    callers = [\"analytics\"]\n\
     [[services.endpoints]]\nmethod = \"GET\"\npath = \"/contacts\"\npermission = \"contacts:read\"\n\
+    [[services.endpoints]]\nmethod = \"GET\"\npath = \"/ping\"\n\
     [[shared]]\nnamespace = \"crm.stats\"\nread = [\"analytics\"]\n";
 
 const ANALYTICS: &str = "[dependencies]\nrequired = { crm = \"^1.0\" }\n\
@@ -260,3 +265,146 @@ async fn plugins_call_each_other_and_share_data_within_their_grants() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Billing lists CRM as an optional dependency, Reports requires it: neither is granted.
+const BILLING: &str = "[dependencies]\noptional = { crm = \"^1.0\" }\n";
+const REPORTS: &str = "[dependencies]\nrequired = { crm = \"^1.0\" }\n";
+
+/// A CRM backend that records every call it receives: the request-target, the calling plugin
+/// and the workspace the platform named.
+async fn recording_crm() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let record = seen.clone();
+    let app = Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+            let record = record.clone();
+            async move {
+                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                let call = json!({
+                    "uri": uri.to_string(),
+                    "caller": header("x-plexica-caller-plugin"),
+                    "workspace": header("x-plexica-workspace"),
+                });
+                record.lock().expect("seen").push(call.clone());
+                Json(call)
+            }
+        },
+    );
+    (common::registry::serve_backend(app).await, seen)
+}
+
+on_both_backends_with_registry!(
+    only_the_plugins_the_target_grants_may_call_it,
+    |core, registry| {
+        let t = core.tenant("acme").await;
+        let bravo = core.tenant("bravo").await;
+        let (status, body) = core
+            .post(
+                "/api/v1/tenants/bravo/workspaces",
+                &bravo.admin_token,
+                json!({ "slug": "bravo-only", "name": "Bravo only" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        for (id, extra) in [
+            ("crm", CRM),
+            ("analytics", ""),
+            ("billing", BILLING),
+            ("reports", REPORTS),
+        ] {
+            registry
+                .publish_files(&borrowed(&frontend_plugin(id, "1.0.0", extra)))
+                .await;
+            let (status, body) = core
+                .post(
+                    "/api/v1/tenants/acme/plugins",
+                    &t.admin_token,
+                    json!({ "id": id, "activate": true }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{id}: {body}");
+        }
+        let (crm_url, seen) = recording_crm().await;
+        core.api
+            .state()
+            .plugins
+            .targets
+            .insert("acme", "crm", Endpoint::new(crm_url, "unused"));
+        let store = &core.api.state().core;
+        let token = |id: &'static str| async move {
+            store
+                .issue_install_token("acme", id, 0)
+                .await
+                .expect("install token")
+        };
+        let gw = format!("{}/api/v1/tenants/acme/gateway/crm/crm.contacts", core.url);
+        let call = |token: String, path: &'static str, workspace: Option<&'static str>| {
+            let mut request = core.http.get(format!("{gw}/{path}")).bearer_auth(token);
+            if let Some(ws) = workspace {
+                request = request.header("x-plexica-workspace", ws);
+            }
+            async move {
+                let response = request.send().await.expect("request");
+                let status = response.status();
+                (
+                    status,
+                    response.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            }
+        };
+
+        // Depending on CRM (optionally or not) grants nothing: refused, and CRM sees nothing.
+        for (caller, path) in [
+            ("billing", "contacts"),
+            ("billing", "ping"),
+            ("reports", "contacts"),
+            ("reports", "ping"),
+        ] {
+            let (status, body) = call(token(caller).await, path, Some("default")).await;
+            assert_error(status, &body, StatusCode::FORBIDDEN, "CALLER_NOT_GRANTED");
+            assert_eq!(body["error"]["details"]["caller"], caller, "{body}");
+            assert_eq!(
+                body["error"]["details"]["service"], "crm.contacts",
+                "{body}"
+            );
+        }
+        assert_eq!(
+            seen.lock().expect("seen").len(),
+            0,
+            "a refused call reached CRM"
+        );
+
+        // Granted Analytics names only workspaces of its tenant.
+        let analytics = token("analytics").await;
+        for workspace in ["nope", "bravo-only"] {
+            let (status, body) = call(analytics.clone(), "contacts", Some(workspace)).await;
+            assert_error(status, &body, StatusCode::NOT_FOUND, "WORKSPACE_NOT_FOUND");
+        }
+        assert_eq!(
+            seen.lock().expect("seen").len(),
+            0,
+            "a refused call reached CRM"
+        );
+
+        // Granted: through, without any dependency, with the workspace; CRM reaches itself.
+        let (status, body) = call(analytics.clone(), "contacts", Some("default")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = call(analytics, "ping", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = call(token("crm").await, "contacts", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Users are held to the permission, as before.
+        let (status, body) = call(t.admin_token.clone(), "contacts", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let seen = seen.lock().expect("seen").clone();
+        assert_eq!(
+            seen,
+            [
+                json!({ "uri": "/contacts", "caller": "analytics", "workspace": "default" }),
+                json!({ "uri": "/ping", "caller": "analytics", "workspace": null }),
+                json!({ "uri": "/contacts", "caller": "crm", "workspace": null }),
+                json!({ "uri": "/contacts", "caller": null, "workspace": null }),
+            ]
+        );
+    }
+);

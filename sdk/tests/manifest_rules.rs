@@ -35,6 +35,7 @@ fn the_full_example_of_the_spec_is_valid() {
         m.services[0].endpoints[0].permission.as_deref(),
         Some("contacts:read")
     );
+    assert_eq!(m.services[0].callers, ["analytics", "billing"]);
     // The typed form round-trips through serde (registry and core API store it as JSON).
     let json = serde_json::to_string(&m).expect("serializes");
     let back: Manifest = serde_json::from_str(&json).expect("deserializes");
@@ -413,6 +414,27 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "read = [\"crm\"]",
         "manifest::shared-reader",
         "\"crm\"",
+    ),
+    (
+        "service caller is the plugin itself",
+        "callers = [\"analytics\", \"billing\"]",
+        "callers = [\"analytics\", \"crm\"]",
+        "manifest::service-caller",
+        "\"crm\"",
+    ),
+    (
+        "service caller is not a plugin id",
+        "callers = [\"analytics\", \"billing\"]",
+        "callers = [\"analytics\", \"Billing Co\"]",
+        "manifest::service-caller",
+        "\"Billing Co\"",
+    ),
+    (
+        "service caller listed twice",
+        "callers = [\"analytics\", \"billing\"]",
+        "callers = [\"analytics\", \"analytics\"]",
+        "manifest::service-caller",
+        "\"analytics\"",
     ),
     (
         "undeclared permission",

@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use plexica_sdk::api::core::{
     PluginState, ServiceEndpoint, ServiceInfo, ServiceStatus, WorkspaceRole,
@@ -16,38 +16,64 @@ use crate::auth::Credential;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Correlation;
 use crate::gateway::{
-    CallContext, MAX_BODY_BYTES, Route, check_active, check_path, default_role, find_endpoint,
-    forward, unavailable,
+    Call, CallContext, GatewayPath, MAX_BODY_BYTES, Route, check_active, check_caller,
+    default_role, find_endpoint, find_service, forward, unavailable,
 };
 use crate::rbac::{Caller, TenantScope};
 use crate::state::AppState;
 
-/// The workspace the caller names (`X-Plexica-Workspace`) and its role there; a workspace it
-/// cannot see is a 404.
-async fn caller_workspace(
+/// The workspace the request names (`X-Plexica-Workspace`), if any; a value that is not text
+/// names no workspace there is (404).
+fn named_workspace(headers: &HeaderMap) -> ApiResult<Option<&str>> {
+    match headers.get(WORKSPACE_HEADER) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(Some)
+            .map_err(|_| workspace_not_found("(not text)")),
+    }
+}
+
+fn workspace_not_found(slug: &str) -> ApiError {
+    ApiError::not_found(
+        "WORKSPACE_NOT_FOUND",
+        format!("no workspace `{}`", slug.escape_debug()),
+    )
+}
+
+/// The workspace a user caller names and its role there; a workspace it cannot see is a 404.
+async fn user_workspace(
     scope: &TenantScope,
     user_id: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Option<(String, WorkspaceRole)>> {
-    let Some(slug) = headers.get(WORKSPACE_HEADER).and_then(|v| v.to_str().ok()) else {
+    let Some(slug) = named_workspace(headers)? else {
         return Ok(None);
-    };
-    let not_found = || {
-        ApiError::not_found(
-            "WORKSPACE_NOT_FOUND",
-            format!("no workspace `{}`", slug.escape_debug()),
-        )
     };
     let workspace = scope
         .db
         .workspace(slug, user_id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| workspace_not_found(slug))?;
     let role = match scope.permissions.grants("workspaces:admin") {
         true => Some(WorkspaceRole::Admin),
         false => workspace.role,
     };
-    Ok(Some((workspace.slug, role.ok_or_else(not_found)?)))
+    Ok(Some((
+        workspace.slug,
+        role.ok_or_else(|| workspace_not_found(slug))?,
+    )))
+}
+
+/// The workspace a plugin caller names: it must be one of the tenant's (404 otherwise).
+async fn plugin_workspace(scope: &TenantScope, headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(slug) = named_workspace(headers)? else {
+        return Ok(None);
+    };
+    match scope.db.workspace_id(slug).await? {
+        Some(_) => Ok(Some(slug.to_owned())),
+        None => Err(workspace_not_found(slug)),
+    }
 }
 
 /// `GET /api/v1/tenants/{t}/services`: discovery, from memory — every service the tenant's
@@ -91,71 +117,67 @@ pub async fn services(
     Ok(Json(all))
 }
 
-/// Forwards the call after every check of core-api.md's gateway.
+/// Forwards the call after every check of core-api.md's gateway, in order: the path, the
+/// target installed and active, the service, the caller's grant (a plugin) or the endpoint's
+/// permission (a user), the target running and fresh.
 #[allow(clippy::too_many_arguments)]
 pub async fn call(
     State(state): State<AppState>,
     Caller(principal): Caller,
     scope: TenantScope,
     correlation: Correlation,
-    Path((_, plugin, service, path)): Path<(String, String, String, String)>,
-    RawQuery(query): RawQuery,
+    uri: Uri,
     method: Method,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    check_path(&path)?;
+    let path = GatewayPath::parse(uri.path(), gateway_depth())?;
+    let plugin = path.plugin.as_str();
     let installs = &state.plugins.installs;
     let tenant = scope.slug.as_str();
-    let target = installs.get(tenant, &scope.db, &plugin).await?;
-    check_active(target.as_ref().map(|t| t.state), &plugin)?;
+    let target = installs.get(tenant, &scope.db, plugin).await?;
+    check_active(target.as_ref().map(|t| t.state), plugin)?;
     let Some(target) = target else {
         return Err(ApiError::internal("checked above"));
     };
-    let endpoint = find_endpoint(&target.manifest, &service, &method, &path)?;
+    let service = find_service(&target.manifest, &path.service)?;
     let caller_plugin = match &principal.credential {
         Credential::Install { plugin_id } => Some(plugin_id.clone()),
         _ => None,
     };
-    let workspace = match caller_plugin {
-        Some(_) => headers
-            .get(WORKSPACE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| (s.to_owned(), WorkspaceRole::Viewer)),
-        None => caller_workspace(&scope, &principal.user_id, &headers).await?,
-    };
-    if let Some(permission) = &endpoint.permission {
-        let allowed = match &caller_plugin {
-            // A plugin may call the plugins it depends on.
-            Some(caller) => installs
-                .get(tenant, &scope.db, caller)
-                .await?
-                .is_some_and(|c| {
-                    c.manifest.dependencies.required.contains_key(&plugin)
-                        || c.manifest.dependencies.optional.contains_key(&plugin)
-                }),
-            None => {
-                (scope.permissions.grants(permission) && principal.scope_allows(permission))
+    if let Some(caller) = &caller_plugin {
+        check_caller(service, plugin, caller)?;
+    }
+    let endpoint = find_endpoint(service, &method, &path.path)?;
+    let workspace = match &caller_plugin {
+        // Granted by the target: the grant stands for the endpoint's permission.
+        Some(_) => plugin_workspace(&scope, &headers).await?,
+        None => {
+            let workspace = user_workspace(&scope, &principal.user_id, &headers).await?;
+            if let Some(permission) = &endpoint.permission {
+                let allowed = (scope.permissions.grants(permission)
+                    && principal.scope_allows(permission))
                     || default_role(&target.manifest, permission)
                         .zip(workspace.as_ref())
-                        .is_some_and(|(needed, (_, role))| *role >= needed)
+                        .is_some_and(|(needed, (_, role))| *role >= needed);
+                if !allowed {
+                    return Err(ApiError::forbidden(
+                        "FORBIDDEN",
+                        format!("this requires the `{permission}` permission"),
+                    )
+                    .with_details(json!({ "required": permission })));
+                }
             }
-        };
-        if !allowed {
-            return Err(ApiError::forbidden(
-                "FORBIDDEN",
-                format!("this requires the `{permission}` permission"),
-            )
-            .with_details(json!({ "required": permission })));
+            workspace.map(|(slug, _)| slug)
         }
-    }
-    let target = state
+    };
+    let running = state
         .plugins
         .targets
-        .get(scope.slug.as_str(), &plugin)
-        .ok_or_else(|| unavailable(&plugin, "is not running"))?;
-    if target.is_stale(state.config.heartbeat_interval * 3) {
-        return Err(unavailable(&plugin, "missed its heartbeats"));
+        .get(tenant, plugin)
+        .ok_or_else(|| unavailable(plugin, "is not running"))?;
+    if running.is_stale(state.config.heartbeat_interval * 3) {
+        return Err(unavailable(plugin, "missed its heartbeats"));
     }
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
@@ -166,31 +188,30 @@ pub async fn call(
                 format!("a gateway call carries at most {MAX_BODY_BYTES} bytes"),
             )
         })?;
-    let path_and_query = match query {
-        Some(q) => format!("{path}?{q}"),
-        None => path,
-    };
     let context = CallContext {
-        tenant: scope.slug.as_str().to_owned(),
-        workspace: workspace.map(|(slug, _)| slug),
+        tenant: tenant.to_owned(),
+        workspace,
         user: (caller_plugin.is_none()).then(|| principal.user_id.clone()),
         caller_plugin,
         correlation_id: correlation.0,
     };
     let route = Route {
-        http: &state.plugins.http,
         breakers: &state.plugins.breakers,
         timeout: state.config.gateway_timeout,
-        base_url: &target.base_url,
+        base_url: &running.base_url,
     };
-    forward(
-        route,
-        method,
-        &path_and_query,
-        &headers,
-        &context,
-        body,
-        &plugin,
-    )
-    .await
+    let call = Call {
+        method: &method,
+        path: &path,
+        query: uri.query(),
+        headers: &headers,
+        context: &context,
+    };
+    forward(route, call, body).await
+}
+
+/// Segments of the gateway's route before the endpoint path (`api`, `v1`, `tenants`, `{t}`,
+/// `gateway`, `{plugin}`, `{service}`).
+fn gateway_depth() -> usize {
+    super::GATEWAY.trim_start_matches('/').split('/').count() - 1
 }

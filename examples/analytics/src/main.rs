@@ -3,7 +3,8 @@
 //! - Counts the contacts CRM announces (`plugin.crm.contact.created`) in its own table, one
 //!   row per contact, so a repeated delivery counts once.
 //! - Service `analytics.reports`: `GET /report` asks CRM, through the platform's gateway
-//!   (`ctx.services()`), for the workspace's contacts and deals and sums them per stage.
+//!   (`ctx.services()`; CRM's manifest lists `analytics` in its services' `callers`), for the
+//!   workspace's contacts and deals and sums them per stage.
 //!
 //! Both are scoped to the workspace of the event or request by the platform.
 

@@ -430,11 +430,13 @@ fn service(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> Service {
             endpoint
         })
         .collect();
+    let callers = r.strings(&mut t, "callers");
     r.finish(t);
     Service {
         name,
         version,
         endpoints,
+        callers,
     }
 }
 

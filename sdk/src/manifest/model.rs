@@ -309,6 +309,11 @@ pub struct Service {
     /// Routes of the service.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<Endpoint>,
+    /// Ids of the other plugins that may call this service through the gateway (`callers`).
+    /// A plugin not listed is refused, whatever it depends on; users are held to the
+    /// endpoints' permissions instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callers: Vec<String>,
 }
 
 /// `[[services.endpoints]]`.

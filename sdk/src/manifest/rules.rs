@@ -876,5 +876,34 @@ fn services(r: &mut Reader<'_>, own_id: &str, services: &[Service], declared: &H
                 );
             }
         }
+        service_callers(r, own_id, &base, &service.callers);
+    }
+}
+
+/// `callers`: each another plugin's id, once. A plugin always reaches its own services, so
+/// its own id is refused as a mistake.
+fn service_callers(r: &mut Reader<'_>, own_id: &str, base: &str, callers: &[String]) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (k, caller) in callers.iter().enumerate() {
+        let path = format!("{base}.callers[{k}]");
+        let problem = if caller == own_id {
+            Some(format!(
+                "`{caller}` is this plugin: it always reaches its own services"
+            ))
+        } else if let Some(why) = plugin_id_problem(caller) {
+            Some(format!("caller `{caller}` {why}"))
+        } else if !seen.insert(caller) {
+            Some(format!("caller `{caller}` is listed twice"))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            r.at(
+                &path,
+                "manifest::service-caller",
+                message,
+                Some("list the ids of the other plugins that may call this service".into()),
+            );
+        }
     }
 }

@@ -245,8 +245,9 @@ async fn error_of(response: reqwest::Response) -> (String, String) {
 }
 
 /// `ctx.services()`: calls to the endpoints other plugins declare in their `[[services]]`,
-/// through the platform's gateway (which checks that this plugin may call them), in the
-/// context's tenant and workspace, carrying its correlation id.
+/// through the platform's gateway, in the context's tenant and workspace, carrying its
+/// correlation id. The target must grant this plugin (its service's `callers` lists it);
+/// otherwise the call is refused with `CALLER_NOT_GRANTED`.
 #[derive(Debug, Clone, Copy)]
 pub struct Services<'a> {
     ctx: &'a Context,
