@@ -709,7 +709,13 @@ fn ids_whose_tables_would_be_named_like_the_platforms_own_are_reserved() {
             assert!(!manifest::is_valid_plugin_id(&id), "{id} reaches {table}");
         }
     }
-    for id in ["users-directory", "team-chat", "plugins-hub", "workspaces-x", "roles"] {
+    for id in [
+        "users-directory",
+        "team-chat",
+        "plugins-hub",
+        "workspaces-x",
+        "roles",
+    ] {
         assert!(manifest::is_valid_plugin_id(id), "{id}");
     }
 }
