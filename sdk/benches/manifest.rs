@@ -62,7 +62,44 @@ fn files_of_50_mib() -> Vec<PackageFile> {
     files
 }
 
+/// A plugin directory whose one migration is 10 MiB: a table, then seed rows in multi-row
+/// `INSERT`s of 1,000 rows each.
+fn plugin_with_10_mib_migration() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = "[plugin]\nid = \"crm\"\nname = \"CRM\"\nversion = \"1.0.0\"\n\
+                    description = \"Contacts and deals\"\nauthors = [\"A <a@example.com>\"]\n\
+                    license = \"MIT\"\n[backend]\nentry = \"bin/crm\"\n\
+                    migrations = \"migrations\"\n";
+    std::fs::write(dir.path().join("plexica.toml"), manifest).expect("manifest");
+    std::fs::create_dir(dir.path().join("migrations")).expect("dir");
+    let mut sql = String::from("CREATE TABLE crm_seed (id BIGINT PRIMARY KEY, name TEXT);\n");
+    let mut row = 0u64;
+    while sql.len() < 10 * 1024 * 1024 {
+        sql.push_str("INSERT INTO crm_seed (id, name) VALUES\n");
+        for i in 0..1000 {
+            let separator = if i == 999 { ";" } else { "," };
+            sql.push_str(&format!("  ({row}, 'contact number {row}'){separator}\n"));
+            row += 1;
+        }
+    }
+    std::fs::write(dir.path().join("migrations/0001_seed.sql"), sql).expect("migration");
+    dir
+}
+
 fn benches(c: &mut Criterion) {
+    let plugin = plugin_with_10_mib_migration();
+    let text = std::fs::read_to_string(plugin.path().join("plexica.toml")).expect("manifest");
+    let files = manifest::DirFiles(plugin.path().to_owned());
+    let report = manifest::check(&text, "plexica.toml", Some(&files));
+    assert_eq!(report.error_count(), 0, "{:?}", report.diagnostics);
+    let mut group = c.benchmark_group("migrations");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(10 * 1024 * 1024));
+    group.bench_function("validate a 10 MiB migration", |b| {
+        b.iter(|| manifest::check(black_box(&text), "plexica.toml", Some(&files)))
+    });
+    group.finish();
+
     let text = manifest_of_200_lines();
     assert_eq!(
         manifest::check(&text, "plexica.toml", None).error_count(),

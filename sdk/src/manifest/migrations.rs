@@ -12,10 +12,11 @@ use std::ops::{ControlFlow, Range};
 
 use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, ObjectName, ObjectType, Query,
-    RenameTableNameKind, Spanned, Statement, TableConstraint, Visit, Visitor, visit_relations,
+    RenameTableNameKind, Spanned, Statement, TableConstraint, Visit, Visitor,
 };
-use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{Dialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::PluginFiles;
 use super::reader::Reader;
@@ -129,11 +130,41 @@ struct Parsed {
     disagreement: Option<String>,
 }
 
-/// Parses `sql` as SQLite and as PostgreSQL read it. A file the two would read as different
-/// statements (comments nest in one and not in the other, a dialect's own syntax …) is
-/// refused: what the checker sees must be what every database runs. Whatever either reading
-/// gives is checked, so a statement one of them would hide is still reported.
+/// Parses `sql` as SQLite and as PostgreSQL read it. A file the two would read differently —
+/// other tokens (comments nest in PostgreSQL and not in SQLite, `$$` quotes a string in one
+/// and not the other …) or, then, other statements — is refused: what the checker sees must be
+/// what every database runs. When the tokens agree, one parse of them gives the statements
+/// (both tokenizers run side by side, so a large file costs about one parse); when they do
+/// not, whatever either reading gives is checked, so a statement one of them would hide is
+/// still reported.
 fn parse(sql: &str) -> Result<Parsed, String> {
+    let (sqlite, postgres) = std::thread::scope(|scope| {
+        let postgres = scope.spawn(|| tokens(&PostgreSqlDialect {}, sql));
+        let sqlite = tokens(&SQLiteDialect {}, sql);
+        let postgres = postgres
+            .join()
+            .unwrap_or_else(|_| Err("the PostgreSQL reading failed".into()));
+        (sqlite, postgres)
+    });
+    let same = match (&sqlite, &postgres) {
+        (Ok(a), Ok(b)) => {
+            let significant = |t: &&TokenWithSpan| !matches!(t.token, Token::Whitespace(_));
+            a.iter()
+                .filter(significant)
+                .eq(b.iter().filter(significant))
+        }
+        _ => false,
+    };
+    if same && let Ok(tokens) = sqlite {
+        let statements = Parser::new(&SQLiteDialect {})
+            .with_tokens_with_locations(tokens)
+            .parse_statements()
+            .map_err(|e| e.to_string())?;
+        return Ok(Parsed {
+            statements,
+            disagreement: None,
+        });
+    }
     let sqlite = Parser::parse_sql(&SQLiteDialect {}, sql);
     let postgres = Parser::parse_sql(&PostgreSqlDialect {}, sql);
     Ok(match (sqlite, postgres) {
@@ -147,31 +178,26 @@ fn parse(sql: &str) -> Result<Parsed, String> {
             disagreement: Some(format!("SQLite cannot read it: {e}")),
         },
         (Ok(mut sqlite), Ok(postgres)) => {
-            let same = sqlite.len() == postgres.len()
-                && sqlite
-                    .iter()
-                    .zip(&postgres)
-                    .all(|(a, b)| a.to_string() == b.to_string());
-            if same {
-                Parsed {
-                    statements: sqlite,
-                    disagreement: None,
-                }
-            } else {
-                let disagreement = format!(
-                    "SQLite reads {} statements and PostgreSQL {}, not the same ones \
-                     (nested comments, quoting or syntax one of them does not share)",
-                    sqlite.len(),
-                    postgres.len()
-                );
-                sqlite.extend(postgres);
-                Parsed {
-                    statements: sqlite,
-                    disagreement: Some(disagreement),
-                }
+            let disagreement = format!(
+                "they split it into other tokens (SQLite reads {} statements, PostgreSQL {}): \
+                 nested comments, quoting or syntax one of them does not share",
+                sqlite.len(),
+                postgres.len()
+            );
+            sqlite.extend(postgres);
+            Parsed {
+                statements: sqlite,
+                disagreement: Some(disagreement),
             }
         }
     })
+}
+
+/// The tokens of `sql` in `dialect`, with their places.
+fn tokens(dialect: &dyn Dialect, sql: &str) -> Result<Vec<TokenWithSpan>, String> {
+    Tokenizer::new(dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| e.to_string())
 }
 
 /// Where each line of a text starts, so that parser positions become byte offsets without
@@ -281,20 +307,30 @@ impl StatementCheck<'_> {
     }
 }
 
-/// Collects the names of the common table expressions of every query in a statement.
-struct LocalNames(Vec<String>);
+/// What one walk of a statement finds: the names of the common table expressions of its
+/// queries, and every table it names.
+#[derive(Default)]
+struct Names {
+    local: Vec<String>,
+    relations: Vec<ObjectName>,
+}
 
-impl Visitor for LocalNames {
+impl Visitor for Names {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
         if let Some(with) = &query.with {
-            self.0.extend(
+            self.local.extend(
                 with.cte_tables
                     .iter()
                     .map(|cte| cte.alias.name.value.clone()),
             );
         }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+        self.relations.push(relation.clone());
         ControlFlow::Continue(())
     }
 }
@@ -369,12 +405,14 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
         });
     }
     for statement in &statements {
-        let mut local = LocalNames(Vec::new());
-        let _ = statement.visit(&mut local);
+        // One walk of the statement: its own names (`WITH name AS …`) and every table it reads
+        // or writes anywhere (subqueries, `INSERT … SELECT`).
+        let mut names = Names::default();
+        let _ = statement.visit(&mut names);
         let mut check = StatementCheck {
             lines: &lines,
             prefix,
-            local: local.0,
+            local: names.local,
             problems: Vec::new(),
         };
         match statement {
@@ -476,13 +514,7 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
                 );
             }
         }
-        // Every table read or written anywhere in the statement (subqueries, INSERT … SELECT).
-        let mut relations = Vec::new();
-        let _ = visit_relations(statement, |name| {
-            relations.push(name.clone());
-            ControlFlow::<()>::Continue(())
-        });
-        for name in &relations {
+        for name in &names.relations {
             check.own_table(name);
         }
         problems.extend(check.problems);
@@ -623,9 +655,10 @@ mod tests {
             found.contains(&"manifest::migration-statement"),
             "{found:?}"
         );
-        // Syntax only one of them has.
-        let sqlite_only = "CREATE TABLE crm_y (id INTEGER PRIMARY KEY AUTOINCREMENT);";
-        assert_eq!(codes(sqlite_only, false), ["manifest::migration-dialect"]);
+        // A string to PostgreSQL, something else to SQLite.
+        let dollars = "INSERT INTO crm_x (id) VALUES ($$ ' ; DELETE FROM users; -- $$);";
+        let found = codes(dollars, false);
+        assert!(found.contains(&"manifest::migration-dialect"), "{found:?}");
     }
 
     #[test]
