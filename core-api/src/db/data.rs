@@ -26,8 +26,9 @@ pub struct PluginTable {
     backend: Backend,
     /// The plugin's place in the tenant's data space: its statements run as the plugin.
     space: PluginSpace,
-    /// The table's name.
-    name: String,
+    /// Every table of the plugin (what SQLite may touch for it: a foreign key between two of
+    /// them makes a statement on one read the other).
+    owned: Vec<String>,
     /// `"schema"."table"` (PostgreSQL) or `"table"` (SQLite).
     qualified: String,
     /// The columns a request may name, in table order.
@@ -97,7 +98,7 @@ impl<'t> Sql<'t> {
         let mut conn = db.pool().acquire().await?;
         self.table
             .space
-            .query_texts(&mut conn, &self.table.name, &self.text, &self.params)
+            .query_texts(&mut conn, &self.table.owned, &self.text, &self.params)
             .await
     }
 
@@ -106,7 +107,7 @@ impl<'t> Sql<'t> {
         let mut conn = db.pool().acquire().await?;
         self.table
             .space
-            .execute(&mut conn, &self.table.name, &self.text, &self.params)
+            .execute(&mut conn, &self.table.owned, &self.text, &self.params)
             .await
     }
 }
@@ -193,6 +194,11 @@ impl TenantDb {
         if rows.is_empty() {
             return Ok(None);
         }
+        let owned: Vec<String> =
+            sqlx::query_scalar("SELECT table_name FROM plugin_tables WHERE plugin_id = $1")
+                .bind(plugin_id)
+                .fetch_all(self.pool())
+                .await?;
         let mut columns = Vec::with_capacity(rows.len());
         for row in &rows {
             let column = Column {
@@ -206,7 +212,7 @@ impl TenantDb {
         Ok(Some(PluginTable {
             backend,
             qualified: space.qualified(table),
-            name: table.to_owned(),
+            owned,
             space,
             columns,
         }))
@@ -341,7 +347,7 @@ mod tests {
         PluginTable {
             backend,
             space: PluginSpace::sqlite("crm"),
-            name: "crm_contacts".into(),
+            owned: vec!["crm_contacts".into()],
             qualified: "\"crm_contacts\"".into(),
             columns: vec![
                 Column {

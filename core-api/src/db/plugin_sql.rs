@@ -147,20 +147,20 @@ impl PluginSpace {
         Ok(after.into_iter().filter(|t| !before.contains(t)).collect())
     }
 
-    /// Runs `sql` — a statement the data API built over the plugin's `table`, answering one
-    /// text column — with `args` bound, as the plugin: on SQLite under a grant of `table`
-    /// alone, on PostgreSQL inside the plugin's `run` function, where `$1[n]` is the n-th
-    /// argument (as text).
+    /// Runs `sql` — a statement the data API built over one of the plugin's tables, answering
+    /// one text column — with `args` bound, as the plugin: on SQLite under a grant of its
+    /// `owned` tables, on PostgreSQL inside the plugin's `run` function, where `$1[n]` is the
+    /// n-th argument (as text).
     pub async fn query_texts(
         &self,
         conn: &mut AnyConnection,
-        table: &str,
+        owned: &[String],
         sql: &str,
         args: &[&Value],
     ) -> DbResult<Vec<Option<String>>> {
         match &self.postgres {
             None => {
-                let grant = Arc::new(Grant::tables([table.to_owned()]));
+                let grant = Arc::new(Grant::tables(owned.iter().cloned()));
                 let placed = sqlite_authorizer::place(&mut *conn, Arc::clone(&grant)).await?;
                 let rows = sqlx::query_scalar_with(sql, sqlite_args(args)?)
                     .fetch_all(&mut *conn)
@@ -199,26 +199,26 @@ impl PluginSpace {
         }
     }
 
-    /// Runs `sql` — an `UPDATE` or `DELETE` the data API built over the plugin's `table` — as
-    /// [`Self::query_texts`] does; answers how many rows it changed.
+    /// Runs `sql` — an `UPDATE` or `DELETE` the data API built over one of the plugin's
+    /// tables — as [`Self::query_texts`] does; answers how many rows it changed.
     pub async fn execute(
         &self,
         conn: &mut AnyConnection,
-        table: &str,
+        owned: &[String],
         sql: &str,
         args: &[&Value],
     ) -> DbResult<u64> {
         if self.postgres.is_some() {
             let counted =
                 format!("WITH changed AS ({sql} RETURNING 1) SELECT count(*)::text FROM changed");
-            let rows = self.query_texts(conn, table, &counted, args).await?;
+            let rows = self.query_texts(conn, owned, &counted, args).await?;
             return Ok(rows
                 .first()
                 .and_then(|n| n.as_deref())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0));
         }
-        let grant = Arc::new(Grant::tables([table.to_owned()]));
+        let grant = Arc::new(Grant::tables(owned.iter().cloned()));
         let placed = sqlite_authorizer::place(&mut *conn, Arc::clone(&grant)).await?;
         let done = sqlx::query_with(sql, sqlite_args(args)?)
             .execute(&mut *conn)

@@ -145,6 +145,47 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
     migrate(&core, "acme", "crm", own)
         .await
         .expect("own tables");
+    // The data API on tables linked by a foreign key: SQLite reads the other table of the
+    // plugin for it, which the plugin's grant allows.
+    migrate(
+        &core,
+        "acme",
+        "crm",
+        "CREATE TABLE crm_deals (id TEXT PRIMARY KEY, contact_id TEXT REFERENCES crm_contacts (id))",
+    )
+    .await
+    .expect("linked table");
+    {
+        let db = db_of(&core, "acme").await;
+        let contacts = db
+            .plugin_table(backend, "crm", "crm_contacts")
+            .await
+            .expect("catalog")
+            .expect("own table");
+        let deals = db
+            .plugin_table(backend, "crm", "crm_deals")
+            .await
+            .expect("catalog")
+            .expect("own table");
+        let (id, contact) = (json!("c-1"), json!("c-1"));
+        let id_column = contacts.column("id").expect("id").clone();
+        db.insert_row(&contacts, &[(&id_column, &id)])
+            .await
+            .expect("a contact");
+        let deal_id = json!("d-1");
+        let deal_column = deals.column("id").expect("id").clone();
+        let contact_column = deals.column("contact_id").expect("contact_id").clone();
+        db.insert_row(
+            &deals,
+            &[(&deal_column, &deal_id), (&contact_column, &contact)],
+        )
+        .await
+        .expect("a deal of the contact");
+        let removed = db.delete_rows(&deals, &[(&deal_column, &deal_id)]).await;
+        assert_eq!(removed.expect("delete a deal"), 1);
+        let removed = db.delete_rows(&contacts, &[(&id_column, &id)]).await;
+        assert_eq!(removed.expect("delete a contact"), 1);
+    }
     let mut before = snapshot(&core, &["acme", "bravo"]).await;
 
     let mut hostile: Vec<(&str, String)> = vec![
