@@ -719,3 +719,36 @@ fn ids_whose_tables_would_be_named_like_the_platforms_own_are_reserved() {
         assert!(manifest::is_valid_plugin_id(id), "{id}");
     }
 }
+
+#[test]
+fn outbound_ports_are_tcp_ports_listed_once() {
+    let ok = edit(
+        "health = \"/_plexica/health\"",
+        "health = \"/_plexica/health\"\noutbound-ports = [443, 8443]",
+    );
+    let checked = manifest::check(&ok, "plexica.toml", None);
+    assert_eq!(checked.error_count(), 0, "{:#?}", checked.diagnostics);
+    let manifest = checked.manifest.expect("a manifest");
+    let backend = manifest.backend.expect("a backend");
+    assert_eq!(backend.outbound_ports, [443, 8443]);
+    let bad = edit(
+        "health = \"/_plexica/health\"",
+        "health = \"/_plexica/health\"\noutbound-ports = [443, 0, 443, 70000, \"x\"]",
+    );
+    let found = errors(&bad, None);
+    let ports: Vec<&str> = found
+        .iter()
+        .filter(|d| d.code == "manifest::outbound-port")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(ports.len(), 3, "{found:#?}");
+    assert!(
+        ports.iter().any(|m| m.contains("listed twice")),
+        "{ports:?}"
+    );
+    assert!(ports.iter().any(|m| m.contains("70000")), "{ports:?}");
+    assert!(
+        found.iter().any(|d| d.message.contains("an integer")),
+        "{found:#?}"
+    );
+}

@@ -115,7 +115,8 @@ pub struct Plugins {
     pub platform_version: Version,
     /// Where each running plugin serves each tenant (for the gateway).
     pub targets: crate::gateway::Targets,
-    /// The gateway's HTTP client (connections to plugins are reused).
+    /// The client of lifecycle hook calls to plugins (connections reused; redirects never
+    /// followed, so a plugin cannot send a signed hook call somewhere else).
     pub http: reqwest::Client,
     /// The gateway's circuit breakers, per target.
     pub breakers: crate::gateway::Breakers,
@@ -145,6 +146,7 @@ impl Plugins {
             http: reqwest::Client::builder()
                 .connect_timeout(std::time::Duration::from_secs(2))
                 .pool_idle_timeout(std::time::Duration::from_secs(60))
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),
             platform_version: env!("CARGO_PKG_VERSION")
@@ -206,6 +208,12 @@ pub fn install_dto(
         state: record.state,
         config: redact(&record.manifest.config, &record.config),
         permissions,
+        outbound_ports: record
+            .manifest
+            .backend
+            .as_ref()
+            .map(|b| b.outbound_ports.clone())
+            .unwrap_or_default(),
         migrations: migrations.into_iter().map(|(name, _)| name).collect(),
         digest: record.digest.clone(),
         error: record.error.clone(),
@@ -286,8 +294,49 @@ async fn fetch_verified(
             ),
         ));
     }
+    let declared = verified
+        .manifest
+        .backend
+        .as_ref()
+        .map(|b| b.outbound_ports.as_slice())
+        .unwrap_or_default();
+    let refused = sandbox::refused_outbound_ports(declared, &service_ports(&state.config));
+    if !refused.is_empty() {
+        return Err(unprocessable(
+            "OUTBOUND_PORT_REFUSED",
+            format!(
+                "{id}@{} asks to connect to ports it may not reach: {}",
+                line.version,
+                refused.join("; ")
+            ),
+        )
+        .with_details(json!({ "problems": refused })));
+    }
     let dir = plugins.packages.unpack(&verified).await?;
     Ok((verified, dir))
+}
+
+/// The ports of the services the platform itself uses (what no plugin may connect to).
+fn service_ports(config: &crate::Config) -> Vec<(u16, &'static str)> {
+    let port = |url: Option<&str>, what: &'static str| {
+        let url = reqwest::Url::parse(url?).ok()?;
+        let port = url.port().or(match url.scheme() {
+            "postgres" | "postgresql" => Some(5432),
+            "nats" => Some(4222),
+            _ => url.port_or_known_default(),
+        })?;
+        Some((port, what))
+    };
+    let database =
+        (!config.database_url.starts_with("sqlite:")).then_some(config.database_url.as_str());
+    [
+        port(database, "database"),
+        port(config.nats_url.as_deref(), "event broker"),
+        port(config.registry_url.as_deref(), "registry"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Runs the migrations of `package` not yet applied (tracked per migration), in `tx`.

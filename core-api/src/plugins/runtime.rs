@@ -261,7 +261,9 @@ impl ProcessRuntime {
                 package: spec.dir.clone(),
                 state,
                 listen_port: port,
-                connect_ports: vec![core_port],
+                connect_ports: std::iter::once(core_port)
+                    .chain(backend.outbound_ports.iter().copied())
+                    .collect(),
             },
             sandbox: self.inner.sandbox.clone(),
             env: vec![

@@ -197,3 +197,39 @@ fn set_limits(limits: Limits) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The range the kernel picks local ports from (`/proc/sys/net/ipv4/ip_local_port_range`,
+/// 32768–60999 when unreadable): other plugins' backends listen there.
+fn ephemeral_ports() -> std::ops::RangeInclusive<u16> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| {
+            let mut bounds = text.split_whitespace().map(str::parse::<u16>);
+            Some(bounds.next()?.ok()?..=bounds.next()?.ok()?)
+        })
+        .unwrap_or(32768..=60999)
+}
+
+/// Why each of `declared` (a manifest's outbound ports) may not be granted, given the ports of
+/// the platform's own services (`(port, what)`): a plugin never reaches the database, the
+/// broker, the registry, or the ports other plugins' backends are given.
+pub fn refused_outbound_ports(declared: &[u16], services: &[(u16, &str)]) -> Vec<String> {
+    let ephemeral = ephemeral_ports();
+    declared
+        .iter()
+        .filter_map(|port| {
+            if let Some((_, what)) = services.iter().find(|(p, _)| p == port) {
+                Some(format!("port {port} is the platform's {what}"))
+            } else if ephemeral.contains(port) {
+                Some(format!(
+                    "port {port} is in the range local services are given ({}-{}): other \
+                     plugins listen there",
+                    ephemeral.start(),
+                    ephemeral.end()
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
+}

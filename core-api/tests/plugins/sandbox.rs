@@ -467,6 +467,8 @@ report = {
     "read its own package": outcome(read(os.path.abspath(sys.argv[0]))),
     "write its state": outcome(write("own-file")),
     "connect to the core API": outcome(connect(core_port)),
+    "connect to its declared outbound port": outcome(connect(@DECLARED@)),
+    "connect to an undeclared port": outcome(connect(@UNDECLARED@)),
 }
 print("PROBE " + json.dumps(report), flush=True)
 
@@ -498,13 +500,28 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
+    // Two services outside the range local ports are given: one the plugin declares.
+    let listeners: Vec<std::net::TcpListener> = (20_000..32_000)
+        .filter_map(|port| std::net::TcpListener::bind(("127.0.0.1", port)).ok())
+        .take(2)
+        .collect();
+    let [declared, undeclared] = [0, 1].map(|i| {
+        listeners[i]
+            .local_addr()
+            .expect("listening")
+            .port()
+            .to_string()
+    });
     let script = PROBER
         .replace("@DATA@", &data.display().to_string())
         .replace("@STATE@", &state.display().to_string())
         .replace("@REGISTRY@", &registry_port)
-        .replace("@FREE@", &free.to_string());
+        .replace("@FREE@", &free.to_string())
+        .replace("@DECLARED@", &declared)
+        .replace("@UNDECLARED@", &undeclared);
     let text = manifest("prober", "1.0.0", "")
-        + "[backend]\nentry = \"bin/prober\"\nhealth = \"/health\"\n";
+        + "[backend]\nentry = \"bin/prober\"\nhealth = \"/health\"\n"
+        + &format!("outbound-ports = [{declared}]\n");
     registry
         .publish_files(&[
             ("plexica.toml", text.as_str()),
@@ -544,10 +561,56 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
         ("read its own package", "ok"),
         ("write its state", "ok"),
         ("connect to the core API", "ok"),
+        ("connect to its declared outbound port", "ok"),
+        ("connect to an undeclared port", "EACCES"),
     ] {
         assert_eq!(report[what], expected, "{what}: {report}");
     }
     assert!(!data.join("planted").exists());
     assert!(!std::path::Path::new("/tmp/plexica-prober-planted").exists());
     assert!(state.join("prober-1.0.0/own-file").exists());
+    let (status, installed) = core
+        .get("/api/v1/tenants/acme/plugins/prober", &t.admin_token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{installed}");
+    assert_eq!(
+        installed["outbound_ports"],
+        json!([declared.parse::<u16>().expect("port")])
+    );
+
+    // Ports of the platform's own services, and those other plugins are given, are refused.
+    for (version, port, reason) in [
+        ("1.0.1", registry_port.as_str(), "registry"),
+        ("1.0.2", "45000", "other plugins"),
+    ] {
+        let text = manifest("greedy", version, "")
+            + &format!("[backend]\nentry = \"bin/greedy\"\noutbound-ports = [443, {port}]\n");
+        registry
+            .publish_files(&[
+                ("plexica.toml", text.as_str()),
+                ("bin/greedy", "#!/bin/sh\n"),
+            ])
+            .await;
+        let (status, body) = core
+            .post(
+                "/api/v1/tenants/acme/plugins",
+                &t.admin_token,
+                json!({ "id": "greedy", "version_req": format!("={version}") }),
+            )
+            .await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "OUTBOUND_PORT_REFUSED",
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(reason),
+            "{body}"
+        );
+    }
+    drop(listeners);
 });

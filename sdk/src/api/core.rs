@@ -563,6 +563,10 @@ pub struct PluginInstall {
     pub config: serde_json::Map<String, Value>,
     /// Permissions the plugin registered in the tenant.
     pub permissions: Vec<String>,
+    /// TCP ports its backend may connect to besides the core API's (its manifest's
+    /// `outbound-ports`; its sandbox allows no others).
+    #[serde(default)]
+    pub outbound_ports: Vec<u16>,
     /// Migrations applied, in order.
     pub migrations: Vec<String>,
     /// sha256 of the installed package.

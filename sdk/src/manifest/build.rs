@@ -210,7 +210,48 @@ fn plugin_info(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> PluginInfo {
     }
 }
 
+/// `backend.outbound-ports`: each a TCP port, once, at most [`MAX_OUTBOUND_PORTS`].
+fn outbound_ports(r: &mut Reader<'_>, t: &mut Table<'_, '_>) -> Vec<u16> {
+    let ports = r.integers(t, "outbound-ports");
+    let mut out: Vec<u16> = Vec::with_capacity(ports.len());
+    for (i, port) in ports.into_iter().enumerate() {
+        let span = r
+            .spans
+            .get(&format!("backend.outbound-ports[{i}]"))
+            .unwrap_or(0..0);
+        match u16::try_from(port) {
+            Ok(port) if port > 0 && !out.contains(&port) => out.push(port),
+            Ok(port) if port > 0 => r.error(
+                "manifest::outbound-port",
+                span,
+                format!("outbound port {port} is listed twice"),
+                Some("list each port once".into()),
+            ),
+            _ => r.error(
+                "manifest::outbound-port",
+                span,
+                format!("outbound port {port} is not a TCP port (1 to 65535)"),
+                Some("name the port the backend connects to, e.g. `443`".into()),
+            ),
+        }
+    }
+    if out.len() > MAX_OUTBOUND_PORTS {
+        let span = r.spans.get("backend.outbound-ports").unwrap_or(0..0);
+        r.error(
+            "manifest::outbound-port",
+            span,
+            format!(
+                "{} outbound ports are declared, more than the {MAX_OUTBOUND_PORTS} allowed",
+                out.len()
+            ),
+            Some("list only the ports the backend connects to".into()),
+        );
+    }
+    out
+}
+
 fn backend(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> Backend {
+    let outbound_ports = outbound_ports(r, &mut t);
     let backend = Backend {
         entry: r.required_string(&mut t, "entry").unwrap_or_default(),
         build: r.string(&mut t, "build"),
@@ -219,6 +260,7 @@ fn backend(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> Backend {
             .string(&mut t, "health")
             .unwrap_or_else(|| DEFAULT_HEALTH.to_owned()),
         migrations: r.string(&mut t, "migrations"),
+        outbound_ports,
     };
     r.finish(t);
     backend

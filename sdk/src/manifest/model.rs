@@ -112,7 +112,14 @@ pub struct Backend {
     /// Directory of `NNNN_name.sql` migrations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrations: Option<String>,
+    /// TCP ports the backend may connect to besides the core API's (a payment provider's
+    /// `443`): its sandbox allows these and no others. Shown to the tenant admin at install.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbound_ports: Vec<u16>,
 }
+
+/// Most outbound ports one backend may declare.
+pub const MAX_OUTBOUND_PORTS: usize = 16;
 
 /// The health route used when `[backend]` names none.
 pub const DEFAULT_HEALTH: &str = "/_plexica/health";
