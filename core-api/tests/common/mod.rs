@@ -347,6 +347,16 @@ impl TestCore {
         }
     }
 
+    /// The storage handle of tenant `slug`'s data space.
+    pub async fn tenant_db(&self, slug: &str) -> plexica_core_api::db::tenant::TenantDb {
+        self.api
+            .state()
+            .tenant_dbs
+            .get(&plexica_core_api::slug::TenantSlug::parse(slug).expect("slug"))
+            .await
+            .expect("tenant db")
+    }
+
     /// Signs `claims` with the server's own current signing key (read from its core database),
     /// with `alg` EdDSA and the key's `kid`: the control for forged-token tests.
     pub async fn sign_as_server(&self, claims: &Value) -> String {

@@ -13,14 +13,9 @@ use super::*;
 /// users with their password hashes and roles, the workspaces' descriptions; the core
 /// database's signing keys and platform users.
 async fn snapshot(core: &TestCore, slugs: &[&str]) -> Vec<String> {
-    let state = core.api.state();
     let mut out = Vec::new();
     for slug in slugs {
-        let db = state
-            .tenant_dbs
-            .get(&TenantSlug::parse(slug).expect("slug"))
-            .await
-            .expect("tenant db");
+        let db = core.tenant_db(slug).await;
         for table in plexica_sdk::manifest::PLATFORM_TABLES {
             let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(db.pool())
@@ -56,13 +51,21 @@ async fn snapshot(core: &TestCore, slugs: &[&str]) -> Vec<String> {
     out
 }
 
-async fn db_of(core: &TestCore, slug: &str) -> TenantDb {
-    core.api
-        .state()
-        .tenant_dbs
-        .get(&TenantSlug::parse(slug).expect("slug"))
+/// Plugin `plugin`'s table `table` in `db`, as the data API sees it.
+async fn own_table(
+    db: &TenantDb,
+    plugin: &str,
+    table: &str,
+) -> plexica_core_api::db::data::PluginTable {
+    let backend = if db.plugin_space(plugin).schema().is_some() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    db.plugin_table(backend, plugin, table)
         .await
-        .expect("tenant db")
+        .expect("catalog")
+        .expect("own table")
 }
 
 /// Did the database keep the plugin's SQL from what it tried? Refused it (SQLite's authorizer,
@@ -81,13 +84,7 @@ fn out_of_reach(error: &DbError) -> bool {
 /// Runs `sql` as a migration of `plugin` in tenant `slug`, committed when it succeeds;
 /// answers the outcome and records the tables it created.
 async fn migrate(core: &TestCore, slug: &str, plugin: &str, sql: &str) -> Result<(), DbError> {
-    let db = core
-        .api
-        .state()
-        .tenant_dbs
-        .get(&TenantSlug::parse(slug).expect("slug"))
-        .await
-        .expect("tenant db");
+    let db = core.tenant_db(slug).await;
     let mut tx = db.begin().await.expect("tx");
     let created = db.plugin_space(plugin).run_migration(&mut tx, sql).await?;
     TenantDb::record_migration(&mut tx, plugin, sql, "-", &created, 0)
@@ -156,17 +153,9 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
     .await
     .expect("linked table");
     {
-        let db = db_of(&core, "acme").await;
-        let contacts = db
-            .plugin_table(backend, "crm", "crm_contacts")
-            .await
-            .expect("catalog")
-            .expect("own table");
-        let deals = db
-            .plugin_table(backend, "crm", "crm_deals")
-            .await
-            .expect("catalog")
-            .expect("own table");
+        let db = core.tenant_db("acme").await;
+        let contacts = own_table(&db, "crm", "crm_contacts").await;
+        let deals = own_table(&db, "crm", "crm_deals").await;
         let (id, contact) = (json!("c-1"), json!("c-1"));
         let id_column = contacts.column("id").expect("id").clone();
         db.insert_row(&contacts, &[(&id_column, &id)])
@@ -219,7 +208,7 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
             "ALTER TABLE users RENAME TO crm_users".into(),
         ),
     ];
-    let other_plugin = db_of(&core, "acme").await.plugin_space("crm-x");
+    let other_plugin = core.tenant_db("acme").await.plugin_space("crm-x");
     let other_schema = other_plugin.schema().unwrap_or_default().to_owned();
     match backend {
         Backend::Sqlite => hostile.extend([
@@ -269,13 +258,7 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
     // Session state a plugin sets does not outlive its SQL: the platform's next statement on
     // the same connection runs in the tenant's schema with default settings.
     if backend == Backend::Postgres {
-        let db = core
-            .api
-            .state()
-            .tenant_dbs
-            .get(&TenantSlug::parse("acme").expect("slug"))
-            .await
-            .expect("tenant db");
+        let db = core.tenant_db("acme").await;
         let mut tx = db.begin().await.expect("tx");
         db.plugin_space("crm")
             .run_migration(
@@ -327,18 +310,8 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
         .await
         .expect("a function and a default on its own table are the plugin's business");
         before = snapshot(&core, &["acme", "bravo"]).await;
-        let db = core
-            .api
-            .state()
-            .tenant_dbs
-            .get(&TenantSlug::parse("acme").expect("slug"))
-            .await
-            .expect("tenant db");
-        let table = db
-            .plugin_table(backend, "crm", "crm_stolen")
-            .await
-            .expect("catalog")
-            .expect("own table");
+        let db = core.tenant_db("acme").await;
+        let table = own_table(&db, "crm", "crm_stolen").await;
         let id = json!("one");
         let column = table.column("id").expect("id").clone();
         let refused = db.insert_row(&table, &[(&column, &id)]).await;
@@ -350,13 +323,7 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
     assert_eq!(snapshot(&core, &["acme", "bravo"]).await, before);
 
     // Purge drops the plugin's own tables only, and on PostgreSQL its role and schema.
-    let db = core
-        .api
-        .state()
-        .tenant_dbs
-        .get(&TenantSlug::parse("acme").expect("slug"))
-        .await
-        .expect("tenant db");
+    let db = core.tenant_db("acme").await;
     let mut tx = db.begin().await.expect("tx");
     sqlx::query("INSERT INTO plugin_tables (plugin_id, table_name) VALUES ('crm', 'users')")
         .execute(&mut *tx)

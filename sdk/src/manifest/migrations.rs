@@ -355,16 +355,19 @@ fn constraint_reference(constraint: &TableConstraint) -> Option<&ObjectName> {
 }
 
 fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
-    if sql.len() > MAX_MIGRATION_BYTES {
-        return vec![SqlProblem {
+    let too_big = |what: String| {
+        vec![SqlProblem {
             code: "manifest::migration-size",
             span: 0..0,
-            message: format!(
-                "the migration has {} bytes, more than the {MAX_MIGRATION_BYTES} allowed",
-                sql.len()
-            ),
+            message: format!("the migration has {what}"),
             help: Some("split it into several migrations".into()),
-        }];
+        }]
+    };
+    if sql.len() > MAX_MIGRATION_BYTES {
+        return too_big(format!(
+            "{} bytes, more than the {MAX_MIGRATION_BYTES} allowed",
+            sql.len()
+        ));
     }
     let Parsed {
         statements,
@@ -381,15 +384,10 @@ fn scan(sql: &str, prefix: &str, workspace_aware: bool) -> Vec<SqlProblem> {
         }
     };
     if statements.len() > MAX_MIGRATION_STATEMENTS {
-        return vec![SqlProblem {
-            code: "manifest::migration-size",
-            span: 0..0,
-            message: format!(
-                "the migration has {} statements, more than the {MAX_MIGRATION_STATEMENTS} allowed",
-                statements.len()
-            ),
-            help: Some("split it into several migrations".into()),
-        }];
+        return too_big(format!(
+            "{} statements, more than the {MAX_MIGRATION_STATEMENTS} allowed",
+            statements.len()
+        ));
     }
     let lines = Lines::new(sql);
     let mut problems = Vec::new();

@@ -239,52 +239,58 @@ impl<'s> Reader<'s> {
 
     /// Reads an optional array of integers; records each element's span as `path[i]`.
     pub(crate) fn integers(&mut self, table: &mut Table<'_, '_>, key: &'static str) -> Vec<i64> {
-        let path = table.path_of(key);
-        let Some(value) = table.lookup(key) else {
-            return Vec::new();
-        };
-        let DeValue::Array(items) = value.get_ref() else {
-            self.wrong_type(&path, "an array of integers", value);
-            return Vec::new();
-        };
-        self.spans.insert(path.clone(), value.span());
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let item_path = format!("{path}[{i}]");
-            match item.get_ref() {
-                DeValue::Integer(n) => match i64::from_str_radix(n.as_str(), n.radix()) {
-                    Ok(n) => {
-                        self.spans.insert(item_path, item.span());
-                        out.push(n);
-                    }
-                    Err(_) => self.wrong_type(&item_path, "a 64-bit integer", item),
-                },
-                _ => self.wrong_type(&item_path, "an integer", item),
-            }
-        }
-        out
+        self.array_of(
+            table,
+            key,
+            ("an array of integers", "an integer"),
+            |value| match value {
+                DeValue::Integer(n) => i64::from_str_radix(n.as_str(), n.radix()).ok(),
+                _ => None,
+            },
+        )
     }
 
     /// Reads an optional array of strings; records each element's span as `path[i]`.
     pub(crate) fn strings(&mut self, table: &mut Table<'_, '_>, key: &'static str) -> Vec<String> {
+        self.array_of(
+            table,
+            key,
+            ("an array of strings", "a string"),
+            |value| match value {
+                DeValue::String(s) => Some(s.to_string()),
+                _ => None,
+            },
+        )
+    }
+
+    /// Reads an optional array whose elements `pick` takes; `expected` names the array and an
+    /// element for errors. Records each element's span as `path[i]` and reports every other
+    /// element as a wrong type.
+    fn array_of<T>(
+        &mut self,
+        table: &mut Table<'_, '_>,
+        key: &'static str,
+        (array, expected): (&str, &str),
+        pick: impl Fn(&DeValue<'_>) -> Option<T>,
+    ) -> Vec<T> {
         let path = table.path_of(key);
         let Some(value) = table.lookup(key) else {
             return Vec::new();
         };
         let DeValue::Array(items) = value.get_ref() else {
-            self.wrong_type(&path, "an array of strings", value);
+            self.wrong_type(&path, array, value);
             return Vec::new();
         };
         self.spans.insert(path.clone(), value.span());
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
-            match item.get_ref() {
-                DeValue::String(s) => {
+            match pick(item.get_ref()) {
+                Some(picked) => {
                     self.spans.insert(item_path, item.span());
-                    out.push(s.to_string());
+                    out.push(picked);
                 }
-                _ => self.wrong_type(&item_path, "a string", item),
+                None => self.wrong_type(&item_path, expected, item),
             }
         }
         out
