@@ -573,14 +573,19 @@ const HOP_BY_HOP: [&str; 9] = [
     "host",
 ];
 
-/// The caller's headers minus hop-by-hop, credentials and platform headers it must not set.
-pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
-    let connection_listed: Vec<String> = incoming
+/// The header names a message's `Connection` header lists (hop-by-hop for that message).
+fn connection_listed(headers: &HeaderMap) -> Vec<String> {
+    headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
-        .collect();
+        .collect()
+}
+
+/// The caller's headers minus hop-by-hop, credentials and platform headers it must not set.
+pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
+    let connection_listed = connection_listed(incoming);
     let mut out = HeaderMap::new();
     for (name, value) in incoming {
         let n = name.as_str();
@@ -743,12 +748,7 @@ pub fn rewrite_location(value: &str, prefix: &str) -> Option<String> {
 /// rewritten by [`rewrite_location`] under `prefix`; `Cache-Control` made private; then
 /// [`ANSWER_SECURITY_HEADERS`].
 pub fn answer_headers(upstream: &HeaderMap, prefix: &str) -> HeaderMap {
-    let connection_listed: Vec<String> = upstream
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
-        .collect();
+    let connection_listed = connection_listed(upstream);
     let mut out = HeaderMap::new();
     for (name, value) in upstream {
         let n = name.as_str();

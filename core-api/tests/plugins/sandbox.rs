@@ -117,29 +117,21 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
         migrate(&core, "bravo", plugin, sql).await.expect(sql);
     }
     // What a plugin may do with its own tables still works.
-    let own = match backend {
-        Backend::Sqlite => {
-            "ALTER TABLE crm_contacts ADD COLUMN email TEXT;\n\
-             CREATE INDEX crm_contacts_email ON crm_contacts (email);\n\
-             CREATE TABLE crm_log (id INTEGER PRIMARY KEY, line TEXT);\n\
-             INSERT INTO crm_log (line) VALUES ('one');\n\
-             INSERT INTO crm_contacts (id, name) SELECT 'c' || id, line FROM crm_log;\n\
-             ALTER TABLE crm_log RENAME COLUMN line TO text;\n\
-             DROP INDEX crm_contacts_email;\n\
-             DROP TABLE crm_log;"
-        }
-        Backend::Postgres => {
-            "ALTER TABLE crm_contacts ADD COLUMN email TEXT;\n\
-             CREATE INDEX crm_contacts_email ON crm_contacts (email);\n\
-             CREATE TABLE crm_log (id BIGSERIAL PRIMARY KEY, line TEXT);\n\
-             INSERT INTO crm_log (line) VALUES ('one');\n\
-             INSERT INTO crm_contacts (id, name) SELECT 'c' || id, line FROM crm_log;\n\
-             ALTER TABLE crm_log RENAME COLUMN line TO text;\n\
-             DROP INDEX crm_contacts_email;\n\
-             DROP TABLE crm_log;"
-        }
+    let serial = match backend {
+        Backend::Sqlite => "INTEGER",
+        Backend::Postgres => "BIGSERIAL",
     };
-    migrate(&core, "acme", "crm", own)
+    let own = format!(
+        "ALTER TABLE crm_contacts ADD COLUMN email TEXT;\n\
+         CREATE INDEX crm_contacts_email ON crm_contacts (email);\n\
+         CREATE TABLE crm_log (id {serial} PRIMARY KEY, line TEXT);\n\
+         INSERT INTO crm_log (line) VALUES ('one');\n\
+         INSERT INTO crm_contacts (id, name) SELECT 'c' || id, line FROM crm_log;\n\
+         ALTER TABLE crm_log RENAME COLUMN line TO text;\n\
+         DROP INDEX crm_contacts_email;\n\
+         DROP TABLE crm_log;"
+    );
+    migrate(&core, "acme", "crm", &own)
         .await
         .expect("own tables");
     // The data API on tables linked by a foreign key: SQLite reads the other table of the
