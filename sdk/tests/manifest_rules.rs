@@ -752,3 +752,37 @@ fn outbound_ports_are_tcp_ports_listed_once() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn backend_limits_are_positive_integers() {
+    let ok = edit(
+        "migrations = \"migrations\"\n",
+        "migrations = \"migrations\"\n[backend.limits]\nmemory-mb = 256\nopen-files = 128\n",
+    );
+    let checked = manifest::check(&ok, "plexica.toml", None);
+    assert_eq!(checked.error_count(), 0, "{:#?}", checked.diagnostics);
+    let limits = checked
+        .manifest
+        .expect("manifest")
+        .backend
+        .expect("backend")
+        .limits;
+    assert_eq!(
+        (limits.memory_mb, limits.open_files, limits.cpu_seconds),
+        (Some(256), Some(128), None)
+    );
+    let bad = edit(
+        "migrations = \"migrations\"\n",
+        "migrations = \"migrations\"\n[backend.limits]\nmemory-mb = 0\ncpu-seconds = -5\nthreads = 4\n",
+    );
+    let found = errors(&bad, None);
+    let limits = found
+        .iter()
+        .filter(|d| d.code == "manifest::backend-limit")
+        .count();
+    assert_eq!(limits, 2, "{found:#?}");
+    assert!(
+        found.iter().any(|d| d.message.contains("threads")),
+        "an unknown key is reported: {found:#?}"
+    );
+}

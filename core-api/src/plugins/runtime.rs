@@ -265,7 +265,10 @@ impl ProcessRuntime {
                     .chain(backend.outbound_ports.iter().copied())
                     .collect(),
             },
-            sandbox: self.inner.sandbox.clone(),
+            sandbox: SandboxConfig {
+                limits: self.inner.sandbox.limits.lowered_by(&backend.limits),
+                ..self.inner.sandbox.clone()
+            },
             env: vec![
                 (CORE_URL_ENV, core_url),
                 (INSTALL_TOKEN_ENV, token),

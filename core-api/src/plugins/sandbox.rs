@@ -73,6 +73,21 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// These limits, each lowered to what the manifest asks for where it asks for less.
+    pub fn lowered_by(self, asked: &plexica_sdk::manifest::BackendLimits) -> Self {
+        let lower = |platform: u64, asked: Option<u64>| asked.map_or(platform, |a| a.min(platform));
+        Self {
+            address_space: lower(
+                self.address_space,
+                asked.memory_mb.map(|mb| mb.saturating_mul(1 << 20)),
+            ),
+            open_files: lower(self.open_files, asked.open_files),
+            cpu_seconds: lower(self.cpu_seconds, asked.cpu_seconds),
+        }
+    }
+}
+
 /// How plugin processes are confined (the operator's choices).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SandboxConfig {

@@ -371,7 +371,7 @@ on_both_backends!(
 /// sandbox forbids and a few things it allows, prints what the kernel answered as one
 /// `PROBE {json}` line, then serves its health route.
 const PROBER: &str = r#"#!/usr/bin/python3
-import errno, json, os, socket, sys
+import errno, json, os, resource, socket, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 def outcome(action):
@@ -428,6 +428,8 @@ report = {
     "connect to the core API": outcome(connect(core_port)),
     "connect to its declared outbound port": outcome(connect(@DECLARED@)),
     "connect to an undeclared port": outcome(connect(@UNDECLARED@)),
+    "open files limit": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
+    "address space limit": resource.getrlimit(resource.RLIMIT_AS)[1],
 }
 print("PROBE " + json.dumps(report), flush=True)
 
@@ -480,7 +482,8 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
         .replace("@UNDECLARED@", &undeclared);
     let text = manifest("prober", "1.0.0", "")
         + "[backend]\nentry = \"bin/prober\"\nhealth = \"/health\"\n"
-        + &format!("outbound-ports = [{declared}]\n");
+        + &format!("outbound-ports = [{declared}]\n")
+        + "[backend.limits]\nopen-files = 64\n";
     registry
         .publish_files(&[
             ("plexica.toml", text.as_str()),
@@ -525,6 +528,9 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
     ] {
         assert_eq!(report[what], expected, "{what}: {report}");
     }
+    // Limits: the manifest lowered one; the platform's default holds the other.
+    assert_eq!(report["open files limit"], 64, "{report}");
+    assert_eq!(report["address space limit"], 4u64 << 30, "{report}");
     assert!(!data.join("planted").exists());
     assert!(!std::path::Path::new("/tmp/plexica-prober-planted").exists());
     assert!(state.join("prober-1.0.0/own-file").exists());

@@ -250,8 +250,42 @@ fn outbound_ports(r: &mut Reader<'_>, t: &mut Table<'_, '_>) -> Vec<u16> {
     out
 }
 
+/// `[backend.limits]`: each a positive integer.
+fn limits(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> BackendLimits {
+    let positive = |r: &mut Reader<'_>, t: &mut Table<'_, '_>, key: &'static str| {
+        let value = r.integer(t, key)?;
+        match u64::try_from(value) {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                let span = r
+                    .spans
+                    .get(&format!("backend.limits.{key}"))
+                    .unwrap_or(0..0);
+                r.error(
+                    "manifest::backend-limit",
+                    span,
+                    format!("`backend.limits.{key}` must be a positive integer, found {value}"),
+                    Some("leave it out to take the platform's default".into()),
+                );
+                None
+            }
+        }
+    };
+    let limits = BackendLimits {
+        memory_mb: positive(r, &mut t, "memory-mb"),
+        open_files: positive(r, &mut t, "open-files"),
+        cpu_seconds: positive(r, &mut t, "cpu-seconds"),
+    };
+    r.finish(t);
+    limits
+}
+
 fn backend(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> Backend {
     let outbound_ports = outbound_ports(r, &mut t);
+    let limits = r
+        .table(&mut t, "limits")
+        .map(|l| limits(r, l))
+        .unwrap_or_default();
     let backend = Backend {
         entry: r.required_string(&mut t, "entry").unwrap_or_default(),
         build: r.string(&mut t, "build"),
@@ -261,6 +295,7 @@ fn backend(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> Backend {
             .unwrap_or_else(|| DEFAULT_HEALTH.to_owned()),
         migrations: r.string(&mut t, "migrations"),
         outbound_ports,
+        limits,
     };
     r.finish(t);
     backend

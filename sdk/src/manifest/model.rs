@@ -116,6 +116,33 @@ pub struct Backend {
     /// `443`): its sandbox allows these and no others. Shown to the tenant admin at install.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbound_ports: Vec<u16>,
+    /// Resource limits lower than the platform's (`[backend.limits]`); the platform applies
+    /// whichever is lower, field by field.
+    #[serde(default, skip_serializing_if = "BackendLimits::is_empty")]
+    pub limits: BackendLimits,
+}
+
+/// `[backend.limits]`: what the backend asks to be held to (each positive; absent: the
+/// platform's default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BackendLimits {
+    /// Address space, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    /// Open files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<u64>,
+    /// CPU time over the process's life, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<u64>,
+}
+
+impl BackendLimits {
+    /// No limit asked for.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Most outbound ports one backend may declare.
