@@ -222,6 +222,8 @@ fn plugins_in_a_tenant_through_the_cli() {
     assert!(text.contains("state:       ACTIVE"), "{text}");
     assert!(text.contains("  refresh = 120\n"), "{text}");
     assert!(text.contains("  apiKey = ********\n"), "{text}");
+    // What its sandbox lets the backend reach is shown like its permissions.
+    assert!(text.contains("connects to: the platform only\n"), "{text}");
     let missing = run(&["tenant", "plugin", "get", "acme", "reports"]);
     assert_eq!(missing.status.code(), Some(4));
     assert!(stderr(&missing).contains("PLUGIN_NOT_INSTALLED"));

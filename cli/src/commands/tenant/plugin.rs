@@ -209,6 +209,14 @@ fn details(p: &PluginInstall) -> String {
         false => items.join(", "),
     };
     out.push_str(&format!("permissions: {}\n", list(&p.permissions)));
+    let ports: Vec<String> = p.outbound_ports.iter().map(u16::to_string).collect();
+    out.push_str(&format!(
+        "connects to: {}\n",
+        match ports.is_empty() {
+            true => "the platform only".to_owned(),
+            false => format!("the platform and ports {}", ports.join(", ")),
+        }
+    ));
     out.push_str(&format!("migrations:  {}\n", list(&p.migrations)));
     if p.config.is_empty() {
         out.push_str("config:      -\n");
