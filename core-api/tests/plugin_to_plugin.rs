@@ -87,19 +87,13 @@ async fn plugins_call_each_other_and_share_data_within_their_grants() {
         .expect("sqlite");
     let t = core.tenant("acme").await;
     core.tenant("bravo").await;
-    for (id, extra) in [("crm", CRM), ("analytics", ANALYTICS), ("billing", "")] {
-        registry
-            .publish_files(&borrowed(&frontend_plugin(id, "1.0.0", extra)))
-            .await;
-        let (status, body) = core
-            .post(
-                "/api/v1/tenants/acme/plugins",
-                &t.admin_token,
-                json!({ "id": id, "activate": true }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{id}: {body}");
-    }
+    publish_and_activate(
+        &core,
+        &registry,
+        &t.admin_token,
+        &[("crm", CRM), ("analytics", ANALYTICS), ("billing", "")],
+    )
+    .await;
     let store = &core.api.state().core;
     let token = |tenant: &'static str, id: &'static str| async move {
         store
@@ -272,6 +266,28 @@ const REPORTS: &str = "[dependencies]\nrequired = { crm = \"^1.0\" }\n";
 
 /// A CRM backend that records every call it receives: the request-target, the calling plugin
 /// and the workspace the platform named.
+/// Publishes each `(id, extra manifest TOML)` plugin and installs it active in tenant `acme`.
+async fn publish_and_activate(
+    core: &common::TestCore,
+    registry: &common::registry::TestRegistry,
+    token: &str,
+    plugins: &[(&str, &str)],
+) {
+    for (id, extra) in plugins {
+        registry
+            .publish_files(&borrowed(&frontend_plugin(id, "1.0.0", extra)))
+            .await;
+        let (status, body) = core
+            .post(
+                "/api/v1/tenants/acme/plugins",
+                token,
+                json!({ "id": id, "activate": true }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{id}: {body}");
+    }
+}
+
 async fn recording_crm() -> (String, Arc<Mutex<Vec<Value>>>) {
     let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
     let record = seen.clone();
@@ -306,24 +322,18 @@ on_both_backends_with_registry!(
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        for (id, extra) in [
-            ("crm", CRM),
-            ("analytics", ""),
-            ("billing", BILLING),
-            ("reports", REPORTS),
-        ] {
-            registry
-                .publish_files(&borrowed(&frontend_plugin(id, "1.0.0", extra)))
-                .await;
-            let (status, body) = core
-                .post(
-                    "/api/v1/tenants/acme/plugins",
-                    &t.admin_token,
-                    json!({ "id": id, "activate": true }),
-                )
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{id}: {body}");
-        }
+        publish_and_activate(
+            &core,
+            &registry,
+            &t.admin_token,
+            &[
+                ("crm", CRM),
+                ("analytics", ""),
+                ("billing", BILLING),
+                ("reports", REPORTS),
+            ],
+        )
+        .await;
         let (crm_url, seen) = recording_crm().await;
         core.api
             .state()

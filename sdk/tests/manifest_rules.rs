@@ -720,17 +720,23 @@ fn ids_whose_tables_would_be_named_like_the_platforms_own_are_reserved() {
     }
 }
 
+/// The `[backend]` of `text`, which must have no error.
+fn valid_backend(text: &str) -> manifest::Backend {
+    let checked = manifest::check(text, "plexica.toml", None);
+    assert_eq!(checked.error_count(), 0, "{:#?}", checked.diagnostics);
+    checked
+        .manifest
+        .and_then(|m| m.backend)
+        .expect("a manifest with a backend")
+}
+
 #[test]
 fn outbound_ports_are_tcp_ports_listed_once() {
     let ok = edit(
         "health = \"/_plexica/health\"",
         "health = \"/_plexica/health\"\noutbound-ports = [443, 8443]",
     );
-    let checked = manifest::check(&ok, "plexica.toml", None);
-    assert_eq!(checked.error_count(), 0, "{:#?}", checked.diagnostics);
-    let manifest = checked.manifest.expect("a manifest");
-    let backend = manifest.backend.expect("a backend");
-    assert_eq!(backend.outbound_ports, [443, 8443]);
+    assert_eq!(valid_backend(&ok).outbound_ports, [443, 8443]);
     let bad = edit(
         "health = \"/_plexica/health\"",
         "health = \"/_plexica/health\"\noutbound-ports = [443, 0, 443, 70000, \"x\"]",
@@ -759,14 +765,7 @@ fn backend_limits_are_positive_integers() {
         "migrations = \"migrations\"\n",
         "migrations = \"migrations\"\n[backend.limits]\nmemory-mb = 256\nopen-files = 128\n",
     );
-    let checked = manifest::check(&ok, "plexica.toml", None);
-    assert_eq!(checked.error_count(), 0, "{:#?}", checked.diagnostics);
-    let limits = checked
-        .manifest
-        .expect("manifest")
-        .backend
-        .expect("backend")
-        .limits;
+    let limits = valid_backend(&ok).limits;
     assert_eq!(
         (limits.memory_mb, limits.open_files, limits.cpu_seconds),
         (Some(256), Some(128), None)

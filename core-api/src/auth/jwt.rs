@@ -53,6 +53,11 @@ struct KeyPair {
     public_x: String,
 }
 
+/// 401 `INVALID_TOKEN`.
+fn invalid_token() -> ApiError {
+    ApiError::unauthenticated("INVALID_TOKEN", "invalid access token")
+}
+
 /// Why the signing keys could not be loaded or rotated.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -128,21 +133,19 @@ impl KeyRing {
         Ok(kid)
     }
 
-    /// Verifies an access token (see [`SigningKeys::verify`]); a key id this replica does not
+    /// Verifies an access token (`EdDSA` only, a known `kid`, this issuer and audience, unexpired); a key id this replica does not
     /// know yet makes it read the keys again first.
     pub async fn verify(&self, token: &str) -> ApiResult<AccessClaims> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token())?;
         let keys = self.current();
-        let known = jsonwebtoken::decode_header(token)
-            .ok()
-            .and_then(|h| h.kid)
-            .is_none_or(|kid| keys.knows(&kid));
+        let known = header.kid.as_ref().is_none_or(|kid| keys.knows(kid));
         if !known && self.may_reload() {
             self.reload(plexica_sdk::api::time::now_ms())
                 .await
                 .map_err(|e| ApiError::internal(format!("cannot read the signing keys: {e}")))?;
-            return self.current().verify(token);
+            return self.current().verify_decoded(&header, token);
         }
-        keys.verify(token)
+        keys.verify_decoded(&header, token)
     }
 
     /// Whether a second has passed since the last such reload (and counts this one).
@@ -281,10 +284,10 @@ impl SigningKeys {
             .map_err(|e| ApiError::internal(format!("cannot sign a token: {e}")))
     }
 
-    /// Verifies an access token: 401 `INVALID_TOKEN` or `TOKEN_EXPIRED` when it fails.
-    pub fn verify(&self, token: &str) -> ApiResult<AccessClaims> {
-        let invalid = || ApiError::unauthenticated("INVALID_TOKEN", "invalid access token");
-        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+    /// Verifies an access token whose `header` was decoded already: 401 `INVALID_TOKEN` or
+    /// `TOKEN_EXPIRED` when it fails.
+    fn verify_decoded(&self, header: &Header, token: &str) -> ApiResult<AccessClaims> {
+        let invalid = invalid_token;
         if header.alg != Algorithm::EdDSA {
             return Err(invalid());
         }

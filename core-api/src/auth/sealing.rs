@@ -187,13 +187,15 @@ impl KeySource {
 mod tests {
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn sealed_values_open_only_with_their_key_and_context() {
+    fn sealed_values_open_only_with_their_key_and_context() -> TestResult {
         let key = KeyEncryptionKey::generate();
         let sealed = key.seal("k_1", "the private key");
         assert!(is_sealed(&sealed));
         assert!(!sealed.contains("the private key"));
-        assert_eq!(key.open("k_1", &sealed).expect("opens"), "the private key");
+        assert_eq!(key.open("k_1", &sealed)?, "the private key");
         assert!(key.open("k_2", &sealed).is_err(), "bound to its key id");
         assert!(KeyEncryptionKey::generate().open("k_1", &sealed).is_err());
         let mut altered = sealed.clone();
@@ -201,27 +203,26 @@ mod tests {
         altered.push('A');
         assert!(key.open("k_1", &altered).is_err());
         assert!(key.open("k_1", "the private key").is_err());
-        let again = KeyEncryptionKey::from_base64(&key.to_base64()).expect("round trip");
-        assert_eq!(
-            again.open("k_1", &sealed).expect("opens"),
-            "the private key"
-        );
+        let again = KeyEncryptionKey::from_base64(&key.to_base64())?;
+        assert_eq!(again.open("k_1", &sealed)?, "the private key");
         assert!(format!("{key:?}").contains("****"));
+        Ok(())
     }
 
     #[test]
-    fn key_files_are_created_private_and_refused_when_open() {
-        let dir = tempfile::tempdir().expect("tempdir");
+    fn key_files_are_created_private_and_refused_when_open() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let path = dir.path().join("core.kek");
-        let made = KeyEncryptionKey::from_file(&path).expect("created");
-        let mode = std::fs::metadata(&path).expect("file").permissions().mode();
+        let made = KeyEncryptionKey::from_file(&path)?;
+        let mode = std::fs::metadata(&path)?.permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let read = KeyEncryptionKey::from_file(&path).expect("read");
+        let read = KeyEncryptionKey::from_file(&path)?;
         assert_eq!(read.to_base64(), made.to_base64());
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
         assert!(matches!(
             KeyEncryptionKey::from_file(&path),
             Err(SealingError::OpenFile { .. })
         ));
+        Ok(())
     }
 }

@@ -27,7 +27,7 @@ pub struct PluginTable {
     /// The plugin's place in the tenant's data space: its statements run as the plugin.
     space: PluginSpace,
     /// Every table of the plugin (what SQLite may touch for it: a foreign key between two of
-    /// them makes a statement on one read the other).
+    /// them makes a statement on one read the other); empty on PostgreSQL.
     owned: Vec<String>,
     /// `"schema"."table"` (PostgreSQL) or `"table"` (SQLite).
     qualified: String,
@@ -194,11 +194,16 @@ impl TenantDb {
         if rows.is_empty() {
             return Ok(None);
         }
-        let owned: Vec<String> =
-            sqlx::query_scalar("SELECT table_name FROM plugin_tables WHERE plugin_id = $1")
-                .bind(plugin_id)
-                .fetch_all(self.pool())
-                .await?;
+        // SQLite's grant names the tables; on PostgreSQL the plugin's role owns them already.
+        let owned: Vec<String> = match backend {
+            Backend::Sqlite => {
+                sqlx::query_scalar("SELECT table_name FROM plugin_tables WHERE plugin_id = $1")
+                    .bind(plugin_id)
+                    .fetch_all(self.pool())
+                    .await?
+            }
+            Backend::Postgres => Vec::new(),
+        };
         let mut columns = Vec::with_capacity(rows.len());
         for row in &rows {
             let column = Column {

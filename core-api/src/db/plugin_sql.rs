@@ -21,10 +21,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::Arguments;
 use sqlx::any::AnyArguments;
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 
 use super::sqlite_authorizer::{self, Grant};
-use super::{Backend, DbError, DbResult};
+use super::{DbError, DbResult};
 
 /// One plugin in one tenant's data space: where its tables are and as whom its SQL runs.
 #[derive(Debug, Clone)]
@@ -59,25 +59,6 @@ impl PluginSpace {
                 tenant_schema: tenant_schema.to_owned(),
                 name: format!("plx_{tenant}_{plugin}"),
             }),
-        }
-    }
-
-    /// The space of `plugin_id` in the data space `conn` is bound to.
-    pub async fn of(conn: &mut AnyConnection, backend: Backend, plugin_id: &str) -> DbResult<Self> {
-        match backend {
-            Backend::Sqlite => Ok(Self::sqlite(plugin_id)),
-            Backend::Postgres => {
-                let row = sqlx::query(
-                    "SELECT current_database()::text AS db, current_schema()::text AS schema",
-                )
-                .fetch_one(conn)
-                .await?;
-                Ok(Self::postgres(
-                    &row.try_get::<String, _>("db")?,
-                    &row.try_get::<String, _>("schema")?,
-                    plugin_id,
-                ))
-            }
         }
     }
 

@@ -11,7 +11,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::plugin_sql::PluginSpace;
 use super::tenant::TenantDb;
-use super::{Backend, DbError, DbResult};
+use super::{DbError, DbResult};
 
 /// A plugin installed in the tenant.
 #[derive(Debug, Clone)]
@@ -197,10 +197,10 @@ impl TenantDb {
     /// starts from nothing.
     pub async fn delete_install(
         tx: &mut Transaction<'static, Any>,
-        backend: Backend,
-        plugin_id: &str,
+        space: &PluginSpace,
         purge: bool,
     ) -> DbResult<()> {
+        let plugin_id = space.plugin_id();
         for table in [
             "plugin_installs",
             "plugin_permissions",
@@ -213,10 +213,7 @@ impl TenantDb {
         }
         if purge {
             let tables = Self::plugin_tables(tx, plugin_id).await?;
-            PluginSpace::of(tx, backend, plugin_id)
-                .await?
-                .purge(tx, &tables)
-                .await?;
+            space.purge(tx, &tables).await?;
             for table in ["plugin_tables", "plugin_migrations"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE plugin_id = $1"))
                     .bind(plugin_id)

@@ -342,7 +342,7 @@ fn service_ports(config: &crate::Config) -> Vec<(u16, &'static str)> {
 /// Runs the migrations of `package` not yet applied (tracked per migration), in `tx`.
 /// An applied migration whose SQL changed is refused.
 async fn migrate(
-    state: &AppState,
+    space: &PluginSpace,
     tx: &mut Transaction<'static, Any>,
     package: &Package,
     manifest: &Manifest,
@@ -378,7 +378,6 @@ async fn migrate(
             }
             continue;
         }
-        let space = PluginSpace::of(tx, state.tenant_dbs.backend(), id).await?;
         let created = space.run_migration(tx, &sql).await.map_err(|e| {
             let (code, reason) = match e {
                 DbError::Refused(tried) => (
@@ -689,7 +688,8 @@ pub async fn install(
     };
     let mut tx = scope.db.begin().await?;
     let applied = scope.db.applied_migrations(id).await?;
-    migrate(state, &mut tx, &verified.package, manifest, &applied).await?;
+    let space = scope.db.plugin_space(id);
+    migrate(&space, &mut tx, &verified.package, manifest, &applied).await?;
     register_permissions(&mut tx, manifest).await?;
     let mut events = vec![cause.event("core.plugin.installed", tenant, event_data(&record))];
     let endpoint = match request.activate {
@@ -879,7 +879,8 @@ pub async fn upgrade(
     };
     let mut tx = scope.db.begin().await?;
     let applied = scope.db.applied_migrations(id).await?;
-    migrate(state, &mut tx, &verified.package, manifest, &applied).await?;
+    let space = scope.db.plugin_space(id);
+    migrate(&space, &mut tx, &verified.package, manifest, &applied).await?;
     register_permissions(&mut tx, manifest).await?;
     let active = old.state == PluginState::Active;
     let endpoint = match active {
@@ -931,7 +932,7 @@ pub async fn uninstall(
     }
     call_hook_if_running(state, tenant, &record, "on_uninstall", cause).await;
     let mut tx = scope.db.begin().await?;
-    TenantDb::delete_install(&mut tx, state.tenant_dbs.backend(), id, purge).await?;
+    TenantDb::delete_install(&mut tx, &scope.db.plugin_space(id), purge).await?;
     let data = json!({ "plugin": id, "version": record.version.to_string(), "purged": purge });
     append(
         &mut tx,

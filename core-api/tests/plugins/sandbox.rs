@@ -321,7 +321,7 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
         .execute(&mut *tx)
         .await
         .expect("a forged record");
-    TenantDb::delete_install(&mut tx, backend, "crm", true)
+    TenantDb::delete_install(&mut tx, &db.plugin_space("crm"), true)
         .await
         .expect("purge");
     tx.commit().await.expect("commit");
