@@ -208,6 +208,36 @@ fn wait_for_report(api: &Api, token: &str, ws: &str, done: impl Fn(&Value) -> bo
     }
 }
 
+/// The Unix socket the running backend of `plugin` serves on: `<state>/<plugin>-<version>/
+/// backend.sock`, somewhere under `root`.
+fn backend_socket(root: &Path, plugin: &str) -> PathBuf {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !path.is_dir() || name == "target" {
+                continue;
+            }
+            if name.starts_with(&format!("{plugin}-")) && path.join("backend.sock").exists() {
+                return path.join("backend.sock");
+            }
+            dirs.push(path);
+        }
+    }
+    panic!("no socket of {plugin} under {}", root.display())
+}
+
+/// Sends `request` as is over the Unix socket at `socket`; returns the whole answer.
+fn raw_call(socket: &Path, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("connect");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    answer
+}
+
 fn signal(pid: &str, signal: &str) {
     let sent = Command::new("kill")
         .args([signal, pid])
@@ -321,6 +351,24 @@ fn crm_and_analytics_are_built_published_installed_and_work_together() {
     let ada = contact("sales", "Ada Lovelace", "ada@example.com");
     contact("sales", "Grace Hopper", "grace@example.com");
     contact("support", "Linus Torvalds", "linus@example.com");
+
+    // CRM's backend listens on a Unix socket in a directory of its own (0700). A local process
+    // that calls it directly, claiming to be the platform, is refused by the SDK before any
+    // handler runs.
+    let socket = backend_socket(sandbox.root.path(), "crm");
+    let dir = socket.parent().expect("socket directory");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir).expect("stat").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+    let forged = raw_call(
+        &socket,
+        "GET /contacts HTTP/1.1\r\nHost: crm\r\nX-Plexica-Tenant: acme\r\n\
+         X-Plexica-Workspace: sales\r\nX-Plexica-User: admin\r\nConnection: close\r\n\r\n",
+    );
+    assert!(forged.starts_with("HTTP/1.1 401"), "{forged}");
+    assert!(forged.contains("BAD_SIGNATURE"), "{forged}");
+    assert!(!forged.contains("Ada Lovelace"), "{forged}");
     let again = api.gateway(
         &admin,
         "sales",

@@ -191,7 +191,7 @@ fn events_reach_the_built_plugin(sandbox: &Sandbox, dir: &Path, id: &str) {
     let mut plugin = Command::new(&binary)
         .current_dir(dir)
         .env("PLEXICA_PLUGIN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PLEXICA_EVENT_SECRET", "e2e-secret")
+        .env("PLEXICA_PLATFORM_SECRET", "e2e-secret")
         .env("PLEXICA_CORE_URL", &url)
         .env("PLEXICA_INSTALL_TOKEN", &token)
         .stderr(std::fs::File::create(&log).expect("log"))

@@ -180,7 +180,7 @@ async fn run(
     std::fs::write(&manifest, MANIFEST).expect("manifest");
     let plugin = Plugin::from_manifest(&manifest)
         .expect("plugin")
-        .event_secret(SECRET);
+        .platform_secret(SECRET);
     let plugin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

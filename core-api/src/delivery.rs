@@ -10,9 +10,7 @@
 
 use std::time::Duration;
 
-use plexica_sdk::api::events::{
-    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH, SIGNATURE_HEADER, sign_delivery,
-};
+use plexica_sdk::api::events::{BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH};
 use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 use tokio::task::JoinSet;
@@ -20,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::db::DbResult;
 use crate::db::core::CoreStore;
 use crate::db::delivery::{Delivery, EventHead, Retry, Settlement, Subscription};
+use crate::plugins::client::{PluginClient, PluginRequest};
 use crate::slug::TenantSlug;
 use crate::state::AppState;
 use crate::transport::EventTransport;
@@ -64,10 +63,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let dispatcher = {
         let (state, queued, writes) = (state.clone(), queued.clone(), writes.clone());
         tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .timeout(state.config.delivery_timeout)
-                .build()
-                .unwrap_or_default();
+            let http = state.plugins.http.clone();
             while !state.core.pool().is_closed() {
                 let sent = match dispatch(&state, &http, &writes).await {
                     Ok(n) => n,
@@ -250,7 +246,7 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
 /// Sends the due deliveries, each subscriber's stream concurrently with the others, then
 /// records every outcome in one transaction: the delivered removed, the failed retried later or
 /// dead-lettered, the untried given back. Returns how many it claimed.
-async fn dispatch(state: &AppState, http: &reqwest::Client, writes: &Writes) -> DbResult<usize> {
+async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbResult<usize> {
     let lease = i64::try_from(state.config.delivery_timeout.as_millis())
         .unwrap_or(i64::MAX)
         .saturating_mul(2)
@@ -380,7 +376,7 @@ struct StreamOutcome {
 /// first failure (or once the delivery `timeout` has passed, so that the claim's lease is never
 /// outlived).
 async fn send_stream(
-    http: &reqwest::Client,
+    http: &PluginClient,
     subscription: Option<Subscription>,
     timeout: Duration,
     stream: Vec<Delivery>,
@@ -424,7 +420,7 @@ async fn send_stream(
         let Some(delivery) = pending.next() else {
             break;
         };
-        match push(http, &sub, &delivery.envelope).await {
+        match push(http, &sub, &delivery.envelope, timeout).await {
             Ok(()) => outcome.delivered.push(delivery),
             Err(error) => {
                 outcome.failure = Some((delivery, error));
@@ -447,24 +443,33 @@ pub(crate) enum BatchPush {
 }
 
 /// `POST <endpoint>/_plexica/events` with `envelopes` as one batch (CloudEvents' batched
-/// mode, [`BATCH_CONTENT_TYPE`]), signed like a single push.
+/// mode, [`BATCH_CONTENT_TYPE`]), signed like every platform request.
 pub(crate) async fn push_batch(
-    http: &reqwest::Client,
+    http: &PluginClient,
     sub: &Subscription,
     envelopes: &[&str],
     timeout: Duration,
 ) -> BatchPush {
-    let url = format!("{}{EVENTS_PATH}", sub.endpoint.trim_end_matches('/'));
     let body = format!("[{}]", envelopes.join(","));
-    let signature = sign_delivery(sub.secret.as_bytes(), now_ms() / 1000, body.as_bytes());
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static(BATCH_CONTENT_TYPE),
+    );
+    // Half the timeout to start events in, the other half for the last one to finish.
+    headers.insert(
+        BATCH_BUDGET_HEADER,
+        reqwest::header::HeaderValue::from(
+            u64::try_from(timeout.as_millis() / 2).unwrap_or(u64::MAX),
+        ),
+    );
+    let url = format!("{}{EVENTS_PATH}", sub.endpoint);
     let sent = http
-        .post(&url)
-        .header(SIGNATURE_HEADER, signature)
-        .header(reqwest::header::CONTENT_TYPE, BATCH_CONTENT_TYPE)
-        // Half the timeout to start events in, the other half for the last one to finish.
-        .header(BATCH_BUDGET_HEADER, (timeout.as_millis() / 2).to_string())
-        .body(body)
-        .send()
+        .send(
+            &sub.endpoint,
+            sub.secret.as_bytes(),
+            events_push(headers, body.into(), timeout),
+        )
         .await;
     let response = match sent {
         Ok(response) => response,
@@ -493,21 +498,38 @@ pub(crate) async fn push_batch(
     }
 }
 
+/// A push of `body` to the backend's [`EVENTS_PATH`].
+fn events_push(
+    headers: reqwest::header::HeaderMap,
+    body: bytes::Bytes,
+    timeout: Duration,
+) -> PluginRequest<'static> {
+    PluginRequest {
+        method: reqwest::Method::POST,
+        target: EVENTS_PATH,
+        headers,
+        body,
+        timeout: Some(timeout),
+    }
+}
+
 /// `POST <endpoint>/_plexica/events` with `envelope`, signed with the subscription's secret;
 /// `Err` says why it failed (transport error, or the plugin's non-2xx answer).
 pub async fn push(
-    http: &reqwest::Client,
+    http: &PluginClient,
     sub: &Subscription,
     envelope: &str,
+    timeout: Duration,
 ) -> Result<(), String> {
-    let url = format!("{}{EVENTS_PATH}", sub.endpoint.trim_end_matches('/'));
-    let signature = sign_delivery(sub.secret.as_bytes(), now_ms() / 1000, envelope.as_bytes());
+    let url = format!("{}{EVENTS_PATH}", sub.endpoint);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    let push = events_push(headers, bytes::Bytes::from(envelope.to_owned()), timeout);
     let response = http
-        .post(&url)
-        .header(SIGNATURE_HEADER, signature)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(envelope.to_owned())
-        .send()
+        .send(&sub.endpoint, sub.secret.as_bytes(), push)
         .await
         .map_err(|e| format!("cannot reach {url}: {}", innermost(&e)))?;
     let status = response.status();

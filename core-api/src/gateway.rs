@@ -52,17 +52,15 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use plexica_sdk::api::core::{PluginState, WorkspaceRole};
+use plexica_sdk::api::signing::{
+    CALLER_PLUGIN_HEADER, CORRELATION_HEADER, REQUEST_ID_HEADER, TENANT_HEADER, USER_HEADER,
+    WORKSPACE_HEADER,
+};
 use plexica_sdk::manifest::{Endpoint as DeclaredEndpoint, HttpMethod, Manifest, Service};
-use plexica_sdk::runtime::{CORRELATION_HEADER, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER};
 
 use crate::error::{ApiError, ApiResult};
+use crate::plugins::client::{PluginClient, PluginRequest};
 use crate::plugins::runtime::Endpoint;
-
-/// Header naming the plugin that made a gateway call (absent for users).
-pub const CALLER_PLUGIN_HEADER: &str = "x-plexica-caller-plugin";
-
-/// Header carrying the request id to the target.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Largest request body forwarded.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -790,34 +788,17 @@ pub fn answer_headers(upstream: &HeaderMap, prefix: &str) -> HeaderMap {
     out
 }
 
-/// The gateway's HTTP client: connections to plugins are reused, and a redirect is never
-/// followed (the answer, its `Location` rewritten or dropped, goes back to the caller), so
-/// that nothing is sent anywhere but the checked target.
-fn client() -> ApiResult<&'static reqwest::Client> {
-    static CLIENT: std::sync::OnceLock<Result<reqwest::Client, String>> =
-        std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(Duration::from_secs(2))
-                .pool_idle_timeout(Duration::from_secs(60))
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| ApiError::internal(format!("the gateway has no HTTP client: {e}")))
-}
-
-/// How to reach a target: its circuit breakers, the wait, where it is.
+/// How to reach a target: the client, its circuit breakers, the wait, where it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Route<'a> {
+    /// The client that signs and sends calls to backends.
+    pub client: &'a PluginClient,
     /// Per-target circuit breakers.
     pub breakers: &'a Breakers,
     /// Longest wait for the answer's headers.
     pub timeout: Duration,
-    /// The target's base URL.
-    pub base_url: &'a str,
+    /// The target: its address and the secret calls to it are signed with.
+    pub target: &'a Endpoint,
 }
 
 /// What is sent: the checked request.
@@ -835,13 +816,13 @@ pub struct Call<'a> {
     pub context: &'a CallContext,
 }
 
-/// Sends `call` to `route` — its URL made of the checked segments, re-encoded, and the query —
-/// and streams the answer back with [`answer_headers`]. A target that cannot be reached is a
+/// Sends `call` to `route` — its URL made of the checked segments, re-encoded, and the query,
+/// signed with the target's secret over that and the context — and streams the answer back with [`answer_headers`]. A target that cannot be reached is a
 /// 503, one that does not answer in time a 504; both count against its circuit breaker.
 pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> ApiResult<Response> {
     let plugin = call.path.plugin.as_str();
-    route.breakers.check(route.base_url, plugin)?;
-    let http = client()?;
+    let address = route.target.address.as_str();
+    route.breakers.check(address, plugin)?;
     let started = std::time::Instant::now();
     let context = call.context;
     let mut headers = forwarded_headers(call.headers);
@@ -857,23 +838,23 @@ pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> Ap
     }
     put(&mut headers, CORRELATION_HEADER, &context.correlation_id);
     put(&mut headers, REQUEST_ID_HEADER, &context.correlation_id);
-    let mut url = format!(
-        "{}{}",
-        route.base_url.trim_end_matches('/'),
-        call.path.path.encoded()
-    );
+    let mut target = call.path.path.encoded();
     if let Some(query) = call.query {
-        url.push('?');
-        url.push_str(query);
+        target.push('?');
+        target.push_str(query);
     }
-    let sent = http
-        .request(call.method.clone(), url)
-        .headers(headers)
-        .body(body)
-        .timeout(route.timeout)
-        .send()
+    let request = PluginRequest {
+        method: call.method.clone(),
+        target: &target,
+        headers,
+        body,
+        timeout: Some(route.timeout),
+    };
+    let sent = route
+        .client
+        .send(address, route.target.secret.as_bytes(), request)
         .await;
-    route.breakers.record(route.base_url, sent.is_ok());
+    route.breakers.record(address, sent.is_ok());
     metrics::histogram!("core_gateway_upstream_seconds").record(started.elapsed().as_secs_f64());
     let answer = sent.map_err(|e| {
         metrics::counter!("core_gateway_failures_total").increment(1);

@@ -20,6 +20,7 @@ use rand::Rng;
 
 use crate::db::delivery::{EventHead, Subscription};
 use crate::delivery::BatchPush;
+use crate::plugins::client::PluginClient;
 use crate::state::AppState;
 
 /// The stream all events go to.
@@ -126,10 +127,7 @@ pub async fn stored(sent: Sent) -> (usize, Option<i64>) {
 /// and removed ones.
 pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let http = reqwest::Client::builder()
-            .timeout(state.config.delivery_timeout)
-            .build()
-            .unwrap_or_default();
+        let http = state.plugins.http.clone();
         let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
         while !state.core.pool().is_closed() {
             match state.core.all_subscriptions().await {
@@ -196,7 +194,7 @@ fn start_policy(created_at: i64) -> DeliverPolicy {
 async fn consume(
     state: AppState,
     js: JetStream,
-    http: reqwest::Client,
+    http: PluginClient,
     name: String,
     sub: Subscription,
     created_at: i64,
@@ -261,19 +259,16 @@ struct Pulled {
 /// Pushes `pulled` to the plugin in order, as batches: each handled message is acknowledged; a
 /// failed one is retried or dead-lettered on its own ([`failed`]) and the ones after it are
 /// pushed again at once.
-async fn deliver(
-    state: &AppState,
-    http: &reqwest::Client,
-    sub: &Subscription,
-    pulled: Vec<Pulled>,
-) {
+async fn deliver(state: &AppState, http: &PluginClient, sub: &Subscription, pulled: Vec<Pulled>) {
     let (mut start, mut batches) = (0, true);
     while start < pulled.len() {
         // A plugin that takes no batches gets one event a push.
         let end = if batches { pulled.len() } else { start + 1 };
         let batch = &pulled[start..end];
         let outcome = if let [one] = batch {
-            match crate::delivery::push(http, sub, &one.envelope).await {
+            match crate::delivery::push(http, sub, &one.envelope, state.config.delivery_timeout)
+                .await
+            {
                 Ok(()) => BatchPush::Handled(1, None),
                 Err(error) => BatchPush::Handled(0, Some(error)),
             }

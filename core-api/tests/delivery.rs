@@ -9,11 +9,30 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::plugin::{FAIL, SECRET, handled_of, start_plugin, subscription, wait_for};
-use plexica_sdk::api::events::{
-    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH, SIGNATURE_HEADER, sign_delivery,
-};
+use plexica_sdk::api::events::{BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH};
+use plexica_sdk::api::signing::{SIGNATURE_HEADER, SignedRequest};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+
+/// The platform's signature of a push of `body` (as `content_type`, with a time `budget`).
+fn sign_push(
+    secret: &[u8],
+    at: i64,
+    content_type: &str,
+    budget: Option<&str>,
+    body: &[u8],
+) -> String {
+    let push = SignedRequest {
+        method: "POST",
+        target: EVENTS_PATH,
+        body,
+    };
+    push.sign(secret, at, |name| match name {
+        "content-type" => Some(content_type),
+        BATCH_BUDGET_HEADER => budget,
+        _ => None,
+    })
+}
 
 async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
     let Some(core) = common::TestCore::start_with(backend, |c| {
@@ -206,6 +225,11 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
 
     // Pushes the SDK refuses: no signature, another secret, a stale one; a replay is not
     // handled again.
+    let sign_delivery =
+        |secret: &[u8], at: i64, body: &[u8]| sign_push(secret, at, "application/json", None, body);
+    let sign_batch = |secret: &[u8], at: i64, budget: Option<&str>, body: &[u8]| {
+        sign_push(secret, at, BATCH_CONTENT_TYPE, budget, body)
+    };
     let http = reqwest::Client::new();
     let envelope = serde_json::to_string(&plexica_sdk::api::events::Event::new(
         "core.workspace.updated",
@@ -287,11 +311,11 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
             .body(batch.clone())
             .send()
     };
-    let forged = push_batch(sign_delivery(b"not-the-secret", now, batch.as_bytes()))
+    let forged = push_batch(sign_batch(b"not-the-secret", now, None, batch.as_bytes()))
         .await
         .expect("push");
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
-    let answer = push_batch(sign_delivery(SECRET.as_bytes(), now, batch.as_bytes()))
+    let answer = push_batch(sign_batch(SECRET.as_bytes(), now, None, batch.as_bytes()))
         .await
         .expect("push");
     assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -306,7 +330,7 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
         .header(BATCH_BUDGET_HEADER, "0")
         .header(
             SIGNATURE_HEADER,
-            sign_delivery(SECRET.as_bytes(), now, batch.as_bytes()),
+            sign_batch(SECRET.as_bytes(), now, Some("0"), batch.as_bytes()),
         )
         .body(batch.clone())
         .send()

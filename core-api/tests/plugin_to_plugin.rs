@@ -105,6 +105,7 @@ async fn plugins_call_each_other_and_share_data_within_their_grants() {
     let crm_url = serve(
         Plugin::from_manifest(backend_manifest(dir.path(), "crm"))
             .expect("crm")
+            .platform_secret("crm's secret")
             .core(core.url.clone(), token("acme", "crm").await)
             .routes(Router::new().route("/contacts", get(contacts))),
     )
@@ -112,13 +113,17 @@ async fn plugins_call_each_other_and_share_data_within_their_grants() {
     let analytics_url = serve(
         Plugin::from_manifest(backend_manifest(dir.path(), "analytics"))
             .expect("analytics")
+            .platform_secret("analytics' secret")
             .core(core.url.clone(), token("acme", "analytics").await)
             .routes(Router::new().route("/report", get(report))),
     )
     .await;
     let targets = &core.api.state().plugins.targets;
-    for (id, url) in [("crm", crm_url), ("analytics", analytics_url)] {
-        let endpoint = Endpoint::new(url, "unused-in-this-test");
+    for (id, url, secret) in [
+        ("crm", crm_url, "crm's secret"),
+        ("analytics", analytics_url, "analytics' secret"),
+    ] {
+        let endpoint = Endpoint::new(url, secret);
         targets.insert("acme", id, endpoint);
     }
 

@@ -31,16 +31,25 @@ async fn whoami(ctx: Context) -> Json<serde_json::Value> {
     }))
 }
 
+const SECRET: &[u8] = b"platform secret";
+
 fn plugin() -> Plugin {
     common::plugin(
         "ctx",
         "\n[events]\nsubscribes = [\"plugin.ctx.check.done\"]\n",
     )
+    .platform_secret(SECRET)
     .routes(Router::new().route("/whoami", get(whoami)))
 }
 
 async fn call(request: Request<Body>) -> (StatusCode, serde_json::Value) {
     common::call(plugin(), request).await
+}
+
+/// `request` signed by the platform with the plugin's secret.
+fn signed(request: axum::http::request::Builder) -> Request<Body> {
+    let request = request.body(axum::body::Bytes::new()).expect("request");
+    testing::signed(request, SECRET)
 }
 
 #[tokio::test]
@@ -56,13 +65,13 @@ async fn handlers_see_their_context_as_the_current_one() {
 
 #[tokio::test]
 async fn routes_take_the_context_the_platform_forwards() {
-    let request = Request::get("/whoami")
-        .header("x-plexica-tenant", "acme")
-        .header("x-plexica-workspace", "sales")
-        .header("x-plexica-user", "u-1")
-        .header("x-correlation-id", "corr-7")
-        .body(Body::empty())
-        .expect("request");
+    let request = signed(
+        Request::get("/whoami")
+            .header("x-plexica-tenant", "acme")
+            .header("x-plexica-workspace", "sales")
+            .header("x-plexica-user", "u-1")
+            .header("x-correlation-id", "corr-7"),
+    );
     let (status, body) = call(request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
@@ -73,12 +82,55 @@ async fn routes_take_the_context_the_platform_forwards() {
         })
     );
 
-    let (status, body) = call(
-        Request::get("/whoami")
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
+    let (status, body) = call(signed(Request::get("/whoami"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "NO_TENANT");
+}
+
+#[tokio::test]
+async fn only_what_the_platform_signed_reaches_a_route() {
+    let forged = || {
+        Request::get("/whoami")
+            .header("x-plexica-tenant", "acme")
+            .header("x-plexica-user", "admin")
+    };
+    // A local process calling the backend directly, claiming to be the platform.
+    let (status, body) = call(forged().body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "BAD_SIGNATURE");
+    // A signed request whose context is changed afterwards, or repeated with another value.
+    let mut changed = signed(forged());
+    changed
+        .headers_mut()
+        .insert("x-plexica-tenant", "bravo".parse().expect("value"));
+    let mut repeated = signed(forged());
+    repeated
+        .headers_mut()
+        .append("x-plexica-user", "someone".parse().expect("value"));
+    // A signed request sent to another path.
+    let mut elsewhere = signed(forged());
+    *elsewhere.uri_mut() = "/whoami?as=admin".parse().expect("uri");
+    for request in [changed, repeated, elsewhere] {
+        let (status, body) = call(request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    // Health and the platform's own routes too.
+    for path in [
+        "/_plexica/health",
+        "/_plexica/events",
+        "/_plexica/hooks/on_install",
+    ] {
+        let request = Request::post(path).body(Body::empty()).expect("request");
+        let (status, body) = call(request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+    }
+    // A backend the platform gave no secret accepts nothing, not even a signed request.
+    let bare = common::plugin(
+        "ctx",
+        "\n[events]\nsubscribes = [\"plugin.ctx.check.done\"]\n",
+    )
+    .routes(Router::new().route("/whoami", get(whoami)));
+    let (status, body) = common::call(bare, signed(forged())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "NO_PLATFORM_SECRET");
 }

@@ -7,7 +7,8 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use plexica_sdk::api::events::{HOOKS_PATH, HookCall, SIGNATURE_HEADER, sign_delivery};
+use plexica_sdk::api::events::{HOOKS_PATH, HookCall};
+use plexica_sdk::api::signing::{SIGNATURE_HEADER, SignedRequest};
 use plexica_sdk::prelude::*;
 use plexica_sdk::runtime::{Error, Hook, HookRegistration, duplicate_hooks};
 use plexica_sdk::{hooks, testing};
@@ -41,23 +42,51 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The platform's signature of a call of hook `name` with `body`, by `secret` at `at`.
+fn signature(name: &str, body: &[u8], secret: &[u8], at: i64) -> String {
+    let target = format!("{HOOKS_PATH}/{name}");
+    let request = SignedRequest {
+        method: "POST",
+        target: &target,
+        body,
+    };
+    request.sign(secret, at, |name| {
+        (name == "content-type").then_some("application/json")
+    })
+}
+
+/// Calls hook `name` with `call`, with `signature` (made from the call's body) if given.
+async fn call_signed_as(
+    name: &str,
+    call: &HookCall,
+    signature: Option<&dyn Fn(&[u8]) -> String>,
+) -> (StatusCode, serde_json::Value) {
+    let body = serde_json::to_vec(call).expect("json");
+    let mut request =
+        Request::post(format!("{HOOKS_PATH}/{name}")).header("content-type", "application/json");
+    if let Some(signature) = signature {
+        request = request.header(SIGNATURE_HEADER, signature(&body));
+    }
+    common::call(
+        common::plugin("crm", "").platform_secret(SECRET),
+        request.body(Body::from(body)).expect("request"),
+    )
+    .await
+}
+
 /// Calls hook `name` with `call`, signed with `secret` at `at` (unix seconds), if given.
 async fn call(
     name: &str,
     call: &HookCall,
     signed: Option<(&[u8], i64)>,
 ) -> (StatusCode, serde_json::Value) {
-    let body = serde_json::to_vec(call).expect("json");
-    let mut request =
-        Request::post(format!("{HOOKS_PATH}/{name}")).header("content-type", "application/json");
-    if let Some((secret, at)) = signed {
-        request = request.header(SIGNATURE_HEADER, sign_delivery(secret, at, &body));
+    match signed {
+        Some((secret, at)) => {
+            let sign = move |body: &[u8]| signature(name, body, secret, at);
+            call_signed_as(name, call, Some(&sign)).await
+        }
+        None => call_signed_as(name, call, None).await,
     }
-    common::call(
-        common::plugin("crm", "").event_secret(SECRET),
-        request.body(Body::from(body)).expect("request"),
-    )
-    .await
 }
 
 fn acme() -> HookCall {
@@ -133,6 +162,20 @@ async fn unsigned_forged_and_stale_calls_are_refused() {
     }
     let installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
     assert!(installed[before..].iter().all(|(t, ..)| t != "outsider"));
+}
+
+#[tokio::test]
+async fn a_hook_calls_signature_is_no_good_for_another_hook() {
+    // The platform calls on_install then on_activate with the same body: each signature covers
+    // its own path, so one captured call cannot stand for the other.
+    let install_signature = |body: &[u8]| signature("on_install", body, SECRET, now());
+    let (status, _) = call_signed_as("on_install", &acme(), Some(&install_signature)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call_signed_as("on_activate", &acme(), Some(&install_signature)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "BAD_SIGNATURE");
+    let (status, _) = call("on_activate", &acme(), Some((SECRET, now()))).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]

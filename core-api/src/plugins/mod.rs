@@ -9,6 +9,7 @@
 //! started *before* the transaction that makes a plugin `ACTIVE` commits, and stopped again if
 //! that transaction fails. [`reconcile`] restarts every active plugin when the API starts.
 
+pub mod client;
 pub mod deps;
 pub mod package;
 pub mod runtime;
@@ -115,9 +116,9 @@ pub struct Plugins {
     pub platform_version: Version,
     /// Where each running plugin serves each tenant (for the gateway).
     pub targets: crate::gateway::Targets,
-    /// The client of lifecycle hook calls to plugins (connections reused; redirects never
-    /// followed, so a plugin cannot send a signed hook call somewhere else).
-    pub http: reqwest::Client,
+    /// The client of every call to plugins' backends (hooks, event pushes, the gateway): each
+    /// request signed for its backend, no redirect followed.
+    pub http: client::PluginClient,
     /// The gateway's circuit breakers, per target.
     pub breakers: crate::gateway::Breakers,
     /// Install records read on every plugin-to-plugin call.
@@ -143,12 +144,7 @@ impl Plugins {
             packages,
             runtime,
             targets: crate::gateway::Targets::default(),
-            http: reqwest::Client::builder()
-                .connect_timeout(std::time::Duration::from_secs(2))
-                .pool_idle_timeout(std::time::Duration::from_secs(60))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
+            http: client::PluginClient::new(),
             platform_version: env!("CARGO_PKG_VERSION")
                 .parse()
                 .unwrap_or(Version::new(0, 0, 0)),
@@ -480,8 +476,8 @@ async fn start_backend(
         })
 }
 
-/// Calls lifecycle hook `hook` (`on_install`, …) of the backend at `endpoint`, signed like an
-/// event push, at the path the manifest's `[hooks]` names or the SDK's
+/// Calls lifecycle hook `hook` (`on_install`, …) of the backend at `endpoint`, signed for
+/// that backend and that path (one hook's call is no good for another), at the path the manifest's `[hooks]` names or the SDK's
 /// `/_plexica/hooks/<hook>`. A backend that has no such route (404) has nothing to do.
 async fn call_hook(
     state: &AppState,
@@ -491,7 +487,7 @@ async fn call_hook(
     hook: &str,
     cause: &Cause,
 ) -> ApiResult<()> {
-    use plexica_sdk::api::events::{HOOKS_PATH, HookCall, SIGNATURE_HEADER, sign_delivery};
+    use plexica_sdk::api::events::{HOOKS_PATH, HookCall};
     let declared = record.manifest.hooks.as_ref().and_then(|h| match hook {
         "on_install" => h.on_install.clone(),
         "on_uninstall" => h.on_uninstall.clone(),
@@ -505,7 +501,6 @@ async fn call_hook(
         correlationid: Some(cause.correlation_id.clone()),
     })
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    let signature = sign_delivery(endpoint.event_secret.as_bytes(), now_ms() / 1000, &body);
     let failed = |why: String| {
         ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,
@@ -513,15 +508,22 @@ async fn call_hook(
             format!("the `{hook}` hook of `{}` failed: {why}", record.plugin_id),
         )
     };
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    let call = client::PluginRequest {
+        method: reqwest::Method::POST,
+        target: &path,
+        headers,
+        body: body.into(),
+        timeout: Some(state.config.delivery_timeout),
+    };
     let response = state
         .plugins
         .http
-        .post(format!("{}{path}", endpoint.base_url))
-        .header(SIGNATURE_HEADER, signature)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .timeout(state.config.delivery_timeout)
-        .body(body)
-        .send()
+        .send(&endpoint.address, endpoint.secret.as_bytes(), call)
         .await
         .map_err(|e| failed(e.to_string()))?;
     match response.status() {
@@ -594,8 +596,8 @@ async fn subscribe(
     let subscription = Subscription {
         tenant: tenant.to_owned(),
         plugin_id: record.plugin_id.clone(),
-        endpoint: endpoint.base_url,
-        secret: endpoint.event_secret,
+        endpoint: endpoint.address,
+        secret: endpoint.secret,
         patterns: record.manifest.events.subscribes.clone(),
         workspace_aware: record.manifest.plugin.workspace_aware,
         active: true,

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use plexica_sdk::manifest::Manifest;
 use plexica_sdk::runtime::{
-    CORE_URL_ENV, EVENT_SECRET_ENV, INSTALL_TOKEN_ENV, LISTEN_ENV, PACKAGE_DIR_ENV,
+    CORE_URL_ENV, INSTALL_TOKEN_ENV, LISTEN_ENV, PACKAGE_DIR_ENV, PLATFORM_SECRET_ENV,
 };
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, watch};
 
+use super::client::{PluginClient, PluginRequest, unix_address};
 use super::sandbox::{Confinement, SandboxConfig};
 use crate::auth::secrets;
 use crate::db::core::CoreStore;
@@ -41,24 +42,25 @@ impl RunSpec {
     }
 }
 
-/// Where a running plugin is reached, how the platform signs what it pushes to it, and when
-/// it last answered its health check (its heartbeat; shared by every copy of the endpoint).
+/// Where a running plugin is reached, the secret the platform signs every request to it with,
+/// and when it last answered its health check (its heartbeat; shared by every copy of the
+/// endpoint).
 #[derive(Clone)]
 pub struct Endpoint {
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
-    pub base_url: String,
-    /// The secret event and hook pushes are signed with.
-    pub event_secret: String,
+    /// Its address: `unix:/…/backend.sock`, or a base URL such as `http://127.0.0.1:41234`.
+    pub address: String,
+    /// The secret every request to it is signed with.
+    pub secret: String,
     /// Unix ms of the last heartbeat.
     pub last_seen: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Endpoint {
     /// An endpoint seen just now.
-    pub fn new(base_url: impl Into<String>, event_secret: impl Into<String>) -> Self {
+    pub fn new(address: impl Into<String>, secret: impl Into<String>) -> Self {
         Self {
-            base_url: base_url.into(),
-            event_secret: event_secret.into(),
+            address: address.into(),
+            secret: secret.into(),
             last_seen: Arc::new(std::sync::atomic::AtomicI64::new(
                 plexica_sdk::api::time::now_ms(),
             )),
@@ -84,8 +86,8 @@ impl Endpoint {
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
-            .field("base_url", &self.base_url)
-            .field("event_secret", &"<redacted>")
+            .field("address", &self.address)
+            .field("secret", &"<redacted>")
             .finish()
     }
 }
@@ -154,6 +156,7 @@ struct Inner {
     state_root: PathBuf,
     sandbox: SandboxConfig,
     timing: Timing,
+    client: PluginClient,
     running: Mutex<HashMap<(String, String), Running>>,
 }
 
@@ -183,7 +186,12 @@ struct Launch {
     sandbox: SandboxConfig,
     env: Vec<(&'static str, String)>,
     log: PathBuf,
-    health_url: String,
+    /// Where it serves, and the secret its health probes are signed with.
+    endpoint: Endpoint,
+    /// A Unix socket it serves on, removed before each start (a dead process leaves it).
+    socket: Option<PathBuf>,
+    health_path: String,
+    client: PluginClient,
     label: String,
 }
 
@@ -206,6 +214,7 @@ impl ProcessRuntime {
                 state_root,
                 sandbox,
                 timing,
+                client: PluginClient::new(),
                 running: Mutex::default(),
             }),
         }
@@ -239,12 +248,11 @@ impl ProcessRuntime {
             entry: backend.entry.clone(),
             reason,
         };
-        let port = free_port().map_err(|e| spawn_error(format!("no free port: {e}")))?;
         let core_port = reqwest::Url::parse(&core_url)
             .ok()
             .and_then(|u| u.port_or_known_default())
             .ok_or_else(|| spawn_error(format!("the core API URL {core_url} has no port")))?;
-        let event_secret = secrets::new_secret("plxe_");
+        let secret = secrets::new_secret("plxe_");
         let (id, version) = spec.key();
         let token = self
             .inner
@@ -252,15 +260,37 @@ impl ProcessRuntime {
             .issue_install_token(ANY_TENANT, &id, plexica_sdk::api::time::now_ms())
             .await?;
         let token_hash = secrets::hash(&token);
-        let base_url = format!("http://127.0.0.1:{port}");
         let state = self.inner.state_root.join(format!("{id}-{version}"));
         let state_text = state.display().to_string();
+        let socket = state.join(SOCKET_NAME);
+        // A socket path longer than the kernel takes: loopback TCP on a port of its own.
+        let (listen, address, socket, listen_port) = match socket.as_os_str().len()
+            < SOCKET_PATH_MAX
+        {
+            true => (
+                format!("unix:{}", socket.display()),
+                unix_address(&socket),
+                Some(socket),
+                None,
+            ),
+            false => {
+                let port = free_port().map_err(|e| spawn_error(format!("no free port: {e}")))?;
+                let address = format!("127.0.0.1:{port}");
+                (
+                    address.clone(),
+                    format!("http://{address}"),
+                    None,
+                    Some(port),
+                )
+            }
+        };
+        let endpoint = Endpoint::new(address, secret.clone());
         let launch = Launch {
             program: spec.dir.join(&backend.entry),
             confinement: Confinement {
                 package: spec.dir.clone(),
                 state,
-                listen_port: port,
+                listen_port,
                 connect_ports: std::iter::once(core_port)
                     .chain(backend.outbound_ports.iter().copied())
                     .collect(),
@@ -272,17 +302,20 @@ impl ProcessRuntime {
             env: vec![
                 (CORE_URL_ENV, core_url),
                 (INSTALL_TOKEN_ENV, token),
-                (EVENT_SECRET_ENV, event_secret.clone()),
-                (LISTEN_ENV, format!("127.0.0.1:{port}")),
+                (PLATFORM_SECRET_ENV, secret),
+                (LISTEN_ENV, listen),
                 (PACKAGE_DIR_ENV, spec.dir.display().to_string()),
                 ("HOME", state_text.clone()),
                 ("TMPDIR", state_text),
             ],
             log: self.inner.logs.join(format!("{id}-{version}.log")),
-            health_url: format!("{base_url}{}", backend.health),
+            endpoint: endpoint.clone(),
+            socket,
+            health_path: backend.health.clone(),
+            client: self.inner.client.clone(),
             label: format!("{id}@{version}"),
         };
-        Ok((launch, Endpoint::new(base_url, event_secret), token_hash))
+        Ok((launch, endpoint, token_hash))
     }
 }
 
@@ -294,6 +327,12 @@ fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
         .mode(0o700)
         .create(dir)
 }
+
+/// The name of the Unix socket a backend serves on, in its state directory.
+const SOCKET_NAME: &str = "backend.sock";
+
+/// The longest Unix socket path the kernel takes (`sun_path` holds 108 bytes with the NUL).
+const SOCKET_PATH_MAX: usize = 108;
 
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -318,6 +357,17 @@ impl Launch {
         let err = log.try_clone().map_err(|e| spawn_error(e.to_string()))?;
         let state = &self.confinement.state;
         private_dir(state).map_err(|e| spawn_error(format!("state directory: {e}")))?;
+        if let Some(socket) = &self.socket {
+            match std::fs::remove_file(socket) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(spawn_error(format!(
+                        "stale socket {}: {e}",
+                        socket.display()
+                    )));
+                }
+                _ => {}
+            }
+        }
         let mut command = Command::new(&self.program);
         command
             .current_dir(state)
@@ -340,12 +390,24 @@ impl Launch {
         command.spawn().map_err(|e| spawn_error(e.to_string()))
     }
 
-    /// Waits until the health URL answers 2xx, the child exits, or `timeout` passes.
+    /// Does the health route answer 2xx to a signed probe within a second?
+    async fn is_healthy(&self) -> bool {
+        let probe = PluginRequest {
+            method: reqwest::Method::GET,
+            target: &self.health_path,
+            headers: reqwest::header::HeaderMap::new(),
+            body: bytes::Bytes::new(),
+            timeout: Some(Duration::from_secs(1)),
+        };
+        let endpoint = &self.endpoint;
+        self.client
+            .send(&endpoint.address, endpoint.secret.as_bytes(), probe)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// Waits until the health route answers 2xx, the child exits, or `timeout` passes.
     async fn wait_healthy(&self, child: &mut Child, timeout: Duration) -> Result<(), RuntimeError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(1))
-            .build()
-            .unwrap_or_default();
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -354,9 +416,7 @@ impl Launch {
                     log: self.log.display().to_string(),
                 });
             }
-            if let Ok(r) = http.get(&self.health_url).send().await
-                && r.status().is_success()
-            {
+            if self.is_healthy().await {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -400,10 +460,6 @@ async fn supervise(
     let health_timeout = timing.health_timeout;
     let mut backoff = Duration::from_millis(200);
     let mut started = Instant::now();
-    let probe = reqwest::Client::builder()
-        .timeout(Duration::from_secs(1))
-        .build()
-        .unwrap_or_default();
     let mut heartbeat = tokio::time::interval(timing.heartbeat);
     loop {
         // Running: probe the health route each heartbeat until the process exits.
@@ -415,9 +471,7 @@ async fn supervise(
                 }
                 status = child.wait() => break status,
                 _ = heartbeat.tick() => {
-                    if let Ok(r) = probe.get(&launch.health_url).send().await
-                        && r.status().is_success()
-                    {
+                    if launch.is_healthy().await {
                         endpoint.seen();
                     }
                 }
@@ -485,7 +539,7 @@ impl PluginRuntime for ProcessRuntime {
                 return Err(e);
             }
         };
-        tracing::info!(plugin = %launch.label, url = %endpoint.base_url, "plugin process started");
+        tracing::info!(plugin = %launch.label, address = %endpoint.address, "plugin process started");
         metrics::gauge!("core_plugin_processes").increment(1.0);
         let (stop, stopped) = watch::channel(false);
         let supervisor = tokio::spawn(supervise(

@@ -5,7 +5,8 @@
 //! - a **Landlock** ruleset: read and execute its unpacked package and the system's libraries
 //!   and certificates, read and write its own state directory, nothing else of the file
 //!   system (the core's data directory, other plugins' files and tenants' databases
-//!   included); bind TCP only on its assigned port and connect only to the core API's port
+//!   included); bind no TCP port (it serves on a Unix socket in its state directory), or only
+//!   its assigned one where a socket cannot be used; connect only to the core API's port
 //!   and the outbound ports its manifest declares; no signal to, and no abstract Unix socket
 //!   of, any process outside its sandbox (the core API among them);
 //! - `no_new_privs` (set by Landlock's restriction), so that nothing it executes gains
@@ -104,8 +105,8 @@ pub struct Confinement {
     pub package: PathBuf,
     /// Its state and working directory (read and write).
     pub state: PathBuf,
-    /// The port it serves on (bind).
-    pub listen_port: u16,
+    /// The TCP port it serves on (bind), when it does not serve on a Unix socket.
+    pub listen_port: Option<u16>,
     /// Ports it may connect to: the core API's and the outbound ports it declares.
     pub connect_ports: Vec<u16>,
 }
@@ -184,9 +185,11 @@ impl Confinement {
         ruleset = ruleset
             .add_rules(rules.into_iter().map(Ok::<_, landlock::RulesetError>))
             .map_err(|e| fail(&e))?;
-        ruleset = ruleset
-            .add_rule(NetPort::new(self.listen_port, AccessNet::BindTcp))
-            .map_err(|e| fail(&e))?;
+        if let Some(port) = self.listen_port {
+            ruleset = ruleset
+                .add_rule(NetPort::new(port, AccessNet::BindTcp))
+                .map_err(|e| fail(&e))?;
+        }
         for port in &self.connect_ports {
             ruleset = ruleset
                 .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))

@@ -14,7 +14,7 @@ use plexica_sdk::api::core::{
     DataCount, DataFilter, DataQuery, DataRow, DataRows, InsertRow, InsertedRow, RowsChanged,
     UpdateRows,
 };
-use plexica_sdk::runtime::WORKSPACE_HEADER;
+use plexica_sdk::api::signing::WORKSPACE_HEADER;
 use serde_json::Value;
 use sqlx::error::ErrorKind;
 

@@ -9,7 +9,7 @@ use axum::response::Response;
 use plexica_sdk::api::core::{
     PluginState, ServiceEndpoint, ServiceInfo, ServiceStatus, WorkspaceRole,
 };
-use plexica_sdk::runtime::WORKSPACE_HEADER;
+use plexica_sdk::api::signing::WORKSPACE_HEADER;
 use serde_json::json;
 
 use crate::auth::Credential;
@@ -196,9 +196,10 @@ pub async fn call(
         correlation_id: correlation.0,
     };
     let route = Route {
+        client: &state.plugins.http,
         breakers: &state.plugins.breakers,
         timeout: state.config.gateway_timeout,
-        base_url: &running.base_url,
+        target: &running,
     };
     let call = Call {
         method: &method,

@@ -82,7 +82,7 @@ pub async fn start_plugin_at(
     std::fs::write(dir.join("plexica.toml"), MANIFEST).expect("manifest");
     let plugin = Plugin::from_manifest(dir.join("plexica.toml"))
         .expect("the handlers match the manifest")
-        .event_secret(SECRET);
+        .platform_secret(SECRET);
     let plugin = match core {
         Some((url, token)) => plugin.core(url, token),
         None => plugin,

@@ -4,6 +4,8 @@
 //! `PluginSpace` on a real tenant data space and is refused by SQLite's authorizer or by
 //! PostgreSQL's privileges, and nothing of the platform or of another tenant changes.
 
+use std::os::unix::fs::PermissionsExt;
+
 use plexica_core_api::db::DbError;
 use plexica_core_api::db::tenant::TenantDb;
 
@@ -369,10 +371,10 @@ on_both_backends!(
 
 /// The backend of plugin `prober`: at start it tries, as a hostile plugin would, everything its
 /// sandbox forbids and a few things it allows, prints what the kernel answered as one
-/// `PROBE {json}` line, then serves its health route.
+/// `PROBE {json}` line, then serves its health route on the Unix socket it is given.
 const PROBER: &str = r#"#!/usr/bin/python3
-import errno, json, os, resource, socket, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import errno, json, os, resource, socket, socketserver, sys
+from http.server import BaseHTTPRequestHandler
 
 def outcome(action):
     try:
@@ -409,7 +411,7 @@ def bind(port):
             s.close()
     return go
 
-host, port = os.environ["PLEXICA_PLUGIN_LISTEN"].rsplit(":", 1)
+listen = os.environ["PLEXICA_PLUGIN_LISTEN"]
 core_port = int(os.environ["PLEXICA_CORE_URL"].rsplit(":", 1)[1])
 report = {
     "read core.db": outcome(read("@DATA@/core.db")),
@@ -421,7 +423,7 @@ report = {
     "connect to PostgreSQL": outcome(connect(5432)),
     "connect to NATS": outcome(connect(4222)),
     "connect to the registry": outcome(connect(@REGISTRY@)),
-    "bind another port": outcome(bind(@FREE@)),
+    "bind a TCP port": outcome(bind(@FREE@)),
     "signal the core": outcome(lambda: os.kill(os.getppid(), 0)),
     "read its own package": outcome(read(os.path.abspath(sys.argv[0]))),
     "write its state": outcome(write("own-file")),
@@ -444,7 +446,8 @@ class Health(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-HTTPServer((host, int(port)), Health).serve_forever()
+assert listen.startswith("unix:"), listen
+socketserver.UnixStreamServer(listen[len("unix:"):], Health).serve_forever()
 "#;
 
 on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, registry| {
@@ -518,7 +521,7 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
         ("connect to PostgreSQL", "EACCES"),
         ("connect to NATS", "EACCES"),
         ("connect to the registry", "EACCES"),
-        ("bind another port", "EACCES"),
+        ("bind a TCP port", "EACCES"),
         ("signal the core", "EPERM"),
         ("read its own package", "ok"),
         ("write its state", "ok"),
@@ -534,6 +537,11 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
     assert!(!data.join("planted").exists());
     assert!(!std::path::Path::new("/tmp/plexica-prober-planted").exists());
     assert!(state.join("prober-1.0.0/own-file").exists());
+    // It serves on a Unix socket in its own directory, which only the core's user may enter.
+    let own = state.join("prober-1.0.0");
+    assert!(own.join("backend.sock").exists());
+    let mode = std::fs::metadata(&own).expect("state").permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
     let (status, installed) = core
         .get("/api/v1/tenants/acme/plugins/prober", &t.admin_token)
         .await;

@@ -139,7 +139,7 @@ pub struct BatchOutcome {
 
 /// The path under which a plugin's backend receives lifecycle hook calls:
 /// `POST /_plexica/hooks/{on_install|on_uninstall|on_activate|on_deactivate}`, with a
-/// [`HookCall`] body signed like a pushed event.
+/// [`HookCall`] body, signed like every platform request ([`super::signing`]).
 pub const HOOKS_PATH: &str = "/_plexica/hooks";
 
 /// The body of a lifecycle hook call: the tenant it is for and who caused it.
@@ -153,116 +153,6 @@ pub struct HookCall {
     /// The correlation id of the request that caused the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlationid: Option<String>,
-}
-
-/// The header carrying a pushed event's signature: `t=<unix seconds>,v1=<hex hmac-sha256>`.
-pub const SIGNATURE_HEADER: &str = "x-plexica-signature";
-
-/// The largest clock difference a pushed event's signature may show, in seconds.
-pub const MAX_SIGNATURE_SKEW_SECONDS: i64 = 300;
-
-/// Why a pushed event's signature was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    /// No signature, or not `t=…,v1=…`.
-    #[error("the event signature is missing or malformed")]
-    Malformed,
-    /// Signed too long ago (or in the future): a replay, or a clock far off.
-    #[error("the event signature is stale (more than 5 minutes off)")]
-    Stale,
-    /// The HMAC does not match: another secret, or a changed body.
-    #[error("the event signature does not match")]
-    Mismatch,
-}
-
-fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> hmac::Hmac<sha2::Sha256> {
-    use hmac::Mac;
-    // HMAC accepts keys of any length.
-    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac
-}
-
-/// The `X-Plexica-Signature` value for `body` pushed at `timestamp` (Unix seconds).
-pub fn sign_delivery(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    use hmac::Mac;
-    let tag = mac(secret, timestamp, body).finalize().into_bytes();
-    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
-}
-
-/// Checks `header` for `body` received at `now` (Unix seconds): the timestamp within
-/// [`MAX_SIGNATURE_SKEW_SECONDS`], the HMAC compared in constant time.
-pub fn verify_delivery(
-    secret: &[u8],
-    header: &str,
-    body: &[u8],
-    now: i64,
-) -> Result<(), SignatureError> {
-    use hmac::Mac;
-    let mut timestamp = None;
-    let mut tag = None;
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v1", v)) => tag = decode_hex(v),
-            _ => {}
-        }
-    }
-    let (Some(timestamp), Some(tag)) = (timestamp, tag) else {
-        return Err(SignatureError::Malformed);
-    };
-    if (now - timestamp).abs() > MAX_SIGNATURE_SKEW_SECONDS {
-        return Err(SignatureError::Stale);
-    }
-    mac(secret, timestamp, body)
-        .verify_slice(&tag)
-        .map_err(|_| SignatureError::Mismatch)
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-#[cfg(test)]
-mod signature_tests {
-    use super::*;
-
-    #[test]
-    fn signatures_verify_and_refuse() {
-        let body = br#"{"type":"core.workspace.created"}"#;
-        let header = sign_delivery(b"secret", 1_000_000, body);
-        assert!(header.starts_with("t=1000000,v1="));
-        assert_eq!(verify_delivery(b"secret", &header, body, 1_000_100), Ok(()));
-        assert_eq!(
-            verify_delivery(b"other", &header, body, 1_000_100),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify_delivery(b"secret", &header, b"{}", 1_000_100),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify_delivery(b"secret", &header, body, 1_000_301),
-            Err(SignatureError::Stale)
-        );
-        for bad in ["", "t=1", "v1=00", "t=x,v1=00", "t=1000000,v1=zz"] {
-            assert_eq!(
-                verify_delivery(b"secret", bad, body, 1_000_000),
-                Err(SignatureError::Malformed),
-                "{bad}"
-            );
-        }
-    }
 }
 
 /// A delivery that failed every attempt (`GET /api/v1/admin/dlq`).

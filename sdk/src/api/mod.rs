@@ -3,4 +3,5 @@
 pub mod core;
 pub mod events;
 pub mod registry;
+pub mod signing;
 pub mod time;

@@ -5,21 +5,14 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::error::{Error, Result};
+use super::platform_auth::PlatformClaims;
 use crate::api::events::{PublishRequest, Published};
+pub use crate::api::signing::{CORRELATION_HEADER, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER};
 
 tokio::task_local! {
     /// The context of the event, hook or request the current task works for.
     static CURRENT: Context;
 }
-
-/// The header carrying the tenant of a request the platform forwards to the plugin.
-pub const TENANT_HEADER: &str = "x-plexica-tenant";
-/// The header carrying the workspace of a forwarded request.
-pub const WORKSPACE_HEADER: &str = "x-plexica-workspace";
-/// The header carrying the user a forwarded request is made for.
-pub const USER_HEADER: &str = "x-plexica-user";
-/// The header carrying the correlation id of a request.
-pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
 /// The environment variable holding the core API's base URL.
 pub const CORE_URL_ENV: &str = "PLEXICA_CORE_URL";
@@ -446,8 +439,9 @@ impl axum::response::IntoResponse for MissingTenant {
 }
 
 /// A plugin route takes `ctx: Context` like any axum extractor: tenant, workspace, user and
-/// correlation id come from the headers the platform adds when it forwards a request
-/// (`X-Plexica-Tenant`, `X-Plexica-Workspace`, `X-Plexica-User`, `X-Correlation-Id`).
+/// correlation id are what the platform asserted in the request it signed
+/// ([`PlatformClaims`], from `X-Plexica-Tenant`, `X-Plexica-Workspace`, `X-Plexica-User`,
+/// `X-Correlation-Id`); an unsigned request never gets this far.
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Context {
     type Rejection = MissingTenant;
 
@@ -456,32 +450,30 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Context {
         _: &S,
     ) -> std::result::Result<Self, MissingTenant> {
         let core = parts.extensions.get::<Arc<CoreConnection>>().cloned();
-        Context::from_platform_headers(&parts.headers, core).ok_or(MissingTenant)
+        let claims = parts
+            .extensions
+            .get::<PlatformClaims>()
+            .ok_or(MissingTenant)?;
+        Context::from_claims(claims, core).ok_or(MissingTenant)
     }
 }
 
 impl Context {
-    /// The context of a request the platform forwarded, from its headers; `None` when they
-    /// name no tenant.
-    pub(crate) fn from_platform_headers(
-        headers: &axum::http::HeaderMap,
+    /// The context of a request the platform signed, from what it asserted; `None` when it
+    /// names no tenant.
+    pub(crate) fn from_claims(
+        claims: &PlatformClaims,
         core: Option<Arc<CoreConnection>>,
     ) -> Option<Self> {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        let tenant = header(TENANT_HEADER)?;
-        let correlation =
-            header(CORRELATION_HEADER).unwrap_or_else(crate::api::events::new_event_id);
+        let correlation = claims
+            .correlation_id
+            .clone()
+            .unwrap_or_else(crate::api::events::new_event_id);
         Some(
             Self::new(
-                tenant,
-                header(WORKSPACE_HEADER),
-                header(USER_HEADER),
+                claims.tenant.clone()?,
+                claims.workspace.clone(),
+                claims.user.clone(),
                 correlation,
             )
             .connected(core),

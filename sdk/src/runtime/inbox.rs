@@ -1,7 +1,7 @@
 //! `POST /_plexica/events`: where the core API pushes events (events-sdk.md, "Embedded
-//! transport"). Each push is checked — signature by the install's secret, at most five minutes
-//! old — then, unless its id was handled already (deduplication, on by default), dispatched to
-//! the matching `#[event_handler]`s. A handler's failure answers 500 so that the core API
+//! transport"). A push reaches it only once the platform's signature is verified
+//! ([`super::platform_auth`]); then, unless its id was handled already (deduplication, on by
+//! default), each event is dispatched to the matching `#[event_handler]`s. A handler's failure answers 500 so that the core API
 //! retries; nothing counts as handled unless every matching handler succeeded.
 
 use std::collections::{HashSet, VecDeque};
@@ -16,15 +16,10 @@ use axum::response::{IntoResponse, Response};
 use super::context::Context;
 use super::handler::{dispatch, handlers};
 pub use crate::api::events::EVENTS_PATH;
-use crate::api::events::{
-    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, BatchOutcome, SIGNATURE_HEADER, verify_delivery,
-};
+use crate::api::events::{BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, BatchOutcome};
 
 /// How long a batch's events may be started when the push gives no budget.
 const DEFAULT_BATCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The environment variable holding the install's event secret.
-pub const EVENT_SECRET_ENV: &str = "PLEXICA_EVENT_SECRET";
 
 /// Ids of recently handled events, at most `capacity`, oldest forgotten first.
 #[derive(Debug)]
@@ -62,10 +57,9 @@ impl RecentIds {
     }
 }
 
-/// What the endpoint needs: the secret, and the handled ids when deduplicating.
+/// What the endpoint needs: the handled ids when deduplicating, and the way to the core API.
 #[derive(Debug, Clone)]
 pub(crate) struct Inbox {
-    pub(crate) secret: Option<Arc<[u8]>>,
     pub(crate) recent: Option<Arc<Mutex<RecentIds>>>,
     pub(crate) core: Option<Arc<super::context::CoreConnection>>,
 }
@@ -74,33 +68,6 @@ pub(crate) struct Inbox {
 pub(crate) fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message.into() } });
     (status, Json(body)).into_response()
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// Checks a push's signature by the install's secret; returns the answer refusing it, if it
-/// must be refused.
-pub(crate) fn refusal(inbox: &Inbox, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
-    let Some(secret) = &inbox.secret else {
-        return Some(refuse(
-            StatusCode::UNAUTHORIZED,
-            "NO_EVENT_SECRET",
-            format!(
-                "this plugin has no event secret ({EVENT_SECRET_ENV}); it accepts no platform calls"
-            ),
-        ));
-    };
-    let signature = headers
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    verify_delivery(secret, signature, body, now_unix())
-        .err()
-        .map(|e| refuse(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", e.to_string()))
 }
 
 /// Why one event of a push was not handled: the answer to give.
@@ -196,9 +163,6 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = refusal(&inbox, &headers, &body) {
-        return refused;
-    }
     if is_batch(&headers) {
         let Ok(envelopes) = serde_json::from_slice::<Vec<serde_json::Value>>(&body) else {
             return refuse(

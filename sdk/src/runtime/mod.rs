@@ -44,6 +44,7 @@ mod event;
 mod handler;
 mod hook;
 mod inbox;
+mod platform_auth;
 mod plugin;
 pub mod prelude;
 pub mod testing;
@@ -59,7 +60,8 @@ pub use handler::{
     HandlerFn, HandlerFuture, HandlerRegistration, Mismatch, check_handlers, handlers,
 };
 pub use hook::{Hook, HookFn, HookRegistration, UnknownHook, duplicate_hooks, hooks, run_hook};
-pub use inbox::{EVENT_SECRET_ENV, EVENTS_PATH, RecentIds};
+pub use inbox::{EVENTS_PATH, RecentIds};
+pub use platform_auth::{MAX_PLATFORM_BODY_BYTES, PLATFORM_SECRET_ENV, PlatformClaims};
 pub use plugin::{CHECK_ONLY_ENV, LISTEN_ENV, PACKAGE_DIR_ENV, Plugin};
 
 #[cfg(test)]

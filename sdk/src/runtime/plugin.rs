@@ -13,12 +13,14 @@ use super::context::CoreConnection;
 use super::error::{Error, Result};
 use super::handler::{check_handlers, handlers};
 use super::hook::{duplicate_hooks, hooks, receive_hook};
-use super::inbox::{EVENT_SECRET_ENV, EVENTS_PATH, Inbox, RecentIds, receive};
+use super::inbox::{EVENTS_PATH, Inbox, RecentIds, receive};
+use super::platform_auth::{PLATFORM_SECRET_ENV, PlatformClaims, PlatformSecret, authenticate};
 pub use crate::api::events::CHECK_ONLY_ENV;
 use crate::api::events::{BackendDescription, HOOKS_PATH, HandlerInfo};
 use crate::manifest::Manifest;
 
-/// The environment variable holding the address the backend listens on (`host:port`).
+/// The environment variable holding the address the backend listens on: `host:port`, or
+/// `unix:<path>` for a Unix socket (what the platform gives on Linux).
 pub const LISTEN_ENV: &str = "PLEXICA_PLUGIN_LISTEN";
 
 /// The environment variable naming the directory of the plugin's unpacked package, set by
@@ -56,7 +58,7 @@ pub struct Plugin {
     manifest: Manifest,
     health_route: String,
     routes: Router,
-    event_secret: Option<Arc<[u8]>>,
+    platform_secret: Option<Arc<[u8]>>,
     dedup: bool,
     core: Option<Arc<CoreConnection>>,
 }
@@ -93,7 +95,7 @@ impl Plugin {
         if !duplicates.is_empty() {
             return Err(Error::DuplicateHooks(duplicates));
         }
-        let event_secret = std::env::var(EVENT_SECRET_ENV)
+        let platform_secret = std::env::var(PLATFORM_SECRET_ENV)
             .ok()
             .filter(|s| !s.is_empty())
             .map(|s| Arc::from(s.into_bytes()));
@@ -101,16 +103,16 @@ impl Plugin {
             manifest,
             health_route,
             routes: Router::new(),
-            event_secret,
+            platform_secret,
             dedup: true,
             core: CoreConnection::from_env().map(Arc::new),
         })
     }
 
-    /// Sets the secret pushed events must be signed with (by default `PLEXICA_EVENT_SECRET`,
-    /// which the platform sets; without one, every push is refused).
-    pub fn event_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
-        self.event_secret = Some(Arc::from(secret.into()));
+    /// Sets the secret every request must be signed with (by default `PLEXICA_PLATFORM_SECRET`,
+    /// which the platform sets; without one, every request is refused with 401).
+    pub fn platform_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.platform_secret = Some(Arc::from(secret.into()));
         self
     }
 
@@ -141,7 +143,8 @@ impl Plugin {
     }
 
     /// The plugin's own routes, each run with its [`Context`](super::Context) as
-    /// `Context::current()` when the platform named a tenant, and able to call the core API.
+    /// `Context::current()` when the platform's signed request named a tenant, and able to
+    /// call the core API.
     fn plugin_routes(&self) -> Router {
         let core = self.core.clone();
         self.routes.clone().layer(axum::middleware::from_fn(
@@ -151,7 +154,11 @@ impl Plugin {
                     if let Some(core) = &core {
                         request.extensions_mut().insert(core.clone());
                     }
-                    match super::Context::from_platform_headers(request.headers(), core) {
+                    let ctx = request
+                        .extensions()
+                        .get::<PlatformClaims>()
+                        .and_then(|claims| super::Context::from_claims(claims, core));
+                    match ctx {
                         Some(ctx) => ctx.scope(next.run(request)).await,
                         None => next.run(request).await,
                     }
@@ -160,7 +167,8 @@ impl Plugin {
         ))
     }
 
-    /// The complete HTTP application: the platform's routes first, then the plugin's.
+    /// The complete HTTP application: the platform's routes first, then the plugin's, all
+    /// behind the check of the platform's signature (401 to anything it did not sign).
     pub fn router(&self) -> Router {
         let plugin = &self.manifest.plugin;
         let health = serde_json::json!({
@@ -169,7 +177,6 @@ impl Plugin {
             "version": plugin.version.to_string(),
         });
         let inbox = Inbox {
-            secret: self.event_secret.clone(),
             recent: self
                 .dedup
                 .then(|| Arc::new(Mutex::new(RecentIds::new(10_000)))),
@@ -186,6 +193,10 @@ impl Plugin {
                 post(receive_hook).with_state(inbox),
             )
             .fallback_service(self.plugin_routes())
+            .layer(axum::middleware::from_fn_with_state(
+                PlatformSecret(self.platform_secret.clone()),
+                authenticate,
+            ))
     }
 
     /// What this backend registered: its handlers and hooks, sorted.
@@ -209,8 +220,9 @@ impl Plugin {
         }
     }
 
-    /// Serves [`router`](Self::router) on the address in `PLEXICA_PLUGIN_LISTEN` (default
-    /// `127.0.0.1:8080`) until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    /// Serves [`router`](Self::router) on the address in `PLEXICA_PLUGIN_LISTEN` (`host:port`
+    /// or `unix:<path>`; default `127.0.0.1:8080`) until SIGTERM or Ctrl-C, then lets in-flight
+    /// requests finish.
     ///
     /// With `PLEXICA_CHECK_ONLY=1`, prints [`describe`](Self::describe) as JSON on stdout and
     /// returns instead: the start-up checks of [`from_manifest`](Self::from_manifest) have
@@ -225,30 +237,40 @@ impl Plugin {
             Some(address) => (address.to_string_lossy().into_owned(), LISTEN_ENV),
             None => (DEFAULT_LISTEN.to_owned(), "the default"),
         };
-        let listener = TcpListener::bind(&address)
-            .await
-            .map_err(|source| Error::Listen {
-                address: address.clone(),
-                origin,
-                source,
-            })?;
+        let listen_error = |source| Error::Listen {
+            address: address.clone(),
+            origin,
+            source,
+        };
         let shutdown = shutdown_signal()?;
+        let plugin = format!(
+            "{} {}",
+            self.manifest.plugin.id, self.manifest.plugin.version
+        );
+        #[cfg(unix)]
+        if let Some(path) = address.strip_prefix("unix:") {
+            let listener = tokio::net::UnixListener::bind(path).map_err(listen_error)?;
+            eprintln!("{plugin} listening on unix:{path}");
+            return self.serve(listener, shutdown).await;
+        }
+        let listener = TcpListener::bind(&address).await.map_err(listen_error)?;
         if let Ok(local) = listener.local_addr() {
-            eprintln!(
-                "{} {} listening on http://{local}",
-                self.manifest.plugin.id, self.manifest.plugin.version
-            );
+            eprintln!("{plugin} listening on http://{local}");
         }
         self.serve(listener, shutdown).await
     }
 
     /// Serves [`router`](Self::router) on `listener` until `shutdown` completes, then lets
     /// in-flight requests finish. For tests and embedders; plugins call [`run`](Self::run).
-    pub async fn serve(
+    pub async fn serve<L>(
         self,
-        listener: TcpListener,
+        listener: L,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<()> {
+    ) -> Result<()>
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await

@@ -276,22 +276,54 @@ fn debug_output_is_the_message_plus_unseen_causes() {
     assert!(!format!("{err:?}").contains("caused by"), "{err:?}");
 }
 
-async fn get(address: std::net::SocketAddr, path: &str) -> String {
-    let path = path.to_owned();
+const SECRET: &[u8] = b"platform secret";
+
+/// Where a test server listens.
+#[derive(Debug, Clone)]
+enum Address {
+    Tcp(std::net::SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+/// `GET path` over a plain connection to `address`, signed by the platform when `signed`.
+async fn get_as(address: &Address, path: &str, signed: bool) -> String {
+    let signature = crate::api::signing::SignedRequest {
+        method: "GET",
+        target: path,
+        body: b"",
+    }
+    .sign(SECRET, crate::api::time::now_ms() / 1000, |_| None);
+    let signature = match signed {
+        true => format!("x-plexica-signature: {signature}\r\n"),
+        false => String::new(),
+    };
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: test\r\n{signature}Connection: close\r\n\r\n");
+    let address = address.clone();
     tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(address).expect("connect");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-        )
-        .expect("request");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("response");
-        response
+        fn exchange(mut stream: impl Read + Write, request: &str) -> String {
+            stream.write_all(request.as_bytes()).expect("request");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("response");
+            response
+        }
+        match address {
+            Address::Tcp(a) => {
+                exchange(std::net::TcpStream::connect(a).expect("connect"), &request)
+            }
+            Address::Unix(p) => exchange(
+                std::os::unix::net::UnixStream::connect(p).expect("connect"),
+                &request,
+            ),
+        }
     })
     .await
     .expect("client thread")
+}
+
+async fn get(address: &Address, path: &str) -> String {
+    get_as(address, path, true).await
 }
 
 #[tokio::test]
@@ -299,6 +331,7 @@ async fn serves_health_and_plugin_routes_until_shutdown() {
     let (_dir, path) = write_manifest(BOTH);
     let plugin = Plugin::from_manifest(&path)
         .expect("manifest")
+        .platform_secret(SECRET)
         .routes(axum::Router::new().route("/contacts", axum::routing::get(|| async { "[]" })))
         .routes(
             axum::Router::new().route("/_plexica/health", axum::routing::post(|| async { "mine" })),
@@ -306,13 +339,15 @@ async fn serves_health_and_plugin_routes_until_shutdown() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let address = listener.local_addr().expect("address");
+    let address = Address::Tcp(listener.local_addr().expect("address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(plugin.serve(listener, async {
         stopped.await.ok();
     }));
 
-    let health = get(address, "/_plexica/health").await;
+    let unsigned = get_as(&address, "/_plexica/health", false).await;
+    assert!(unsigned.starts_with("HTTP/1.1 401"), "{unsigned}");
+    let health = get(&address, "/_plexica/health").await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let body = health.split("\r\n\r\n").nth(1).expect("body");
     let body: serde_json::Value = serde_json::from_str(body).expect("json");
@@ -320,19 +355,40 @@ async fn serves_health_and_plugin_routes_until_shutdown() {
         body,
         serde_json::json!({ "status": "ok", "plugin": "crm", "version": "1.2.0" })
     );
-    let contacts = get(address, "/contacts").await;
+    let contacts = get(&address, "/contacts").await;
     assert!(
         contacts.starts_with("HTTP/1.1 200") && contacts.ends_with("[]"),
         "{contacts}"
     );
-    let events = get(address, "/_plexica/events").await;
+    let events = get(&address, "/_plexica/events").await;
     assert!(
         events.starts_with("HTTP/1.1 405"),
         "events are pushed with POST: {events}"
     );
-    let missing = get(address, "/nothing-here").await;
+    let missing = get(&address, "/nothing-here").await;
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 
+    stop.send(()).expect("server running");
+    server.await.expect("server task").expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn serves_on_a_unix_socket() {
+    let (dir, path) = write_manifest(BOTH);
+    let plugin = Plugin::from_manifest(&path)
+        .expect("manifest")
+        .platform_secret(SECRET);
+    let socket = dir.path().join("backend.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).expect("bind");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(plugin.serve(listener, async {
+        stopped.await.ok();
+    }));
+    let address = Address::Unix(socket);
+    let health = get(&address, "/_plexica/health").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let unsigned = get_as(&address, "/_plexica/health", false).await;
+    assert!(unsigned.starts_with("HTTP/1.1 401"), "{unsigned}");
     stop.send(()).expect("server running");
     server.await.expect("server task").expect("clean shutdown");
 }
