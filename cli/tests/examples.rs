@@ -469,7 +469,9 @@ fn crm_and_analytics_are_built_published_installed_and_work_together() {
 
     // CRM stops answering (frozen): after five failed calls the circuit opens and the gateway
     // answers 503 at once; CRM back, calls go through again after the cool-down.
-    let crm = sandbox.work().join(".plexica/core/plugins/unpacked/crm");
+    let crm = sandbox
+        .work()
+        .join(".plexica/core.plugin-state/packages/crm");
     let pids = pids_of(&crm);
     assert_eq!(pids.len(), 1, "{pids:?}");
     signal(&pids[0], "-STOP");

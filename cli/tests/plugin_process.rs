@@ -129,7 +129,7 @@ fn journey(nats: Option<&str>) {
     // Running: a workspace's creation reaches the handler, which answers with its event.
     let unpacked = sandbox
         .work()
-        .join(".plexica/core/plugins/unpacked")
+        .join(".plexica/core.plugin-state/packages")
         .join(PLUGIN);
     let first = pids_of(&unpacked);
     assert_eq!(first.len(), 1, "one process serves the plugin: {first:?}");

@@ -57,7 +57,9 @@ fn quickstart_runs_the_whole_journey_and_can_run_again() {
             assert!(package.is_file());
         }
         // Nothing of the platform keeps running.
-        let unpacked = sandbox.work().join("qs/platform/core/plugins/unpacked");
+        let unpacked = sandbox
+            .work()
+            .join("qs/platform/core.plugin-state/packages");
         let still_running = std::process::Command::new("pgrep")
             .arg("-f")
             .arg(unpacked.as_os_str())

@@ -7,19 +7,22 @@
 //!
 //! A real registry and core API run in this process; plugin `crm` (declaring service
 //! `crm.contacts` with `GET /contacts/:id`, permission `contacts:read`) is installed and active
-//! in tenant `bench`, and its backend is a small axum server answering a 1 KiB JSON document.
-//! The same client then calls the backend directly and through the gateway, alternately (so
-//! both see the same machine), `PLEXICA_BENCH_CALLS` times each after a warm-up, one call at a
-//! time, each timed to the last byte of the answer. The overhead is the difference of the
-//! percentiles; the gateway's work is authenticating the token, resolving the tenant and the
-//! caller's permissions (cached), the install (one query), the endpoint match, the permission
-//! check, and the forwarding with its headers.
+//! in tenant `bench`, and its route answers a 1 KiB JSON document. The same client calls that
+//! route directly (a plain axum server on loopback TCP, as a service with no platform in front
+//! would be called) and through the gateway (to the same route served by the SDK's `Plugin`
+//! on a Unix socket, as the platform runs backends), alternately (so both see the same
+//! machine), `PLEXICA_BENCH_CALLS` times each after a warm-up, one call at a time, each timed to
+//! the last byte of the answer. The overhead is the difference of the percentiles; it holds all
+//! the platform adds: authenticating the token, resolving the tenant and the caller's
+//! permissions (cached), the install (cached), the endpoint match, the permission check, the
+//! forwarding with its headers and its signature, and the SDK's verification of it.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use axum::Json;
+use plexica_core_api::plugins::client::unix_address;
 use plexica_core_api::plugins::runtime::Endpoint;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -52,25 +55,49 @@ path = "/contacts/:id"
 permission = "contacts:read"
 "#;
 
-async fn backend() -> String {
+/// The secret the gateway signs calls to the backend with.
+const SECRET: &str = "bench secret";
+
+/// The backend's route: `GET /contacts/{id}`, a 1 KiB JSON document.
+fn contacts() -> axum::Router {
     let contact: Value = json!({
         "id": "42",
         "name": "Ada Lovelace",
         "notes": "x".repeat(900),
     });
-    let app = axum::Router::new().route(
+    axum::Router::new().route(
         "/contacts/{id}",
         axum::routing::get(move || {
             let contact = contact.clone();
             async move { Json(contact) }
         }),
-    );
+    )
+}
+
+/// The route alone on loopback TCP; its base URL.
+async fn direct_backend() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move { axum::serve(listener, contacts()).await });
     url
+}
+
+/// The route served by the SDK's `Plugin` (verifying the platform's signature) on a Unix
+/// socket in `dir`; its address.
+async fn platform_backend(dir: &std::path::Path) -> String {
+    let manifest = dir.join("plexica.toml");
+    let text = MANIFEST.to_owned() + "\n[backend]\nentry = \"bin/crm\"\n";
+    std::fs::write(&manifest, text).expect("manifest");
+    let plugin = plexica_sdk::Plugin::from_manifest(&manifest)
+        .expect("plugin")
+        .platform_secret(SECRET)
+        .routes(contacts());
+    let socket = dir.join("backend.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).expect("bind");
+    tokio::spawn(plugin.serve(listener, std::future::pending()));
+    unix_address(&socket)
 }
 
 async fn timed(request: reqwest::RequestBuilder) -> Duration {
@@ -106,12 +133,15 @@ fn main() {
         )
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let direct_url = backend().await;
-        platform.api.state().plugins.targets.insert(
-            "bench",
-            "crm",
-            Endpoint::new(direct_url.clone(), "unused"),
-        );
+        let direct_url = direct_backend().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let address = platform_backend(dir.path()).await;
+        platform
+            .api
+            .state()
+            .plugins
+            .targets
+            .insert("bench", "crm", Endpoint::new(address, SECRET));
         let gateway_url = format!(
             "{}/api/v1/tenants/bench/gateway/crm/crm.contacts/contacts/42",
             platform.core

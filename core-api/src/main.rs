@@ -62,6 +62,11 @@ struct Args {
     /// later is needed); every such start is logged.
     #[arg(long)]
     allow_unsandboxed_plugins: bool,
+    /// Run plugin backends as this unprivileged user (a name of /etc/passwd, UID or UID:GID)
+    /// instead of the core API's own; needs the core API to run as root. Their state
+    /// directories are given to that user, and the state root and packages are opened to it.
+    #[arg(long, value_name = "USER")]
+    plugin_user: Option<plexica_core_api::plugins::sandbox::PluginUser>,
     /// Where plugin backends get their state and working directories (default: beside the
     /// data directory, `<data-dir>.plugin-state`).
     #[arg(long, value_name = "DIR")]
@@ -138,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
     config.trusted_keys = args.trusted_keys;
     config.trust_registry_keys = args.trust_registry_keys;
     config.plugin_sandbox.allow_unsandboxed = args.allow_unsandboxed_plugins;
+    config.plugin_sandbox.plugin_user = args.plugin_user;
     if let Ok(key) = std::env::var(KEY_ENCRYPTION_KEY_ENV) {
         config.key_encryption = KeySource::Key(
             KeyEncryptionKey::from_base64(&key)

@@ -54,6 +54,10 @@ pub struct AppState {
 impl AppState {
     /// Connects the databases described by `config` and loads the signing keys.
     pub async fn open(config: Config) -> Result<Self, crate::StartError> {
+        config
+            .plugin_sandbox
+            .check_user()
+            .map_err(crate::StartError::Startup)?;
         let core = CoreStore::connect(&config.database_url, config.core_pool_size).await?;
         let spaces: Arc<dyn DataSpaces> = match core.backend() {
             Backend::Sqlite => Arc::new(SqliteFiles::new(config.data_dir.join("tenants"))?),
@@ -93,6 +97,7 @@ impl AppState {
                 .map(crate::registry::RegistryClient::new),
             crate::plugins::package::PackageStore::new(
                 plugins_dir,
+                config.plugin_state_dir.join("packages"),
                 trusted,
                 config.trust_registry_keys,
             ),

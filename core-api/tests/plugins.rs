@@ -679,7 +679,12 @@ async fn migrations_outside_the_plugins_tables_are_refused_before_running() {
     use plexica_core_api::registry::RegistryClient;
     let key = plexica_sdk::package::signing::SecretKey::generate();
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = PackageStore::new(dir.path().to_owned(), vec![key.public_key()], false);
+    let store = PackageStore::new(
+        dir.path().to_owned(),
+        dir.path().join("unpacked"),
+        vec![key.public_key()],
+        false,
+    );
     let unused = RegistryClient::new("http://127.0.0.1:9");
     let cases = [
         (

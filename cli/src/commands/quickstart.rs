@@ -136,6 +136,7 @@ pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
                 gateway_timeout: None,
                 breaker_cooldown: None,
                 allow_unsandboxed_plugins: false,
+                plugin_user: None,
             })
         },
     )?;

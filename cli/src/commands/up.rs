@@ -59,6 +59,10 @@ pub struct UpArgs {
     /// later is needed); every such start is logged.
     #[arg(long)]
     allow_unsandboxed_plugins: bool,
+    /// Run plugin backends as this unprivileged user (a name of /etc/passwd, UID or UID:GID);
+    /// needs `plexica up` to run as root.
+    #[arg(long, value_name = "USER")]
+    plugin_user: Option<plexica_core_api::plugins::sandbox::PluginUser>,
 }
 
 /// The JSON result of `up`, printed once the platform is ready.
@@ -130,6 +134,8 @@ pub struct PlatformOptions {
     pub breaker_cooldown: Option<Duration>,
     /// Start plugins where the kernel cannot sandbox them.
     pub allow_unsandboxed_plugins: bool,
+    /// The user plugins run as (`None`: this process's).
+    pub plugin_user: Option<plexica_core_api::plugins::sandbox::PluginUser>,
 }
 
 impl Platform {
@@ -175,6 +181,7 @@ impl Platform {
                 core_config.breaker_cooldown = cooldown;
             }
             core_config.plugin_sandbox.allow_unsandboxed = options.allow_unsandboxed_plugins;
+            core_config.plugin_sandbox.plugin_user = options.plugin_user;
             core_config.registry_url = Some(format!("http://{registry_addr}"));
             core_config.trust_registry_keys = true;
             std::fs::create_dir_all(data_dir.join("core"))?;
@@ -241,6 +248,7 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         gateway_timeout: Some(Duration::from_secs(args.gateway_timeout_seconds)),
         breaker_cooldown: Some(Duration::from_secs(args.breaker_cooldown_seconds)),
         allow_unsandboxed_plugins: args.allow_unsandboxed_plugins,
+        plugin_user: args.plugin_user,
     })?;
     spinner.finish_and_clear();
     write_profile(

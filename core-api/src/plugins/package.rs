@@ -1,7 +1,8 @@
 //! Packages the platform installs: resolved in the registry's index, downloaded once into a
 //! local cache (`<data_dir>/plugins/packages`, content-addressed by digest), verified against
 //! the platform's trusted keys on every install, and unpacked once per version
-//! (`<data_dir>/plugins/unpacked/<id>/<version>`) for the runtime.
+//! (`<plugin-state-dir>/packages/<id>/<version>`, outside the data directory, where a plugin
+//! running as another user can read and execute it but not change it) for the runtime.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,7 @@ pub struct VerifiedPackage {
 #[derive(Debug)]
 pub struct PackageStore {
     dir: PathBuf,
+    unpack_root: PathBuf,
     trusted: Vec<PublicKey>,
     trust_registry_keys: bool,
 }
@@ -104,11 +106,18 @@ pub fn resolve_version<'a>(
 }
 
 impl PackageStore {
-    /// A store under `dir`, trusting `trusted` keys and, with `trust_registry_keys`, the keys
-    /// the registry lists for each plugin's owners.
-    pub fn new(dir: PathBuf, trusted: Vec<PublicKey>, trust_registry_keys: bool) -> Self {
+    /// A store keeping downloads under `dir` and unpacking them under `unpack_root`, trusting
+    /// `trusted` keys and, with `trust_registry_keys`, the keys the registry lists for each
+    /// plugin's owners.
+    pub fn new(
+        dir: PathBuf,
+        unpack_root: PathBuf,
+        trusted: Vec<PublicKey>,
+        trust_registry_keys: bool,
+    ) -> Self {
         Self {
             dir,
+            unpack_root,
             trusted,
             trust_registry_keys,
         }
@@ -120,7 +129,7 @@ impl PackageStore {
 
     /// Where `id@version` is unpacked.
     pub fn unpacked_dir(&self, id: &str, version: &str) -> PathBuf {
-        self.dir.join("unpacked").join(id).join(version)
+        self.unpack_root.join(id).join(version)
     }
 
     /// The bytes of `line`'s package: from the cache when its digest matches, else downloaded
@@ -236,6 +245,7 @@ impl PackageStore {
             .map_err(|e| ApiError::internal(e.to_string()))?
         };
         let installed = result.and_then(|()| {
+            readable_by_all(&self.unpack_root, &staging)?;
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)?;
             }
@@ -250,6 +260,28 @@ impl PackageStore {
         }
         Ok(dir)
     }
+}
+
+/// Makes the directories from `root` down to `tree`, and every directory in `tree`, 0755: a
+/// plugin running as another user reads and executes its package (files are 0644 or 0755
+/// already) and changes nothing. Who may reach `root` at all is decided above it.
+fn readable_by_all(root: &Path, tree: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let open = |dir: &Path| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+    for dir in tree.ancestors().skip(1).take_while(|d| d.starts_with(root)) {
+        open(dir)?;
+    }
+    let mut pending = vec![tree.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        open(&dir)?;
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                pending.push(entry.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn uuid_like() -> String {

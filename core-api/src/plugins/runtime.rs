@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, watch};
 
 use super::client::{PluginClient, PluginRequest, unix_address};
-use super::sandbox::{Confinement, SandboxConfig};
+use super::sandbox::{Confinement, PluginUser, SandboxConfig};
 use crate::auth::secrets;
 use crate::db::core::CoreStore;
 
@@ -334,6 +334,17 @@ const SOCKET_NAME: &str = "backend.sock";
 /// The longest Unix socket path the kernel takes (`sun_path` holds 108 bytes with the NUL).
 const SOCKET_PATH_MAX: usize = 108;
 
+/// Gives `state` to the plugin's `user` (it stays 0700: its alone) and lets every user through
+/// the state root above it (0711: they can enter a directory they know the name of, list
+/// nothing), so that the plugin reaches its directory and its package.
+fn hand_over(state: &std::path::Path, user: PluginUser) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(root) = state.parent() {
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711))?;
+    }
+    std::os::unix::fs::chown(state, Some(user.uid), Some(user.gid))
+}
+
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -357,6 +368,9 @@ impl Launch {
         let err = log.try_clone().map_err(|e| spawn_error(e.to_string()))?;
         let state = &self.confinement.state;
         private_dir(state).map_err(|e| spawn_error(format!("state directory: {e}")))?;
+        if let Some(user) = self.sandbox.plugin_user {
+            hand_over(state, user).map_err(|e| spawn_error(format!("state directory: {e}")))?;
+        }
         if let Some(socket) = &self.socket {
             match std::fs::remove_file(socket) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

@@ -11,7 +11,10 @@
 //!   of, any process outside its sandbox (the core API among them);
 //! - `no_new_privs` (set by Landlock's restriction), so that nothing it executes gains
 //!   privileges;
-//! - resource limits: address space, open files, CPU time.
+//! - resource limits: address space, open files, CPU time;
+//! - with [`SandboxConfig::plugin_user`] (`--plugin-user`), another, unprivileged account:
+//!   its uid and gid, no supplementary group (a core running as root otherwise lends plugins
+//!   root's capabilities, which Landlock does not take away).
 //!
 //! Where the kernel cannot enforce the ruleset fully, the plugin is not started, unless the
 //! operator allowed unsandboxed plugins ([`SandboxConfig::allow_unsandboxed`]).
@@ -96,6 +99,80 @@ pub struct SandboxConfig {
     pub allow_unsandboxed: bool,
     /// Their resource limits.
     pub limits: Limits,
+    /// The account they run as (`None`: the core's own).
+    pub plugin_user: Option<PluginUser>,
+}
+
+impl SandboxConfig {
+    /// Refuses a plugin user this process cannot switch to (only root can), and warns when a
+    /// core running as root would run plugins as root.
+    pub fn check_user(&self) -> Result<(), String> {
+        let root = rustix::process::geteuid().is_root();
+        match (self.plugin_user, root) {
+            (Some(_), false) => Err("--plugin-user needs the core API to run as root: only \
+                 root can start a process as another user"
+                .to_owned()),
+            (None, true) => {
+                tracing::warn!(
+                    "running as root: plugin backends run as root too, with root's \
+                     capabilities; pass --plugin-user to run them as an unprivileged user"
+                );
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The unprivileged account plugin processes run as (`--plugin-user NAME|UID[:GID]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginUser {
+    /// Its user id (never 0).
+    pub uid: u32,
+    /// Its group id (never 0).
+    pub gid: u32,
+}
+
+impl PluginUser {
+    /// Reads `NAME` (looked up in `passwd`, the text of `/etc/passwd`), `UID` (its group is the
+    /// same number) or `UID:GID`; refuses root's ids.
+    pub fn parse(text: &str, passwd: &str) -> Result<Self, String> {
+        let number = |n: &str| n.parse::<u32>().ok();
+        let user = match text.split_once(':') {
+            Some((uid, gid)) => number(uid).zip(number(gid)),
+            None => match number(text) {
+                Some(uid) => Some((uid, uid)),
+                None => passwd.lines().find_map(|line| {
+                    let fields: Vec<&str> = line.split(':').collect();
+                    match fields.as_slice() {
+                        [name, _, uid, gid, ..] if *name == text => number(uid).zip(number(gid)),
+                        _ => None,
+                    }
+                }),
+            },
+        };
+        let Some((uid, gid)) = user else {
+            return Err(format!(
+                "`{text}` is not a user of /etc/passwd, a uid or uid:gid"
+            ));
+        };
+        if uid == 0 || gid == 0 {
+            return Err(format!(
+                "`{text}` is root's user or group; plugins must run unprivileged"
+            ));
+        }
+        Ok(Self { uid, gid })
+    }
+}
+
+impl std::str::FromStr for PluginUser {
+    type Err = String;
+
+    /// [`PluginUser::parse`] with this machine's `/etc/passwd`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        Self::parse(text, &passwd)
+    }
 }
 
 /// What one plugin process may reach.
@@ -121,6 +198,11 @@ impl Confinement {
     /// parent, and only enforced in the child between `fork` and `exec` (system calls only).
     pub fn apply(&self, command: &mut Command, config: &SandboxConfig) -> Result<(), SandboxError> {
         let ruleset = self.ruleset()?;
+        if let Some(user) = config.plugin_user {
+            // Set before the closure below runs; dropping to a uid as root also drops the
+            // supplementary groups.
+            command.uid(user.uid).gid(user.gid);
+        }
         let limits = config.limits;
         let allow_unsandboxed = config.allow_unsandboxed;
         let ruleset = Mutex::new(Some(ruleset));
@@ -250,4 +332,31 @@ pub fn refused_outbound_ports(declared: &[u16], services: &[(u16, &str)]) -> Vec
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_users_are_names_uids_or_pairs_never_root() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n";
+        let nobody = PluginUser {
+            uid: 65534,
+            gid: 65534,
+        };
+        assert_eq!(PluginUser::parse("nobody", passwd), Ok(nobody));
+        assert_eq!(PluginUser::parse("65534", passwd), Ok(nobody));
+        assert_eq!(
+            PluginUser::parse("1000:100", passwd),
+            Ok(PluginUser {
+                uid: 1000,
+                gid: 100
+            })
+        );
+        for refused in ["root", "0", "1000:0", "0:100", "nosuchuser", "12:x", ""] {
+            assert!(PluginUser::parse(refused, passwd).is_err(), "{refused}");
+        }
+    }
 }

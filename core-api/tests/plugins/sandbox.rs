@@ -432,6 +432,9 @@ report = {
     "connect to an undeclared port": outcome(connect(@UNDECLARED@)),
     "open files limit": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
     "address space limit": resource.getrlimit(resource.RLIMIT_AS)[1],
+    "uid": os.getuid(),
+    "gid": os.getgid(),
+    "groups": os.getgroups(),
 }
 print("PROBE " + json.dumps(report), flush=True)
 
@@ -450,39 +453,45 @@ assert listen.startswith("unix:"), listen
 socketserver.UnixStreamServer(listen[len("unix:"):], Health).serve_forever()
 "#;
 
-on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, registry| {
-    let t = core.tenant("acme").await;
-    core.tenant("bravo").await;
-    let data = core.dir.path();
-    let state = data.join("plugin-state");
-    std::fs::create_dir_all(state.join("other-1.0.0")).expect("other state");
-    std::fs::write(state.join("other-1.0.0/secret"), "other's").expect("secret");
-    std::fs::write(data.join("secret-of-the-core"), "core's").expect("secret");
-    let sqlite = core.api.state().tenant_dbs.backend() == Backend::Sqlite;
-    let registry_port = registry.url.rsplit(':').next().expect("port").to_owned();
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    // Two services outside the range local ports are given: one the plugin declares.
+/// Two services listening outside the range local ports are given (the prober declares the
+/// first): the listeners, and their ports.
+fn two_services() -> (Vec<std::net::TcpListener>, [String; 2]) {
     let listeners: Vec<std::net::TcpListener> = (20_000..32_000)
         .filter_map(|port| std::net::TcpListener::bind(("127.0.0.1", port)).ok())
         .take(2)
         .collect();
-    let [declared, undeclared] = [0, 1].map(|i| {
+    let ports = [0, 1].map(|i| {
         listeners[i]
             .local_addr()
             .expect("listening")
             .port()
             .to_string()
     });
+    (listeners, ports)
+}
+
+/// Publishes the prober (declaring outbound port `declared`), installs and activates it in
+/// tenant `acme` as its admin (`token`), and returns what it reported.
+async fn run_prober(
+    core: &TestCore,
+    registry: &TestRegistry,
+    token: &str,
+    [declared, undeclared]: &[String; 2],
+) -> Value {
+    let data = core.dir.path();
+    let state = data.join("plugin-state");
+    let registry_port = registry.url.rsplit(':').next().expect("port").to_owned();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
     let script = PROBER
         .replace("@DATA@", &data.display().to_string())
         .replace("@STATE@", &state.display().to_string())
         .replace("@REGISTRY@", &registry_port)
         .replace("@FREE@", &free.to_string())
-        .replace("@DECLARED@", &declared)
-        .replace("@UNDECLARED@", &undeclared);
+        .replace("@DECLARED@", declared)
+        .replace("@UNDECLARED@", undeclared);
     let text = manifest("prober", "1.0.0", "")
         + "[backend]\nentry = \"bin/prober\"\nhealth = \"/health\"\n"
         + &format!("outbound-ports = [{declared}]\n")
@@ -496,7 +505,7 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
     let (status, body) = core
         .post(
             "/api/v1/tenants/acme/plugins",
-            &t.admin_token,
+            token,
             json!({ "id": "prober", "activate": true }),
         )
         .await;
@@ -507,7 +516,22 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
         .lines()
         .find_map(|l| l.strip_prefix("PROBE "))
         .unwrap_or_else(|| panic!("no report in {text}"));
-    let report: Value = serde_json::from_str(line).expect("report");
+    serde_json::from_str(line).expect("report")
+}
+
+on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, registry| {
+    let t = core.tenant("acme").await;
+    core.tenant("bravo").await;
+    let data = core.dir.path();
+    let state = data.join("plugin-state");
+    std::fs::create_dir_all(state.join("other-1.0.0")).expect("other state");
+    std::fs::write(state.join("other-1.0.0/secret"), "other's").expect("secret");
+    std::fs::write(data.join("secret-of-the-core"), "core's").expect("secret");
+    let sqlite = core.api.state().tenant_dbs.backend() == Backend::Sqlite;
+    let registry_port = registry.url.rsplit(':').next().expect("port").to_owned();
+    let (listeners, ports) = two_services();
+    let declared = ports[0].clone();
+    let report = run_prober(&core, &registry, &t.admin_token, &ports).await;
     // Refused by the kernel (Landlock): EACCES for files and connections, EPERM for signals.
     // SQLite's files exist only on SQLite.
     let sqlite_file = if sqlite { "EACCES" } else { "ENOENT" };
@@ -587,3 +611,60 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
     }
     drop(listeners);
 });
+
+/// With `--plugin-user`, a core running as root starts backends as that user: its ids, no
+/// supplementary group, its state directory its own, and the sandbox as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_run_as_the_plugin_user_when_the_core_is_root() {
+    use plexica_core_api::plugins::sandbox::PluginUser;
+    if !rustix::process::geteuid().is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests as root, where this is tested"
+        );
+        println!("skipped: switching users needs root");
+        return;
+    }
+    let nobody = PluginUser {
+        uid: 65534,
+        gid: 65534,
+    };
+    // The state root outside the (0700) data directory, as by default; the plugin user passes
+    // through the directory above it, as it would through /var/lib.
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(outside.path(), std::fs::Permissions::from_mode(0o711))
+        .expect("chmod");
+    let state_root = outside.path().join("plugin-state");
+    let (core, registry) = common::registry::platform(common::Backend::Sqlite, |config| {
+        config.plugin_sandbox.plugin_user = Some(nobody);
+        config.plugin_state_dir = state_root.clone();
+    })
+    .await
+    .expect("sqlite");
+    let t = core.tenant("acme").await;
+    let (_listeners, ports) = two_services();
+    let report = run_prober(&core, &registry, &t.admin_token, &ports).await;
+    assert_eq!(report["uid"], 65534, "{report}");
+    assert_eq!(report["gid"], 65534, "{report}");
+    assert_eq!(report["groups"], json!([]), "{report}");
+    for (what, expected) in [
+        ("read core.db", "EACCES"),
+        ("read its own package", "ok"),
+        ("write its state", "ok"),
+        ("signal the core", "EPERM"),
+        ("connect to the core API", "ok"),
+    ] {
+        assert_eq!(report[what], expected, "{what}: {report}");
+    }
+    let own = state_root.join("prober-1.0.0");
+    let meta = std::fs::metadata(&own).expect("state");
+    assert_eq!(
+        (
+            std::os::unix::fs::MetadataExt::uid(&meta),
+            meta.permissions().mode() & 0o777
+        ),
+        (65534, 0o700)
+    );
+    let root = std::fs::metadata(&state_root).expect("state root");
+    assert_eq!(root.permissions().mode() & 0o777, 0o711);
+}
