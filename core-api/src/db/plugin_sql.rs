@@ -110,6 +110,11 @@ impl PluginSpace {
             }
             Some(pg) => {
                 self.ensure_postgres(tx).await?;
+                // A savepoint, so that the session can be reset even when the plugin's SQL
+                // failed: prepared statements and advisory locks outlive a rollback.
+                sqlx::query("SAVEPOINT plexica_plugin_sql")
+                    .execute(&mut **tx)
+                    .await?;
                 let ran = sqlx::query(&format!(
                     "SELECT plexica_sandbox.{}($1)",
                     quote(&format!("exec_{}", pg.name))
@@ -118,9 +123,12 @@ impl PluginSpace {
                 .execute(&mut **tx)
                 .await;
                 let ran = postgres_refusal(ran);
-                if ran.is_ok() {
-                    self.reset_session(tx).await?;
+                if ran.is_err() {
+                    sqlx::query("ROLLBACK TO SAVEPOINT plexica_plugin_sql")
+                        .execute(&mut **tx)
+                        .await?;
                 }
+                self.reset_session(tx).await?;
                 ran?;
             }
         }
@@ -361,8 +369,13 @@ impl PluginSpace {
         let Some(pg) = &self.postgres else {
             return Ok(());
         };
+        // Statements the plugin PREPAREd (`from_sql`; the driver's own are made by the
+        // protocol and stay) could take the names the driver uses next.
         let reset = format!(
             "RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; \
+             DO $$ DECLARE s text; BEGIN \
+             FOR s IN SELECT name FROM pg_prepared_statements WHERE from_sql LOOP \
+             EXECUTE format('DEALLOCATE %I', s); END LOOP; END $$; \
              SET search_path TO {}, pg_temp",
             quote(&pg.tenant_schema)
         );

@@ -288,6 +288,26 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
             locks, 0,
             "the plugin's advisory lock was left on the connection"
         );
+        // What outlives a rollback — prepared statements (under a name the pool's driver would
+        // use next), session advisory locks — is undone when the plugin's SQL fails too.
+        let failed = db
+            .plugin_space("crm")
+            .run_migration(
+                &mut tx,
+                "PREPARE sqlx_s_1 AS SELECT 1; PREPARE crm_p AS SELECT 2; \
+                 SELECT pg_advisory_lock(43); SELECT 1 / 0",
+            )
+            .await;
+        assert!(failed.is_err(), "{failed:?}");
+        let left: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM pg_prepared_statements WHERE from_sql), \
+             (SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 43 \
+             AND pid = pg_backend_pid())",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .expect("the connection is usable after the plugin's failure");
+        assert_eq!(left, (0, 0), "prepared statements and advisory locks left");
     }
 
     // The data API runs as the plugin too: a column default that tries to act as the platform
