@@ -763,23 +763,28 @@ fn outbound_ports_are_tcp_ports_listed_once() {
 fn backend_limits_are_positive_integers() {
     let ok = edit(
         "migrations = \"migrations\"\n",
-        "migrations = \"migrations\"\n[backend.limits]\nmemory-mb = 256\nopen-files = 128\n",
+        "migrations = \"migrations\"\n[backend.limits]\nmemory-mb = 256\nopen-files = 128\nprocesses = 64\n",
     );
     let limits = valid_backend(&ok).limits;
     assert_eq!(
-        (limits.memory_mb, limits.open_files, limits.cpu_seconds),
-        (Some(256), Some(128), None)
+        (
+            limits.memory_mb,
+            limits.open_files,
+            limits.cpu_seconds,
+            limits.processes
+        ),
+        (Some(256), Some(128), None, Some(64))
     );
     let bad = edit(
         "migrations = \"migrations\"\n",
-        "migrations = \"migrations\"\n[backend.limits]\nmemory-mb = 0\ncpu-seconds = -5\nthreads = 4\n",
+        "migrations = \"migrations\"\n[backend.limits]\nmemory-mb = 0\ncpu-seconds = -5\nprocesses = 0\nthreads = 4\n",
     );
     let found = errors(&bad, None);
     let limits = found
         .iter()
         .filter(|d| d.code == "manifest::backend-limit")
         .count();
-    assert_eq!(limits, 2, "{found:#?}");
+    assert_eq!(limits, 3, "{found:#?}");
     assert!(
         found.iter().any(|d| d.message.contains("threads")),
         "an unknown key is reported: {found:#?}"

@@ -11,7 +11,7 @@
 //!   of, any process outside its sandbox (the core API among them);
 //! - `no_new_privs` (set by Landlock's restriction), so that nothing it executes gains
 //!   privileges;
-//! - resource limits: address space, open files, CPU time;
+//! - resource limits: address space, open files, CPU time, processes;
 //! - with [`SandboxConfig::plugin_user`] (`--plugin-user`), another, unprivileged account:
 //!   its uid and gid, no supplementary group (a core running as root otherwise lends plugins
 //!   root's capabilities, which Landlock does not take away).
@@ -63,16 +63,20 @@ pub struct Limits {
     pub open_files: u64,
     /// CPU time (`RLIMIT_CPU`), seconds over the process's life.
     pub cpu_seconds: u64,
+    /// Processes and threads of its user (`RLIMIT_NPROC`; applied only under a plugin user of
+    /// its own, and never enforced for root).
+    pub processes: u64,
 }
 
 impl Default for Limits {
     /// 4 GiB of address space (a multi-threaded runtime reserves much it never touches),
-    /// 1024 open files, 24 hours of CPU time.
+    /// 1024 open files, 24 hours of CPU time, 4096 processes and threads of the plugin user.
     fn default() -> Self {
         Self {
             address_space: 4 << 30,
             open_files: 1024,
             cpu_seconds: 24 * 3600,
+            processes: 4096,
         }
     }
 }
@@ -88,6 +92,7 @@ impl Limits {
             ),
             open_files: lower(self.open_files, asked.open_files),
             cpu_seconds: lower(self.cpu_seconds, asked.cpu_seconds),
+            processes: lower(self.processes, asked.processes),
         }
     }
 }
@@ -204,6 +209,9 @@ impl Confinement {
             command.uid(user.uid).gid(user.gid);
         }
         let limits = config.limits;
+        // The process limit counts every process of the user: only a user of its own is
+        // held by it without starving the core (or a developer's session) of threads.
+        let own_user = config.plugin_user.is_some();
         let allow_unsandboxed = config.allow_unsandboxed;
         let ruleset = Mutex::new(Some(ruleset));
         // SAFETY: the closure runs in the child after `fork`: it only takes the ruleset
@@ -211,7 +219,7 @@ impl Confinement {
         // landlock_restrict_self); it allocates only to report an error.
         unsafe {
             command.pre_exec(move || {
-                set_limits(limits)?;
+                set_limits(limits, own_user)?;
                 let taken = ruleset
                     .lock()
                     .map_err(|_| std::io::Error::other("sandbox lock"))?
@@ -281,14 +289,19 @@ impl Confinement {
     }
 }
 
-/// Sets the process's resource limits (soft and hard: it cannot raise them again).
-fn set_limits(limits: Limits) -> std::io::Result<()> {
+/// Sets the process's resource limits (soft and hard: it cannot raise them again); the
+/// process limit only when it runs as a user of its own (`own_user`).
+fn set_limits(limits: Limits, own_user: bool) -> std::io::Result<()> {
     use rustix::process::{Resource, Rlimit, setrlimit};
+    let processes = own_user.then_some((Resource::Nproc, limits.processes));
     for (resource, value) in [
         (Resource::As, limits.address_space),
         (Resource::Nofile, limits.open_files),
         (Resource::Cpu, limits.cpu_seconds),
-    ] {
+    ]
+    .into_iter()
+    .chain(processes)
+    {
         let limit = Rlimit {
             current: Some(value),
             maximum: Some(value),

@@ -452,6 +452,7 @@ report = {
     "connect to an undeclared port": outcome(connect(@UNDECLARED@)),
     "open files limit": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
     "address space limit": resource.getrlimit(resource.RLIMIT_AS)[1],
+    "processes limit": resource.getrlimit(resource.RLIMIT_NPROC)[1],
     "uid": os.getuid(),
     "gid": os.getgid(),
     "groups": os.getgroups(),
@@ -515,7 +516,7 @@ async fn run_prober(
     let text = manifest("prober", "1.0.0", "")
         + "[backend]\nentry = \"bin/prober\"\nhealth = \"/health\"\n"
         + &format!("outbound-ports = [{declared}]\n")
-        + "[backend.limits]\nopen-files = 64\n";
+        + "[backend.limits]\nopen-files = 64\nprocesses = 256\n";
     registry
         .publish_files(&[
             ("plexica.toml", text.as_str()),
@@ -578,6 +579,7 @@ on_both_backends_with_registry!(plugin_processes_are_held_by_the_kernel, |core, 
     // Limits: the manifest lowered one; the platform's default holds the other.
     assert_eq!(report["open files limit"], 64, "{report}");
     assert_eq!(report["address space limit"], 4u64 << 30, "{report}");
+
     assert!(!data.join("planted").exists());
     assert!(!std::path::Path::new("/tmp/plexica-prober-planted").exists());
     assert!(state.join("prober-1.0.0/own-file").exists());
@@ -667,6 +669,8 @@ async fn plugins_run_as_the_plugin_user_when_the_core_is_root() {
     assert_eq!(report["uid"], 65534, "{report}");
     assert_eq!(report["gid"], 65534, "{report}");
     assert_eq!(report["groups"], json!([]), "{report}");
+    // The process limit holds a plugin user (the manifest lowered it).
+    assert_eq!(report["processes limit"], 256, "{report}");
     for (what, expected) in [
         ("read core.db", "EACCES"),
         ("read its own package", "ok"),

@@ -275,6 +275,7 @@ fn limits(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> BackendLimits {
         memory_mb: positive(r, &mut t, "memory-mb"),
         open_files: positive(r, &mut t, "open-files"),
         cpu_seconds: positive(r, &mut t, "cpu-seconds"),
+        processes: positive(r, &mut t, "processes"),
     };
     r.finish(t);
     limits

@@ -136,6 +136,9 @@ pub struct BackendLimits {
     /// CPU time over the process's life, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_seconds: Option<u64>,
+    /// Processes and threads of the user it runs as (`RLIMIT_NPROC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u64>,
 }
 
 impl BackendLimits {
