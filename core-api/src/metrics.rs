@@ -24,19 +24,45 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Counts each request and records its latency, labelled by route pattern and status.
+/// Counts each request and records its latency, labelled by route pattern (from the route
+/// table: `unmatched` for any other path), method (`OTHER` for any but the standard ones) and
+/// status: label values come from bounded sets, whatever clients send.
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
+    let labels = [
+        ("route", route),
+        ("method", method.to_owned()),
+        ("status", status),
+    ];
     metrics::counter!("core_http_requests_total", &labels).increment(1);
     metrics::histogram!("core_http_request_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// `method` as a metric label: the standard methods by name, anything else `OTHER`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("OTHER", Method::as_str)
 }

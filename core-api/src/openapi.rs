@@ -14,7 +14,8 @@ use crate::routes::{RouteSpec, table};
 pub fn describe(rule: AuthRule) -> String {
     match rule {
         AuthRule::Public => "public".to_owned(),
-        AuthRule::Authenticated => "any authenticated caller".to_owned(),
+        AuthRule::Authenticated => "any authenticated caller of an active tenant".to_owned(),
+        AuthRule::Identity => "any authenticated caller".to_owned(),
         AuthRule::SuperAdmin => "super admin".to_owned(),
         AuthRule::Tenant(p) => format!("tenant user with `{p}`"),
         AuthRule::Plugin => "a plugin install of the tenant (install token)".to_owned(),

@@ -100,7 +100,7 @@ pub async fn provision(
     };
     // Hash the password before any row exists, so that no step waits on it.
     let password = secrets::new_password();
-    let password_hash = passwords::hash_generated(password.clone()).await?;
+    let password_hash = passwords::hash(password.clone()).await?;
     if !state.core.insert_tenant(&record).await? {
         let existing = state.core.tenant(&record.slug).await?.ok_or_else(|| {
             ApiError::conflict("TENANT_EXISTS", "the tenant was just deleted; retry")
@@ -344,7 +344,7 @@ pub async fn hard_delete(
         .set_tenant_status(slug.as_str(), TenantStatus::Deleted, now_ms(), event)
         .await?;
     state.forget_tenant(slug.as_str());
-    state.revoke_sessions(slug.as_str(), None).await?;
+    state.revoke_sessions(slug.as_str(), None, None).await?;
     drop_data_space(state, slug).await?;
     state.core.delete_tenant(slug.as_str()).await?;
     state.forget_tenant(slug.as_str());

@@ -88,8 +88,11 @@ pub fn is_permission(text: &str) -> bool {
 pub enum AuthRule {
     /// Anyone.
     Public,
-    /// Any authenticated caller.
+    /// Any authenticated caller whose tenant (if any) is active.
     Authenticated,
+    /// Any authenticated caller, even of a suspended tenant: reading who they are, ending
+    /// their session.
+    Identity,
     /// The platform's super admin.
     SuperAdmin,
     /// A user of the path's tenant `{t}` holding the permission (or the super admin).
@@ -245,6 +248,37 @@ pub struct TenantScope {
     pub db: TenantDb,
     /// The caller's roles and permissions in it.
     pub permissions: Arc<Permissions>,
+    /// What the caller's credential is limited to: an API token's scopes (`None`: a session,
+    /// limited to nothing but the roles; an install: no user permission at all).
+    pub credential_scopes: Option<Arc<[String]>>,
+}
+
+impl TenantScope {
+    /// Does the caller hold `permission` here: its roles grant it, and its credential (an API
+    /// token's scopes) allows it. Every grant path asks this, so no one hands out what the
+    /// credential they act with does not carry.
+    pub fn allows(&self, permission: &str) -> bool {
+        self.permissions.grants(permission)
+            && self
+                .credential_scopes
+                .as_deref()
+                .is_none_or(|scopes| grants(scopes, permission))
+    }
+
+    /// The first of `held` — what another user or a role holds — that the caller does not
+    /// ([`TenantScope::allows`]; `*` and `res:*` only by holding them).
+    pub fn first_not_allowed<'a>(&self, held: &'a [String]) -> Option<&'a str> {
+        held.iter().map(String::as_str).find(|p| !self.allows(p))
+    }
+}
+
+/// What `principal`'s credential limits it to, for [`TenantScope::credential_scopes`].
+fn credential_scopes(principal: &Principal) -> Option<Arc<[String]>> {
+    match &principal.credential {
+        Credential::Session(_) | Credential::External { .. } => None,
+        Credential::Install { .. } => Some(Arc::from(Vec::new())),
+        Credential::ApiToken { scopes, .. } => Some(Arc::from(scopes.as_slice())),
+    }
 }
 
 /// The workspace of the path and the caller's effective role in it.
@@ -324,13 +358,21 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
             return check_plugin(state, request).await;
         }
         AuthRule::Member => (None, None),
-        AuthRule::Public | AuthRule::Authenticated | AuthRule::SuperAdmin => {
+        AuthRule::Public | AuthRule::Authenticated | AuthRule::Identity | AuthRule::SuperAdmin => {
             let principal = authenticate(state, request.headers()).await?;
             if matches!(principal.credential, Credential::Install { .. }) {
                 return Err(ApiError::forbidden(
                     "FORBIDDEN",
                     "an install token is only for the routes made for plugins",
                 ));
+            }
+            // A suspended tenant's users may read who they are, and nothing else.
+            if rule == AuthRule::Authenticated
+                && let Some(slug) = principal.tenant.as_deref()
+            {
+                let slug = TenantSlug::parse(slug).map_err(|_| tenant_not_found())?;
+                let tenant = state.tenant(&slug).await?.ok_or_else(tenant_not_found)?;
+                usable(tenant.status)?;
             }
             request.extensions_mut().insert(Caller(principal.clone()));
             if rule == AuthRule::SuperAdmin
@@ -371,27 +413,7 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
     let slug = TenantSlug::parse(raw_slug).map_err(|_| tenant_not_found())?;
     let tenant = state.tenant(&slug).await?.ok_or_else(tenant_not_found)?;
     if !principal.super_admin {
-        match tenant.status {
-            TenantStatus::Active => {}
-            TenantStatus::Suspended => {
-                return Err(ApiError::forbidden(
-                    "TENANT_SUSPENDED",
-                    "this tenant is suspended",
-                ));
-            }
-            TenantStatus::Provisioning => {
-                return Err(ApiError::conflict(
-                    "TENANT_PROVISIONING",
-                    "this tenant is being provisioned",
-                ));
-            }
-            TenantStatus::PendingDeletion | TenantStatus::Deleted => {
-                return Err(ApiError::forbidden(
-                    "TENANT_DELETED",
-                    "this tenant is being deleted",
-                ));
-            }
-        }
+        usable(tenant.status)?;
     } else if tenant.status == TenantStatus::Provisioning {
         return Err(ApiError::conflict(
             "TENANT_PROVISIONING",
@@ -417,6 +439,7 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
         slug,
         db,
         permissions,
+        credential_scopes: credential_scopes(&principal),
     };
     if let Some(min_role) = workspace_role {
         let ws = params
@@ -432,7 +455,7 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
                     format!("no workspace `{}`", ws.escape_debug()),
                 )
             })?;
-        let role = if scope.permissions.grants("workspaces:admin") {
+        let role = if scope.allows("workspaces:admin") {
             Some(WorkspaceRole::Admin)
         } else {
             workspace.role
@@ -461,6 +484,25 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
     }
     request.extensions_mut().insert(scope);
     Ok(())
+}
+
+/// Refuses the users of a tenant that is not active.
+fn usable(status: TenantStatus) -> ApiResult<()> {
+    match status {
+        TenantStatus::Active => Ok(()),
+        TenantStatus::Suspended => Err(ApiError::forbidden(
+            "TENANT_SUSPENDED",
+            "this tenant is suspended",
+        )),
+        TenantStatus::Provisioning => Err(ApiError::conflict(
+            "TENANT_PROVISIONING",
+            "this tenant is being provisioned",
+        )),
+        TenantStatus::PendingDeletion | TenantStatus::Deleted => Err(ApiError::forbidden(
+            "TENANT_DELETED",
+            "this tenant is being deleted",
+        )),
+    }
 }
 
 fn is_install_token(headers: &axum::http::HeaderMap) -> bool {
@@ -517,12 +559,14 @@ async fn check_plugin(state: &AppState, request: &mut Request) -> ApiResult<()> 
         tenant: Some(slug.as_str().to_owned()),
         ..principal
     };
+    let credential_scopes = credential_scopes(&principal);
     request.extensions_mut().insert(Caller(principal));
     request.extensions_mut().insert(TenantScope {
         tenant,
         slug,
         db,
         permissions: Arc::new(Permissions::default()),
+        credential_scopes,
     });
     Ok(())
 }

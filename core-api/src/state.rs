@@ -149,9 +149,17 @@ impl AppState {
     }
 
     /// Revokes the sessions and API tokens of `user` in `tenant` (all its users when `None`),
-    /// at once on this replica.
-    pub async fn revoke_sessions(&self, tenant: &str, user: Option<&str>) -> DbResult<()> {
-        let ids = self.core.revoke_sessions_of(tenant, user, now_ms()).await?;
+    /// but session `keep_session`, at once on this replica.
+    pub async fn revoke_sessions(
+        &self,
+        tenant: &str,
+        user: Option<&str>,
+        keep_session: Option<&str>,
+    ) -> DbResult<()> {
+        let ids = self
+            .core
+            .revoke_sessions_of(tenant, user, keep_session, now_ms())
+            .await?;
         for id in ids {
             self.revoked_sessions.insert(id);
         }

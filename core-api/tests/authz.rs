@@ -137,7 +137,7 @@ on_both_backends!(every_route_refuses_outsiders, |core| {
                     spec.method
                 );
             }
-            AuthRule::Authenticated => {
+            AuthRule::Authenticated | AuthRule::Identity => {
                 // Caller-scoped routes: another user's token id is not found.
                 if spec.path.contains("{id}") {
                     assert_eq!(

@@ -53,7 +53,10 @@ fn claims(issuer: &str, audience: &str, email: &str) -> Value {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    json!({ "iss": issuer, "aud": audience, "sub": "kc-123", "email": email, "exp": now + 300, "iat": now })
+    json!({
+        "iss": issuer, "aud": audience, "sub": "kc-123", "email": email, "email_verified": true,
+        "exp": now + 300, "iat": now,
+    })
 }
 
 on_both_backends!(external_provider_tokens, |core| {
@@ -149,6 +152,60 @@ on_both_backends!(external_provider_tokens, |core| {
         .get("/api/v1/tenants/alpha/workspaces", &stranger)
         .await;
     common::assert_error(status, &body, StatusCode::FORBIDDEN, "UNKNOWN_IDENTITY");
+
+    // An address the provider has not verified is nobody's, the tenant admin's least of all.
+    let admin_email = a.admin_email.as_str();
+    for verified in [json!(false), json!("true"), serde_json::Value::Null] {
+        let mut c = claims(issuer, "plexica", admin_email);
+        match &verified {
+            serde_json::Value::Null => {
+                c.as_object_mut().map(|o| o.remove("email_verified"));
+            }
+            v => c["email_verified"] = v.clone(),
+        }
+        let unverified = token(&idp.key, "idp-1", c);
+        let (status, body) = core
+            .post(
+                "/api/v1/tenants/alpha/users",
+                &unverified,
+                json!({ "email": "planted@alpha.test", "roles": ["admin"] }),
+            )
+            .await;
+        // `"true"` as text is no boolean: the token itself is refused.
+        let code = match verified.is_string() {
+            true => "INVALID_TOKEN",
+            false => "EMAIL_NOT_VERIFIED",
+        };
+        common::assert_error(status, &body, StatusCode::UNAUTHORIZED, code);
+    }
+    let (status, users) = core
+        .get("/api/v1/tenants/alpha/users", &a.admin_token)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!users.to_string().contains("planted@"), "{users}");
+    // A tenant whose provider has no such claim may turn the rule off.
+    let relaxed = json!({ "oidc": {
+        "issuer": issuer, "audience": "plexica", "jwks_uri": idp.jwks_uri,
+        "require_verified_email": false,
+    } });
+    let (status, _) = core
+        .call(
+            Method::PATCH,
+            "/api/v1/tenants/alpha",
+            Some(&core.admin),
+            Some(json!({ "settings": relaxed })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut c = claims(issuer, "plexica", "bob@alpha.test");
+    c["email_verified"] = json!(false);
+    let (status, body) = core
+        .get(
+            "/api/v1/tenants/alpha/workspaces",
+            &token(&idp.key, "idp-1", c),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
     // A bad provider configuration is refused up front.
     let (status, body) = core

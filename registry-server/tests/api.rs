@@ -952,3 +952,16 @@ async fn links_use_the_configured_public_url() {
         "https://registry.example/api/v1/plugins/linked/versions/1.0.0"
     );
 }
+
+on_both_backends!(oversized_json_bodies_answer_413_in_the_envelope, |reg| {
+    let password = "x".repeat(3 << 20);
+    let (status, body) = reg
+        .send(
+            reg.http
+                .post(format!("{}/api/v1/tokens", reg.url))
+                .json(&json!({ "username": "admin", "password": password })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(code(&body), "PAYLOAD_TOO_LARGE");
+});

@@ -97,6 +97,12 @@ pub async fn authenticate_external(
         return Ok(None);
     };
     let claims = state.oidc.verify(&config, token).await?;
+    if config.require_verified_email && claims.email_verified != Some(true) {
+        return Err(ApiError::unauthenticated(
+            "EMAIL_NOT_VERIFIED",
+            "the provider has not verified this token's email (email_verified is not true)",
+        ));
+    }
     let email = claims
         .email
         .map(|e| e.trim().to_lowercase())

@@ -2,7 +2,8 @@
 //! with `settings.oidc = {"issuer", "audience", "jwks_uri"}`. The tenant — and so the provider —
 //! always comes from the route's path, never from the token: a token is accepted for tenant `t`
 //! only if it verifies against `t`'s provider keys with `t`'s issuer and audience, and its
-//! `email` names a user of `t`.
+//! `email` — verified by the provider (`email_verified: true`, unless the tenant sets
+//! `require_verified_email = false`) — names a user of `t`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,6 +30,14 @@ pub struct OidcConfig {
     pub audience: String,
     /// Where the provider publishes its keys.
     pub jwks_uri: String,
+    /// Accept only tokens whose `email_verified` is `true` (default): a provider that lets
+    /// anyone claim an address would otherwise hand out the tenant's accounts.
+    #[serde(default = "verified_by_default")]
+    pub require_verified_email: bool,
+}
+
+fn verified_by_default() -> bool {
+    true
 }
 
 impl OidcConfig {
@@ -59,6 +68,9 @@ pub struct ExternalClaims {
     /// The user's email (matched to a tenant user).
     #[serde(default)]
     pub email: Option<String>,
+    /// Whether the provider verified that email.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
 }
 
 struct CachedKeys {

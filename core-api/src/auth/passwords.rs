@@ -2,13 +2,12 @@
 //! [`PARALLEL_HASHES`] at a time (each costs 19 MiB: unbounded, a login burst would be a memory
 //! burst).
 //!
-//! Passwords people choose get Argon2's recommended cost (19 MiB, 2 passes). Passwords this
-//! service generates (24 random characters, 138 bits) cannot be guessed whatever the cost, so
-//! they are hashed with Argon2id at a light cost (4 MiB, 1 pass): tenant provisioning, which
-//! generates the first admin's password, stays fast.
+//! Every password — chosen or generated — gets Argon2's recommended cost (19 MiB, 2 passes),
+//! and an unknown account is checked against a dummy hash of the same cost: a failed login
+//! costs the same whoever it names, so its timing tells nothing about the account.
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
+use argon2::{Argon2, PasswordHash};
 use tokio::sync::Semaphore;
 
 use super::secrets::random_bytes;
@@ -41,33 +40,18 @@ async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
     tokio::task::spawn_blocking(work).await.ok()
 }
 
-async fn hash_with(password: String, argon2: Argon2<'static>) -> ApiResult<String> {
+/// The Argon2id hash of a password (recommended cost).
+pub async fn hash(password: String) -> ApiResult<String> {
     limited(move || {
         let salt = SaltString::encode_b64(&random_bytes::<16>())
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        argon2
+        Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| ApiError::internal(e.to_string()))
     })
     .await
     .unwrap_or_else(|| Err(ApiError::internal("the hashing task failed")))
-}
-
-/// The Argon2id hash of a password someone chose (recommended cost).
-pub async fn hash(password: String) -> ApiResult<String> {
-    hash_with(password, Argon2::default()).await
-}
-
-/// The Argon2id hash of a password this service generated (light cost, see the module).
-pub async fn hash_generated(password: String) -> ApiResult<String> {
-    let params =
-        Params::new(4 * 1024, 1, 1, None).map_err(|e| ApiError::internal(e.to_string()))?;
-    hash_with(
-        password,
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
-    )
-    .await
 }
 
 /// Does `password` match `hash`? With no hash (unknown user), a dummy hash is checked so that

@@ -580,37 +580,49 @@ impl CoreStore {
         Ok(())
     }
 
-    /// Revokes every session and API token of `user_id` in `tenant` (all users when `None`);
-    /// returns the ids of the sessions it revoked.
+    /// Revokes every session and API token of `user_id` in `tenant` (all users when `None`),
+    /// except session `keep_session`; returns the ids of the sessions it revoked.
     pub async fn revoke_sessions_of(
         &self,
         tenant: &str,
         user_id: Option<&str>,
+        keep_session: Option<&str>,
         now: i64,
     ) -> DbResult<Vec<String>> {
         let user = user_id.unwrap_or("");
+        let keep = keep_session.unwrap_or("");
         let mut tx = super::begin_write(&self.pool).await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM sessions WHERE tenant = $1 AND ($2 = '' OR user_id = $3) \
-             AND revoked_at IS NULL",
+             AND revoked_at IS NULL AND id <> $4",
         )
         .bind(tenant)
         .bind(user)
         .bind(user)
+        .bind(keep)
         .fetch_all(&mut *tx)
         .await?;
-        for table in ["sessions", "api_tokens"] {
-            sqlx::query(&format!(
-                "UPDATE {table} SET revoked_at = $1 WHERE tenant = $2 AND ($3 = '' OR user_id = $4) \
-                 AND revoked_at IS NULL"
-            ))
-            .bind(now)
-            .bind(tenant)
-            .bind(user)
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
-        }
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE tenant = $2 AND ($3 = '' OR user_id = $4) \
+             AND revoked_at IS NULL AND id <> $5",
+        )
+        .bind(now)
+        .bind(tenant)
+        .bind(user)
+        .bind(user)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE tenant = $2 AND ($3 = '' OR user_id = $4) \
+             AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(tenant)
+        .bind(user)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(ids)
     }

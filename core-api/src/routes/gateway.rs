@@ -55,7 +55,7 @@ async fn user_workspace(
         .workspace(slug, user_id)
         .await?
         .ok_or_else(|| workspace_not_found(slug))?;
-    let role = match scope.permissions.grants("workspaces:admin") {
+    let role = match scope.allows("workspaces:admin") {
         true => Some(WorkspaceRole::Admin),
         false => workspace.role,
     };
@@ -155,11 +155,12 @@ pub async fn call(
         None => {
             let workspace = user_workspace(&scope, &principal.user_id, &headers).await?;
             if let Some(permission) = &endpoint.permission {
-                let allowed = (scope.permissions.grants(permission)
-                    && principal.scope_allows(permission))
-                    || default_role(&target.manifest, permission)
-                        .zip(workspace.as_ref())
-                        .is_some_and(|(needed, (_, role))| *role >= needed);
+                // A token's scopes bound both paths: the tenant grant and the workspace role.
+                let allowed = principal.scope_allows(permission)
+                    && (scope.permissions.grants(permission)
+                        || default_role(&target.manifest, permission)
+                            .zip(workspace.as_ref())
+                            .is_some_and(|(needed, (_, role))| *role >= needed));
                 if !allowed {
                     return Err(ApiError::forbidden(
                         "FORBIDDEN",

@@ -74,7 +74,7 @@ const WS_READ: &str = "workspaces:read";
 const WS_WRITE: &str = "workspaces:write";
 
 fn entries() -> Vec<Entry> {
-    use AuthRule::{Authenticated, Plugin, Public, SuperAdmin, Tenant, Workspace};
+    use AuthRule::{Authenticated, Identity, Plugin, Public, SuperAdmin, Tenant, Workspace};
     use Method as M;
     let mut all = vec![
         entry(M::GET, "/health/live", Public, "Liveness", ops::live),
@@ -130,14 +130,14 @@ fn entries() -> Vec<Entry> {
         entry(
             M::POST,
             "/api/v1/auth/logout",
-            Authenticated,
+            Identity,
             "Revoke the session",
             auth::logout,
         ),
         entry(
             M::GET,
             "/api/v1/auth/me",
-            Authenticated,
+            Identity,
             "The caller, roles and permissions",
             auth::me,
         ),
@@ -588,7 +588,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A JSON body; malformed or mistyped bodies are refused with the error envelope (400/422).
+/// A JSON body; unreadable ones are refused with the error envelope: 413 when larger than
+/// the server takes, 422 when mistyped, 400 otherwise.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -603,6 +604,9 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for JsonBody<T> {
                 "VALIDATION_FAILED",
                 e.body_text(),
             )),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(
+                ApiError::new(e.status(), "PAYLOAD_TOO_LARGE", e.body_text()),
+            ),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
     }

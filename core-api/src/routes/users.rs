@@ -1,5 +1,6 @@
 //! `/api/v1/tenants/{t}/users` and `/roles`: a tenant's users and roles. Nobody can hand out
-//! a role (or make one) granting more than they hold.
+//! a role (or make one) granting more than they hold with the credential they use, nor
+//! change, demote or remove a user who holds more.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,11 +13,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{JsonBody, Paging, QueryParams};
-use crate::auth::{passwords, secrets};
+use crate::auth::{Credential, passwords, secrets};
 use crate::db::tenant::{RoleRecord, TenantDb, UserRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{TenantEvents, append};
-use crate::rbac::{TenantScope, is_permission};
+use crate::rbac::{Caller, TenantScope, is_permission};
 use crate::slug::{check_email, check_name};
 use crate::state::AppState;
 
@@ -28,6 +29,22 @@ fn user_dto(u: &UserRecord, roles: Vec<String>) -> User {
         roles,
         created_at: rfc3339(u.created_at),
         initial_password: None,
+        credentials_revoked: None,
+    }
+}
+
+/// Refuses to act on user `id` when they hold anything the caller does not
+/// ([`TenantScope::first_not_allowed`]): a lesser role never changes, demotes or removes a
+/// greater one.
+async fn check_outranks(scope: &TenantScope, id: &str) -> ApiResult<()> {
+    let (_, held) = scope.db.user_permissions(id).await?;
+    match scope.first_not_allowed(&held) {
+        Some(p) => Err(ApiError::forbidden(
+            "FORBIDDEN",
+            format!("you cannot change this user: they hold `{p}`, which you do not"),
+        )
+        .with_details(json!({ "held": p }))),
+        None => Ok(()),
     }
 }
 
@@ -35,7 +52,8 @@ fn not_found() -> ApiError {
     ApiError::not_found("USER_NOT_FOUND", "no such user in this tenant")
 }
 
-/// Refuses roles that do not exist or grant more than the caller holds.
+/// Refuses roles that do not exist or grant more than the caller holds (with its credential:
+/// an API token's scopes bound what it may grant).
 async fn check_assignable(scope: &TenantScope, roles: &[String]) -> ApiResult<()> {
     let known = scope.db.roles().await?;
     for name in roles {
@@ -45,11 +63,7 @@ async fn check_assignable(scope: &TenantScope, roles: &[String]) -> ApiResult<()
                 format!("no role `{}` in this tenant", name.escape_debug()),
             )
         })?;
-        if let Some(p) = role
-            .permissions
-            .iter()
-            .find(|p| !scope.permissions.grants(p))
-        {
+        if let Some(p) = scope.first_not_allowed(&role.permissions) {
             return Err(ApiError::forbidden(
                 "FORBIDDEN",
                 format!("you cannot grant role `{name}`: it holds `{p}`, which you do not"),
@@ -88,11 +102,7 @@ pub async fn create(
         id: secrets::new_id("u_"),
         email,
         name,
-        password_hash: Some(if generated {
-            passwords::hash_generated(password.clone()).await?
-        } else {
-            passwords::hash(password.clone()).await?
-        }),
+        password_hash: Some(passwords::hash(password.clone()).await?),
         created_at: now_ms(),
     };
     let mut tx = scope.db.begin().await?;
@@ -151,14 +161,19 @@ pub async fn get(
     Ok(Json(user_dto(&user, roles)))
 }
 
-/// `PATCH /api/v1/tenants/{t}/users/{id}`.
+/// `PATCH /api/v1/tenants/{t}/users/{id}`: refused when the user holds what the caller does
+/// not. A new password revokes the user's sessions (but the caller's own) and API tokens.
 pub async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
     scope: TenantScope,
     events: TenantEvents,
     Path((_, id)): Path<(String, String)>,
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> ApiResult<Json<User>> {
     let mut user = scope.db.user(&id).await?.ok_or_else(not_found)?;
+    check_outranks(&scope, &id).await?;
+    let password_changed = request.password.is_some();
     if let Some(name) = request.name {
         check_name("name", &name).map_err(|m| ApiError::invalid("name", m))?;
         user.name = name;
@@ -172,8 +187,19 @@ pub async fn update(
         .db
         .update_user(&user, now_ms(), &events.event("core.user.updated", data))
         .await?;
+    if password_changed {
+        let own_session = match &caller.credential {
+            Credential::Session(session) if caller.user_id == id => Some(session.as_str()),
+            _ => None,
+        };
+        state
+            .revoke_sessions(scope.slug.as_str(), Some(&id), own_session)
+            .await?;
+    }
     let roles = scope.db.user_roles(&id).await?;
-    Ok(Json(user_dto(&user, roles)))
+    let mut dto = user_dto(&user, roles);
+    dto.credentials_revoked = password_changed.then_some(true);
+    Ok(Json(dto))
 }
 
 /// `DELETE /api/v1/tenants/{t}/users/{id}`: refused while the user is some workspace's last
@@ -184,6 +210,7 @@ pub async fn delete(
     events: TenantEvents,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    check_outranks(&scope, &id).await?;
     let event = events.event("core.user.deleted", json!({ "user_id": id }));
     match scope.db.delete_user(&id, &event).await? {
         Ok(true) => {}
@@ -200,7 +227,7 @@ pub async fn delete(
         }
     }
     state
-        .revoke_sessions(scope.slug.as_str(), Some(&id))
+        .revoke_sessions(scope.slug.as_str(), Some(&id), None)
         .await?;
     state.permissions.invalidate_user(scope.slug.as_str(), &id);
     Ok(StatusCode::NO_CONTENT)
@@ -215,6 +242,7 @@ pub async fn set_roles(
     JsonBody(request): JsonBody<SetRolesRequest>,
 ) -> ApiResult<Json<User>> {
     let user = scope.db.user(&id).await?.ok_or_else(not_found)?;
+    check_outranks(&scope, &id).await?;
     let mut roles = request.roles;
     roles.sort();
     roles.dedup();
@@ -274,11 +302,7 @@ pub async fn create_role(
             ),
         ));
     }
-    if let Some(p) = request
-        .permissions
-        .iter()
-        .find(|p| !scope.permissions.grants(p))
-    {
+    if let Some(p) = scope.first_not_allowed(&request.permissions) {
         return Err(ApiError::forbidden(
             "FORBIDDEN",
             format!("you cannot make a role with `{p}`, which you do not hold"),

@@ -140,7 +140,7 @@ pub async fn list(
             ApiError::invalid("sort", "sort is one of name, slug, created_at, -created_at")
         })?,
     };
-    let admin = scope.permissions.grants("workspaces:admin");
+    let admin = scope.allows("workspaces:admin");
     let (rows, total) = scope
         .db
         .list_workspaces(&principal.user_id, admin, sort, page, per_page)

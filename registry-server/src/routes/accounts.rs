@@ -9,6 +9,7 @@ use plexica_sdk::api::registry::{
 };
 use plexica_sdk::package::signing::PublicKey;
 
+use super::JsonBody;
 use crate::auth::{Caller, hash_password, hash_token, new_token_secret, verify_password};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -96,7 +97,7 @@ async fn issue_token(
 /// `POST /api/v1/tokens`: username and password for a token (shown once).
 pub async fn create_token(
     State(state): State<AppState>,
-    Json(request): Json<CreateTokenRequest>,
+    JsonBody(request): JsonBody<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let user = state.meta.user_by_name(&request.username).await?;
     let Some(user) = user else {
@@ -122,7 +123,7 @@ pub async fn create_token(
 pub async fn create_token_for_caller(
     State(state): State<AppState>,
     caller: Caller,
-    Json(request): Json<NewTokenRequest>,
+    JsonBody(request): JsonBody<NewTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     if let Some(wider) = request
         .scopes
@@ -196,7 +197,7 @@ pub fn valid_username(name: &str) -> bool {
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
-    Json(request): Json<CreateUserRequest>,
+    JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserInfo>)> {
     caller.require_admin()?;
     create_account(&state, request).await
@@ -244,7 +245,7 @@ pub async fn create_account(
 pub async fn register_key(
     State(state): State<AppState>,
     caller: Caller,
-    Json(request): Json<RegisterKeyRequest>,
+    JsonBody(request): JsonBody<RegisterKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<PublisherKey>)> {
     caller.require(Scope::Manage)?;
     let key = PublicKey::parse(&request.public_key)

@@ -9,9 +9,41 @@ mod packages;
 mod plugins;
 
 use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
+use serde::de::DeserializeOwned;
 
+use crate::error::ApiError;
 use crate::state::AppState;
+
+/// A JSON request body; one that cannot be read is refused with the error envelope: 413 when
+/// it is larger than the server takes, 422 when it does not fit the request's type, 415
+/// without a JSON content type, 400 otherwise.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_refused(&rejection)),
+        }
+    }
+}
+
+fn json_refused(rejection: &JsonRejection) -> ApiError {
+    let code = match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+        StatusCode::UNPROCESSABLE_ENTITY => "INVALID_REQUEST",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+        _ => "BAD_REQUEST",
+    };
+    ApiError::new(rejection.status(), code, rejection.body_text())
+}
 
 /// Every route of the registry.
 pub fn router(state: AppState) -> Router {

@@ -14,6 +14,7 @@ use plexica_sdk::api::registry::{
 use plexica_sdk::manifest::{CATEGORIES, Manifest, is_valid_plugin_id};
 use serde::Deserialize;
 
+use super::JsonBody;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::search::SearchQuery;
@@ -361,7 +362,7 @@ pub async fn yank(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, version)): Path<(String, String)>,
-    Json(request): Json<YankRequest>,
+    JsonBody(request): JsonBody<YankRequest>,
 ) -> ApiResult<Json<VersionDetail>> {
     require_owner(&state, &caller, &id).await?;
     let reason = request.reason.trim();
@@ -401,7 +402,7 @@ pub async fn deprecate(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(request): Json<Deprecation>,
+    JsonBody(request): JsonBody<Deprecation>,
 ) -> ApiResult<Json<PluginDetail>> {
     require_owner(&state, &caller, &id).await?;
     let message = request.message.trim();
@@ -462,7 +463,7 @@ pub async fn add_owners(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(request): Json<OwnersRequest>,
+    JsonBody(request): JsonBody<OwnersRequest>,
 ) -> ApiResult<Json<Owners>> {
     require_owner(&state, &caller, &id).await?;
     let unknown = state.meta.add_owners(&id, &request.users).await?;
@@ -480,7 +481,7 @@ pub async fn remove_owners(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(request): Json<OwnersRequest>,
+    JsonBody(request): JsonBody<OwnersRequest>,
 ) -> ApiResult<Json<Owners>> {
     require_owner(&state, &caller, &id).await?;
     if !state.meta.remove_owners(&id, &request.users).await? {
@@ -524,7 +525,7 @@ pub async fn review(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(request): Json<ReviewRequest>,
+    JsonBody(request): JsonBody<ReviewRequest>,
 ) -> ApiResult<Json<Review>> {
     caller.require(Scope::Manage)?;
     plugin_or_404(&state, &id).await?;

@@ -288,6 +288,10 @@ pub struct User {
     /// A generated password, only in the answer that created the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_password: Option<String>,
+    /// Only in the answer to a password change: `true`, the user's other sessions (and their
+    /// refresh tokens) and every API token were revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_revoked: Option<bool>,
 }
 
 /// `POST /api/v1/tenants/{t}/users`. Without a password one is generated and returned once.
