@@ -55,11 +55,14 @@ fn signature(name: &str, body: &[u8], secret: &[u8], at: i64) -> String {
     })
 }
 
+/// Makes a call's signature from its body.
+type Signer<'a> = &'a dyn Fn(&[u8]) -> String;
+
 /// Calls hook `name` with `call`, with `signature` (made from the call's body) if given.
 async fn call_signed_as(
     name: &str,
     call: &HookCall,
-    signature: Option<&dyn Fn(&[u8]) -> String>,
+    signature: Option<Signer<'_>>,
 ) -> (StatusCode, serde_json::Value) {
     let body = serde_json::to_vec(call).expect("json");
     let mut request =
