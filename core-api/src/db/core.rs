@@ -602,27 +602,20 @@ impl CoreStore {
         .bind(keep)
         .fetch_all(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = $1 WHERE tenant = $2 AND ($3 = '' OR user_id = $4) \
-             AND revoked_at IS NULL AND id <> $5",
-        )
-        .bind(now)
-        .bind(tenant)
-        .bind(user)
-        .bind(user)
-        .bind(keep)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE tenant = $2 AND ($3 = '' OR user_id = $4) \
-             AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(tenant)
-        .bind(user)
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
+        // Only a session is kept: every API token goes.
+        for (table, keep) in [("sessions", keep), ("api_tokens", "")] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET revoked_at = $1 WHERE tenant = $2 \
+                 AND ($3 = '' OR user_id = $4) AND revoked_at IS NULL AND id <> $5"
+            ))
+            .bind(now)
+            .bind(tenant)
+            .bind(user)
+            .bind(user)
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(ids)
     }

@@ -99,9 +99,12 @@ impl PluginClient {
         request: PluginRequest<'_>,
     ) -> Result<reqwest::Response, reqwest::Error> {
         let (client, base) = self.route(address);
+        // Parsed once, here: the target is signed as it goes on the wire (the parser may
+        // re-encode the query), and the same URL is sent. One that does not parse is handed
+        // over as text, for the client to report.
         let url = format!("{base}{}", request.target);
-        // Sign the target as it goes on the wire: the URL parser may re-encode the query.
-        let sent_target = reqwest::Url::parse(&url).ok().map(|u| match u.query() {
+        let parsed = reqwest::Url::parse(&url).ok();
+        let sent_target = parsed.as_ref().map(|u| match u.query() {
             Some(query) => format!("{}?{query}", u.path()),
             None => u.path().to_owned(),
         });
@@ -118,10 +121,11 @@ impl PluginClient {
         if let Ok(value) = HeaderValue::from_str(&signature) {
             headers.insert(SIGNATURE_HEADER, value);
         }
-        let mut builder = client
-            .request(request.method, url)
-            .headers(headers)
-            .body(request.body);
+        let builder = match parsed {
+            Some(parsed) => client.request(request.method, parsed),
+            None => client.request(request.method, url),
+        };
+        let mut builder = builder.headers(headers).body(request.body);
         if let Some(timeout) = request.timeout {
             builder = builder.timeout(timeout);
         }

@@ -182,10 +182,10 @@ fn source_of(event_type: &str) -> String {
 ///
 /// let request = Request::get("/contacts")
 ///     .header("x-plexica-tenant", "acme")
-///     .body(axum::body::Bytes::new())
-///     .unwrap();
+///     .body(axum::body::Bytes::new())?;
 /// let signed = testing::signed(request, b"test-secret");
 /// assert!(signed.headers().contains_key("x-plexica-signature"));
+/// # Ok::<(), axum::http::Error>(())
 /// ```
 pub fn signed(
     request: axum::http::Request<axum::body::Bytes>,
