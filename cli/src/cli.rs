@@ -4,7 +4,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    completions, events, keys, login, plugin, profile, quickstart, tenant, token, up, workspace,
+    completions, events, keys, login, plugin, profile, quickstart, registry, tenant, token, up,
+    workspace,
 };
 
 /// Plexica: scaffold, validate, build, package, sign and publish plugins; administer
@@ -97,6 +98,9 @@ pub enum Command {
     /// Show and switch configuration profiles.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Registry accounts: invite publishers (administrators), sign up.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
     /// Create, list and revoke API tokens (for CI).
     #[command(subcommand)]
     Token(token::TokenCommand),

@@ -306,19 +306,40 @@ fn up_then_admin_commands_on_sqlite() {
     let platform = Platform::start(&sandbox, None, None);
     assert!(platform.api_url.starts_with("http://127.0.0.1:"));
     journey(&sandbox);
+    let registry_url = common::up::local_registry_url(&sandbox).expect("registry URL");
+    let registry_token_status = |password: &str| {
+        reqwest::blocking::Client::new()
+            .post(format!("{registry_url}/api/v1/tokens"))
+            .json(&serde_json::json!({ "username": "admin", "password": password }))
+            .send()
+            .expect("registry")
+            .status()
+            .as_u16()
+    };
+    let kept_core_password =
+        std::fs::read_to_string(sandbox.work().join(".plexica").join("admin-password"))
+            .expect("kept");
+    // The core's password opens nothing on the registry.
+    assert_eq!(registry_token_status(kept_core_password.trim()), 401);
     let result = platform.stop();
     assert_eq!(result["profile"], "local");
     assert_eq!(result["username"], "admin");
-    assert!(
-        result["password"].is_string(),
-        "the first run prints the admin password"
-    );
-    // The data directory keeps the password (0600) for the next run, which prints none.
-    let kept = sandbox.work().join(".plexica").join("admin-password");
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&kept).expect("kept").permissions(),
-    );
-    assert_eq!(mode & 0o777, 0o600);
+    let (Some(core_password), Some(registry_password)) = (
+        result["password"].as_str(),
+        result["registry_password"].as_str(),
+    ) else {
+        panic!("the first run prints both admin passwords: {result}");
+    };
+    assert_ne!(core_password, registry_password, "one secret per service");
+    assert_eq!(core_password, kept_core_password.trim());
+    // The data directory keeps the passwords (0600) for the next run, which prints none.
+    for file in ["admin-password", "registry-admin-password"] {
+        let kept = sandbox.work().join(".plexica").join(file);
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&kept).expect("kept").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
     // Nothing the platform wrote (databases, keys, secrets, packages) is open to other users.
     let mode = std::fs::metadata(&data_dir)
         .expect("data dir")

@@ -10,7 +10,7 @@ use std::process::Output;
 use common::Sandbox;
 use common::servers::{serve_core, serve_registry};
 use plexica_core_api::Config;
-use plexica_sdk::api::registry::CreatedToken;
+use plexica_sdk::api::registry::{CreatedToken, KeyChallenge, RegisterKeyRequest};
 use plexica_sdk::package::signing::SecretKey;
 use plexica_sdk::package::{PackageFile, Source, sign_package, write_package};
 use serde_json::json;
@@ -50,10 +50,16 @@ impl Publisher {
         assert_eq!(created.status().as_u16(), 201);
         let token = Self::token(&http, &url, "ada", PUBLISHER_PASSWORD);
         let key = SecretKey::generate();
+        let challenge: KeyChallenge = http
+            .post(format!("{url}/api/v1/keys/challenges"))
+            .bearer_auth(&token)
+            .send()
+            .and_then(reqwest::blocking::Response::json)
+            .expect("key challenge");
         let registered = http
             .put(format!("{url}/api/v1/keys"))
             .bearer_auth(&token)
-            .json(&json!({ "public_key": key.public_key().to_line() }))
+            .json(&RegisterKeyRequest::proven(&key, &challenge))
             .send()
             .expect("register key");
         assert_eq!(registered.status().as_u16(), 201);

@@ -18,14 +18,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// Lifetime of a refresh token.
     pub refresh_token_ttl: Duration,
-    /// Login attempts per account at once, then one per `login_account_interval`.
-    pub login_account_burst: u32,
-    /// See `login_account_burst`.
-    pub login_account_interval: Duration,
-    /// Login attempts per client address at once, then one per `login_address_interval`.
-    pub login_address_burst: u32,
-    /// See `login_address_burst`.
-    pub login_address_interval: Duration,
+    /// Rate limits: per tenant, credential and address, and on logins.
+    pub limits: crate::limits::LimitsConfig,
     /// Connections per tenant pool.
     pub tenant_pool_size: u32,
     /// Connections of the core pool.
@@ -82,10 +76,7 @@ impl Config {
             issuer: "plexica-core-api".to_owned(),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
-            login_account_burst: 5,
-            login_account_interval: Duration::from_secs(12),
-            login_address_burst: 30,
-            login_address_interval: Duration::from_secs(2),
+            limits: crate::limits::LimitsConfig::default(),
             tenant_pool_size: 4,
             core_pool_size: 8,
             cache_ttl: Duration::from_secs(5),

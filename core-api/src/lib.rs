@@ -15,7 +15,7 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod jetstream;
-pub mod metrics;
+pub mod limits;
 pub mod openapi;
 pub mod plugins;
 pub mod provision;
@@ -133,7 +133,9 @@ impl CoreApi {
                 self.state.clone(),
                 events::correlate,
             ))
-            .layer(axum::middleware::from_fn(metrics::track))
+            .layer(axum::middleware::from_fn(|request, next| {
+                plexica_server::metrics::track("core", request, next)
+            }))
             .layer(tower_http::trace::TraceLayer::new_for_http())
             .layer(tower_http::catch_panic::CatchPanicLayer::new())
     }

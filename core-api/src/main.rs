@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use plexica_core_api::auth::sealing::{KEY_ENCRYPTION_KEY_ENV, KeyEncryptionKey, KeySource};
+use plexica_core_api::limits::{LimitsConfig, RateLimit, Switchable};
 use plexica_core_api::{Config, CoreApi, shutdown_signal};
 
 /// The Plexica core API: tenants, auth, roles, users, workspaces.
@@ -84,6 +85,50 @@ struct Args {
     /// failures in a row, before it tries again.
     #[arg(long, default_value_t = 10)]
     breaker_cooldown_seconds: u64,
+    /// Requests one tenant's callers may send to this replica, for the core API and for the
+    /// plugin gateway each: `RATE/UNIT[:BURST]` (units s, min, h; the burst is one unit's
+    /// worth unless given), or `off`. Over it: 429 with `Retry-After`.
+    #[arg(
+        long,
+        env = "PLEXICA_TENANT_RATE_LIMIT",
+        default_value = "5000/s",
+        value_name = "RATE"
+    )]
+    tenant_rate_limit: Switchable,
+    /// Requests one credential (session, API token, plugin install) may send to this replica,
+    /// for the core API and for the gateway each; `off` or as `--tenant-rate-limit`.
+    #[arg(
+        long,
+        env = "PLEXICA_CREDENTIAL_RATE_LIMIT",
+        default_value = "2000/s",
+        value_name = "RATE"
+    )]
+    credential_rate_limit: Switchable,
+    /// Anonymous requests, and requests whose credential is refused, one address may send to
+    /// this replica; `off` or as `--tenant-rate-limit`.
+    #[arg(
+        long,
+        env = "PLEXICA_ADDRESS_RATE_LIMIT",
+        default_value = "100/s:1000",
+        value_name = "RATE"
+    )]
+    address_rate_limit: Switchable,
+    /// Login attempts naming one account, per replica (`RATE/UNIT[:BURST]`).
+    #[arg(
+        long,
+        env = "PLEXICA_LOGIN_ACCOUNT_RATE_LIMIT",
+        default_value = "5/min",
+        value_name = "RATE"
+    )]
+    login_account_rate_limit: RateLimit,
+    /// Login attempts from one address, per replica (`RATE/UNIT[:BURST]`).
+    #[arg(
+        long,
+        env = "PLEXICA_LOGIN_ADDRESS_RATE_LIMIT",
+        default_value = "30/min",
+        value_name = "RATE"
+    )]
+    login_address_rate_limit: RateLimit,
 }
 
 /// Retry delays from the command line.
@@ -159,6 +204,13 @@ async fn main() -> anyhow::Result<()> {
     config.heartbeat_interval = Duration::from_secs(args.heartbeat_seconds.max(1));
     config.gateway_timeout = Duration::from_secs(args.gateway_timeout_seconds.max(1));
     config.breaker_cooldown = Duration::from_secs(args.breaker_cooldown_seconds.max(1));
+    config.limits = LimitsConfig {
+        per_tenant: args.tenant_rate_limit.0,
+        per_credential: args.credential_rate_limit.0,
+        per_address: args.address_rate_limit.0,
+        login_per_account: args.login_account_rate_limit,
+        login_per_address: args.login_address_rate_limit,
+    };
     let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
     let (api, generated) = CoreApi::open(config, bootstrap)
         .await

@@ -7,12 +7,14 @@
 //! rule. Permission sets are answered from [`PermissionCache`] (invalidated on change).
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::RequestExt;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +25,7 @@ use crate::db::DbResult;
 use crate::db::core::TenantRecord;
 use crate::db::tenant::{TenantDb, WorkspaceRecord};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::RouteFamily;
 use crate::slug::TenantSlug;
 use crate::state::AppState;
 
@@ -325,7 +328,7 @@ fn missing(permission: &str) -> ApiError {
 fn path_params_refused(rejection: PathRejection, bug: &'static str) -> ApiError {
     match rejection {
         PathRejection::FailedToDeserializePathParams(e) => ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
+            StatusCode::BAD_REQUEST,
             "PATH_REFUSED",
             format!("the path is refused: {}", e.body_text()),
         ),
@@ -333,17 +336,36 @@ fn path_params_refused(rejection: PathRejection, bug: &'static str) -> ApiError 
     }
 }
 
-/// Checks `rule` for the request and records what it established. Runs before the handler of
-/// every route (see [`crate::routes::table`]).
+/// Checks `rule` for the request and records what it established, then takes the request
+/// from the rate limits ([`crate::limits`]): its tenant's and credential's in `family` once
+/// authenticated, its address's when anonymous or refused as unauthenticated. Runs before the
+/// handler of every route (see [`crate::routes::table`]).
 pub async fn enforce(
-    State((state, rule)): State<(AppState, AuthRule)>,
+    State((state, rule, family)): State<(AppState, AuthRule, RouteFamily)>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    match check(&state, rule, &mut request).await {
+    let checked = check(&state, rule, &mut request).await;
+    let limited = match (request.extensions().get::<Caller>(), &checked) {
+        (Some(Caller(principal)), _) => state.limits.authenticated(family, principal),
+        (None, Ok(())) => state.limits.anonymous(client_ip(&request)),
+        (None, Err(e)) if e.status == StatusCode::UNAUTHORIZED => {
+            state.limits.anonymous(client_ip(&request))
+        }
+        (None, Err(_)) => Ok(()),
+    };
+    match checked.and(limited) {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
     }
+}
+
+/// The address of the peer that sent `request` (the load balancer's, behind one).
+fn client_ip(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiResult<()> {

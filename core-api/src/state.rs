@@ -7,7 +7,6 @@ use std::time::Instant;
 use plexica_sdk::api::time::now_ms;
 
 use crate::auth::jwt::KeyRing;
-use crate::auth::ratelimit::RateLimiter;
 use crate::config::Config;
 use crate::db::core::{CoreStore, TenantRecord};
 use crate::db::spaces::{DataSpaces, PostgresSchemas, SqliteFiles};
@@ -33,10 +32,8 @@ pub struct AppState {
     pub tenants: Arc<TenantCache>,
     /// Logged-out sessions.
     pub revoked_sessions: Arc<RevokedSessions>,
-    /// Login rate limit per account.
-    pub login_per_account: Arc<RateLimiter>,
-    /// Login rate limit per client address.
-    pub login_per_address: Arc<RateLimiter>,
+    /// Rate limits.
+    pub limits: Arc<crate::limits::RequestLimits>,
     /// Prometheus exposition.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// External identity providers' tokens.
@@ -115,15 +112,8 @@ impl AppState {
             permissions: Arc::new(PermissionCache::new(config.cache_ttl)),
             tenants: Arc::new(TenantCache::default()),
             revoked_sessions: Arc::new(RevokedSessions::default()),
-            login_per_account: Arc::new(RateLimiter::new(
-                config.login_account_burst,
-                config.login_account_interval,
-            )),
-            login_per_address: Arc::new(RateLimiter::new(
-                config.login_address_burst,
-                config.login_address_interval,
-            )),
-            metrics: crate::metrics::handle(),
+            limits: Arc::new(crate::limits::RequestLimits::new(&config.limits)),
+            metrics: plexica_server::metrics::handle(),
             oidc: Arc::default(),
             transport,
             delivery_wake: Arc::default(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{ADMIN_PASSWORD, assert_error};
+use plexica_core_api::limits::RateLimit;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -754,7 +755,7 @@ on_both_backends!(api_tokens, |core| {
 on_both_backends!(
     login_rate_limit,
     config = |c: &mut plexica_core_api::Config| {
-        c.login_account_burst = 3;
+        c.limits.login_per_account = RateLimit::per_minute(5, 3);
     },
     |core| {
         let a = core.tenant("alpha").await;

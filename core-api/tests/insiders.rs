@@ -6,6 +6,7 @@
 mod common;
 
 use common::assert_error;
+use plexica_core_api::limits::RateLimit;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -313,8 +314,8 @@ on_both_backends!(oversized_json_bodies_answer_413, |core| {
 on_both_backends!(
     failed_logins_cost_the_same_whoever_they_name,
     config = |c: &mut plexica_core_api::Config| {
-        c.login_account_burst = 1_000;
-        c.login_address_burst = 1_000;
+        c.limits.login_per_account = RateLimit::per_second(1_000);
+        c.limits.login_per_address = RateLimit::per_second(1_000);
     },
     |core| {
         let a = core.tenant("alpha").await;

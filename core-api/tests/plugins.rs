@@ -553,14 +553,14 @@ async fn untrusted_unsigned_yanked_and_tampered_packages_are_refused() {
     );
 
     // Signed by a key the registry accepts (the publisher's) but the platform does not trust.
-    let response = reqwest::Client::new()
-        .put(format!("{}/api/v1/keys", registry.url))
-        .bearer_auth(&registry.token)
-        .json(&json!({ "public_key": stranger.public_key().to_line() }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+    let registered = plexica_testkit::registry::register_key(
+        &reqwest::Client::new(),
+        &registry.url,
+        &registry.token,
+        &stranger,
+    )
+    .await;
+    assert_eq!(registered, StatusCode::CREATED);
     registry
         .publish(signed(
             &stranger,

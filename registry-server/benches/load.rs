@@ -190,13 +190,8 @@ async fn main() {
         .expect("token");
     let token = token["token"].as_str().expect("token").to_owned();
     let key = SecretKey::generate();
-    client
-        .put(format!("{base}/api/v1/keys"))
-        .bearer_auth(&token)
-        .json(&json!({"public_key": key.public_key().to_line()}))
-        .send()
-        .await
-        .expect("key");
+    let registered = plexica_testkit::registry::register_key(&client, &base, &token, &key).await;
+    assert_eq!(registered.as_u16(), 201, "register key");
 
     loadgen::header("budget");
 

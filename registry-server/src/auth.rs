@@ -1,9 +1,9 @@
 //! Who is calling: API tokens (`Authorization: Bearer plxr_…`, stored as sha256), passwords
-//! (argon2), and the extractor every authenticated route takes.
+//! (Argon2id, a few at a time), and the extractor every authenticated route takes. A request
+//! whose token is refused takes a slot from its address's anonymous limit, so that guessing
+//! tokens is as limited as any anonymous request.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Argon2, PasswordHash};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use plexica_sdk::api::registry::{Scope, TOKEN_PREFIX};
@@ -56,51 +56,30 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// A new token secret `plxr_<43 url-safe chars>` and a public id.
-pub fn new_token_secret() -> (String, String) {
+/// `prefix` and `N` random bytes in hex.
+pub fn random_hex<const N: usize>(prefix: &str) -> String {
     use std::fmt::Write;
-    let secret: String =
-        random_bytes::<32>()
-            .iter()
-            .fold(String::from(TOKEN_PREFIX), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            });
-    let id = random_bytes::<9>().iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    });
-    (secret, id)
+    random_bytes::<N>()
+        .iter()
+        .fold(String::from(prefix), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
-/// argon2id hash of a password, as a PHC string.
+/// A new token secret `plxr_<64 hex digits>` and a public id.
+pub fn new_token_secret() -> (String, String) {
+    (random_hex::<32>(TOKEN_PREFIX), random_hex::<9>(""))
+}
+
+/// The Argon2id hash of a password (see [`plexica_server::passwords`]).
 pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&random_bytes::<16>())
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::bad_request(e.to_string()))
-    })
-    .await
-    .map_err(|e| ApiError::bad_request(e.to_string()))?
+    plexica_server::passwords::hash(password)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// Does `password` match the stored PHC `hash`? Constant-time in the hash comparison.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
+pub use plexica_server::passwords::verify as verify_password;
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -109,42 +88,75 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ApiError::unauthenticated("an API token is required (Authorization: Bearer plxr_…)")
-            })?;
-        let secret = header
-            .strip_prefix("Bearer ")
-            .filter(|s| s.starts_with(TOKEN_PREFIX))
-            .ok_or_else(|| {
-                ApiError::unauthenticated(
-                    "malformed Authorization header; expected `Bearer plxr_…`",
-                )
-            })?;
-        let hash = hash_token(secret);
-        let token = state
-            .meta
-            .token_by_hash(&hash)
-            .await?
-            .ok_or_else(|| ApiError::unauthenticated("unknown or revoked token"))?;
-        if token.revoked_at.is_some() {
-            return Err(ApiError::unauthenticated("unknown or revoked token"));
+        match authenticate(parts, state).await {
+            Ok(caller) => Ok(caller),
+            Err(refusal) => {
+                // Without the header, the request already counted as anonymous.
+                if parts.headers.contains_key(header::AUTHORIZATION) {
+                    state
+                        .limits
+                        .anonymous(crate::limits::client_ip(&parts.extensions))?;
+                }
+                Err(refusal)
+            }
         }
-        if token.expires_at <= now_ms() {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "TOKEN_EXPIRED",
-                format!("the token expired at {}", rfc3339(token.expires_at)),
-            ));
-        }
-        let user = state
-            .meta
-            .user_by_id(token.user_id)
-            .await?
-            .ok_or_else(|| ApiError::unauthenticated("the token's account no longer exists"))?;
-        Ok(Self { user, token })
     }
+}
+
+/// The caller when the request carries credentials; `None` without an `Authorization`
+/// header (a route open to anonymous callers, as sign-up).
+impl OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            <Self as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// The account and token of the request's `Authorization` header.
+async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::unauthenticated("an API token is required (Authorization: Bearer plxr_…)")
+        })?;
+    let secret = header
+        .strip_prefix("Bearer ")
+        .filter(|s| s.starts_with(TOKEN_PREFIX))
+        .ok_or_else(|| {
+            ApiError::unauthenticated("malformed Authorization header; expected `Bearer plxr_…`")
+        })?;
+    let hash = hash_token(secret);
+    let token = state
+        .meta
+        .token_by_hash(&hash)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("unknown or revoked token"))?;
+    if token.revoked_at.is_some() {
+        return Err(ApiError::unauthenticated("unknown or revoked token"));
+    }
+    if token.expires_at <= now_ms() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "TOKEN_EXPIRED",
+            format!("the token expired at {}", rfc3339(token.expires_at)),
+        ));
+    }
+    let user = state
+        .meta
+        .user_by_id(token.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("the token's account no longer exists"))?;
+    Ok(Caller { user, token })
 }

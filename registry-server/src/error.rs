@@ -35,6 +35,11 @@ impl ApiError {
         }
     }
 
+    /// 500 `INTERNAL`.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", detail)
+    }
+
     /// 400.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", detail)

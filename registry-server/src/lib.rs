@@ -8,7 +8,7 @@
 
 pub mod auth;
 pub mod error;
-pub mod metrics;
+pub mod limits;
 pub mod openapi;
 pub mod publish;
 mod routes;
@@ -57,7 +57,7 @@ impl Registry {
             let password = match bootstrap_password {
                 Some(p) => p,
                 None => {
-                    let p = auth::new_token_secret().0.trim_start_matches("plxr_")[..24].to_owned();
+                    let p = auth::random_hex::<12>("");
                     generated = Some(p.clone());
                     p
                 }
@@ -68,6 +68,7 @@ impl Registry {
                     username: "admin".to_owned(),
                     password,
                     admin: true,
+                    invite: None,
                 },
             )
             .await
@@ -85,7 +86,13 @@ impl Registry {
     /// The HTTP service.
     pub fn router(&self) -> Router {
         routes::router(self.state.clone())
-            .layer(axum::middleware::from_fn(metrics::track))
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                limits::limit_anonymous,
+            ))
+            .layer(axum::middleware::from_fn(|request, next| {
+                plexica_server::metrics::track("registry", request, next)
+            }))
             .layer(tower_http::trace::TraceLayer::new_for_http())
             .layer(tower_http::catch_panic::CatchPanicLayer::new())
     }
@@ -96,7 +103,10 @@ impl Registry {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
+        let service = self
+            .router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await
     }

@@ -3,10 +3,13 @@
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use plexica_registry::state::LimitsConfig;
 use plexica_registry::{BlobConfig, Config, Registry, S3Config, shutdown_signal};
+use plexica_server::ratelimit::{RateLimit, Switchable};
 
 /// The Plexica plugin registry: stores, verifies and serves signed plugin packages.
 ///
@@ -58,6 +61,25 @@ struct Args {
     /// removed at start-up.
     #[arg(long, default_value_t = 300)]
     upload_grace_seconds: i64,
+    /// Let anyone create a publisher account (`POST /api/v1/users` without a token; `plexica
+    /// registry signup`). Without it, accounts come from administrators' invites.
+    #[arg(long, env = "PLEXICA_OPEN_SIGNUP")]
+    open_signup: bool,
+    /// Password attempts (token requests, sign-ups) naming one account, per replica:
+    /// `RATE/UNIT[:BURST]` (units s, min, h; the burst is one unit's worth unless given). Over
+    /// it: 429 with `Retry-After`, before any password is hashed.
+    #[arg(long, default_value = "10/min", value_name = "RATE")]
+    password_account_rate_limit: RateLimit,
+    /// Password attempts from one address, per replica (`RATE/UNIT[:BURST]`).
+    #[arg(long, default_value = "30/min", value_name = "RATE")]
+    password_address_rate_limit: RateLimit,
+    /// Requests without a token, and requests whose token is refused, from one address, per
+    /// replica (search, downloads, index, pages): `RATE/UNIT[:BURST]` or `off`.
+    #[arg(long, default_value = "100/s:1000", value_name = "RATE")]
+    address_rate_limit: Switchable,
+    /// Downloads of one version from one address within this many seconds count once.
+    #[arg(long, default_value_t = 3600)]
+    download_window_seconds: u64,
 }
 
 #[tokio::main]
@@ -95,6 +117,13 @@ async fn main() -> anyhow::Result<()> {
     config.publish_burst = args.publish_burst.max(1);
     config.public_url = args.public_url;
     config.publish_interval_ms = args.publish_interval_seconds.max(0) * 1000;
+    config.open_signup = args.open_signup;
+    config.limits = LimitsConfig {
+        password_per_account: args.password_account_rate_limit,
+        password_per_address: args.password_address_rate_limit,
+        per_address: args.address_rate_limit.0,
+        download_window: Duration::from_secs(args.download_window_seconds.max(1)),
+    };
     let bootstrap = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD").ok();
     let (registry, generated) = Registry::open(config, bootstrap)
         .await

@@ -41,13 +41,25 @@ const ROUTES: &[(HttpMethod, &str, &str, bool)] = &[
     (
         HttpMethod::Post,
         "/api/v1/users",
-        "Create a publisher account (admin)",
+        "Create an account: by an admin, with an invite, or by anyone when sign-up is open",
+        false,
+    ),
+    (
+        HttpMethod::Post,
+        "/api/v1/invites",
+        "Invite a publisher to create a named account (admin)",
+        true,
+    ),
+    (
+        HttpMethod::Post,
+        "/api/v1/keys/challenges",
+        "A text for a key to sign before it is registered",
         true,
     ),
     (
         HttpMethod::Put,
         "/api/v1/keys",
-        "Register a public key",
+        "Register a public key, with its signature over a challenge",
         true,
     ),
     (

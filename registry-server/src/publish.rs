@@ -215,7 +215,7 @@ async fn run_checks_and_store(
         return Ok(published);
     }
 
-    let upload_id = crate::auth::new_token_secret().1;
+    let upload_id = crate::auth::random_hex::<9>("");
     state
         .meta
         .begin_upload(&upload_id, &package.digest, now_ms())

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+use plexica_server::ratelimit::RateLimit;
 
 use crate::search::SearchIndex;
 use crate::storage::blobs::{LocalBlobs, ObjectBlobs, S3Config};
@@ -42,6 +45,32 @@ pub struct Config {
     pub search_refresh_ms: u64,
     /// Pending uploads older than this are presumed dead (crashed) and cleaned up, ms.
     pub upload_grace_ms: i64,
+    /// Rate limits on passwords and anonymous requests.
+    pub limits: LimitsConfig,
+}
+
+/// The registry's rate limits besides publishing's (see [`crate::limits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Password attempts (token requests, sign-ups) naming one account.
+    pub password_per_account: RateLimit,
+    /// Password attempts (token requests, sign-ups) from one address.
+    pub password_per_address: RateLimit,
+    /// Anonymous requests, and requests whose token is refused, from one address.
+    pub per_address: Option<RateLimit>,
+    /// Downloads of one version from one address within this long count once.
+    pub download_window: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            password_per_account: RateLimit::per_minute(10, 10),
+            password_per_address: RateLimit::per_minute(30, 30),
+            per_address: Some(RateLimit::new(100, Duration::from_secs(1), 1_000)),
+            download_window: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl Config {
@@ -62,6 +91,7 @@ impl Config {
             upload_grace_ms: 5 * 60_000,
             search_refresh_ms: 10_000,
             public_url: None,
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -79,6 +109,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// The in-memory search index.
     pub search: SearchIndex,
+    /// Rate limits kept in this process.
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 impl AppState {
@@ -100,8 +132,9 @@ impl AppState {
         Ok(Self {
             meta,
             blobs,
+            limits: Arc::new(crate::limits::Limits::new(&config.limits)),
             config: Arc::new(config),
-            metrics: crate::metrics::handle(),
+            metrics: plexica_server::metrics::handle(),
             search,
         })
     }

@@ -123,12 +123,8 @@ async fn sigkill_mid_upload(database_url: Option<&str>) {
             .expect("json"),
     );
     let key = plexica_sdk::package::signing::SecretKey::generate();
-    http.put(format!("{base}/api/v1/keys"))
-        .bearer_auth(&token)
-        .json(&json!({"public_key": key.public_key().to_line()}))
-        .send()
-        .await
-        .expect("register key");
+    let registered = plexica_testkit::registry::register_key(&http, &base, &token, &key).await;
+    assert_eq!(registered.as_u16(), 201, "register key");
     let package = common::signed(&key, "crashy", "1.0.0");
 
     // A slow client: headers and half the body, then the server dies.

@@ -5,6 +5,8 @@
 
 #[cfg(feature = "load")]
 pub mod load;
+#[cfg(feature = "load")]
+pub mod registry;
 
 /// Which database backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use plexica_sdk::api::registry::{
-    CreateTokenRequest, CreatedToken, Deprecation, Me, NewTokenRequest, Owners, OwnersRequest,
-    PluginDetail, Published, PublisherKey, RegisterKeyRequest, SearchResults, SearchSort,
-    TokenInfo, VersionDetail, YankRequest,
+    CreateInviteRequest, CreateTokenRequest, CreateUserRequest, CreatedInvite, CreatedToken,
+    Deprecation, KeyChallenge, Me, NewTokenRequest, Owners, OwnersRequest, PluginDetail, Published,
+    PublisherKey, RegisterKeyRequest, SearchResults, SearchSort, TokenInfo, UserInfo,
+    VersionDetail, YankRequest,
 };
 use reqwest::blocking::{Body, Response};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -101,6 +102,24 @@ impl RegistryClient {
     /// `GET /api/v1/me`: the caller and their token.
     pub fn me(&self) -> Result<Me, ClientError> {
         self.json(Method::GET, &["me"], NO_BODY, Auth::Bearer)
+    }
+
+    /// `POST /api/v1/keys/challenges`: a text for a key to sign before registration.
+    pub fn key_challenge(&self) -> Result<KeyChallenge, ClientError> {
+        self.json(Method::POST, &["keys", "challenges"], NO_BODY, Auth::Bearer)
+    }
+
+    /// `POST /api/v1/invites`: an invite for the account `username` (administrators).
+    pub fn create_invite(
+        &self,
+        request: &CreateInviteRequest,
+    ) -> Result<CreatedInvite, ClientError> {
+        self.json(Method::POST, &["invites"], Some(request), Auth::Bearer)
+    }
+
+    /// `POST /api/v1/users` without a token: signs up, with an invite or on an open registry.
+    pub fn sign_up(&self, request: &CreateUserRequest) -> Result<UserInfo, ClientError> {
+        self.json(Method::POST, &["users"], Some(request), Auth::None)
     }
 
     /// `PUT /api/v1/keys`: registers a public key for the caller.

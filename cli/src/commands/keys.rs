@@ -22,7 +22,8 @@ pub enum KeysCommand {
     },
     /// List the key pairs in the configuration directory.
     List,
-    /// Register a public key with the registry, so that packages it signs are accepted.
+    /// Register a key with the registry, so that packages it signs are accepted. The key signs
+    /// a challenge from the registry to prove it is yours (its secret half must be here).
     Register {
         /// Name of the key.
         name: String,
@@ -109,11 +110,10 @@ pub fn run(command: KeysCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             });
         }
         KeysCommand::Register { name } => {
-            let public = store.public(&name)?;
+            let secret = store.secret(Some(&name))?;
             let client = registry_client(global, None, Access::Token, ui)?;
-            let key = client.register_key(&RegisterKeyRequest {
-                public_key: public.to_line(),
-            })?;
+            let challenge = client.key_challenge()?;
+            let key = client.register_key(&RegisterKeyRequest::proven(&secret, &challenge))?;
             let result = Registered {
                 name,
                 registry: client.registry().to_string(),

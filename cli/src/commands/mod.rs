@@ -8,6 +8,7 @@ pub mod logout;
 pub mod plugin;
 pub mod profile;
 pub mod quickstart;
+pub mod registry;
 pub mod tenant;
 pub mod token;
 pub mod up;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Workspace(command) => workspace::run(command, global, &ui),
         Command::Up(args) => up::run(args, global, &ui),
         Command::Events(command) => events::run(command, global, &ui),
+        Command::Registry(command) => registry::run(command, global, &ui),
     }
 }
 

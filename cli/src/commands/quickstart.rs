@@ -144,7 +144,7 @@ pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
         PROFILE,
         &platform.api_url,
         &platform.registry_url,
-        &platform.password,
+        &platform.passwords,
         false,
         ui,
     )?;

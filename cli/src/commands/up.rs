@@ -1,8 +1,10 @@
 //! `plexica up [--data-dir DIR] [--port-api N] [--port-registry N] [--postgres URL] [--nats URL]`: runs the
 //! core API and the registry in this process on the embedded default (SQLite and local files
 //! under `./.plexica`), or on PostgreSQL, until Ctrl-C. It writes the `local` profile and logs
-//! it in, so that the next `plexica` commands just work; the admin password is generated on the
-//! first run, printed once, and kept (0600) in the data directory for later runs.
+//! it in, so that the next `plexica` commands just work. The two services' `admin` accounts get
+//! distinct passwords, generated on the first run, printed once, and kept (0600) in the data
+//! directory for later runs: a password guessed or leaked from one service opens nothing on the
+//! other.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -73,28 +75,71 @@ struct Running {
     data_dir: String,
     profile: &'static str,
     username: &'static str,
-    /// Only on the first run.
+    /// The core API's super admin password; only on the first run.
     #[serde(skip_serializing_if = "Option::is_none")]
     password: Option<String>,
+    /// The registry admin's password; only on the first run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registry_password: Option<String>,
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> CliError {
     CliError::new(ExitKind::Unavailable, format!("{what}: {e}"))
 }
 
-/// The admin password: `PLEXICA_BOOTSTRAP_ADMIN_PASSWORD`, else the one kept in the data
-/// directory, else a new one (`true`: new, print it).
-fn admin_password(data_dir: &Path) -> CliResult<(String, bool)> {
-    let file = data_dir.join("admin-password");
-    if let Ok(password) = std::env::var("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD") {
-        return Ok((password, false));
+/// The two services' admin passwords.
+#[derive(Clone)]
+pub struct AdminPasswords {
+    /// The core API's super admin: `PLEXICA_BOOTSTRAP_ADMIN_PASSWORD`, else kept in
+    /// `<data>/admin-password`.
+    pub core: String,
+    /// The registry's admin: `PLEXICA_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD`, else kept in
+    /// `<data>/registry-admin-password`.
+    pub registry: String,
+    /// Were they made by this run (then they are printed once)?
+    pub first_run: bool,
+}
+
+impl std::fmt::Debug for AdminPasswords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminPasswords")
+            .field("first_run", &self.first_run)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminPasswords {
+    /// Reads them from the environment or the data directory, or makes new ones.
+    fn load(data_dir: &Path) -> CliResult<Self> {
+        let core_file = data_dir.join("admin-password");
+        let registry_file = data_dir.join("registry-admin-password");
+        if !registry_file.exists() && core_file.exists() {
+            // An earlier version gave both services the core's password: keep it working.
+            write_secret_file(&registry_file, read_secret_file(&core_file)?.trim())?;
+        }
+        let (core, core_new) = kept_secret(&core_file, "PLEXICA_BOOTSTRAP_ADMIN_PASSWORD")?;
+        let (registry, registry_new) =
+            kept_secret(&registry_file, "PLEXICA_REGISTRY_BOOTSTRAP_ADMIN_PASSWORD")?;
+        Ok(Self {
+            core,
+            registry,
+            first_run: core_new || registry_new,
+        })
+    }
+}
+
+/// The secret in `variable`, else the one kept in `file`, else a new one kept there (`true`:
+/// new, print it).
+fn kept_secret(file: &Path, variable: &str) -> CliResult<(String, bool)> {
+    if let Ok(secret) = std::env::var(variable) {
+        return Ok((secret, false));
     }
     if file.exists() {
-        return Ok((read_secret_file(&file)?.trim().to_owned(), false));
+        return Ok((read_secret_file(file)?.trim().to_owned(), false));
     }
-    let password = plexica_core_api::auth::secrets::new_password();
-    write_secret_file(&file, &password)?;
-    Ok((password, true))
+    let secret = plexica_core_api::auth::secrets::new_password();
+    write_secret_file(file, &secret)?;
+    Ok((secret, true))
 }
 
 /// Both services running in this process, on a tokio runtime of their own (the CLI's
@@ -106,10 +151,8 @@ pub struct Platform {
     pub registry_url: ServiceUrl,
     /// Where the data is.
     pub data_dir: PathBuf,
-    /// The super admin's password (the same for both services).
-    pub password: String,
-    /// Was the password made by this run (then it is printed once)?
-    pub first_run: bool,
+    /// The admins' passwords.
+    pub passwords: AdminPasswords,
     runtime: tokio::runtime::Runtime,
     stop: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -148,7 +191,7 @@ impl Platform {
         create_private_dir(&options.data_dir)?;
         let data_dir = options.data_dir.canonicalize()?;
         restrict_to_owner(&data_dir)?;
-        let (password, first_run) = admin_password(&data_dir)?;
+        let passwords = AdminPasswords::load(&data_dir)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -186,10 +229,10 @@ impl Platform {
             core_config.trust_registry_keys = true;
             std::fs::create_dir_all(data_dir.join("core"))?;
             std::fs::create_dir_all(data_dir.join("registry"))?;
-            let (core, _) = CoreApi::open(core_config, Some(password.clone()))
+            let (core, _) = CoreApi::open(core_config, Some(passwords.core.clone()))
                 .await
                 .map_err(|e| unavailable("cannot start the core API", e))?;
-            let (registry, _) = Registry::open(registry_config, Some(password.clone()))
+            let (registry, _) = Registry::open(registry_config, Some(passwords.registry.clone()))
                 .await
                 .map_err(|e| unavailable("cannot start the registry", e))?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -206,8 +249,7 @@ impl Platform {
             api_url: ServiceUrl::parse(&format!("http://{api_addr}"))?,
             registry_url: ServiceUrl::parse(&format!("http://{registry_addr}"))?,
             data_dir,
-            password,
-            first_run,
+            passwords,
             runtime,
             stop,
             servers,
@@ -255,7 +297,7 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         LOCAL_PROFILE,
         &platform.api_url,
         &platform.registry_url,
-        &platform.password,
+        &platform.passwords,
         true,
         ui,
     )?;
@@ -265,17 +307,25 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         data_dir: platform.data_dir.display().to_string(),
         profile: LOCAL_PROFILE,
         username: SUPER_ADMIN_EMAIL,
-        password: platform.first_run.then(|| platform.password.clone()),
+        password: platform
+            .passwords
+            .first_run
+            .then(|| platform.passwords.core.clone()),
+        registry_password: platform
+            .passwords
+            .first_run
+            .then(|| platform.passwords.registry.clone()),
     };
     ui.result(&result, || {
         let mut out = format!(
             "core API:  {}\nregistry:  {}\ndata:      {}\nprofile:   {} (selected; `plexica` commands now use it)",
             result.api_url, result.registry_url, result.data_dir, result.profile
         );
-        if let Some(password) = &result.password {
+        if let (Some(core), Some(registry)) = (&result.password, &result.registry_password) {
             out.push_str(&format!(
-                "\nadmin:     {} / {password}\n           (shown once; kept in {}/admin-password)",
-                result.username, result.data_dir
+                "\nadmin:     {user} / {core} (core API)\n           {user} / {registry} (registry)\n           (shown once; kept in {dir}/admin-password and {dir}/registry-admin-password)",
+                user = result.username,
+                dir = result.data_dir
             ));
         }
         out.push_str("\n\nPress Ctrl-C to stop.");
@@ -293,7 +343,7 @@ pub fn write_profile(
     name: &str,
     api: &ServiceUrl,
     registry: &ServiceUrl,
-    password: &str,
+    passwords: &AdminPasswords,
     select: bool,
     ui: &Ui,
 ) -> CliResult {
@@ -309,11 +359,11 @@ pub fn write_profile(
     let pair = CoreClient::new(api.clone(), None)?.login(&LoginRequest {
         tenant: None,
         email: SUPER_ADMIN_EMAIL.to_owned(),
-        password: password.to_owned(),
+        password: passwords.core.clone(),
     })?;
     let created = client_for(registry.clone(), None, ui)?.create_token(&CreateTokenRequest {
         username: SUPER_ADMIN_EMAIL.to_owned(),
-        password: password.to_owned(),
+        password: passwords.registry.clone(),
         name: Some(format!("plexica-{name}")),
         scopes: None,
         expires_in_seconds: None,

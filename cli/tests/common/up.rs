@@ -136,6 +136,15 @@ impl Drop for Platform {
 
 /// The core API URL of the selected `local` profile, if that is the current one.
 pub fn local_api_url(sandbox: &Sandbox) -> Option<String> {
+    local_url(sandbox, "api-url")
+}
+
+/// The registry URL of the selected `local` profile, if that is the current one.
+pub fn local_registry_url(sandbox: &Sandbox) -> Option<String> {
+    local_url(sandbox, "registry-url")
+}
+
+fn local_url(sandbox: &Sandbox, key: &str) -> Option<String> {
     let config = std::fs::read_to_string(sandbox.config_dir().join("config.toml")).ok()?;
     let config: toml::Table = toml::from_str(&config).ok()?;
     (config.get("current-profile")?.as_str()? == "local").then_some(())?;
@@ -143,7 +152,7 @@ pub fn local_api_url(sandbox: &Sandbox) -> Option<String> {
         config
             .get("profiles")?
             .get("local")?
-            .get("api-url")?
+            .get(key)?
             .as_str()?
             .to_owned(),
     )

@@ -84,12 +84,8 @@ impl Platform {
             .expect("registry token")
             .token;
         let key = SecretKey::generate();
-        let (status, _) = send(
-            http.put(format!("{registry}/api/v1/keys"))
-                .bearer_auth(&registry_token)
-                .json(&json!({ "public_key": key.public_key().to_line() })),
-        )
-        .await;
+        let status =
+            plexica_testkit::registry::register_key(&http, &registry, &registry_token, &key).await;
         assert_eq!(status, StatusCode::CREATED);
         let (_, login) = send(
             http.post(format!("{core}/api/v1/auth/login"))

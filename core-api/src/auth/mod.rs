@@ -1,12 +1,11 @@
 //! Who is calling. Access tokens are JWTs this service signs ([`jwt`]); refresh tokens and
 //! API tokens are opaque secrets stored as SHA-256 hashes ([`secrets`]); passwords are
-//! Argon2id ([`passwords`]); logins are rate limited per account and per address
-//! ([`ratelimit`]). [`authenticate`] turns an `Authorization` header into a [`Principal`].
+//! Argon2id ([`passwords`]). [`authenticate`] turns an `Authorization` header into a
+//! [`Principal`].
 
 pub mod jwt;
 pub mod oidc;
 pub mod passwords;
-pub mod ratelimit;
 pub mod sealing;
 pub mod secrets;
 

@@ -1,16 +1,6 @@
-//! Argon2id password hashes (PHC strings), computed off the async threads, at most
-//! [`PARALLEL_HASHES`] at a time (each costs 19 MiB: unbounded, a login burst would be a memory
-//! burst).
-//!
-//! Every password — chosen or generated — gets Argon2's recommended cost (19 MiB, 2 passes),
-//! and an unknown account is checked against a dummy hash of the same cost: a failed login
-//! costs the same whoever it names, so its timing tells nothing about the account.
+//! Passwords: what the core accepts as one ([`check`]), and Argon2id hashing under a
+//! concurrency bound, with the same cost for every failed login ([`plexica_server::passwords`]).
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Argon2, PasswordHash};
-use tokio::sync::Semaphore;
-
-use super::secrets::random_bytes;
 use crate::error::{ApiError, ApiResult};
 
 /// The shortest password accepted.
@@ -29,45 +19,12 @@ pub fn check(password: &str) -> ApiResult<()> {
     }
 }
 
-/// Hashes computed at once, at most.
-pub const PARALLEL_HASHES: usize = 2;
-
-static SLOTS: Semaphore = Semaphore::const_new(PARALLEL_HASHES);
-
-/// Runs `work` on a blocking thread once a hashing slot is free.
-async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let _slot = SLOTS.acquire().await.ok()?;
-    tokio::task::spawn_blocking(work).await.ok()
-}
-
-/// The Argon2id hash of a password (recommended cost).
+/// The Argon2id hash of a password (recommended cost), at most
+/// [`plexica_server::passwords::PARALLEL_HASHES`] at a time.
 pub async fn hash(password: String) -> ApiResult<String> {
-    limited(move || {
-        let salt = SaltString::encode_b64(&random_bytes::<16>())
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::internal(e.to_string()))
-    })
-    .await
-    .unwrap_or_else(|| Err(ApiError::internal("the hashing task failed")))
+    plexica_server::passwords::hash(password)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// Does `password` match `hash`? With no hash (unknown user), a dummy hash is checked so that
-/// the answer takes as long as for a real account.
-pub async fn verify(password: String, hash: Option<String>) -> bool {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$\
-                         Zg7IXnNlFk8gH2K4yGQ1X8aRz9ZQ0k0mP4nS3F0wGvA";
-    let known = hash.is_some();
-    let hash = hash.unwrap_or_else(|| DUMMY.to_owned());
-    limited(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        }) && known
-    })
-    .await
-    .unwrap_or(false)
-}
+pub use plexica_server::passwords::verify;

@@ -45,12 +45,7 @@ fn bad_credentials() -> ApiError {
 }
 
 fn rate_limited(wait: Duration) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
-        "too many login attempts; wait and retry",
-    )
-    .retry_after(wait.as_secs() + 1)
+    crate::limits::refused(wait, "too many login attempts")
 }
 
 fn ms(d: Duration) -> i64 {
@@ -116,11 +111,13 @@ pub async fn login(
     let email = request.email.trim().to_lowercase();
     let account = format!("{}/{email}", request.tenant.as_deref().unwrap_or(""));
     state
+        .limits
         .login_per_account
         .check(&account)
         .map_err(rate_limited)?;
     if let Some(addr) = addr {
         state
+            .limits
             .login_per_address
             .check(&addr.ip().to_string())
             .map_err(rate_limited)?;

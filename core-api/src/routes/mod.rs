@@ -25,6 +25,7 @@ use plexica_sdk::api::core::WorkspaceRole::{Admin, Member, Viewer};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::limits::RouteFamily;
 use crate::rbac::{self, AuthRule};
 use crate::state::AppState;
 
@@ -580,8 +581,15 @@ pub fn router(state: AppState) -> Router {
     entries()
         .into_iter()
         .fold(Router::new(), |router, (spec, method_router)| {
-            let guard =
-                axum::middleware::from_fn_with_state((state.clone(), spec.rule), rbac::enforce);
+            let family = if spec.path == GATEWAY {
+                RouteFamily::Gateway
+            } else {
+                RouteFamily::Api
+            };
+            let guard = axum::middleware::from_fn_with_state(
+                (state.clone(), spec.rule, family),
+                rbac::enforce,
+            );
             router.route(spec.path, method_router.route_layer(guard))
         })
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })

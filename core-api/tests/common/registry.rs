@@ -129,14 +129,8 @@ impl TestRegistry {
         assert_eq!(created.status(), StatusCode::CREATED);
         let token = token(&http, &url, "ada", "a long enough password").await;
         let key = SecretKey::generate();
-        let registered = http
-            .put(format!("{url}/api/v1/keys"))
-            .bearer_auth(&token)
-            .json(&json!({ "public_key": key.public_key().to_line() }))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(registered.status(), StatusCode::CREATED);
+        let registered = plexica_testkit::registry::register_key(&http, &url, &token, &key).await;
+        assert_eq!(registered, StatusCode::CREATED);
         Self {
             url,
             dir,

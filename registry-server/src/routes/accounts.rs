@@ -4,16 +4,20 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use plexica_sdk::api::registry::{
-    CreateTokenRequest, CreateUserRequest, CreatedToken, Me, NewTokenRequest, PublisherKey,
-    RegisterKeyRequest, Scope, TokenInfo, UserInfo,
+    CreateInviteRequest, CreateTokenRequest, CreateUserRequest, CreatedInvite, CreatedToken,
+    INVITE_PREFIX, KeyChallenge, Me, NewTokenRequest, PublisherKey, RegisterKeyRequest, Scope,
+    TokenInfo, UserInfo,
 };
-use plexica_sdk::package::signing::PublicKey;
+use plexica_sdk::package::signing::{PublicKey, Signature};
 
 use super::JsonBody;
-use crate::auth::{Caller, hash_password, hash_token, new_token_secret, verify_password};
+use crate::auth::{
+    Caller, hash_password, hash_token, new_token_secret, random_hex, verify_password,
+};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::ClientIp;
 use crate::state::AppState;
-use crate::storage::{KeyRecord, Token, User};
+use crate::storage::{Invited, KeyRecord, Token, User};
 use plexica_sdk::api::time::{now_ms, rfc3339};
 
 /// Default token lifetime: 90 days.
@@ -94,20 +98,25 @@ async fn issue_token(
     })
 }
 
-/// `POST /api/v1/tokens`: username and password for a token (shown once).
+/// `POST /api/v1/tokens`: username and password for a token (shown once). Rate limited per
+/// account and per address before any hashing; an unknown name costs as much as a known one.
 pub async fn create_token(
     State(state): State<AppState>,
+    ClientIp(address): ClientIp,
     JsonBody(request): JsonBody<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let user = state.meta.user_by_name(&request.username).await?;
-    let Some(user) = user else {
-        // Spend the same time as a check, so that timing does not tell which names exist.
-        let _ = hash_password(request.password).await;
-        return Err(ApiError::unauthenticated("wrong username or password"));
-    };
-    if !verify_password(request.password, user.password_hash.clone()).await {
-        return Err(ApiError::unauthenticated("wrong username or password"));
+    let wrong = || ApiError::unauthenticated("wrong username or password");
+    // No account has such a name or password: refused at once, which tells nothing.
+    if !valid_username(&request.username) || request.password.len() > MAX_PASSWORD_BYTES {
+        return Err(wrong());
     }
+    state.limits.password(&request.username, address)?;
+    let user = state.meta.user_by_name(&request.username).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    if !verify_password(request.password, hash).await {
+        return Err(wrong());
+    }
+    let user = user.ok_or_else(wrong)?;
     let created = issue_token(
         &state,
         &user,
@@ -193,14 +202,137 @@ pub fn valid_username(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
-/// `POST /api/v1/users`: admins create publisher accounts.
+/// `POST /api/v1/users`: an administrator creates an account; without a token, the holder of
+/// an invite creates the account it names, or anyone creates one when sign-up is open.
 pub async fn create_user(
     State(state): State<AppState>,
-    caller: Caller,
+    ClientIp(address): ClientIp,
+    caller: Option<Caller>,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserInfo>)> {
+    if let Some(caller) = caller {
+        caller.require_admin()?;
+        return create_account(&state, request).await;
+    }
+    check_new_account(&request)?;
+    state.limits.password(&request.username, address)?;
+    if request.admin {
+        return Err(ApiError::forbidden(
+            "FORBIDDEN",
+            "only an administrator may create an administrator",
+        ));
+    }
+    let Some(invite) = &request.invite else {
+        if state.config.open_signup {
+            return create_account(&state, request).await;
+        }
+        return Err(ApiError::forbidden(
+            "SIGNUP_CLOSED",
+            "this registry creates accounts for invites only: ask an administrator for one \
+             (`plexica registry user add NAME`)",
+        ));
+    };
+    let hash = hash_password(request.password.clone()).await?;
+    match state
+        .meta
+        .create_invited_user(&request.username, &hash, &hash_token(invite), now_ms())
+        .await?
+    {
+        Invited::Created(user) => Ok((
+            StatusCode::CREATED,
+            Json(UserInfo {
+                username: user.username,
+                admin: user.admin,
+            }),
+        )),
+        Invited::BadInvite => Err(ApiError::forbidden(
+            "INVITE_INVALID",
+            format!(
+                "this invite is unknown, used, expired, or not for `{}`",
+                request.username
+            ),
+        )),
+        Invited::NameTaken => Err(user_exists(&request.username)),
+    }
+}
+
+fn user_exists(username: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "USER_EXISTS",
+        format!("user `{username}` already exists"),
+    )
+}
+
+/// Longest password accepted, bytes.
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Checks a new account's name and password.
+fn check_new_account(request: &CreateUserRequest) -> ApiResult<()> {
+    if !valid_username(&request.username) {
+        return Err(ApiError::unprocessable(
+            "INVALID_USERNAME",
+            "usernames are 2 to 39 lowercase letters, digits and `-`, starting with a letter",
+        ));
+    }
+    if request.password.chars().count() < 12 || request.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::unprocessable(
+            "WEAK_PASSWORD",
+            "passwords are 12 characters to 1 KiB long",
+        ));
+    }
+    Ok(())
+}
+
+/// Default invite lifetime: 7 days.
+const DEFAULT_INVITE_SECONDS: u64 = 7 * 24 * 3600;
+/// Longest invite lifetime: 30 days.
+const MAX_INVITE_SECONDS: u64 = 30 * 24 * 3600;
+
+/// `POST /api/v1/invites`: administrators invite a publisher to create the account `username`
+/// (the invite is shown once, works once).
+pub async fn create_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<CreateInviteRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedInvite>)> {
     caller.require_admin()?;
-    create_account(&state, request).await
+    if !valid_username(&request.username) {
+        return Err(ApiError::unprocessable(
+            "INVALID_USERNAME",
+            "usernames are 2 to 39 lowercase letters, digits and `-`, starting with a letter",
+        ));
+    }
+    if state.meta.user_by_name(&request.username).await?.is_some() {
+        return Err(user_exists(&request.username));
+    }
+    let seconds = request.expires_in_seconds.unwrap_or(DEFAULT_INVITE_SECONDS);
+    if seconds == 0 || seconds > MAX_INVITE_SECONDS {
+        return Err(ApiError::bad_request(format!(
+            "expires_in_seconds must be between 1 and {MAX_INVITE_SECONDS}"
+        )));
+    }
+    let invite = random_hex::<32>(INVITE_PREFIX);
+    let now = now_ms();
+    let expires_at = now + i64::try_from(seconds).unwrap_or(0) * 1000;
+    state
+        .meta
+        .create_invite(
+            &hash_token(&invite),
+            &request.username,
+            caller.user.id,
+            now,
+            expires_at,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedInvite {
+            invite,
+            username: request.username,
+            expires_at: rfc3339(expires_at),
+        }),
+    ))
 }
 
 /// Creates an account after validating name and password.
@@ -208,18 +340,7 @@ pub async fn create_account(
     state: &AppState,
     request: CreateUserRequest,
 ) -> ApiResult<(StatusCode, Json<UserInfo>)> {
-    if !valid_username(&request.username) {
-        return Err(ApiError::unprocessable(
-            "INVALID_USERNAME",
-            "usernames are 2 to 39 lowercase letters, digits and `-`, starting with a letter",
-        ));
-    }
-    if request.password.chars().count() < 12 || request.password.len() > 1024 {
-        return Err(ApiError::unprocessable(
-            "WEAK_PASSWORD",
-            "passwords are at least 12 characters long",
-        ));
-    }
+    check_new_account(&request)?;
     let hash = hash_password(request.password).await?;
     match state
         .meta
@@ -233,15 +354,44 @@ pub async fn create_account(
                 admin: user.admin,
             }),
         )),
-        None => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "USER_EXISTS",
-            format!("user `{}` already exists", request.username),
-        )),
+        None => Err(user_exists(&request.username)),
     }
 }
 
-/// `PUT /api/v1/keys`: registers a public key for the caller.
+/// How long a key challenge may be answered: 10 minutes.
+const CHALLENGE_MS: i64 = 10 * 60_000;
+
+/// `POST /api/v1/keys/challenges`: a text for a key to sign, to prove that the caller holds
+/// it when registering it (once, within 10 minutes).
+pub async fn key_challenge(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<(StatusCode, Json<KeyChallenge>)> {
+    caller.require(Scope::Manage)?;
+    let id = random_hex::<12>("");
+    let challenge = format!(
+        "plexica registry key registration\naccount: {}\nchallenge: {}\n",
+        caller.user.username,
+        random_hex::<32>("")
+    );
+    let now = now_ms();
+    let expires_at = now + CHALLENGE_MS;
+    state
+        .meta
+        .put_key_challenge(&id, caller.user.id, &challenge, expires_at, now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(KeyChallenge {
+            id,
+            challenge,
+            expires_at: rfc3339(expires_at),
+        }),
+    ))
+}
+
+/// `PUT /api/v1/keys`: registers a public key for the caller, given the key's signature over
+/// one of the caller's challenges. A key belongs to one account.
 pub async fn register_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -250,13 +400,49 @@ pub async fn register_key(
     caller.require(Scope::Manage)?;
     let key = PublicKey::parse(&request.public_key)
         .map_err(|e| ApiError::unprocessable("INVALID_KEY", e.to_string()))?;
+    let (Some(challenge_id), Some(signature)) = (&request.challenge_id, &request.signature) else {
+        return Err(ApiError::unprocessable(
+            "PROOF_REQUIRED",
+            "sign a challenge from POST /api/v1/keys/challenges with the key and send \
+             `challenge_id` and `signature` (`plexica keys register` does this)",
+        ));
+    };
+    let challenge = state
+        .meta
+        .take_key_challenge(challenge_id, caller.user.id, now_ms())
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "CHALLENGE_INVALID",
+                "this challenge is unknown, used, expired or another account's; ask for a new one",
+            )
+        })?;
+    let bad_proof = |why: String| {
+        ApiError::unprocessable(
+            "BAD_PROOF",
+            format!("the signature does not prove the key is yours: {why}"),
+        )
+    };
+    let signature = Signature::parse(signature).map_err(|e| bad_proof(e.to_string()))?;
+    key.verify(challenge.as_bytes(), &signature)
+        .map_err(|e| bad_proof(e.to_string()))?;
     let record = KeyRecord {
         key_id: key.id.to_string(),
         public_key: key.to_line(),
         created_at: now_ms(),
         revoked_at: None,
     };
-    let stored = state.meta.add_key(caller.user.id, &record).await?;
+    let stored = state
+        .meta
+        .add_key(caller.user.id, &record)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "KEY_TAKEN",
+                format!("key {} is registered to another account", record.key_id),
+            )
+        })?;
     if stored.revoked_at.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

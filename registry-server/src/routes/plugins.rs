@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::JsonBody;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::limits::ClientIp;
 use crate::search::SearchQuery;
 use crate::state::AppState;
 use crate::storage::{PluginRecord, VersionRecord};
@@ -203,9 +204,11 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
         })
 }
 
-/// `GET /api/v1/plugins/{id}/versions/{version}/download`: the bytes; counts the download.
+/// `GET /api/v1/plugins/{id}/versions/{version}/download`: the bytes; counts the download
+/// (once per address and version within the download window).
 pub async fn download(
     State(state): State<AppState>,
+    ClientIp(address): ClientIp,
     Path((id, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -220,7 +223,10 @@ pub async fn download(
             record.digest
         )))
     })?;
-    state.meta.count_download(&id, &record.version).await?;
+    // Repeated downloads from one address within the window count once.
+    if state.limits.first_download(address, &id, &record.version) {
+        state.meta.count_download(&id, &record.version).await?;
+    }
     metrics::counter!("registry_downloads_total").increment(1);
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();

@@ -163,6 +163,17 @@ pub enum PublishConflict {
     Storage(#[from] StorageError),
 }
 
+/// What became of an account created with an invite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invited {
+    /// The account.
+    Created(User),
+    /// No unused, unexpired invite for that name hashes so.
+    BadInvite,
+    /// The name is taken (the invite stays unused).
+    NameTaken,
+}
+
 /// A review row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewRecord {
@@ -202,8 +213,43 @@ pub trait MetadataStore: Send + Sync {
     async fn tokens_of(&self, user_id: i64) -> StorageResult<Vec<Token>>;
     /// Revokes a user's token; false when it is not theirs.
     async fn revoke_token(&self, user_id: i64, token_id: &str, now: i64) -> StorageResult<bool>;
-    /// Registers a key; returns the stored record (the existing one if already registered).
-    async fn add_key(&self, user_id: i64, key: &KeyRecord) -> StorageResult<KeyRecord>;
+    /// Registers a key; returns the stored record (the existing one if the user registered it
+    /// before), or `None` when the key belongs to another account.
+    async fn add_key(&self, user_id: i64, key: &KeyRecord) -> StorageResult<Option<KeyRecord>>;
+    /// Stores a key-registration challenge for `user_id`, and forgets expired ones.
+    async fn put_key_challenge(
+        &self,
+        id: &str,
+        user_id: i64,
+        challenge: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StorageResult<()>;
+    /// Removes and returns the text of `user_id`'s challenge `id` if it has not expired.
+    async fn take_key_challenge(
+        &self,
+        id: &str,
+        user_id: i64,
+        now: i64,
+    ) -> StorageResult<Option<String>>;
+    /// Stores an invite for `username` whose secret hashes to `secret_hash`.
+    async fn create_invite(
+        &self,
+        secret_hash: &str,
+        username: &str,
+        created_by: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> StorageResult<()>;
+    /// Uses the invite hashing to `secret_hash` to create the account it names, in one
+    /// transaction: the invite works once, for its name only, before it expires.
+    async fn create_invited_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        secret_hash: &str,
+        now: i64,
+    ) -> StorageResult<Invited>;
     /// Revokes a key; `None` when the user has no such key.
     async fn revoke_key(
         &self,

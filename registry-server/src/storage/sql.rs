@@ -309,10 +309,11 @@ impl MetadataStore for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn add_key(&self, user_id: i64, k: &KeyRecord) -> StorageResult<KeyRecord> {
+    async fn add_key(&self, user_id: i64, k: &KeyRecord) -> StorageResult<Option<KeyRecord>> {
+        // The unique index on `key_id` gives a key to whoever registered it first.
         sqlx::query(
             "INSERT INTO publisher_keys (user_id, key_id, public_key, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, key_id) DO NOTHING",
+             ON CONFLICT DO NOTHING",
         )
         .bind(user_id)
         .bind(&k.key_id)
@@ -320,15 +321,126 @@ impl MetadataStore for SqlStore {
         .bind(k.created_at)
         .execute(&self.pool)
         .await?;
-        let row = sqlx::query(
+        sqlx::query(
             "SELECT key_id, public_key, created_at, revoked_at FROM publisher_keys \
              WHERE user_id = $1 AND key_id = $2",
         )
         .bind(user_id)
         .bind(&k.key_id)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(key)
+        .transpose()
+    }
+
+    async fn put_key_challenge(
+        &self,
+        id: &str,
+        user_id: i64,
+        challenge: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StorageResult<()> {
+        sqlx::query("DELETE FROM key_challenges WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO key_challenges (id, user_id, challenge, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(challenge)
+        .bind(expires_at)
+        .execute(&self.pool)
         .await?;
-        key(&row)
+        Ok(())
+    }
+
+    async fn take_key_challenge(
+        &self,
+        id: &str,
+        user_id: i64,
+        now: i64,
+    ) -> StorageResult<Option<String>> {
+        sqlx::query(
+            "DELETE FROM key_challenges WHERE id = $1 AND user_id = $2 AND expires_at > $3 \
+             RETURNING challenge",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| row.try_get("challenge").map_err(StorageError::from))
+        .transpose()
+    }
+
+    async fn create_invite(
+        &self,
+        secret_hash: &str,
+        username: &str,
+        created_by: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO invites (secret_hash, username, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(secret_hash)
+        .bind(username)
+        .bind(created_by)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_invited_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        secret_hash: &str,
+        now: i64,
+    ) -> StorageResult<Invited> {
+        let mut tx = self.pool.begin().await?;
+        let used = sqlx::query(
+            "UPDATE invites SET used_at = $1 WHERE secret_hash = $2 AND username = $3 \
+             AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(secret_hash)
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+        if used.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Invited::BadInvite);
+        }
+        let created = sqlx::query(
+            "INSERT INTO users (username, password_hash, admin, created_at) VALUES ($1, $2, 0, $3) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if created.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Invited::NameTaken);
+        }
+        let row =
+            sqlx::query("SELECT id, username, password_hash, admin FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_one(&mut *tx)
+                .await?;
+        let created = user(&row)?;
+        tx.commit().await?;
+        Ok(Invited::Created(created))
     }
 
     async fn revoke_key(

@@ -128,15 +128,9 @@ impl TestRegistry {
         assert_eq!(response.status(), StatusCode::CREATED, "create {username}");
         let token = self.login(username, "a long enough password").await;
         let key = SecretKey::generate();
-        let response = self
-            .http
-            .put(self.at("/api/v1/keys"))
-            .bearer_auth(&token)
-            .json(&json!({ "public_key": key.public_key().to_line() }))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::CREATED, "register key");
+        let status =
+            plexica_testkit::registry::register_key(&self.http, &self.url, &token, &key).await;
+        assert_eq!(status, StatusCode::CREATED, "register key");
         (token, key)
     }
 
@@ -239,6 +233,9 @@ pub fn signed_for_other_version(
 #[macro_export]
 macro_rules! on_both_backends {
     ($name:ident, |$reg:ident| $body:block) => {
+        $crate::on_both_backends!($name, config = |_: &mut plexica_registry::Config| {}, |$reg| $body);
+    };
+    ($name:ident, config = $adjust:expr, |$reg:ident| $body:block) => {
         mod $name {
             use super::*;
 
@@ -246,13 +243,17 @@ macro_rules! on_both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let reg = common::TestRegistry::start(common::Backend::Sqlite).await.expect("sqlite");
+                let reg = common::TestRegistry::start_with(common::Backend::Sqlite, $adjust)
+                    .await
+                    .expect("sqlite");
                 run(reg).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(reg) = common::TestRegistry::start(common::Backend::Postgres).await {
+                if let Some(reg) =
+                    common::TestRegistry::start_with(common::Backend::Postgres, $adjust).await
+                {
                     run(reg).await;
                 }
             }

@@ -124,16 +124,21 @@ pub struct Me {
     pub token: TokenInfo,
 }
 
-/// `POST /api/v1/users` (admin). `Debug` hides the password.
+/// `POST /api/v1/users`: an account, created by an administrator, by the holder of an invite
+/// for that name, or by anyone when the registry has open sign-up. `Debug` hides the password
+/// and the invite.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct CreateUserRequest {
     /// Account name, `^[a-z][a-z0-9-]{1,38}$`.
     pub username: String,
     /// Password, at least 12 characters.
     pub password: String,
-    /// Make the account an administrator.
+    /// Make the account an administrator (administrators only).
     #[serde(default)]
     pub admin: bool,
+    /// An invite for this name (`plxi_…`), from `POST /api/v1/invites`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
 }
 
 impl std::fmt::Debug for CreateUserRequest {
@@ -142,6 +147,7 @@ impl std::fmt::Debug for CreateUserRequest {
             .field("username", &self.username)
             .field("password", &"<redacted>")
             .field("admin", &self.admin)
+            .field("invite", &self.invite.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -155,11 +161,79 @@ pub struct UserInfo {
     pub admin: bool,
 }
 
-/// `PUT /api/v1/keys`: register a public key (one-line minisign form) for the caller.
+/// Prefix of every invite.
+pub const INVITE_PREFIX: &str = "plxi_";
+
+/// `POST /api/v1/invites` (administrators): an invite to create the account `username`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateInviteRequest {
+    /// The account name the invite is for.
+    pub username: String,
+    /// Lifetime in seconds (default 7 days, at most 30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
+}
+
+/// Answer to `POST /api/v1/invites`: the invite is shown this once and works once. `Debug`
+/// hides it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CreatedInvite {
+    /// The invite (`plxi_…`).
+    pub invite: String,
+    /// The account name it is for.
+    pub username: String,
+    /// When it stops working, RFC 3339.
+    pub expires_at: String,
+}
+
+impl std::fmt::Debug for CreatedInvite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedInvite")
+            .field("invite", &"<redacted>")
+            .field("username", &self.username)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Answer to `POST /api/v1/keys/challenges`: text for the key to sign before it is registered,
+/// valid once and for a few minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyChallenge {
+    /// Names the challenge in [`RegisterKeyRequest::challenge_id`].
+    pub id: String,
+    /// The exact bytes to sign (UTF-8), naming the registry account.
+    pub challenge: String,
+    /// When it stops working, RFC 3339.
+    pub expires_at: String,
+}
+
+/// `PUT /api/v1/keys`: register a public key (one-line minisign form) for the caller, with
+/// proof that the caller holds its secret half: the key's signature (minisign `.minisig`
+/// text) over a [`KeyChallenge`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegisterKeyRequest {
     /// The public key.
     pub public_key: String,
+    /// The challenge signed.
+    #[serde(default)]
+    pub challenge_id: Option<String>,
+    /// The key's signature over the challenge's text.
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+#[cfg(feature = "package")]
+impl RegisterKeyRequest {
+    /// Registers `key`'s public half, signing `challenge` with it.
+    pub fn proven(key: &crate::package::signing::SecretKey, challenge: &KeyChallenge) -> Self {
+        let signature = key.sign(challenge.challenge.as_bytes(), "plexica key registration");
+        Self {
+            public_key: key.public_key().to_line(),
+            challenge_id: Some(challenge.id.clone()),
+            signature: Some(signature.to_text()),
+        }
+    }
 }
 
 /// `DELETE /api/v1/keys/{key_id}` revokes; listing shows revoked keys marked.
@@ -447,8 +521,9 @@ mod tests {
             username: "ada".into(),
             password: "hunter2-but-longer".into(),
             admin: false,
+            invite: Some("plxi_hunter3".into()),
         };
-        assert!(!format!("{user:?}").contains("hunter2"));
+        assert!(!format!("{user:?}").contains("hunter"));
         let created = CreatedToken {
             token: "plxr_secret".into(),
             info: TokenInfo {

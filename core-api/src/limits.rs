@@ -1,0 +1,143 @@
+//! Request floods: rate limits per tenant, per credential and per client address, answered
+//! with 429 `RATE_LIMITED` and `Retry-After` before a handler runs.
+//!
+//! Authenticated requests count against their tenant and their credential (a session, an API
+//! token, an install, an external identity), separately for the core API and the plugin
+//! gateway, so that a tenant flooding one cannot starve another tenant, nor its own use of the
+//! other. Anonymous requests, and requests whose credential is refused, count against the
+//! client's address. The limits are kept in each replica's memory (see
+//! [`plexica_server::ratelimit`]).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+pub use plexica_server::ratelimit::{RateLimit, Switchable};
+use plexica_server::ratelimit::{RateLimiter, retry_after_seconds};
+
+use crate::auth::{Credential, Principal};
+use crate::error::ApiError;
+
+/// The limits, each `None` when turned off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Requests of one tenant's callers, per route family.
+    pub per_tenant: Option<RateLimit>,
+    /// Requests with one credential, per route family.
+    pub per_credential: Option<RateLimit>,
+    /// Anonymous or refused requests from one address.
+    pub per_address: Option<RateLimit>,
+    /// Login attempts naming one account.
+    pub login_per_account: RateLimit,
+    /// Login attempts from one address.
+    pub login_per_address: RateLimit,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            per_tenant: Some(RateLimit::per_second(5_000)),
+            per_credential: Some(RateLimit::per_second(2_000)),
+            per_address: Some(RateLimit::new(100, Duration::from_secs(1), 1_000)),
+            login_per_account: RateLimit::per_minute(5, 5),
+            login_per_address: RateLimit::per_minute(30, 30),
+        }
+    }
+}
+
+/// Which budget a route draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteFamily {
+    /// The core API's own routes.
+    Api,
+    /// Calls through the plugin gateway.
+    Gateway,
+}
+
+impl RouteFamily {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Gateway => "gateway",
+        }
+    }
+}
+
+/// The limiters of one process.
+#[derive(Debug)]
+pub struct RequestLimits {
+    per_tenant: Option<RateLimiter>,
+    per_credential: Option<RateLimiter>,
+    per_address: Option<RateLimiter>,
+    /// Login attempts per account.
+    pub login_per_account: RateLimiter,
+    /// Login attempts per address.
+    pub login_per_address: RateLimiter,
+}
+
+impl RequestLimits {
+    /// Limiters applying `config`.
+    pub fn new(config: &LimitsConfig) -> Self {
+        Self {
+            per_tenant: config.per_tenant.map(RateLimiter::new),
+            per_credential: config.per_credential.map(RateLimiter::new),
+            per_address: config.per_address.map(RateLimiter::new),
+            login_per_account: RateLimiter::new(config.login_per_account),
+            login_per_address: RateLimiter::new(config.login_per_address),
+        }
+    }
+
+    /// Takes one request of `principal` on a route of `family`.
+    pub fn authenticated(
+        &self,
+        family: RouteFamily,
+        principal: &Principal,
+    ) -> Result<(), ApiError> {
+        let family = family.as_str();
+        if let (Some(limiter), Some(tenant)) = (&self.per_tenant, &principal.tenant) {
+            limiter
+                .check(&format!("{family}/{tenant}"))
+                .map_err(|wait| refused(wait, "this tenant sends too many requests"))?;
+        }
+        if let Some(limiter) = &self.per_credential {
+            limiter
+                .check(&format!("{family}/{}", credential_key(principal)))
+                .map_err(|wait| refused(wait, "this credential sends too many requests"))?;
+        }
+        Ok(())
+    }
+
+    /// Takes one anonymous (or refused) request from `address`.
+    pub fn anonymous(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        match (&self.per_address, address) {
+            (Some(limiter), Some(address)) => limiter
+                .check(&address.to_string())
+                .map_err(|wait| refused(wait, "too many requests from your address")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What identifies a credential across requests.
+fn credential_key(principal: &Principal) -> String {
+    let tenant = principal.tenant.as_deref().unwrap_or("");
+    match &principal.credential {
+        Credential::Session(id) => format!("session/{id}"),
+        Credential::ApiToken { id, .. } => format!("token/{id}"),
+        Credential::Install { plugin_id } => format!("install/{tenant}/{plugin_id}"),
+        Credential::External { issuer } => {
+            format!("external/{tenant}/{issuer}/{}", principal.user_id)
+        }
+    }
+}
+
+/// 429 `RATE_LIMITED` with `Retry-After`.
+pub fn refused(wait: Duration, what: &str) -> ApiError {
+    let seconds = retry_after_seconds(wait);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        format!("{what}; retry in {seconds} s"),
+    )
+    .retry_after(seconds)
+}

@@ -1,0 +1,118 @@
+//! Rate limits kept in this process's memory (per replica; the publish limit is in the
+//! database, shared by every replica): password attempts per account and per address,
+//! anonymous requests per address, and the window in which one address's downloads of a
+//! version count once.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use plexica_server::ratelimit::{RateLimit, RateLimiter, retry_after_seconds};
+
+use crate::error::ApiError;
+use crate::state::{AppState, LimitsConfig};
+
+/// The limiters of one process.
+#[derive(Debug)]
+pub struct Limits {
+    password_per_account: RateLimiter,
+    password_per_address: RateLimiter,
+    per_address: Option<RateLimiter>,
+    // A limit of one per window: the first download of a version from an address passes.
+    downloads: RateLimiter,
+}
+
+impl Limits {
+    /// Limiters applying `config`.
+    pub fn new(config: &LimitsConfig) -> Self {
+        Self {
+            password_per_account: RateLimiter::new(config.password_per_account),
+            password_per_address: RateLimiter::new(config.password_per_address),
+            per_address: config.per_address.map(RateLimiter::new),
+            downloads: RateLimiter::new(RateLimit {
+                burst: 1,
+                interval: config.download_window,
+            }),
+        }
+    }
+
+    /// Takes one password attempt naming `account` from `address`, before any hashing.
+    pub fn password(&self, account: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
+        self.password_per_account
+            .check(account)
+            .map_err(|wait| refused(wait, "too many password attempts for this account"))?;
+        if let Some(address) = address {
+            self.password_per_address
+                .check(&address.to_string())
+                .map_err(|wait| refused(wait, "too many password attempts from your address"))?;
+        }
+        Ok(())
+    }
+
+    /// Takes one anonymous (or refused) request from `address`.
+    pub fn anonymous(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        match (&self.per_address, address) {
+            (Some(limiter), Some(address)) => limiter
+                .check(&address.to_string())
+                .map_err(|wait| refused(wait, "too many requests from your address")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Is this the first download of `plugin@version` from `address` within the window?
+    pub fn first_download(&self, address: Option<IpAddr>, plugin: &str, version: &str) -> bool {
+        let address = address.map_or_else(String::new, |a| a.to_string());
+        self.downloads
+            .check(&format!("{address} {plugin}@{version}"))
+            .is_ok()
+    }
+}
+
+/// The address of the peer that sent a request (the load balancer's, behind one).
+pub fn client_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The client's address, as an extractor.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(&parts.extensions)))
+    }
+}
+
+/// Middleware: a request without credentials takes a slot from its address's limit first.
+pub async fn limit_anonymous(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !request.headers().contains_key(header::AUTHORIZATION)
+        && let Err(e) = state.limits.anonymous(client_ip(request.extensions()))
+    {
+        return e.into_response();
+    }
+    next.run(request).await
+}
+
+/// 429 `RATE_LIMITED` with `Retry-After`.
+fn refused(wait: std::time::Duration, what: &str) -> ApiError {
+    let seconds = retry_after_seconds(wait);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        format!("{what}; retry in {seconds} s"),
+    )
+    .retry_after(seconds)
+}

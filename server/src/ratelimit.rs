@@ -1,0 +1,206 @@
+//! Keyed rate limits (GCRA: a burst, then a steady rate), in this process's memory.
+//!
+//! A limit is per replica: behind a load balancer spreading requests over `n` replicas, a key
+//! gets up to `n` times the rate. Limits that must hold across replicas (the registry's publish
+//! limit) live in the database instead.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A rate: `burst` requests at once, then one per `interval`. Written `RATE/UNIT[:BURST]`, as
+/// `1000/s`, `60/min:10` or `3600/h`; the burst is one unit's worth unless given. `off` turns
+/// the limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed at once.
+    pub burst: u32,
+    /// Then one request per this long.
+    pub interval: Duration,
+}
+
+impl RateLimit {
+    /// `count` requests per `per`, with bursts of `burst`.
+    pub fn new(count: u32, per: Duration, burst: u32) -> Self {
+        Self {
+            burst: burst.max(1),
+            interval: per / count.max(1),
+        }
+    }
+
+    /// `count` requests per second, with bursts of a second's worth.
+    pub fn per_second(count: u32) -> Self {
+        Self::new(count, Duration::from_secs(1), count)
+    }
+
+    /// `count` requests per minute, with bursts of `burst`.
+    pub fn per_minute(count: u32, burst: u32) -> Self {
+        Self::new(count, Duration::from_secs(60), burst)
+    }
+}
+
+/// Why a rate could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{0}` is not a rate: write RATE/UNIT[:BURST] (units s, min, h), as `1000/s` or `60/min:10`, or `off`"
+)]
+pub struct BadRateLimit(String);
+
+impl FromStr for RateLimit {
+    type Err = BadRateLimit;
+
+    fn from_str(text: &str) -> Result<Self, BadRateLimit> {
+        let bad = || BadRateLimit(text.to_owned());
+        let (rate, burst) = match text.split_once(':') {
+            Some((rate, burst)) => (rate, Some(burst.parse::<u32>().map_err(|_| bad())?)),
+            None => (text, None),
+        };
+        let (count, unit) = rate.split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        if count == 0 || burst == Some(0) {
+            return Err(bad());
+        }
+        Ok(Self::new(count, per, burst.unwrap_or(count)))
+    }
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let per_hour = Duration::from_secs(3600).as_nanos() / self.interval.as_nanos().max(1);
+        if per_hour % 3600 == 0 {
+            write!(f, "{}/s:{}", per_hour / 3600, self.burst)
+        } else if per_hour % 60 == 0 {
+            write!(f, "{}/min:{}", per_hour / 60, self.burst)
+        } else {
+            write!(f, "{per_hour}/h:{}", self.burst)
+        }
+    }
+}
+
+/// A limit that may be turned off: written as a [`RateLimit`] or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switchable(pub Option<RateLimit>);
+
+impl FromStr for Switchable {
+    type Err = BadRateLimit;
+
+    fn from_str(text: &str) -> Result<Self, BadRateLimit> {
+        if text.trim() == "off" {
+            Ok(Self(None))
+        } else {
+            text.parse().map(|limit| Self(Some(limit)))
+        }
+    }
+}
+
+/// Keys it has seen at most before it forgets those that are idle again.
+const MAX_KEYS: usize = 100_000;
+
+/// One [`RateLimit`] applied to each key separately.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: RateLimit,
+    // Theoretical arrival time of the next allowed request, per key.
+    tat: Mutex<HashMap<String, Instant>>,
+}
+
+impl RateLimiter {
+    /// A limiter applying `limit` to each key.
+    pub fn new(limit: RateLimit) -> Self {
+        Self {
+            limit,
+            tat: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limit it applies.
+    pub fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
+    /// Takes one request for `key`: `Err(wait)` when over the limit, `wait` being how long
+    /// until the next one is allowed.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let tolerance = self.limit.interval * (self.limit.burst - 1);
+        let mut tat = self
+            .tat
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = tat.get(key).copied().unwrap_or(now).max(now);
+        let allowed_at = current.checked_sub(tolerance).unwrap_or(now);
+        if allowed_at > now {
+            return Err(allowed_at - now);
+        }
+        let next = current + self.limit.interval;
+        if let Some(slot) = tat.get_mut(key) {
+            *slot = next;
+        } else {
+            if tat.len() >= MAX_KEYS {
+                tat.retain(|_, t| *t > now);
+            }
+            tat.insert(key.to_owned(), next);
+        }
+        Ok(())
+    }
+}
+
+/// Whole seconds to announce in `Retry-After` for a `wait` (at least 1).
+pub fn retry_after_seconds(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis().div_ceil(1000))
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_then_refuses_with_a_wait() {
+        let limiter = RateLimiter::new(RateLimit::per_minute(6, 3));
+        for _ in 0..3 {
+            assert!(limiter.check("a").is_ok());
+        }
+        let wait = limiter.check("a").err();
+        assert!(wait.is_some_and(|w| w > Duration::from_secs(8)), "{wait:?}");
+        assert!(limiter.check("b").is_ok(), "keys are independent");
+    }
+
+    #[test]
+    fn rates_read_and_print() {
+        let limit: RateLimit = "1000/s".parse().unwrap();
+        assert_eq!(limit.burst, 1000);
+        assert_eq!(limit.interval, Duration::from_millis(1));
+        assert_eq!(limit.to_string(), "1000/s:1000");
+        let limit: RateLimit = "60/min:10".parse().unwrap();
+        assert_eq!((limit.burst, limit.interval), (10, Duration::from_secs(1)));
+        assert_eq!(limit.to_string(), "1/s:10");
+        assert_eq!("7/h".parse::<RateLimit>().unwrap().to_string(), "7/h:7");
+        assert_eq!("off".parse::<Switchable>().unwrap(), Switchable(None));
+        assert_eq!(
+            "2/s".parse::<Switchable>().unwrap(),
+            Switchable(Some(RateLimit::per_second(2)))
+        );
+        for bad in ["", "10", "10/day", "0/s", "x/s", "10/s:0", "10/s:x"] {
+            let error = bad.parse::<RateLimit>().unwrap_err().to_string();
+            assert!(error.contains("RATE/UNIT"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_millis(2001)), 3);
+    }
+}
