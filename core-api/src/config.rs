@@ -27,6 +27,9 @@ pub struct Config {
     /// How long tenant rows and permission sets are cached (changes made through this process
     /// apply at once; other replicas' changes within this time).
     pub cache_ttl: Duration,
+    /// How often the sessions other replicas revoked are read from the database (a revoked
+    /// session's access token is refused everywhere within this time).
+    pub revocation_refresh: Duration,
     /// A tenant still `PROVISIONING` after this long was abandoned by a crashed process: its
     /// leftovers are removed at start-up and a retry takes it over.
     pub provisioning_timeout: Duration,
@@ -79,7 +82,8 @@ impl Config {
             limits: crate::limits::LimitsConfig::default(),
             tenant_pool_size: 4,
             core_pool_size: 8,
-            cache_ttl: Duration::from_secs(5),
+            cache_ttl: Duration::from_secs(2),
+            revocation_refresh: Duration::from_secs(2),
             provisioning_timeout: Duration::from_secs(60),
             retry_delays: vec![
                 Duration::from_secs(1),

@@ -28,7 +28,6 @@ pub mod transport;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use plexica_sdk::api::core::SUPER_ADMIN_EMAIL;
@@ -104,7 +103,7 @@ impl CoreApi {
                 .unwrap_or(i64::MAX)
                 + 60_000;
             loop {
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                tokio::time::sleep(refresher.config.revocation_refresh).await;
                 // Ends with the core database's pool (the service was stopped).
                 if refresher.core.pool().is_closed() {
                     break;

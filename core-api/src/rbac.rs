@@ -354,7 +354,8 @@ pub async fn enforce(
         }
         (None, Err(_)) => Ok(()),
     };
-    match checked.and(limited) {
+    // Over a limit, the answer is 429 whatever the check found.
+    match limited.and(checked) {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
     }

@@ -136,9 +136,11 @@ impl RateLimiter {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = tat.get(key).copied().unwrap_or(now).max(now);
-        let allowed_at = current.checked_sub(tolerance).unwrap_or(now);
-        if allowed_at > now {
-            return Err(allowed_at - now);
+        // Only forward arithmetic on `Instant`s: shortly after boot, `now` minus a long
+        // tolerance does not exist.
+        let ahead = current.duration_since(now);
+        if ahead > tolerance {
+            return Err(ahead - tolerance);
         }
         let next = current + self.limit.interval;
         if let Some(slot) = tat.get_mut(key) {
@@ -173,6 +175,17 @@ mod tests {
         let wait = limiter.check("a").err();
         assert!(wait.is_some_and(|w| w > Duration::from_secs(8)), "{wait:?}");
         assert!(limiter.check("b").is_ok(), "keys are independent");
+    }
+
+    #[test]
+    fn long_tolerances_hold_whatever_the_uptime() {
+        // Tolerances longer than the machine's uptime (a test VM's monotonic clock starts near
+        // zero) must not turn the limit off.
+        let limiter = RateLimiter::new(RateLimit::new(1, Duration::from_secs(365 * 24 * 3600), 3));
+        for _ in 0..3 {
+            assert!(limiter.check("a").is_ok());
+        }
+        assert!(limiter.check("a").is_err());
     }
 
     #[test]
