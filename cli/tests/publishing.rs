@@ -251,3 +251,74 @@ fn registry_refusals_exit_1_with_their_code_and_bad_tokens_exit_3() {
         .write_stdin("plxr_forged");
     stdin_token.assert().code(3);
 }
+
+#[test]
+fn a_second_publisher_joins_by_invite_through_the_real_binary() {
+    let registry = LiveRegistry::start();
+    let admin = Sandbox::new();
+    login(&admin, &registry, "admin", ADMIN_PASSWORD);
+    let invited = admin.json_ok(["-o", "json", "registry", "user", "add", "ada"]);
+    assert_eq!(invited["username"], "ada");
+    assert_eq!(
+        invited["registry"]
+            .as_str()
+            .map(|u| u.trim_end_matches('/')),
+        Some(registry.url.as_str())
+    );
+    let invite = invited["invite"].as_str().expect("invite").to_owned();
+    assert!(invite.starts_with("plxi_"));
+
+    // On ada's machine: without the invite the registry refuses (sign-up is closed), with it
+    // the account is made, once.
+    let ada = Sandbox::new();
+    let signup = |invite: Option<&str>| {
+        let mut command = ada.plexica();
+        command.args([
+            "-o",
+            "json",
+            "registry",
+            "signup",
+            "ada",
+            "--password-stdin",
+            "--registry-url",
+            &registry.url,
+        ]);
+        if let Some(invite) = invite {
+            command.env("PLEXICA_REGISTRY_INVITE", invite);
+        }
+        command
+            .write_stdin("ada's long password")
+            .output()
+            .expect("signup")
+    };
+    let closed = signup(None);
+    assert!(!closed.status.success());
+    assert!(String::from_utf8_lossy(&closed.stderr).contains("SIGNUP_CLOSED"));
+    let joined = signup(Some(&invite));
+    assert!(
+        joined.status.success(),
+        "{}",
+        String::from_utf8_lossy(&joined.stderr)
+    );
+    let joined = json(&joined);
+    assert_eq!(joined["username"], "ada");
+    assert_eq!(joined["invited"], true);
+    assert!(
+        !joined.to_string().contains("plxi_"),
+        "the invite is not echoed"
+    );
+    let again = signup(Some(&invite));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("INVITE_INVALID"));
+
+    // Ada logs in and registers her key: the CLI proves she holds it.
+    login(&ada, &registry, "ada", "ada's long password");
+    ada.plexica().args(["keys", "generate"]).assert().success();
+    let registered = ada.json_ok(["-o", "json", "keys", "register", "default"]);
+    assert_eq!(
+        registered["registry"]
+            .as_str()
+            .map(|u| u.trim_end_matches('/')),
+        Some(registry.url.as_str())
+    );
+    assert!(registered["key_id"].as_str().is_some_and(|k| k.len() == 16));
+}
