@@ -98,9 +98,10 @@ pub async fn provision(
         created_at: now,
         updated_at: now,
     };
-    // Hash the password before any row exists, so that no step waits on it.
     let password = secrets::new_password();
-    let password_hash = passwords::hash(password.clone()).await?;
+    // The first admin's password is hashed on a hashing thread from now on, while the steps
+    // wait on the database; a request that turns out to need no tenant drops the hash.
+    let hashing = HashInBackground(tokio::spawn(passwords::hash(password.clone())));
     if !state.core.insert_tenant(&record).await? {
         let existing = state.core.tenant(&record.slug).await?.ok_or_else(|| {
             ApiError::conflict("TENANT_EXISTS", "the tenant was just deleted; retry")
@@ -135,7 +136,7 @@ pub async fn provision(
         state,
         request,
         &record,
-        &password_hash,
+        hashing.result(),
         cause,
         &created,
         &mut done,
@@ -175,11 +176,30 @@ fn injected(state: &AppState, step: ProvisionStep) -> ApiResult<()> {
     Ok(())
 }
 
+/// A password hash computed in the background, abandoned when dropped.
+struct HashInBackground(tokio::task::JoinHandle<ApiResult<String>>);
+
+impl HashInBackground {
+    async fn result(mut self) -> ApiResult<String> {
+        (&mut self.0)
+            .await
+            .map_err(|_| ApiError::internal("the password hashing task failed"))?
+    }
+}
+
+impl Drop for HashInBackground {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the steps after the tenant's record. The first admin's password is hashed (`hashing`)
+/// while the data space is made and migrated, on another core.
 async fn run_steps(
     state: &AppState,
     request: &NewTenant,
     record: &TenantRecord,
-    password_hash: &str,
+    hashing: impl std::future::Future<Output = ApiResult<String>>,
     cause: &Cause,
     created: &Event,
     done: &mut Vec<ProvisionStep>,
@@ -197,25 +217,29 @@ async fn run_steps(
     };
     injected(state, ProvisionStep::Record)?;
     let slug = &request.slug;
-    state
-        .tenant_dbs
-        .spaces()
-        .create(slug)
-        .await
-        .map_err(failed(ProvisionStep::DataSpace))?;
-    done.push(ProvisionStep::DataSpace);
-    injected(state, ProvisionStep::DataSpace)?;
-    let db = state
-        .tenant_dbs
-        .get(slug)
-        .await
-        .map_err(failed(ProvisionStep::DataSpace))?;
-    db.migrate(state.tenant_dbs.backend())
-        .await
-        .map_err(failed(ProvisionStep::Migrations))?;
-    done.push(ProvisionStep::Migrations);
-    injected(state, ProvisionStep::Migrations)?;
-    seed(&db, request, password_hash, cause, record.created_at)
+    let data_space = async {
+        state
+            .tenant_dbs
+            .spaces()
+            .create(slug)
+            .await
+            .map_err(failed(ProvisionStep::DataSpace))?;
+        done.push(ProvisionStep::DataSpace);
+        injected(state, ProvisionStep::DataSpace)?;
+        let db = state
+            .tenant_dbs
+            .get(slug)
+            .await
+            .map_err(failed(ProvisionStep::DataSpace))?;
+        db.migrate(state.tenant_dbs.backend())
+            .await
+            .map_err(failed(ProvisionStep::Migrations))?;
+        done.push(ProvisionStep::Migrations);
+        injected(state, ProvisionStep::Migrations)?;
+        Ok(db)
+    };
+    let (db, password_hash) = tokio::try_join!(data_space, hashing)?;
+    seed(&db, request, &password_hash, cause, record.created_at)
         .await
         .map_err(failed(ProvisionStep::Seed))?;
     done.push(ProvisionStep::Seed);
