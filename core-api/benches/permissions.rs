@@ -1,6 +1,7 @@
 //! Criterion benchmark of the hot permission check (quality.md: < 10 µs): the cached
 //! permission set of a (tenant, user) looked up and asked for one permission, as
-//! `rbac::enforce` does on every tenant route.
+//! `rbac::enforce` does on every tenant route; and the rate-limit check it also makes (one
+//! tenant and one credential among many).
 //!
 //! ```sh
 //! cargo bench -p plexica-core-api --bench permissions
@@ -9,6 +10,8 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use plexica_core_api::auth::{Credential, Principal};
+use plexica_core_api::limits::{LimitsConfig, RateLimit, RequestLimits, RouteFamily};
 use plexica_core_api::rbac::{PermissionCache, Permissions};
 
 fn hot_check(c: &mut Criterion) {
@@ -55,5 +58,30 @@ fn hot_check(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, hot_check);
+fn rate_limit_check(c: &mut Criterion) {
+    let limits = RequestLimits::new(&LimitsConfig {
+        per_tenant: Some(RateLimit::per_second(1_000_000_000)),
+        per_credential: Some(RateLimit::per_second(1_000_000_000)),
+        ..LimitsConfig::default()
+    });
+    let principal = |tenant: usize, session: usize| Principal {
+        user_id: format!("u_{session:024x}"),
+        email: String::new(),
+        tenant: Some(format!("tenant-{tenant}")),
+        super_admin: false,
+        credential: Credential::Session(format!("s_{session:024x}")),
+    };
+    // Keys of many tenants and sessions already in the limiters, like a busy server.
+    for tenant in 0..100 {
+        for session in 0..100 {
+            let _ = limits.authenticated(RouteFamily::Api, &principal(tenant, session));
+        }
+    }
+    let caller = principal(7, 42);
+    c.bench_function("rate limit check (tenant and credential)", |b| {
+        b.iter(|| limits.authenticated(RouteFamily::Api, std::hint::black_box(&caller)));
+    });
+}
+
+criterion_group!(benches, hot_check, rate_limit_check);
 criterion_main!(benches);
