@@ -253,7 +253,8 @@ async fn time_to_refusal(replica: &TestCore, path: &str, token: &str) -> Duratio
     }
 }
 
-// Two replicas on one PostgreSQL database: what the first ends, the second refuses within 5 s.
+// Two replicas on one PostgreSQL database: what the first ends (a user's removal, a password
+// reset, a tenant's suspension or deletion), the second refuses within 5 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_end_on_every_replica_within_five_seconds() {
     let Some(core) = TestCore::start(common::Backend::Postgres).await else {
@@ -311,23 +312,41 @@ async fn credentials_end_on_every_replica_within_five_seconds() {
     }
     let (status, body) = replica.get("/api/v1/auth/me", &session).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Deletion of a tenant.
+    let b = core.tenant("beta").await;
+    let (_, session, token) = member(&core, &replica, &b, "erin@beta.test").await;
+    let (status, body) = core.delete("/api/v1/tenants/beta", &core.admin).await;
+    assert!(status.is_success(), "{status} {body}");
+    for credential in [&session, &token] {
+        let took = time_to_refusal(&replica, "/api/v1/tenants/beta/workspaces", credential).await;
+        assert!(
+            took < budget,
+            "the deletion took {took:?} to reach the replica"
+        );
+    }
     replica.stop().await;
 }
 
-/// A member of tenant alpha made on `core`, with a session and an API token from `replica`,
-/// both served there: `(id, session, token)`.
+/// A member of `tenant` made on `core`, with a session and an API token from `replica`, both
+/// served there: `(id, session, token)`.
 async fn member(
     core: &TestCore,
     replica: &TestCore,
-    alpha: &common::TenantFixture,
+    tenant: &common::TenantFixture,
     email: &str,
 ) -> (String, String, String) {
-    let (id, _) = core.user(alpha, email, &["member"]).await;
-    let session = replica.login(Some("alpha"), email, "password-123").await;
+    let (id, _) = core.user(tenant, email, &["member"]).await;
+    let session = replica
+        .login(Some(&tenant.slug), email, "password-123")
+        .await;
     let token = api_token(replica, &session).await;
     for credential in [&session, &token] {
         let (status, body) = replica
-            .get("/api/v1/tenants/alpha/workspaces", credential)
+            .get(
+                &format!("/api/v1/tenants/{}/workspaces", tenant.slug),
+                credential,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
