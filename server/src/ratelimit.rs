@@ -44,15 +44,22 @@ impl RateLimit {
 /// Why a rate could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "`{0}` is not a rate: write RATE/UNIT[:BURST] (units s, min, h), as `1000/s` or `60/min:10`, or `off`"
+    "`{text}` is not a rate: write RATE/UNIT[:BURST] (units s, min, h), as `1000/s` or `60/min:10`{}",
+    if *.off_allowed { ", or `off`" } else { "" }
 )]
-pub struct BadRateLimit(String);
+pub struct BadRateLimit {
+    text: String,
+    off_allowed: bool,
+}
 
 impl FromStr for RateLimit {
     type Err = BadRateLimit;
 
     fn from_str(text: &str) -> Result<Self, BadRateLimit> {
-        let bad = || BadRateLimit(text.to_owned());
+        let bad = || BadRateLimit {
+            text: text.to_owned(),
+            off_allowed: false,
+        };
         let (rate, burst) = match text.split_once(':') {
             Some((rate, burst)) => (rate, Some(burst.parse::<u32>().map_err(|_| bad())?)),
             None => (text, None),
@@ -96,7 +103,12 @@ impl FromStr for Switchable {
         if text.trim() == "off" {
             Ok(Self(None))
         } else {
-            text.parse().map(|limit| Self(Some(limit)))
+            text.parse()
+                .map(|limit| Self(Some(limit)))
+                .map_err(|e: BadRateLimit| BadRateLimit {
+                    off_allowed: true,
+                    ..e
+                })
         }
     }
 }
@@ -205,7 +217,12 @@ mod tests {
         );
         for bad in ["", "10", "10/day", "0/s", "x/s", "10/s:0", "10/s:x"] {
             let error = bad.parse::<RateLimit>().unwrap_err().to_string();
-            assert!(error.contains("RATE/UNIT"), "{bad}: {error}");
+            assert!(
+                error.contains("RATE/UNIT") && !error.contains("off"),
+                "{bad}: {error}"
+            );
+            let error = bad.parse::<Switchable>().unwrap_err().to_string();
+            assert!(error.ends_with("or `off`"), "{bad}: {error}");
         }
     }
 
