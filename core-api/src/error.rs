@@ -88,6 +88,18 @@ impl ApiError {
     }
 }
 
+/// 429 `RATE_LIMITED` with `Retry-After`.
+impl From<plexica_server::ratelimit::Refused> for ApiError {
+    fn from(refused: plexica_server::ratelimit::Refused) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            refused.to_string(),
+        )
+        .retry_after(refused.retry_after)
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         // The cause goes to the log; the client learns only that storage is unavailable.

@@ -11,12 +11,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use axum::http::StatusCode;
-pub use plexica_server::ratelimit::{RateLimit, Switchable};
-use plexica_server::ratelimit::{RateLimiter, retry_after_seconds};
+pub use plexica_server::ratelimit::{RateLimit, Refused, Switchable};
+use plexica_server::ratelimit::{RateLimiter, take_from_address};
 
 use crate::auth::{Credential, Principal};
-use crate::error::ApiError;
 
 /// The limits, each `None` when turned off.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,33 +86,26 @@ impl RequestLimits {
     }
 
     /// Takes one request of `principal` on a route of `family`.
-    pub fn authenticated(
-        &self,
-        family: RouteFamily,
-        principal: &Principal,
-    ) -> Result<(), ApiError> {
+    pub fn authenticated(&self, family: RouteFamily, principal: &Principal) -> Result<(), Refused> {
         let family = family.as_str();
         if let (Some(limiter), Some(tenant)) = (&self.per_tenant, &principal.tenant) {
-            limiter
-                .check(&format!("{family}/{tenant}"))
-                .map_err(|wait| refused(wait, "this tenant sends too many requests"))?;
+            limiter.take(
+                &format!("{family}/{tenant}"),
+                "this tenant sends too many requests",
+            )?;
         }
         if let Some(limiter) = &self.per_credential {
-            limiter
-                .check(&format!("{family}/{}", credential_key(principal)))
-                .map_err(|wait| refused(wait, "this credential sends too many requests"))?;
+            limiter.take(
+                &format!("{family}/{}", credential_key(principal)),
+                "this credential sends too many requests",
+            )?;
         }
         Ok(())
     }
 
     /// Takes one anonymous (or refused) request from `address`.
-    pub fn anonymous(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
-        match (&self.per_address, address) {
-            (Some(limiter), Some(address)) => limiter
-                .check(&address.to_string())
-                .map_err(|wait| refused(wait, "too many requests from your address")),
-            _ => Ok(()),
-        }
+    pub fn anonymous(&self, address: Option<IpAddr>) -> Result<(), Refused> {
+        take_from_address(self.per_address.as_ref(), address)
     }
 }
 
@@ -129,15 +120,4 @@ fn credential_key(principal: &Principal) -> String {
             format!("external/{tenant}/{issuer}/{}", principal.user_id)
         }
     }
-}
-
-/// 429 `RATE_LIMITED` with `Retry-After`.
-pub fn refused(wait: Duration, what: &str) -> ApiError {
-    let seconds = retry_after_seconds(wait);
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
-        format!("{what}; retry in {seconds} s"),
-    )
-    .retry_after(seconds)
 }

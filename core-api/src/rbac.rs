@@ -355,7 +355,7 @@ pub async fn enforce(
         (None, Err(_)) => Ok(()),
     };
     // Over a limit, the answer is 429 whatever the check found.
-    match limited.and(checked) {
+    match limited.map_err(ApiError::from).and(checked) {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
     }

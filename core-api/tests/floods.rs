@@ -50,6 +50,26 @@ async fn get(
     (response.status(), retry_after)
 }
 
+/// Sends `GET path` as `token` until it is refused with 429, every answer before that being
+/// `until_then`, at most `burst + 1` times; the answers before the refusal and its
+/// `Retry-After`.
+async fn until_refused(
+    core: &TestCore,
+    path: &str,
+    token: &str,
+    until_then: StatusCode,
+    burst: usize,
+) -> (usize, Option<u64>) {
+    for answered in 0..=burst {
+        let (status, retry_after) = get(&core.http, core, path, token).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return (answered, retry_after);
+        }
+        assert_eq!(status, until_then, "{path}, answer {answered}");
+    }
+    panic!("{path} was not refused after {burst} requests");
+}
+
 /// A client whose connections come from `address` (any of 127.0.0.0/8 reaches loopback).
 fn client_from(address: Ipv4Addr) -> reqwest::Client {
     reqwest::Client::builder()
@@ -68,17 +88,8 @@ on_both_backends!(
         let a = core.tenant("alpha").await;
         let token = api_token(&core, &a.admin_token).await;
         let path = "/api/v1/tenants/alpha/workspaces";
-        let mut served = 0;
-        let refusal = loop {
-            let (status, retry_after) = get(&core.http, &core, path, &token).await;
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                break retry_after;
-            }
-            assert_eq!(status, StatusCode::OK);
-            served += 1;
-            assert!(served <= 40, "the credential's burst is 40");
-        };
-        assert_eq!(served, 40);
+        let (served, refusal) = until_refused(&core, path, &token, StatusCode::OK, 40).await;
+        assert_eq!(served, 40, "the credential's burst is 40");
         assert!(
             refusal.is_some_and(|s| (1..=60).contains(&s)),
             "{refusal:?}"
@@ -90,17 +101,10 @@ on_both_backends!(
         assert_eq!(status, StatusCode::OK, "{body}");
         // The gateway is a budget of its own, limited the same way.
         let gateway = "/api/v1/tenants/alpha/gateway/nothing/nothing.svc/x";
-        let mut calls = 0;
-        let refusal = loop {
-            let (status, retry_after) = get(&core.http, &core, gateway, &token).await;
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                break retry_after;
-            }
-            assert_eq!(status, StatusCode::NOT_FOUND, "no such plugin");
-            calls += 1;
-            assert!(calls <= 40, "the credential's gateway burst is 40");
-        };
-        assert_eq!(calls, 40);
+        // (No such plugin: 404 until refused.)
+        let (calls, refusal) =
+            until_refused(&core, gateway, &token, StatusCode::NOT_FOUND, 40).await;
+        assert_eq!(calls, 40, "the credential's gateway burst is 40");
         assert!(refusal.is_some());
     }
 );
@@ -208,16 +212,8 @@ on_both_backends!(
         let path = "/api/v1/tenants/alpha/workspaces";
         // Guessed tokens: refused as unauthenticated until the address has spent its burst
         // (the set-up's logins spent some of it).
-        let mut guesses = 0;
-        let refusal = loop {
-            let (status, retry_after) = get(&core.http, &core, path, "plx_guessed").await;
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                break retry_after;
-            }
-            assert_eq!(status, StatusCode::UNAUTHORIZED);
-            guesses += 1;
-            assert!(guesses <= 30, "the address's burst is 30");
-        };
+        let (_, refusal) =
+            until_refused(&core, path, "plx_guessed", StatusCode::UNAUTHORIZED, 30).await;
         assert!(refusal.is_some_and(|s| s >= 1), "{refusal:?}");
         // Anonymous routes too.
         let response = core

@@ -559,7 +559,8 @@ async fn untrusted_unsigned_yanked_and_tampered_packages_are_refused() {
         &registry.token,
         &stranger,
     )
-    .await;
+    .await
+    .expect("register a key");
     assert_eq!(registered, StatusCode::CREATED);
     registry
         .publish(signed(

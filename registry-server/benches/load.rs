@@ -190,7 +190,9 @@ async fn main() {
         .expect("token");
     let token = token["token"].as_str().expect("token").to_owned();
     let key = SecretKey::generate();
-    let registered = plexica_testkit::registry::register_key(&client, &base, &token, &key).await;
+    let registered = plexica_testkit::registry::register_key(&client, &base, &token, &key)
+        .await
+        .expect("register a key");
     assert_eq!(registered.as_u16(), 201, "register key");
 
     loadgen::header("budget");

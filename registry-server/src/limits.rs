@@ -6,10 +6,10 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use plexica_server::ratelimit::{RateLimit, RateLimiter, retry_after_seconds};
+use plexica_server::ratelimit::{RateLimit, RateLimiter, Refused, take_from_address};
 
 use crate::error::ApiError;
 use crate::state::{AppState, LimitsConfig};
@@ -39,26 +39,21 @@ impl Limits {
     }
 
     /// Takes one password attempt naming `account` from `address`, before any hashing.
-    pub fn password(&self, account: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
+    pub fn password(&self, account: &str, address: Option<IpAddr>) -> Result<(), Refused> {
         self.password_per_account
-            .check(account)
-            .map_err(|wait| refused(wait, "too many password attempts for this account"))?;
+            .take(account, "too many password attempts for this account")?;
         if let Some(address) = address {
-            self.password_per_address
-                .check(&address.to_string())
-                .map_err(|wait| refused(wait, "too many password attempts from your address"))?;
+            self.password_per_address.take(
+                &address.to_string(),
+                "too many password attempts from your address",
+            )?;
         }
         Ok(())
     }
 
     /// Takes one anonymous (or refused) request from `address`.
-    pub fn anonymous(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
-        match (&self.per_address, address) {
-            (Some(limiter), Some(address)) => limiter
-                .check(&address.to_string())
-                .map_err(|wait| refused(wait, "too many requests from your address")),
-            _ => Ok(()),
-        }
+    pub fn anonymous(&self, address: Option<IpAddr>) -> Result<(), Refused> {
+        take_from_address(self.per_address.as_ref(), address)
     }
 
     /// Is this the first download of `plugin@version` from `address` within the window?
@@ -99,20 +94,9 @@ pub async fn limit_anonymous(
     next: Next,
 ) -> Response {
     if !request.headers().contains_key(header::AUTHORIZATION)
-        && let Err(e) = state.limits.anonymous(client_ip(request.extensions()))
+        && let Err(refused) = state.limits.anonymous(client_ip(request.extensions()))
     {
-        return e.into_response();
+        return ApiError::from(refused).into_response();
     }
     next.run(request).await
-}
-
-/// 429 `RATE_LIMITED` with `Retry-After`.
-fn refused(wait: std::time::Duration, what: &str) -> ApiError {
-    let seconds = retry_after_seconds(wait);
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
-        format!("{what}; retry in {seconds} s"),
-    )
-    .retry_after(seconds)
 }

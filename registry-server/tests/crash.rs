@@ -123,7 +123,9 @@ async fn sigkill_mid_upload(database_url: Option<&str>) {
             .expect("json"),
     );
     let key = plexica_sdk::package::signing::SecretKey::generate();
-    let registered = plexica_testkit::registry::register_key(&http, &base, &token, &key).await;
+    let registered = plexica_testkit::registry::register_key(&http, &base, &token, &key)
+        .await
+        .expect("register a key");
     assert_eq!(registered.as_u16(), 201, "register key");
     let package = common::signed(&key, "crashy", "1.0.0");
 

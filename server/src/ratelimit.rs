@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -167,8 +168,42 @@ impl RateLimiter {
     }
 }
 
+/// A request over a limit: what the client is told, and how long it should wait.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}; retry in {retry_after} s")]
+pub struct Refused {
+    /// What was over its limit, for the client.
+    pub what: &'static str,
+    /// Whole seconds to wait (`Retry-After`), at least 1.
+    pub retry_after: u64,
+}
+
+impl RateLimiter {
+    /// Takes one request for `key`; over the limit, refused as `what`.
+    pub fn take(&self, key: &str, what: &'static str) -> Result<(), Refused> {
+        self.check(key).map_err(|wait| Refused {
+            what,
+            retry_after: retry_after_seconds(wait),
+        })
+    }
+}
+
+/// Takes one request from `address` from `limiter`: nothing is limited without either (a
+/// limit turned off, a peer whose address is unknown).
+pub fn take_from_address(
+    limiter: Option<&RateLimiter>,
+    address: Option<IpAddr>,
+) -> Result<(), Refused> {
+    match (limiter, address) {
+        (Some(limiter), Some(address)) => {
+            limiter.take(&address.to_string(), "too many requests from your address")
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whole seconds to announce in `Retry-After` for a `wait` (at least 1).
-pub fn retry_after_seconds(wait: Duration) -> u64 {
+fn retry_after_seconds(wait: Duration) -> u64 {
     u64::try_from(wait.as_millis().div_ceil(1000))
         .unwrap_or(u64::MAX)
         .max(1)
@@ -201,29 +236,35 @@ mod tests {
     }
 
     #[test]
-    fn rates_read_and_print() {
-        let limit: RateLimit = "1000/s".parse().unwrap();
+    fn rates_read_and_print() -> Result<(), BadRateLimit> {
+        let limit: RateLimit = "1000/s".parse()?;
         assert_eq!(limit.burst, 1000);
         assert_eq!(limit.interval, Duration::from_millis(1));
         assert_eq!(limit.to_string(), "1000/s:1000");
-        let limit: RateLimit = "60/min:10".parse().unwrap();
+        let limit: RateLimit = "60/min:10".parse()?;
         assert_eq!((limit.burst, limit.interval), (10, Duration::from_secs(1)));
         assert_eq!(limit.to_string(), "1/s:10");
-        assert_eq!("7/h".parse::<RateLimit>().unwrap().to_string(), "7/h:7");
-        assert_eq!("off".parse::<Switchable>().unwrap(), Switchable(None));
+        assert_eq!("7/h".parse::<RateLimit>()?.to_string(), "7/h:7");
+        assert_eq!("off".parse::<Switchable>()?, Switchable(None));
         assert_eq!(
-            "2/s".parse::<Switchable>().unwrap(),
+            "2/s".parse::<Switchable>()?,
             Switchable(Some(RateLimit::per_second(2)))
         );
         for bad in ["", "10", "10/day", "0/s", "x/s", "10/s:0", "10/s:x"] {
-            let error = bad.parse::<RateLimit>().unwrap_err().to_string();
+            let error = bad.parse::<RateLimit>().err().map(|e| e.to_string());
             assert!(
-                error.contains("RATE/UNIT") && !error.contains("off"),
-                "{bad}: {error}"
+                error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("RATE/UNIT") && !e.contains("off")),
+                "{bad}: {error:?}"
             );
-            let error = bad.parse::<Switchable>().unwrap_err().to_string();
-            assert!(error.ends_with("or `off`"), "{bad}: {error}");
+            let error = bad.parse::<Switchable>().err().map(|e| e.to_string());
+            assert!(
+                error.as_deref().is_some_and(|e| e.ends_with("or `off`")),
+                "{bad}: {error:?}"
+            );
         }
+        Ok(())
     }
 
     #[test]

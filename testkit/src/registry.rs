@@ -4,31 +4,27 @@ use plexica_sdk::api::registry::{KeyChallenge, RegisterKeyRequest};
 use plexica_sdk::package::signing::SecretKey;
 
 /// Registers `key` with the registry at `base` for the holder of `token`, proving possession
-/// over a fresh challenge; the status of the registration.
-///
-/// # Panics
-///
-/// When the registry cannot be reached or gives no challenge.
+/// over a fresh challenge; the status of the registration, or why the registry could not be
+/// asked.
 pub async fn register_key(
     http: &reqwest::Client,
     base: &str,
     token: &str,
     key: &SecretKey,
-) -> reqwest::StatusCode {
+) -> Result<reqwest::StatusCode, reqwest::Error> {
     let challenge: KeyChallenge = http
         .post(format!("{base}/api/v1/keys/challenges"))
         .bearer_auth(token)
         .send()
-        .await
-        .expect("ask for a key challenge")
+        .await?
+        .error_for_status()?
         .json()
-        .await
-        .expect("a key challenge");
-    http.put(format!("{base}/api/v1/keys"))
+        .await?;
+    Ok(http
+        .put(format!("{base}/api/v1/keys"))
         .bearer_auth(token)
         .json(&RegisterKeyRequest::proven(key, &challenge))
         .send()
-        .await
-        .expect("register the key")
-        .status()
+        .await?
+        .status())
 }

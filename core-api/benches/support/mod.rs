@@ -85,7 +85,9 @@ impl Platform {
             .token;
         let key = SecretKey::generate();
         let status =
-            plexica_testkit::registry::register_key(&http, &registry, &registry_token, &key).await;
+            plexica_testkit::registry::register_key(&http, &registry, &registry_token, &key)
+                .await
+                .expect("register a key");
         assert_eq!(status, StatusCode::CREATED);
         let (_, login) = send(
             http.post(format!("{core}/api/v1/auth/login"))

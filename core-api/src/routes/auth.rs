@@ -44,10 +44,6 @@ fn bad_credentials() -> ApiError {
     ApiError::unauthenticated("INVALID_CREDENTIALS", "wrong email, password or tenant")
 }
 
-fn rate_limited(wait: Duration) -> ApiError {
-    crate::limits::refused(wait, "too many login attempts")
-}
-
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -113,14 +109,12 @@ pub async fn login(
     state
         .limits
         .login_per_account
-        .check(&account)
-        .map_err(rate_limited)?;
+        .take(&account, "too many login attempts")?;
     if let Some(addr) = addr {
         state
             .limits
             .login_per_address
-            .check(&addr.ip().to_string())
-            .map_err(rate_limited)?;
+            .take(&addr.ip().to_string(), "too many login attempts")?;
     }
     let (user_id, hash, tenant) = match &request.tenant {
         None => {

@@ -129,7 +129,9 @@ impl TestRegistry {
         assert_eq!(created.status(), StatusCode::CREATED);
         let token = token(&http, &url, "ada", "a long enough password").await;
         let key = SecretKey::generate();
-        let registered = plexica_testkit::registry::register_key(&http, &url, &token, &key).await;
+        let registered = plexica_testkit::registry::register_key(&http, &url, &token, &key)
+            .await
+            .expect("register a key");
         assert_eq!(registered, StatusCode::CREATED);
         Self {
             url,

@@ -267,14 +267,21 @@ fn user_exists(username: &str) -> ApiError {
 /// Longest password accepted, bytes.
 const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// Checks a new account's name and password.
-fn check_new_account(request: &CreateUserRequest) -> ApiResult<()> {
-    if !valid_username(&request.username) {
-        return Err(ApiError::unprocessable(
+/// 422 `INVALID_USERNAME` unless `name` is a valid account name.
+fn check_username(name: &str) -> ApiResult<()> {
+    if valid_username(name) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
             "INVALID_USERNAME",
             "usernames are 2 to 39 lowercase letters, digits and `-`, starting with a letter",
-        ));
+        ))
     }
+}
+
+/// Checks a new account's name and password.
+fn check_new_account(request: &CreateUserRequest) -> ApiResult<()> {
+    check_username(&request.username)?;
     if request.password.chars().count() < 12 || request.password.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::unprocessable(
             "WEAK_PASSWORD",
@@ -297,12 +304,7 @@ pub async fn create_invite(
     JsonBody(request): JsonBody<CreateInviteRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedInvite>)> {
     caller.require_admin()?;
-    if !valid_username(&request.username) {
-        return Err(ApiError::unprocessable(
-            "INVALID_USERNAME",
-            "usernames are 2 to 39 lowercase letters, digits and `-`, starting with a letter",
-        ));
-    }
+    check_username(&request.username)?;
     if state.meta.user_by_name(&request.username).await?.is_some() {
         return Err(user_exists(&request.username));
     }

@@ -128,8 +128,9 @@ impl TestRegistry {
         assert_eq!(response.status(), StatusCode::CREATED, "create {username}");
         let token = self.login(username, "a long enough password").await;
         let key = SecretKey::generate();
-        let status =
-            plexica_testkit::registry::register_key(&self.http, &self.url, &token, &key).await;
+        let status = plexica_testkit::registry::register_key(&self.http, &self.url, &token, &key)
+            .await
+            .expect("register a key");
         assert_eq!(status, StatusCode::CREATED, "register key");
         (token, key)
     }
