@@ -10,6 +10,7 @@ mod keystore;
 mod output;
 mod profile;
 mod render;
+mod sdk_copy;
 mod templates;
 
 use std::process::ExitCode;

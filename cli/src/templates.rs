@@ -1,7 +1,8 @@
 //! The plugin templates of `templates/`, embedded in the binary, and their rendering.
 //!
 //! Every file's text has `{{placeholder}}`s replaced; a `.tmpl` suffix is dropped (so no
-//! template is mistaken for a real crate) and a file named `gitignore` becomes `.gitignore`.
+//! template is mistaken for a real crate); files named `gitignore` and `plexicaignore` get a
+//! leading dot.
 //! A template may be layered on others: `fullstack` is `rust-backend` plus `frontend` plus its
 //! own files (its manifest, README and ignore file), later layers replacing earlier ones.
 
@@ -9,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use include_dir::{Dir, DirEntry, include_dir};
+
+use crate::error::{CliResult, IoContext};
 
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
 
@@ -86,6 +89,18 @@ pub fn render(template: Template, values: &Values) -> Vec<RenderedFile> {
     files.into_values().collect()
 }
 
+/// Writes `files` under `dir`, creating directories as needed.
+pub fn write_files(dir: &Path, files: &[RenderedFile]) -> CliResult {
+    for file in files {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).context("create directory", parent)?;
+        }
+        std::fs::write(&path, &file.contents).context("write", &path)?;
+    }
+    Ok(())
+}
+
 fn collect(dir: &Dir<'static>, root: &Path, values: &Values, out: &mut Vec<RenderedFile>) {
     for entry in dir.entries() {
         match entry {
@@ -95,7 +110,7 @@ fn collect(dir: &Dir<'static>, root: &Path, values: &Values, out: &mut Vec<Rende
                 let mut path = relative.to_path_buf();
                 if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
                     let renamed = match name {
-                        "gitignore" => ".gitignore".to_owned(),
+                        "gitignore" | "plexicaignore" => format!(".{name}"),
                         _ => name.strip_suffix(".tmpl").unwrap_or(name).to_owned(),
                     };
                     path.set_file_name(renamed);
@@ -124,7 +139,8 @@ mod tests {
                 "author",
                 "crate_name",
                 "table_prefix",
-                "sdk_dependency",
+                "sdk_version",
+                "sdk_patch",
             ]
             .into_iter()
             .map(|k| (k, format!("<{k}>")))

@@ -512,3 +512,72 @@ fn on_a_terminal_new_prompts_for_each_answer() {
         "rust-backend was the default"
     );
 }
+
+#[test]
+fn sdk_update_restores_the_clis_sdk_and_pins_its_version() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .plexica()
+        .args(["plugin", "new", "hello", "--template", "rust-backend"])
+        .assert()
+        .success();
+    let dir = sandbox.work().join("hello");
+    let cargo = dir.join("Cargo.toml");
+    let version = env!("CARGO_PKG_VERSION");
+    let written = std::fs::read_to_string(&cargo).expect("Cargo.toml");
+    assert!(
+        written.contains(&format!("plexica-sdk = \"={version}\"")),
+        "{written}"
+    );
+    // An older project: another version, no patch, a stale and a missing SDK file, no ignore.
+    let old = written
+        .replace(&format!("\"={version}\""), "\"0.0.9\"")
+        .replace(
+            "[patch.crates-io]\nplexica-sdk = { path = \"vendor/plexica-sdk\" }\n",
+            "",
+        );
+    assert!(!old.contains("patch.crates-io"), "{old}");
+    std::fs::write(&cargo, &old).expect("write");
+    std::fs::remove_file(dir.join("vendor/plexica-sdk/src/lib.rs")).expect("remove");
+    std::fs::write(dir.join("vendor/plexica-sdk/src/stale.rs"), "old").expect("write");
+    std::fs::remove_file(dir.join(".plexicaignore")).expect("remove");
+
+    let updated = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "plugin", "sdk", "update", "hello"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(updated["from"], "0.0.9");
+    assert_eq!(updated["to"], format!("={version}"));
+    let now: toml::Table = std::fs::read_to_string(&cargo)
+        .expect("Cargo.toml")
+        .parse()
+        .expect("valid TOML");
+    assert_eq!(
+        now["dependencies"]["plexica-sdk"].as_str(),
+        Some(format!("={version}").as_str())
+    );
+    assert_eq!(
+        now["patch"]["crates-io"]["plexica-sdk"]["path"].as_str(),
+        Some("vendor/plexica-sdk")
+    );
+    assert!(dir.join("vendor/plexica-sdk/src/lib.rs").is_file());
+    assert!(!dir.join("vendor/plexica-sdk/src/stale.rs").exists());
+    let ignore = std::fs::read_to_string(dir.join(".plexicaignore")).expect("ignore file");
+    assert_eq!(ignore, "vendor/\n");
+
+    // A frontend plugin has no Rust crate to update.
+    sandbox
+        .plexica()
+        .args(["plugin", "new", "web", "--template", "frontend"])
+        .assert()
+        .success();
+    sandbox
+        .plexica()
+        .args(["plugin", "sdk", "update", "web"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("works on a Rust plugin"));
+}

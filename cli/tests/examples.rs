@@ -48,6 +48,8 @@ fn copy_example(sandbox: &Sandbox, id: &str) -> PathBuf {
     );
     assert!(text.contains(&sdk.display().to_string()), "{text}");
     std::fs::write(&manifest, text).expect("write Cargo.toml");
+    // The workspace's versions, so that the shared plugin target is reused.
+    std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock");
     dir
 }
 

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::up::Platform;
-use common::{Sandbox, pids_of, workspace_root};
+use common::{Sandbox, pids_of};
 use serde_json::json;
 
 const PLUGIN: &str = "greeter";
@@ -97,15 +97,7 @@ fn journey(nats: Option<&str>) {
         .success();
     sandbox
         .plexica()
-        .args([
-            "plugin",
-            "new",
-            PLUGIN,
-            "--template",
-            "rust-backend",
-            "--sdk-path",
-        ])
-        .arg(workspace_root().join("sdk"))
+        .args(["plugin", "new", PLUGIN, "--template", "rust-backend"])
         .assert()
         .success();
     sandbox.build_and_publish(&sandbox.work().join(PLUGIN));

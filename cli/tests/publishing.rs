@@ -2,85 +2,15 @@
 
 mod common;
 
+use common::servers::{ADMIN_PASSWORD, LiveRegistry};
 use common::{Sandbox, json};
-use plexica_registry::{Config, Registry};
 use predicates::prelude::*;
-
-const ADMIN_PASSWORD: &str = "registry admin password";
-
-/// A registry serving on a thread of its own until dropped.
-struct LiveRegistry {
-    url: String,
-    _data: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl LiveRegistry {
-    fn start() -> Self {
-        let data = tempfile::tempdir().expect("tempdir");
-        let config = Config::embedded(data.path());
-        let (url_tx, url_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().expect("runtime");
-            runtime.block_on(async move {
-                let (registry, _) = Registry::open(config, Some(ADMIN_PASSWORD.to_owned()))
-                    .await
-                    .expect("registry");
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                let _ = url_tx.send(format!("http://{}", listener.local_addr().expect("addr")));
-                let _ = registry
-                    .serve(listener, async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        let url = url_rx.recv().expect("registry url");
-        Self {
-            url,
-            _data: data,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for LiveRegistry {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn login(sandbox: &Sandbox, registry: &LiveRegistry, user: &str, password: &str) {
-    sandbox
-        .plexica()
-        .args([
-            "login",
-            "--registry-url",
-            &registry.url,
-            "--username",
-            user,
-            "--password-stdin",
-        ])
-        .write_stdin(password)
-        .assert()
-        .success();
-}
 
 #[test]
 fn the_publishing_journey_through_the_real_binary() {
     let registry = LiveRegistry::start();
     let sandbox = Sandbox::new();
-    login(&sandbox, &registry, "admin", ADMIN_PASSWORD);
+    sandbox.login_registry(&registry.url, "admin", ADMIN_PASSWORD);
     let credentials = std::fs::read_to_string(sandbox.config_dir().join("credentials.toml"))
         .expect("credentials");
     assert!(credentials.contains("plxr_"), "the token is stored");
@@ -205,7 +135,7 @@ fn the_publishing_journey_through_the_real_binary() {
 fn registry_refusals_exit_1_with_their_code_and_bad_tokens_exit_3() {
     let registry = LiveRegistry::start();
     let sandbox = Sandbox::new();
-    login(&sandbox, &registry, "admin", ADMIN_PASSWORD);
+    sandbox.login_registry(&registry.url, "admin", ADMIN_PASSWORD);
     sandbox
         .plexica()
         .args(["keys", "generate"])
@@ -256,7 +186,7 @@ fn registry_refusals_exit_1_with_their_code_and_bad_tokens_exit_3() {
 fn a_second_publisher_joins_by_invite_through_the_real_binary() {
     let registry = LiveRegistry::start();
     let admin = Sandbox::new();
-    login(&admin, &registry, "admin", ADMIN_PASSWORD);
+    admin.login_registry(&registry.url, "admin", ADMIN_PASSWORD);
     let invited = admin.json_ok(["-o", "json", "registry", "user", "add", "ada"]);
     assert_eq!(invited["username"], "ada");
     assert_eq!(
@@ -311,7 +241,7 @@ fn a_second_publisher_joins_by_invite_through_the_real_binary() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("INVITE_INVALID"));
 
     // Ada logs in and registers her key: the CLI proves she holds it.
-    login(&ada, &registry, "ada", "ada's long password");
+    ada.login_registry(&registry.url, "ada", "ada's long password");
     ada.plexica().args(["keys", "generate"]).assert().success();
     let registered = ada.json_ok(["-o", "json", "keys", "register", "default"]);
     assert_eq!(

@@ -1,6 +1,6 @@
 //! `plexica quickstart`, the README's first command, for real: it starts the platform,
-//! scaffolds, builds (against this checkout's SDK, in the target directory the template tests
-//! share), signs and publishes a plugin, installs and activates it in a new tenant, sees its
+//! scaffolds, builds (against the SDK the CLI carries, in the target directory the template
+//! tests share), signs and publishes a plugin, installs and activates it in a new tenant, sees its
 //! handler answer a workspace's creation, calls its route through the gateway and stops
 //! everything — twice (for people, then for scripts), to show that a second run starts fresh.
 

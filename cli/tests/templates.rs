@@ -1,15 +1,17 @@
-//! Every template, straight after `plugin new`, validates, builds, passes its own tests,
-//! packages, signs and verifies, with no edits. The Rust templates compile against this
-//! checkout's SDK (`--sdk-path`) in a target directory shared by all template tests.
+//! Every template, straight after `plugin new` in a temporary directory outside this checkout
+//! (no SDK flag: a Rust plugin builds against the SDK the CLI writes into it), validates,
+//! builds, passes its own tests, packages, signs, verifies and publishes to a real registry,
+//! with no edits. The Rust templates share one target directory (a build cache only).
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
+use common::servers::{ADMIN_PASSWORD, LiveRegistry};
 use common::{Sandbox, json, workspace_root};
 
-fn run_ok(command: &mut Command) {
+fn run_ok(command: &mut Command) -> std::process::Output {
     let output = command.output().expect("command runs");
     assert!(
         output.status.success(),
@@ -17,21 +19,30 @@ fn run_ok(command: &mut Command) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    output
 }
 
 fn journey(template: &str, id: &str) {
+    let registry = LiveRegistry::start();
     let sandbox = Sandbox::new();
-    let sdk = workspace_root().join("sdk");
-    sandbox.ok_with(
-        &["plugin", "new", id, "--template", template, "--sdk-path"],
-        &sdk,
+    assert!(
+        !sandbox.work().starts_with(workspace_root()),
+        "the journey runs outside the checkout"
     );
+    sandbox
+        .plexica()
+        .args(["plugin", "new", id, "--template", template])
+        .assert()
+        .success();
     let dir = sandbox.work().join(id);
     let rust = dir.join("Cargo.toml").exists();
     if rust {
-        // Same dependency versions as this workspace, and one shared build directory.
-        std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock"))
-            .expect("copy lock");
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
+        assert!(
+            !cargo.contains(&workspace_root().display().to_string()),
+            "{cargo}"
+        );
+        assert!(dir.join("vendor/plexica-sdk/src/lib.rs").is_file());
         #[cfg(unix)]
         std::os::unix::fs::symlink(common::plugin_target(), dir.join("target"))
             .expect("symlink target");
@@ -94,13 +105,73 @@ fn journey(template: &str, id: &str) {
         let entry = format!("bin/{}", id.replace('-', "_"));
         assert!(paths.contains(&entry.as_str()), "{paths:?}");
         assert!(paths.contains(&"migrations/0001_init.sql"), "{paths:?}");
+        assert!(
+            !paths.iter().any(|p| p.starts_with("vendor/")),
+            "the SDK's sources stay out of the package: {paths:?}"
+        );
     }
     if template != "rust-backend" {
         assert!(paths.contains(&"ui/dist/remoteEntry.js"), "{paths:?}");
     }
+
+    sandbox.login_registry(&registry.url, "admin", ADMIN_PASSWORD);
+    sandbox
+        .plexica()
+        .args(["keys", "register", "default"])
+        .assert()
+        .success();
+    let published = sandbox.json_with(&["plugin", "publish"], &dir);
+    assert_eq!(published["id"], id);
+    assert_eq!(published["version"], "0.1.0");
+    let info = sandbox.json_ok(["-o", "json", "plugin", "info", id]);
+    assert_eq!(info["latest"], "0.1.0", "{info}");
+
     if template == "rust-backend" {
         events_reach_the_built_plugin(&sandbox, &dir, id);
+        a_clone_builds_offline(&sandbox, id);
     }
+}
+
+/// The project as `plugin new` wrote it, committed to its own git repository and cloned
+/// elsewhere, builds with no network (the crates are in Cargo's cache by now) and passes its
+/// tests: nothing in it points outside it.
+fn a_clone_builds_offline(sandbox: &Sandbox, id: &str) {
+    let fresh = sandbox.work().join("fresh");
+    sandbox
+        .plexica()
+        .args(["plugin", "new", id, "--template", "rust-backend", "--dir"])
+        .arg(&fresh)
+        .assert()
+        .success();
+    let git = |dir: &Path, args: &[&str]| {
+        run_ok(
+            Command::new("git")
+                .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+                .args(args)
+                .current_dir(dir),
+        )
+    };
+    git(&fresh, &["init", "--quiet"]);
+    git(&fresh, &["add", "--all"]);
+    git(&fresh, &["commit", "--quiet", "--message", "plugin new"]);
+    let clone = sandbox.root.path().join("elsewhere").join(id);
+    std::fs::create_dir_all(clone.parent().expect("parent")).expect("mkdir");
+    git(
+        sandbox.root.path(),
+        &[
+            "clone",
+            "--quiet",
+            &fresh.display().to_string(),
+            &clone.display().to_string(),
+        ],
+    );
+    std::fs::remove_dir_all(&fresh).expect("remove the original");
+    run_ok(
+        Command::new(env!("CARGO"))
+            .args(["test", "--quiet", "--offline"])
+            .env("CARGO_TARGET_DIR", common::plugin_target())
+            .current_dir(&clone),
+    );
 }
 
 /// `plugin build` started the built backend in check-only mode: it reports the handlers, and

@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use plexica_sdk::api::events::{CORE_SOURCE, Event, new_event_id};
 use plexica_sdk::api::time::now_ms;
+use plexica_sdk::event_name::CoreEvent;
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
@@ -101,15 +102,21 @@ impl Cause {
     }
 
     /// A `core.*` event of `tenant`.
-    pub fn event(&self, event_type: &str, tenant: &str, data: Value) -> Event {
-        Event::new(event_type, CORE_SOURCE, tenant, &self.correlation_id, data)
-            .by(self.actor.clone())
+    pub fn event(&self, event_type: CoreEvent, tenant: &str, data: Value) -> Event {
+        Event::new(
+            event_type.name(),
+            CORE_SOURCE,
+            tenant,
+            &self.correlation_id,
+            data,
+        )
+        .by(self.actor.clone())
     }
 
     /// A `core.*` event of `workspace` in `tenant`.
     pub fn workspace_event(
         &self,
-        event_type: &str,
+        event_type: CoreEvent,
         tenant: &str,
         workspace: &str,
         data: Value,
@@ -156,12 +163,12 @@ impl TenantEvents {
     }
 
     /// A `core.*` event of this tenant.
-    pub fn event(&self, event_type: &str, data: Value) -> Event {
+    pub fn event(&self, event_type: CoreEvent, data: Value) -> Event {
         self.cause.event(event_type, &self.tenant, data)
     }
 
     /// A `core.*` event of `workspace` in this tenant.
-    pub fn workspace_event(&self, event_type: &str, workspace: &str, data: Value) -> Event {
+    pub fn workspace_event(&self, event_type: CoreEvent, workspace: &str, data: Value) -> Event {
         self.cause
             .workspace_event(event_type, &self.tenant, workspace, data)
     }

@@ -7,6 +7,7 @@
 use plexica_sdk::api::core::{InitialAdmin, TenantStatus, WorkspaceRole};
 use plexica_sdk::api::events::Event;
 use plexica_sdk::api::time::now_ms;
+use plexica_sdk::event_name::CoreEvent;
 use serde_json::{Value, json};
 
 use crate::auth::{passwords, secrets};
@@ -128,7 +129,7 @@ pub async fn provision(
     }
     let mut done = vec![ProvisionStep::Record];
     let created = cause.event(
-        "core.tenant.created",
+        CoreEvent::TenantCreated,
         &record.slug,
         json!({ "tenant_id": record.id, "slug": record.slug, "name": record.name }),
     );
@@ -287,7 +288,11 @@ async fn seed(
     };
     TenantDb::insert_user(&mut tx, &admin, &["admin".to_owned()]).await?;
     let created = json!({ "user_id": admin.id, "email": admin.email, "name": admin.name, "roles": ["admin"] });
-    append(&mut tx, &cause.event("core.user.created", tenant, created)).await?;
+    append(
+        &mut tx,
+        &cause.event(CoreEvent::UserCreated, tenant, created),
+    )
+    .await?;
     let workspace = WorkspaceRecord {
         id: secrets::new_id("ws_"),
         slug: "default".to_owned(),
@@ -306,7 +311,12 @@ async fn seed(
         json!({ "workspace_id": workspace.id, "slug": workspace.slug, "name": workspace.name });
     append(
         &mut tx,
-        &cause.workspace_event("core.workspace.created", tenant, &workspace.slug, created),
+        &cause.workspace_event(
+            CoreEvent::WorkspaceCreated,
+            tenant,
+            &workspace.slug,
+            created,
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -335,7 +345,7 @@ async fn retract(state: &AppState, created: &Event) {
         Ok(true) => Ok(()),
         Ok(false) => {
             let deleted = Event::new(
-                "core.tenant.deleted",
+                CoreEvent::TenantDeleted.name(),
                 created.source.clone(),
                 created.tenant.clone(),
                 created.correlationid.clone(),

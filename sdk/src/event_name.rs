@@ -17,6 +17,119 @@ pub const CORE_DOMAINS: &[&str] = &[
     "data",
 ];
 
+/// An event the platform emits. The core API emits only these, and a manifest's subscription
+/// to a `core.` event that is not one of them is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CoreEvent {
+    /// `core.tenant.created`.
+    TenantCreated,
+    /// `core.tenant.updated`.
+    TenantUpdated,
+    /// `core.tenant.suspended`.
+    TenantSuspended,
+    /// `core.tenant.activated`.
+    TenantActivated,
+    /// `core.tenant.deleted`.
+    TenantDeleted,
+    /// `core.user.created`.
+    UserCreated,
+    /// `core.user.updated`.
+    UserUpdated,
+    /// `core.user.deleted`.
+    UserDeleted,
+    /// `core.workspace.created`.
+    WorkspaceCreated,
+    /// `core.workspace.updated`.
+    WorkspaceUpdated,
+    /// `core.workspace.deleted`.
+    WorkspaceDeleted,
+    /// `core.workspace.member.added`.
+    WorkspaceMemberAdded,
+    /// `core.workspace.member.role_updated`.
+    WorkspaceMemberRoleUpdated,
+    /// `core.workspace.member.removed`.
+    WorkspaceMemberRemoved,
+    /// `core.team.created`.
+    TeamCreated,
+    /// `core.plugin.installed`.
+    PluginInstalled,
+    /// `core.plugin.activated`.
+    PluginActivated,
+    /// `core.plugin.deactivated`.
+    PluginDeactivated,
+    /// `core.plugin.configured`.
+    PluginConfigured,
+    /// `core.plugin.upgraded`.
+    PluginUpgraded,
+    /// `core.plugin.uninstalled`.
+    PluginUninstalled,
+}
+
+impl CoreEvent {
+    /// Every core event, by domain.
+    pub const ALL: [CoreEvent; 21] = [
+        Self::TenantCreated,
+        Self::TenantUpdated,
+        Self::TenantSuspended,
+        Self::TenantActivated,
+        Self::TenantDeleted,
+        Self::UserCreated,
+        Self::UserUpdated,
+        Self::UserDeleted,
+        Self::WorkspaceCreated,
+        Self::WorkspaceUpdated,
+        Self::WorkspaceDeleted,
+        Self::WorkspaceMemberAdded,
+        Self::WorkspaceMemberRoleUpdated,
+        Self::WorkspaceMemberRemoved,
+        Self::TeamCreated,
+        Self::PluginInstalled,
+        Self::PluginActivated,
+        Self::PluginDeactivated,
+        Self::PluginConfigured,
+        Self::PluginUpgraded,
+        Self::PluginUninstalled,
+    ];
+
+    /// Its event type, e.g. `core.workspace.created`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TenantCreated => "core.tenant.created",
+            Self::TenantUpdated => "core.tenant.updated",
+            Self::TenantSuspended => "core.tenant.suspended",
+            Self::TenantActivated => "core.tenant.activated",
+            Self::TenantDeleted => "core.tenant.deleted",
+            Self::UserCreated => "core.user.created",
+            Self::UserUpdated => "core.user.updated",
+            Self::UserDeleted => "core.user.deleted",
+            Self::WorkspaceCreated => "core.workspace.created",
+            Self::WorkspaceUpdated => "core.workspace.updated",
+            Self::WorkspaceDeleted => "core.workspace.deleted",
+            Self::WorkspaceMemberAdded => "core.workspace.member.added",
+            Self::WorkspaceMemberRoleUpdated => "core.workspace.member.role_updated",
+            Self::WorkspaceMemberRemoved => "core.workspace.member.removed",
+            Self::TeamCreated => "core.team.created",
+            Self::PluginInstalled => "core.plugin.installed",
+            Self::PluginActivated => "core.plugin.activated",
+            Self::PluginDeactivated => "core.plugin.deactivated",
+            Self::PluginConfigured => "core.plugin.configured",
+            Self::PluginUpgraded => "core.plugin.upgraded",
+            Self::PluginUninstalled => "core.plugin.uninstalled",
+        }
+    }
+
+    /// The core event called `name`, if the platform emits one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+impl std::fmt::Display for CoreEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Prefixes no plugin may claim for anything of its own.
 pub const RESERVED_PREFIXES: &[&str] = &["core.", "plugin.", "dlq.", "__"];
 

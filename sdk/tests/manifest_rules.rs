@@ -178,6 +178,13 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "\"../bin/crm\"",
     ),
     (
+        "artifact placeholder",
+        "artifact = \"target/release/crm\"",
+        "artifact = \"target/{mode}/crm\"",
+        "manifest::placeholder",
+        "\"target/{mode}/crm\"",
+    ),
+    (
         "absolute dist",
         "dist = \"ui/dist\"",
         "dist = \"/ui/dist\"",
@@ -789,4 +796,79 @@ fn backend_limits_are_positive_integers() {
         found.iter().any(|d| d.message.contains("threads")),
         "an unknown key is reported: {found:#?}"
     );
+}
+
+#[test]
+fn the_artifact_names_the_profile_built() {
+    use plexica_sdk::manifest::BuildProfile;
+    let text = edit(
+        "artifact = \"target/release/crm\"",
+        "artifact = \"target/{profile}/crm\"",
+    );
+    let checked = manifest::check(&text, "plexica.toml", None);
+    assert_eq!(checked.diagnostics, vec![], "{:#?}", checked.diagnostics);
+    let backend = checked.manifest.and_then(|m| m.backend).expect("backend");
+    assert_eq!(
+        backend.artifact_for(BuildProfile::Debug).as_deref(),
+        Some("target/debug/crm")
+    );
+    assert_eq!(
+        backend.artifact_for(BuildProfile::Release).as_deref(),
+        Some("target/release/crm")
+    );
+}
+
+#[test]
+fn a_bad_id_and_an_unknown_key_hide_no_other_problem() {
+    let text = edit("id = \"crm\"", "id = \"Bad_Id\"\ncolour = \"red\"").replace(
+        "subscribes = [",
+        "subscribes = [\"core.workspace.craeted\", \"core.usr.created\", \"core.user.*\", ",
+    );
+    let found = errors(&text, None);
+    let codes: Vec<&str> = found.iter().map(|d| d.code.as_str()).collect();
+    for code in [
+        "manifest::plugin-id",
+        "manifest::unknown-key",
+        "manifest::unknown-core-event",
+        "manifest::event-name",
+    ] {
+        assert!(codes.contains(&code), "no {code} in {found:#?}");
+    }
+    let typo = found
+        .iter()
+        .find(|d| d.code == "manifest::unknown-core-event")
+        .expect("the typo is reported");
+    assert!(typo.message.contains("core.workspace.craeted"), "{typo:?}");
+    assert_eq!(
+        typo.help.as_deref(),
+        Some("did you mean `core.workspace.created`?")
+    );
+    let domain = found
+        .iter()
+        .find(|d| d.code == "manifest::event-name")
+        .expect("the unknown domain is reported");
+    assert_eq!(
+        domain.help.as_deref(),
+        Some("did you mean `core.user.created`?")
+    );
+    // A wildcard over a known domain is fine; so is every event the platform emits.
+    assert!(!found.iter().any(|d| d.message.contains("core.user.*")));
+}
+
+#[test]
+fn every_core_event_may_be_subscribed_to() {
+    use plexica_sdk::event_name::CoreEvent;
+    let all: Vec<String> = CoreEvent::ALL
+        .iter()
+        .map(|e| format!("\"{}\"", e.name()))
+        .collect();
+    let text = FULL.replacen(
+        "subscribes = [",
+        &format!("subscribes = [{}, ", all.join(", ")),
+        1,
+    );
+    assert_eq!(errors(&text, None), vec![]);
+    for event in CoreEvent::ALL {
+        assert_eq!(CoreEvent::from_name(event.name()), Some(event));
+    }
 }

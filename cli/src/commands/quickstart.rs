@@ -44,10 +44,6 @@ pub struct QuickstartArgs {
     /// Directory of the run: the platform's data (`platform/`, wiped first) and the plugin.
     #[arg(long, default_value = "plexica-quickstart")]
     pub data_dir: PathBuf,
-    /// The `plexica-sdk` the plugin builds against (default: the SDK of the source tree this
-    /// binary was built from, when it is there).
-    #[arg(long, env = "PLEXICA_SDK_PATH")]
-    pub sdk_path: Option<PathBuf>,
     /// A Cargo target directory for the plugin's build, kept between runs to build faster.
     #[arg(long)]
     pub target_dir: Option<PathBuf>,
@@ -87,18 +83,8 @@ fn failed(message: impl Into<String>) -> CliError {
     CliError::failed(message)
 }
 
-/// The SDK of the source tree this binary was built from, if it is still there.
-fn source_tree_sdk() -> Option<PathBuf> {
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
-    sdk.join("Cargo.toml").is_file().then_some(sdk)
-}
-
-/// Pins the plugin's dependencies to the versions of the SDK's workspace (when it has a
-/// `Cargo.lock`), and points its `target/` at `target_dir` when one is given.
-fn prepare_build(dir: &Path, sdk: Option<&Path>, target_dir: Option<&Path>) -> CliResult {
-    if let Some(lock) = sdk.map(|s| s.join("../Cargo.lock")).filter(|l| l.is_file()) {
-        std::fs::copy(lock, dir.join("Cargo.lock"))?;
-    }
+/// Points the plugin's `target/` at `target_dir`, when one is given.
+fn share_target(dir: &Path, target_dir: Option<&Path>) -> CliResult {
     if let Some(target) = target_dir {
         std::fs::create_dir_all(target)?;
         let target = target.canonicalize()?;
@@ -181,7 +167,6 @@ fn journey(
 ) -> CliResult<Summary> {
     let dir = data_dir.join(PLUGIN);
     let pxp = data_dir.join(format!("{PLUGIN}-0.1.0.pxp"));
-    let sdk = args.sdk_path.clone().or_else(source_tree_sdk);
 
     step(
         ui,
@@ -218,13 +203,13 @@ fn journey(
                     template: Some(Template::RustBackend),
                     set: Vec::new(),
                     dir: Some(dir.clone()),
-                    sdk_path: sdk.clone(),
+                    sdk_path: None,
                     force: true,
                 }),
                 global,
                 ui,
             )?;
-            prepare_build(&dir, sdk.as_deref(), args.target_dir.as_deref())
+            share_target(&dir, args.target_dir.as_deref())
         },
     )?;
     step(ui, "Validating the manifest", "manifest valid", || {
@@ -245,6 +230,7 @@ fn journey(
             plugin::run(
                 PluginCommand::Build(build::BuildArgs {
                     path: Some(dir.clone()),
+                    debug: false,
                     release: true,
                     skip_frontend: false,
                     skip_backend: false,

@@ -101,6 +101,22 @@ impl Sandbox {
             .success();
     }
 
+    /// Logs `user` in to the registry at `registry_url` (password on stdin).
+    pub fn login_registry(&self, registry_url: &str, user: &str, password: &str) {
+        self.plexica()
+            .args([
+                "login",
+                "--registry-url",
+                registry_url,
+                "--username",
+                user,
+                "--password-stdin",
+            ])
+            .write_stdin(password)
+            .assert()
+            .success();
+    }
+
     /// Runs `plexica plugin new` for a frontend plugin called `id`; returns its directory.
     pub fn new_frontend_plugin(&self, id: &str) -> PathBuf {
         self.plexica()
@@ -112,10 +128,9 @@ impl Sandbox {
 }
 
 impl Sandbox {
-    /// Builds the Rust plugin at `dir` the way every test does (this checkout's `Cargo.lock`,
-    /// the shared [`plugin_target`]), then `plexica plugin build` and `plexica plugin publish`.
+    /// Builds the Rust plugin at `dir` in the shared [`plugin_target`] (a build cache), then
+    /// `plexica plugin build` and `plexica plugin publish`.
     pub fn build_and_publish(&self, dir: &Path) {
-        std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock");
         let link = dir.join("target");
         if !link.exists() {
             std::os::unix::fs::symlink(plugin_target(), link).expect("symlink");

@@ -29,3 +29,59 @@ pub async fn serve_registry(config: plexica_registry::Config, password: &str) ->
     tokio::spawn(registry.serve(listener, std::future::pending()));
     url
 }
+
+/// The password of [`LiveRegistry`]'s `admin`.
+pub const ADMIN_PASSWORD: &str = "registry admin password";
+
+/// An embedded registry serving on a thread of its own until dropped (for tests that are not
+/// async).
+pub struct LiveRegistry {
+    /// Its base URL.
+    pub url: String,
+    _data: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveRegistry {
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
+        let config = plexica_registry::Config::embedded(data.path());
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            runtime.block_on(async move {
+                let (registry, _) =
+                    plexica_registry::Registry::open(config, Some(ADMIN_PASSWORD.to_owned()))
+                        .await
+                        .expect("registry");
+                let (listener, url) = listen().await;
+                let _ = url_tx.send(url);
+                let _ = registry
+                    .serve(listener, async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        let url = url_rx.recv().expect("registry url");
+        Self {
+            url,
+            _data: data,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for LiveRegistry {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

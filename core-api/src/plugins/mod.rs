@@ -21,6 +21,7 @@ use std::sync::Arc;
 use plexica_sdk::api::core::{InstallPluginRequest, PluginInstall, PluginState};
 use plexica_sdk::api::registry::IndexLine;
 use plexica_sdk::api::time::{now_ms, rfc3339};
+use plexica_sdk::event_name::CoreEvent;
 use plexica_sdk::manifest::config::{
     ConfigProblem, carry_config, redact, resolve_config, update_config,
 };
@@ -693,12 +694,12 @@ pub async fn install(
     let space = scope.db.plugin_space(id);
     migrate(&space, &mut tx, &verified.package, manifest, &applied).await?;
     register_permissions(&mut tx, manifest).await?;
-    let mut events = vec![cause.event("core.plugin.installed", tenant, event_data(&record))];
+    let mut events = vec![cause.event(CoreEvent::PluginInstalled, tenant, event_data(&record))];
     let endpoint = match request.activate {
         true => {
             let endpoint = start_active(state, tenant, &record, true, cause).await?;
             record.state = PluginState::Active;
-            events.push(cause.event("core.plugin.activated", tenant, event_data(&record)));
+            events.push(cause.event(CoreEvent::PluginActivated, tenant, event_data(&record)));
             endpoint
         }
         false => None,
@@ -741,7 +742,7 @@ pub async fn activate(
     record.error = None;
     record.updated_at = now_ms();
     let tx = scope.db.begin().await?;
-    let event = cause.event("core.plugin.activated", tenant, event_data(&record));
+    let event = cause.event(CoreEvent::PluginActivated, tenant, event_data(&record));
     commit_with(state, tenant, tx, &record, &[event], endpoint.is_some()).await?;
     if let Some(endpoint) = endpoint {
         subscribe(state, tenant, &record, endpoint).await?;
@@ -785,7 +786,7 @@ pub async fn deactivate(
     record.state = PluginState::Inactive;
     record.updated_at = now_ms();
     let tx = scope.db.begin().await?;
-    let event = cause.event("core.plugin.deactivated", tenant, event_data(&record));
+    let event = cause.event(CoreEvent::PluginDeactivated, tenant, event_data(&record));
     commit_with(state, tenant, tx, &record, &[event], false).await?;
     stop_backend(state, tenant, &record).await?;
     Ok(record)
@@ -821,7 +822,7 @@ pub async fn configure(
     record.updated_at = now_ms();
     let keys: Vec<&String> = patch.keys().collect();
     let event = cause.event(
-        "core.plugin.configured",
+        CoreEvent::PluginConfigured,
         tenant,
         json!({ "plugin": id, "keys": keys }),
     );
@@ -890,7 +891,7 @@ pub async fn upgrade(
         false => None,
     };
     let event = cause.event(
-        "core.plugin.upgraded",
+        CoreEvent::PluginUpgraded,
         tenant,
         json!({ "plugin": id, "from": old.version.to_string(), "to": record.version.to_string() }),
     );
@@ -938,7 +939,7 @@ pub async fn uninstall(
     let data = json!({ "plugin": id, "version": record.version.to_string(), "purged": purge });
     append(
         &mut tx,
-        &cause.event("core.plugin.uninstalled", tenant, data),
+        &cause.event(CoreEvent::PluginUninstalled, tenant, data),
     )
     .await?;
     tx.commit().await.map_err(DbError::from)?;

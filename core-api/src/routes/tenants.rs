@@ -8,6 +8,7 @@ use plexica_sdk::api::core::{
     CreateTenantRequest, Page, Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
 };
 use plexica_sdk::api::time::{now_ms, rfc3339};
+use plexica_sdk::event_name::CoreEvent;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -201,7 +202,7 @@ pub async fn update(
     }
     tenant.updated_at = now_ms();
     let event = Cause::new(&caller, &correlation).event(
-        "core.tenant.updated",
+        CoreEvent::TenantUpdated,
         &tenant.slug,
         json!({ "tenant_id": tenant.id, "slug": tenant.slug, "name": tenant.name, "settings": tenant.settings }),
     );
@@ -234,12 +235,12 @@ async fn transition(
     tenant.status = to;
     tenant.updated_at = now_ms();
     let (event_type, data) = match to {
-        TenantStatus::Suspended => ("core.tenant.suspended", json!({ "slug": tenant.slug })),
+        TenantStatus::Suspended => (CoreEvent::TenantSuspended, json!({ "slug": tenant.slug })),
         TenantStatus::PendingDeletion => (
-            "core.tenant.deleted",
+            CoreEvent::TenantDeleted,
             json!({ "slug": tenant.slug, "hard": false }),
         ),
-        _ => ("core.tenant.activated", json!({ "slug": tenant.slug })),
+        _ => (CoreEvent::TenantActivated, json!({ "slug": tenant.slug })),
     };
     let event = cause.event(event_type, &tenant.slug, data);
     state
@@ -321,7 +322,7 @@ pub async fn delete(
         ));
     }
     let event = cause.event(
-        "core.tenant.deleted",
+        CoreEvent::TenantDeleted,
         slug.as_str(),
         json!({ "slug": slug.as_str(), "hard": true }),
     );

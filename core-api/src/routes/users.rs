@@ -9,6 +9,7 @@ use plexica_sdk::api::core::{
     CreateRoleRequest, CreateUserRequest, Page, Role, SetRolesRequest, UpdateUserRequest, User,
 };
 use plexica_sdk::api::time::{now_ms, rfc3339};
+use plexica_sdk::event_name::CoreEvent;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -114,7 +115,7 @@ pub async fn create(
     }
     let data =
         json!({ "user_id": user.id, "email": user.email, "name": user.name, "roles": roles });
-    append(&mut tx, &events.event("core.user.created", data)).await?;
+    append(&mut tx, &events.event(CoreEvent::UserCreated, data)).await?;
     tx.commit().await.map_err(crate::db::DbError::from)?;
     let mut dto = user_dto(&user, roles);
     dto.initial_password = generated.then_some(password);
@@ -185,7 +186,7 @@ pub async fn update(
     let data = json!({ "user_id": user.id, "email": user.email, "name": user.name });
     scope
         .db
-        .update_user(&user, now_ms(), &events.event("core.user.updated", data))
+        .update_user(&user, now_ms(), &events.event(CoreEvent::UserUpdated, data))
         .await?;
     if password_changed {
         let own_session = match &caller.credential {
@@ -211,7 +212,7 @@ pub async fn delete(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     check_outranks(&scope, &id).await?;
-    let event = events.event("core.user.deleted", json!({ "user_id": id }));
+    let event = events.event(CoreEvent::UserDeleted, json!({ "user_id": id }));
     match scope.db.delete_user(&id, &event).await? {
         Ok(true) => {}
         Ok(false) => return Err(not_found()),
@@ -251,7 +252,7 @@ pub async fn set_roles(
         json!({ "user_id": user.id, "email": user.email, "name": user.name, "roles": roles });
     scope
         .db
-        .set_user_roles(&id, &roles, &events.event("core.user.updated", data))
+        .set_user_roles(&id, &roles, &events.event(CoreEvent::UserUpdated, data))
         .await?;
     state.permissions.invalidate_user(scope.slug.as_str(), &id);
     Ok(Json(user_dto(&user, roles)))

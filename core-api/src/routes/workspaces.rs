@@ -10,6 +10,7 @@ use plexica_sdk::api::core::{
     SetMemberRoleRequest, Team, UpdateWorkspaceRequest, Workspace, WorkspaceRole,
 };
 use plexica_sdk::api::time::{now_ms, rfc3339};
+use plexica_sdk::event_name::CoreEvent;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -105,7 +106,7 @@ pub async fn create(
     }
     let data =
         json!({ "workspace_id": workspace.id, "slug": workspace.slug, "name": workspace.name });
-    let event = events.workspace_event("core.workspace.created", &workspace.slug, data);
+    let event = events.workspace_event(CoreEvent::WorkspaceCreated, &workspace.slug, data);
     append(&mut tx, &event).await?;
     tx.commit().await.map_err(crate::db::DbError::from)?;
     Ok((
@@ -194,7 +195,7 @@ pub async fn update(
         "workspace_id": workspace.id, "slug": workspace.slug, "name": workspace.name,
         "description": workspace.description, "settings": workspace.settings,
     });
-    let event = events.workspace_event("core.workspace.updated", &workspace.slug, data);
+    let event = events.workspace_event(CoreEvent::WorkspaceUpdated, &workspace.slug, data);
     scope.db.update_workspace(&workspace, &event).await?;
     Ok(Json(workspace_dto(&workspace, Some(ws.role))))
 }
@@ -240,7 +241,7 @@ pub async fn delete(
         ));
     }
     let data = json!({ "workspace_id": w.id, "slug": w.slug });
-    let event = events.workspace_event("core.workspace.deleted", &w.slug, data);
+    let event = events.workspace_event(CoreEvent::WorkspaceDeleted, &w.slug, data);
     scope.db.delete_workspace(&w.id, &event).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -270,7 +271,7 @@ pub async fn add_member(
     }
     .ok_or_else(|| ApiError::not_found("USER_NOT_FOUND", "no such user in this tenant"))?;
     let data = json!({ "workspace_id": ws.workspace.id, "user_id": user.id, "role": request.role });
-    let event = events.workspace_event("core.workspace.member.added", &ws.workspace.slug, data);
+    let event = events.workspace_event(CoreEvent::WorkspaceMemberAdded, &ws.workspace.slug, data);
     match scope
         .db
         .add_member(&ws.workspace.id, &user.id, request.role, now_ms(), &event)
@@ -318,7 +319,7 @@ pub async fn set_member_role(
 ) -> ApiResult<Json<Member>> {
     let data = json!({ "workspace_id": ws.workspace.id, "user_id": user, "role": request.role });
     let event = events.workspace_event(
-        "core.workspace.member.role_updated",
+        CoreEvent::WorkspaceMemberRoleUpdated,
         &ws.workspace.slug,
         data,
     );
@@ -354,7 +355,7 @@ pub async fn remove_member(
     Path((_, _, user)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let data = json!({ "workspace_id": ws.workspace.id, "user_id": user });
-    let event = events.workspace_event("core.workspace.member.removed", &ws.workspace.slug, data);
+    let event = events.workspace_event(CoreEvent::WorkspaceMemberRemoved, &ws.workspace.slug, data);
     match scope
         .db
         .change_member(&ws.workspace.id, &user, None, now_ms(), &event)
@@ -418,7 +419,7 @@ pub async fn create_team(
         "workspace_id": ws.workspace.id, "team_id": team.id, "name": team.name,
         "members": team.members,
     });
-    let event = events.workspace_event("core.team.created", &ws.workspace.slug, data);
+    let event = events.workspace_event(CoreEvent::TeamCreated, &ws.workspace.slug, data);
     if !scope
         .db
         .create_team(&ws.workspace.id, &team, &event)

@@ -94,6 +94,43 @@ pub struct PluginInfo {
     pub workspace_aware: bool,
 }
 
+/// Which build a plugin's build commands make: `plexica plugin build` and packages use
+/// [`BuildProfile::Release`], `plexica plugin dev` [`BuildProfile::Debug`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildProfile {
+    /// Fast to build: what `plugin dev` runs.
+    Debug,
+    /// Optimised: what a package ships.
+    Release,
+}
+
+impl BuildProfile {
+    /// The environment variable that tells build commands the profile (`debug`, `release`).
+    pub const ENV: &'static str = "PLEXICA_BUILD_PROFILE";
+    /// The environment variable that gives build commands Cargo's name for it (`dev`,
+    /// `release`), for `cargo build --profile "$PLEXICA_CARGO_PROFILE"`.
+    pub const CARGO_ENV: &'static str = "PLEXICA_CARGO_PROFILE";
+    /// The placeholder of `backend.artifact` replaced by [`BuildProfile::name`].
+    pub const PLACEHOLDER: &'static str = "{profile}";
+
+    /// `debug` or `release`: also the directory Cargo builds it in under `target/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Release => "release",
+        }
+    }
+
+    /// Cargo's name of the profile: `dev` or `release`.
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            Self::Debug => "dev",
+            Self::Release => "release",
+        }
+    }
+}
+
 /// `[backend]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -103,7 +140,8 @@ pub struct Backend {
     /// Shell command `plexica plugin build` runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<String>,
-    /// What the build produces; copied to `entry` when packaging.
+    /// What the build produces; copied to `entry` when packaging. `{profile}` in it stands
+    /// for the profile built (see [`Backend::artifact_for`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact: Option<String>,
     /// Health route of the running backend.
@@ -153,6 +191,15 @@ pub const MAX_OUTBOUND_PORTS: usize = 16;
 
 /// The health route used when `[backend]` names none.
 pub const DEFAULT_HEALTH: &str = "/_plexica/health";
+
+impl Backend {
+    /// Where the build of `profile` leaves the backend: `artifact` with `{profile}` replaced.
+    pub fn artifact_for(&self, profile: BuildProfile) -> Option<String> {
+        self.artifact
+            .as_ref()
+            .map(|a| a.replace(BuildProfile::PLACEHOLDER, profile.name()))
+    }
+}
 
 fn default_health() -> String {
     DEFAULT_HEALTH.to_owned()

@@ -60,8 +60,15 @@ impl<'t, 'i> Table<'t, 'i> {
         }
     }
 
+    /// Records `key` as one the schema reads here (once, for the "known keys" help).
+    fn know(&mut self, key: &'static str) {
+        if !self.known.contains(&key) {
+            self.known.push(key);
+        }
+    }
+
     fn lookup(&mut self, key: &'static str) -> Option<&'t Spanned<DeValue<'i>>> {
-        self.known.push(key);
+        self.know(key);
         self.entries
             .iter()
             .find(|(k, _)| k.get_ref().as_ref() == key)
@@ -176,7 +183,7 @@ impl<'s> Reader<'s> {
             .iter()
             .any(|(k, _)| k.get_ref().as_ref() == key);
         if !present {
-            table.known.push(key);
+            table.know(key);
             self.missing(table, key);
             return None;
         }

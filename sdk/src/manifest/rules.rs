@@ -10,7 +10,7 @@ use super::model::*;
 use super::reader::Reader;
 use super::{CATEGORIES, EXTENSION_POINTS};
 use crate::diagnostic::{Severity, closest};
-use crate::event_name::{self, CORE_DOMAINS, EventNameError};
+use crate::event_name::{self, CORE_DOMAINS, CoreEvent, EventNameError};
 
 fn regex(pattern: &str) -> Regex {
     // The patterns are literals of this file, covered by its tests.
@@ -52,13 +52,13 @@ pub(crate) fn check(r: &mut Reader<'_>, m: &Manifest) {
     }
     let declared = permissions(r, &m.permissions);
     config(r, &m.config);
-    // Rules that compare against the plugin's own id would only echo a bad id; skip them then.
-    if is_valid_plugin_id(&m.plugin.id) {
-        dependencies(r, &m.plugin.id, &m.dependencies);
-        events(r, &m.plugin.id, &m.events);
-        services(r, &m.plugin.id, &m.services, &declared);
-        shared(r, &m.plugin.id, &m.shared);
-    }
+    // Every rule runs on whatever parsed; only the comparisons against the plugin's own id
+    // are left out while that id is itself wrong (they would only echo it).
+    let own_id = Some(m.plugin.id.as_str()).filter(|id| is_valid_plugin_id(id));
+    dependencies(r, own_id, &m.dependencies);
+    events(r, own_id, &m.events);
+    services(r, own_id, &m.services, &declared);
+    shared(r, own_id, &m.shared);
     if let Some(hooks) = &m.hooks {
         for (key, value) in [
             ("on-install", &hooks.on_install),
@@ -373,6 +373,15 @@ fn backend_rules(r: &mut Reader<'_>, b: &Backend) {
     package_path_rule(r, "backend.entry", &b.entry);
     if let Some(artifact) = &b.artifact {
         package_path_rule(r, "backend.artifact", artifact);
+        let rest = artifact.replace(BuildProfile::PLACEHOLDER, "");
+        if rest.contains('{') || rest.contains('}') {
+            r.at(
+                "backend.artifact",
+                "manifest::placeholder",
+                format!("`{artifact}` has a placeholder other than `{{profile}}`"),
+                Some("`{profile}` (`debug` or `release`) is the only placeholder, e.g. `target/{profile}/crm`".into()),
+            );
+        }
     }
     if let Some(migrations) = &b.migrations {
         package_path_rule(r, "backend.migrations", migrations);
@@ -675,12 +684,12 @@ pub fn check_config_value(
     }
 }
 
-fn dependencies(r: &mut Reader<'_>, own_id: &str, deps: &Dependencies) {
+fn dependencies(r: &mut Reader<'_>, own_id: Option<&str>, deps: &Dependencies) {
     for (section, map) in [("required", &deps.required), ("optional", &deps.optional)] {
         for id in map.keys() {
             let path = format!("dependencies.{section}.{id}#key");
             check_plugin_id(r, &path, id);
-            if id == own_id {
+            if Some(id.as_str()) == own_id {
                 r.at(
                     &path,
                     "manifest::dependency",
@@ -710,7 +719,7 @@ fn dependencies(r: &mut Reader<'_>, own_id: &str, deps: &Dependencies) {
                 format!("`{id}` is both a dependency and a conflict"),
                 None,
             );
-        } else if id == own_id {
+        } else if Some(id.as_str()) == own_id {
             r.at(
                 &path,
                 "manifest::dependency",
@@ -731,8 +740,8 @@ fn event_name_help(name: &str, error: EventNameError) -> Option<String> {
     Some(format!("did you mean `{}`?", segments.join(".")))
 }
 
-fn events(r: &mut Reader<'_>, own_id: &str, events: &Events) {
-    let own_prefix = format!("plugin.{own_id}.");
+fn events(r: &mut Reader<'_>, own_id: Option<&str>, events: &Events) {
+    let own_prefix = own_id.map(|id| format!("plugin.{id}."));
     for (i, name) in events.publishes.iter().enumerate() {
         let path = format!("events.publishes[{i}]");
         if let Err(e) = event_name::check_event_name(name) {
@@ -742,7 +751,9 @@ fn events(r: &mut Reader<'_>, own_id: &str, events: &Events) {
                 format!("`{name}`: {}", e.message()),
                 event_name_help(name, e),
             );
-        } else if !name.starts_with(&own_prefix) {
+        } else if let Some(own_prefix) = &own_prefix
+            && !name.starts_with(own_prefix.as_str())
+        {
             let rest = name.splitn(3, '.').nth(2).unwrap_or("entity.action");
             r.at(
                 &path,
@@ -753,12 +764,26 @@ fn events(r: &mut Reader<'_>, own_id: &str, events: &Events) {
         }
     }
     for (i, pattern) in events.subscribes.iter().enumerate() {
+        let path = format!("events.subscribes[{i}]");
         if let Err(e) = event_name::check_event_pattern(pattern) {
             r.at(
-                &format!("events.subscribes[{i}]"),
+                &path,
                 "manifest::event-name",
                 format!("`{pattern}`: {}", e.message()),
                 event_name_help(pattern, e),
+            );
+        } else if pattern.starts_with("core.")
+            && !pattern.ends_with(".*")
+            && CoreEvent::from_name(pattern).is_none()
+        {
+            let help = closest(pattern, CoreEvent::ALL.iter().map(|e| e.name()))
+                .map(|c| format!("did you mean `{c}`?"))
+                .or_else(|| Some("see the core events in the events-sdk documentation".into()));
+            r.at(
+                &path,
+                "manifest::unknown-core-event",
+                format!("the platform never emits `{pattern}`"),
+                help,
             );
         }
     }
@@ -784,11 +809,13 @@ pub fn is_own_namespace(own_id: &str, name: &str) -> bool {
         })
 }
 
-fn shared(r: &mut Reader<'_>, own_id: &str, namespaces: &[SharedNamespace]) {
+fn shared(r: &mut Reader<'_>, own_id: Option<&str>, namespaces: &[SharedNamespace]) {
     let mut seen: HashSet<&str> = HashSet::new();
     for (i, ns) in namespaces.iter().enumerate() {
         let path = format!("shared[{i}].namespace");
-        if !is_own_namespace(own_id, &ns.namespace) {
+        if let Some(own_id) = own_id
+            && !is_own_namespace(own_id, &ns.namespace)
+        {
             r.at(
                 &path,
                 "manifest::shared-namespace",
@@ -808,7 +835,7 @@ fn shared(r: &mut Reader<'_>, own_id: &str, namespaces: &[SharedNamespace]) {
         }
         for (j, reader) in ns.read.iter().enumerate() {
             let path = format!("shared[{i}].read[{j}]");
-            if !is_valid_plugin_id(reader) || reader == own_id {
+            if !is_valid_plugin_id(reader) || Some(reader.as_str()) == own_id {
                 r.at(
                     &path,
                     "manifest::shared-reader",
@@ -820,12 +847,20 @@ fn shared(r: &mut Reader<'_>, own_id: &str, namespaces: &[SharedNamespace]) {
     }
 }
 
-fn services(r: &mut Reader<'_>, own_id: &str, services: &[Service], declared: &HashSet<&str>) {
-    let own_prefix = format!("{own_id}.");
+fn services(
+    r: &mut Reader<'_>,
+    own_id: Option<&str>,
+    services: &[Service],
+    declared: &HashSet<&str>,
+) {
     for (i, service) in services.iter().enumerate() {
         let base = format!("services[{i}]");
-        let resource = service.name.strip_prefix(&own_prefix);
-        if !resource.is_some_and(|rest| KEYWORD.is_match(rest)) {
+        if let Some(own_prefix) = own_id.map(|id| format!("{id}."))
+            && !service
+                .name
+                .strip_prefix(&own_prefix)
+                .is_some_and(|rest| KEYWORD.is_match(rest))
+        {
             r.at(
                 &format!("{base}.name"),
                 "manifest::service-name",
@@ -882,11 +917,11 @@ fn services(r: &mut Reader<'_>, own_id: &str, services: &[Service], declared: &H
 
 /// `callers`: each another plugin's id, once. A plugin always reaches its own services, so
 /// its own id is refused as a mistake.
-fn service_callers(r: &mut Reader<'_>, own_id: &str, base: &str, callers: &[String]) {
+fn service_callers(r: &mut Reader<'_>, own_id: Option<&str>, base: &str, callers: &[String]) {
     let mut seen: HashSet<&str> = HashSet::new();
     for (k, caller) in callers.iter().enumerate() {
         let path = format!("{base}.callers[{k}]");
-        let problem = if caller == own_id {
+        let problem = if Some(caller.as_str()) == own_id {
             Some(format!(
                 "`{caller}` is this plugin: it always reaches its own services"
             ))

@@ -1,13 +1,13 @@
 //! Decides what goes into a package: every file of the plugin directory, minus `target/`,
 //! `node_modules/`, `.git/`, dotfiles, `*.pxp` and what `.plexicaignore` excludes; plus the
-//! built backend artifact at `backend.entry`. Secret files make packaging fail unless allowed.
+//! built backend artifact (of the release profile) at `backend.entry`. Secret files make packaging fail unless allowed.
 
 use std::path::{Path, PathBuf};
 
 use ignore::WalkBuilder;
 
 use super::{CHECKSUMS_FILE, IGNORE_FILE, SIGNATURE_FILE};
-use crate::manifest::Manifest;
+use crate::manifest::{BuildProfile, Manifest};
 
 /// Directories never packaged, at any depth.
 const EXCLUDED_DIRS: &[&str] = &["target", "node_modules", ".git"];
@@ -183,11 +183,11 @@ fn add_backend_entry(
     let Some(backend) = &manifest.backend else {
         return Ok(());
     };
-    match &backend.artifact {
+    match backend.artifact_for(BuildProfile::Release) {
         Some(artifact) => {
-            let source = dir.join(artifact);
+            let source = dir.join(&artifact);
             if !source.is_file() {
-                return Err(CollectError::MissingArtifact(artifact.clone()));
+                return Err(CollectError::MissingArtifact(artifact));
             }
             files.retain(|f| f.path != backend.entry);
             let mut file = file_entry(&source, backend.entry.clone())?;

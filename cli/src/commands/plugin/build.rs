@@ -1,5 +1,6 @@
-//! `plexica plugin build [PATH] [--release] [--skip-frontend] [--skip-backend]`: runs the
-//! manifest's build commands in the plugin directory, output streamed to stderr; then, for a
+//! `plexica plugin build [PATH] [--debug] [--skip-frontend] [--skip-backend]`: runs the
+//! manifest's build commands in the plugin directory for the release profile (what a package
+//! ships) or the debug one, output streamed to stderr; then, for a
 //! Rust backend written with `plexica-sdk`, starts the built binary in check-only mode so that
 //! its handlers and hooks are checked against the manifest before anything is packaged.
 
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use plexica_sdk::api::events::{BackendDescription, CHECK_ONLY_ENV};
+use plexica_sdk::manifest::BuildProfile;
 use serde::Serialize;
 
 use super::{load_manifest, plugin_dir};
@@ -20,7 +22,12 @@ use crate::output::Ui;
 pub struct BuildArgs {
     /// Plugin directory or its plexica.toml [default: .]
     pub path: Option<PathBuf>,
-    /// Tell build commands to make an optimised build (`PLEXICA_BUILD_PROFILE=release`).
+    /// Build the debug profile (fast to build, what `plugin dev` runs) instead of the
+    /// release one a package ships. Build commands read `PLEXICA_BUILD_PROFILE`
+    /// (`debug`/`release`) and `PLEXICA_CARGO_PROFILE` (`dev`/`release`).
+    #[arg(long, conflicts_with = "release")]
+    pub debug: bool,
+    /// Build the release profile (the default).
     #[arg(long)]
     pub release: bool,
     /// Do not run `frontend.build`.
@@ -48,6 +55,7 @@ struct Step {
 struct BuildResult {
     id: String,
     version: String,
+    profile: BuildProfile,
     steps: Vec<Step>,
     /// What the backend registered, when it was checked.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,7 +69,11 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
     let dir = plugin_dir(args.path);
     let manifest = load_manifest(&dir, ui)?;
-    let profile = if args.release { "release" } else { "debug" };
+    let profile = if args.debug {
+        BuildProfile::Debug
+    } else {
+        BuildProfile::Release
+    };
     let mut steps = Vec::new();
     let backend = manifest
         .backend
@@ -91,8 +103,8 @@ pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
         .backend
         .as_ref()
         .filter(|_| !args.skip_backend)
-        .and_then(|b| b.artifact.as_ref())
-        && !dir.join(artifact).is_file()
+        .and_then(|b| b.artifact_for(profile))
+        && !dir.join(&artifact).is_file()
     {
         return Err(
             CliError::failed(format!("the backend build did not produce `{artifact}`"))
@@ -103,7 +115,7 @@ pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
         .backend
         .as_ref()
         .filter(|_| !args.skip_backend && !args.no_check)
-        .and_then(|b| b.artifact.as_ref())
+        .and_then(|b| b.artifact_for(profile))
         .map(|artifact| dir.join(artifact))
         .filter(|_| uses_the_sdk(&dir));
     let backend = match artifact {
@@ -124,10 +136,14 @@ pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
     let result = BuildResult {
         id: manifest.plugin.id.clone(),
         version: manifest.plugin.version.to_string(),
+        profile,
         steps,
         backend,
     };
-    ui.status("Finished", format!("{} {}", result.id, result.version));
+    ui.status(
+        "Finished",
+        format!("{} {} ({})", result.id, result.version, profile.name()),
+    );
     ui.result(&result, || {
         if result.steps.is_empty() {
             "nothing to build: the manifest declares no build commands".to_owned()
@@ -212,14 +228,15 @@ fn check_backend(dir: &Path, binary: &Path) -> Result<BackendDescription, CliErr
         })
 }
 
-fn run_step(dir: &Path, command: &str, profile: &str) -> CliResult {
+fn run_step(dir: &Path, command: &str, profile: BuildProfile) -> CliResult {
     // Build output is progress, not a result: it goes to stderr, stdout stays clean.
     let stderr = stderr_as_stdio();
     let status = Command::new("sh")
         .arg("-c")
         .arg(command)
         .current_dir(dir)
-        .env("PLEXICA_BUILD_PROFILE", profile)
+        .env(BuildProfile::ENV, profile.name())
+        .env(BuildProfile::CARGO_ENV, profile.cargo_name())
         .stdin(Stdio::null())
         .stdout(stderr)
         .status()

@@ -8,6 +8,7 @@ pub mod new;
 pub mod owner;
 pub mod package;
 pub mod publish;
+pub mod sdk;
 pub mod search;
 pub mod sign;
 pub mod validate;
@@ -55,6 +56,9 @@ pub enum PluginCommand {
     /// List, add or remove a plugin's co-owners.
     #[command(subcommand)]
     Owner(owner::OwnerCommand),
+    /// Manage the copy of plexica-sdk a Rust plugin builds against.
+    #[command(subcommand)]
+    Sdk(sdk::SdkCommand),
 }
 
 /// Runs a `plugin` subcommand.
@@ -73,6 +77,7 @@ pub fn run(command: PluginCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         PluginCommand::Yank(args) => yank::run(args, global, ui),
         PluginCommand::Deprecate(args) => deprecate::run(args, global, ui),
         PluginCommand::Owner(command) => owner::run(command, global, ui),
+        PluginCommand::Sdk(command) => sdk::run(command, ui),
     }
 }
 

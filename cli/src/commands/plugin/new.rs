@@ -1,5 +1,6 @@
 //! `plexica plugin new [NAME] [--template T] [--set KEY=VALUE]… [--dir DIR] [--sdk-path PATH]
-//! [--force]`: scaffolds a plugin that validates, builds and packages without edits.
+//! [--force]`: scaffolds a plugin that validates, builds and packages without edits, anywhere:
+//! a Rust plugin gets the SDK this CLI carries (`vendor/`, see [`sdk_copy`]) and its lock file.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,8 @@ use serde::Serialize;
 
 use crate::error::{CliError, CliResult, ExitKind, IoContext};
 use crate::output::Ui;
-use crate::templates::{self, Template, Values};
+use crate::sdk_copy;
+use crate::templates::{self, RenderedFile, Template, Values};
 
 /// Arguments of `plugin new`.
 #[derive(Debug, Args)]
@@ -25,7 +27,8 @@ pub struct NewArgs {
     /// Directory to create [default: ./NAME]
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Depend on a local plexica-sdk checkout instead of the published crate.
+    /// Build against the `sdk/` of a Plexica checkout instead of the SDK this CLI carries
+    /// (for SDK development; the project then builds only where that path exists).
     #[arg(long, env = "PLEXICA_SDK_PATH")]
     pub sdk_path: Option<PathBuf>,
     /// Write into a non-empty directory, overwriting files the template provides.
@@ -64,7 +67,7 @@ pub fn run(args: NewArgs, ui: &Ui) -> CliResult {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&answers.id));
     ensure_writable(&dir, args.force)?;
-    let sdk_dependency = match &args.sdk_path {
+    let sdk_patch = match &args.sdk_path {
         Some(path) => {
             let absolute = std::fs::canonicalize(path).context("find the SDK at", path)?;
             if !absolute.join("Cargo.toml").is_file() {
@@ -76,7 +79,11 @@ pub fn run(args: NewArgs, ui: &Ui) -> CliResult {
             }
             format!("{{ path = {:?} }}", absolute.display().to_string())
         }
-        None => format!("{:?}", env!("CARGO_PKG_VERSION")),
+        None => format!(
+            "{{ path = \"{}/{}\" }}",
+            sdk_copy::VENDOR_DIR,
+            sdk_copy::SDK_DIR
+        ),
     };
     let crate_name = answers.id.replace('-', "_");
     let values = Values {
@@ -87,17 +94,23 @@ pub fn run(args: NewArgs, ui: &Ui) -> CliResult {
             ("author", toml_escape(&answers.author)),
             ("crate_name", crate_name.clone()),
             ("table_prefix", crate_name),
-            ("sdk_dependency", sdk_dependency),
+            ("sdk_version", sdk_copy::VERSION.to_owned()),
+            ("sdk_patch", sdk_patch),
         ],
     };
-    let files = templates::render(answers.template, &values);
-    for file in &files {
-        let path = dir.join(&file.path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).context("create directory", parent)?;
+    let mut files = templates::render(answers.template, &values);
+    if files.iter().any(|f| f.path == Path::new("Cargo.toml")) {
+        // A Rust plugin builds against the SDK this CLI carries, with the dependency versions
+        // it was tested with.
+        if args.sdk_path.is_none() {
+            files.extend(sdk_copy::files().map_err(|e| CliError::failed(e.to_string()))?);
         }
-        std::fs::write(&path, &file.contents).context("write", &path)?;
+        files.push(RenderedFile {
+            path: PathBuf::from("Cargo.lock"),
+            contents: sdk_copy::LOCK_FILE.as_bytes().to_vec(),
+        });
     }
+    templates::write_files(&dir, &files)?;
     let created = Created {
         id: answers.id.clone(),
         name: answers.name.clone(),
