@@ -118,6 +118,9 @@ pub enum Command {
     /// Run the whole journey end to end on the embedded default: new, validate, build,
     /// package, sign, verify.
     Quickstart(quickstart::QuickstartArgs),
+    /// Check this machine's setup: configuration, keys, profiles and their services (reachable,
+    /// clock), logins, toolchains. Exit 1 when a check fails.
+    Doctor,
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
 }

@@ -32,6 +32,11 @@ impl ConfigDir {
         }
     }
 
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
     /// `keys/` inside it.
     pub fn keys_dir(&self) -> PathBuf {
         self.0.join("keys")

@@ -1,5 +1,5 @@
 //! A plugin's backend as a process of the platform, through the real binaries: `plexica up`
-//! runs the platform; a `rust-backend` plugin is scaffolded, built against this checkout's SDK,
+//! runs the platform; a `rust-backend` plugin is scaffolded, built against the SDK the CLI carries,
 //! published and installed with `--activate`, so the core API starts its backend. Killed with
 //! SIGKILL, the backend is restarted and still receives the event sent while it was down;
 //! stopping the platform stops it — with the embedded transport and with NATS JetStream.
@@ -148,17 +148,64 @@ fn journey(nats: Option<&str>) {
     let second = pids_of(&unpacked);
     assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(first, second, "a new process serves the plugin");
-    let log = std::fs::read_to_string(
-        sandbox
-            .work()
-            .join(format!(".plexica/core/plugins/logs/{PLUGIN}-0.1.0.log")),
-    )
-    .expect("plugin log");
+    // Its log, through the CLI: both starts, the install hook, and no platform secret.
+    let output = sandbox
+        .plexica()
+        .args([
+            "tenant", "plugin", "logs", "acme", PLUGIN, "--lines", "1000",
+        ])
+        .output()
+        .expect("logs");
+    assert!(output.status.success(), "{output:?}");
+    let log = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(log.matches("listening on").count(), 2, "{log}");
     assert!(
         log.contains("installed in tenant acme"),
         "the install hook ran: {log}"
     );
+    let last = sandbox.json_ok([
+        "-o", "json", "tenant", "plugin", "logs", "acme", PLUGIN, "-n", "1",
+    ]);
+    assert_eq!(last["lines"].as_array().map(Vec::len), Some(1), "{last}");
+    assert!(
+        last["next_offset"].as_u64().is_some_and(|o| o > 0),
+        "{last}"
+    );
+    // `--follow` prints what the backend writes next: the handler's line for a new workspace.
+    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"))
+        .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
+        .current_dir(sandbox.work())
+        .args([
+            "tenant", "plugin", "logs", "acme", PLUGIN, "-n", "1", "--follow",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("logs --follow");
+    create_workspace(&sandbox, "followed", "Followed");
+    let stdout = follow.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("logs --follow printed the handler's line");
+        if line.contains("workspace `Followed`") {
+            break;
+        }
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
 
     // The tenant's configuration reaches the running plugin (`ctx.core().config()`).
     sandbox

@@ -252,3 +252,94 @@ fn a_second_publisher_joins_by_invite_through_the_real_binary() {
     );
     assert!(registered["key_id"].as_str().is_some_and(|k| k.len() == 16));
 }
+
+/// `plexica doctor -o json`: its exit code and its checks by name.
+fn doctor(
+    sandbox: &Sandbox,
+) -> (
+    Option<i32>,
+    std::collections::BTreeMap<String, (String, String)>,
+) {
+    let output = sandbox
+        .plexica()
+        .args(["-o", "json", "doctor"])
+        .output()
+        .expect("doctor runs");
+    let report = json(&output);
+    let checks = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_owned(),
+                (
+                    c["status"].as_str().unwrap_or_default().to_owned(),
+                    c["detail"].as_str().unwrap_or_default().to_owned(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(report["ok"], output.status.success(), "{report}");
+    (output.status.code(), checks)
+}
+
+#[test]
+fn doctor_names_what_is_broken_and_what_works() {
+    use std::os::unix::fs::PermissionsExt;
+    let registry = LiveRegistry::start();
+    let sandbox = Sandbox::new();
+    sandbox.login_registry(&registry.url, "admin", ADMIN_PASSWORD);
+    sandbox
+        .plexica()
+        .args(["keys", "generate"])
+        .assert()
+        .success();
+    // The selected profile's core API is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let config = sandbox.config_dir().join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replacen(
+            "registry-url",
+            &format!("api-url = \"http://127.0.0.1:{closed}\"\nregistry-url"),
+            1,
+        ),
+    )
+    .expect("write config");
+    let (code, checks) = doctor(&sandbox);
+    assert_eq!(code, Some(1), "{checks:?}");
+    assert_eq!(checks["registry"].0, "ok", "{checks:?}");
+    assert_eq!(checks["registry clock"].0, "ok", "{checks:?}");
+    assert_eq!(checks["registry login"].0, "ok", "{checks:?}");
+    assert!(
+        checks["registry login"].1.starts_with("admin"),
+        "{checks:?}"
+    );
+    assert_eq!(checks["key default"].0, "ok", "{checks:?}");
+    assert_eq!(checks["core API"].0, "fail", "{checks:?}");
+    assert!(
+        checks["core API"].1.contains("cannot be reached"),
+        "{checks:?}"
+    );
+    assert_eq!(checks["core API login"].0, "warn", "{checks:?}");
+    assert!(
+        !format!("{checks:?}").contains("plxr_"),
+        "doctor never prints a token"
+    );
+
+    // A key others can read, and a config file that no longer parses.
+    let key = sandbox.config_dir().join("keys/default.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::fs::write(&config, "current-profile = [").expect("break config");
+    let (code, checks) = doctor(&sandbox);
+    assert_eq!(code, Some(1));
+    assert_eq!(checks["config file"].0, "fail", "{checks:?}");
+    assert_eq!(checks["key default"].0, "fail", "{checks:?}");
+    assert!(checks["key default"].1.contains("chmod 600"), "{checks:?}");
+    assert!(!checks.contains_key("registry"), "{checks:?}");
+}

@@ -157,6 +157,7 @@ impl CoreApi {
             let state = self.state.clone();
             async move { plugins::reconcile(&state).await }
         });
+        let failures = tokio::spawn(plugins::watch_failures(self.state.clone()));
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -164,6 +165,7 @@ impl CoreApi {
             .with_graceful_shutdown(shutdown)
             .await;
         restarting.abort();
+        failures.abort();
         self.state.plugins.runtime.shutdown().await;
         self.state.tenant_dbs.close_all().await;
         self.state.core.close().await;

@@ -85,6 +85,7 @@ impl AppState {
             crate::plugins::runtime::Timing {
                 health_timeout: config.plugin_start_timeout,
                 heartbeat: config.heartbeat_interval,
+                max_failures: 5,
             },
         );
         let plugins = crate::plugins::Plugins::new(

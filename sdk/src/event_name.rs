@@ -63,11 +63,13 @@ pub enum CoreEvent {
     PluginUpgraded,
     /// `core.plugin.uninstalled`.
     PluginUninstalled,
+    /// `core.plugin.failed`: its backend could not be started or kept running.
+    PluginFailed,
 }
 
 impl CoreEvent {
     /// Every core event, by domain.
-    pub const ALL: [CoreEvent; 21] = [
+    pub const ALL: [CoreEvent; 22] = [
         Self::TenantCreated,
         Self::TenantUpdated,
         Self::TenantSuspended,
@@ -89,6 +91,7 @@ impl CoreEvent {
         Self::PluginConfigured,
         Self::PluginUpgraded,
         Self::PluginUninstalled,
+        Self::PluginFailed,
     ];
 
     /// Its event type, e.g. `core.workspace.created`.
@@ -115,6 +118,7 @@ impl CoreEvent {
             Self::PluginConfigured => "core.plugin.configured",
             Self::PluginUpgraded => "core.plugin.upgraded",
             Self::PluginUninstalled => "core.plugin.uninstalled",
+            Self::PluginFailed => "core.plugin.failed",
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use plexica_sdk::api::core::{
     AddMemberRequest, ApiTokenInfo, CreateRoleRequest, CreateTeamRequest, CreateTenantRequest,
     CreateUserRequest, CreateWorkspaceRequest, CreatedApiToken, InstallPluginRequest, LoginRequest,
-    Me, Member, NewApiTokenRequest, Page, PluginInstall, RefreshRequest, Role,
+    Me, Member, NewApiTokenRequest, Page, PluginInstall, PluginLog, RefreshRequest, Role,
     SetMemberRoleRequest, SetRolesRequest, Team, Tenant, TokenPair, UpdatePluginConfigRequest,
     UpdateTenantRequest, UpdateWorkspaceRequest, UpgradePluginRequest, User, Workspace,
     WorkspacePluginSettings,
@@ -546,6 +546,21 @@ impl CoreClient {
             Method::GET,
             &["tenants", tenant, "plugins", id],
             &[],
+            NO_BODY,
+        )
+    }
+
+    /// `GET /tenants/{t}/plugins/{id}/logs` (`lines`, `after`).
+    pub fn plugin_log(
+        &self,
+        tenant: &str,
+        id: &str,
+        query: Query<'_>,
+    ) -> Result<PluginLog, ClientError> {
+        self.json(
+            Method::GET,
+            &["tenants", tenant, "plugins", id, "logs"],
+            query,
             NO_BODY,
         )
     }

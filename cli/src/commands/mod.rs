@@ -1,6 +1,7 @@
 //! One module per subcommand; each is a thin layer over library functions and typed clients.
 
 pub mod completions;
+pub mod doctor;
 pub mod events;
 pub mod keys;
 pub mod login;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Whoami => whoami::run(global, &ui),
         Command::Profile(command) => profile::run(command, global, &ui),
         Command::Token(command) => token::run(command, global, &ui),
+        Command::Doctor => doctor::run(global, &ui),
         Command::Completions(args) => completions::run(&args),
         Command::Quickstart(args) => quickstart::run(args, global, &ui),
         Command::Tenant(command) => tenant::run(command, global, &ui),

@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod deps;
+pub mod logs;
 pub mod package;
 pub mod runtime;
 pub mod sandbox;
@@ -469,10 +470,12 @@ async fn start_backend(
         .await
         .map(Some)
         .map_err(|e| {
+            tracing::warn!(%tenant, plugin = %id, %version, error = %e, "plugin did not start");
+            let what = format!("{id}@{version} could not be started: {e}");
             ApiError::new(
                 axum::http::StatusCode::BAD_GATEWAY,
                 "PLUGIN_START_FAILED",
-                format!("{id}@{version} could not be started: {e}"),
+                failure_text(state, tenant, record, &what),
             )
         })
 }
@@ -737,7 +740,17 @@ pub async fn activate(
             .with_details(json!({ "problems": problems })));
     }
     let first = record.state == PluginState::Installed;
-    let endpoint = start_active(state, tenant, &record, first, cause).await?;
+    let endpoint = match start_active(state, tenant, &record, first, cause).await {
+        Ok(endpoint) => endpoint,
+        // A plugin that ran before and cannot start again is `FAILED`; one that never ran
+        // stays `INSTALLED` (its `on_install` hook has not run yet).
+        Err(e) if !first => {
+            let error = e.message.clone();
+            record_failure(state, tenant, &scope.db, cause, record, &error).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     record.state = PluginState::Active;
     record.error = None;
     record.updated_at = now_ms();
@@ -748,6 +761,106 @@ pub async fn activate(
         subscribe(state, tenant, &record, endpoint).await?;
     }
     Ok(record)
+}
+
+/// How many lines of its backend's log a failed plugin's `error` quotes.
+const ERROR_LOG_LINES: usize = 20;
+
+/// The values of `record`'s secret configuration fields (blanked out of its log).
+pub fn secret_values(record: &InstallRecord) -> Vec<String> {
+    record
+        .manifest
+        .config
+        .iter()
+        .filter(|f| f.kind == plexica_sdk::manifest::ConfigType::Secret)
+        .filter_map(|f| record.config.get(&f.key))
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Whether `tenant` may read the log of `record`'s backend: only it was ever served while
+/// that log was written (a backend serves every tenant that activated its version, and its
+/// log may hold any of them).
+pub fn log_is_tenants_own(log: &runtime::BackendLog, tenant: &str) -> bool {
+    log.audience.iter().all(|t| t == tenant)
+}
+
+/// The `error` of a plugin whose backend failed: `what`, then the end of its log when the log
+/// is the tenant's own.
+fn failure_text(state: &AppState, tenant: &str, record: &InstallRecord, what: &str) -> String {
+    let version = record.version.to_string();
+    match state.plugins.runtime.log(&record.plugin_id, &version) {
+        Some(log) if log_is_tenants_own(&log, tenant) => {
+            match logs::tail(&log.path, ERROR_LOG_LINES, &secret_values(record)) {
+                Ok(tail) if !tail.lines.is_empty() => {
+                    format!("{what}\nthe end of its log:\n{}", tail.lines.join("\n"))
+                }
+                _ => what.to_owned(),
+            }
+        }
+        Some(_) => format!(
+            "{what}\n(its log also holds other tenants' use of the plugin: a platform administrator can read it)"
+        ),
+        None => what.to_owned(),
+    }
+}
+
+/// Marks `record` `FAILED` with `error` (see [`failure_text`]), emits `core.plugin.failed`
+/// and stops delivering to it.
+async fn record_failure(
+    state: &AppState,
+    tenant: &str,
+    db: &TenantDb,
+    cause: &Cause,
+    mut record: InstallRecord,
+    error: &str,
+) -> ApiResult<InstallRecord> {
+    record.state = PluginState::Failed;
+    record.error = Some(error.to_owned());
+    record.updated_at = now_ms();
+    let tx = db.begin().await?;
+    let event = cause.event(CoreEvent::PluginFailed, tenant, event_data(&record));
+    commit_with(state, tenant, tx, &record, &[event], false).await?;
+    stop_backend(state, tenant, &record).await?;
+    metrics::counter!("core_plugin_failures_total").increment(1);
+    Ok(record)
+}
+
+/// Marks the plugins whose backend the runtime gave up on `FAILED` in every tenant where
+/// they were active, until the core API stops.
+pub async fn watch_failures(state: AppState) {
+    while let Some(failure) = state.plugins.runtime.next_failure().await {
+        let tenants = state
+            .plugins
+            .runtime
+            .tenants(&failure.plugin_id, &failure.version)
+            .await;
+        for tenant in tenants {
+            if let Err(e) = fail_in(&state, &tenant, &failure).await {
+                tracing::warn!(%tenant, plugin = %failure.plugin_id, error = %e.message,
+                    "could not record a plugin failure");
+            }
+        }
+    }
+}
+
+async fn fail_in(state: &AppState, tenant: &str, failure: &runtime::Failure) -> ApiResult<()> {
+    let slug = TenantSlug::parse(tenant).map_err(|e| ApiError::internal(e.to_string()))?;
+    let db = state.tenant_dbs.get(&slug).await?;
+    let _guard = state.plugins.lock(tenant).await;
+    let Some(record) = db.plugin_install(&failure.plugin_id).await? else {
+        return Ok(());
+    };
+    if record.state != PluginState::Active || record.version.to_string() != failure.version {
+        return Ok(());
+    }
+    let what = format!(
+        "the backend kept exiting and was given up on (last: {})",
+        failure.reason
+    );
+    let error = failure_text(state, tenant, &record, &what);
+    record_failure(state, tenant, &db, &Cause::system(), record, &error).await?;
+    Ok(())
 }
 
 /// `POST /tenants/{t}/plugins/{id}/deactivate`: refused while an active plugin requires it.
@@ -982,6 +1095,26 @@ pub async fn reconcile(state: &AppState) {
             };
             if let Err(e) = started {
                 tracing::warn!(%tenant, plugin = %record.plugin_id, error = %e.message, "could not restart an active plugin");
+                let db = state.tenant_dbs.get(&slug).await;
+                let failed = match db {
+                    Ok(db) => {
+                        let _guard = state.plugins.lock(&tenant).await;
+                        record_failure(
+                            state,
+                            &tenant,
+                            &db,
+                            &Cause::system(),
+                            record.clone(),
+                            &e.message,
+                        )
+                        .await
+                        .map(drop)
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(e) = failed {
+                    tracing::warn!(%tenant, plugin = %record.plugin_id, error = %e.message, "could not record a plugin failure");
+                }
             }
         }
     }

@@ -107,20 +107,16 @@ pub enum RuntimeError {
         reason: String,
     },
     /// It started but never answered its health check.
-    #[error("the plugin did not become healthy within {seconds} s; see its log {log}")]
+    #[error("the plugin did not become healthy within {seconds} s")]
     Unhealthy {
         /// The timeout.
         seconds: u64,
-        /// Its log file.
-        log: String,
     },
     /// It exited while starting.
-    #[error("the plugin exited while starting ({status}); see its log {log}")]
+    #[error("the plugin exited while starting ({status})")]
     Exited {
         /// Exit status.
         status: String,
-        /// Its log file.
-        log: String,
     },
     /// The core API's own URL is not known yet (it is not serving).
     #[error("the core API is not serving yet")]
@@ -128,6 +124,26 @@ pub enum RuntimeError {
     /// Storing its token failed.
     #[error("{0}")]
     Db(#[from] crate::db::DbError),
+}
+
+/// A backend the runtime gave up on: it exited and could not be kept running.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The plugin.
+    pub plugin_id: String,
+    /// Its version.
+    pub version: String,
+    /// The last exit status or start error.
+    pub reason: String,
+}
+
+/// The log of a plugin version's backend, and every tenant it served while writing it.
+#[derive(Debug, Clone)]
+pub struct BackendLog {
+    /// The file.
+    pub path: PathBuf,
+    /// The tenants whose requests and events it handled.
+    pub audience: HashSet<String>,
 }
 
 /// Runs plugin backends.
@@ -139,6 +155,13 @@ pub trait PluginRuntime: Send + Sync + std::fmt::Debug {
     async fn stop(&self, plugin_id: &str, version: &str, tenant: &str);
     /// Stops everything (the core API is shutting down).
     async fn shutdown(&self);
+    /// The next backend given up on. One caller watches (the lifecycle code, which marks the
+    /// plugin `FAILED` where it was active), until the core API stops.
+    async fn next_failure(&self) -> Option<Failure>;
+    /// The tenants `plugin_id@version` currently serves.
+    async fn tenants(&self, plugin_id: &str, version: &str) -> HashSet<String>;
+    /// The log of `plugin_id@version`'s backend, if it ever ran here.
+    fn log(&self, plugin_id: &str, version: &str) -> Option<BackendLog>;
 }
 
 /// One process per plugin version, restarted with backoff when it dies.
@@ -158,6 +181,8 @@ struct Inner {
     timing: Timing,
     client: PluginClient,
     running: Mutex<HashMap<(String, String), Running>>,
+    failures: tokio::sync::mpsc::UnboundedSender<Failure>,
+    failed: Mutex<tokio::sync::mpsc::UnboundedReceiver<Failure>>,
 }
 
 /// How long a plugin may take to become healthy, and how often it is probed once running.
@@ -167,6 +192,9 @@ pub struct Timing {
     pub health_timeout: Duration,
     /// Interval of the health probes that count as the plugin's heartbeat.
     pub heartbeat: Duration,
+    /// Exits (and failed restarts) in a row, none after a minute of uptime, after which the
+    /// backend is given up on ([`Failure`]).
+    pub max_failures: u32,
 }
 
 #[derive(Debug)]
@@ -193,6 +221,8 @@ struct Launch {
     health_path: String,
     client: PluginClient,
     label: String,
+    /// `(plugin id, version)`.
+    key: (String, String),
 }
 
 impl ProcessRuntime {
@@ -206,6 +236,7 @@ impl ProcessRuntime {
         sandbox: SandboxConfig,
         timing: Timing,
     ) -> Self {
+        let (failures, failed) = tokio::sync::mpsc::unbounded_channel();
         Self {
             inner: Arc::new(Inner {
                 core,
@@ -216,8 +247,32 @@ impl ProcessRuntime {
                 timing,
                 client: PluginClient::new(),
                 running: Mutex::default(),
+                failures,
+                failed: Mutex::new(failed),
             }),
         }
+    }
+
+    fn log_path(&self, plugin_id: &str, version: &str) -> PathBuf {
+        self.inner.logs.join(format!("{plugin_id}-{version}.log"))
+    }
+
+    /// Adds `tenant` to the audience of `plugin_id@version`'s log (a line per tenant in
+    /// `<log>.tenants`), before the backend serves it.
+    fn add_audience(&self, plugin_id: &str, version: &str, tenant: &str) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let path = audience_path(&self.log_path(plugin_id, version));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if read_audience(&path).contains(tenant) {
+            return Ok(());
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        writeln!(file, "{tenant}")
     }
 
     /// The URL plugins reach the core API at (known once it listens).
@@ -308,15 +363,26 @@ impl ProcessRuntime {
                 ("HOME", state_text.clone()),
                 ("TMPDIR", state_text),
             ],
-            log: self.inner.logs.join(format!("{id}-{version}.log")),
+            log: self.log_path(&id, &version),
             endpoint: endpoint.clone(),
             socket,
             health_path: backend.health.clone(),
             client: self.inner.client.clone(),
             label: format!("{id}@{version}"),
+            key: (id, version),
         };
         Ok((launch, endpoint, token_hash))
     }
+}
+
+fn audience_path(log: &std::path::Path) -> PathBuf {
+    log.with_extension("log.tenants")
+}
+
+fn read_audience(path: &std::path::Path) -> HashSet<String> {
+    std::fs::read_to_string(path)
+        .map(|text| text.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// Creates `dir` (and parents) for the core's user alone.
@@ -427,7 +493,6 @@ impl Launch {
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(RuntimeError::Exited {
                     status: status.to_string(),
-                    log: self.log.display().to_string(),
                 });
             }
             if self.is_healthy().await {
@@ -436,7 +501,6 @@ impl Launch {
             if Instant::now() >= deadline {
                 return Err(RuntimeError::Unhealthy {
                     seconds: timeout.as_secs(),
-                    log: self.log.display().to_string(),
                 });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -463,17 +527,21 @@ async fn terminate(child: &mut Child) {
 }
 
 /// Keeps `child` running until told to stop: restarts it with backoff (0.2 s doubling to
-/// 10 s, back to 0.2 s after a minute of uptime) whenever it exits.
+/// 10 s, back to 0.2 s after a minute of uptime) whenever it exits. After
+/// [`Timing::max_failures`] exits and failed restarts in a row, it reports a [`Failure`] and
+/// gives up.
 async fn supervise(
     launch: Launch,
     mut child: Child,
     mut stop: watch::Receiver<bool>,
     timing: Timing,
     endpoint: Endpoint,
+    failures: tokio::sync::mpsc::UnboundedSender<Failure>,
 ) {
     let health_timeout = timing.health_timeout;
     let mut backoff = Duration::from_millis(200);
     let mut started = Instant::now();
+    let mut failed_in_a_row = 0;
     let mut heartbeat = tokio::time::interval(timing.heartbeat);
     loop {
         // Running: probe the health route each heartbeat until the process exits.
@@ -491,12 +559,26 @@ async fn supervise(
                 }
             }
         };
-        let status = exited.map_or_else(|e| e.to_string(), |s| s.to_string());
-        tracing::warn!(plugin = %launch.label, %status, "plugin process exited; restarting");
+        let mut reason = exited.map_or_else(|e| e.to_string(), |s| s.to_string());
+        tracing::warn!(plugin = %launch.label, status = %reason, "plugin process exited; restarting");
         if started.elapsed() > Duration::from_secs(60) {
             backoff = Duration::from_millis(200);
+            failed_in_a_row = 0;
         }
         loop {
+            failed_in_a_row += 1;
+            if failed_in_a_row >= timing.max_failures {
+                tracing::error!(plugin = %launch.label, %reason, "plugin keeps failing; giving up");
+                let (plugin_id, version) = launch.key.clone();
+                let _ = failures.send(Failure {
+                    plugin_id,
+                    version,
+                    reason,
+                });
+                // Parked until stopped: the lifecycle code marks it failed and stops it.
+                let _ = stop.changed().await;
+                return;
+            }
             tokio::select! {
                 _ = stop.changed() => return,
                 () = tokio::time::sleep(backoff) => {}
@@ -515,9 +597,13 @@ async fn supervise(
                     Err(e) => {
                         tracing::warn!(plugin = %launch.label, error = %e, "restart failed");
                         terminate(&mut next).await;
+                        reason = e.to_string();
                     }
                 },
-                Err(e) => tracing::warn!(plugin = %launch.label, error = %e, "restart failed"),
+                Err(e) => {
+                    tracing::warn!(plugin = %launch.label, error = %e, "restart failed");
+                    reason = e.to_string();
+                }
             }
         }
     }
@@ -526,6 +612,12 @@ async fn supervise(
 #[async_trait::async_trait]
 impl PluginRuntime for ProcessRuntime {
     async fn start(&self, spec: &RunSpec, tenant: &str) -> Result<Endpoint, RuntimeError> {
+        let (id, version) = spec.key();
+        self.add_audience(&id, &version, tenant)
+            .map_err(|e| RuntimeError::Spawn {
+                entry: format!("{id}@{version}"),
+                reason: format!("log audience: {e}"),
+            })?;
         let mut running = self.inner.running.lock().await;
         if let Some(r) = running.get_mut(&spec.key()) {
             r.tenants.insert(tenant.to_owned());
@@ -562,6 +654,7 @@ impl PluginRuntime for ProcessRuntime {
             stopped,
             self.inner.timing,
             endpoint.clone(),
+            self.inner.failures.clone(),
         ));
         running.insert(
             spec.key(),
@@ -603,6 +696,27 @@ impl PluginRuntime for ProcessRuntime {
         for r in all {
             stop_process(&self.inner.core, r).await;
         }
+    }
+
+    async fn next_failure(&self) -> Option<Failure> {
+        self.inner.failed.lock().await.recv().await
+    }
+
+    async fn tenants(&self, plugin_id: &str, version: &str) -> HashSet<String> {
+        let key = (plugin_id.to_owned(), version.to_owned());
+        self.inner
+            .running
+            .lock()
+            .await
+            .get(&key)
+            .map(|r| r.tenants.clone())
+            .unwrap_or_default()
+    }
+
+    fn log(&self, plugin_id: &str, version: &str) -> Option<BackendLog> {
+        let path = self.log_path(plugin_id, version);
+        let audience = read_audience(&audience_path(&path));
+        path.is_file().then_some(BackendLog { path, audience })
     }
 }
 

@@ -521,6 +521,13 @@ fn entries() -> Vec<Entry> {
             plugins::get,
         ),
         entry(
+            M::GET,
+            "/api/v1/tenants/{t}/plugins/{id}/logs",
+            T_PLUGINS_WRITE,
+            "The log of a plugin's backend (`?lines=`, `?after=`; secrets blanked)",
+            plugins::logs,
+        ),
+        entry(
             M::POST,
             "/api/v1/tenants/{t}/plugins/{id}/activate",
             T_PLUGINS_WRITE,

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use plexica_sdk::api::core::{
-    InstallPluginRequest, PluginInstall, UpdatePluginConfigRequest, UpgradePluginRequest,
-    WorkspacePluginSettings,
+    InstallPluginRequest, PluginInstall, PluginLog, UpdatePluginConfigRequest,
+    UpgradePluginRequest, WorkspacePluginSettings,
 };
 use plexica_sdk::api::registry::SearchResults;
 use plexica_sdk::api::time::now_ms;
@@ -78,6 +78,60 @@ pub async fn get(
 ) -> ApiResult<Json<PluginInstall>> {
     let record = installed(&scope, &id).await?;
     Ok(Json(describe(&scope.db, &record).await?))
+}
+
+/// Query of `GET /tenants/{t}/plugins/{id}/logs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// How many of the last lines (default 100, at most 10,000).
+    lines: Option<usize>,
+    /// Only what was written after this offset (a previous answer's `next_offset`).
+    after: Option<u64>,
+}
+
+/// `GET /api/v1/tenants/{t}/plugins/{id}/logs?lines=&after=`: the log of the installed
+/// version's backend. A tenant's administrators read it only while it is theirs alone (no
+/// other tenant was served while it was written); platform administrators always.
+pub async fn logs(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    scope: TenantScope,
+    Path((_, id)): Path<(String, String)>,
+    QueryParams(query): QueryParams<LogQuery>,
+) -> ApiResult<Json<PluginLog>> {
+    let lines = query.lines.unwrap_or(100);
+    if !(1..=10_000).contains(&lines) {
+        return Err(ApiError::invalid("lines", "`lines` is between 1 and 10000"));
+    }
+    let record = installed(&scope, &id).await?;
+    let version = record.version.to_string();
+    let log = state.plugins.runtime.log(&id, &version).ok_or_else(|| {
+        ApiError::not_found(
+            "LOG_NOT_FOUND",
+            format!("the backend of {id}@{version} has not run here"),
+        )
+    })?;
+    if !caller.super_admin && !plugins::log_is_tenants_own(&log, scope.slug.as_str()) {
+        return Err(ApiError::forbidden(
+            "LOG_SHARED",
+            format!(
+                "the backend of {id}@{version} also served other tenants while writing this log: a platform administrator can read it"
+            ),
+        ));
+    }
+    let secrets = plugins::secret_values(&record);
+    let read = match query.after {
+        Some(offset) => plugins::logs::after(&log.path, offset, &secrets),
+        None => plugins::logs::tail(&log.path, lines, &secrets),
+    }
+    .map_err(|e| ApiError::internal(format!("cannot read the plugin's log: {e}")))?;
+    Ok(Json(PluginLog {
+        plugin_id: id,
+        version,
+        lines: read.lines,
+        next_offset: read.next_offset,
+    }))
 }
 
 /// `POST /api/v1/tenants/{t}/plugins/{id}/activate`.

@@ -552,6 +552,19 @@ pub struct InstallPluginRequest {
     pub activate: bool,
 }
 
+/// `GET /api/v1/tenants/{t}/plugins/{id}/logs`: lines of the backend's log, secrets blanked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginLog {
+    /// The plugin.
+    pub plugin_id: String,
+    /// The version whose backend wrote the log.
+    pub version: String,
+    /// Complete lines, oldest first.
+    pub lines: Vec<String>,
+    /// Pass as `after` to get only what is written from now on (`--follow`).
+    pub next_offset: u64,
+}
+
 /// A plugin installed in a tenant. Secret configuration values read as `********`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PluginInstall {

@@ -38,6 +38,20 @@ pub enum PluginCommand {
         /// Plugin id.
         id: String,
     },
+    /// Show the log of a plugin's backend (the platform's secrets blanked out). A tenant's
+    /// administrators read it while the backend served their tenant alone.
+    Logs {
+        /// Tenant slug.
+        tenant: String,
+        /// Plugin id.
+        id: String,
+        /// How many of the last lines to show.
+        #[arg(long, short = 'n', default_value_t = 100)]
+        lines: usize,
+        /// Keep printing lines as the backend writes them, until Ctrl-C.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
     /// Start a plugin (its required dependencies must be active).
     Activate {
         /// Tenant slug.
@@ -238,6 +252,43 @@ struct Uninstalled {
     purged: bool,
 }
 
+/// How often `logs --follow` asks for new lines.
+const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// One line of `logs --follow -o json` (JSON Lines).
+#[derive(Debug, Serialize)]
+struct LogLine<'a> {
+    line: &'a str,
+}
+
+fn logs(
+    client: &CoreClient,
+    tenant: &str,
+    id: &str,
+    lines: usize,
+    follow: bool,
+    ui: &Ui,
+) -> CliResult {
+    let log = client.plugin_log(tenant, id, &[("lines", lines.to_string())])?;
+    if !follow {
+        ui.result(&log, || log.lines.join("\n"));
+        return Ok(());
+    }
+    let mut next = log.next_offset;
+    let mut batch = log.lines;
+    loop {
+        for line in &batch {
+            if !ui.record(&LogLine { line }, || line.clone()) {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(FOLLOW_INTERVAL);
+        let more = client.plugin_log(tenant, id, &[("after", next.to_string())])?;
+        next = more.next_offset;
+        batch = more.lines;
+    }
+}
+
 /// Runs a `tenant plugin` subcommand.
 pub fn run(command: PluginCommand, client: &CoreClient, ui: &Ui) -> CliResult {
     match command {
@@ -255,6 +306,12 @@ pub fn run(command: PluginCommand, client: &CoreClient, ui: &Ui) -> CliResult {
             let install = client.plugin_install(&tenant, &parse_id(&id)?)?;
             ui.result(&install, || details(&install));
         }
+        PluginCommand::Logs {
+            tenant,
+            id,
+            lines,
+            follow,
+        } => logs(client, &tenant, &parse_id(&id)?, lines, follow, ui)?,
         PluginCommand::Activate { tenant, id } => {
             let install = client.plugin_action(&tenant, &parse_id(&id)?, "activate")?;
             ui.status("Activated", format!("{} in {tenant}", install.id));
