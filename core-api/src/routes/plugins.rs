@@ -121,10 +121,12 @@ pub async fn logs(
         ));
     }
     let secrets = plugins::secret_values(&record);
-    let read = match query.after {
+    let read = tokio::task::spawn_blocking(move || match query.after {
         Some(offset) => plugins::logs::after(&log.path, offset, &secrets),
         None => plugins::logs::tail(&log.path, lines, &secrets),
-    }
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
     .map_err(|e| ApiError::internal(format!("cannot read the plugin's log: {e}")))?;
     Ok(Json(PluginLog {
         plugin_id: id,
