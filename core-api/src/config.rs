@@ -46,6 +46,10 @@ pub struct Config {
     pub trusted_keys: Vec<String>,
     /// Also accept the keys the registry lists for a plugin's owners.
     pub trust_registry_keys: bool,
+    /// Development mode: tenant administrators may install a plugin from an unsigned package
+    /// they upload (`PUT …/plugins/{id}/dev`), as `plexica plugin dev` does. Never on a
+    /// platform that serves anyone else.
+    pub dev_mode: bool,
     /// How long a plugin backend may take to answer its health check at start.
     pub plugin_start_timeout: Duration,
     /// How often running plugins are probed (their heartbeat); a plugin that missed three is
@@ -95,6 +99,7 @@ impl Config {
             registry_url: None,
             trusted_keys: Vec::new(),
             trust_registry_keys: false,
+            dev_mode: false,
             plugin_start_timeout: Duration::from_secs(15),
             heartbeat_interval: Duration::from_secs(10),
             gateway_timeout: Duration::from_secs(30),

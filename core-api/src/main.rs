@@ -54,6 +54,10 @@ struct Args {
     /// Also accept packages signed by a key the registry lists for the plugin's owners.
     #[arg(long)]
     trust_registry_keys: bool,
+    /// Development mode: tenant administrators may install plugins from unsigned packages
+    /// they upload (what `plexica plugin dev` uses). Never on a platform others use.
+    #[arg(long, env = "PLEXICA_DEV_MODE")]
+    dev_mode: bool,
     /// File holding the key that seals the token signing keys at rest (32 bytes, base64;
     /// created 0600 when missing). Default: `<data-dir>.kek`, beside the data directory. The
     /// key may instead be given in the environment as `PLEXICA_KEY_ENCRYPTION_KEY`.
@@ -187,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
     config.registry_url = args.registry_url;
     config.trusted_keys = args.trusted_keys;
     config.trust_registry_keys = args.trust_registry_keys;
+    config.dev_mode = args.dev_mode;
     config.plugin_sandbox.allow_unsandboxed = args.allow_unsandboxed_plugins;
     config.plugin_sandbox.plugin_user = args.plugin_user;
     if let Ok(key) = std::env::var(KEY_ENCRYPTION_KEY_ENV) {

@@ -3,6 +3,8 @@
 //! workspace settings — on SQLite and on PostgreSQL.
 
 mod common;
+#[path = "plugins/dev.rs"]
+mod dev;
 #[path = "plugins/failures.rs"]
 mod failures;
 #[path = "plugins/sandbox.rs"]

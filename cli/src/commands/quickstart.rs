@@ -123,6 +123,7 @@ pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
                 breaker_cooldown: None,
                 allow_unsandboxed_plugins: false,
                 plugin_user: None,
+                dev_mode: false,
             })
         },
     )?;

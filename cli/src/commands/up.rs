@@ -65,6 +65,11 @@ pub struct UpArgs {
     /// needs `plexica up` to run as root.
     #[arg(long, value_name = "USER")]
     plugin_user: Option<plexica_core_api::plugins::sandbox::PluginUser>,
+    /// Development mode: tenant administrators may install plugins from unsigned packages
+    /// (`PUT …/plugins/{id}/dev`, what `plexica plugin dev` uses). Only for a platform that
+    /// serves you alone.
+    #[arg(long)]
+    dev: bool,
 }
 
 /// The JSON result of `up`, printed once the platform is ready.
@@ -179,6 +184,8 @@ pub struct PlatformOptions {
     pub allow_unsandboxed_plugins: bool,
     /// The user plugins run as (`None`: this process's).
     pub plugin_user: Option<plexica_core_api::plugins::sandbox::PluginUser>,
+    /// Development mode: unsigned installs from a plugin's working directory are accepted.
+    pub dev_mode: bool,
 }
 
 impl Platform {
@@ -227,6 +234,7 @@ impl Platform {
             core_config.plugin_sandbox.plugin_user = options.plugin_user;
             core_config.registry_url = Some(format!("http://{registry_addr}"));
             core_config.trust_registry_keys = true;
+            core_config.dev_mode = options.dev_mode;
             std::fs::create_dir_all(data_dir.join("core"))?;
             std::fs::create_dir_all(data_dir.join("registry"))?;
             let (core, _) = CoreApi::open(core_config, Some(passwords.core.clone()))
@@ -291,6 +299,7 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         breaker_cooldown: Some(Duration::from_secs(args.breaker_cooldown_seconds)),
         allow_unsandboxed_plugins: args.allow_unsandboxed_plugins,
         plugin_user: args.plugin_user,
+        dev_mode: args.dev,
     })?;
     spinner.finish_and_clear();
     write_profile(

@@ -281,6 +281,16 @@ async fn fetch_verified(
         .packages
         .verify(registry, id, &line.version, bytes)
         .await?;
+    fits_this_platform(state, &verified)?;
+    let dir = plugins.packages.unpack(&verified).await?;
+    Ok((verified, dir))
+}
+
+/// Refuses a package made for another platform version, or whose backend asks for ports of
+/// the platform's own services.
+fn fits_this_platform(state: &AppState, verified: &VerifiedPackage) -> ApiResult<()> {
+    let plugins = &state.plugins;
+    let id = &verified.manifest.plugin.id;
     if let Some(wanted) = &verified.manifest.plugin.plexica
         && !wanted.matches(&plugins.platform_version)
     {
@@ -288,7 +298,7 @@ async fn fetch_verified(
             "PLATFORM_INCOMPATIBLE",
             format!(
                 "{id}@{} needs Plexica {wanted}; this platform is {}",
-                line.version, plugins.platform_version
+                verified.manifest.plugin.version, plugins.platform_version
             ),
         ));
     }
@@ -304,14 +314,13 @@ async fn fetch_verified(
             "OUTBOUND_PORT_REFUSED",
             format!(
                 "{id}@{} asks to connect to ports it may not reach: {}",
-                line.version,
+                verified.manifest.plugin.version,
                 refused.join("; ")
             ),
         )
         .with_details(json!({ "problems": refused })));
     }
-    let dir = plugins.packages.unpack(&verified).await?;
-    Ok((verified, dir))
+    Ok(())
 }
 
 /// The ports of the services the platform itself uses (what no plugin may connect to).
@@ -667,7 +676,30 @@ pub async fn install(
         ));
     }
     let (verified, _) = fetch_verified(state, id, req.as_ref()).await?;
+    install_verified(
+        state,
+        scope,
+        cause,
+        &verified,
+        &request.config.unwrap_or_default(),
+        request.activate,
+    )
+    .await
+}
+
+/// The install of `verified` (unpacked) into a tenant where it is not installed, under the
+/// tenant's lifecycle lock.
+async fn install_verified(
+    state: &AppState,
+    scope: &TenantScope,
+    cause: &Cause,
+    verified: &VerifiedPackage,
+    config: &Map<String, Value>,
+    activate: bool,
+) -> ApiResult<InstallRecord> {
+    let tenant = scope.slug.as_str();
     let manifest = &verified.manifest;
+    let id = manifest.plugin.id.as_str();
     let records = scope.db.plugin_installs().await?;
     let problems = deps::check(manifest, &others(&records, id));
     if !problems.is_empty() {
@@ -678,7 +710,7 @@ pub async fn install(
         )
         .with_details(json!({ "problems": problems })));
     }
-    let config = resolve_config(&manifest.config, &request.config.unwrap_or_default())
+    let config = resolve_config(&manifest.config, config)
         .map_err(|p| config_error("CONFIG_INVALID", "the configuration is not valid", &p))?;
     let now = now_ms();
     let mut record = InstallRecord {
@@ -698,7 +730,7 @@ pub async fn install(
     migrate(&space, &mut tx, &verified.package, manifest, &applied).await?;
     register_permissions(&mut tx, manifest).await?;
     let mut events = vec![cause.event(CoreEvent::PluginInstalled, tenant, event_data(&record))];
-    let endpoint = match request.activate {
+    let endpoint = match activate {
         true => {
             let endpoint = start_active(state, tenant, &record, true, cause).await?;
             record.state = PluginState::Active;
@@ -761,6 +793,45 @@ pub async fn activate(
         subscribe(state, tenant, &record, endpoint).await?;
     }
     Ok(record)
+}
+
+/// `PUT /tenants/{t}/plugins/{id}/dev` (development mode only): installs the unsigned package
+/// `bytes` and activates it, in place of what is installed. The configuration is carried; the
+/// plugin's data is kept unless a migration that ran changed or went away, then it starts
+/// from a fresh data space.
+pub async fn dev_install(
+    state: &AppState,
+    scope: &TenantScope,
+    cause: &Cause,
+    id: &str,
+    bytes: Vec<u8>,
+) -> ApiResult<InstallRecord> {
+    if !state.config.dev_mode {
+        return Err(ApiError::forbidden(
+            "DEV_MODE_REQUIRED",
+            "this platform installs signed packages from its registry only; unsigned development installs need a platform started in development mode (`plexica plugin dev`, `plexica up --dev`)",
+        ));
+    }
+    let verified = state.plugins.packages.accept_unsigned(id, bytes)?;
+    fits_this_platform(state, &verified)?;
+    let mut config = Map::new();
+    if let Some(previous) = scope.db.plugin_install(id).await? {
+        let applied = scope.db.applied_migrations(id).await?;
+        let dir = verified
+            .manifest
+            .backend
+            .as_ref()
+            .and_then(|b| b.migrations.as_deref());
+        let kept = applied.iter().all(|(name, checksum)| {
+            dir.and_then(|d| verified.package.read(&format!("{d}/{name}")))
+                .is_some_and(|sql| sha256_hex(sql.as_bytes()) == *checksum)
+        });
+        config = previous.config;
+        uninstall(state, scope, cause, id, !kept).await?;
+    }
+    state.plugins.packages.unpack(&verified).await?;
+    let _guard = state.plugins.lock(scope.slug.as_str()).await;
+    install_verified(state, scope, cause, &verified, &config, true).await
 }
 
 /// How many lines of its backend's log a failed plugin's `error` quotes.

@@ -521,6 +521,13 @@ fn entries() -> Vec<Entry> {
             plugins::get,
         ),
         entry(
+            M::PUT,
+            "/api/v1/tenants/{t}/plugins/{id}/dev",
+            T_PLUGINS_WRITE,
+            "Install and activate an unsigned package in place (development mode only)",
+            plugins::dev_install,
+        ),
+        entry(
             M::GET,
             "/api/v1/tenants/{t}/plugins/{id}/logs",
             T_PLUGINS_WRITE,

@@ -136,6 +136,34 @@ pub async fn logs(
     }))
 }
 
+/// The largest package a development install takes (the registry's default limit).
+const DEV_PACKAGE_LIMIT: usize = 50 * 1024 * 1024;
+
+/// `PUT /api/v1/tenants/{t}/plugins/{id}/dev`: the body is an unsigned `.pxp`, installed and
+/// activated in place of what is installed (development mode only).
+pub async fn dev_install(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    events: TenantEvents,
+    Path((_, id)): Path<(String, String)>,
+    body: axum::body::Body,
+) -> ApiResult<Json<PluginInstall>> {
+    let bytes = axum::body::to_bytes(body, DEV_PACKAGE_LIMIT)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PACKAGE_TOO_LARGE",
+                format!(
+                    "a development package is at most {} MiB",
+                    DEV_PACKAGE_LIMIT / (1024 * 1024)
+                ),
+            )
+        })?;
+    let record = plugins::dev_install(&state, &scope, events.cause(), &id, bytes.to_vec()).await?;
+    Ok(Json(describe(&scope.db, &record).await?))
+}
+
 /// `POST /api/v1/tenants/{t}/plugins/{id}/activate`.
 pub async fn activate(
     State(state): State<AppState>,
