@@ -795,6 +795,17 @@ pub async fn activate(
     Ok(record)
 }
 
+/// Refuses unless the core API runs in development mode (`Config::dev_mode`).
+pub fn require_dev_mode(state: &AppState) -> ApiResult<()> {
+    if state.config.dev_mode {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "DEV_MODE_REQUIRED",
+        "this platform installs signed packages from its registry only; unsigned development installs need a platform started in development mode (`plexica plugin dev`, `plexica up --dev`)",
+    ))
+}
+
 /// `PUT /tenants/{t}/plugins/{id}/dev` (development mode only): installs the unsigned package
 /// `bytes` and activates it, in place of what is installed. The configuration is carried; the
 /// plugin's data is kept unless a migration that ran changed or went away, then it starts
@@ -806,12 +817,7 @@ pub async fn dev_install(
     id: &str,
     bytes: Vec<u8>,
 ) -> ApiResult<InstallRecord> {
-    if !state.config.dev_mode {
-        return Err(ApiError::forbidden(
-            "DEV_MODE_REQUIRED",
-            "this platform installs signed packages from its registry only; unsigned development installs need a platform started in development mode (`plexica plugin dev`, `plexica up --dev`)",
-        ));
-    }
+    require_dev_mode(state)?;
     let verified = state.plugins.packages.accept_unsigned(id, bytes)?;
     fits_this_platform(state, &verified)?;
     let mut config = Map::new();

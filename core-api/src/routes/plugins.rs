@@ -148,6 +148,8 @@ pub async fn dev_install(
     Path((_, id)): Path<(String, String)>,
     body: axum::body::Body,
 ) -> ApiResult<Json<PluginInstall>> {
+    // Refused before a byte of the body is read.
+    plugins::require_dev_mode(&state)?;
     let bytes = axum::body::to_bytes(body, DEV_PACKAGE_LIMIT)
         .await
         .map_err(|_| {
