@@ -187,6 +187,18 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// A list of checks for people, one per line: `MARK NAME DETAIL`, names padded to `width`.
+/// Marks are four characters (`ok  `, `warn`, `FAIL`, `skip`).
+pub fn checklist<'a>(
+    rows: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    width: usize,
+) -> String {
+    rows.into_iter()
+        .map(|(mark, name, detail)| format!("{mark} {name:<width$} {detail}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A plain-text table: a header row and aligned columns (the last one unpadded).
 pub fn table<const N: usize>(
     headers: [&str; N],

@@ -9,10 +9,10 @@
 
 use std::path::PathBuf;
 
-use include_dir::{Dir, DirEntry, include_dir};
+use include_dir::{Dir, include_dir};
 use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
-use crate::templates::RenderedFile;
+use crate::templates::{self, RenderedFile};
 
 static SDK_SOURCES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/src");
 static MACROS_SOURCES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk-macros/src");
@@ -57,25 +57,21 @@ pub fn files() -> Result<Vec<RenderedFile>, ManifestError> {
             path: root.join("README.md"),
             contents: readme.as_bytes().to_vec(),
         });
-        collect(sources, &root.join("src"), &mut files);
+        let src = root.join("src");
+        files.extend(
+            templates::embedded_files(sources)
+                .into_iter()
+                .map(|file| RenderedFile {
+                    path: src.join(file.path()),
+                    contents: file.contents().to_vec(),
+                }),
+        );
     }
     files.push(RenderedFile {
         path: PathBuf::from(VENDOR_DIR).join("README.md"),
         contents: vendor_readme().into_bytes(),
     });
     Ok(files)
-}
-
-fn collect(dir: &Dir<'static>, root: &std::path::Path, out: &mut Vec<RenderedFile>) {
-    for entry in dir.entries() {
-        match entry {
-            DirEntry::Dir(sub) => collect(sub, root, out),
-            DirEntry::File(file) => out.push(RenderedFile {
-                path: root.join(file.path()),
-                contents: file.contents().to_vec(),
-            }),
-        }
-    }
 }
 
 fn vendor_readme() -> String {

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use include_dir::{Dir, DirEntry, include_dir};
+use include_dir::{Dir, DirEntry, File, include_dir};
 
 use crate::error::{CliResult, IoContext};
 
@@ -101,27 +101,38 @@ pub fn write_files(dir: &Path, files: &[RenderedFile]) -> CliResult {
     Ok(())
 }
 
-fn collect(dir: &Dir<'static>, root: &Path, values: &Values, out: &mut Vec<RenderedFile>) {
-    for entry in dir.entries() {
-        match entry {
-            DirEntry::Dir(sub) => collect(sub, root, values, out),
-            DirEntry::File(file) => {
-                let relative = file.path().strip_prefix(root).unwrap_or(file.path());
-                let mut path = relative.to_path_buf();
-                if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-                    let renamed = match name {
-                        "gitignore" | "plexicaignore" => format!(".{name}"),
-                        _ => name.strip_suffix(".tmpl").unwrap_or(name).to_owned(),
-                    };
-                    path.set_file_name(renamed);
-                }
-                let contents = match file.contents_utf8() {
-                    Some(text) => values.render(text).into_bytes(),
-                    None => file.contents().to_vec(),
-                };
-                out.push(RenderedFile { path, contents });
+/// Every file under `dir` of an embedded tree, at any depth (paths relative to the tree's
+/// root).
+pub fn embedded_files(dir: &'static Dir<'static>) -> Vec<&'static File<'static>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir];
+    while let Some(dir) = pending.pop() {
+        for entry in dir.entries() {
+            match entry {
+                DirEntry::Dir(sub) => pending.push(sub),
+                DirEntry::File(file) => files.push(file),
             }
         }
+    }
+    files
+}
+
+fn collect(dir: &'static Dir<'static>, root: &Path, values: &Values, out: &mut Vec<RenderedFile>) {
+    for file in embedded_files(dir) {
+        let relative = file.path().strip_prefix(root).unwrap_or(file.path());
+        let mut path = relative.to_path_buf();
+        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+            let renamed = match name {
+                "gitignore" | "plexicaignore" => format!(".{name}"),
+                _ => name.strip_suffix(".tmpl").unwrap_or(name).to_owned(),
+            };
+            path.set_file_name(renamed);
+        }
+        let contents = match file.contents_utf8() {
+            Some(text) => values.render(text).into_bytes(),
+            None => file.contents().to_vec(),
+        };
+        out.push(RenderedFile { path, contents });
     }
 }
 

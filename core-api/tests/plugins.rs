@@ -18,6 +18,31 @@ use plexica_core_api::slug::TenantSlug;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// The end of every Python test backend: answers its health route (and any POST, such as
+/// hooks) on `PLEXICA_PLUGIN_LISTEN` until stopped. A script is its own lines, then these.
+const HEALTH_SERVER: &str = r#"
+import os as _os, socketserver as _socketserver
+from http.server import BaseHTTPRequestHandler as _Handler
+
+class Health(_Handler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def do_POST(self):
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+
+_listen = _os.environ["PLEXICA_PLUGIN_LISTEN"]
+if _listen.startswith("unix:"):
+    _socketserver.UnixStreamServer(_listen[len("unix:"):], Health).serve_forever()
+else:
+    _host, _port = _listen.rsplit(":", 1)
+    _socketserver.TCPServer((_host, int(_port)), Health).serve_forever()
+"#;
+
 /// `crm` at `version`: a workspace-aware backend plugin with `migrations` (name, SQL).
 fn crm(version: &str, migrations: &[(&str, &str)], currencies: &str) -> Vec<(String, String)> {
     let mut text = manifest("crm", version, "workspace-aware = true");

@@ -12,7 +12,7 @@ use crate::config::{ConfigDir, read_secret_file};
 use crate::credentials::Credentials;
 use crate::error::{CliError, CliResult, ExitKind};
 use crate::keystore::KeyStore;
-use crate::output::Ui;
+use crate::output::{Ui, checklist};
 use crate::profile::{Config, ServiceUrl};
 
 /// How far a server's clock may be from this machine's before tokens misbehave.
@@ -91,19 +91,15 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> CliResult {
         checks,
     };
     ui.result(&report, || {
-        report
-            .checks
-            .iter()
-            .map(|c| {
-                let mark = match c.status {
-                    Status::Ok => "ok  ",
-                    Status::Warn => "warn",
-                    Status::Fail => "FAIL",
-                };
-                format!("{mark}  {:<22} {}", c.name, c.detail)
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        let rows = report.checks.iter().map(|c| {
+            let mark = match c.status {
+                Status::Ok => "ok  ",
+                Status::Warn => "warn",
+                Status::Fail => "FAIL",
+            };
+            (mark, c.name.as_str(), c.detail.as_str())
+        });
+        checklist(rows, 22)
     });
     if report.ok {
         Ok(())

@@ -8,28 +8,9 @@ use crate::on_both_backends;
 use super::*;
 
 /// Answers its health route until stopped.
-const HEALTHY: &str = r#"#!/usr/bin/python3
-import os, socketserver
-from http.server import BaseHTTPRequestHandler
-
-class Health(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def do_POST(self):
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-
-listen = os.environ["PLEXICA_PLUGIN_LISTEN"]
-if listen.startswith("unix:"):
-    socketserver.UnixStreamServer(listen[len("unix:"):], Health).serve_forever()
-else:
-    host, port = listen.rsplit(":", 1)
-    socketserver.TCPServer((host, int(port)), Health).serve_forever()
-"#;
+fn healthy() -> String {
+    format!("#!/usr/bin/python3\n{HEALTH_SERVER}")
+}
 
 const ITEMS: &str = "CREATE TABLE devy_items (id TEXT PRIMARY KEY);";
 
@@ -40,7 +21,7 @@ fn devy(migrations: &[(&str, &str)]) -> Vec<u8> {
            [[config]]\nkey = \"greeting\"\ntype = \"string\"\ndefault = \"Hello\"\n";
     let mut files = vec![
         ("plexica.toml".to_owned(), text),
-        ("bin/devy".to_owned(), HEALTHY.to_owned()),
+        ("bin/devy".to_owned(), healthy()),
     ];
     files.extend(
         migrations

@@ -6,34 +6,15 @@ use super::*;
 
 /// Serves its health route until 1.5 s after its first start, then exits; every later start
 /// fails at once, after printing its install token.
-const CRASHY: &str = r#"#!/usr/bin/python3
-import os, socketserver, sys, threading
-from http.server import BaseHTTPRequestHandler
+const CRASHY_START: &str = r#"#!/usr/bin/python3
+import os, sys, threading
 
 print("starting with " + os.environ["PLEXICA_INSTALL_TOKEN"], flush=True)
 if os.path.exists("started-once"):
     print("boom: cannot start again", flush=True)
     sys.exit(7)
 open("started-once", "w").close()
-
-class Health(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def do_POST(self):
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-
 threading.Timer(1.5, lambda: os._exit(3)).start()
-listen = os.environ["PLEXICA_PLUGIN_LISTEN"]
-if listen.startswith("unix:"):
-    socketserver.UnixStreamServer(listen[len("unix:"):], Health).serve_forever()
-else:
-    host, port = listen.rsplit(":", 1)
-    socketserver.TCPServer((host, int(port)), Health).serve_forever()
 "#;
 
 /// Does `text` hold an install token in full?
@@ -53,8 +34,12 @@ on_both_backends_with_registry!(
         let acme = core.tenant("acme").await;
         let bravo = core.tenant("bravo").await;
         let text = manifest("crashy", "1.0.0", "") + "[backend]\nentry = \"bin/crashy\"\n";
+        let crashy = format!("{CRASHY_START}{HEALTH_SERVER}");
         registry
-            .publish_files(&[("plexica.toml", text.as_str()), ("bin/crashy", CRASHY)])
+            .publish_files(&[
+                ("plexica.toml", text.as_str()),
+                ("bin/crashy", crashy.as_str()),
+            ])
             .await;
         let (status, body) = core
             .post(

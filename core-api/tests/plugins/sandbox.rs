@@ -394,7 +394,6 @@ on_both_backends!(
 /// `PROBE {json}` line, then serves its health route on the Unix socket it is given.
 const PROBER: &str = r#"#!/usr/bin/python3
 import errno, json, os, resource, socket, socketserver, sys
-from http.server import BaseHTTPRequestHandler
 
 def outcome(action):
     try:
@@ -458,20 +457,6 @@ report = {
     "groups": os.getgroups(),
 }
 print("PROBE " + json.dumps(report), flush=True)
-
-class Health(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def do_POST(self):
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-
-assert listen.startswith("unix:"), listen
-socketserver.UnixStreamServer(listen[len("unix:"):], Health).serve_forever()
 "#;
 
 /// Two services listening outside the range local ports are given (the prober declares the
@@ -506,7 +491,7 @@ async fn run_prober(
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let script = PROBER
+    let script = format!("{PROBER}{HEALTH_SERVER}")
         .replace("@DATA@", &data.display().to_string())
         .replace("@STATE@", &state.display().to_string())
         .replace("@REGISTRY@", &registry_port)

@@ -9,7 +9,7 @@ use plexica_sdk::package::{CheckStatus, Limits, verify_package};
 use crate::config::ConfigDir;
 use crate::error::{CliError, CliResult, IoContext};
 use crate::keystore::KeyStore;
-use crate::output::Ui;
+use crate::output::{Ui, checklist};
 
 /// Arguments of `plugin verify`.
 #[derive(Debug, Args)]
@@ -36,19 +36,15 @@ pub fn run(args: VerifyArgs, ui: &Ui) -> CliResult {
     let bytes = std::fs::read(&args.file).context("read", &args.file)?;
     let report = verify_package(&bytes, &trusted, &Limits::default());
     ui.result(&report, || {
-        report
-            .checks
-            .iter()
-            .map(|c| {
-                let mark = match c.status {
-                    CheckStatus::Pass => "ok  ",
-                    CheckStatus::Fail => "FAIL",
-                    CheckStatus::Skip => "skip",
-                };
-                format!("{mark} {:<16} {}", c.check, c.detail)
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        let rows = report.checks.iter().map(|c| {
+            let mark = match c.status {
+                CheckStatus::Pass => "ok  ",
+                CheckStatus::Fail => "FAIL",
+                CheckStatus::Skip => "skip",
+            };
+            (mark, c.check, c.detail.as_str())
+        });
+        checklist(rows, 16)
     });
     if report.passed() {
         Ok(())
