@@ -5,6 +5,7 @@ mod client;
 mod commands;
 mod config;
 mod credentials;
+mod dev;
 mod error;
 mod keystore;
 mod output;

@@ -816,6 +816,10 @@ pub struct Call<'a> {
     pub context: &'a CallContext,
 }
 
+/// The `tracing` target of the line each forwarded call logs (at debug level: tenant,
+/// plugin, method, path, status, ms); `plexica plugin dev` shows them.
+pub const GATEWAY_CALL_TARGET: &str = "plexica::gateway";
+
 /// Sends `call` to `route` — its URL made of the checked segments, re-encoded, and the query,
 /// signed with the target's secret over that and the context — and streams the answer back with [`answer_headers`]. A target that cannot be reached is a
 /// 503, one that does not answer in time a 504; both count against its circuit breaker.
@@ -856,6 +860,21 @@ pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> Ap
         .await;
     route.breakers.record(address, sent.is_ok());
     metrics::histogram!("core_gateway_upstream_seconds").record(started.elapsed().as_secs_f64());
+    let status = match &sent {
+        Ok(answer) => answer.status().as_u16(),
+        Err(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT.as_u16(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+    };
+    tracing::debug!(
+        target: GATEWAY_CALL_TARGET,
+        tenant = %context.tenant,
+        plugin,
+        method = %call.method,
+        path = %target,
+        status,
+        ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "gateway call"
+    );
     let answer = sent.map_err(|e| {
         metrics::counter!("core_gateway_failures_total").increment(1);
         match e.is_timeout() {

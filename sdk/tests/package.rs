@@ -13,12 +13,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use plexica_sdk::manifest::Manifest;
+use plexica_sdk::manifest::{BuildProfile, Manifest};
 use plexica_sdk::package::signing::{SecretKey, TrustedComment};
 use plexica_sdk::package::{
-    CHECKSUMS_FILE, CheckStatus, Checksums, CollectError, CollectOptions, Limits, PackageError,
-    PackageFile, SIGNATURE_FILE, SignError, Source, VerifyReport, collect, read_package,
-    rewrite_with_signature, sha256_hex, sign_package, verify_package, write_package,
+    CHECKSUMS_FILE, CheckStatus, Checksums, CollectError, CollectOptions, Compression, Limits,
+    PackageError, PackageFile, SIGNATURE_FILE, SignError, Source, VerifyReport, collect,
+    read_package, rewrite_with_signature, sha256_hex, sign_package, verify_package, write_package,
+    write_package_with,
 };
 use proptest::prelude::*;
 
@@ -626,6 +627,7 @@ fn collect_refuses_secret_files_unless_allowed() {
         root,
         &CollectOptions {
             allow_secrets: true,
+            ..CollectOptions::default()
         },
     )
     .unwrap();
@@ -712,6 +714,43 @@ fn collect_copies_the_backend_artifact_to_the_entry_as_an_executable() {
         .unwrap();
     assert!(entry.executable);
     assert_eq!(entry.sha256, sha256_hex(b"\x7fELF built"));
+}
+
+#[test]
+fn a_debug_collect_takes_the_debug_artifact_and_a_stored_package_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let manifest = BACKEND_MANIFEST.replace("target/release/demo", "target/{profile}/demo");
+    write_file(root, "plexica.toml", manifest.as_bytes());
+    write_file(root, "target/release/demo", b"\x7fELF release");
+    write_file(root, "target/debug/demo", b"\x7fELF debug");
+    let options = CollectOptions {
+        profile: BuildProfile::Debug,
+        ..CollectOptions::default()
+    };
+    let files = collect_dir(root, &options).unwrap();
+    let stored = write_package_with(&files, None, Cursor::new(Vec::new()), Compression::Store)
+        .unwrap()
+        .into_inner();
+    let deflated = write(&files, None);
+    let read = |bytes: &[u8]| {
+        read_package(bytes, &Limits::default())
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| (e.path, e.sha256, e.executable))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(read(&stored), read(&deflated));
+    assert!(read(&stored).contains(&("bin/demo".to_owned(), sha256_hex(b"\x7fELF debug"), true)));
+    let report = verify_package(&stored, &[], &Limits::default());
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.check == "checksums" && c.status == CheckStatus::Pass),
+        "{report:?}"
+    );
 }
 
 #[test]

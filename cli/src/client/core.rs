@@ -15,10 +15,11 @@ use plexica_sdk::api::core::{
 use plexica_sdk::api::events::{DeadLetter, EventLog, Retried};
 use reqwest::Method;
 use reqwest::blocking::Response;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ClientError, NO_BODY, Transport, decode, endpoint};
+use super::{ClientError, Idempotent, NO_BODY, TRANSFER_TIMEOUT, Transport, decode, endpoint};
 use crate::credentials::{ApiSession, Token};
 use crate::profile::ServiceUrl;
 
@@ -533,6 +534,30 @@ impl CoreClient {
             &[],
             Some(request),
         )
+    }
+
+    /// `PUT /tenants/{t}/plugins/{id}/dev`: installs and activates the unsigned package
+    /// `package` in place of what is installed (a core API in development mode only; any
+    /// other answers 403 `DEV_MODE_REQUIRED`).
+    pub fn dev_install(
+        &self,
+        tenant: &str,
+        id: &str,
+        package: Vec<u8>,
+    ) -> Result<PluginInstall, ClientError> {
+        let token = self.bearer()?;
+        let url = endpoint(&self.base, &["tenants", tenant, "plugins", id, "dev"]);
+        let package = bytes::Bytes::from(package);
+        let response = self.transport.send(Idempotent::No, |http| {
+            http.put(url.clone())
+                .bearer_auth(token.expose())
+                .header("x-correlation-id", &self.correlation_id)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(ACCEPT, "application/json")
+                .timeout(TRANSFER_TIMEOUT)
+                .body(package.clone())
+        })?;
+        decode(response)
     }
 
     /// `GET /tenants/{t}/plugins`.

@@ -22,6 +22,8 @@ use crate::credentials::Token;
 use crate::error::{CliError, ExitKind};
 use crate::profile::ServiceUrl;
 
+/// How long an upload or a download may take.
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How long a call without a transfer may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long connecting may take.
@@ -123,6 +125,14 @@ impl ClientError {
     pub fn api_errors(&self) -> Option<&ApiErrors> {
         match self {
             Self::Api { errors, .. } => Some(errors),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the server answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -3,7 +3,6 @@
 
 use std::io::{Cursor, Read};
 use std::sync::Arc;
-use std::time::Duration;
 
 use indicatif::ProgressBar;
 use plexica_sdk::api::registry::{
@@ -18,12 +17,12 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ClientError, Idempotent, NO_BODY, Progress, Transport, decode, endpoint};
+use super::{
+    ClientError, Idempotent, NO_BODY, Progress, TRANSFER_TIMEOUT, Transport, decode, endpoint,
+};
 use crate::credentials::Token;
 use crate::profile::ServiceUrl;
 
-/// How long an upload or a download may take.
-const TRANSFER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Largest package a download accepts.
 const MAX_DOWNLOAD: u64 = 1024 * 1024 * 1024;
 

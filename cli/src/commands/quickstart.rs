@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::keys::{self, KeysCommand};
 use super::plugin::{self, PluginCommand, build, new, package, publish, sign, validate};
+use super::tenant::wait_provisioned;
 use super::up::{Platform, PlatformOptions, write_profile};
 use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
@@ -350,16 +351,12 @@ fn create_tenant(client: &CoreClient) -> CliResult {
         name: "Quickstart".to_owned(),
         ..CreateTenantRequest::default()
     })?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut status = tenant.status;
-    while status != TenantStatus::Active {
-        if Instant::now() > deadline {
-            return Err(failed(
-                "tenant `quickstart` did not become active within 60 s",
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        status = client.tenant(TENANT)?.status;
+    let tenant = wait_provisioned(client, tenant, Duration::from_secs(60))?;
+    if tenant.status != TenantStatus::Active {
+        return Err(failed(format!(
+            "tenant `{TENANT}` is {}, not active",
+            tenant.status.as_str()
+        )));
     }
     Ok(())
 }

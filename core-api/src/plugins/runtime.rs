@@ -24,6 +24,10 @@ use crate::db::core::CoreStore;
 /// Token-tenant value of a process token: valid in every tenant where the plugin is active.
 pub const ANY_TENANT: &str = "*";
 
+/// The `tracing` target of the line a backend's start logs once it is healthy (plugin as
+/// `id@version`, address, ms from launch to healthy); `plexica plugin dev` shows it.
+pub const PROCESS_STARTED_TARGET: &str = "plexica::plugins";
+
 /// A plugin version to run: its manifest and where its package was unpacked.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -623,6 +627,7 @@ impl PluginRuntime for ProcessRuntime {
             r.tenants.insert(tenant.to_owned());
             return Ok(r.endpoint.clone());
         }
+        let launched = std::time::Instant::now();
         let (launch, endpoint, token_hash) = self.launch(spec).await?;
         let started = async {
             let mut child = launch.spawn()?;
@@ -645,7 +650,13 @@ impl PluginRuntime for ProcessRuntime {
                 return Err(e);
             }
         };
-        tracing::info!(plugin = %launch.label, address = %endpoint.address, "plugin process started");
+        tracing::info!(
+            target: PROCESS_STARTED_TARGET,
+            plugin = %launch.label,
+            address = %endpoint.address,
+            ms = u64::try_from(launched.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "plugin process started"
+        );
         metrics::gauge!("core_plugin_processes").increment(1.0);
         let (stop, stopped) = watch::channel(false);
         let supervisor = tokio::spawn(supervise(

@@ -136,8 +136,9 @@ pub async fn logs(
     }))
 }
 
-/// The largest package a development install takes (the registry's default limit).
-const DEV_PACKAGE_LIMIT: usize = 50 * 1024 * 1024;
+/// The largest package a development install takes: as much as any package may inflate to
+/// (`plexica plugin dev` sends debug builds, stored rather than deflated).
+const DEV_PACKAGE_LIMIT: usize = 512 * 1024 * 1024;
 
 /// `PUT /api/v1/tenants/{t}/plugins/{id}/dev`: the body is an unsigned `.pxp`, installed and
 /// activated in place of what is installed (development mode only).

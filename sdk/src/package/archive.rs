@@ -199,12 +199,33 @@ impl PluginFiles for Package {
 
 const TEXT_ENTRY_MAX: u64 = 1024 * 1024;
 
+/// How a package's entries are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Deflated: what packages that travel (the registry, downloads) are.
+    #[default]
+    Deflate,
+    /// As they are: for a package that stays on this machine (a development install), with
+    /// nothing to compress or inflate.
+    Store,
+}
+
 /// Writes a package of `files` (which include `plexica.toml`) with its `CHECKSUMS` and, when
 /// given, its `SIGNATURE`. The same input always yields the same bytes.
 pub fn write_package<W: Write + Seek>(
     files: &[PackageFile],
     signature: Option<&str>,
     out: W,
+) -> Result<W, PackageError> {
+    write_package_with(files, signature, out, Compression::Deflate)
+}
+
+/// [`write_package`], its entries stored as `compression` says.
+pub fn write_package_with<W: Write + Seek>(
+    files: &[PackageFile],
+    signature: Option<&str>,
+    out: W,
+    compression: Compression,
 ) -> Result<W, PackageError> {
     let mut contents = Vec::with_capacity(files.len() + 2);
     for file in files {
@@ -214,16 +235,17 @@ pub fn write_package<W: Write + Seek>(
         };
         contents.push((file.path.clone(), bytes, file.executable));
     }
-    write_entries(contents, signature, out)
+    write_entries(contents, signature, out, compression)
 }
 
 fn write_entries<W: Write + Seek>(
     contents: Vec<(String, Vec<u8>, bool)>,
     signature: Option<&str>,
     out: W,
+    compression: Compression,
 ) -> Result<W, PackageError> {
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    write_entries_with(contents, signature, out, workers)
+    write_entries_with(contents, signature, out, workers, compression)
 }
 
 /// One entry to write: path, bytes, executable.
@@ -238,6 +260,7 @@ fn write_entries_with<W: Write + Seek>(
     signature: Option<&str>,
     out: W,
     workers: usize,
+    compression: Compression,
 ) -> Result<W, PackageError> {
     contents.retain(|(path, _, _)| path != CHECKSUMS_FILE && path != SIGNATURE_FILE);
     if let Some((path, _, _)) = contents
@@ -269,7 +292,7 @@ fn write_entries_with<W: Write + Seek>(
     let parts: Vec<Result<Vec<u8>, PackageError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = runs
             .iter()
-            .map(|run| scope.spawn(move || write_run(run)))
+            .map(|run| scope.spawn(move || write_run(run, compression)))
             .collect();
         handles
             .into_iter()
@@ -311,12 +334,16 @@ fn balanced_runs(contents: &[Content], workers: usize) -> Vec<&[Content]> {
     runs
 }
 
-fn write_run(run: &[Content]) -> Result<Vec<u8>, PackageError> {
+fn write_run(run: &[Content], compression: Compression) -> Result<Vec<u8>, PackageError> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let (method, level) = match compression {
+        Compression::Deflate => (CompressionMethod::Deflated, Some(6)),
+        Compression::Store => (CompressionMethod::Stored, None),
+    };
     for (path, bytes, executable) in run {
         let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(6))
+            .compression_method(method)
+            .compression_level(level)
             .last_modified_time(DateTime::default())
             .unix_permissions(if *executable { 0o755 } else { 0o644 });
         zip.start_file(path.as_str(), options)
@@ -342,7 +369,12 @@ pub fn rewrite_with_signature(bytes: &[u8], signature: &str) -> Result<Vec<u8>, 
         file.read_to_end(&mut data)?;
         contents.push((entry.path.clone(), data, entry.executable));
     }
-    let out = write_entries(contents, Some(signature), Cursor::new(Vec::new()))?;
+    let out = write_entries(
+        contents,
+        Some(signature),
+        Cursor::new(Vec::new()),
+        Compression::Deflate,
+    )?;
     Ok(out.into_inner())
 }
 
@@ -639,15 +671,22 @@ mod tests {
                 )
             })
             .collect();
-        let one = write_entries_with(contents.clone(), Some("sig"), Cursor::new(Vec::new()), 1)
-            .map(Cursor::into_inner)
-            .expect("writes");
+        let one = write_entries_with(
+            contents.clone(),
+            Some("sig"),
+            Cursor::new(Vec::new()),
+            1,
+            Compression::Deflate,
+        )
+        .map(Cursor::into_inner)
+        .expect("writes");
         for workers in [2, 3, 16] {
             let many = write_entries_with(
                 contents.clone(),
                 Some("sig"),
                 Cursor::new(Vec::new()),
                 workers,
+                Compression::Deflate,
             )
             .map(Cursor::into_inner)
             .expect("writes");
@@ -662,7 +701,14 @@ mod tests {
         for name in ["a\\b", "new\nline", "/abs", "../up", "a//b"] {
             let contents = vec![(name.to_owned(), b"x".to_vec(), false)];
             assert!(
-                write_entries_with(contents, None, Cursor::new(Vec::new()), 1).is_err(),
+                write_entries_with(
+                    contents,
+                    None,
+                    Cursor::new(Vec::new()),
+                    1,
+                    Compression::Store
+                )
+                .is_err(),
                 "{name:?}"
             );
         }

@@ -35,10 +35,22 @@ pub struct PackageFile {
 }
 
 /// Options of [`collect`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CollectOptions {
     /// Package secret files instead of refusing.
     pub allow_secrets: bool,
+    /// Whose build artifact is the backend's entry: release for a package that ships, debug
+    /// for a development install.
+    pub profile: BuildProfile,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        Self {
+            allow_secrets: false,
+            profile: BuildProfile::Release,
+        }
+    }
 }
 
 /// Why a plugin directory cannot be packaged.
@@ -163,7 +175,7 @@ pub fn collect(
         secrets.sort();
         return Err(CollectError::Secrets(secrets));
     }
-    add_backend_entry(dir, manifest, &mut files)?;
+    add_backend_entry(dir, manifest, options.profile, &mut files)?;
     if let Some(frontend) = &manifest.frontend {
         let remote_entry = format!("{}/{}", frontend.dist, frontend.remote_entry);
         if !files.iter().any(|f| f.path == remote_entry) {
@@ -178,12 +190,13 @@ pub fn collect(
 fn add_backend_entry(
     dir: &Path,
     manifest: &Manifest,
+    profile: BuildProfile,
     files: &mut Vec<PackageFile>,
 ) -> Result<(), CollectError> {
     let Some(backend) = &manifest.backend else {
         return Ok(());
     };
-    match backend.artifact_for(BuildProfile::Release) {
+    match backend.artifact_for(profile) {
         Some(artifact) => {
             let source = dir.join(&artifact);
             if !source.is_file() {

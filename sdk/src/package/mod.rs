@@ -16,8 +16,8 @@ pub mod signing;
 mod verify;
 
 pub use archive::{
-    Entry, Limits, Package, PackageError, extract_package, read_package, rewrite_with_signature,
-    write_package,
+    Compression, Entry, Limits, Package, PackageError, extract_package, read_package,
+    rewrite_with_signature, write_package, write_package_with,
 };
 pub use checksums::{Checksums, ChecksumsError, sha256_hex};
 pub use collect::{CollectError, CollectOptions, PackageFile, Source, collect};

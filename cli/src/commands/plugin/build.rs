@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use plexica_sdk::api::events::{BackendDescription, CHECK_ONLY_ENV};
-use plexica_sdk::manifest::BuildProfile;
+use plexica_sdk::manifest::{BuildProfile, Manifest};
 use serde::Serialize;
 
 use super::{load_manifest, plugin_dir};
@@ -44,26 +44,44 @@ pub struct BuildArgs {
 
 /// One build step that ran.
 #[derive(Debug, Serialize)]
-struct Step {
-    part: &'static str,
-    command: String,
-    seconds: f64,
+pub struct Step {
+    /// `backend` or `frontend`.
+    pub part: &'static str,
+    /// The command run.
+    pub command: String,
+    /// How long it took.
+    pub seconds: f64,
 }
 
 /// The JSON result of `plugin build`.
 #[derive(Debug, Serialize)]
-struct BuildResult {
-    id: String,
-    version: String,
-    profile: BuildProfile,
-    steps: Vec<Step>,
+pub struct BuildResult {
+    /// Plugin id.
+    pub id: String,
+    /// Plugin version.
+    pub version: String,
+    /// The profile built.
+    pub profile: BuildProfile,
+    /// The commands that ran.
+    pub steps: Vec<Step>,
     /// What the backend registered, when it was checked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    backend: Option<BackendDescription>,
+    pub backend: Option<BackendDescription>,
 }
 
 /// How long the backend's check-only start may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which parts [`build`] builds.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts {
+    /// Run `backend.build`.
+    pub backend: bool,
+    /// Run `frontend.build`.
+    pub frontend: bool,
+    /// Start the built backend to check its handlers against the manifest.
+    pub check: bool,
+}
 
 /// Runs the build steps the manifest declares.
 pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
@@ -74,72 +92,12 @@ pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
     } else {
         BuildProfile::Release
     };
-    let mut steps = Vec::new();
-    let backend = manifest
-        .backend
-        .as_ref()
-        .filter(|_| !args.skip_backend)
-        .and_then(|b| b.build.as_deref().map(|cmd| ("backend", cmd)));
-    let frontend = manifest
-        .frontend
-        .as_ref()
-        .filter(|_| !args.skip_frontend)
-        .and_then(|f| f.build.as_deref().map(|cmd| ("frontend", cmd)));
-    for (part, command) in backend.into_iter().chain(frontend) {
-        ui.status("Building", format!("{part}: {command}"));
-        ui.verbose(format!("running `sh -c {command:?}` in {}", dir.display()));
-        let spinner = ui.spinner(format!("{part}: {command}"));
-        let started = Instant::now();
-        let result = run_step(&dir, command, profile);
-        spinner.finish_and_clear();
-        result?;
-        steps.push(Step {
-            part,
-            command: command.to_owned(),
-            seconds: started.elapsed().as_secs_f64(),
-        });
-    }
-    if let Some(artifact) = manifest
-        .backend
-        .as_ref()
-        .filter(|_| !args.skip_backend)
-        .and_then(|b| b.artifact_for(profile))
-        && !dir.join(&artifact).is_file()
-    {
-        return Err(
-            CliError::failed(format!("the backend build did not produce `{artifact}`"))
-                .with_help("check `backend.build` and `backend.artifact` in plexica.toml"),
-        );
-    }
-    let artifact = manifest
-        .backend
-        .as_ref()
-        .filter(|_| !args.skip_backend && !args.no_check)
-        .and_then(|b| b.artifact_for(profile))
-        .map(|artifact| dir.join(artifact))
-        .filter(|_| uses_the_sdk(&dir));
-    let backend = match artifact {
-        Some(binary) => {
-            let described = check_backend(&dir, &binary)?;
-            ui.status(
-                "Checked",
-                format!(
-                    "{} handler(s) and {} hook(s) against events.subscribes",
-                    described.handlers.len(),
-                    described.hooks.len()
-                ),
-            );
-            Some(described)
-        }
-        None => None,
+    let parts = Parts {
+        backend: !args.skip_backend,
+        frontend: !args.skip_frontend,
+        check: !args.no_check,
     };
-    let result = BuildResult {
-        id: manifest.plugin.id.clone(),
-        version: manifest.plugin.version.to_string(),
-        profile,
-        steps,
-        backend,
-    };
+    let result = build(&dir, &manifest, profile, parts, ui)?;
     ui.status(
         "Finished",
         format!("{} {} ({})", result.id, result.version, profile.name()),
@@ -157,6 +115,80 @@ pub fn run(args: BuildArgs, ui: &Ui) -> CliResult {
         }
     });
     Ok(())
+}
+
+/// Builds `parts` of the plugin in `dir` for `profile`, the commands' output streamed to
+/// stderr; then checks a Rust backend's handlers and hooks against the manifest.
+pub fn build(
+    dir: &Path,
+    manifest: &Manifest,
+    profile: BuildProfile,
+    parts: Parts,
+    ui: &Ui,
+) -> CliResult<BuildResult> {
+    let mut steps = Vec::new();
+    let backend = manifest
+        .backend
+        .as_ref()
+        .filter(|_| parts.backend)
+        .and_then(|b| b.build.as_deref().map(|cmd| ("backend", cmd)));
+    let frontend = manifest
+        .frontend
+        .as_ref()
+        .filter(|_| parts.frontend)
+        .and_then(|f| f.build.as_deref().map(|cmd| ("frontend", cmd)));
+    for (part, command) in backend.into_iter().chain(frontend) {
+        ui.status("Building", format!("{part}: {command}"));
+        ui.verbose(format!("running `sh -c {command:?}` in {}", dir.display()));
+        let spinner = ui.spinner(format!("{part}: {command}"));
+        let started = Instant::now();
+        let result = run_step(dir, command, profile);
+        spinner.finish_and_clear();
+        result?;
+        steps.push(Step {
+            part,
+            command: command.to_owned(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    let artifact = manifest
+        .backend
+        .as_ref()
+        .filter(|_| parts.backend)
+        .and_then(|b| b.artifact_for(profile));
+    if let Some(artifact) = &artifact
+        && !dir.join(artifact).is_file()
+    {
+        return Err(
+            CliError::failed(format!("the backend build did not produce `{artifact}`"))
+                .with_help("check `backend.build` and `backend.artifact` in plexica.toml"),
+        );
+    }
+    let checked = artifact
+        .filter(|_| parts.check && uses_the_sdk(dir))
+        .map(|artifact| dir.join(artifact));
+    let backend = match checked {
+        Some(binary) => {
+            let described = check_backend(dir, &binary)?;
+            ui.status(
+                "Checked",
+                format!(
+                    "{} handler(s) and {} hook(s) against events.subscribes",
+                    described.handlers.len(),
+                    described.hooks.len()
+                ),
+            );
+            Some(described)
+        }
+        None => None,
+    };
+    Ok(BuildResult {
+        id: manifest.plugin.id.clone(),
+        version: manifest.plugin.version.to_string(),
+        profile,
+        steps,
+        backend,
+    })
 }
 
 /// Does the plugin's `Cargo.toml` depend on `plexica-sdk` (so that its binary understands

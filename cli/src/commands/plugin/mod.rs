@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod deprecate;
+pub mod dev;
 pub mod download;
 pub mod info;
 pub mod new;
@@ -35,6 +36,9 @@ pub enum PluginCommand {
     Validate(validate::ValidateArgs),
     /// Run the plugin's backend and frontend build commands.
     Build(build::BuildArgs),
+    /// Run the plugin on a local platform in development mode, rebuilt and reinstalled on
+    /// every change, its logs, events and gateway calls in one stream.
+    Dev(dev::DevArgs),
     /// Write the reproducible .pxp archive.
     Package(package::PackageArgs),
     /// Sign a .pxp with one of your keys.
@@ -67,6 +71,7 @@ pub fn run(command: PluginCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         PluginCommand::New(args) => new::run(args, ui),
         PluginCommand::Validate(args) => validate::run(args, ui),
         PluginCommand::Build(args) => build::run(args, ui),
+        PluginCommand::Dev(args) => dev::run(args, global, ui),
         PluginCommand::Package(args) => package::run(args, ui),
         PluginCommand::Sign(args) => sign::run(args, global, ui),
         PluginCommand::Verify(args) => verify::run(args, ui),

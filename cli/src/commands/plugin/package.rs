@@ -5,7 +5,9 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use plexica_sdk::package::{self, CollectError, CollectOptions, PackageFile, sha256_hex};
+use plexica_sdk::package::{
+    self, CollectError, CollectOptions, Compression, PackageFile, sha256_hex,
+};
 use serde::Serialize;
 
 use super::{load_manifest, plugin_dir};
@@ -58,6 +60,7 @@ pub fn run(args: PackageArgs, ui: &Ui) -> CliResult {
     let manifest = load_manifest(&dir, ui)?;
     let options = CollectOptions {
         allow_secrets: args.allow_secrets,
+        ..CollectOptions::default()
     };
     let files = package::collect(&dir, &manifest, &options).map_err(collect_error)?;
     if args.list {
@@ -112,8 +115,18 @@ pub fn run(args: PackageArgs, ui: &Ui) -> CliResult {
 
 /// Writes the package of `files` in memory, with a spinner named after `file_name`.
 pub fn archive(files: &[PackageFile], file_name: &str, ui: &Ui) -> CliResult<Vec<u8>> {
+    archive_with(files, file_name, Compression::Deflate, ui)
+}
+
+/// [`archive`], its entries stored as `compression` says.
+pub fn archive_with(
+    files: &[PackageFile],
+    file_name: &str,
+    compression: Compression,
+    ui: &Ui,
+) -> CliResult<Vec<u8>> {
     let spinner = ui.spinner(format!("packaging {file_name}"));
-    let bytes = package::write_package(files, None, Cursor::new(Vec::new()))
+    let bytes = package::write_package_with(files, None, Cursor::new(Vec::new()), compression)
         .map(Cursor::into_inner)
         .map_err(|e| CliError::failed(format!("cannot write the package: {e}")));
     spinner.finish_and_clear();

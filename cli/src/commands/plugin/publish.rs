@@ -135,6 +135,7 @@ fn package_dir(
     let key = signing_key(args.key.as_deref(), global)?;
     let options = CollectOptions {
         allow_secrets: args.allow_secrets,
+        ..CollectOptions::default()
     };
     let files = package::collect(&dir, &manifest, &options).map_err(collect_error)?;
     let unsigned = archive(&files, &manifest.package_file_name(), ui)?;

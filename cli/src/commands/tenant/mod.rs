@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::core_client;
 use crate::cli::GlobalArgs;
+use crate::client::core::CoreClient;
 use crate::error::{CliError, CliResult};
 use crate::output::{Ui, table};
 
@@ -105,6 +106,30 @@ pub struct ListArgs {
     /// Tenants per page (1–100).
     #[arg(long, default_value_t = 20)]
     limit: u32,
+}
+
+/// Waits, at most `within`, until `tenant` is no longer provisioning; returns it as it is then.
+pub fn wait_provisioned(
+    client: &CoreClient,
+    mut tenant: Tenant,
+    within: Duration,
+) -> CliResult<Tenant> {
+    let deadline = std::time::Instant::now() + within;
+    while tenant.status == TenantStatus::Provisioning {
+        if std::time::Instant::now() > deadline {
+            return Err(CliError::new(
+                crate::error::ExitKind::Unavailable,
+                format!(
+                    "tenant {} is still provisioning after {} s",
+                    tenant.slug,
+                    within.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        tenant = client.tenant(&tenant.slug)?;
+    }
+    Ok(tenant)
 }
 
 /// Parses a `--settings` value.
@@ -262,18 +287,9 @@ fn create(client: &crate::client::core::CoreClient, args: CreateArgs, ui: &Ui) -
         settings: args.settings,
     })?;
     if status == 202 && args.wait {
-        let deadline = std::time::Instant::now() + Duration::from_secs(300);
-        while tenant.status == TenantStatus::Provisioning {
-            if std::time::Instant::now() > deadline {
-                spinner.finish_and_clear();
-                return Err(CliError::new(
-                    crate::error::ExitKind::Unavailable,
-                    format!("tenant {} is still provisioning after 5 minutes", args.slug),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(250));
-            tenant = client.tenant(&args.slug)?;
-        }
+        let waited = wait_provisioned(client, tenant, Duration::from_secs(300));
+        spinner.finish_and_clear();
+        tenant = waited?;
     }
     spinner.finish_and_clear();
     match status {

@@ -1,0 +1,440 @@
+//! `plexica plugin dev [PATH]`: the inner loop. Starts the platform in this process in
+//! development mode (data in `PATH/.plexica-dev`; or uses the one at `--api-url`, which must
+//! run `plexica up --dev`), makes a `dev` tenant and workspace, builds the plugin (debug),
+//! installs it unsigned from the working directory and activates it; then, on each change of
+//! its files, rebuilds and reinstalls it (a frontend-only change just rebuilds the frontend,
+//! which is served from the working directory). A failed build leaves the last good version
+//! running. One stream of lines shows the backend's log, the events it receives and emits,
+//! the gateway's calls to it and each reload's timings. Ctrl-C stops everything.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use plexica_sdk::api::core::{
+    CreateTenantRequest, CreateWorkspaceRequest, NewApiTokenRequest, PluginState,
+};
+use plexica_sdk::manifest::{BuildProfile, Manifest};
+use plexica_sdk::package::{self, CollectOptions, Compression};
+
+use super::build::{self, Parts};
+use super::package::{archive_with, collect_error};
+use super::{check_manifest, load_manifest, plugin_dir, print_diagnostics};
+use crate::cli::GlobalArgs;
+use crate::client::core::CoreClient;
+use crate::commands::core_client;
+use crate::commands::tenant::wait_provisioned;
+use crate::commands::up::{Platform, PlatformOptions, write_profile};
+use crate::dev::assets::{self, AssetServer};
+use crate::dev::follow::{self, Followed};
+use crate::dev::lines::{Kind, Lines, Split};
+use crate::dev::trace::{self, LastStart};
+use crate::dev::watch::{self, Rebuild, Relevance};
+use crate::error::{CliError, CliResult, IoContext};
+use crate::output::Ui;
+
+/// The profile `plugin dev` writes for its platform (not selected).
+pub const DEV_PROFILE: &str = "dev";
+/// The platform's data directory, inside the plugin directory.
+pub const DATA_DIR: &str = ".plexica-dev";
+/// How long the curl lines' token lasts.
+const TOKEN_SECONDS: u64 = 12 * 3600;
+/// How often the loop looks whether Ctrl-C was pressed while no file changes.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// Arguments of `plugin dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Plugin directory or its plexica.toml [default: .]
+    pub path: Option<PathBuf>,
+    /// Build the release profile instead of debug.
+    #[arg(long)]
+    pub release: bool,
+    /// The tenant the plugin is installed in (created when missing).
+    #[arg(long, default_value = "dev")]
+    pub tenant: String,
+    /// The workspace made in that tenant (created when missing).
+    #[arg(long, default_value = "dev")]
+    pub workspace: String,
+    /// Where the platform keeps its data [default: PATH/.plexica-dev]; unused with --api-url.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Port of the core API (0: any free port); unused with --api-url.
+    #[arg(long, default_value_t = 0)]
+    pub port_api: u16,
+    /// Port the built frontend is served on (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port_ui: u16,
+    /// Start the backend even where the kernel cannot sandbox it (Landlock ABI 6 or later is
+    /// needed); unused with --api-url.
+    #[arg(long)]
+    pub allow_unsandboxed_plugins: bool,
+}
+
+/// Runs the loop until Ctrl-C.
+pub fn run(args: DevArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
+    let stop = stop_on_signal()?;
+    let dir = plugin_dir(args.path.clone());
+    let dir = dir.canonicalize().context("open", &dir)?;
+    let manifest = load_manifest(&dir, ui)?;
+    let lines = Lines::new(ui.json());
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| dir.join(DATA_DIR));
+    let platform = match &global.api_url {
+        Some(_) => None,
+        None => Some(start_platform(&args, &data_dir, &manifest, &lines, ui)?),
+    };
+    let outcome = match &platform {
+        Some((platform, last_start)) => write_profile(
+            DEV_PROFILE,
+            &platform.api_url,
+            &platform.registry_url,
+            &platform.passwords,
+            false,
+            ui,
+        )
+        .and_then(|()| {
+            core_client(
+                &GlobalArgs {
+                    profile: Some(DEV_PROFILE.to_owned()),
+                    api_url: Some(platform.api_url.to_string()),
+                    registry_url: Some(platform.registry_url.to_string()),
+                    ..global.clone()
+                },
+                ui,
+            )
+        })
+        .map(|client| (client, last_start.clone())),
+        None => core_client(global, ui).map(|client| (client, LastStart::default())),
+    }
+    .and_then(|(client, last_start)| {
+        let session = Session {
+            dir,
+            data_dir,
+            client: Arc::new(client),
+            tenant: args.tenant.clone(),
+            workspace: args.workspace.clone(),
+            profile: if args.release {
+                BuildProfile::Release
+            } else {
+                BuildProfile::Debug
+            },
+            lines,
+            last_start,
+            stop: stop.clone(),
+        };
+        session.run(&manifest, args.port_ui, ui)
+    });
+    stop.store(true, Ordering::Relaxed);
+    if let Some((platform, _)) = platform {
+        ui.status("Stopping", "the platform and the plugin's backend");
+        platform.stop();
+        ui.status("Stopped", "the platform");
+    }
+    outcome
+}
+
+/// A flag that SIGINT or SIGTERM sets (registered before anything starts, so that Ctrl-C
+/// always reaches the loop and everything is stopped in order).
+fn stop_on_signal() -> CliResult<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failed(format!("cannot start the runtime: {e}")))?;
+    let (registered, ready) = std::sync::mpsc::channel();
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let signal = plexica_core_api::shutdown_signal();
+            tokio::pin!(signal);
+            // The first poll registers the handlers.
+            tokio::select! {
+                biased;
+                () = &mut signal => {}
+                () = std::future::ready(()) => {
+                    let _ = registered.send(());
+                    signal.await;
+                }
+            }
+            flag.store(true, Ordering::Relaxed);
+        });
+    });
+    let _ = ready.recv_timeout(Duration::from_secs(5));
+    Ok(stop)
+}
+
+fn start_platform(
+    args: &DevArgs,
+    data_dir: &Path,
+    manifest: &Manifest,
+    lines: &Lines,
+    ui: &Ui,
+) -> CliResult<(Platform, LastStart)> {
+    let last_start = trace::install(&manifest.plugin.id, lines.clone());
+    let spinner = ui.spinner("Starting the platform (development mode)");
+    let platform = Platform::start(&PlatformOptions {
+        data_dir: data_dir.to_path_buf(),
+        port_api: args.port_api,
+        port_registry: 0,
+        postgres: None,
+        nats: None,
+        gateway_timeout: None,
+        breaker_cooldown: None,
+        allow_unsandboxed_plugins: args.allow_unsandboxed_plugins,
+        plugin_user: None,
+        dev_mode: true,
+    });
+    spinner.finish_and_clear();
+    Ok((platform?, last_start))
+}
+
+/// One run of the loop.
+struct Session {
+    dir: PathBuf,
+    data_dir: PathBuf,
+    client: Arc<CoreClient>,
+    tenant: String,
+    workspace: String,
+    profile: BuildProfile,
+    lines: Lines,
+    last_start: LastStart,
+    stop: Arc<AtomicBool>,
+}
+
+impl Session {
+    fn run(&self, manifest: &Manifest, port_ui: u16, ui: &Ui) -> CliResult {
+        self.ensure_tenant_and_workspace()?;
+        let relevance = Relevance::new(&self.dir, manifest, &self.data_dir);
+        let (changed, changes) = std::sync::mpsc::channel();
+        let _watcher = watch::start(&self.dir, relevance.clone(), changed)
+            .map_err(|e| CliError::failed(format!("cannot watch {}: {e}", self.dir.display())))?;
+        let followed = Followed {
+            tenant: self.tenant.clone(),
+            plugin: manifest.plugin.id.clone(),
+            subscribes: manifest.events.subscribes.clone(),
+        };
+        let followers = [
+            follow::logs(
+                self.client.clone(),
+                followed.clone(),
+                self.lines.clone(),
+                self.stop.clone(),
+            ),
+            follow::events(
+                self.client.clone(),
+                followed,
+                self.lines.clone(),
+                self.stop.clone(),
+            ),
+        ];
+        let assets = match &manifest.frontend {
+            Some(frontend) => Some(
+                assets::serve(self.dir.join(&frontend.dist), port_ui)
+                    .map_err(|e| CliError::failed(format!("cannot serve the frontend: {e}")))?,
+            ),
+            None => None,
+        };
+        self.reload(Rebuild::Everything, Instant::now(), ui);
+        self.print_ready(manifest, assets.as_ref());
+        while let Some((paths, seen)) =
+            watch::next_batch(&changes, STOP_POLL, || self.stop.load(Ordering::Relaxed))
+        {
+            let names: Vec<String> = paths
+                .iter()
+                .map(|p| p.strip_prefix(&self.dir).unwrap_or(p).display().to_string())
+                .collect();
+            self.lines
+                .print(Kind::Build, &format!("changed: {}", names.join(", ")));
+            self.reload(relevance.rebuild(&paths), seen, ui);
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        for follower in followers {
+            let _ = follower.join();
+        }
+        Ok(())
+    }
+
+    /// Creates the tenant and the workspace unless they exist.
+    fn ensure_tenant_and_workspace(&self) -> CliResult {
+        let tenant = match self.client.tenant(&self.tenant) {
+            Ok(tenant) => tenant,
+            Err(e) if e.status() == Some(404) => {
+                self.client
+                    .create_tenant(&CreateTenantRequest {
+                        slug: self.tenant.clone(),
+                        name: "Development".to_owned(),
+                        ..CreateTenantRequest::default()
+                    })?
+                    .1
+            }
+            Err(e) => return Err(e.into()),
+        };
+        wait_provisioned(&self.client, tenant, Duration::from_secs(60))?;
+        match self.client.workspace(&self.tenant, &self.workspace) {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(404) => {
+                self.client.create_workspace(
+                    &self.tenant,
+                    &CreateWorkspaceRequest {
+                        slug: self.workspace.clone(),
+                        name: "Development".to_owned(),
+                        ..CreateWorkspaceRequest::default()
+                    },
+                )?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Rebuilds what `what` asks for and, unless only the frontend changed, installs the new
+    /// build in place of the running one. Nothing that fails here stops the loop: the last
+    /// good version keeps running and the error is a line.
+    fn reload(&self, what: Rebuild, seen: Instant, ui: &Ui) {
+        if let Err(e) = self.try_reload(what, seen, ui) {
+            let mut text = format!("{}; the last good version keeps running", e.message);
+            if let Some(help) = e.help {
+                text.push_str(&format!("\n{help}"));
+            }
+            self.lines.print(Kind::Error, &text);
+        }
+    }
+
+    fn try_reload(&self, what: Rebuild, seen: Instant, ui: &Ui) -> CliResult {
+        let (text, checked) = check_manifest(&self.dir)?;
+        let Some(manifest) = checked.manifest.clone() else {
+            print_diagnostics(&checked, text, &self.dir, ui);
+            return Err(CliError::failed(format!(
+                "plexica.toml has {} error(s)",
+                checked.error_count()
+            )));
+        };
+        let parts = match what {
+            Rebuild::Frontend => Parts {
+                backend: false,
+                frontend: true,
+                check: false,
+            },
+            Rebuild::Everything => Parts {
+                backend: true,
+                frontend: true,
+                check: true,
+            },
+        };
+        let building = Instant::now();
+        build::build(&self.dir, &manifest, self.profile, parts, ui)
+            .map_err(|e| CliError::failed(format!("the build failed: {}", e.message)))?;
+        let build_seconds = building.elapsed().as_secs_f64();
+        let id = &manifest.plugin.id;
+        if what == Rebuild::Frontend {
+            self.lines.reloaded(
+                &format!(
+                    "{id}: frontend rebuilt in {:.2} s (served from {})",
+                    seen.elapsed().as_secs_f64(),
+                    manifest.frontend.as_ref().map_or("", |f| f.dist.as_str())
+                ),
+                Split {
+                    build: build_seconds,
+                    install: 0.0,
+                    restart: None,
+                    total: seen.elapsed().as_secs_f64(),
+                },
+            );
+            return Ok(());
+        }
+        let installing = Instant::now();
+        let options = CollectOptions {
+            allow_secrets: false,
+            profile: self.profile,
+        };
+        let files = package::collect(&self.dir, &manifest, &options).map_err(collect_error)?;
+        // The package goes to this machine's platform: nothing to gain from compressing it.
+        let bytes = archive_with(
+            &files,
+            &manifest.package_file_name(),
+            Compression::Store,
+            ui,
+        )?;
+        let _ = self.last_start.take();
+        let installed = self.client.dev_install(&self.tenant, id, bytes)?;
+        let restart = self.last_start.take().map(|ms| ms as f64 / 1000.0);
+        let install = installing.elapsed().as_secs_f64() - restart.unwrap_or(0.0);
+        if installed.state != PluginState::Active {
+            return Err(CliError::failed(format!(
+                "{id} is {} after installing: {}",
+                installed.state.as_str(),
+                installed.error.as_deref().unwrap_or("no error given")
+            )));
+        }
+        let split = Split {
+            build: build_seconds,
+            install,
+            restart,
+            total: seen.elapsed().as_secs_f64(),
+        };
+        let restart_text = restart
+            .map(|r| format!(", restart {r:.2} s"))
+            .unwrap_or_default();
+        self.lines.reloaded(
+            &format!(
+                "{id} {} ({}) in {:.1} s (build {:.1} s, install {:.1} s{restart_text})",
+                manifest.plugin.version,
+                self.profile.name(),
+                split.total,
+                split.build,
+                split.install,
+            ),
+            split,
+        );
+        Ok(())
+    }
+
+    /// Where things are, and how to call the plugin.
+    fn print_ready(&self, manifest: &Manifest, assets: Option<&AssetServer>) {
+        let api = self.client.base().to_string();
+        let api = api.trim_end_matches('/');
+        let mut text = format!(
+            "core API {api} (in another terminal: plexica --profile {DEV_PROFILE} …)\n\
+             tenant `{}`, workspace `{}`",
+            self.tenant, self.workspace
+        );
+        let token = self
+            .client
+            .create_token(&NewApiTokenRequest {
+                name: "plexica plugin dev".to_owned(),
+                scopes: None,
+                expires_in_seconds: Some(TOKEN_SECONDS),
+            })
+            .ok();
+        for service in &manifest.services {
+            for endpoint in &service.endpoints {
+                let url = format!(
+                    "{api}/api/v1/tenants/{}/gateway/{}/{}/{}",
+                    self.tenant,
+                    manifest.plugin.id,
+                    service.name,
+                    endpoint.path.trim_start_matches('/')
+                );
+                text.push_str(&format!("\n{} {url}", endpoint.method.as_str()));
+                if let Some(token) = &token {
+                    text.push_str(&format!(
+                        "\n  curl -X {} -H 'Authorization: Bearer {}' -H 'X-Plexica-Workspace: {}' '{url}'",
+                        endpoint.method.as_str(),
+                        token.token,
+                        self.workspace
+                    ));
+                }
+            }
+        }
+        if let (Some(assets), Some(frontend)) = (assets, &manifest.frontend) {
+            text.push_str(&format!(
+                "\nfrontend http://{}/{}",
+                assets.address, frontend.remote_entry
+            ));
+        }
+        text.push_str(&format!("\nwatching {} (Ctrl-C stops)", self.dir.display()));
+        self.lines.print(Kind::Ready, &text);
+    }
+}
