@@ -48,6 +48,22 @@ impl Sandbox {
         cmd
     }
 
+    /// [`Sandbox::plexica`] as a `std` command, to spawn a long-running `plexica` and read
+    /// its output as it comes.
+    pub fn plexica_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PLEXICA_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("PLEXICA_CONFIG_DIR", self.config_dir())
+            .env("NO_COLOR", "1")
+            .current_dir(self.work())
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
     /// Runs `plexica` with `args`, expecting success; returns stdout parsed as JSON.
     pub fn json_ok<I, S>(&self, args: I) -> serde_json::Value
     where

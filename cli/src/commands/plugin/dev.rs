@@ -190,6 +190,20 @@ fn start_platform(
     Ok((platform?, last_start))
 }
 
+/// Why a reload did not happen.
+enum Failure {
+    /// The loop cannot go on (the platform refuses development installs).
+    Fatal(CliError),
+    /// This change could not be loaded; the next one may.
+    Recoverable(CliError),
+}
+
+impl From<CliError> for Failure {
+    fn from(e: CliError) -> Self {
+        Failure::Recoverable(e)
+    }
+}
+
 /// One run of the loop.
 struct Session {
     dir: PathBuf,
@@ -236,7 +250,7 @@ impl Session {
             ),
             None => None,
         };
-        self.reload(Rebuild::Everything, Instant::now(), ui);
+        self.reload(Rebuild::Everything, Instant::now(), ui)?;
         self.print_ready(manifest, assets.as_ref());
         while let Some((paths, seen)) =
             watch::next_batch(&changes, STOP_POLL, || self.stop.load(Ordering::Relaxed))
@@ -247,7 +261,7 @@ impl Session {
                 .collect();
             self.lines
                 .print(Kind::Build, &format!("changed: {}", names.join(", ")));
-            self.reload(relevance.rebuild(&paths), seen, ui);
+            self.reload(relevance.rebuild(&paths), seen, ui)?;
         }
         self.stop.store(true, Ordering::Relaxed);
         for follower in followers {
@@ -290,26 +304,31 @@ impl Session {
     }
 
     /// Rebuilds what `what` asks for and, unless only the frontend changed, installs the new
-    /// build in place of the running one. Nothing that fails here stops the loop: the last
-    /// good version keeps running and the error is a line.
-    fn reload(&self, what: Rebuild, seen: Instant, ui: &Ui) {
-        if let Err(e) = self.try_reload(what, seen, ui) {
-            let mut text = format!("{}; the last good version keeps running", e.message);
-            if let Some(help) = e.help {
-                text.push_str(&format!("\n{help}"));
+    /// build in place of the running one. What fails here is a line and the last good version
+    /// keeps running, unless the platform refuses development installs: that ends the loop.
+    fn reload(&self, what: Rebuild, seen: Instant, ui: &Ui) -> CliResult {
+        match self.try_reload(what, seen, ui) {
+            Ok(()) => Ok(()),
+            Err(Failure::Fatal(e)) => Err(e),
+            Err(Failure::Recoverable(e)) => {
+                let mut text = format!("{}; the last good version keeps running", e.message);
+                if let Some(help) = e.help {
+                    text.push_str(&format!("\n{help}"));
+                }
+                self.lines.print(Kind::Error, &text);
+                Ok(())
             }
-            self.lines.print(Kind::Error, &text);
         }
     }
 
-    fn try_reload(&self, what: Rebuild, seen: Instant, ui: &Ui) -> CliResult {
+    fn try_reload(&self, what: Rebuild, seen: Instant, ui: &Ui) -> Result<(), Failure> {
         let (text, checked) = check_manifest(&self.dir)?;
         let Some(manifest) = checked.manifest.clone() else {
             print_diagnostics(&checked, text, &self.dir, ui);
-            return Err(CliError::failed(format!(
+            return Err(Failure::Recoverable(CliError::failed(format!(
                 "plexica.toml has {} error(s)",
                 checked.error_count()
-            )));
+            ))));
         };
         let parts = match what {
             Rebuild::Frontend => Parts {
@@ -358,15 +377,26 @@ impl Session {
             ui,
         )?;
         let _ = self.last_start.take();
-        let installed = self.client.dev_install(&self.tenant, id, bytes)?;
+        let installed = self
+            .client
+            .dev_install(&self.tenant, id, bytes)
+            .map_err(|e| {
+                if e.has_code("DEV_MODE_REQUIRED") {
+                    Failure::Fatal(CliError::from(e).with_help(
+                        "plugin dev installs unsigned builds: run it without --api-url (it starts its own platform), or attach to a `plexica up --dev`",
+                    ))
+                } else {
+                    Failure::Recoverable(e.into())
+                }
+            })?;
         let restart = self.last_start.take().map(|ms| ms as f64 / 1000.0);
         let install = installing.elapsed().as_secs_f64() - restart.unwrap_or(0.0);
         if installed.state != PluginState::Active {
-            return Err(CliError::failed(format!(
+            return Err(Failure::Recoverable(CliError::failed(format!(
                 "{id} is {} after installing: {}",
                 installed.state.as_str(),
                 installed.error.as_deref().unwrap_or("no error given")
-            )));
+            ))));
         }
         let split = Split {
             build: build_seconds,
