@@ -1,0 +1,158 @@
+//! How long `plexica plugin dev` takes from a saved edit to the new code answering, warm cache,
+//! release `plexica`, plugins scaffolded in a temporary directory outside this checkout:
+//!
+//! - `rust-backend`: a one-line change in the `GET /hello` handler, until the gateway answers
+//!   with the new value (split as `plugin dev` reports it: build, install, restart);
+//! - `frontend`: a line appended to `ui/src/HomePage.js`, until the served module holds it.
+//!
+//! `cargo bench -p plexica-cli --bench dev_reload` (runs: `DEV_RELOAD_RUNS`, default 10).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+use common::dev::{Dev, curl_target, get};
+use serde_json::Value;
+
+const FIRST_BUILD: Duration = Duration::from_secs(1800);
+const RELOAD: Duration = Duration::from_secs(120);
+/// How often the answer is looked at.
+const POLL: Duration = Duration::from_millis(10);
+
+fn runs() -> usize {
+    std::env::var("DEV_RELOAD_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(10)
+}
+
+/// Median and p99 (nearest rank) of `values`, in seconds.
+fn summary(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let rank = |p: f64| {
+        let index = ((p * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
+        values[index]
+    };
+    (rank(0.5), rank(0.99))
+}
+
+fn scaffold(sandbox: &Sandbox, template: &str, id: &str) -> std::path::PathBuf {
+    sandbox
+        .plexica()
+        .args(["plugin", "new", id, "--template", template])
+        .assert()
+        .success();
+    sandbox.work().join(id)
+}
+
+/// Replaces the `plugin` value of the handler's answer with `to`.
+fn edit_handler(main: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(main).expect("read");
+    let before = format!(r#"json!({{ "plugin": "{from}","#);
+    let after = format!(r#"json!({{ "plugin": "{to}","#);
+    assert!(text.contains(&before));
+    std::fs::write(main, text.replacen(&before, &after, 1)).expect("write");
+}
+
+fn backend(runs: usize) {
+    let sandbox = Sandbox::new();
+    let dir = scaffold(&sandbox, "rust-backend", "hello");
+    std::os::unix::fs::symlink(common::plugin_target(), dir.join("target"))
+        .expect("share the build cache");
+    let mut dev = Dev::start(&sandbox, &dir, &[]);
+    dev.wait_for("reloaded", "hello 0.1.0", FIRST_BUILD);
+    let (url, token) = curl_target(&dev.wait_for("ready", "watching", RELOAD));
+    let main = dir.join("src/main.rs");
+    let mut current = "hello".to_owned();
+    let mut totals = Vec::new();
+    let mut splits: Vec<Value> = Vec::new();
+    // Run 0 warms the incremental cache after the first build; it is not counted.
+    for run in 0..=runs {
+        let next = format!("hello-{run}");
+        let started = Instant::now();
+        edit_handler(&main, &current, &next);
+        loop {
+            if get(&url, &token)["plugin"] == next.as_str() {
+                break;
+            }
+            assert!(started.elapsed() < RELOAD, "run {run} did not reload");
+            std::thread::sleep(POLL);
+        }
+        let answered = started.elapsed().as_secs_f64();
+        let reloaded = dev.wait_for("reloaded", "hello 0.1.0", RELOAD);
+        if run > 0 {
+            totals.push(answered);
+            splits.push(reloaded["seconds"].clone());
+        }
+        current = next;
+    }
+    let mut part = |name: &str| {
+        let mut values: Vec<f64> = splits.iter().filter_map(|s| s[name].as_f64()).collect();
+        summary(&mut values)
+    };
+    let (build, install, restart) = (part("build"), part("install"), part("restart"));
+    let total = summary(&mut totals);
+    println!("rust-backend, one-line handler change → new answer through the gateway ({runs} runs)");
+    println!("  edit → answer  median {:.2} s  p99 {:.2} s", total.0, total.1);
+    println!("  build          median {:.2} s  p99 {:.2} s", build.0, build.1);
+    println!("  install        median {:.2} s  p99 {:.2} s", install.0, install.1);
+    println!("  restart        median {:.3} s  p99 {:.3} s", restart.0, restart.1);
+    assert!(dev.interrupt().success());
+}
+
+fn frontend(runs: usize) {
+    let sandbox = Sandbox::new();
+    let dir = scaffold(&sandbox, "frontend", "pages");
+    let mut dev = Dev::start(&sandbox, &dir, &[]);
+    let ready = dev.wait_for("ready", "watching", RELOAD);
+    let entry = ready["text"]
+        .as_str()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("frontend ")))
+        .expect("the frontend's URL")
+        .to_owned();
+    let page = entry.replace("remoteEntry.js", "HomePage.js");
+    let source = dir.join("ui/src/HomePage.js");
+    let client = reqwest::blocking::Client::new();
+    let mut totals = Vec::new();
+    for run in 0..=runs {
+        let marker = format!("// bench edit {run}");
+        let mut text = std::fs::read_to_string(&source).expect("read");
+        text.push_str(&format!("\n{marker}\n"));
+        let started = Instant::now();
+        std::fs::write(&source, text).expect("write");
+        loop {
+            let served = client
+                .get(&page)
+                .send()
+                .and_then(|r| r.text())
+                .unwrap_or_default();
+            if served.contains(&marker) {
+                break;
+            }
+            assert!(started.elapsed() < RELOAD, "run {run} was not served");
+            std::thread::sleep(POLL);
+        }
+        if run > 0 {
+            totals.push(started.elapsed().as_secs_f64());
+        }
+        dev.wait_for("reloaded", "frontend rebuilt", RELOAD);
+    }
+    let total = summary(&mut totals);
+    println!("frontend, one line in ui/src/HomePage.js → served ({runs} runs)");
+    println!("  edit → served  median {:.3} s  p99 {:.3} s", total.0, total.1);
+    assert!(dev.interrupt().success());
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs this too: skip there.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let runs = runs();
+    frontend(runs);
+    backend(runs);
+}
