@@ -90,17 +90,31 @@ fn backend(runs: usize) {
         }
         current = next;
     }
-    let mut part = |name: &str| {
+    let part = |name: &str| {
         let mut values: Vec<f64> = splits.iter().filter_map(|s| s[name].as_f64()).collect();
         summary(&mut values)
     };
     let (build, install, restart) = (part("build"), part("install"), part("restart"));
     let total = summary(&mut totals);
-    println!("rust-backend, one-line handler change → new answer through the gateway ({runs} runs)");
-    println!("  edit → answer  median {:.2} s  p99 {:.2} s", total.0, total.1);
-    println!("  build          median {:.2} s  p99 {:.2} s", build.0, build.1);
-    println!("  install        median {:.2} s  p99 {:.2} s", install.0, install.1);
-    println!("  restart        median {:.3} s  p99 {:.3} s", restart.0, restart.1);
+    println!(
+        "rust-backend, one-line handler change → new answer through the gateway ({runs} runs)"
+    );
+    println!(
+        "  edit → answer  median {:.2} s  p99 {:.2} s",
+        total.0, total.1
+    );
+    println!(
+        "  build          median {:.2} s  p99 {:.2} s",
+        build.0, build.1
+    );
+    println!(
+        "  install        median {:.2} s  p99 {:.2} s",
+        install.0, install.1
+    );
+    println!(
+        "  restart        median {:.3} s  p99 {:.3} s",
+        restart.0, restart.1
+    );
     assert!(dev.interrupt().success());
 }
 
@@ -143,7 +157,10 @@ fn frontend(runs: usize) {
     }
     let total = summary(&mut totals);
     println!("frontend, one line in ui/src/HomePage.js → served ({runs} runs)");
-    println!("  edit → served  median {:.3} s  p99 {:.3} s", total.0, total.1);
+    println!(
+        "  edit → served  median {:.3} s  p99 {:.3} s",
+        total.0, total.1
+    );
     assert!(dev.interrupt().success());
 }
 

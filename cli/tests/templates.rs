@@ -62,6 +62,9 @@ fn journey(template: &str, id: &str) {
                 .current_dir(&dir),
         );
     }
+    if template == "rust-backend" {
+        tests_run_against_a_platform_of_their_own(&sandbox, &dir);
+    }
     if dir.join("ui/test").exists() {
         run_ok(
             Command::new("node")
@@ -340,4 +343,24 @@ fn rust_backend_template_goes_from_new_to_verified_package() {
 #[test]
 fn fullstack_template_goes_from_new_to_verified_package() {
     journey("fullstack", "tpl-fullstack");
+}
+
+/// `plexica plugin test`: the template's platform test really runs against the platform it
+/// starts (a plain `cargo test` skips it), its output on stderr and one JSON result on stdout.
+fn tests_run_against_a_platform_of_their_own(sandbox: &Sandbox, dir: &Path) {
+    let output = run_ok(
+        sandbox
+            .plexica_process()
+            .args(["-o", "json", "plugin", "test", "--", "--nocapture"])
+            .current_dir(dir),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("items_are_kept_in_the_tenants_data_space ... ok"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("skipped:"), "{stderr}");
+    let result = json(&output);
+    assert_eq!(result["tenant"], "test", "{result}");
+    assert_eq!(result["suites"][0]["passed"], true, "{result}");
 }

@@ -159,6 +159,7 @@ pub struct Platform {
     /// The admins' passwords.
     pub passwords: AdminPasswords,
     runtime: tokio::runtime::Runtime,
+    core: plexica_core_api::state::AppState,
     stop: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -203,7 +204,7 @@ impl Platform {
             .enable_all()
             .build()
             .map_err(|e| CliError::failed(format!("cannot start the runtime: {e}")))?;
-        let (api_addr, registry_addr, stop, servers) = runtime.block_on(async {
+        let (api_addr, registry_addr, core_state, stop, servers) = runtime.block_on(async {
             let bind =
                 |port: u16| tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)));
             let api_listener = bind(options.port_api).await.map_err(|e| {
@@ -243,6 +244,7 @@ impl Platform {
             let (registry, _) = Registry::open(registry_config, Some(passwords.registry.clone()))
                 .await
                 .map_err(|e| unavailable("cannot start the registry", e))?;
+            let core_state = core.state().clone();
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
                 let _ = rx.wait_for(|stop| *stop).await;
@@ -251,7 +253,7 @@ impl Platform {
                 tokio::spawn(core.serve(api_listener, wait(stopped.clone()))),
                 tokio::spawn(registry.serve(registry_listener, wait(stopped))),
             ];
-            Ok::<_, CliError>((api_addr, registry_addr, stop, servers))
+            Ok::<_, CliError>((api_addr, registry_addr, core_state, stop, servers))
         })?;
         Ok(Self {
             api_url: ServiceUrl::parse(&format!("http://{api_addr}"))?,
@@ -259,9 +261,34 @@ impl Platform {
             data_dir,
             passwords,
             runtime,
+            core: core_state,
             stop,
             servers,
         })
+    }
+
+    /// A client of the core API logged in as its super admin.
+    pub fn admin_client(&self) -> CliResult<CoreClient> {
+        let pair = CoreClient::new(self.api_url.clone(), None)?.login(&LoginRequest {
+            tenant: None,
+            email: SUPER_ADMIN_EMAIL.to_owned(),
+            password: self.passwords.core.clone(),
+        })?;
+        Ok(CoreClient::new(
+            self.api_url.clone(),
+            Some(session_from(pair, Some(SUPER_ADMIN_EMAIL.to_owned()), None)),
+        )?)
+    }
+
+    /// A new token of `plugin`'s install in `tenant`, as the platform gives a backend.
+    pub fn issue_install_token(&self, tenant: &str, plugin: &str) -> CliResult<String> {
+        self.runtime
+            .block_on(self.core.core.issue_install_token(
+                tenant,
+                plugin,
+                plexica_sdk::api::time::now_ms(),
+            ))
+            .map_err(|e| unavailable("cannot issue an install token", e))
     }
 
     /// Waits for SIGTERM or Ctrl-C.

@@ -134,4 +134,3 @@ pub fn get(url: &str, token: &str) -> Value {
     assert!(response.status().is_success(), "{}", response.status());
     response.json().expect("JSON")
 }
-

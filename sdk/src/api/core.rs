@@ -12,6 +12,22 @@ pub const API_TOKEN_PREFIX: &str = "plx_";
 /// Prefix of every plugin install token (what a plugin's backend authenticates with).
 pub const INSTALL_TOKEN_PREFIX: &str = "plxi_";
 
+/// The environment `plexica plugin test` runs a plugin's tests in: a platform of their own,
+/// the plugin installed and active in a tenant (read it with `plexica_sdk::testing::platform`).
+pub mod test_platform {
+    /// The core API's base URL.
+    pub const URL: &str = "PLEXICA_TEST_PLATFORM_URL";
+    /// A token of the plugin's install in [`TENANT`]: what its backend acts with.
+    pub const INSTALL_TOKEN: &str = "PLEXICA_TEST_PLATFORM_INSTALL_TOKEN";
+    /// A user API token (the tenant's administrator) to call the platform as a user would,
+    /// e.g. the plugin's routes through the gateway.
+    pub const USER_TOKEN: &str = "PLEXICA_TEST_PLATFORM_USER_TOKEN";
+    /// The tenant the plugin is installed in.
+    pub const TENANT: &str = "PLEXICA_TEST_PLATFORM_TENANT";
+    /// A workspace of that tenant.
+    pub const WORKSPACE: &str = "PLEXICA_TEST_PLATFORM_WORKSPACE";
+}
+
 /// Prefix of every refresh token.
 pub const REFRESH_TOKEN_PREFIX: &str = "plxrt_";
 

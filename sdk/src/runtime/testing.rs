@@ -106,6 +106,69 @@ impl ContextBuilder {
     }
 }
 
+/// The platform `plexica plugin test` started for this test run: the plugin installed and
+/// active in [`Platform::tenant`]. `None` under a plain `cargo test`.
+#[derive(Clone)]
+pub struct Platform {
+    /// The core API's base URL.
+    pub url: String,
+    /// The plugin's install token.
+    pub install_token: String,
+    /// A user API token (the tenant's administrator).
+    pub user_token: String,
+    /// The tenant.
+    pub tenant: String,
+    /// A workspace of the tenant.
+    pub workspace: String,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform")
+            .field("url", &self.url)
+            .field("tenant", &self.tenant)
+            .field("workspace", &self.workspace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Platform {
+    /// A context of the plugin in the platform's tenant and workspace, connected: `ctx.data()`,
+    /// `ctx.events()`, `ctx.config()`… reach the real core API.
+    pub fn context(&self) -> Context {
+        ContextBuilder::new(&self.tenant)
+            .workspace(&self.workspace)
+            .core(&self.url, &self.install_token)
+            .build()
+    }
+
+    /// The URL of `path` of the plugin's `service` through the gateway (add
+    /// [`Platform::user_token`] as the bearer).
+    pub fn gateway_url(&self, plugin: &str, service: &str, path: &str) -> String {
+        format!(
+            "{}/api/v1/tenants/{}/gateway/{plugin}/{service}/{}",
+            self.url.trim_end_matches('/'),
+            self.tenant,
+            path.trim_start_matches('/')
+        )
+    }
+}
+
+/// The platform of `plexica plugin test`, from its environment
+/// ([`crate::api::core::test_platform`]); `None` when a variable is missing (a plain
+/// `cargo test`).
+pub fn platform() -> Option<Platform> {
+    use crate::api::core::test_platform as env;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(Platform {
+        url: var(env::URL)?,
+        install_token: var(env::INSTALL_TOKEN)?,
+        user_token: var(env::USER_TOKEN)?,
+        tenant: var(env::TENANT)?,
+        workspace: var(env::WORKSPACE)?,
+    })
+}
+
 /// An event of type `event_type` carrying `data`, for tenant [`TENANT`], with a fresh id, no
 /// workspace and no actor. Its fields are public: adjust them as the test needs.
 pub fn event<T>(event_type: impl Into<String>, data: T) -> Event<T> {

@@ -281,8 +281,9 @@ fn run_step(dir: &Path, command: &str, profile: BuildProfile) -> CliResult {
     }
 }
 
+/// This process's stderr, for a child's stdout (its output is progress, not a result).
 #[cfg(unix)]
-fn stderr_as_stdio() -> Stdio {
+pub fn stderr_as_stdio() -> Stdio {
     use std::os::fd::AsFd as _;
     std::io::stderr()
         .as_fd()
@@ -291,7 +292,8 @@ fn stderr_as_stdio() -> Stdio {
         .unwrap_or_else(|_| Stdio::inherit())
 }
 
+/// This process's stderr, for a child's stdout.
 #[cfg(not(unix))]
-fn stderr_as_stdio() -> Stdio {
+pub fn stderr_as_stdio() -> Stdio {
     Stdio::inherit()
 }

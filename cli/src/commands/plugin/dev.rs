@@ -190,6 +190,65 @@ fn start_platform(
     Ok((platform?, last_start))
 }
 
+/// Creates `tenant` and its `workspace` unless they exist (waiting until the tenant is
+/// provisioned).
+pub fn ensure_tenant_and_workspace(
+    client: &CoreClient,
+    tenant: &str,
+    workspace: &str,
+) -> CliResult {
+    let found = match client.tenant(tenant) {
+        Ok(found) => found,
+        Err(e) if e.status() == Some(404) => {
+            client
+                .create_tenant(&CreateTenantRequest {
+                    slug: tenant.to_owned(),
+                    name: "Development".to_owned(),
+                    ..CreateTenantRequest::default()
+                })?
+                .1
+        }
+        Err(e) => return Err(e.into()),
+    };
+    wait_provisioned(client, found, Duration::from_secs(60))?;
+    match client.workspace(tenant, workspace) {
+        Ok(_) => Ok(()),
+        Err(e) if e.status() == Some(404) => {
+            client.create_workspace(
+                tenant,
+                &CreateWorkspaceRequest {
+                    slug: workspace.to_owned(),
+                    name: "Development".to_owned(),
+                    ..CreateWorkspaceRequest::default()
+                },
+            )?;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The plugin in `dir`, built for `profile`, as a package for a development install: stored,
+/// since it goes to this machine's platform and there is nothing to gain from compressing it.
+pub fn dev_package(
+    dir: &Path,
+    manifest: &Manifest,
+    profile: BuildProfile,
+    ui: &Ui,
+) -> CliResult<Vec<u8>> {
+    let options = CollectOptions {
+        allow_secrets: false,
+        profile,
+    };
+    let files = package::collect(dir, manifest, &options).map_err(collect_error)?;
+    archive_with(
+        &files,
+        &manifest.package_file_name(),
+        Compression::Store,
+        ui,
+    )
+}
+
 /// Why a reload did not happen.
 enum Failure {
     /// The loop cannot go on (the platform refuses development installs).
@@ -219,7 +278,7 @@ struct Session {
 
 impl Session {
     fn run(&self, manifest: &Manifest, port_ui: u16, ui: &Ui) -> CliResult {
-        self.ensure_tenant_and_workspace()?;
+        ensure_tenant_and_workspace(&self.client, &self.tenant, &self.workspace)?;
         let relevance = Relevance::new(&self.dir, manifest, &self.data_dir);
         let (changed, changes) = std::sync::mpsc::channel();
         let _watcher = watch::start(&self.dir, relevance.clone(), changed)
@@ -268,39 +327,6 @@ impl Session {
             let _ = follower.join();
         }
         Ok(())
-    }
-
-    /// Creates the tenant and the workspace unless they exist.
-    fn ensure_tenant_and_workspace(&self) -> CliResult {
-        let tenant = match self.client.tenant(&self.tenant) {
-            Ok(tenant) => tenant,
-            Err(e) if e.status() == Some(404) => {
-                self.client
-                    .create_tenant(&CreateTenantRequest {
-                        slug: self.tenant.clone(),
-                        name: "Development".to_owned(),
-                        ..CreateTenantRequest::default()
-                    })?
-                    .1
-            }
-            Err(e) => return Err(e.into()),
-        };
-        wait_provisioned(&self.client, tenant, Duration::from_secs(60))?;
-        match self.client.workspace(&self.tenant, &self.workspace) {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(404) => {
-                self.client.create_workspace(
-                    &self.tenant,
-                    &CreateWorkspaceRequest {
-                        slug: self.workspace.clone(),
-                        name: "Development".to_owned(),
-                        ..CreateWorkspaceRequest::default()
-                    },
-                )?;
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Rebuilds what `what` asks for and, unless only the frontend changed, installs the new
@@ -364,18 +390,7 @@ impl Session {
             return Ok(());
         }
         let installing = Instant::now();
-        let options = CollectOptions {
-            allow_secrets: false,
-            profile: self.profile,
-        };
-        let files = package::collect(&self.dir, &manifest, &options).map_err(collect_error)?;
-        // The package goes to this machine's platform: nothing to gain from compressing it.
-        let bytes = archive_with(
-            &files,
-            &manifest.package_file_name(),
-            Compression::Store,
-            ui,
-        )?;
+        let bytes = dev_package(&self.dir, &manifest, self.profile, ui)?;
         let _ = self.last_start.take();
         let installed = self
             .client

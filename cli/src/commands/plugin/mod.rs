@@ -12,6 +12,7 @@ pub mod publish;
 pub mod sdk;
 pub mod search;
 pub mod sign;
+pub mod test;
 pub mod validate;
 pub mod verify;
 pub mod yank;
@@ -39,6 +40,9 @@ pub enum PluginCommand {
     /// Run the plugin on a local platform in development mode, rebuilt and reinstalled on
     /// every change, its logs, events and gateway calls in one stream.
     Dev(dev::DevArgs),
+    /// Run the plugin's own tests with a platform of their own: the plugin installed in a
+    /// tenant, URL and tokens in the environment (plexica_sdk::testing::platform).
+    Test(test::TestArgs),
     /// Write the reproducible .pxp archive.
     Package(package::PackageArgs),
     /// Sign a .pxp with one of your keys.
@@ -72,6 +76,7 @@ pub fn run(command: PluginCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         PluginCommand::Validate(args) => validate::run(args, ui),
         PluginCommand::Build(args) => build::run(args, ui),
         PluginCommand::Dev(args) => dev::run(args, global, ui),
+        PluginCommand::Test(args) => test::run(args, ui),
         PluginCommand::Package(args) => package::run(args, ui),
         PluginCommand::Sign(args) => sign::run(args, global, ui),
         PluginCommand::Verify(args) => verify::run(args, ui),
