@@ -67,6 +67,8 @@ fn backend(runs: usize) {
     dev.wait_for("reloaded", "hello 0.1.0", FIRST_BUILD);
     let (url, token) = curl_target(&dev.wait_for("ready", "watching", RELOAD));
     let main = dir.join("src/main.rs");
+    let client = reqwest::blocking::Client::new();
+    assert_eq!(get(&url, &token)["plugin"], "hello");
     let mut current = "hello".to_owned();
     let mut totals = Vec::new();
     let mut splits: Vec<Value> = Vec::new();
@@ -76,7 +78,16 @@ fn backend(runs: usize) {
         let started = Instant::now();
         edit_handler(&main, &current, &next);
         loop {
-            if get(&url, &token)["plugin"] == next.as_str() {
+            // While the backend restarts the gateway answers 503: keep looking.
+            let answer = client
+                .get(&url)
+                .bearer_auth(&token)
+                .header("x-plexica-workspace", "dev")
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
+                .and_then(|r| r.json::<Value>().ok());
+            if answer.is_some_and(|a| a["plugin"] == next.as_str()) {
                 break;
             }
             assert!(started.elapsed() < RELOAD, "run {run} did not reload");
