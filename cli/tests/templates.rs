@@ -351,7 +351,7 @@ fn tests_run_against_a_platform_of_their_own(sandbox: &Sandbox, dir: &Path) {
     let output = run_ok(
         sandbox
             .plexica_process()
-            .args(["-o", "json", "plugin", "test", "--", "--nocapture"])
+            .args(["-o", "json", "plugin", "test", "--", "--", "--nocapture"])
             .current_dir(dir),
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
