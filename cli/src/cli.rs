@@ -3,9 +3,10 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands::ServiceArgs;
 use crate::commands::{
-    completions, events, keys, login, plugin, profile, quickstart, registry, tenant, token, up,
-    workspace,
+    auth, completions, events, keys, login, plugin, profile, quickstart, registry, tenant, token,
+    up, workspace,
 };
 
 /// Plexica: scaffold, validate, build, package, sign and publish plugins; administer
@@ -91,13 +92,22 @@ pub enum Command {
     Keys(keys::KeysCommand),
     /// Log in to the core API and/or the registry; secrets go to credentials.toml.
     Login(login::LoginArgs),
-    /// Forget (and revoke) this machine's session or token.
-    Logout,
-    /// Show who the core API (or the registry) sees.
-    Whoami,
-    /// Show and switch configuration profiles.
+    /// Forget (and revoke) this profile's session or token.
+    #[command(
+        after_help = "Examples:\n  plexica logout\n  plexica logout --registry\n  plexica --profile ci logout --core --registry"
+    )]
+    Logout(ServiceArgs),
+    /// Show who the core API (or the registry, or both) sees, and which server answered.
+    #[command(
+        after_help = "Examples:\n  plexica whoami\n  plexica whoami --registry\n  plexica whoami --core --registry -o json"
+    )]
+    Whoami(ServiceArgs),
+    /// Show, change, switch and delete configuration profiles.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Every profile's logins (who, where, until when), and switching between them.
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
     /// Registry accounts: invite publishers (administrators), sign up.
     #[command(subcommand)]
     Registry(registry::RegistryCommand),

@@ -1,15 +1,16 @@
-//! `credentials.toml` (cli.md, "Files"): registry tokens by registry URL and core API sessions
-//! by API URL, kept 0600 and refused when group or others can read it; and which token a call
-//! uses.
+//! `credentials.toml` (cli.md, "Files"): each profile's registry tokens by registry URL and
+//! core API sessions by API URL, kept 0600 and refused when group or others can read it; and
+//! which token a call uses. A profile only ever uses its own logins: logging in under one
+//! profile never changes what another can do, even when both name the same server.
 //!
 //! ```toml
-//! [registries."https://registry.example.com"]
+//! [profiles.default.registries."https://registry.example.com"]
 //! token = "plxr_…"
 //! token-id = "…"
 //! username = "alice"
 //! expires-at = "2026-01-01T00:00:00Z"
 //!
-//! [apis."https://api.example.com"]
+//! [profiles.default.apis."https://api.example.com"]
 //! token = "eyJ…"            # access token (or a `plx_` API token)
 //! refresh-token = "plxrt_…" # absent for API tokens
 //! expires-at-unix = 1767225600
@@ -19,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigDir, read_secret_file, replace_file};
@@ -88,13 +90,121 @@ pub struct ApiSession {
     pub tenant: Option<String>,
 }
 
+/// How long a stored login still works, as far as this machine knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Validity {
+    /// It works for `seconds` more (`None`: the server did not say).
+    Valid {
+        /// Seconds left.
+        seconds: Option<i64>,
+    },
+    /// The access token expired; the refresh token renews it on the next command.
+    Renews,
+    /// It expired: log in again.
+    Expired,
+}
+
+impl ApiSession {
+    /// How long this session still works at `now` (Unix seconds).
+    pub fn validity(&self, now: i64) -> Validity {
+        match (self.expires_at_unix, &self.refresh_token) {
+            (Some(at), None) if at < now => Validity::Expired,
+            (Some(at), Some(_)) if at < now => Validity::Renews,
+            (at, _) => Validity::Valid {
+                seconds: at.map(|at| at - now),
+            },
+        }
+    }
+}
+
+impl StoredLogin {
+    /// How long this token still works at `now` (Unix seconds).
+    pub fn validity(&self, now: i64) -> Validity {
+        let at = self.expires_at.as_deref().and_then(|text| {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(time::OffsetDateTime::unix_timestamp)
+        });
+        match at {
+            Some(at) if at < now => Validity::Expired,
+            at => Validity::Valid {
+                seconds: at.map(|at| at - now),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Validity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Valid { seconds: None } => f.write_str("valid"),
+            Self::Valid {
+                seconds: Some(seconds),
+            } => write!(f, "valid for {} more", human_duration(*seconds)),
+            Self::Renews => f.write_str("access token expired; renewed on the next command"),
+            Self::Expired => f.write_str("expired: log in again"),
+        }
+    }
+}
+
+/// The time now, Unix seconds.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `seconds` as a person reads it: `90 s`, `12 min`, `5 h`, `30 days`.
+pub fn human_duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
 /// The contents of `credentials.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Credentials {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    profiles: BTreeMap<String, ProfileLogins>,
+    /// Logins keyed by server alone, written before profiles owned them: never used (they
+    /// could belong to any profile), dropped when the file is next written.
+    #[serde(default, rename = "registries", skip_serializing)]
+    unowned_registries: Option<IgnoredAny>,
+    #[serde(default, rename = "apis", skip_serializing)]
+    unowned_apis: Option<IgnoredAny>,
+}
+
+/// The logins of one profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileLogins {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     registries: BTreeMap<String, StoredLogin>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     apis: BTreeMap<String, ApiSession>,
+}
+
+impl ProfileLogins {
+    /// The registry logins, by registry URL.
+    pub fn registries(&self) -> impl Iterator<Item = (&str, &StoredLogin)> {
+        self.registries
+            .iter()
+            .map(|(url, login)| (url.as_str(), login))
+    }
+
+    /// The core API sessions, by API URL.
+    pub fn apis(&self) -> impl Iterator<Item = (&str, &ApiSession)> {
+        self.apis
+            .iter()
+            .map(|(url, session)| (url.as_str(), session))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.registries.is_empty() && self.apis.is_empty()
+    }
 }
 
 impl Credentials {
@@ -122,43 +232,91 @@ impl Credentials {
         replace_file(&dir.credentials_file(), &text, true)
     }
 
-    /// The login kept for `registry`.
-    pub fn get(&self, registry: &ServiceUrl) -> Option<&StoredLogin> {
-        self.registries.get(registry.as_str())
+    /// Whether the file holds logins from before profiles owned them (which are not used).
+    pub fn has_unowned(&self) -> bool {
+        self.unowned_registries.is_some() || self.unowned_apis.is_some()
     }
 
-    /// Keeps `login` for `registry`, replacing any previous one.
-    pub fn set(&mut self, registry: &ServiceUrl, login: StoredLogin) {
-        self.registries.insert(registry.as_str().to_owned(), login);
+    /// Every profile that holds a login.
+    pub fn profiles(&self) -> impl Iterator<Item = (&str, &ProfileLogins)> {
+        self.profiles
+            .iter()
+            .map(|(name, logins)| (name.as_str(), logins))
     }
 
-    /// Forgets the login for `registry`; returns it.
-    pub fn remove(&mut self, registry: &ServiceUrl) -> Option<StoredLogin> {
-        self.registries.remove(registry.as_str())
+    /// The login profile `profile` keeps for `registry`.
+    pub fn registry(&self, profile: &str, registry: &ServiceUrl) -> Option<&StoredLogin> {
+        self.profiles
+            .get(profile)?
+            .registries
+            .get(registry.as_str())
     }
 
-    /// The session kept for core API `api`.
-    pub fn api(&self, api: &ServiceUrl) -> Option<&ApiSession> {
-        self.apis.get(api.as_str())
+    /// Keeps `login` for `registry` in `profile`, replacing any previous one.
+    pub fn set_registry(&mut self, profile: &str, registry: &ServiceUrl, login: StoredLogin) {
+        self.profile_mut(profile)
+            .registries
+            .insert(registry.as_str().to_owned(), login);
     }
 
-    /// Keeps `session` for `api`, replacing any previous one.
-    pub fn set_api(&mut self, api: &ServiceUrl, session: ApiSession) {
-        self.apis.insert(api.as_str().to_owned(), session);
+    /// Forgets `profile`'s login for `registry`; returns it.
+    pub fn remove_registry(&mut self, profile: &str, registry: &ServiceUrl) -> Option<StoredLogin> {
+        let removed = self
+            .profiles
+            .get_mut(profile)?
+            .registries
+            .remove(registry.as_str());
+        self.drop_if_empty(profile);
+        removed
     }
 
-    /// Forgets the session for `api`; returns it.
-    pub fn remove_api(&mut self, api: &ServiceUrl) -> Option<ApiSession> {
-        self.apis.remove(api.as_str())
+    /// The session profile `profile` keeps for core API `api`.
+    pub fn api(&self, profile: &str, api: &ServiceUrl) -> Option<&ApiSession> {
+        self.profiles.get(profile)?.apis.get(api.as_str())
+    }
+
+    /// Keeps `session` for `api` in `profile`, replacing any previous one.
+    pub fn set_api(&mut self, profile: &str, api: &ServiceUrl, session: ApiSession) {
+        self.profile_mut(profile)
+            .apis
+            .insert(api.as_str().to_owned(), session);
+    }
+
+    /// Forgets `profile`'s session for `api`; returns it.
+    pub fn remove_api(&mut self, profile: &str, api: &ServiceUrl) -> Option<ApiSession> {
+        let removed = self.profiles.get_mut(profile)?.apis.remove(api.as_str());
+        self.drop_if_empty(profile);
+        removed
+    }
+
+    /// Forgets every login of `profile`; returns them.
+    pub fn remove_profile(&mut self, profile: &str) -> Option<ProfileLogins> {
+        self.profiles.remove(profile)
+    }
+
+    fn profile_mut(&mut self, profile: &str) -> &mut ProfileLogins {
+        self.profiles.entry(profile.to_owned()).or_default()
+    }
+
+    fn drop_if_empty(&mut self, profile: &str) {
+        if self
+            .profiles
+            .get(profile)
+            .is_some_and(ProfileLogins::is_empty)
+        {
+            self.profiles.remove(profile);
+        }
     }
 }
 
 /// The environment variable that carries a core API token (`plx_…` or an access token).
 pub const API_TOKEN_VARIABLE: &str = "PLEXICA_TOKEN";
 
-/// The credentials for calls to core API `api`: `PLEXICA_TOKEN`, then the credentials file.
+/// The credentials for calls to core API `api` under `profile`: `PLEXICA_TOKEN`, then the
+/// profile's session in the credentials file.
 pub fn resolve_api(
     dir: &ConfigDir,
+    profile: &str,
     api: &ServiceUrl,
 ) -> CliResult<Option<(ApiSession, TokenSource)>> {
     if let Some(value) = std::env::var(API_TOKEN_VARIABLE)
@@ -176,7 +334,7 @@ pub fn resolve_api(
         return Ok(Some((session, TokenSource::Env(API_TOKEN_VARIABLE))));
     }
     Ok(Credentials::load(dir)?
-        .api(api)
+        .api(profile, api)
         .map(|session| (session.clone(), TokenSource::File)))
 }
 
@@ -189,9 +347,14 @@ pub enum TokenSource {
     File,
 }
 
-/// The token for calls to `registry`: `PLEXICA_REGISTRY_TOKEN`, then `PLEXICA_TOKEN`, then the
-/// credentials file (which is only read when no variable is set).
-pub fn resolve(dir: &ConfigDir, registry: &ServiceUrl) -> CliResult<Option<(Token, TokenSource)>> {
+/// The token for calls to `registry` under `profile`: `PLEXICA_REGISTRY_TOKEN`, then
+/// `PLEXICA_TOKEN`, then the profile's login in the credentials file (which is only read when
+/// no variable is set).
+pub fn resolve(
+    dir: &ConfigDir,
+    profile: &str,
+    registry: &ServiceUrl,
+) -> CliResult<Option<(Token, TokenSource)>> {
     for variable in TOKEN_VARIABLES {
         if let Some(value) = std::env::var(variable)
             .ok()
@@ -202,7 +365,7 @@ pub fn resolve(dir: &ConfigDir, registry: &ServiceUrl) -> CliResult<Option<(Toke
         }
     }
     Ok(Credentials::load(dir)?
-        .get(registry)
+        .registry(profile, registry)
         .map(|login| (login.token.clone(), TokenSource::File)))
 }
 
@@ -220,14 +383,83 @@ mod tests {
         };
         let mut credentials = Credentials::default();
         let registry = ServiceUrl::parse("http://127.0.0.1:9/").expect("url");
-        credentials.set(&registry, login.clone());
+        credentials.set_registry("ci", &registry, login.clone());
         for shown in [format!("{login:?}"), format!("{credentials:?}")] {
             assert!(!shown.contains("topsecret"), "{shown}");
         }
         assert!(
             toml::to_string(&credentials)
                 .expect("toml")
-                .contains("[registries.\"http://127.0.0.1:9\"]")
+                .contains("[profiles.ci.registries.\"http://127.0.0.1:9\"]")
         );
+    }
+
+    #[test]
+    fn validity_reads_the_expiry_of_each_kind_of_login() {
+        let now = 1_796_464_800; // 2026-12-05T10:00:00Z
+        let login = |at: &str| StoredLogin {
+            token: Token::new("plxr_x"),
+            token_id: None,
+            username: None,
+            expires_at: Some(at.to_owned()),
+        };
+        assert_eq!(
+            login("2026-12-05T10:01:30Z").validity(now),
+            Validity::Valid { seconds: Some(90) }
+        );
+        assert_eq!(
+            login("2026-12-05T09:00:00Z").validity(now),
+            Validity::Expired
+        );
+        let session = |refresh: Option<&str>| ApiSession {
+            token: Token::new("eyJ"),
+            refresh_token: refresh.map(Token::new),
+            expires_at_unix: Some(now - 1),
+            username: None,
+            tenant: None,
+        };
+        assert_eq!(session(Some("plxrt_x")).validity(now), Validity::Renews);
+        assert_eq!(session(None).validity(now), Validity::Expired);
+        assert_eq!(human_duration(90), "90 s");
+        assert_eq!(human_duration(3 * 86_400), "3 days");
+    }
+
+    #[test]
+    fn a_profile_sees_only_its_own_logins() {
+        let api = ServiceUrl::parse("http://127.0.0.1:7800").expect("url");
+        let session = |who: &str| ApiSession {
+            token: Token::new(format!("token of {who}")),
+            refresh_token: None,
+            expires_at_unix: None,
+            username: Some(who.to_owned()),
+            tenant: None,
+        };
+        let mut credentials = Credentials::default();
+        credentials.set_api("local", &api, session("admin"));
+        credentials.set_api("bob", &api, session("bob"));
+        assert_eq!(credentials.api("local", &api), Some(&session("admin")));
+        assert_eq!(credentials.api("bob", &api), Some(&session("bob")));
+        assert_eq!(credentials.remove_api("bob", &api), Some(session("bob")));
+        assert_eq!(credentials.api("bob", &api), None);
+        assert_eq!(credentials.api("local", &api), Some(&session("admin")));
+        assert_eq!(
+            credentials.profiles().count(),
+            1,
+            "an empty profile is dropped"
+        );
+    }
+
+    #[test]
+    fn logins_keyed_by_server_alone_are_never_used_and_not_written_back() {
+        let old = "[apis.\"http://127.0.0.1:7800\"]\ntoken = \"plx_old\"\n\n\
+                   [registries.\"http://127.0.0.1:7700\"]\ntoken = \"plxr_old\"\n";
+        let credentials: Credentials = toml::from_str(old).expect("the old shape still reads");
+        assert!(credentials.has_unowned());
+        let api = ServiceUrl::parse("http://127.0.0.1:7800").expect("url");
+        assert_eq!(credentials.api(crate::profile::DEFAULT_PROFILE, &api), None);
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains("plx_old"), "{shown}");
+        let written = toml::to_string(&credentials).expect("toml");
+        assert!(!written.contains("old"), "{written}");
     }
 }

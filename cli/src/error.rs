@@ -42,8 +42,6 @@ pub struct CliError {
     pub message: String,
     /// What to do about it.
     pub help: Option<String>,
-    /// Already reported on stderr (e.g. rendered diagnostics): print nothing more.
-    pub reported: bool,
 }
 
 impl CliError {
@@ -53,7 +51,6 @@ impl CliError {
             kind,
             message: message.into(),
             help: None,
-            reported: false,
         }
     }
 
@@ -71,14 +68,6 @@ impl CliError {
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
-    }
-
-    /// A failure whose details were already printed.
-    pub fn reported(kind: ExitKind, message: impl Into<String>) -> Self {
-        Self {
-            reported: true,
-            ..Self::new(kind, message)
-        }
     }
 }
 

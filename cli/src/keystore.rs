@@ -76,6 +76,24 @@ impl KeyStore {
         Ok((key, secret_path))
     }
 
+    /// Deletes the key pair called `name` (missing files are not an error).
+    pub fn remove(&self, name: &str) -> CliResult {
+        check_name(name)?;
+        let (secret_path, public_path) = self.paths(name);
+        for path in [secret_path, public_path] {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(CliError::failed(format!(
+                        "cannot remove {}: {e}",
+                        path.display()
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Every key pair, sorted by name.
     pub fn list(&self) -> CliResult<Vec<StoredKey>> {
         let entries = match std::fs::read_dir(&self.dir) {

@@ -12,6 +12,7 @@ mod output;
 mod profile;
 mod render;
 mod sdk_copy;
+mod signal;
 mod templates;
 
 use std::process::ExitCode;
@@ -20,16 +21,18 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let color = output::Ui::new(&cli.global).color();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            if !error.reported || error.help.is_some() {
-                eprintln!("error: {}", error.message);
-                if let Some(help) = &error.help {
-                    eprintln!("help: {help}");
-                }
+            let (error_label, help_label) = if color {
+                ("\x1b[1;31merror\x1b[0m", "\x1b[1;36mhelp\x1b[0m")
             } else {
-                eprintln!("error: {}", error.message);
+                ("error", "help")
+            };
+            eprintln!("{error_label}: {}", error.message);
+            if let Some(help) = &error.help {
+                eprintln!("{help_label}: {help}");
             }
             ExitCode::from(error.kind.code())
         }

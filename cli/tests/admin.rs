@@ -227,11 +227,14 @@ fn journey(sandbox: &Sandbox) {
         .args(["tenant", "suspend", "acme"])
         .assert()
         .success();
-    let tenant_user = Sandbox::new();
-    std::fs::create_dir_all(tenant_user.config_dir()).expect("mkdir");
+    // The tenant admin logs in under profile `bob`, on the same core API as the super admin's
+    // profile `local`: each profile keeps its own login.
+    let bob = |args: &[&str]| run(sandbox, &[&["--profile", "bob"], args].concat());
     let login = |extra: &[&str]| {
-        let mut cmd = tenant_user.plexica();
+        let mut cmd = sandbox.plexica();
         cmd.args([
+            "--profile",
+            "bob",
             "-o",
             "json",
             "login",
@@ -264,22 +267,80 @@ fn journey(sandbox: &Sandbox) {
     assert_eq!(json(&logged_in)["tenant"], "acme");
     let everything = format!("{logged_in:?}");
     assert!(!everything.contains(&admin_password), "no secret in output");
-    // The tenant admin's profile remembers the tenant.
-    let me = tenant_user.json_ok(["-o", "json", "whoami"]);
+    // The tenant admin's profile remembers the tenant, and names the API that answered.
+    let me = json(&bob(&["-o", "json", "whoami"]));
     assert_eq!(me["tenant"], "acme");
     assert_eq!(me["roles"][0], "admin");
-    let mine = tenant_user.json_ok(["-o", "json", "workspace", "list"]);
+    assert_eq!(me["api"], platform_api(sandbox).trim_end_matches('/'));
+    let mine = json(&bob(&["-o", "json", "workspace", "list"]));
     assert_eq!(mine["total"], 1);
-    // A tenant admin is not a super admin.
-    let forbidden = run(&tenant_user, &["tenant", "list"]);
+    // A tenant admin is not a super admin, and `local` is still the super admin.
+    let forbidden = bob(&["tenant", "list"]);
     assert_eq!(code(&forbidden), 3);
-    tenant_user.json_ok(["-o", "json", "logout"]);
-    let after = run(&tenant_user, &["workspace", "list"]);
+    let local = sandbox.json_ok(["-o", "json", "whoami"]);
+    assert_eq!(local["super_admin"], true, "{local}");
+    // `auth status` shows both identities, each under its own profile.
+    let status = sandbox.json_ok(["-o", "json", "auth", "status"]);
+    let who = |profile: &str| {
+        status
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["profile"] == profile && r["service"] == "core")
+            .map(|r| (r["username"].clone(), r["validity"]["state"].clone()))
+    };
+    assert_eq!(
+        who("local"),
+        Some((serde_json::json!("admin"), serde_json::json!("valid"))),
+        "{status}"
+    );
+    assert_eq!(
+        who("bob"),
+        Some((serde_json::json!(admin_email), serde_json::json!("valid"))),
+        "{status}"
+    );
+    // `auth switch` changes who the commands act as; switching back restores the admin.
+    sandbox.json_ok(["-o", "json", "auth", "switch", "bob"]);
+    assert_eq!(sandbox.json_ok(["-o", "json", "whoami"])["tenant"], "acme");
+    sandbox.json_ok(["-o", "json", "auth", "switch", "local"]);
+    // Logging out of `bob` leaves `local` logged in.
+    assert!(bob(&["-o", "json", "logout"]).status.success());
+    let after = bob(&["workspace", "list"]);
     assert_eq!(code(&after), 3, "{}", stderr(&after));
     assert!(
-        stderr(&after).contains("plexica login"),
+        stderr(&after).contains("plexica --profile bob login"),
         "{}",
         stderr(&after)
+    );
+    let still = sandbox.json_ok(["-o", "json", "whoami", "--core", "--registry"]);
+    assert_eq!(still["api"]["super_admin"], true, "{still}");
+    assert_eq!(still["registry"]["username"], "admin", "{still}");
+    // A registry scope asked of the core API is caught before anything is created.
+    let misdirected = run(
+        sandbox,
+        &["token", "create", "ci", "--core", "--scopes", "publish"],
+    );
+    assert_eq!(code(&misdirected), 2, "{}", stderr(&misdirected));
+    assert!(
+        stderr(&misdirected).contains("--registry"),
+        "{}",
+        stderr(&misdirected)
+    );
+    let registry_token = sandbox.json_ok([
+        "-o",
+        "json",
+        "token",
+        "create",
+        "ci",
+        "--registry",
+        "--scopes",
+        "publish",
+    ]);
+    assert!(
+        registry_token["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("plxr_")),
+        "{registry_token}"
     );
 
     // Hard delete asks for confirmation, then removes everything.
@@ -303,6 +364,20 @@ fn up_then_admin_commands_on_sqlite() {
     let data_dir = sandbox.work().join(".plexica");
     std::fs::create_dir_all(&data_dir).expect("data dir");
     std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // A start that cannot bind its ports leaves no password behind, so the next start is the
+    // first run and prints them.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().expect("addr").port().to_string();
+    let failed = sandbox
+        .plexica()
+        .args(["up", "--port-api", "0", "--port-registry", &port])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    assert_eq!(code(&failed), 1, "{}", stderr(&failed));
+    assert!(stderr(&failed).contains(&port), "{}", stderr(&failed));
+    assert!(!data_dir.join("admin-password").exists());
+    drop(busy);
     let platform = Platform::start(&sandbox, None, None);
     assert!(platform.api_url.starts_with("http://127.0.0.1:"));
     journey(&sandbox);
@@ -370,6 +445,16 @@ fn up_then_admin_commands_on_sqlite() {
     sandbox.json_ok(["-o", "json", "tenant", "list"]);
     let result = again.stop();
     assert!(result.get("password").is_none(), "{result}");
+    // Every start says where the passwords are.
+    let kept = data_dir
+        .canonicalize()
+        .expect("data dir")
+        .join("admin-password");
+    assert_eq!(
+        result["password_file"],
+        kept.display().to_string(),
+        "{result}"
+    );
 }
 
 #[test]

@@ -471,6 +471,19 @@ fn completions_are_generated_for_each_shell() {
             .success()
             .stdout(predicate::str::contains("plexica"));
     }
+    // `plexica completions zsh | head -1`: the reader goes away before the script is written.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"))
+        .args(["completions", "zsh"])
+        .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("waits");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

@@ -169,8 +169,8 @@ fn credentials_are_rewritten_0600_and_refused_when_others_can_read_them() {
     write(
         &file,
         &format!(
-            "[registries.\"{REFUSED}\"]\ntoken = \"plxr_firstsecret\"\nusername = \"alice\"\n\n\
-             [registries.\"https://other.example.com\"]\ntoken = \"plxr_othersecret\"\n"
+            "[profiles.default.registries.\"{REFUSED}\"]\ntoken = \"plxr_firstsecret\"\nusername = \"alice\"\n\n\
+             [profiles.default.registries.\"https://other.example.com\"]\ntoken = \"plxr_othersecret\"\n"
         ),
     );
     set_mode(&file, 0o400);
@@ -309,6 +309,90 @@ fn profiles_round_trip_through_use_show_and_list() {
         ));
 }
 
+#[cfg(unix)]
+#[test]
+fn profiles_are_set_unset_and_deleted_with_their_logins_only() {
+    let sandbox = Sandbox::new();
+    let run = |args: &[&str]| {
+        sandbox
+            .plexica()
+            .args(["-o", "json"])
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    // `set` creates the profile named by --profile; URLs are checked and stored without `/`.
+    let set = run(&[
+        "--profile",
+        "ci",
+        "profile",
+        "set",
+        "api-url",
+        "http://127.0.0.1:9/",
+    ]);
+    assert!(set.status.success(), "{set:?}");
+    assert_eq!(json(&set)["api_url"], "http://127.0.0.1:9");
+    let set = run(&[
+        "--profile",
+        "ci",
+        "profile",
+        "set",
+        "default-tenant",
+        "acme",
+    ]);
+    assert_eq!(json(&set)["default_tenant"], "acme");
+    let bad = run(&[
+        "--profile",
+        "ci",
+        "profile",
+        "set",
+        "registry-url",
+        "ftp://x",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    let unknown = run(&["profile", "set", "registy-url", "http://x"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("registry-url"),
+        "a near miss is named: {unknown:?}"
+    );
+    let unset = run(&["--profile", "ci", "profile", "unset", "default-tenant"]);
+    assert!(json(&unset)["default_tenant"].is_null());
+
+    // Two profiles with logins; deleting one forgets its logins and keeps the other's. Logins
+    // without a token id (and a server that does not answer) are forgotten, not revoked.
+    let credentials = sandbox.config_dir().join("credentials.toml");
+    write(
+        &credentials,
+        &format!(
+            "[profiles.ci.registries.\"{REFUSED}\"]\ntoken = \"plxr_cisecret\"\n\n\
+             [profiles.other.registries.\"{REFUSED}\"]\ntoken = \"plxr_othersecret\"\n"
+        ),
+    );
+    set_mode(&credentials, 0o600);
+    let refused = sandbox
+        .plexica()
+        .args(["profile", "delete", "ci"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "no terminal, no --yes: {refused:?}"
+    );
+    let deleted = run(&["--yes", "profile", "delete", "ci"]);
+    assert!(deleted.status.success(), "{deleted:?}");
+    assert_eq!(json(&deleted)["logins_removed"], 1);
+    let text = std::fs::read_to_string(&credentials).expect("read");
+    assert!(!text.contains("plxr_cisecret"), "{text}");
+    assert!(text.contains("plxr_othersecret"), "{text}");
+    let config = std::fs::read_to_string(sandbox.config_dir().join("config.toml")).expect("read");
+    assert!(!config.contains("[profiles.ci]"), "{config}");
+    assert!(!config.contains("current-profile = \"ci\""), "{config}");
+    let gone = run(&["--yes", "profile", "delete", "ci"]);
+    assert_eq!(gone.status.code(), Some(4), "{gone:?}");
+}
+
 #[test]
 fn profile_show_without_a_configuration_shows_an_empty_default() {
     let output = Sandbox::new()
@@ -352,4 +436,104 @@ fn plugin_specs_are_checked_before_any_request() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--expires"));
+}
+
+/// A backend crate with no dependencies (builds in seconds) whose manifest ships its binary.
+fn tiny_backend(sandbox: &Sandbox) -> std::path::PathBuf {
+    let dir = sandbox.work().join("tiny");
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    write(
+        &dir.join("Cargo.toml"),
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    write(&dir.join("src/main.rs"), "fn main() {}\n");
+    write(
+        &dir.join("plexica.toml"),
+        "[plugin]\nid = \"tiny\"\nname = \"Tiny\"\nversion = \"0.1.0\"\n\
+         description = \"A backend that does nothing\"\nauthors = [\"Test\"]\nlicense = \"MIT\"\n\n\
+         [backend]\nentry = \"bin/tiny\"\n\
+         build = \"cargo build --quiet --profile ${PLEXICA_CARGO_PROFILE:-release}\"\n\
+         artifact = \"target/{profile}/tiny\"\n",
+    );
+    dir
+}
+
+#[test]
+fn builds_find_the_artifact_where_cargo_put_it_and_stale_or_mismatched_ones_never_ship() {
+    let sandbox = Sandbox::new();
+    let dir = tiny_backend(&sandbox);
+    let elsewhere = sandbox.work().join("shared-target");
+    let plexica = |args: &[&str]| {
+        sandbox
+            .plexica()
+            .env("CARGO_TARGET_DIR", &elsewhere)
+            .env("PLEXICA_REGISTRY_TOKEN", "plxr_unused")
+            .args(args)
+            .arg(&dir)
+            .timeout(Duration::from_secs(300))
+            .output()
+            .expect("runs")
+    };
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    // CARGO_TARGET_DIR is honoured: cargo's own metadata says where the binary is.
+    let built = plexica(&["plugin", "build"]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let artifact = elsewhere.join("release/tiny");
+    assert!(artifact.is_file());
+    assert!(!dir.join("target").exists());
+    let packaged = plexica(&["-o", "json", "plugin", "package"]);
+    assert!(packaged.status.success(), "{}", stderr(&packaged));
+
+    // A Cargo.toml whose version is not the manifest's is refused.
+    let cargo = dir.join("Cargo.toml");
+    let original = std::fs::read_to_string(&cargo).expect("read");
+    write(&cargo, &original.replace("0.1.0", "0.2.0"));
+    let mismatched = plexica(&["plugin", "package"]);
+    assert_eq!(mismatched.status.code(), Some(1));
+    assert!(
+        stderr(&mismatched).contains("Cargo.toml says version 0.2.0"),
+        "{}",
+        stderr(&mismatched)
+    );
+    write(&cargo, &original);
+
+    // Code newer than the binary: package and `publish --no-build` refuse, naming the file.
+    sandbox
+        .plexica()
+        .args(["keys", "generate"])
+        .assert()
+        .success();
+    write(
+        &dir.join("src/main.rs"),
+        "fn main() {\n    // edited after the build\n}\n",
+    );
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&artifact)
+        .and_then(|f| f.set_modified(an_hour_ago))
+        .expect("age the artifact");
+    for args in [
+        &["plugin", "package"][..],
+        &["plugin", "publish", "--no-build", "--registry", REFUSED][..],
+    ] {
+        let stale = plexica(args);
+        assert_eq!(stale.status.code(), Some(1), "{args:?}: {}", stderr(&stale));
+        assert!(
+            stderr(&stale).contains("changed after"),
+            "{args:?}: {}",
+            stderr(&stale)
+        );
+    }
+    // `publish` builds first (as `cargo publish` does): the binary is fresh again, then the
+    // upload finds no registry.
+    let published = plexica(&["plugin", "publish", "--registry", REFUSED]);
+    assert_eq!(published.status.code(), Some(6), "{}", stderr(&published));
+    let rebuilt = std::fs::metadata(&artifact)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert!(
+        rebuilt > an_hour_ago + Duration::from_secs(60),
+        "publish built first"
+    );
 }

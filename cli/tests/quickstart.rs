@@ -3,6 +3,8 @@
 //! tests share), signs and publishes a plugin, installs and activates it in a new tenant, sees its
 //! handler answer a workspace's creation, calls its route through the gateway and stops
 //! everything — twice (for people, then for scripts), to show that a second run starts fresh.
+//! The first run leaves nothing in the configuration; the second keeps its profile and key
+//! (`--keep`).
 
 mod common;
 
@@ -26,6 +28,7 @@ fn quickstart_runs_the_whole_journey_and_can_run_again() {
                 "--target-dir",
             ])
             .arg(&target)
+            .args((format == "json").then_some("--keep"))
             .output()
             .expect("runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -56,6 +59,23 @@ fn quickstart_runs_the_whole_journey_and_can_run_again() {
             let package = Path::new(summary["package"].as_str().expect("package"));
             assert!(package.is_file());
         }
+        let config =
+            std::fs::read_to_string(sandbox.config_dir().join("config.toml")).unwrap_or_default();
+        let credentials = std::fs::read_to_string(sandbox.config_dir().join("credentials.toml"))
+            .unwrap_or_default();
+        let key = sandbox.config_dir().join("keys/quickstart.key");
+        let kept = format == "json";
+        assert_eq!(
+            config.contains("[profiles.quickstart]"),
+            kept,
+            "{format}: {config}"
+        );
+        assert_eq!(
+            credentials.contains("[profiles.quickstart."),
+            kept,
+            "{format}"
+        );
+        assert_eq!(key.exists(), kept, "{format}");
         // Nothing of the platform keeps running.
         let unpacked = sandbox
             .work()

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{ClientError, Idempotent, NO_BODY, TRANSFER_TIMEOUT, Transport, decode, endpoint};
-use crate::credentials::{ApiSession, Token};
+use crate::credentials::{ApiSession, Token, now_unix};
 use crate::profile::ServiceUrl;
 
 /// The environment variable that sets the correlation id of a command's requests (by default
@@ -39,6 +39,7 @@ pub struct CoreClient {
     correlation_id: String,
     session: Mutex<Option<ApiSession>>,
     on_renew: Option<SessionSink>,
+    login_command: String,
     transport: Transport,
 }
 
@@ -48,12 +49,6 @@ impl std::fmt::Debug for CoreClient {
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The session a login or refresh answer makes.
@@ -82,12 +77,20 @@ impl CoreClient {
             .filter(|id| (1..=128).contains(&id.len()))
             .unwrap_or_else(plexica_sdk::api::events::new_event_id);
         Ok(Self {
-            base,
             correlation_id,
             session: Mutex::new(session),
             on_renew: None,
+            login_command: format!("plexica login --api-url {base}"),
+            base,
             transport: Transport::new()?,
         })
+    }
+
+    /// The command that logs in, for the help of a call made without a session (default:
+    /// `plexica login --api-url URL`).
+    pub fn login_command(mut self, command: String) -> Self {
+        self.login_command = command;
+        self
     }
 
     /// Reports each retry through `notice`.
@@ -121,8 +124,8 @@ impl CoreClient {
         let session = guard.as_ref().ok_or_else(|| ClientError::NotLoggedIn {
             url: self.base.to_string(),
             help: format!(
-                "run `plexica login --api-url {}` (or `plexica up`), or set PLEXICA_TOKEN",
-                self.base
+                "run `{}` (or `plexica up`), or set PLEXICA_TOKEN",
+                self.login_command
             ),
         })?;
         let due = session

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::GlobalArgs;
 use crate::config::{ConfigDir, read_secret_file};
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Validity, now_unix};
 use crate::error::{CliError, CliResult, ExitKind};
 use crate::keystore::KeyStore;
 use crate::output::{Ui, checklist};
@@ -109,7 +109,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> CliResult {
             .iter()
             .filter(|c| c.status == Status::Fail)
             .count();
-        Err(CliError::reported(
+        Err(CliError::new(
             ExitKind::Failed,
             format!("{failed} check(s) failed"),
         ))
@@ -169,11 +169,22 @@ fn check_credentials(dir: &ConfigDir, checks: &mut Vec<Check>) -> Option<Credent
     }
     match Credentials::load(dir) {
         Ok(credentials) => {
-            checks.push(Check::new(
-                "credentials",
-                Status::Ok,
-                format!("{} (mode 600)", path.display()),
-            ));
+            checks.push(if credentials.has_unowned() {
+                Check::new(
+                    "credentials",
+                    Status::Warn,
+                    format!(
+                        "{} holds logins from before each profile kept its own; they are not used: log in again under each profile (the next login drops them)",
+                        path.display()
+                    ),
+                )
+            } else {
+                Check::new(
+                    "credentials",
+                    Status::Ok,
+                    format!("{} (mode 600)", path.display()),
+                )
+            });
             Some(credentials)
         }
         Err(e) => {
@@ -267,65 +278,34 @@ fn check_profile(
     };
     if let Some(api) = &api {
         checks.extend(check_service("core API", &http, api));
-        let session = credentials.and_then(|c| c.api(api));
+        let session = credentials.and_then(|c| c.api(&selected.name, api));
         checks.push(match session {
             None => Check::new(
                 "core API login",
                 Status::Warn,
                 format!("not logged in to {api} (`plexica login --api-url {api}`)"),
             ),
-            Some(session) => {
-                let who = session.username.as_deref().unwrap_or("someone");
-                match (session.expires_at_unix, &session.refresh_token) {
-                    (Some(at), None) if at < now_unix() => Check::new(
-                        "core API login",
-                        Status::Fail,
-                        format!("{who}'s token expired: log in again"),
-                    ),
-                    (Some(at), Some(_)) if at < now_unix() => Check::new(
-                        "core API login",
-                        Status::Ok,
-                        format!("{who} (access token expired; renewed on the next command)"),
-                    ),
-                    (Some(at), _) => Check::new(
-                        "core API login",
-                        Status::Ok,
-                        format!(
-                            "{who}, access token valid for {} more",
-                            human(at - now_unix())
-                        ),
-                    ),
-                    (None, _) => Check::new("core API login", Status::Ok, who.to_owned()),
-                }
-            }
+            Some(session) => login_check(
+                "core API login",
+                session.username.as_deref(),
+                session.validity(now_unix()),
+            ),
         });
     }
     if let Some(registry) = &registry {
         checks.extend(check_service("registry", &http, registry));
-        let login = credentials.and_then(|c| c.get(registry));
+        let login = credentials.and_then(|c| c.registry(&selected.name, registry));
         checks.push(match login {
             None => Check::new(
                 "registry login",
                 Status::Warn,
                 format!("not logged in to {registry} (`plexica login --registry-url {registry}`)"),
             ),
-            Some(login) => {
-                let who = login.username.as_deref().unwrap_or("someone");
-                let expired = login.expires_at.as_deref().and_then(rfc3339_unix);
-                match expired {
-                    Some(at) if at < now_unix() => Check::new(
-                        "registry login",
-                        Status::Fail,
-                        format!("{who}'s token expired: log in again"),
-                    ),
-                    Some(at) => Check::new(
-                        "registry login",
-                        Status::Ok,
-                        format!("{who}, token valid for {} more", human(at - now_unix())),
-                    ),
-                    None => Check::new("registry login", Status::Ok, who.to_owned()),
-                }
-            }
+            Some(login) => login_check(
+                "registry login",
+                login.username.as_deref(),
+                login.validity(now_unix()),
+            ),
         });
     }
 }
@@ -455,25 +435,15 @@ fn numbers(text: &str) -> Option<(u64, u64, u64)> {
         })
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn human(seconds: i64) -> String {
-    match seconds {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{} min", s / 60),
-        s if s < 172_800 => format!("{} h", s / 3600),
-        s => format!("{} days", s / 86_400),
-    }
-}
-
-fn rfc3339_unix(text: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(time::OffsetDateTime::unix_timestamp)
+/// The check of one stored login: failed once it expired.
+fn login_check(name: &str, who: Option<&str>, validity: Validity) -> Check {
+    let who = who.unwrap_or("someone");
+    let status = if validity == Validity::Expired {
+        Status::Fail
+    } else {
+        Status::Ok
+    };
+    Check::new(name, status, format!("{who}: {validity}"))
 }
 
 fn http_date_unix(text: &str) -> Option<i64> {
@@ -500,8 +470,5 @@ mod tests {
             http_date_unix("Sat, 05 Dec 2026 10:00:00 GMT"),
             Some(1_796_464_800)
         );
-        assert_eq!(rfc3339_unix("2026-12-05T10:00:00Z"), Some(1_796_464_800));
-        assert_eq!(human(90), "90 s");
-        assert_eq!(human(3 * 86_400), "3 days");
     }
 }

@@ -9,7 +9,7 @@ use plexica_sdk::api::core::{API_TOKEN_PREFIX, LoginRequest, SUPER_ADMIN_EMAIL};
 use plexica_sdk::api::registry::{CreateTokenRequest, TOKEN_PREFIX};
 use serde::Serialize;
 
-use super::{Services, client_for, read_stdin};
+use super::{ServiceArgs, Services, client_for, read_stdin};
 use crate::cli::GlobalArgs;
 use crate::client::ClientError;
 use crate::client::core::{CoreClient, session_from};
@@ -38,6 +38,9 @@ pub struct LoginArgs {
     /// Read an existing API token (`plx_…` core, `plxr_…` registry) from stdin instead.
     #[arg(long, conflicts_with = "username")]
     pub token_stdin: bool,
+    /// Which services to log in to.
+    #[command(flatten)]
+    pub services: ServiceArgs,
 }
 
 /// The JSON result of a registry login: never the token.
@@ -86,8 +89,8 @@ enum Secret {
 /// Logs in.
 pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let tenant = args.tenant.clone().filter(|t| !t.is_empty());
+    let services = Services::selected(global, args.services)?;
     let method = method(args, ui)?;
-    let services = Services::selected(global)?;
     let secret = match method {
         Method::TokenStdin => Secret::Token(read_stdin("token")?),
         Method::Password {
@@ -110,10 +113,11 @@ pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let mut config = Config::load(&dir)?;
     // Read before any token is created, so that a refused file does not strand one.
     let mut credentials = Credentials::load(&dir)?;
+    let profile = config.selected_name(global);
     let core = if services.core {
         let api = config.api_url(global)?;
         let done = core_login(&api, &secret, tenant.clone(), ui)?;
-        credentials.set_api(&api, done.1);
+        credentials.set_api(&profile, &api, done.1);
         credentials.save(&dir)?;
         remember(&mut config, global, &dir, ui, |p| {
             p.api_url = Some(api.to_string());
@@ -128,7 +132,7 @@ pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let registry = if services.registry {
         let url = config.registry_url(global, None)?;
         let (result, login) = registry_login(&url, &secret, ui)?;
-        credentials.set(&url, login);
+        credentials.set_registry(&profile, &url, login);
         credentials.save(&dir)?;
         if global
             .registry_url

@@ -3,14 +3,16 @@
 
 use serde::Serialize;
 
-use super::{Services, client_for};
+use super::{ServiceArgs, Services, client_for};
 use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
 use crate::config::ConfigDir;
-use crate::credentials::{API_TOKEN_VARIABLE, Credentials, TOKEN_VARIABLES};
+use crate::credentials::{
+    API_TOKEN_VARIABLE, ApiSession, Credentials, StoredLogin, TOKEN_VARIABLES,
+};
 use crate::error::CliResult;
 use crate::output::Ui;
-use crate::profile::Config;
+use crate::profile::{Config, ServiceUrl};
 
 /// What happened to one service's login.
 #[derive(Debug, Serialize)]
@@ -33,33 +35,23 @@ struct Result {
 }
 
 /// Logs out.
-pub fn run(global: &GlobalArgs, ui: &Ui) -> CliResult {
+pub fn run(named: ServiceArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let dir = ConfigDir::locate()?;
     let config = Config::load(&dir)?;
-    let services = Services::selected(global)?;
+    let services = Services::selected(global, named)?;
     let mut credentials = Credentials::load(&dir)?;
+    let profile = config.selected_name(global);
     let mut result = Result {
         api: None,
         registry: None,
     };
     if services.core {
         let api = config.api_url(global)?;
-        let stored = credentials.remove_api(&api);
+        let stored = credentials.remove_api(&profile, &api);
         credentials.save(&dir)?;
-        let mut revoked = false;
-        if let Some(session) = &stored {
-            // A session is revoked with logout; an API token stays (revoke it with `token revoke`).
-            if session.refresh_token.is_some() {
-                match CoreClient::new(api.clone(), Some(session.clone()))
-                    .and_then(|client| client.logout())
-                {
-                    Ok(()) => revoked = true,
-                    Err(e) => ui.warn(format!(
-                        "the session was forgotten here but not revoked on the server: {e}"
-                    )),
-                }
-            }
-        }
+        let revoked = stored
+            .as_ref()
+            .is_some_and(|session| revoke_session(&api, session, ui));
         if std::env::var_os(API_TOKEN_VARIABLE).is_some_and(|v| !v.is_empty()) {
             ui.warn(format!(
                 "{API_TOKEN_VARIABLE} is set and still provides a token"
@@ -73,22 +65,13 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> CliResult {
     }
     if services.registry {
         let registry = config.registry_url(global, None)?;
-        let stored = credentials.remove(&registry);
-        let mut revoked = false;
-        if let Some(login) = &stored {
+        let stored = credentials.remove_registry(&profile, &registry);
+        if stored.is_some() {
             credentials.save(&dir)?;
-            if let Some(id) = &login.token_id {
-                match client_for(registry.clone(), Some(login.token.clone()), ui)
-                    .and_then(|client| Ok(client.revoke_token(id)?))
-                {
-                    Ok(()) => revoked = true,
-                    Err(e) => ui.warn(format!(
-                        "the token was forgotten here but not revoked on the registry: {}",
-                        e.message
-                    )),
-                }
-            }
         }
+        let revoked = stored
+            .as_ref()
+            .is_some_and(|login| revoke_token(&registry, login, ui));
         if let Some(variable) = TOKEN_VARIABLES
             .iter()
             .find(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
@@ -116,4 +99,41 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> CliResult {
             .join("\n")
     });
     Ok(())
+}
+
+/// Revokes a forgotten core API session on its server (best effort: a failure is a warning);
+/// whether the server confirmed. An API token stays valid (`token revoke` ends it).
+pub fn revoke_session(api: &ServiceUrl, session: &ApiSession, ui: &Ui) -> bool {
+    if session.refresh_token.is_none() {
+        return false;
+    }
+    match CoreClient::new(api.clone(), Some(session.clone())).and_then(|client| client.logout()) {
+        Ok(()) => true,
+        Err(e) => {
+            ui.warn(format!(
+                "the session was forgotten here but not revoked on {api}: {e}"
+            ));
+            false
+        }
+    }
+}
+
+/// Revokes a forgotten registry token that `login` created (best effort: a failure is a
+/// warning); whether the registry confirmed.
+pub fn revoke_token(registry: &ServiceUrl, login: &StoredLogin, ui: &Ui) -> bool {
+    let Some(id) = &login.token_id else {
+        return false;
+    };
+    match client_for(registry.clone(), Some(login.token.clone()), ui)
+        .and_then(|client| Ok(client.revoke_token(id)?))
+    {
+        Ok(()) => true,
+        Err(e) => {
+            ui.warn(format!(
+                "the token was forgotten here but not revoked on {registry}: {}",
+                e.message
+            ));
+            false
+        }
+    }
 }

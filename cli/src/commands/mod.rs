@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin layer over library functions and typed clients.
 
+pub mod auth;
 pub mod completions;
 pub mod doctor;
 pub mod events;
@@ -15,6 +16,8 @@ pub mod token;
 pub mod up;
 pub mod whoami;
 pub mod workspace;
+
+use clap::Args;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::client::ClientError;
@@ -34,9 +37,10 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Plugin(command) => plugin::run(command, global, &ui),
         Command::Keys(command) => keys::run(command, global, &ui),
         Command::Login(args) => login::run(args, global, &ui),
-        Command::Logout => logout::run(global, &ui),
-        Command::Whoami => whoami::run(global, &ui),
+        Command::Logout(services) => logout::run(services, global, &ui),
+        Command::Whoami(services) => whoami::run(services, global, &ui),
         Command::Profile(command) => profile::run(command, global, &ui),
+        Command::Auth(command) => auth::run(command, global, &ui),
         Command::Token(command) => token::run(command, global, &ui),
         Command::Doctor => doctor::run(global, &ui),
         Command::Completions(args) => completions::run(&args),
@@ -49,6 +53,18 @@ pub fn run(cli: Cli) -> CliResult {
     }
 }
 
+/// `--core` / `--registry`: the services an account command (`login`, `logout`, `whoami`,
+/// `token`) acts on.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ServiceArgs {
+    /// Act on the core API (the profile's `api-url`, or `--api-url`).
+    #[arg(long)]
+    pub core: bool,
+    /// Act on the registry (the profile's `registry-url`, or `--registry-url`).
+    #[arg(long)]
+    pub registry: bool,
+}
+
 /// Which services an account command (`login`, `logout`, `whoami`, `token`) acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Services {
@@ -59,9 +75,16 @@ pub struct Services {
 }
 
 impl Services {
-    /// Those named by `--api-url` / `--registry-url` (or their variables); when neither is
-    /// given, the profile's core API, else the registry (whose absence is then reported).
-    pub fn selected(global: &GlobalArgs) -> CliResult<Self> {
+    /// Those named by `--core` / `--registry`, else by `--api-url` / `--registry-url` (or
+    /// their variables); when none is given, the profile's core API, else the registry (whose
+    /// absence is then reported).
+    pub fn selected(global: &GlobalArgs, named: ServiceArgs) -> CliResult<Self> {
+        if named.core || named.registry {
+            return Ok(Self {
+                core: named.core,
+                registry: named.registry,
+            });
+        }
         let given = |v: &Option<String>| v.as_deref().is_some_and(|u| !u.is_empty());
         if given(&global.api_url) || given(&global.registry_url) {
             return Ok(Self {
@@ -140,11 +163,13 @@ pub fn registry_client(
     ui: &Ui,
 ) -> CliResult<RegistryClient> {
     let dir = ConfigDir::locate()?;
-    let url = Config::load(&dir)?.registry_url(global, registry)?;
-    ui.verbose(format!("registry: {url}"));
+    let config = Config::load(&dir)?;
+    let url = config.registry_url(global, registry)?;
+    let profile = config.selected_name(global);
+    ui.verbose(format!("registry: {url} (profile {profile})"));
     let token = match access {
         Access::Public => None,
-        Access::Token => match credentials::resolve(&dir, &url)? {
+        Access::Token => match credentials::resolve(&dir, &profile, &url)? {
             Some((token, source)) => {
                 ui.verbose(match source {
                     TokenSource::Env(variable) => format!("token: from {variable}"),
@@ -155,7 +180,8 @@ pub fn registry_client(
             None => {
                 return Err(ClientError::NotLoggedIn {
                     help: format!(
-                        "run `plexica login --registry-url {url}`, or set PLEXICA_REGISTRY_TOKEN"
+                        "run `plexica {}login --registry-url {url}`, or set PLEXICA_REGISTRY_TOKEN",
+                        profile_flag(&profile)
                     ),
                     url: url.to_string(),
                 }
@@ -164,6 +190,15 @@ pub fn registry_client(
         },
     };
     client_for(url, token, ui)
+}
+
+/// `--profile NAME ` for commands to suggest, empty for the default profile.
+pub fn profile_flag(profile: &str) -> String {
+    if profile == crate::profile::DEFAULT_PROFILE {
+        String::new()
+    } else {
+        format!("--profile {profile} ")
+    }
 }
 
 /// A client of registry `url` with `token`, reporting retries as status lines.
@@ -176,9 +211,11 @@ pub fn client_for(url: ServiceUrl, token: Option<Token>, ui: &Ui) -> CliResult<R
 /// with `PLEXICA_TOKEN` or the stored session; a renewed session is stored back.
 pub fn core_client(global: &GlobalArgs, ui: &Ui) -> CliResult<CoreClient> {
     let dir = ConfigDir::locate()?;
-    let url = Config::load(&dir)?.api_url(global)?;
-    ui.verbose(format!("core API: {url}"));
-    let resolved = credentials::resolve_api(&dir, &url)?;
+    let config = Config::load(&dir)?;
+    let url = config.api_url(global)?;
+    let profile = config.selected_name(global);
+    ui.verbose(format!("core API: {url} (profile {profile})"));
+    let resolved = credentials::resolve_api(&dir, &profile, &url)?;
     let from_file = matches!(resolved, Some((_, TokenSource::File)));
     if let Some((_, source)) = &resolved {
         ui.verbose(match source {
@@ -189,13 +226,15 @@ pub fn core_client(global: &GlobalArgs, ui: &Ui) -> CliResult<CoreClient> {
     let notices = ui.clone();
     let warnings = ui.clone();
     let key = url.clone();
+    let login = format!("plexica {}login --api-url {url}", profile_flag(&profile));
     let mut client = CoreClient::new(url, resolved.map(|(session, _)| session))?
+        .login_command(login)
         .on_retry(move |notice| notices.status("Retrying", notice));
     ui.verbose(format!("correlation id: {}", client.correlation_id()));
     if from_file {
         client = client.on_renew(move |session| {
             let saved = Credentials::load(&dir).and_then(|mut credentials| {
-                credentials.set_api(&key, session.clone());
+                credentials.set_api(&profile, &key, session.clone());
                 credentials.save(&dir)
             });
             if let Err(e) = saved {

@@ -4,8 +4,13 @@
 //! package, sign and publish it, create a tenant, install and activate the plugin, create a
 //! workspace and see the plugin's handler answer with its own event, call the plugin's route
 //! through the core API's gateway, then stop everything. It succeeds only if every step did.
+//! What it wrote into the configuration (the `quickstart` profile, its logins, the
+//! `quickstart` key when this run made it) is removed at the end, also after a failure or
+//! Ctrl-C, unless `--keep`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -21,9 +26,11 @@ use super::up::{Platform, PlatformOptions, write_profile};
 use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
 use crate::config::ConfigDir;
+use crate::credentials::Credentials;
 use crate::error::{CliError, CliResult};
 use crate::keystore::KeyStore;
 use crate::output::Ui;
+use crate::profile::Config;
 use crate::templates::Template;
 
 /// The key quickstart signs with (created when missing).
@@ -48,6 +55,10 @@ pub struct QuickstartArgs {
     /// A Cargo target directory for the plugin's build, kept between runs to build faster.
     #[arg(long)]
     pub target_dir: Option<PathBuf>,
+    /// Keep the `quickstart` profile, its logins and signing key in the configuration
+    /// (removed at the end by default).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// The JSON result of `plexica quickstart`.
@@ -69,15 +80,27 @@ struct Summary {
     stopped: bool,
 }
 
-/// Runs `work` under a spinner; reports it done (or lets its error through).
-fn step<T>(ui: &Ui, doing: &str, done: &str, work: impl FnOnce() -> CliResult<T>) -> CliResult<T> {
-    let spinner = ui.spinner(doing.to_owned());
-    let result = work();
-    spinner.finish_and_clear();
-    if result.is_ok() {
-        ui.status("Done", done);
+/// The steps of one run: each shown with a spinner, none started after Ctrl-C.
+struct Steps<'a> {
+    ui: &'a Ui,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl Steps<'_> {
+    /// Runs `work` under a spinner; reports it done (or lets its error through). After
+    /// Ctrl-C, fails instead of starting.
+    fn run<T>(&self, doing: &str, done: &str, work: impl FnOnce() -> CliResult<T>) -> CliResult<T> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            return Err(failed("interrupted (Ctrl-C)"));
+        }
+        let spinner = self.ui.spinner(doing.to_owned());
+        let result = work();
+        spinner.finish_and_clear();
+        if result.is_ok() {
+            self.ui.status("Done", done);
+        }
+        result
     }
-    result
 }
 
 fn failed(message: impl Into<String>) -> CliError {
@@ -99,18 +122,51 @@ fn share_target(dir: &Path, target_dir: Option<&Path>) -> CliResult {
     Ok(())
 }
 
-/// Runs every step; stops at the first failure (the platform is stopped either way).
+/// Runs every step; stops at the first failure (the platform is stopped either way), then
+/// removes from the configuration what the run added, unless `--keep`.
 pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
-    let steps = outer.for_steps();
-    let ui = &steps;
+    let ui = &outer.for_steps();
+    let steps = Steps {
+        ui,
+        interrupted: crate::signal::stop_flag()?,
+    };
     std::fs::create_dir_all(&args.data_dir)?;
     let data_dir = args.data_dir.canonicalize()?;
+    let config_dir = ConfigDir::locate()?;
+    let key_existed = KeyStore::new(&config_dir).public(QUICKSTART_KEY).is_ok();
+    let outcome = on_platform(&args, &data_dir, &steps, global);
+    if !args.keep {
+        if let Err(e) = remove_traces(&config_dir, key_existed) {
+            outer.warn(format!(
+                "could not remove the `{PROFILE}` profile and key from the configuration: {}",
+                e.message
+            ));
+        }
+    }
+    let summary = outcome?;
+    outer.result(&summary, || {
+        format!(
+            "quickstart complete: {}@0.1.0 was built, signed, published, installed in tenant \
+             `{TENANT}`, handled `core.workspace.created` (it answered with `{}`) and served its \
+             route through the gateway: {}",
+            summary.plugin, summary.handled_event, summary.route_answer
+        )
+    });
+    Ok(())
+}
+
+/// Starts the platform in `data_dir/platform` (wiped first), runs the journey on it and stops it.
+fn on_platform(
+    args: &QuickstartArgs,
+    data_dir: &Path,
+    steps: &Steps<'_>,
+    global: &GlobalArgs,
+) -> CliResult<Summary> {
     let platform_dir = data_dir.join("platform");
     if platform_dir.exists() {
         std::fs::remove_dir_all(&platform_dir)?;
     }
-    let platform = step(
-        ui,
+    let platform = steps.run(
         "Starting the platform",
         "platform started (core API and registry)",
         || {
@@ -128,35 +184,47 @@ pub fn run(args: QuickstartArgs, global: &GlobalArgs, outer: &Ui) -> CliResult {
             })
         },
     )?;
-    write_profile(
-        PROFILE,
-        &platform.api_url,
-        &platform.registry_url,
-        &platform.passwords,
-        false,
-        ui,
-    )?;
     let on_platform = GlobalArgs {
         profile: Some(PROFILE.to_owned()),
         api_url: Some(platform.api_url.to_string()),
         registry_url: Some(platform.registry_url.to_string()),
         ..global.clone()
     };
-    let journey = journey(&args, &data_dir, &platform, &on_platform, ui);
-    step(ui, "Stopping the platform", "platform stopped", || {
-        platform.stop();
-        Ok(())
-    })?;
+    let journey = write_profile(
+        PROFILE,
+        &platform.api_url,
+        &platform.registry_url,
+        &platform.passwords,
+        false,
+        steps.ui,
+    )
+    .and_then(|()| journey(args, data_dir, &platform, &on_platform, steps));
+    let spinner = steps.ui.spinner("Stopping the platform");
+    platform.stop();
+    spinner.finish_and_clear();
+    steps.ui.status("Done", "platform stopped");
     let mut summary = journey?;
     summary.stopped = true;
-    outer.result(&summary, || {
-        format!(
-            "quickstart complete: {}@0.1.0 was built, signed, published, installed in tenant \
-             `{TENANT}`, handled `core.workspace.created` (it answered with `{}`) and served its \
-             route through the gateway: {}",
-            summary.plugin, summary.handled_event, summary.route_answer
-        )
-    });
+    Ok(summary)
+}
+
+/// Removes the `quickstart` profile and its logins, and the `quickstart` key unless it was
+/// there before this run.
+fn remove_traces(config_dir: &ConfigDir, key_existed: bool) -> CliResult {
+    let mut config = Config::load(config_dir)?;
+    if config.profiles.remove(PROFILE).is_some() {
+        if config.current_profile.as_deref() == Some(PROFILE) {
+            config.current_profile = None;
+        }
+        config.save(config_dir)?;
+    }
+    let mut credentials = Credentials::load(config_dir)?;
+    if credentials.remove_profile(PROFILE).is_some() {
+        credentials.save(config_dir)?;
+    }
+    if !key_existed {
+        KeyStore::new(config_dir).remove(QUICKSTART_KEY)?;
+    }
     Ok(())
 }
 
@@ -165,13 +233,13 @@ fn journey(
     data_dir: &Path,
     platform: &Platform,
     global: &GlobalArgs,
-    ui: &Ui,
+    steps: &Steps<'_>,
 ) -> CliResult<Summary> {
+    let ui = steps.ui;
     let dir = data_dir.join(PLUGIN);
     let pxp = data_dir.join(format!("{PLUGIN}-0.1.0.pxp"));
 
-    step(
-        ui,
+    steps.run(
         "Preparing the signing key",
         "signing key registered",
         || {
@@ -194,8 +262,7 @@ fn journey(
             )
         },
     )?;
-    step(
-        ui,
+    steps.run(
         "Scaffolding the plugin",
         "plugin `hello` scaffolded (rust-backend)",
         || {
@@ -214,7 +281,7 @@ fn journey(
             share_target(&dir, args.target_dir.as_deref())
         },
     )?;
-    step(ui, "Validating the manifest", "manifest valid", || {
+    steps.run("Validating the manifest", "manifest valid", || {
         plugin::run(
             PluginCommand::Validate(validate::ValidateArgs {
                 path: Some(dir.clone()),
@@ -224,8 +291,7 @@ fn journey(
             ui,
         )
     })?;
-    step(
-        ui,
+    steps.run(
         "Building the plugin (cargo build --release)",
         "plugin built and checked",
         || {
@@ -243,7 +309,7 @@ fn journey(
             )
         },
     )?;
-    step(ui, "Packaging", "package written", || {
+    steps.run("Packaging", "package written", || {
         plugin::run(
             PluginCommand::Package(package::PackageArgs {
                 path: Some(dir.clone()),
@@ -255,7 +321,7 @@ fn journey(
             ui,
         )
     })?;
-    step(ui, "Signing", "package signed", || {
+    steps.run("Signing", "package signed", || {
         plugin::run(
             PluginCommand::Sign(sign::SignArgs {
                 file: pxp.clone(),
@@ -265,8 +331,7 @@ fn journey(
             ui,
         )
     })?;
-    step(
-        ui,
+    steps.run(
         "Publishing to the registry",
         "hello@0.1.0 published",
         || {
@@ -277,6 +342,7 @@ fn journey(
                     dry_run: false,
                     key: None,
                     allow_secrets: false,
+                    no_build: false,
                 }),
                 global,
                 ui,
@@ -284,14 +350,12 @@ fn journey(
         },
     )?;
     let client = super::core_client(global, ui)?;
-    step(
-        ui,
+    steps.run(
         "Creating tenant `quickstart`",
         "tenant `quickstart` active",
         || create_tenant(&client),
     )?;
-    let installed = step(
-        ui,
+    let installed = steps.run(
         "Installing and activating the plugin",
         "plugin installed and running",
         || {
@@ -311,14 +375,12 @@ fn journey(
             installed.state.as_str()
         )));
     }
-    let handled_event = step(
-        ui,
+    let handled_event = steps.run(
         "Creating workspace `welcome` and waiting for the plugin's handler",
         "the plugin handled core.workspace.created",
         || handled_workspace(&client),
     )?;
-    let route_answer = step(
-        ui,
+    let route_answer = steps.run(
         "Calling the plugin's route through the core API",
         "GET /hello answered through the gateway",
         || {

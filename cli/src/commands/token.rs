@@ -5,7 +5,7 @@ use clap::Subcommand;
 use plexica_sdk::api::registry::{CreatedToken, Scope, TokenInfo};
 use serde::Serialize;
 
-use super::{Access, Services, core_client, registry_client};
+use super::{Access, ServiceArgs, Services, core_client, registry_client};
 use crate::cli::GlobalArgs;
 use crate::error::CliError;
 use crate::output::table;
@@ -17,11 +17,15 @@ use crate::config::ConfigDir;
 use crate::credentials::Credentials;
 use crate::error::CliResult;
 use crate::output::Ui;
+use crate::profile::Config;
 
 /// Token subcommands.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token; its secret is printed once, on stdout.
+    #[command(
+        after_help = "Examples:\n  plexica token create ci-release --registry --scopes publish --expires 90d\n  plexica token create nightly --core --scopes workspaces:read"
+    )]
     Create {
         /// A label, e.g. `ci-release`.
         name: String,
@@ -32,14 +36,49 @@ pub enum TokenCommand {
         /// Lifetime: a number with s, m, h, d or w, e.g. `90d` [default: the registry's]
         #[arg(long, value_parser = parse_lifetime)]
         expires: Option<u64>,
+        /// Which service the token is for.
+        #[command(flatten)]
+        services: ServiceArgs,
     },
     /// List your tokens (never their secrets).
-    List,
+    #[command(visible_alias = "ls")]
+    List {
+        /// Which service's tokens.
+        #[command(flatten)]
+        services: ServiceArgs,
+    },
     /// Revoke a token by id.
+    #[command(visible_alias = "rm")]
     Revoke {
         /// Token id, as listed.
         id: String,
+        /// Which service the token is for.
+        #[command(flatten)]
+        services: ServiceArgs,
     },
+}
+
+impl TokenCommand {
+    /// The service the command acts on: one of them.
+    fn service(&self, global: &GlobalArgs) -> CliResult<Service> {
+        let (Self::Create { services, .. }
+        | Self::List { services }
+        | Self::Revoke { services, .. }) = self;
+        let selected = Services::selected(global, *services)?;
+        match (selected.core, selected.registry) {
+            (true, true) => Err(CliError::usage("a token belongs to one service")
+                .with_help("pass either --core or --registry")),
+            (true, false) => Ok(Service::Core),
+            (false, _) => Ok(Service::Registry),
+        }
+    }
+}
+
+/// The service a `token` command acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Core,
+    Registry,
 }
 
 /// The JSON result of `token revoke`.
@@ -51,7 +90,7 @@ struct Revoked {
 
 /// Runs a `token` subcommand.
 pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
-    if Services::selected(global)?.core {
+    if command.service(global)? == Service::Core {
         return run_core(command, global, ui);
     }
     let client = registry_client(global, None, Access::Token, ui)?;
@@ -60,6 +99,7 @@ pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             name,
             scopes,
             expires,
+            ..
         } => {
             let scopes = scopes
                 .iter()
@@ -86,7 +126,7 @@ pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             );
             ui.result(&created, || created.token.clone());
         }
-        TokenCommand::List => {
+        TokenCommand::List { .. } => {
             let tokens: Vec<TokenInfo> = client.tokens()?;
             ui.result(&tokens, || {
                 if tokens.is_empty() {
@@ -108,9 +148,9 @@ pub fn run(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
                 out
             });
         }
-        TokenCommand::Revoke { id } => {
+        TokenCommand::Revoke { id, .. } => {
             client.revoke_token(&id)?;
-            forget_if_stored(&client, &id, ui)?;
+            forget_if_stored(&client, &id, global, ui)?;
             let result = Revoked { id, revoked: true };
             ui.result(&result, || format!("revoked token {}", result.id));
         }
@@ -126,7 +166,15 @@ fn run_core(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             name,
             scopes,
             expires,
+            ..
         } => {
+            if let Some(scope) = scopes.iter().find(|s| parse_scope(s).is_ok()) {
+                return Err(CliError::usage(format!(
+                    "`{scope}` is a registry scope, and this token is for the core API at {}",
+                    client.base()
+                ))
+                .with_help("pass --registry for a registry token; core API scopes are permissions (`resource:action`)"));
+            }
             let created = client.create_token(&NewApiTokenRequest {
                 name,
                 scopes: (!scopes.is_empty()).then_some(scopes),
@@ -147,7 +195,7 @@ fn run_core(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             );
             ui.result(&created, || created.token.clone());
         }
-        TokenCommand::List => {
+        TokenCommand::List { .. } => {
             let tokens = client.tokens()?;
             ui.result(&tokens, || {
                 if tokens.is_empty() {
@@ -166,7 +214,7 @@ fn run_core(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
                 )
             });
         }
-        TokenCommand::Revoke { id } => {
+        TokenCommand::Revoke { id, .. } => {
             client.revoke_token(&id)?;
             let result = Revoked { id, revoked: true };
             ui.result(&result, || format!("revoked token {}", result.id));
@@ -176,15 +224,16 @@ fn run_core(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
 }
 
 /// After revoking the token this machine logged in with, forgets it too.
-fn forget_if_stored(client: &RegistryClient, id: &str, ui: &Ui) -> CliResult {
+fn forget_if_stored(client: &RegistryClient, id: &str, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let dir = ConfigDir::locate()?;
+    let profile = Config::load(&dir)?.selected_name(global);
     let mut credentials = Credentials::load(&dir)?;
     let registry = client.registry();
     if credentials
-        .get(registry)
+        .registry(&profile, registry)
         .is_some_and(|login| login.token_id.as_deref() == Some(id))
     {
-        credentials.remove(registry);
+        credentials.remove_registry(&profile, registry);
         credentials.save(&dir)?;
         ui.warn(format!(
             "that was the token this machine logged in with; run `plexica login` to get a new one for {registry}"

@@ -70,6 +70,19 @@ pub struct UpArgs {
     /// serves you alone.
     #[arg(long)]
     dev: bool,
+    /// Print the services' log (requests, plugin starts and exits, events) on stderr as
+    /// `text` or `json` lines [default: none; `-v` means text]. Colours only on a terminal.
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+/// How `up` prints the services' log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line per event, for people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// The JSON result of `up`, printed once the platform is ready.
@@ -86,11 +99,20 @@ struct Running {
     /// The registry admin's password; only on the first run.
     #[serde(skip_serializing_if = "Option::is_none")]
     registry_password: Option<String>,
+    /// Where the core API's admin password is kept (mode 0600), on every run.
+    password_file: String,
+    /// Where the registry admin's password is kept (mode 0600), on every run.
+    registry_password_file: String,
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> CliError {
     CliError::new(ExitKind::Unavailable, format!("{what}: {e}"))
 }
+
+/// The file of the data directory that keeps the core API's admin password.
+const CORE_PASSWORD_FILE: &str = "admin-password";
+/// The file of the data directory that keeps the registry admin's password.
+const REGISTRY_PASSWORD_FILE: &str = "registry-admin-password";
 
 /// The two services' admin passwords.
 #[derive(Clone)]
@@ -116,8 +138,8 @@ impl std::fmt::Debug for AdminPasswords {
 impl AdminPasswords {
     /// Reads them from the environment or the data directory, or makes new ones.
     fn load(data_dir: &Path) -> CliResult<Self> {
-        let core_file = data_dir.join("admin-password");
-        let registry_file = data_dir.join("registry-admin-password");
+        let core_file = data_dir.join(CORE_PASSWORD_FILE);
+        let registry_file = data_dir.join(REGISTRY_PASSWORD_FILE);
         if !registry_file.exists() && core_file.exists() {
             // An earlier version gave both services the core's password: keep it working.
             write_secret_file(&registry_file, read_secret_file(&core_file)?.trim())?;
@@ -199,62 +221,74 @@ impl Platform {
         create_private_dir(&options.data_dir)?;
         let data_dir = options.data_dir.canonicalize()?;
         restrict_to_owner(&data_dir)?;
-        let passwords = AdminPasswords::load(&data_dir)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| CliError::failed(format!("cannot start the runtime: {e}")))?;
-        let (api_addr, registry_addr, core_state, stop, servers) = runtime.block_on(async {
-            let bind =
-                |port: u16| tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)));
-            let api_listener = bind(options.port_api).await.map_err(|e| {
-                CliError::failed(format!("cannot listen on port {}: {e}", options.port_api))
-            })?;
-            let registry_listener = bind(options.port_registry).await.map_err(|e| {
-                CliError::failed(format!(
-                    "cannot listen on port {}: {e}",
-                    options.port_registry
+        let (api_addr, registry_addr, passwords, core_state, stop, servers) =
+            runtime.block_on(async {
+                let bind = |port: u16| {
+                    tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+                };
+                let api_listener = bind(options.port_api).await.map_err(|e| {
+                    CliError::failed(format!("cannot listen on port {}: {e}", options.port_api))
+                })?;
+                let registry_listener = bind(options.port_registry).await.map_err(|e| {
+                    CliError::failed(format!(
+                        "cannot listen on port {}: {e}",
+                        options.port_registry
+                    ))
+                })?;
+                let api_addr = api_listener.local_addr()?;
+                let registry_addr = registry_listener.local_addr()?;
+                // Only once both ports are ours: a start that cannot bind leaves no password behind.
+                let passwords = AdminPasswords::load(&data_dir)?;
+                let mut core_config = plexica_core_api::Config::embedded(data_dir.join("core"));
+                let mut registry_config =
+                    plexica_registry::Config::embedded(data_dir.join("registry"));
+                if let Some(url) = &options.postgres {
+                    core_config.database_url.clone_from(url);
+                    registry_config.database_url.clone_from(url);
+                }
+                core_config.nats_url.clone_from(&options.nats);
+                if let Some(timeout) = options.gateway_timeout {
+                    core_config.gateway_timeout = timeout;
+                }
+                if let Some(cooldown) = options.breaker_cooldown {
+                    core_config.breaker_cooldown = cooldown;
+                }
+                core_config.plugin_sandbox.allow_unsandboxed = options.allow_unsandboxed_plugins;
+                core_config.plugin_sandbox.plugin_user = options.plugin_user;
+                core_config.registry_url = Some(format!("http://{registry_addr}"));
+                core_config.trust_registry_keys = true;
+                core_config.dev_mode = options.dev_mode;
+                std::fs::create_dir_all(data_dir.join("core"))?;
+                std::fs::create_dir_all(data_dir.join("registry"))?;
+                let (core, _) = CoreApi::open(core_config, Some(passwords.core.clone()))
+                    .await
+                    .map_err(|e| unavailable("cannot start the core API", e))?;
+                let (registry, _) =
+                    Registry::open(registry_config, Some(passwords.registry.clone()))
+                        .await
+                        .map_err(|e| unavailable("cannot start the registry", e))?;
+                let core_state = core.state().clone();
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                };
+                let servers = vec![
+                    tokio::spawn(core.serve(api_listener, wait(stopped.clone()))),
+                    tokio::spawn(registry.serve(registry_listener, wait(stopped))),
+                ];
+                Ok::<_, CliError>((
+                    api_addr,
+                    registry_addr,
+                    passwords,
+                    core_state,
+                    stop,
+                    servers,
                 ))
             })?;
-            let api_addr = api_listener.local_addr()?;
-            let registry_addr = registry_listener.local_addr()?;
-            let mut core_config = plexica_core_api::Config::embedded(data_dir.join("core"));
-            let mut registry_config = plexica_registry::Config::embedded(data_dir.join("registry"));
-            if let Some(url) = &options.postgres {
-                core_config.database_url.clone_from(url);
-                registry_config.database_url.clone_from(url);
-            }
-            core_config.nats_url.clone_from(&options.nats);
-            if let Some(timeout) = options.gateway_timeout {
-                core_config.gateway_timeout = timeout;
-            }
-            if let Some(cooldown) = options.breaker_cooldown {
-                core_config.breaker_cooldown = cooldown;
-            }
-            core_config.plugin_sandbox.allow_unsandboxed = options.allow_unsandboxed_plugins;
-            core_config.plugin_sandbox.plugin_user = options.plugin_user;
-            core_config.registry_url = Some(format!("http://{registry_addr}"));
-            core_config.trust_registry_keys = true;
-            core_config.dev_mode = options.dev_mode;
-            std::fs::create_dir_all(data_dir.join("core"))?;
-            std::fs::create_dir_all(data_dir.join("registry"))?;
-            let (core, _) = CoreApi::open(core_config, Some(passwords.core.clone()))
-                .await
-                .map_err(|e| unavailable("cannot start the core API", e))?;
-            let (registry, _) = Registry::open(registry_config, Some(passwords.registry.clone()))
-                .await
-                .map_err(|e| unavailable("cannot start the registry", e))?;
-            let core_state = core.state().clone();
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            };
-            let servers = vec![
-                tokio::spawn(core.serve(api_listener, wait(stopped.clone()))),
-                tokio::spawn(registry.serve(registry_listener, wait(stopped))),
-            ];
-            Ok::<_, CliError>((api_addr, registry_addr, core_state, stop, servers))
-        })?;
         Ok(Self {
             api_url: ServiceUrl::parse(&format!("http://{api_addr}"))?,
             registry_url: ServiceUrl::parse(&format!("http://{registry_addr}"))?,
@@ -309,11 +343,17 @@ impl Platform {
 
 /// Runs the platform until Ctrl-C.
 pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
-    if global.verbose {
-        let _ = tracing_subscriber::fmt()
+    let log_format = args
+        .log_format
+        .or(global.verbose.then_some(LogFormat::Text));
+    if let Some(format) = log_format {
+        let logs = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .try_init();
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"));
+        let _ = match format {
+            LogFormat::Text => logs.with_ansi(ui.color()).try_init(),
+            LogFormat::Json => logs.json().with_ansi(false).try_init(),
+        };
     }
     let spinner = ui.spinner("Starting the platform");
     let platform = Platform::start(&PlatformOptions {
@@ -351,18 +391,38 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
             .passwords
             .first_run
             .then(|| platform.passwords.registry.clone()),
+        password_file: platform
+            .data_dir
+            .join(CORE_PASSWORD_FILE)
+            .display()
+            .to_string(),
+        registry_password_file: platform
+            .data_dir
+            .join(REGISTRY_PASSWORD_FILE)
+            .display()
+            .to_string(),
     };
     ui.result(&result, || {
         let mut out = format!(
-            "core API:  {}\nregistry:  {}\ndata:      {}\nprofile:   {} (selected; `plexica` commands now use it)",
-            result.api_url, result.registry_url, result.data_dir, result.profile
+            "core API:  {api}  (API docs: {api}/api/docs)\nregistry:  {registry}  (API docs: {registry}/api/docs)\ndata:      {}\nprofile:   {} (selected; `plexica` commands now use it)",
+            result.data_dir,
+            result.profile,
+            api = result.api_url,
+            registry = result.registry_url,
         );
-        if let (Some(core), Some(registry)) = (&result.password, &result.registry_password) {
-            out.push_str(&format!(
-                "\nadmin:     {user} / {core} (core API)\n           {user} / {registry} (registry)\n           (shown once; kept in {dir}/admin-password and {dir}/registry-admin-password)",
+        match (&result.password, &result.registry_password) {
+            (Some(core), Some(registry)) => out.push_str(&format!(
+                "\nadmin:     {user} / {core} (core API)\n           {user} / {registry} (registry)\n           (shown once; kept in {} and {})",
+                result.password_file,
+                result.registry_password_file,
                 user = result.username,
-                dir = result.data_dir
-            ));
+            )),
+            _ => out.push_str(&format!(
+                "\nadmin:     {user}; passwords in {} (core API) and {} (registry)",
+                result.password_file,
+                result.registry_password_file,
+                user = result.username,
+            )),
         }
         out.push_str("\n\nPress Ctrl-C to stop.");
         out
@@ -374,7 +434,8 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     Ok(())
 }
 
-/// Writes profile `name` (and selects it with `select`) and stores sessions for both services.
+/// Writes profile `name` (and selects it with `select`, warning when that moves it to other
+/// URLs) and stores sessions for both services.
 pub fn write_profile(
     name: &str,
     api: &ServiceUrl,
@@ -386,6 +447,15 @@ pub fn write_profile(
     let dir = ConfigDir::locate()?;
     let mut config = Config::load(&dir)?;
     let profile = config.profiles.entry(name.to_owned()).or_default();
+    let before = (profile.api_url.clone(), profile.registry_url.clone());
+    // The selected profile is the one people's commands go to: moving it is worth a word.
+    if let (true, Some(old_api), Some(old_registry)) = (select, &before.0, &before.1)
+        && (old_api != api.as_str() || old_registry != registry.as_str())
+    {
+        ui.warn(format!(
+            "profile `{name}` pointed at {old_api} and {old_registry}; it now points at this platform (a platform still running there needs `--api-url`, or `plexica profile set` on another profile)"
+        ));
+    }
     profile.api_url = Some(api.to_string());
     profile.registry_url = Some(registry.to_string());
     if select {
@@ -406,10 +476,12 @@ pub fn write_profile(
     })?;
     let mut credentials = Credentials::load(&dir)?;
     credentials.set_api(
+        name,
         api,
         session_from(pair, Some(SUPER_ADMIN_EMAIL.to_owned()), None),
     );
-    credentials.set(
+    credentials.set_registry(
+        name,
         registry,
         StoredLogin {
             token: Token::new(created.token),

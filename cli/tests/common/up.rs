@@ -72,7 +72,7 @@ impl Platform {
         loop {
             if let Some(url) = local_api_url(sandbox).filter(|u| Some(u) != previous.as_ref())
                 && std::fs::read_to_string(&credentials)
-                    .is_ok_and(|t| t.contains(&format!("[apis.\"{url}\"]")))
+                    .is_ok_and(|t| t.contains(&format!(".apis.\"{url}\"]")))
             {
                 platform.api_url = url;
                 return platform;

@@ -42,6 +42,9 @@ pub struct CollectOptions {
     /// Whose build artifact is the backend's entry: release for a package that ships, debug
     /// for a development install.
     pub profile: BuildProfile,
+    /// Where the build left the backend artifact, when not at `backend.artifact` under the
+    /// plugin directory (e.g. in the target directory cargo was told to use).
+    pub artifact: Option<PathBuf>,
 }
 
 impl Default for CollectOptions {
@@ -49,6 +52,7 @@ impl Default for CollectOptions {
         Self {
             allow_secrets: false,
             profile: BuildProfile::Release,
+            artifact: None,
         }
     }
 }
@@ -175,7 +179,7 @@ pub fn collect(
         secrets.sort();
         return Err(CollectError::Secrets(secrets));
     }
-    add_backend_entry(dir, manifest, options.profile, &mut files)?;
+    add_backend_entry(dir, manifest, options, &mut files)?;
     if let Some(frontend) = &manifest.frontend {
         let remote_entry = format!("{}/{}", frontend.dist, frontend.remote_entry);
         if !files.iter().any(|f| f.path == remote_entry) {
@@ -190,17 +194,20 @@ pub fn collect(
 fn add_backend_entry(
     dir: &Path,
     manifest: &Manifest,
-    profile: BuildProfile,
+    options: &CollectOptions,
     files: &mut Vec<PackageFile>,
 ) -> Result<(), CollectError> {
     let Some(backend) = &manifest.backend else {
         return Ok(());
     };
-    match backend.artifact_for(profile) {
+    match backend.artifact_for(options.profile) {
         Some(artifact) => {
-            let source = dir.join(&artifact);
+            let source = options
+                .artifact
+                .clone()
+                .unwrap_or_else(|| dir.join(&artifact));
             if !source.is_file() {
-                return Err(CollectError::MissingArtifact(artifact));
+                return Err(CollectError::MissingArtifact(source.display().to_string()));
             }
             files.retain(|f| f.path != backend.entry);
             let mut file = file_entry(&source, backend.entry.clone())?;

@@ -151,22 +151,17 @@ pub fn build(
             seconds: started.elapsed().as_secs_f64(),
         });
     }
-    let artifact = manifest
-        .backend
-        .as_ref()
-        .filter(|_| parts.backend)
-        .and_then(|b| b.artifact_for(profile));
+    let artifact = artifact_path(dir, manifest, profile).filter(|_| parts.backend);
     if let Some(artifact) = &artifact
-        && !dir.join(artifact).is_file()
+        && !artifact.is_file()
     {
-        return Err(
-            CliError::failed(format!("the backend build did not produce `{artifact}`"))
-                .with_help("check `backend.build` and `backend.artifact` in plexica.toml"),
-        );
+        return Err(CliError::failed(format!(
+            "the backend build did not produce {}",
+            artifact.display()
+        ))
+        .with_help("check `backend.build` and `backend.artifact` in plexica.toml"));
     }
-    let checked = artifact
-        .filter(|_| parts.check && uses_the_sdk(dir))
-        .map(|artifact| dir.join(artifact));
+    let checked = artifact.filter(|_| parts.check && uses_the_sdk(dir));
     let backend = match checked {
         Some(binary) => {
             let described = check_backend(dir, &binary)?;
@@ -189,6 +184,108 @@ pub fn build(
         steps,
         backend,
     })
+}
+
+/// Where the backend's build leaves its artifact for `profile`: `backend.artifact` in the
+/// plugin directory, except that for a Rust backend a leading `target/` is the target
+/// directory cargo itself reports (`CARGO_TARGET_DIR`, `build.target-dir`, a workspace's).
+pub fn artifact_path(dir: &Path, manifest: &Manifest, profile: BuildProfile) -> Option<PathBuf> {
+    let artifact = manifest.backend.as_ref()?.artifact_for(profile)?;
+    let relative = Path::new(&artifact);
+    if let Ok(inside) = relative.strip_prefix("target")
+        && dir.join("Cargo.toml").is_file()
+        && let Some(target) = cargo_target_dir(dir)
+    {
+        return Some(target.join(inside));
+    }
+    Some(dir.join(relative))
+}
+
+/// The target directory of the cargo package in `dir`, as `cargo metadata` reports it.
+fn cargo_target_dir(dir: &Path) -> Option<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        target_directory: PathBuf,
+    }
+    let output = Command::new("cargo")
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    serde_json::from_slice::<Metadata>(&output.stdout)
+        .ok()
+        .map(|m| m.target_directory)
+}
+
+/// Refuses a Rust backend whose `Cargo.toml` version is not the manifest's.
+pub fn check_versions(dir: &Path, manifest: &Manifest) -> CliResult {
+    let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+        return Ok(());
+    };
+    let version = text.parse::<toml::Table>().ok().and_then(|table| {
+        table
+            .get("package")?
+            .get("version")?
+            .as_str()
+            .map(str::to_owned)
+    });
+    let declared = manifest.plugin.version.to_string();
+    if let Some(version) = version
+        && version != declared
+    {
+        return Err(CliError::failed(format!(
+            "Cargo.toml says version {version}, plexica.toml says {declared}"
+        ))
+        .with_help("give both the same version, then build again"));
+    }
+    Ok(())
+}
+
+/// Refuses a Rust backend artifact older than the code it is built from (`build.rs` and the
+/// `.rs` files under `src/`: cargo rebuilds whenever one of them changed, so after a build
+/// none is newer).
+pub fn check_not_stale(dir: &Path, artifact: &Path) -> CliResult {
+    if !dir.join("Cargo.toml").is_file() {
+        return Ok(());
+    }
+    let Ok(built) = std::fs::metadata(artifact).and_then(|m| m.modified()) else {
+        return Ok(());
+    };
+    let mut sources = vec![dir.join("build.rs")];
+    let mut pending = vec![dir.join("src")];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push(path);
+            }
+        }
+    }
+    let newer = sources.iter().find(|source| {
+        std::fs::metadata(source)
+            .and_then(|m| m.modified())
+            .is_ok_and(|changed| changed > built)
+    });
+    match newer {
+        Some(source) => Err(CliError::failed(format!(
+            "{} changed after {} was built",
+            source.strip_prefix(dir).unwrap_or(source).display(),
+            artifact.display()
+        ))
+        .with_help("run `plexica plugin build`, or publish without --no-build")),
+        None => Ok(()),
+    }
 }
 
 /// Does the plugin's `Cargo.toml` depend on `plexica-sdk` (so that its binary understands

@@ -75,7 +75,7 @@ pub struct DevArgs {
 
 /// Runs the loop until Ctrl-C.
 pub fn run(args: DevArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
-    let stop = stop_on_signal()?;
+    let stop = crate::signal::stop_flag()?;
     let dir = plugin_dir(args.path.clone());
     let dir = dir.canonicalize().context("open", &dir)?;
     let manifest = load_manifest(&dir, ui)?;
@@ -133,36 +133,6 @@ pub fn run(args: DevArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         ui.status("Stopped", "the platform");
     }
     outcome
-}
-
-/// A flag that SIGINT or SIGTERM sets (registered before anything starts, so that Ctrl-C
-/// always reaches the loop and everything is stopped in order).
-fn stop_on_signal() -> CliResult<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failed(format!("cannot start the runtime: {e}")))?;
-    let (registered, ready) = std::sync::mpsc::channel();
-    let flag = stop.clone();
-    std::thread::spawn(move || {
-        runtime.block_on(async move {
-            let signal = plexica_core_api::shutdown_signal();
-            tokio::pin!(signal);
-            // The first poll registers the handlers.
-            tokio::select! {
-                biased;
-                () = &mut signal => {}
-                () = std::future::ready(()) => {
-                    let _ = registered.send(());
-                    signal.await;
-                }
-            }
-            flag.store(true, Ordering::Relaxed);
-        });
-    });
-    let _ = ready.recv_timeout(Duration::from_secs(5));
-    Ok(stop)
 }
 
 fn start_platform(
@@ -239,6 +209,7 @@ pub fn dev_package(
     let options = CollectOptions {
         allow_secrets: false,
         profile,
+        artifact: super::build::artifact_path(dir, manifest, profile),
     };
     let files = package::collect(dir, manifest, &options).map_err(collect_error)?;
     archive_with(

@@ -173,7 +173,7 @@ pub fn load_manifest(dir: &Path, ui: &Ui) -> CliResult<Manifest> {
         Some(manifest) => Ok(manifest),
         None => {
             print_diagnostics(&checked, text, dir, ui);
-            Err(CliError::reported(
+            Err(CliError::new(
                 ExitKind::Failed,
                 format!("{MANIFEST_FILE} has {} error(s)", checked.error_count()),
             ))

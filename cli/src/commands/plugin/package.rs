@@ -10,9 +10,11 @@ use plexica_sdk::package::{
 };
 use serde::Serialize;
 
+use super::build::{artifact_path, check_not_stale, check_versions};
 use super::{load_manifest, plugin_dir};
 use crate::error::{CliError, CliResult, IoContext};
 use crate::output::{Ui, human_size};
+use plexica_sdk::manifest::BuildProfile;
 
 /// Arguments of `plugin package`.
 #[derive(Debug, Args)]
@@ -58,8 +60,16 @@ pub struct Packaged {
 pub fn run(args: PackageArgs, ui: &Ui) -> CliResult {
     let dir = plugin_dir(args.path);
     let manifest = load_manifest(&dir, ui)?;
+    let artifact = artifact_path(&dir, &manifest, BuildProfile::Release);
+    if !args.list {
+        check_versions(&dir, &manifest)?;
+        if let Some(artifact) = &artifact {
+            check_not_stale(&dir, artifact)?;
+        }
+    }
     let options = CollectOptions {
         allow_secrets: args.allow_secrets,
+        artifact,
         ..CollectOptions::default()
     };
     let files = package::collect(&dir, &manifest, &options).map_err(collect_error)?;

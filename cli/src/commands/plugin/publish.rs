@@ -1,15 +1,18 @@
 //! `plexica plugin publish [PATH|FILE.pxp] [--registry NAME|URL] [--dry-run] [--key NAME]
-//! [--allow-secrets]`: a directory is validated, packaged and signed in memory (the build is not
-//! run: its artifact must exist, as for `package`); a `.pxp` is uploaded as is.
+//! [--allow-secrets] [--no-build]`: a directory is built (release, as `plugin build` does,
+//! unless `--no-build`), validated, packaged and signed in memory; an artifact older than its
+//! sources, or a `Cargo.toml` whose version is not the manifest's, is refused. A `.pxp` is
+//! uploaded as is.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use plexica_sdk::diagnostic::Diagnostic;
-use plexica_sdk::manifest::{MANIFEST_FILE, Manifest, PluginFiles};
+use plexica_sdk::manifest::{BuildProfile, MANIFEST_FILE, Manifest, PluginFiles};
 use plexica_sdk::package::{self, CollectOptions, Limits, Package};
 
+use super::build::{Parts, artifact_path, build, check_not_stale, check_versions};
 use super::package::{archive, collect_error};
 use super::sign::{sign_now, signing_key};
 use super::{load_manifest, plugin_dir};
@@ -38,6 +41,10 @@ pub struct PublishArgs {
     /// Package secret files (.env*, *.pem, *.key, id_rsa*, credentials) instead of refusing.
     #[arg(long)]
     pub allow_secrets: bool,
+    /// Do not build a directory first: publish the artifact already built (refused when it
+    /// is older than its sources).
+    #[arg(long)]
+    pub no_build: bool,
 }
 
 /// What is uploaded, and where its manifest diagnostics can be shown from.
@@ -133,8 +140,23 @@ fn package_dir(
 ) -> CliResult<Upload> {
     let manifest = load_manifest(&dir, ui)?;
     let key = signing_key(args.key.as_deref(), global)?;
+    check_versions(&dir, &manifest)?;
+    let artifact = artifact_path(&dir, &manifest, BuildProfile::Release);
+    if args.no_build {
+        if let Some(artifact) = &artifact {
+            check_not_stale(&dir, artifact)?;
+        }
+    } else {
+        let parts = Parts {
+            backend: true,
+            frontend: true,
+            check: true,
+        };
+        build(&dir, &manifest, BuildProfile::Release, parts, ui)?;
+    }
     let options = CollectOptions {
         allow_secrets: args.allow_secrets,
+        artifact,
         ..CollectOptions::default()
     };
     let files = package::collect(&dir, &manifest, &options).map_err(collect_error)?;

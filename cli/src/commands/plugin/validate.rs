@@ -33,7 +33,7 @@ pub fn run(args: ValidateArgs, ui: &Ui) -> CliResult {
     if failed {
         let message = format!("validation failed: {errors} error(s), {warnings} warning(s)");
         return Err(if ui.json() {
-            CliError::reported(ExitKind::Failed, message)
+            CliError::new(ExitKind::Failed, message)
         } else {
             CliError::failed(message)
         });
