@@ -758,13 +758,14 @@ fn collect_reports_a_missing_artifact_entry_or_remote_entry() {
     let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), "plexica.toml", BACKEND_MANIFEST.as_bytes());
     let err = collect_dir(dir.path(), &CollectOptions::default()).unwrap_err();
+    let expected = dir.path().join("target/release/demo").display().to_string();
     assert!(
-        matches!(&err, CollectError::MissingArtifact(a) if a == "target/release/demo"),
+        matches!(&err, CollectError::MissingArtifact(a) if *a == expected),
         "{err:?}"
     );
     assert_eq!(
         err.to_string(),
-        "backend artifact `target/release/demo` does not exist"
+        format!("backend artifact `{expected}` does not exist")
     );
 
     let dir = tempfile::tempdir().unwrap();
