@@ -108,6 +108,23 @@ impl Publisher {
     }
 }
 
+impl Publisher {
+    /// Yanks `id@version` with `reason`.
+    fn yank(&self, id: &str, version: &str, reason: &str) {
+        let response = self
+            .http
+            .delete(format!(
+                "{}/api/v1/plugins/{id}/versions/{version}/yank",
+                self.url
+            ))
+            .bearer_auth(&self.token)
+            .json(&json!({ "reason": reason }))
+            .send()
+            .expect("yank");
+        assert_eq!(response.status().as_u16(), 200, "yank {id}@{version}");
+    }
+}
+
 /// `crm`: a configuration field of every kind the tests set.
 const CRM_CONFIG: &str = "\
 [[config]]\nkey = \"currency\"\ntype = \"select\"\noptions = [\"USD\", \"EUR\", \"GBP\"]\n\
@@ -168,28 +185,72 @@ fn plugins_in_a_tenant_through_the_cli() {
     sandbox.json_ok(["-o", "json", "tenant", "create", "acme", "--name", "Acme"]);
     let run = |args: &[&str]| sandbox.plexica().args(args).output().expect("plexica runs");
 
-    // Install: --config values are JSON when they parse (a number), else strings; they win
-    // over --config-file; secrets come back redacted; --activate starts it.
-    let file = sandbox.work().join("crm.toml");
-    std::fs::write(&file, "refresh = 90\nlabel = \"From the file\"\n").expect("write");
-    let installed = sandbox.json_ok([
-        "-o",
-        "json",
+    // A secret is refused on the command line, before anything is sent; a required field
+    // missing without a terminal is named with the flag that gives it.
+    let on_argv = run(&[
         "tenant",
         "plugin",
         "install",
         "acme",
-        "crm@^1",
-        "--config",
-        "refresh=120",
-        "--config",
-        "currency=EUR",
+        "crm",
         "--config",
         "apiKey=s3cr3t-value",
-        "--config-file",
-        file.to_str().expect("utf-8 path"),
-        "--activate",
     ]);
+    assert_eq!(on_argv.status.code(), Some(2), "{}", stderr(&on_argv));
+    assert!(
+        stderr(&on_argv).contains("`apiKey` is a secret: it may not be given on the command line"),
+        "{}",
+        stderr(&on_argv)
+    );
+    assert!(
+        stderr(&on_argv).contains("help: pipe it in with `--config-stdin apiKey`"),
+        "{}",
+        stderr(&on_argv)
+    );
+    let missing_secret = run(&["tenant", "plugin", "install", "acme", "crm"]);
+    assert_eq!(missing_secret.status.code(), Some(2));
+    assert!(
+        stderr(&missing_secret).contains("crm 1.0.0 requires `apiKey` and it was not given"),
+        "{}",
+        stderr(&missing_secret)
+    );
+    assert!(
+        stderr(&missing_secret).contains("--config-stdin apiKey"),
+        "{}",
+        stderr(&missing_secret)
+    );
+    let none = run(&["tenant", "plugin", "list", "acme"]);
+    assert_eq!(stdout(&none).trim(), "no plugins installed in acme");
+
+    // Install: --config values are JSON when they parse (a number), else strings; they win
+    // over --config-file; the secret comes from stdin and back redacted; --activate starts it.
+    let file = sandbox.work().join("crm.toml");
+    std::fs::write(&file, "refresh = 90\nlabel = \"From the file\"\n").expect("write");
+    let output = sandbox
+        .plexica()
+        .args([
+            "-o",
+            "json",
+            "tenant",
+            "plugin",
+            "install",
+            "acme",
+            "crm@^1",
+            "--config",
+            "refresh=120",
+            "--config",
+            "currency=EUR",
+            "--config-stdin",
+            "apiKey",
+            "--config-file",
+            file.to_str().expect("utf-8 path"),
+            "--activate",
+        ])
+        .write_stdin("s3cr3t-value\n")
+        .output()
+        .expect("plexica runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let installed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(installed["id"], "crm");
     assert_eq!(installed["version"], "1.0.0");
     assert_eq!(installed["state"], "ACTIVE");
@@ -281,10 +342,68 @@ fn plugins_in_a_tenant_through_the_cli() {
         problems.iter().any(|p| p.starts_with("`currency` ")),
         "{problems:?}"
     );
+    assert!(
+        stderr(&bad).contains("help: change the values with --set KEY=VALUE or --set-stdin KEY"),
+        "the help names the fix: {}",
+        stderr(&bad)
+    );
     let got = sandbox.json_ok(["-o", "json", "tenant", "plugin", "get", "acme", "crm"]);
     assert_eq!(got["config"], configured["config"]);
     let nothing = run(&["tenant", "plugin", "configure", "acme", "crm"]);
     assert_eq!(nothing.status.code(), Some(2));
+    // A secret is changed from stdin, never from --set.
+    let secret_on_argv = run(&[
+        "tenant",
+        "plugin",
+        "configure",
+        "acme",
+        "crm",
+        "--set",
+        "apiKey=other",
+    ]);
+    assert_eq!(secret_on_argv.status.code(), Some(2));
+    assert!(
+        stderr(&secret_on_argv).contains("--set-stdin apiKey"),
+        "{}",
+        stderr(&secret_on_argv)
+    );
+    let rotated = sandbox
+        .plexica()
+        .args([
+            "-o",
+            "json",
+            "tenant",
+            "plugin",
+            "configure",
+            "acme",
+            "crm",
+            "--set-stdin",
+            "apiKey",
+        ])
+        .write_stdin("rotated-secret\n")
+        .output()
+        .expect("plexica runs");
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    let unknown = sandbox
+        .plexica()
+        .args([
+            "tenant",
+            "plugin",
+            "configure",
+            "acme",
+            "crm",
+            "--set-stdin",
+            "nope",
+        ])
+        .write_stdin("x\n")
+        .output()
+        .expect("plexica runs");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("its fields: currency, refresh, label, apiKey"),
+        "{}",
+        stderr(&unknown)
+    );
 
     // Deactivate and activate again.
     let off = sandbox.json_ok([
@@ -550,9 +669,125 @@ fn plugins_in_a_tenant_through_the_cli() {
     assert_eq!(not_newer.status.code(), Some(5), "{}", stderr(&not_newer));
     assert!(stderr(&not_newer).contains("NOT_AN_UPGRADE"));
 
+    // A version that requires a new field: without a terminal, the error names the flag;
+    // `--config` gives it and the rest is carried.
+    publisher.publish(
+        "crm",
+        "1.2.0",
+        &format!("{CRM_CONFIG}[[config]]\nkey = \"region\"\ntype = \"string\"\nrequired = true\n"),
+    );
+    let needs = run(&["tenant", "plugin", "upgrade", "acme", "crm"]);
+    assert_eq!(needs.status.code(), Some(2), "{}", stderr(&needs));
+    assert!(
+        stderr(&needs).contains("crm 1.2.0 requires `region`"),
+        "{}",
+        stderr(&needs)
+    );
+    assert!(
+        stderr(&needs).contains("--config region=VALUE"),
+        "{}",
+        stderr(&needs)
+    );
+    let upgraded = sandbox.json_ok([
+        "-o",
+        "json",
+        "tenant",
+        "plugin",
+        "upgrade",
+        "acme",
+        "crm",
+        "--config",
+        "region=eu",
+    ]);
+    assert_eq!(upgraded["version"], "1.2.0");
+    assert_eq!(upgraded["config"]["region"], "eu");
+    assert_eq!(
+        upgraded["config"]["refresh"],
+        configured["config"]["refresh"]
+    );
+    assert_eq!(upgraded["config"]["apiKey"], "********");
+
     // Plain uninstall keeps nothing installed.
     let gone = sandbox.json_ok(["-o", "json", "tenant", "plugin", "uninstall", "acme", "crm"]);
     assert_eq!(gone["purged"], false);
     let listed = run(&["tenant", "plugin", "list", "acme"]);
     assert_eq!(stdout(&listed).trim(), "no plugins installed in acme");
+
+    // A yanked version installs only when pinned, and says why it was yanked.
+    publisher.yank("crm", "1.2.0", "leaks the api key in logs");
+    let output = sandbox
+        .plexica()
+        .args([
+            "tenant",
+            "plugin",
+            "install",
+            "acme",
+            "crm@=1.2.0",
+            "--config",
+            "region=eu",
+            "--config-stdin",
+            "apiKey",
+        ])
+        .write_stdin("s3cr3t-value")
+        .output()
+        .expect("plexica runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("warning: crm@1.2.0 is yanked: leaks the api key in logs"),
+        "{}",
+        stderr(&output)
+    );
+
+    // On a terminal, the missing required fields are asked for: the secret hidden (never
+    // echoed), the new field of an upgrade too.
+    sandbox.json_ok(["-o", "json", "tenant", "create", "beta", "--name", "Beta"]);
+    let mut screen = String::new();
+    let mut install = on_a_terminal(
+        &sandbox,
+        &["tenant", "plugin", "install", "beta", "crm@=1.1.0"],
+    );
+    screen += &install.exp_string("apiKey").expect("asks for the secret");
+    install.send_line("typed-secret").expect("types");
+    screen += &install
+        .exp_string("Installed crm 1.1.0 in beta")
+        .expect("installs");
+    screen += &install.exp_eof().expect("exits");
+    let mut upgrade = on_a_terminal(
+        &sandbox,
+        &["tenant", "plugin", "upgrade", "beta", "crm@=1.2.0"],
+    );
+    screen += &upgrade
+        .exp_string("is yanked: leaks the api key in logs")
+        .expect("warns");
+    screen += &upgrade
+        .exp_string("region")
+        .expect("asks for the new field");
+    upgrade.send_line("us").expect("types");
+    screen += &upgrade
+        .exp_string("Upgraded crm to 1.2.0 in beta")
+        .expect("upgrades");
+    screen += &upgrade.exp_eof().expect("exits");
+    assert!(
+        !screen.contains("typed-secret"),
+        "the secret was echoed: {screen}"
+    );
+    let got = sandbox.json_ok(["-o", "json", "tenant", "plugin", "get", "beta", "crm"]);
+    assert_eq!(got["config"]["region"], "us", "{got}");
+    assert_eq!(got["config"]["apiKey"], "********", "{got}");
+}
+
+/// `plexica ARGS` with this sandbox's configuration on a pseudo-terminal (prompts shown).
+fn on_a_terminal(sandbox: &Sandbox, args: &[&str]) -> rexpect::session::PtySession {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PLEXICA_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(args)
+        .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
+        .env("NO_COLOR", "1")
+        .current_dir(sandbox.work());
+    rexpect::session::spawn_command(command, Some(60_000)).expect("pty")
 }

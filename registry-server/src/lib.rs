@@ -97,18 +97,25 @@ impl Registry {
             .layer(tower_http::catch_panic::CatchPanicLayer::new())
     }
 
-    /// Serves on `listener` until `shutdown` completes.
+    /// Serves on `listener` until `shutdown` completes, reloading the search index every
+    /// [`Config::search_refresh_ms`] meanwhile.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let search = self.state.search.clone();
+        let meta = self.state.meta.clone();
+        let interval = std::time::Duration::from_millis(self.state.config.search_refresh_ms.max(1));
+        let refresher = tokio::spawn(async move { search.keep_fresh(meta, interval).await });
         let service = self
             .router()
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, service)
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        refresher.abort();
+        served
     }
 }
 

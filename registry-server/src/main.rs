@@ -61,6 +61,10 @@ struct Args {
     /// removed at start-up.
     #[arg(long, default_value_t = 300)]
     upload_grace_seconds: i64,
+    /// How often search reloads every plugin from the database, in seconds: how soon a
+    /// replica's search shows the other replicas' changes (its own show at once).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    search_refresh_seconds: u64,
     /// Let anyone create a publisher account (`POST /api/v1/users` without a token; `plexica
     /// registry signup`). Without it, accounts come from administrators' invites.
     #[arg(long, env = "PLEXICA_OPEN_SIGNUP")]
@@ -114,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
     config.max_package_bytes = args.max_package_mib * 1024 * 1024;
     config.require_signatures = !args.allow_unsigned;
     config.upload_grace_ms = args.upload_grace_seconds.max(0) * 1000;
+    config.search_refresh_ms = args.search_refresh_seconds * 1000;
     config.publish_burst = args.publish_burst.max(1);
     config.public_url = args.public_url;
     config.publish_interval_ms = args.publish_interval_seconds.max(0) * 1000;

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use plexica_sdk::api::registry::SearchSort;
 
@@ -83,6 +84,21 @@ impl SearchIndex {
             *entries = fresh;
         }
         Ok(())
+    }
+
+    /// Reloads every plugin from `store` every `interval`, so that this replica sees the
+    /// writes of the others (and their download counts); runs until dropped. A failed reload
+    /// is logged and tried again at the next tick.
+    pub async fn keep_fresh(&self, store: Arc<dyn MetadataStore>, interval: Duration) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            if let Err(e) = self.refresh(store.as_ref()).await {
+                tracing::warn!(error = %e, "search index reload failed");
+            }
+        }
     }
 
     /// Reloads one plugin after a write.

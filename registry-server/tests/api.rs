@@ -8,7 +8,7 @@ use common::{TestRegistry, code, manifest, signed, unsigned_with};
 use plexica_sdk::package::signing::SecretKey;
 use plexica_sdk::package::{PackageFile, Source, sign_package, write_package};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A zip of exactly these entries (no sanity), through the `zip` crate.
 fn raw_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -653,6 +653,69 @@ on_both_backends!(
         .await;
         let (_, plugin) = reg.get("/api/v1/plugins/sv").await;
         assert_eq!(plugin["latest"], "1.10.0");
+    }
+);
+
+on_both_backends!(
+    search_shows_deprecation_and_yanks_at_once_and_on_other_replicas_within_the_interval,
+    config = |c: &mut plexica_registry::Config| c.search_refresh_ms = 300,
+    |reg| {
+        let (ada, key) = reg.publisher("ada").await;
+        for version in ["1.0.0", "1.1.0"] {
+            let (status, body) = reg.publish(&ada, signed(&key, "legacy", version)).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        // A second replica on the same database and blobs, started after the publishes.
+        let shared = (reg.database_url.clone(), reg.dir.path().join("blobs"));
+        let other = common::TestRegistry::start_with(
+            if reg.database_url.starts_with("sqlite") {
+                common::Backend::Sqlite
+            } else {
+                common::Backend::Postgres
+            },
+            move |c| {
+                c.database_url = shared.0;
+                c.blobs = plexica_registry::BlobConfig::Local(shared.1);
+                c.search_refresh_ms = 300;
+            },
+        )
+        .await
+        .expect("second replica");
+        let hit = |body: &Value| body["plugins"][0].clone();
+        let (_, before) = other.get("/api/v1/plugins?q=legacy").await;
+        assert_eq!(hit(&before)["deprecated"], false, "{before}");
+        assert_eq!(hit(&before)["latest"], "1.1.0", "{before}");
+
+        for request in [
+            reg.http
+                .put(reg.at("/api/v1/plugins/legacy/deprecation"))
+                .bearer_auth(&ada)
+                .json(&json!({"message": "use modern"})),
+            reg.http
+                .delete(reg.at("/api/v1/plugins/legacy/versions/1.1.0/yank"))
+                .bearer_auth(&ada)
+                .json(&json!({"reason": "stale binary"})),
+        ] {
+            let (status, body) = reg.send(request).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        // The replica that made the change shows it at once.
+        let (_, here) = reg.get("/api/v1/plugins?q=legacy").await;
+        assert_eq!(hit(&here)["deprecated"], true, "{here}");
+        assert_eq!(hit(&here)["latest"], "1.0.0", "{here}");
+        // The other within its reload interval (300 ms here; allow for a slow machine).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, there) = other.get("/api/v1/plugins?q=legacy").await;
+            if hit(&there)["deprecated"] == true && hit(&there)["latest"] == "1.0.0" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the other replica never saw the change: {there}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 );
 

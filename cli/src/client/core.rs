@@ -13,6 +13,7 @@ use plexica_sdk::api::core::{
     WorkspacePluginSettings,
 };
 use plexica_sdk::api::events::{DeadLetter, EventLog, Retried};
+use plexica_sdk::api::registry::VersionDetail;
 use reqwest::Method;
 use reqwest::blocking::Response;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -561,6 +562,20 @@ impl CoreClient {
                 .body(package.clone())
         })?;
         decode(response)
+    }
+
+    /// `GET /plugins/{id}?version_req=`: the registry's metadata of the version an install
+    /// with that requirement would pick.
+    pub fn plugin_offer(
+        &self,
+        id: &str,
+        version_req: Option<&str>,
+    ) -> Result<VersionDetail, ClientError> {
+        let query: Vec<(&str, String)> = version_req
+            .map(|req| ("version_req", req.to_owned()))
+            .into_iter()
+            .collect();
+        self.json(Method::GET, &["plugins", id], &query, NO_BODY)
     }
 
     /// `GET /tenants/{t}/plugins`.

@@ -19,8 +19,10 @@ pub mod sandbox;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use plexica_sdk::api::core::{InstallPluginRequest, PluginInstall, PluginState};
-use plexica_sdk::api::registry::IndexLine;
+use plexica_sdk::api::core::{
+    InstallPluginRequest, PluginInstall, PluginState, UpgradePluginRequest,
+};
+use plexica_sdk::api::registry::{IndexLine, VersionDetail};
 use plexica_sdk::api::time::{now_ms, rfc3339};
 use plexica_sdk::event_name::CoreEvent;
 use plexica_sdk::manifest::config::{
@@ -205,6 +207,7 @@ pub fn install_dto(
         version: record.version.to_string(),
         state: record.state,
         config: redact(&record.manifest.config, &record.config),
+        config_fields: record.manifest.config.clone(),
         permissions,
         outbound_ports: record
             .manifest
@@ -284,6 +287,25 @@ async fn fetch_verified(
     fits_this_platform(state, &verified)?;
     let dir = plugins.packages.unpack(&verified).await?;
     Ok((verified, dir))
+}
+
+/// The registry's metadata of the version of `id` an install with `version_req` would pick.
+pub async fn offer(
+    state: &AppState,
+    id: &str,
+    version_req: Option<&str>,
+) -> ApiResult<VersionDetail> {
+    if !is_valid_plugin_id(id) {
+        return Err(ApiError::invalid(
+            "id",
+            "`id` is not a plugin id (^[a-z][a-z0-9-]{1,62}$)",
+        ));
+    }
+    let req = parse_req(version_req)?;
+    let registry = state.plugins.registry()?;
+    let index = registry.index(id).await?;
+    let line = resolve_version(id, &index, req.as_ref())?;
+    Ok(registry.version(id, &line.version).await?)
 }
 
 /// Refuses a package made for another platform version, or whose backend asks for ports of
@@ -1028,9 +1050,9 @@ pub async fn upgrade(
     scope: &TenantScope,
     cause: &Cause,
     id: &str,
-    version_req: Option<&str>,
+    request: &UpgradePluginRequest,
 ) -> ApiResult<InstallRecord> {
-    let req = parse_req(version_req)?;
+    let req = parse_req(request.version_req.as_deref())?;
     let tenant = scope.slug.as_str();
     let _guard = state.plugins.lock(tenant).await;
     let old = installed(scope, id).await?;
@@ -1052,7 +1074,7 @@ pub async fn upgrade(
         return Err(unprocessable("DEPENDENCIES_UNSATISFIED", list.join("; "))
             .with_details(json!({ "problems": problems })));
     }
-    let config = carry_config(&manifest.config, &old.config).map_err(|p| {
+    let config = carry_config(&manifest.config, &old.config, &request.config).map_err(|p| {
         config_error(
             "CONFIG_INVALID_FOR_UPGRADE",
             &format!(

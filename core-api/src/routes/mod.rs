@@ -500,6 +500,13 @@ fn entries() -> Vec<Entry> {
             plugins::catalog,
         ),
         entry(
+            M::GET,
+            "/api/v1/plugins/{plugin}",
+            Authenticated,
+            "The registry's metadata of the version an install would pick (`?version_req=`)",
+            plugins::offer,
+        ),
+        entry(
             M::POST,
             "/api/v1/tenants/{t}/plugins",
             T_PLUGINS_WRITE,

@@ -9,7 +9,7 @@ use plexica_sdk::api::core::{
     InstallPluginRequest, PluginInstall, PluginLog, UpdatePluginConfigRequest,
     UpgradePluginRequest, WorkspacePluginSettings,
 };
-use plexica_sdk::api::registry::SearchResults;
+use plexica_sdk::api::registry::{SearchResults, VersionDetail};
 use plexica_sdk::api::time::now_ms;
 use plexica_sdk::manifest::config::{check_workspace_overrides, redact};
 use serde::Deserialize;
@@ -46,6 +46,25 @@ pub async fn catalog(
         return Err(ApiError::invalid("q", "`q` has at most 200 characters"));
     }
     Ok(Json(registry.search(&q).await?))
+}
+
+/// Query of `GET /plugins/{plugin}`.
+#[derive(Debug, Deserialize)]
+pub struct OfferQuery {
+    version_req: Option<String>,
+}
+
+/// `GET /api/v1/plugins/{plugin}?version_req=`: the registry's metadata of the version an install
+/// with that requirement would pick (its manifest's configuration fields, whether it is yanked
+/// and why), for clients to ask for the right values before installing.
+pub async fn offer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryParams(query): QueryParams<OfferQuery>,
+) -> ApiResult<Json<VersionDetail>> {
+    Ok(Json(
+        plugins::offer(&state, &id, query.version_req.as_deref()).await?,
+    ))
 }
 
 /// `POST /api/v1/tenants/{t}/plugins`.
@@ -209,14 +228,7 @@ pub async fn upgrade(
     Path((_, id)): Path<(String, String)>,
     JsonBody(request): JsonBody<UpgradePluginRequest>,
 ) -> ApiResult<Json<PluginInstall>> {
-    let record = plugins::upgrade(
-        &state,
-        &scope,
-        events.cause(),
-        &id,
-        request.version_req.as_deref(),
-    )
-    .await?;
+    let record = plugins::upgrade(&state, &scope, events.cause(), &id, &request).await?;
     Ok(Json(describe(&scope.db, &record).await?))
 }
 

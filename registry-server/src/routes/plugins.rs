@@ -431,6 +431,7 @@ pub async fn deprecate(
         .meta
         .set_deprecation(&id, Some(message), request.successor.as_deref())
         .await?;
+    state.search.refresh_one(state.meta.as_ref(), &id).await?;
     let plugin = plugin_or_404(&state, &id).await?;
     Ok(Json(detail_of(&state, plugin).await?))
 }

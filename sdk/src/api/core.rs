@@ -594,6 +594,9 @@ pub struct PluginInstall {
     pub state: PluginState,
     /// The tenant's configuration (secrets redacted).
     pub config: serde_json::Map<String, Value>,
+    /// The configuration fields of the installed version (its manifest's `[[config]]`).
+    #[serde(default)]
+    pub config_fields: Vec<crate::manifest::ConfigField>,
     /// Permissions the plugin registered in the tenant.
     pub permissions: Vec<String>,
     /// TCP ports its backend may connect to besides the core API's (its manifest's
@@ -627,6 +630,10 @@ pub struct UpgradePluginRequest {
     /// SemVer requirement of the new version (default: the highest not yanked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_req: Option<String>,
+    /// Values to change in the carried configuration, as in [`UpdatePluginConfigRequest`]
+    /// (`null` resets a field): how a field the new version requires is given.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub config: serde_json::Map<String, Value>,
 }
 
 /// `GET/PUT /api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings`.

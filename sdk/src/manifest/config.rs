@@ -112,19 +112,20 @@ pub fn update_config(
     resolve_config(fields, &merged)
 }
 
-/// `stored` carried to a new manifest's `fields` (upgrade): values of fields that no longer
-/// exist are dropped, new fields take their default, and every remaining value must satisfy
-/// the new rules.
+/// `stored` carried to a new manifest's `fields` (upgrade) and updated by `patch` as by
+/// [`update_config`]: values of fields that no longer exist are dropped, new fields take their
+/// default or the patch's value, and every remaining value must satisfy the new rules.
 pub fn carry_config(
     fields: &[ConfigField],
     stored: &Map<String, Value>,
+    patch: &Map<String, Value>,
 ) -> Result<Map<String, Value>, Vec<ConfigProblem>> {
     let kept: Map<String, Value> = stored
         .iter()
         .filter(|(k, _)| fields.iter().any(|f| &f.key == *k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    resolve_config(fields, &kept)
+    update_config(fields, &kept, patch)
 }
 
 /// A workspace's overrides: only fields marked `workspace-override`, each valid; `null`
@@ -297,14 +298,16 @@ type = "boolean"
     #[test]
     fn upgrade_carries_known_values_and_reports_ones_the_new_rules_refuse() {
         let stored = object(json!({ "currency": "EUR", "refresh": 90, "gone": 1 }));
-        let carried = carry_config(&fields(), &stored).unwrap_or_default();
+        let carried = carry_config(&fields(), &stored, &Map::new()).unwrap_or_default();
         assert!(!carried.contains_key("gone"));
         assert_eq!(carried["currency"], json!("EUR"));
         let mut narrower = fields();
         narrower[0].options = vec!["USD".into()];
         narrower[0].default = Some(json!("USD"));
-        let refused = carry_config(&narrower, &stored).unwrap_err();
+        let refused = carry_config(&narrower, &stored, &Map::new()).unwrap_err();
         assert_eq!(keys(&refused), ["currency"]);
+        let fixed = carry_config(&narrower, &stored, &object(json!({ "currency": "USD" })));
+        assert_eq!(fixed.unwrap_or_default()["currency"], json!("USD"));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! `plexica tenant …`: tenant lifecycle (super admin), and the tenant's users, roles and
 //! plugins.
 
+mod config;
 mod plugin;
 mod role;
 mod user;
 
-pub use plugin::{changes, parse_setting};
+pub use config::parse_setting;
+pub use plugin::changes;
 
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! `plexica tenant plugin install|list|get|activate|deactivate|configure|upgrade|uninstall
 //! SLUG …`: plugins in a tenant, installed from the core API's registry.
 
-use std::path::{Path, PathBuf};
-
 use clap::{Args, Subcommand};
 use plexica_sdk::api::core::{
     InstallPluginRequest, PluginInstall, UpdatePluginConfigRequest, UpgradePluginRequest,
@@ -10,9 +8,11 @@ use plexica_sdk::api::core::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::config::{self, ConfigArgs, parse_setting};
+use crate::client::ClientError;
 use crate::client::core::CoreClient;
 use crate::commands::plugin::{parse_id, parse_spec};
-use crate::error::{CliError, CliResult, IoContext};
+use crate::error::{CliError, CliResult, ExitKind};
 use crate::output::{Ui, table};
 
 /// Plugin subcommands.
@@ -20,9 +20,11 @@ use crate::output::{Ui, table};
 pub enum PluginCommand {
     /// Install a plugin from the registry: resolve the version, verify the package, check
     /// dependencies and configuration, run its migrations (all or nothing).
+    /// On a terminal, the required fields not given are asked for (secrets hidden).
     #[command(after_help = "Examples:\n  \
         plexica tenant plugin install acme crm --config currency=EUR --config refresh=120 --activate\n  \
         plexica tenant plugin install acme crm@^1.2 --config-file crm.toml\n  \
+        printenv CRM_API_KEY | plexica tenant plugin install acme crm --config-stdin api_key\n  \
         plexica tenant plugin install acme crm@=1.2.0      # pin one version (even a yanked one)")]
     Install(InstallArgs),
     /// List the tenant's plugins with their version and state.
@@ -70,18 +72,17 @@ pub enum PluginCommand {
     #[command(
         after_help = "VALUEs are JSON when they parse as JSON, else strings:\n  \
         --set refresh=120 (a number)  --set currency=EUR (a string)  --set tags='[\"a\",\"b\"]'\n\
-        --unset KEY resets a field to its default."
+        --unset KEY resets a field to its default. Secrets come from stdin or a prompt:\n  \
+        printenv CRM_API_KEY | plexica tenant plugin configure acme crm --set-stdin api_key"
     )]
     Configure(ConfigureArgs),
     /// Upgrade a plugin to a newer version: new migrations run, the configuration is carried.
-    Upgrade {
-        /// Tenant slug.
-        tenant: String,
-        /// Plugin id, optionally with `@REQ`, a SemVer requirement [default: the newest
-        /// version not yanked]
-        #[arg(value_name = "ID[@REQ]")]
-        spec: String,
-    },
+    /// Fields the new version requires are given with --config (asked for on a terminal).
+    #[command(after_help = "Examples:\n  \
+        plexica tenant plugin upgrade acme crm\n  \
+        plexica tenant plugin upgrade acme crm@^2 --config region=eu\n  \
+        printenv CRM_API_KEY | plexica tenant plugin upgrade acme crm --config-stdin api_key")]
+    Upgrade(UpgradeArgs),
     /// Uninstall a plugin (refused while another plugin requires it); `--purge` also drops
     /// its tables and migration history, and asks first (`--yes` confirms without a prompt).
     Uninstall {
@@ -104,16 +105,24 @@ pub struct InstallArgs {
     /// [default: the newest version not yanked]
     #[arg(value_name = "ID[@REQ]")]
     spec: String,
-    /// A configuration value, KEY=VALUE; VALUE is JSON when it parses as JSON (`refresh=120`
-    /// is a number), else a string (`currency=EUR`). Repeatable; wins over --config-file.
-    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_setting)]
-    config: Vec<(String, Value)>,
-    /// A JSON or TOML file holding an object of configuration values.
-    #[arg(long, value_name = "FILE")]
-    config_file: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Activate the plugin right after installing it.
     #[arg(long)]
     activate: bool,
+}
+
+/// Arguments of `tenant plugin upgrade`.
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Tenant slug.
+    tenant: String,
+    /// Plugin id, optionally with `@REQ`, a SemVer requirement [default: the newest version
+    /// not yanked]
+    #[arg(value_name = "ID[@REQ]")]
+    spec: String,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 /// Arguments of `tenant plugin configure`.
@@ -129,19 +138,10 @@ pub struct ConfigureArgs {
     /// A field to reset to its default. Repeatable.
     #[arg(long, value_name = "KEY")]
     unset: Vec<String>,
-}
-
-/// Parses `KEY=VALUE`: VALUE is JSON when it parses as JSON, else taken as a string.
-pub fn parse_setting(text: &str) -> Result<(String, Value), String> {
-    let (key, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
-    let key = key.trim();
-    if key.is_empty() {
-        return Err(format!("`{text}` has no key before `=`"));
-    }
-    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-    Ok((key.to_owned(), value))
+    /// Read the new value of KEY from standard input (a hidden prompt on a terminal): how a
+    /// secret is changed without putting it on the command line.
+    #[arg(long, value_name = "KEY")]
+    set_stdin: Option<String>,
 }
 
 /// `--set`/`--unset` (or positional settings) as one object: set values, and `null` for the
@@ -157,31 +157,6 @@ pub fn changes(set: Vec<(String, Value)>, unset: Vec<String>) -> CliResult<Map<S
         changes.insert(key, Value::Null);
     }
     Ok(changes)
-}
-
-/// Reads a `--config-file`: a JSON or TOML object (by extension; otherwise JSON, then TOML).
-fn read_config_file(path: &Path) -> CliResult<Map<String, Value>> {
-    let text = std::fs::read_to_string(path).context("read", path)?;
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let as_json = || serde_json::from_str::<Value>(&text).map_err(|e| e.to_string());
-    let as_toml = || toml::from_str::<Value>(&text).map_err(|e| e.to_string());
-    let parsed = match extension {
-        "json" => as_json(),
-        "toml" => as_toml(),
-        _ => as_json().or_else(|_| as_toml()),
-    };
-    match parsed {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(CliError::usage(format!(
-            "{} does not hold an object of configuration values",
-            path.display()
-        ))
-        .with_help("write e.g. {\"currency\": \"EUR\"} (JSON) or currency = \"EUR\" (TOML)")),
-        Err(e) => Err(CliError::usage(format!(
-            "{} is neither JSON nor TOML: {e}",
-            path.display()
-        ))),
-    }
 }
 
 fn value_text(value: &Value) -> String {
@@ -322,33 +297,8 @@ pub fn run(command: PluginCommand, client: &CoreClient, ui: &Ui) -> CliResult {
             ui.status("Deactivated", format!("{} in {tenant}", install.id));
             ui.result(&install, || table(HEADERS, [row(&install)]));
         }
-        PluginCommand::Configure(args) => {
-            let config = changes(args.set, args.unset)?;
-            if config.is_empty() {
-                return Err(CliError::usage("nothing to change")
-                    .with_help("pass --set KEY=VALUE and/or --unset KEY"));
-            }
-            let install = client.configure_plugin(
-                &args.tenant,
-                &parse_id(&args.id)?,
-                &UpdatePluginConfigRequest { config },
-            )?;
-            ui.status("Configured", format!("{} in {}", install.id, args.tenant));
-            ui.result(&install, || details(&install));
-        }
-        PluginCommand::Upgrade { tenant, spec } => {
-            let (id, version_req) = parse_spec(&spec)?;
-            let spinner = ui.spinner(format!("Upgrading {id} in {tenant}"));
-            let install =
-                client.upgrade_plugin(&tenant, &id, &UpgradePluginRequest { version_req });
-            spinner.finish_and_clear();
-            let install = install?;
-            ui.status(
-                "Upgraded",
-                format!("{} to {} in {tenant}", install.id, install.version),
-            );
-            ui.result(&install, || details(&install));
-        }
+        PluginCommand::Configure(args) => configure(client, args, ui)?,
+        PluginCommand::Upgrade(args) => upgrade(client, args, ui)?,
         PluginCommand::Uninstall { tenant, id, purge } => {
             let id = parse_id(&id)?;
             if purge {
@@ -376,23 +326,65 @@ pub fn run(command: PluginCommand, client: &CoreClient, ui: &Ui) -> CliResult {
     Ok(())
 }
 
+/// The version an install or upgrade would pick, with a warning when it is yanked.
+fn offer(
+    client: &CoreClient,
+    id: &str,
+    version_req: Option<&str>,
+    ui: &Ui,
+) -> CliResult<plexica_sdk::api::registry::VersionDetail> {
+    let offer = client.plugin_offer(id, version_req)?;
+    if offer.yanked {
+        ui.warn(format!(
+            "{id}@{} is yanked: {}",
+            offer.version,
+            offer.yank_reason.as_deref().unwrap_or("no reason given")
+        ));
+    }
+    Ok(offer)
+}
+
+/// Whether the server refused the configuration (the help then names the flags that fix it).
+fn config_refused(error: &ClientError) -> bool {
+    error.has_code("CONFIG_INVALID") || error.has_code("CONFIG_INVALID_FOR_UPGRADE")
+}
+
 fn install(client: &CoreClient, args: InstallArgs, ui: &Ui) -> CliResult {
     let (id, version_req) = parse_spec(&args.spec)?;
-    let mut config = match &args.config_file {
-        Some(path) => read_config_file(path)?,
-        None => Map::new(),
-    };
-    config.extend(args.config);
+    // Said before asking for any value (the server refuses it again if it comes to that).
+    if let Ok(installed) = client.plugin_install(&args.tenant, &id) {
+        return Err(CliError::new(
+            ExitKind::Conflict,
+            format!(
+                "{id} {} is already installed in {} (PLUGIN_ALREADY_INSTALLED)",
+                installed.version, args.tenant
+            ),
+        )
+        .with_help("change its version with `plexica tenant plugin upgrade SLUG ID`"));
+    }
+    let offer = offer(client, &id, version_req.as_deref(), ui)?;
+    let fields = &offer.manifest.config;
+    let mut config = args.config.values(fields, ui)?;
+    let what = format!("{id} {}", offer.version);
+    config::complete(fields, &mut config, |_| false, &what, ui)?;
     let request = InstallPluginRequest {
         id: id.clone(),
-        version_req,
+        // The version just offered, so that what was asked for is what gets installed.
+        version_req: Some(format!("={}", offer.version)),
         config: (!config.is_empty()).then_some(config),
         activate: args.activate,
     };
-    let spinner = ui.spinner(format!("Installing {id} in {}", args.tenant));
+    let spinner = ui.spinner(format!("Installing {what} in {}", args.tenant));
     let install = client.install_plugin(&args.tenant, &request);
     spinner.finish_and_clear();
-    let install = install?;
+    let install = install.map_err(|e| {
+        let refused = config_refused(&e);
+        config::with_fix(
+            e.into(),
+            refused,
+            "give the values with --config KEY=VALUE, --config-stdin KEY (secrets) or --config-file FILE",
+        )
+    })?;
     ui.status(
         "Installed",
         format!(
@@ -407,35 +399,102 @@ fn install(client: &CoreClient, args: InstallArgs, ui: &Ui) -> CliResult {
     Ok(())
 }
 
+fn configure(client: &CoreClient, args: ConfigureArgs, ui: &Ui) -> CliResult {
+    let id = parse_id(&args.id)?;
+    let mut config = changes(args.set, args.unset)?;
+    if config.is_empty() && args.set_stdin.is_none() {
+        return Err(CliError::usage("nothing to change")
+            .with_help("pass --set KEY=VALUE, --set-stdin KEY and/or --unset KEY"));
+    }
+    let installed = client.plugin_install(&args.tenant, &id)?;
+    let fields = &installed.config_fields;
+    config::refuse_secrets(
+        fields,
+        config.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k),
+        "--set",
+    )?;
+    if let Some(key) = args.set_stdin {
+        if config.contains_key(&key) {
+            return Err(
+                CliError::usage(format!("`{key}` is given twice")).with_help("pass it once")
+            );
+        }
+        let value = config::stdin_value(fields, &key, ui, "--set-stdin")?;
+        config.insert(key, value);
+    }
+    let install = client
+        .configure_plugin(&args.tenant, &id, &UpdatePluginConfigRequest { config })
+        .map_err(|e| {
+            let refused = config_refused(&e);
+            config::with_fix(
+                e.into(),
+                refused,
+                "change the values with --set KEY=VALUE or --set-stdin KEY (secrets)",
+            )
+        })?;
+    ui.status("Configured", format!("{} in {}", install.id, args.tenant));
+    ui.result(&install, || details(&install));
+    Ok(())
+}
+
+fn upgrade(client: &CoreClient, args: UpgradeArgs, ui: &Ui) -> CliResult {
+    let (id, version_req) = parse_spec(&args.spec)?;
+    let tenant = &args.tenant;
+    let installed = client.plugin_install(tenant, &id)?;
+    let offer = offer(client, &id, version_req.as_deref(), ui)?;
+    let newer = match (
+        semver::Version::parse(&offer.version),
+        semver::Version::parse(&installed.version),
+    ) {
+        (Ok(offered), Ok(current)) => offered > current,
+        _ => true,
+    };
+    if !newer {
+        return Err(CliError::new(
+            ExitKind::Conflict,
+            format!(
+                "{id} {} is installed in {tenant}; {} is not newer (NOT_AN_UPGRADE)",
+                installed.version, offer.version
+            ),
+        )
+        .with_help("publish a newer version, or name one with ID@REQ"));
+    }
+    let fields = &offer.manifest.config;
+    let mut config = args.config.values(fields, ui)?;
+    let what = format!("{id} {}", offer.version);
+    config::complete(
+        fields,
+        &mut config,
+        |key| installed.config.contains_key(key),
+        &what,
+        ui,
+    )?;
+    let request = UpgradePluginRequest {
+        version_req: Some(format!("={}", offer.version)),
+        config,
+    };
+    let spinner = ui.spinner(format!("Upgrading {id} in {tenant} to {}", offer.version));
+    let install = client.upgrade_plugin(tenant, &id, &request);
+    spinner.finish_and_clear();
+    let install = install.map_err(|e| {
+        let refused = config_refused(&e);
+        config::with_fix(
+            e.into(),
+            refused,
+            "give the new values with --config KEY=VALUE, --config-stdin KEY (secrets) or --config-file FILE",
+        )
+    })?;
+    ui.status(
+        "Upgraded",
+        format!("{} to {} in {tenant}", install.id, install.version),
+    );
+    ui.result(&install, || details(&install));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_are_json_when_they_parse_else_strings() {
-        assert_eq!(
-            parse_setting("refresh=120"),
-            Ok(("refresh".to_owned(), Value::from(120)))
-        );
-        assert_eq!(
-            parse_setting("currency=EUR"),
-            Ok(("currency".to_owned(), Value::from("EUR")))
-        );
-        assert_eq!(
-            parse_setting("url=http://x/?a=b"),
-            Ok(("url".to_owned(), Value::from("http://x/?a=b")))
-        );
-        assert_eq!(
-            parse_setting("tags=[\"a\"]"),
-            Ok(("tags".to_owned(), serde_json::json!(["a"])))
-        );
-        assert_eq!(
-            parse_setting("empty="),
-            Ok(("empty".to_owned(), Value::from("")))
-        );
-        assert!(parse_setting("novalue").is_err());
-        assert!(parse_setting("=1").is_err());
-    }
 
     #[test]
     fn unset_keys_become_null_and_may_not_also_be_set() {
