@@ -48,8 +48,9 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Flags shared by every command.
+/// Flags shared by every command (listed apart in each command's help).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Configuration profile to use.
     #[arg(long, global = true, env = "PLEXICA_PROFILE")]

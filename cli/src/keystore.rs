@@ -1,4 +1,5 @@
-//! Signing keys in the configuration directory: `keys/NAME.key` (0600) and `keys/NAME.pub`.
+//! Signing keys in the configuration directory: `keys/NAME.key` (0600, optionally encrypted
+//! with a passphrase) and `keys/NAME.pub`; revoked pairs are kept in `keys/revoked/`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,15 @@ use crate::error::{CliError, CliResult, ExitKind, IoContext};
 
 /// Name of the key used when none is given and several exist.
 pub const DEFAULT_KEY: &str = "default";
+
+/// The environment variable that holds the passphrase of an encrypted secret key (for CI; on
+/// a terminal it is asked for).
+pub const PASSPHRASE_ENV: &str = "PLEXICA_KEY_PASSPHRASE";
+
+/// The passphrase from [`PASSPHRASE_ENV`], if set and not empty.
+pub fn passphrase_from_env() -> Option<String> {
+    std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty())
+}
 
 /// One key pair found in the store.
 #[derive(Debug, Clone)]
@@ -58,8 +68,13 @@ impl KeyStore {
         )
     }
 
-    /// Generates and stores a new key pair called `name`.
-    pub fn generate(&self, name: &str) -> CliResult<(SecretKey, PathBuf)> {
+    /// Generates and stores a new key pair called `name`, its secret half encrypted with
+    /// `passphrase` when one is given.
+    pub fn generate(
+        &self,
+        name: &str,
+        passphrase: Option<&str>,
+    ) -> CliResult<(SecretKey, PathBuf)> {
         check_name(name)?;
         create_private_dir(&self.dir)?;
         let (secret_path, public_path) = self.paths(name);
@@ -70,7 +85,11 @@ impl KeyStore {
             );
         }
         let key = SecretKey::generate();
-        write_secret_file(&secret_path, &key.to_file_text())?;
+        let text = match passphrase {
+            Some(passphrase) => key.to_encrypted_file_text(passphrase),
+            None => key.to_file_text(),
+        };
+        write_secret_file(&secret_path, &text)?;
         std::fs::write(&public_path, key.public_key().to_file_text())
             .context("write", &public_path)?;
         Ok((key, secret_path))
@@ -92,6 +111,23 @@ impl KeyStore {
             }
         }
         Ok(())
+    }
+
+    /// Moves the key pair called `name` to `keys/revoked/NAME-KEYID.{key,pub}` (kept, so that
+    /// what it signed can still be checked); returns the archived public key's path.
+    pub fn archive(&self, name: &str) -> CliResult<PathBuf> {
+        let public = self.public(name)?;
+        let archive = self.dir.join("revoked");
+        create_private_dir(&archive)?;
+        let (secret_path, public_path) = self.paths(name);
+        let stem = format!("{name}-{}", public.id);
+        let archived_public = archive.join(format!("{stem}.pub"));
+        if secret_path.exists() {
+            let to = archive.join(format!("{stem}.key"));
+            std::fs::rename(&secret_path, &to).context("move", &secret_path)?;
+        }
+        std::fs::rename(&public_path, &archived_public).context("move", &public_path)?;
+        Ok(archived_public)
     }
 
     /// Every key pair, sorted by name.
@@ -140,7 +176,8 @@ impl KeyStore {
     }
 
     /// The secret key given by `--key` (a name in the store or a path), or the default one.
-    pub fn secret(&self, key: Option<&str>) -> CliResult<SecretKey> {
+    /// An encrypted key is opened with [`PASSPHRASE_ENV`], else, when `ask`, a hidden prompt.
+    pub fn secret(&self, key: Option<&str>, ask: bool) -> CliResult<SecretKey> {
         let path = match key {
             Some(k) if k.contains('/') || k.ends_with(".key") => PathBuf::from(k),
             Some(name) => {
@@ -157,7 +194,30 @@ impl KeyStore {
             .with_help("create one with `plexica keys generate`"));
         }
         let text = read_secret_file(&path)?;
-        SecretKey::parse(&text).map_err(|e| CliError::failed(format!("{}: {e}", path.display())))
+        if !SecretKey::is_encrypted(&text) {
+            return SecretKey::parse(&text)
+                .map_err(|e| CliError::failed(format!("{}: {e}", path.display())));
+        }
+        let passphrase = match passphrase_from_env() {
+            Some(passphrase) => passphrase,
+            None if ask => dialoguer::Password::with_theme(&dialoguer::theme::SimpleTheme)
+                .with_prompt(format!("Passphrase of {}", path.display()))
+                .interact()
+                .map_err(|e| CliError::usage(format!("no passphrase: {e}")))?,
+            None => {
+                return Err(CliError::usage(format!(
+                    "the secret key {} is protected by a passphrase",
+                    path.display()
+                ))
+                .with_help(format!(
+                    "set {PASSPHRASE_ENV} (from your CI's secret store), or run on a terminal to be asked"
+                )));
+            }
+        };
+        SecretKey::parse_with_passphrase(&text, &passphrase).map_err(|e| {
+            CliError::new(ExitKind::Auth, format!("{}: {e}", path.display()))
+                .with_help(format!("check the passphrase (or {PASSPHRASE_ENV})"))
+        })
     }
 
     fn default_secret_path(&self) -> CliResult<PathBuf> {

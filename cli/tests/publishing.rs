@@ -343,3 +343,117 @@ fn doctor_names_what_is_broken_and_what_works() {
     assert!(checks["key default"].1.contains("chmod 600"), "{checks:?}");
     assert!(!checks.contains_key("registry"), "{checks:?}");
 }
+
+#[test]
+fn an_encrypted_key_signs_with_its_passphrase_and_a_revoked_key_is_refused() {
+    let registry = LiveRegistry::start();
+    let sandbox = Sandbox::new();
+    sandbox.login_registry(&registry.url, "admin", ADMIN_PASSWORD);
+    let with_passphrase = |passphrase: Option<&str>, args: &[&str]| {
+        let mut command = sandbox.plexica();
+        command.args(args);
+        if let Some(passphrase) = passphrase {
+            command.env("PLEXICA_KEY_PASSPHRASE", passphrase);
+        }
+        command.output().expect("plexica runs")
+    };
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    // Encrypted on disk; without the passphrase (and no terminal) the error names the variable.
+    let refused = with_passphrase(None, &["keys", "generate", "--encrypt"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("PLEXICA_KEY_PASSPHRASE"));
+    let made = with_passphrase(
+        Some("a long passphrase"),
+        &["keys", "generate", "--encrypt"],
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    let key_file = sandbox.config_dir().join("keys/default.key");
+    let text = std::fs::read_to_string(&key_file).expect("key file");
+    assert!(
+        plexica_sdk::package::signing::SecretKey::is_encrypted(&text),
+        "{text}"
+    );
+    let locked = with_passphrase(None, &["keys", "register", "default"]);
+    assert_eq!(locked.status.code(), Some(2), "{}", stderr(&locked));
+    assert!(
+        stderr(&locked).contains("protected by a passphrase")
+            && stderr(&locked).contains("PLEXICA_KEY_PASSPHRASE"),
+        "{}",
+        stderr(&locked)
+    );
+    let wrong = with_passphrase(Some("not the passphrase"), &["keys", "register", "default"]);
+    assert_eq!(wrong.status.code(), Some(3), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("wrong passphrase"),
+        "{}",
+        stderr(&wrong)
+    );
+    let registered = with_passphrase(
+        Some("a long passphrase"),
+        &["-o", "json", "keys", "register", "default"],
+    );
+    assert!(registered.status.success(), "{}", stderr(&registered));
+    let key_id = json(&registered)["key_id"]
+        .as_str()
+        .expect("key id")
+        .to_owned();
+
+    let dir = sandbox.new_frontend_plugin("locked");
+    sandbox.ok_with(&["plugin", "build"], &dir);
+    let mut publish = sandbox.plexica();
+    publish
+        .args(["-o", "json", "plugin", "publish", "--no-build"])
+        .arg(&dir)
+        .env("PLEXICA_KEY_PASSPHRASE", "a long passphrase");
+    let published = publish.output().expect("publish");
+    assert!(published.status.success(), "{}", stderr(&published));
+
+    // Revoke: asks first (refused without a terminal or --yes), then the registry refuses the
+    // key and its files move to keys/revoked/.
+    let unconfirmed = with_passphrase(None, &["keys", "revoke", "default"]);
+    assert_eq!(
+        unconfirmed.status.code(),
+        Some(2),
+        "{}",
+        stderr(&unconfirmed)
+    );
+    assert!(sandbox.config_dir().join("keys/default.pub").exists());
+    let revoked = with_passphrase(None, &["-o", "json", "keys", "revoke", "default", "--yes"]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let revoked = json(&revoked);
+    assert_eq!(revoked["key_id"], key_id.as_str());
+    assert_eq!(revoked["revoked_at_registry"], true);
+    let archive = sandbox.config_dir().join("keys/revoked");
+    assert!(archive.join(format!("default-{key_id}.key")).exists());
+    assert!(archive.join(format!("default-{key_id}.pub")).exists());
+    assert!(!key_file.exists());
+    let listed = sandbox.json_ok(["-o", "json", "keys", "list"]);
+    assert_eq!(listed, serde_json::json!([]));
+
+    // A package signed with the revoked key (its archived files) is refused.
+    std::fs::copy(
+        archive.join(format!("default-{key_id}.key")),
+        sandbox.config_dir().join("keys/old.key"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        archive.join(format!("default-{key_id}.pub")),
+        sandbox.config_dir().join("keys/old.pub"),
+    )
+    .expect("copy");
+    let manifest = dir.join("plexica.toml");
+    let bumped = std::fs::read_to_string(&manifest)
+        .expect("manifest")
+        .replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    std::fs::write(&manifest, bumped).expect("write");
+    sandbox.ok_with(&["plugin", "build"], &dir);
+    let mut again = sandbox.plexica();
+    again
+        .args(["plugin", "publish", "--no-build", "--key", "old"])
+        .arg(&dir)
+        .env("PLEXICA_KEY_PASSPHRASE", "a long passphrase");
+    let again = again.output().expect("publish");
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("KEY_REVOKED"), "{}", stderr(&again));
+}

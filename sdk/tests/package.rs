@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use plexica_sdk::manifest::{BuildProfile, Manifest};
-use plexica_sdk::package::signing::{SecretKey, TrustedComment};
+use plexica_sdk::package::signing::{PublicKey, SecretKey, TrustedComment};
 use plexica_sdk::package::{
     CHECKSUMS_FILE, CheckStatus, Checksums, CollectError, CollectOptions, Compression, Limits,
     PackageError, PackageFile, SIGNATURE_FILE, SignError, Source, VerifyReport, collect,
@@ -1430,6 +1430,83 @@ fn minisign_available() -> bool {
             false
         }
     }
+}
+
+/// Runs stock `minisign` in `dir` with `input` on stdin; its output when it succeeds.
+fn minisign(dir: &std::path::Path, args: &[&str], input: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("minisign")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "minisign {args:?}: {text}");
+    text
+}
+
+#[test]
+fn keys_made_by_stock_minisign_sign_for_plexica_with_or_without_a_passphrase() {
+    if !minisign_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data"), b"CHECKSUMS stand-in").unwrap();
+    // `minisign -G -W`: no passphrase, checksum left zero.
+    minisign(dir.path(), &["-G", "-W", "-p", "w.pub", "-s", "w.key"], "");
+    let text = std::fs::read_to_string(dir.path().join("w.key")).unwrap();
+    let key = SecretKey::parse(&text).unwrap();
+    let public = PublicKey::parse(&std::fs::read_to_string(dir.path().join("w.pub")).unwrap());
+    assert_eq!(public.as_ref(), Ok(&key.public_key()));
+    // `minisign -G` with a passphrase (stock cost: scrypt over 1 GiB).
+    minisign(
+        dir.path(),
+        &["-G", "-p", "e.pub", "-s", "e.key"],
+        "stock passphrase\nstock passphrase\n",
+    );
+    let text = std::fs::read_to_string(dir.path().join("e.key")).unwrap();
+    assert!(SecretKey::is_encrypted(&text));
+    assert!(SecretKey::parse_with_passphrase(&text, "not it").is_err());
+    let key = SecretKey::parse_with_passphrase(&text, "stock passphrase").unwrap();
+    let signature = key.sign(b"CHECKSUMS stand-in", "plexica test");
+    std::fs::write(dir.path().join("data.minisig"), signature.to_text()).unwrap();
+    minisign(dir.path(), &["-V", "-m", "data", "-p", "e.pub"], "");
+}
+
+#[test]
+fn stock_minisign_signs_with_a_key_plexica_encrypted() {
+    if !minisign_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = SecretKey::generate();
+    std::fs::write(
+        dir.path().join("p.key"),
+        key.to_encrypted_file_text("plexica passphrase"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("p.pub"), key.public_key().to_file_text()).unwrap();
+    std::fs::write(dir.path().join("data"), b"CHECKSUMS stand-in").unwrap();
+    minisign(
+        dir.path(),
+        &["-S", "-s", "p.key", "-m", "data"],
+        "plexica passphrase\n",
+    );
+    minisign(dir.path(), &["-V", "-m", "data", "-p", "p.pub"], "");
 }
 
 #[test]

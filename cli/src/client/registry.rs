@@ -126,6 +126,11 @@ impl RegistryClient {
         self.json(Method::PUT, &["keys"], Some(request), Auth::Bearer)
     }
 
+    /// `DELETE /api/v1/keys/{key_id}`: revokes one of the caller's keys.
+    pub fn revoke_key(&self, key_id: &str) -> Result<PublisherKey, ClientError> {
+        self.json(Method::DELETE, &["keys", key_id], NO_BODY, Auth::Bearer)
+    }
+
     /// `GET /api/v1/users/{name}/keys`: a publisher's keys, revoked ones included.
     pub fn user_keys(&self, username: &str) -> Result<Vec<PublisherKey>, ClientError> {
         self.json(

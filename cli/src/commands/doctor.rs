@@ -216,11 +216,17 @@ fn check_keys(dir: &ConfigDir, checks: &mut Vec<Check>) {
     }
     for key in keys.iter().filter(|k| k.has_secret) {
         let secret = dir.keys_dir().join(format!("{}.key", key.name));
-        let check = match read_secret_file(&secret).and_then(|_| store.secret(Some(&key.name))) {
-            Ok(_) => Check::new(
+        let opened = read_secret_file(&secret).and_then(|text| {
+            match plexica_sdk::package::signing::SecretKey::is_encrypted(&text) {
+                true => Ok("mode 600, passphrase-protected"),
+                false => store.secret(Some(&key.name), false).map(|_| "mode 600"),
+            }
+        });
+        let check = match opened {
+            Ok(state) => Check::new(
                 format!("key {}", key.name),
                 Status::Ok,
-                format!("{} (mode 600)", secret.display()),
+                format!("{} ({state})", secret.display()),
             ),
             Err(e) => Check::new(
                 format!("key {}", key.name),

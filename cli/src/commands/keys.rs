@@ -1,4 +1,4 @@
-//! `plexica keys generate|list|register|export`: the signing keys of this machine.
+//! `plexica keys generate|list|register|export|revoke`: the signing keys of this machine.
 
 use clap::Subcommand;
 use plexica_sdk::api::registry::RegisterKeyRequest;
@@ -7,20 +7,32 @@ use serde::Serialize;
 use super::{Access, registry_client};
 use crate::cli::GlobalArgs;
 use crate::config::ConfigDir;
-use crate::error::CliResult;
-use crate::keystore::{DEFAULT_KEY, KeyStore};
+use crate::error::{CliError, CliResult};
+use crate::keystore::{DEFAULT_KEY, KeyStore, PASSPHRASE_ENV, passphrase_from_env};
 use crate::output::Ui;
 
 /// Key management subcommands.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Create a new Ed25519 key pair (minisign format).
+    /// Create a new Ed25519 key pair (minisign format; stock `minisign` uses it too).
+    #[command(
+        visible_alias = "gen",
+        after_help = "Examples:\n  \
+        plexica keys generate\n  \
+        plexica keys generate release --encrypt      # asks for a passphrase\n  \
+        PLEXICA_KEY_PASSPHRASE=… plexica keys generate ci --encrypt"
+    )]
     Generate {
         /// Name of the key.
         #[arg(default_value = DEFAULT_KEY)]
         name: String,
+        /// Encrypt the secret key with a passphrase (minisign's scheme), asked for on a
+        /// terminal or read from PLEXICA_KEY_PASSPHRASE; signing then needs it the same way.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// List the key pairs in the configuration directory.
+    #[command(visible_alias = "ls")]
     List,
     /// Register a key with the registry, so that packages it signs are accepted. The key signs
     /// a challenge from the registry to prove it is yours (its secret half must be here).
@@ -33,6 +45,48 @@ pub enum KeysCommand {
         /// Name of the key.
         name: String,
     },
+    /// Revoke a key: the registry refuses new packages signed with it, and the pair moves to
+    /// `keys/revoked/` (asks first; `--yes` confirms without a prompt).
+    #[command(after_help = "Examples:\n  \
+        plexica keys revoke default\n  \
+        plexica keys revoke old-laptop --yes --registry https://registry.example.com")]
+    Revoke {
+        /// Name of the key.
+        name: String,
+        /// The registry to revoke it at (a configured name or a URL) [default: the profile's]
+        #[arg(long, value_name = "NAME|URL")]
+        registry: Option<String>,
+    },
+}
+
+/// The JSON result of `keys revoke`.
+#[derive(Debug, Serialize)]
+struct Revoked {
+    name: String,
+    key_id: String,
+    registry: String,
+    /// Whether the registry knew the key (`false`: it was never registered there).
+    revoked_at_registry: bool,
+    archived_to: String,
+}
+
+/// The passphrase of a key about to be encrypted: from the environment, else asked twice.
+fn new_passphrase(ui: &Ui) -> CliResult<String> {
+    if let Some(passphrase) = passphrase_from_env() {
+        return Ok(passphrase);
+    }
+    if !ui.can_prompt() {
+        return Err(
+            CliError::usage("--encrypt needs a passphrase").with_help(format!(
+                "set {PASSPHRASE_ENV}, or run on a terminal to be asked"
+            )),
+        );
+    }
+    dialoguer::Password::with_theme(&dialoguer::theme::SimpleTheme)
+        .with_prompt("Passphrase for the new key")
+        .with_confirmation("Repeat it", "the passphrases differ")
+        .interact()
+        .map_err(|e| CliError::usage(format!("no passphrase: {e}")))
 }
 
 /// A key as printed by `keys` commands.
@@ -59,8 +113,12 @@ struct Registered {
 pub fn run(command: KeysCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let store = KeyStore::new(&ConfigDir::locate()?);
     match command {
-        KeysCommand::Generate { name } => {
-            let (key, path) = store.generate(&name)?;
+        KeysCommand::Generate { name, encrypt } => {
+            let passphrase = match encrypt {
+                true => Some(new_passphrase(ui)?),
+                false => None,
+            };
+            let (key, path) = store.generate(&name, passphrase.as_deref())?;
             let view = KeyView {
                 name,
                 key_id: key.id.to_string(),
@@ -110,7 +168,7 @@ pub fn run(command: KeysCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             });
         }
         KeysCommand::Register { name } => {
-            let secret = store.secret(Some(&name))?;
+            let secret = store.secret(Some(&name), ui.can_prompt())?;
             let client = registry_client(global, None, Access::Token, ui)?;
             let challenge = client.key_challenge()?;
             let key = client.register_key(&RegisterKeyRequest::proven(&secret, &challenge))?;
@@ -142,6 +200,59 @@ pub fn run(command: KeysCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             };
             ui.result(&view, || view.public_key.clone());
         }
+        KeysCommand::Revoke { name, registry } => revoke(&store, &name, registry, global, ui)?,
     }
+    Ok(())
+}
+
+fn revoke(
+    store: &KeyStore,
+    name: &str,
+    registry: Option<String>,
+    global: &GlobalArgs,
+    ui: &Ui,
+) -> CliResult {
+    let public = store.public(name)?;
+    let key_id = public.id.to_string();
+    let client = registry_client(global, registry.as_deref(), Access::Token, ui)?;
+    crate::commands::confirm(
+        ui,
+        &format!(
+            "Revoke key `{name}` ({key_id}) at {}? Packages signed with it will be refused",
+            client.registry()
+        ),
+    )?;
+    let revoked_at_registry = match client.revoke_key(&key_id) {
+        Ok(_) => true,
+        Err(e) if e.status() == Some(404) => {
+            ui.warn(format!(
+                "{} does not know key {key_id}; archiving it here only",
+                client.registry()
+            ));
+            false
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let archived = store.archive(name)?;
+    let result = Revoked {
+        name: name.to_owned(),
+        key_id,
+        registry: client.registry().to_string(),
+        revoked_at_registry,
+        archived_to: archived.display().to_string(),
+    };
+    ui.status(
+        "Revoked",
+        format!("key `{}` ({})", result.name, result.key_id),
+    );
+    ui.result(&result, || {
+        format!(
+            "key {} revoked; its files moved to {}",
+            result.key_id,
+            archived
+                .parent()
+                .map_or_else(String::new, |d| d.display().to_string())
+        )
+    });
     Ok(())
 }

@@ -248,6 +248,7 @@ fn journey(
                 keys::run(
                     KeysCommand::Generate {
                         name: QUICKSTART_KEY.to_owned(),
+                        encrypt: false,
                     },
                     global,
                     ui,

@@ -1,6 +1,12 @@
 //! Ed25519 keys and signatures in minisign's formats, so that the stock `minisign -V` verifies a
 //! package's `CHECKSUMS` with a Plexica public key, and `minisign -S` can sign with a Plexica
-//! secret key (stored unencrypted, protected by file mode 0600).
+//! secret key, and the other way round: keys made by `minisign -G` (with a passphrase or,
+//! `-W`, without) sign for Plexica.
+//!
+//! - Secret key: base64(`Ed` ‖ KDF ‖ `B2` ‖ salt ‖ opslimit ‖ memlimit ‖ key id ‖ keypair ‖
+//!   BLAKE2b-256 checksum). With the KDF `Sc`, the last three are XORed with scrypt's output for
+//!   the passphrase, the cost read from opslimit and memlimit as libsodium reads them; without
+//!   one (`\0\0`), stock minisign leaves the checksum zero and the file mode protects the key.
 //!
 //! - Public key: `untrusted comment: …` line, then base64(`Ed` ‖ key id ‖ 32-byte key). The
 //!   second line alone is the one-line form that can be pasted anywhere.
@@ -19,6 +25,13 @@ const PUBLIC_ALG: &[u8; 2] = b"Ed";
 const PREHASHED_ALG: &[u8; 2] = b"ED";
 const CHECKSUM_ALG: &[u8; 2] = b"B2";
 const NO_KDF: &[u8; 2] = &[0, 0];
+const SCRYPT_KDF: &[u8; 2] = b"Sc";
+/// The scrypt cost of the keys Plexica encrypts, in libsodium's terms: N = 2^17, r = 8, p = 1
+/// (128 MiB, a fraction of a second). Stock minisign writes 1 GiB and reads these as written.
+const OPSLIMIT: u64 = 1 << 22;
+const MEMLIMIT: u64 = 1 << 27;
+/// The most memory an encrypted key may make scrypt use (stock minisign's own cost: 1 GiB).
+const MAX_SCRYPT_LOG_N: u8 = 20;
 
 /// Problems with keys or signatures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +58,12 @@ pub enum SignatureError {
     /// The trusted comment was altered.
     #[error("trusted comment does not match its signature")]
     BadCommentSignature,
+    /// The secret key is encrypted and was read without a passphrase.
+    #[error("the secret key is protected by a passphrase")]
+    PassphraseRequired,
+    /// The passphrase does not open the secret key (or the file is damaged).
+    #[error("wrong passphrase for the secret key (or the key file is damaged)")]
+    WrongPassphrase,
 }
 
 fn malformed(what: &'static str, reason: &'static str) -> SignatureError {
@@ -171,6 +190,48 @@ fn key_checksum(id: &KeyId, keypair: &[u8; 64]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// The 104 bytes scrypt derives from `passphrase` to encrypt a key, with the cost read from
+/// `opslimit` and `memlimit` as libsodium's `crypto_pwhash_scryptsalsa208sha256` reads them.
+fn key_stream(
+    passphrase: &str,
+    salt: &[u8],
+    opslimit: u64,
+    memlimit: u64,
+) -> Result<[u8; 104], SignatureError> {
+    let too_costly = || malformed("secret key", "its key derivation costs more than 1 GiB");
+    let ops = opslimit.max(32_768);
+    let r: u64 = 8;
+    let smallest_log_n_above = |max_n: u64| {
+        (1..63u8)
+            .find(|log_n| (1u64 << log_n) > max_n / 2)
+            .unwrap_or(63)
+    };
+    let (log_n, p) = if ops < memlimit / 32 {
+        (smallest_log_n_above(ops / (r * 4)), 1)
+    } else {
+        let log_n = smallest_log_n_above(memlimit / (r * 128));
+        let max_rp = ((ops / 4) >> log_n).min(0x3fff_ffff);
+        (log_n, max_rp / r)
+    };
+    if log_n > MAX_SCRYPT_LOG_N || p > 16 {
+        return Err(too_costly());
+    }
+    let params = u32::try_from(p)
+        .ok()
+        .and_then(|p| scrypt::Params::new(log_n, 8, p, 32).ok())
+        .ok_or_else(|| malformed("secret key", "invalid key derivation parameters"))?;
+    let mut stream = [0u8; 104];
+    scrypt::scrypt(passphrase.as_bytes(), salt, &params, &mut stream)
+        .map_err(|_| malformed("secret key", "invalid key derivation parameters"))?;
+    Ok(stream)
+}
+
+fn xor(data: &mut [u8], stream: &[u8]) {
+    for (byte, mask) in data.iter_mut().zip(stream) {
+        *byte ^= mask;
+    }
+}
+
 impl SecretKey {
     /// Generates a new key from the operating system's randomness.
     pub fn generate() -> Self {
@@ -189,28 +250,75 @@ impl SecretKey {
         }
     }
 
-    /// The minisign secret key file form (unencrypted).
+    /// The minisign secret key file form, unencrypted (protected by the file's mode).
     pub fn to_file_text(&self) -> String {
+        self.file_text(None)
+    }
+
+    /// The minisign secret key file form, encrypted with `passphrase` (minisign's scheme:
+    /// scrypt, then XOR), which stock `minisign -S` opens with the same passphrase.
+    pub fn to_encrypted_file_text(&self, passphrase: &str) -> String {
+        self.file_text(Some(passphrase))
+    }
+
+    fn file_text(&self, passphrase: Option<&str>) -> String {
         let keypair = self.key.to_keypair_bytes();
+        let mut secret = Vec::with_capacity(104);
+        secret.extend_from_slice(&self.id.0);
+        secret.extend_from_slice(&keypair);
+        secret.extend_from_slice(&key_checksum(&self.id, &keypair));
         let mut raw = Vec::with_capacity(158);
         raw.extend_from_slice(PUBLIC_ALG);
-        raw.extend_from_slice(NO_KDF);
-        raw.extend_from_slice(CHECKSUM_ALG);
-        raw.extend_from_slice(&[0u8; 32]);
-        raw.extend_from_slice(&0u64.to_le_bytes());
-        raw.extend_from_slice(&0u64.to_le_bytes());
-        raw.extend_from_slice(&self.id.0);
-        raw.extend_from_slice(&keypair);
-        raw.extend_from_slice(&key_checksum(&self.id, &keypair));
+        let state = match passphrase {
+            None => {
+                raw.extend_from_slice(NO_KDF);
+                raw.extend_from_slice(CHECKSUM_ALG);
+                raw.extend_from_slice(&[0u8; 32]);
+                raw.extend_from_slice(&0u64.to_le_bytes());
+                raw.extend_from_slice(&0u64.to_le_bytes());
+                "unencrypted"
+            }
+            Some(passphrase) => {
+                let mut salt = [0u8; 32];
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+                raw.extend_from_slice(SCRYPT_KDF);
+                raw.extend_from_slice(CHECKSUM_ALG);
+                raw.extend_from_slice(&salt);
+                raw.extend_from_slice(&OPSLIMIT.to_le_bytes());
+                raw.extend_from_slice(&MEMLIMIT.to_le_bytes());
+                // Our own constants always give valid parameters.
+                if let Ok(stream) = key_stream(passphrase, &salt, OPSLIMIT, MEMLIMIT) {
+                    xor(&mut secret, &stream);
+                }
+                "encrypted"
+            }
+        };
+        raw.extend_from_slice(&secret);
         format!(
-            "untrusted comment: minisign secret key {} (unencrypted, plexica)\n{}\n",
+            "untrusted comment: minisign secret key {} ({state}, plexica)\n{}\n",
             self.id,
             B64.encode(raw)
         )
     }
 
-    /// Parses the (unencrypted) minisign secret key file form.
+    /// Whether a secret key file is protected by a passphrase (then open it with
+    /// [`SecretKey::parse_with_passphrase`]).
+    pub fn is_encrypted(text: &str) -> bool {
+        decode_key_line(text, "secret key").is_ok_and(|raw| raw.get(2..4) == Some(SCRYPT_KDF))
+    }
+
+    /// Parses an unencrypted minisign secret key file (Plexica's, or stock `minisign -G -W`'s,
+    /// whose checksum is left zero); an encrypted one is [`SignatureError::PassphraseRequired`].
     pub fn parse(text: &str) -> Result<Self, SignatureError> {
+        Self::open(text, None)
+    }
+
+    /// Parses a minisign secret key file, encrypted with `passphrase` or not encrypted.
+    pub fn parse_with_passphrase(text: &str, passphrase: &str) -> Result<Self, SignatureError> {
+        Self::open(text, Some(passphrase))
+    }
+
+    fn open(text: &str, passphrase: Option<&str>) -> Result<Self, SignatureError> {
         let raw = decode_key_line(text, "secret key")?;
         if raw.len() != 158 || &raw[..2] != PUBLIC_ALG || &raw[4..6] != CHECKSUM_ALG {
             return Err(malformed(
@@ -218,19 +326,32 @@ impl SecretKey {
                 "not an Ed25519 minisign secret key",
             ));
         }
-        if &raw[2..4] != NO_KDF {
-            return Err(malformed(
-                "secret key",
-                "password-protected keys are not supported; create one with `plexica keys generate`",
-            ));
+        let mut secret = raw[54..158].to_vec();
+        let kdf = &raw[2..4];
+        if kdf == SCRYPT_KDF {
+            let passphrase = passphrase.ok_or(SignatureError::PassphraseRequired)?;
+            let number = |range: std::ops::Range<usize>| {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&raw[range]);
+                u64::from_le_bytes(bytes)
+            };
+            let stream = key_stream(passphrase, &raw[6..38], number(38..46), number(46..54))?;
+            xor(&mut secret, &stream);
+        } else if kdf != NO_KDF {
+            return Err(malformed("secret key", "unknown key derivation"));
         }
         let mut id = [0u8; 8];
-        id.copy_from_slice(&raw[54..62]);
+        id.copy_from_slice(&secret[..8]);
         let mut keypair = [0u8; 64];
-        keypair.copy_from_slice(&raw[62..126]);
+        keypair.copy_from_slice(&secret[8..72]);
         let id = KeyId(id);
-        if key_checksum(&id, &keypair)[..] != raw[126..158] {
-            return Err(malformed("secret key", "checksum mismatch (file damaged)"));
+        let checksum = &secret[72..104];
+        let unencrypted_without_checksum = kdf == NO_KDF && checksum.iter().all(|b| *b == 0);
+        if key_checksum(&id, &keypair)[..] != *checksum && !unencrypted_without_checksum {
+            return Err(match kdf == SCRYPT_KDF {
+                true => SignatureError::WrongPassphrase,
+                false => malformed("secret key", "checksum mismatch (file damaged)"),
+            });
         }
         let key = SigningKey::from_keypair_bytes(&keypair)
             .map_err(|_| malformed("secret key", "public half does not match"))?;
@@ -393,6 +514,53 @@ mod tests {
         let public = secret.public_key();
         assert_eq!(PublicKey::parse(&public.to_file_text()), Ok(public.clone()));
         assert_eq!(PublicKey::parse(&public.to_line()), Ok(public));
+    }
+
+    #[test]
+    fn encrypted_keys_open_with_their_passphrase_only() {
+        let secret = SecretKey::generate();
+        let text = secret.to_encrypted_file_text("correct horse");
+        assert!(SecretKey::is_encrypted(&text));
+        assert!(!SecretKey::is_encrypted(&secret.to_file_text()));
+        assert_eq!(
+            SecretKey::parse(&text).err(),
+            Some(SignatureError::PassphraseRequired)
+        );
+        assert_eq!(
+            SecretKey::parse_with_passphrase(&text, "wrong horse").err(),
+            Some(SignatureError::WrongPassphrase)
+        );
+        let opened = SecretKey::parse_with_passphrase(&text, "correct horse").expect("opens");
+        assert_eq!(opened.public_key(), secret.public_key());
+        // The key material is not in the file in the clear.
+        let keypair = secret.key.to_keypair_bytes();
+        let raw = decode_key_line(&text, "secret key").expect("base64");
+        assert!(!raw.windows(32).any(|w| w == &keypair[..32]));
+    }
+
+    #[test]
+    fn an_unencrypted_key_with_a_zero_checksum_is_accepted_and_a_damaged_one_is_not() {
+        let secret = SecretKey::generate();
+        let mut raw = decode_key_line(&secret.to_file_text(), "secret key").expect("base64");
+        raw[126..158].fill(0);
+        let stock = format!(
+            "untrusted comment: minisign secret key\n{}\n",
+            B64.encode(&raw)
+        );
+        let parsed = SecretKey::parse(&stock).expect("stock minisign -W form");
+        assert_eq!(parsed.public_key(), secret.public_key());
+        raw[130] = 1;
+        let damaged = format!("untrusted comment: x\n{}\n", B64.encode(&raw));
+        assert!(matches!(
+            SecretKey::parse(&damaged),
+            Err(SignatureError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_key_asking_for_more_than_a_gibibyte_of_scrypt_is_refused() {
+        assert!(key_stream("x", &[0; 32], 1 << 27, 1 << 31).is_err());
+        assert!(key_stream("x", &[0; 32], 1 << 22, 1 << 27).is_ok());
     }
 
     #[test]

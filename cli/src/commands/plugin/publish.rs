@@ -139,7 +139,7 @@ fn package_dir(
     ui: &Ui,
 ) -> CliResult<Upload> {
     let manifest = load_manifest(&dir, ui)?;
-    let key = signing_key(args.key.as_deref(), global)?;
+    let key = signing_key(args.key.as_deref(), global, ui)?;
     check_versions(&dir, &manifest)?;
     let artifact = artifact_path(&dir, &manifest, BuildProfile::Release);
     if args.no_build {

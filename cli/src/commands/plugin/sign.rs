@@ -40,7 +40,7 @@ struct Signed {
 
 /// Signs the package in place.
 pub fn run(args: SignArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
-    let key = signing_key(args.key.as_deref(), global)?;
+    let key = signing_key(args.key.as_deref(), global, ui)?;
     let bytes = std::fs::read(&args.file).context("read", &args.file)?;
     let signed = sign_now(&bytes, &key)
         .map_err(|e| CliError::failed(format!("cannot sign {}: {e}", args.file.display())))?;
@@ -72,13 +72,13 @@ pub fn run(args: SignArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
 
 /// The secret key named by `--key` (a name or a path), else the profile's `default-key`, else
 /// the store's default.
-pub fn signing_key(key: Option<&str>, global: &GlobalArgs) -> CliResult<SecretKey> {
+pub fn signing_key(key: Option<&str>, global: &GlobalArgs, ui: &Ui) -> CliResult<SecretKey> {
     let dir = ConfigDir::locate()?;
     let key = match key {
         Some(key) => Some(key.to_owned()),
         None => Config::load(&dir)?.selected(global)?.profile.default_key,
     };
-    KeyStore::new(&dir).secret(key.as_deref())
+    KeyStore::new(&dir).secret(key.as_deref(), ui.can_prompt())
 }
 
 /// Signs package `bytes` with `key`, timestamped now.
