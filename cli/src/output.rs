@@ -2,6 +2,7 @@
 //! JSON document; progress, prompts and diagnostics on stderr, only when wanted.
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,6 +23,9 @@ pub struct Ui {
     color: bool,
     stderr_terminal: bool,
     results_muted: bool,
+    /// The one spinner on screen, shared by the clones of this interface (steps of a command),
+    /// so that there is never a second one and other lines are printed above it.
+    active: Arc<Mutex<Option<ProgressBar>>>,
 }
 
 impl Ui {
@@ -42,7 +46,37 @@ impl Ui {
             color,
             stderr_terminal,
             results_muted: false,
+            active: Arc::default(),
         }
+    }
+
+    /// The spinner on screen, if one is.
+    fn active_spinner(&self) -> Option<ProgressBar> {
+        self.active
+            .lock()
+            .ok()
+            .and_then(|active| active.clone())
+            .filter(|bar| !bar.is_finished() && !bar.is_hidden())
+    }
+
+    /// Prints `line` on stderr, above the spinner when one is on screen (it never leaves a
+    /// frame behind).
+    pub fn line_above(&self, line: &str) {
+        match self.active_spinner() {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Whether a spinner is on screen (then a child's output is passed through
+    /// [`Ui::line_above`] rather than written to the terminal directly).
+    pub fn has_spinner(&self) -> bool {
+        self.active_spinner().is_some()
+    }
+
+    /// Whether quiet was asked for (`-q`), to pass on to the tools a command runs.
+    pub fn quiet(&self) -> bool {
+        self.quiet
     }
 
     /// The interface for the steps of a composite command that prints one result of its own:
@@ -115,9 +149,9 @@ impl Ui {
             return;
         }
         if self.color {
-            eprintln!("\x1b[1;32m{verb:>12}\x1b[0m {}", message.as_ref());
+            self.line_above(&format!("\x1b[1;32m{verb:>12}\x1b[0m {}", message.as_ref()));
         } else {
-            eprintln!("{verb:>12} {}", message.as_ref());
+            self.line_above(&format!("{verb:>12} {}", message.as_ref()));
         }
     }
 
@@ -127,22 +161,23 @@ impl Ui {
             return;
         }
         if self.color {
-            eprintln!("\x1b[1;33mwarning\x1b[0m: {}", message.as_ref());
+            self.line_above(&format!("\x1b[1;33mwarning\x1b[0m: {}", message.as_ref()));
         } else {
-            eprintln!("warning: {}", message.as_ref());
+            self.line_above(&format!("warning: {}", message.as_ref()));
         }
     }
 
     /// Detail for `--verbose`.
     pub fn verbose(&self, message: impl AsRef<str>) {
         if self.verbose {
-            eprintln!("{}", message.as_ref());
+            self.line_above(message.as_ref());
         }
     }
 
-    /// A spinner on stderr when it is a terminal; hidden otherwise.
+    /// A spinner on stderr when it is a terminal; hidden otherwise, and hidden while another
+    /// one is on screen (one progress line at a time: the outer step's).
     pub fn spinner(&self, message: impl Into<String>) -> ProgressBar {
-        if !self.stderr_terminal || self.quiet {
+        if !self.stderr_terminal || self.quiet || self.has_spinner() {
             return ProgressBar::hidden();
         }
         let bar = ProgressBar::new_spinner();
@@ -151,6 +186,9 @@ impl Ui {
         }
         bar.set_message(message.into());
         bar.enable_steady_tick(Duration::from_millis(100));
+        if let Ok(mut active) = self.active.lock() {
+            *active = Some(bar.clone());
+        }
         bar
     }
 

@@ -195,9 +195,26 @@ fn validate_json_is_an_array_of_diagnostics() {
 }
 
 #[test]
-fn warnings_pass_unless_denied() {
+fn warnings_pass_unless_denied_and_fresh_templates_have_none() {
     let sandbox = Sandbox::new();
+    for template in ["rust-backend", "frontend", "fullstack"] {
+        let id = format!("fresh-{template}");
+        sandbox
+            .plexica()
+            .args(["plugin", "new", &id, "--template", template])
+            .assert()
+            .success();
+        sandbox
+            .plexica()
+            .args(["plugin", "validate", "--deny-warnings"])
+            .arg(sandbox.work().join(&id))
+            .assert()
+            .success();
+    }
     let dir = sandbox.new_frontend_plugin("warned");
+    let manifest = dir.join("plexica.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, text.replace("icon = \"puzzle\"\n", "")).expect("write");
     sandbox.ok_with(&["plugin", "validate"], &dir);
     sandbox
         .plexica()
@@ -205,9 +222,7 @@ fn warnings_pass_unless_denied() {
         .arg(&dir)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains(
-            "warning[manifest::missing-homepage]",
-        ));
+        .stderr(predicate::str::contains("warning[manifest::missing-icon]"));
 }
 
 #[test]
@@ -593,4 +608,90 @@ fn sdk_update_restores_the_clis_sdk_and_pins_its_version() {
         .assert()
         .code(4)
         .stderr(predicate::str::contains("works on a Rust plugin"));
+}
+
+/// A frontend plugin whose build prints three lines slowly, each saying whether cargo's quiet
+/// mode was passed on.
+fn slow_build_plugin(sandbox: &Sandbox) -> std::path::PathBuf {
+    sandbox
+        .plexica()
+        .args(["plugin", "new", "slow", "--template", "frontend"])
+        .assert()
+        .success();
+    let dir = sandbox.work().join("slow");
+    let manifest = dir.join("plexica.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let slow = text.replace(
+        "build = \"node ui/build.mjs\"",
+        "build = \"for i in 1 2 3; do echo step-$i quiet=${CARGO_TERM_QUIET:-no}; sleep 0.4; done; node ui/build.mjs\"",
+    );
+    assert_ne!(slow, text, "the template's build command changed");
+    std::fs::write(&manifest, slow).expect("write");
+    dir
+}
+
+fn spinner_frames(text: &str) -> usize {
+    text.chars()
+        .filter(|c| ('\u{2800}'..='\u{28ff}').contains(c))
+        .count()
+}
+
+#[test]
+fn on_a_terminal_a_build_keeps_one_progress_line_and_leaves_no_frame_behind() {
+    let sandbox = Sandbox::new();
+    let dir = slow_build_plugin(&sandbox);
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"));
+    command
+        .args(["plugin", "build"])
+        .arg(&dir)
+        .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .env_remove("CI")
+        .current_dir(sandbox.work());
+    let mut session = rexpect::session::spawn_command(command, Some(60_000)).expect("pty");
+    // rexpect hands the bytes back one char each; the terminal is its default 80 × 24.
+    let bytes: Vec<u8> = session
+        .exp_eof()
+        .expect("exits")
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("a byte"))
+        .collect();
+    let raw = String::from_utf8_lossy(&bytes).into_owned();
+    let size = |n: u16| std::num::NonZeroU16::new(n).expect("non-zero");
+    let mut terminal = vt100::Parser::new(size(24), size(80), 0);
+    terminal.process(&bytes);
+    let screen = terminal.screen().contents();
+    for step in ["step-1 quiet=no", "step-2 quiet=no", "step-3 quiet=no"] {
+        assert_eq!(screen.matches(step).count(), 1, "{step}:\n{screen}");
+    }
+    assert!(screen.contains("Finished slow 0.1.0"), "{screen}");
+    assert!(spinner_frames(&raw) > 0, "a spinner ran on the terminal");
+    assert_eq!(spinner_frames(&screen), 0, "frames left behind:\n{screen}");
+}
+
+#[test]
+fn off_a_terminal_a_build_shows_no_spinner_and_quiet_reaches_the_build_tools() {
+    let sandbox = Sandbox::new();
+    let dir = slow_build_plugin(&sandbox);
+    let plain = sandbox
+        .plexica()
+        .args(["plugin", "build"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(plain.status.success());
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert!(stderr.contains("step-3 quiet=no"), "{stderr}");
+    assert_eq!(spinner_frames(&stderr), 0, "{stderr}");
+    let quiet = sandbox
+        .plexica()
+        .args(["-q", "plugin", "build"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(quiet.status.success());
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(stderr.contains("step-1 quiet=true"), "{stderr}");
+    assert!(!stderr.contains("Building"), "{stderr}");
 }

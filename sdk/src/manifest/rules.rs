@@ -157,15 +157,11 @@ fn plugin_info(r: &mut Reader<'_>, p: &PluginInfo) {
             Some(help),
         );
     }
+    // Their absence is said at publish (as cargo does), not here: a fresh plugin has neither
+    // and is not defective for it.
     for (key, value) in [("homepage", &p.homepage), ("repository", &p.repository)] {
-        match value {
-            Some(url) => url_rule(r, &format!("plugin.{key}"), url, false),
-            None if r.spans.get("plugin").is_some() => r.warn(
-                &format!("manifest::missing-{key}"),
-                format!("no `plugin.{key}`"),
-                format!("add `{key} = \"https://…\"` so users can find the project"),
-            ),
-            None => {}
+        if let Some(url) = value {
+            url_rule(r, &format!("plugin.{key}"), url, false);
         }
     }
     match &p.icon {

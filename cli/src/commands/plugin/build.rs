@@ -142,7 +142,7 @@ pub fn build(
         ui.verbose(format!("running `sh -c {command:?}` in {}", dir.display()));
         let spinner = ui.spinner(format!("{part}: {command}"));
         let started = Instant::now();
-        let result = run_step(dir, command, profile);
+        let result = run_step(dir, command, profile, ui);
         spinner.finish_and_clear();
         result?;
         steps.push(Step {
@@ -357,25 +357,79 @@ fn check_backend(dir: &Path, binary: &Path) -> Result<BackendDescription, CliErr
         })
 }
 
-fn run_step(dir: &Path, command: &str, profile: BuildProfile) -> CliResult {
-    // Build output is progress, not a result: it goes to stderr, stdout stays clean.
-    let stderr = stderr_as_stdio();
-    let status = Command::new("sh")
+fn run_step(dir: &Path, command: &str, profile: BuildProfile, ui: &Ui) -> CliResult {
+    let mut child = Command::new("sh");
+    child
         .arg("-c")
         .arg(command)
         .current_dir(dir)
         .env(BuildProfile::ENV, profile.name())
-        .env(BuildProfile::CARGO_ENV, profile.cargo_name())
-        .stdin(Stdio::null())
-        .stdout(stderr)
-        .status()
-        .map_err(|e| CliError::failed(format!("cannot run `{command}`: {e}")))?;
+        .env(BuildProfile::CARGO_ENV, profile.cargo_name());
+    let status = run_as_progress(&mut child, command, ui)?;
     if status.success() {
         Ok(())
     } else {
         Err(CliError::failed(format!("`{command}` failed ({status})"))
             .with_help("fix the build error above, then run `plexica plugin build` again"))
     }
+}
+
+/// Runs a build or test tool whose output is progress, not a result: on stderr, stdout kept
+/// clean. Under a spinner its lines are printed above it (one progress line at the bottom,
+/// no frame left behind); `-q` is passed on (cargo's `term.quiet`, npm's log level).
+pub fn run_as_progress(
+    command: &mut Command,
+    what: &str,
+    ui: &Ui,
+) -> CliResult<std::process::ExitStatus> {
+    let cannot_run = |e: std::io::Error| CliError::failed(format!("cannot run `{what}`: {e}"));
+    command.stdin(Stdio::null());
+    if ui.quiet() {
+        command
+            .env("CARGO_TERM_QUIET", "true")
+            .env("npm_config_loglevel", "warn");
+    }
+    if !ui.has_spinner() {
+        return command
+            .stdout(stderr_as_stdio())
+            .status()
+            .map_err(cannot_run);
+    }
+    if ui.color() {
+        command.env("CARGO_TERM_COLOR", "always");
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(cannot_run)?;
+    let streams: Vec<Box<dyn std::io::Read + Send>> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    std::thread::scope(|scope| {
+        for stream in streams {
+            scope.spawn(move || {
+                use std::io::BufRead as _;
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    ui.line_above(&line);
+                }
+            });
+        }
+    });
+    child.wait().map_err(cannot_run)
 }
 
 /// This process's stderr, for a child's stdout (its output is progress, not a result).

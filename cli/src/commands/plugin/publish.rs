@@ -139,6 +139,12 @@ fn package_dir(
     ui: &Ui,
 ) -> CliResult<Upload> {
     let manifest = load_manifest(&dir, ui)?;
+    if manifest.plugin.homepage.is_none() && manifest.plugin.repository.is_none() {
+        ui.warn(
+            "neither `plugin.homepage` nor `plugin.repository` is set in plexica.toml: \
+             the registry's page will not link to the project",
+        );
+    }
     let key = signing_key(args.key.as_deref(), global, ui)?;
     check_versions(&dir, &manifest)?;
     let artifact = artifact_path(&dir, &manifest, BuildProfile::Release);

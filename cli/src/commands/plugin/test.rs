@@ -7,7 +7,7 @@
 //! The platform is stopped and its data removed afterwards.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use clap::Args;
 use plexica_sdk::api::core::{NewApiTokenRequest, PluginState, test_platform};
@@ -94,15 +94,13 @@ pub fn run(args: TestArgs, ui: &Ui) -> CliResult {
         for (program, arguments) in &suites {
             let command = format!("{program} {}", arguments.join(" "));
             ui.status("Running", &command);
-            let status = Command::new(program)
+            let mut child = Command::new(program);
+            child
                 .args(arguments)
                 .current_dir(&dir)
-                .envs(environment.iter().map(|(k, v)| (k, v)))
-                .stdin(Stdio::null())
-                // Test output is progress: stdout stays for the result.
-                .stdout(build::stderr_as_stdio())
-                .status()
-                .map_err(|e| CliError::failed(format!("cannot run `{command}`: {e}")))?;
+                .envs(environment.iter().map(|(k, v)| (k, v)));
+            // Test output is progress: stdout stays for the result.
+            let status = build::run_as_progress(&mut child, &command, ui)?;
             ran.push(Suite {
                 command,
                 passed: status.success(),
