@@ -122,16 +122,26 @@ pub enum Command {
     #[command(subcommand)]
     Workspace(workspace::WorkspaceCommand),
     /// Run the whole platform locally (core API and registry) until Ctrl-C.
+    #[command(after_help = "Examples:\n  \
+        plexica up                          # SQLite and local files under ./.plexica\n  \
+        plexica up --dev                    # development mode, for `plexica plugin dev`\n  \
+        plexica up --port-api 0 --port-registry 0 -o json   # free ports, for scripts")]
     Up(up::UpArgs),
-    /// The platform's events: the dead letter store.
+    /// Follow a tenant's events (`tail`) and manage the dead letter store (`dlq`).
     #[command(subcommand)]
     Events(events::EventsCommand),
-    /// Run the whole journey end to end on the embedded default: new, validate, build,
-    /// package, sign, verify.
+    /// Run the whole journey on a platform of its own: scaffold a plugin, build, sign and
+    /// publish it, install it in a tenant, call it; then clean up (unless `--keep`).
     Quickstart(quickstart::QuickstartArgs),
     /// Check this machine's setup: configuration, keys, profiles and their services (reachable,
     /// clock), logins, toolchains. Exit 1 when a check fails.
+    #[command(
+        after_help = "Examples:\n  plexica doctor\n  plexica doctor -o json | jq '.checks[] | select(.status != \"ok\")'"
+    )]
     Doctor,
     /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        plexica completions bash > ~/.local/share/bash-completion/completions/plexica\n  \
+        plexica completions zsh > \"${fpath[1]}/_plexica\"")]
     Completions(completions::CompletionsArgs),
 }

@@ -17,8 +17,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use plexica_sdk::diagnostic::{SourceFile, closest};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
+use toml::de::{DeTable, DeValue};
 
 use crate::cli::GlobalArgs;
 use crate::config::{ConfigDir, replace_file};
@@ -26,6 +28,11 @@ use crate::error::{CliError, CliResult, ExitKind};
 
 /// The profile used when none is selected.
 pub const DEFAULT_PROFILE: &str = "default";
+
+/// The keys of `config.toml`, of a `[profiles.NAME]` and of a `[registries.NAME]` table.
+const TOP_KEYS: &[&str] = &["current-profile", "profiles", "registries"];
+const PROFILE_KEYS: &[&str] = &["api-url", "registry-url", "default-tenant", "default-key"];
+const REGISTRY_KEYS: &[&str] = &["url"];
 
 /// The contents of `config.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,9 +100,64 @@ impl Config {
             }
         };
         toml::from_str(&text).map_err(|e| {
-            CliError::failed(format!("{} is not valid: {}", path.display(), e.message()))
-                .with_help(format!("fix or remove {}", path.display()))
+            let at = e.span().map_or_else(String::new, |span| {
+                let (line, column) = SourceFile::new("", &text).locate(span.start);
+                format!(":{line}:{column}")
+            });
+            CliError::usage(format!(
+                "{}{at}: {}",
+                path.display(),
+                e.message().trim_end()
+            ))
+            .with_help(format!("fix or remove {}", path.display()))
         })
+    }
+
+    /// The keys of `config.toml` that no setting reads (typos, mostly), each as
+    /// `PATH:LINE:COLUMN: …` with the closest known key; empty when the file is missing or does
+    /// not parse ([`Config::load`] reports that).
+    pub fn unknown_keys(dir: &ConfigDir) -> Vec<String> {
+        let path = dir.config_file();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Vec::new();
+        };
+        let Ok(doc) = DeTable::parse(&text) else {
+            return Vec::new();
+        };
+        let source = SourceFile::new("", &text);
+        let mut found = Vec::new();
+        let mut check = |table: &DeTable<'_>, known: &[&str], place: &str| {
+            for key in table.keys() {
+                let name = key.get_ref().as_ref();
+                if known.contains(&name) {
+                    continue;
+                }
+                let (line, column) = source.locate(key.span().start);
+                let hint = closest(name, known.iter().copied())
+                    .map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"));
+                found.push(format!(
+                    "{}:{line}:{column}: unknown key `{name}` in {place}, ignored{hint}",
+                    path.display()
+                ));
+            }
+        };
+        check(doc.get_ref(), TOP_KEYS, "config.toml");
+        for (section, known) in [("profiles", PROFILE_KEYS), ("registries", REGISTRY_KEYS)] {
+            let tables = doc
+                .get_ref()
+                .iter()
+                .find(|(k, _)| k.get_ref().as_ref() == section);
+            if let Some((_, value)) = tables
+                && let DeValue::Table(tables) = value.get_ref()
+            {
+                for (name, table) in tables {
+                    if let DeValue::Table(table) = table.get_ref() {
+                        check(table, known, &format!("[{section}.{}]", name.get_ref()));
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Writes `config.toml` atomically.

@@ -435,6 +435,14 @@ fn verify_reports_each_check_and_fails_on_tampering() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("not trusted"));
+    // A key file that is not there is "not found", not a bad key name.
+    sandbox
+        .plexica()
+        .args(["plugin", "verify", "--key", "./nope.pub"])
+        .arg(&pxp)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("no public key file at ./nope.pub"));
 
     // Corrupt bytes.
     let mut bytes = std::fs::read(&pxp).expect("read");
@@ -502,36 +510,39 @@ fn completions_are_generated_for_each_shell() {
 }
 
 #[test]
-fn on_a_terminal_new_prompts_for_each_answer() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        println!(
-            "skipped: `script` (util-linux) is not installed, no pseudo-terminal to test with"
-        );
-        return;
-    }
+fn on_a_terminal_new_prompts_for_each_answer_and_asks_again_for_a_bad_id() {
     let sandbox = Sandbox::new();
-    let plexica = assert_cmd::cargo::cargo_bin("plexica");
-    // `script` gives the command a pseudo-terminal; the answers are typed once each prompt is up:
-    // id, template (Enter keeps rust-backend), name, description (default), author (default).
-    let typing = "sleep 1; printf 'crm\\r'; sleep 0.5; printf '\\r'; sleep 0.5; printf 'My CRM\\r'; \
-                  sleep 0.5; printf '\\r'; sleep 0.5; printf '\\r'; sleep 1";
-    let output = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "({typing}) | script -qec '{} plugin new' /dev/null",
-            plexica.display()
-        ))
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"));
+    command
+        .args(["plugin", "new"])
         .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
-        .current_dir(sandbox.work())
-        .output()
-        .expect("runs");
-    let screen = String::from_utf8_lossy(&output.stdout);
-    assert!(screen.contains("Template"), "{screen}");
-    assert!(screen.contains("Display name"), "{screen}");
+        .env("NO_COLOR", "1")
+        .current_dir(sandbox.work());
+    let mut session = rexpect::session::spawn_command(command, Some(30_000)).expect("pty");
+    session.exp_string("Plugin id").expect("asks for the id");
+    session.send_line("Bad_Id").expect("types");
+    session
+        .exp_string("lowercase letters")
+        .expect("says why and asks again");
+    session.send_line("crm").expect("types");
+    session
+        .exp_string("Template")
+        .expect("asks for the template");
+    session.send_line("").expect("Enter keeps rust-backend");
+    session
+        .exp_string("Display name")
+        .expect("asks for the name");
+    session.send_line("My CRM").expect("types");
+    session
+        .exp_string("Description")
+        .expect("asks for the description");
+    session.send_line("").expect("default");
+    session.exp_string("Author").expect("asks for the author");
+    session.send_line("").expect("default");
+    session
+        .exp_string("plexica plugin dev")
+        .expect("next steps");
+    session.exp_eof().expect("exits");
     let manifest =
         std::fs::read_to_string(sandbox.work().join("crm/plexica.toml")).expect("created");
     assert!(manifest.contains("name = \"My CRM\""), "{manifest}");
@@ -539,6 +550,7 @@ fn on_a_terminal_new_prompts_for_each_answer() {
         sandbox.work().join("crm/Cargo.toml").exists(),
         "rust-backend was the default"
     );
+    assert!(!sandbox.work().join("Bad_Id").exists());
 }
 
 #[test]

@@ -79,6 +79,25 @@ fn the_publishing_journey_through_the_real_binary() {
         plexica_sdk::package::sha256_hex(&std::fs::read(&out).expect("downloaded")),
         published["digest"].as_str().expect("digest")
     );
+    // The same package again is fine; another file is never overwritten without --force.
+    sandbox.ok_with(&["plugin", "download", "journey@0.1.0", "--out"], &out);
+    std::fs::write(&out, b"my own notes").expect("write");
+    sandbox
+        .plexica()
+        .args(["plugin", "download", "journey@0.1.0", "--out"])
+        .arg(&out)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(std::fs::read(&out).expect("kept"), b"my own notes");
+    sandbox.ok_with(
+        &["plugin", "download", "journey@0.1.0", "--force", "--out"],
+        &out,
+    );
+    assert_eq!(
+        plexica_sdk::package::sha256_hex(&std::fs::read(&out).expect("downloaded")),
+        published["digest"].as_str().expect("digest")
+    );
 
     sandbox
         .plexica()

@@ -66,11 +66,27 @@ fn token_stdin_must_hold_a_registry_token() {
 #[test]
 fn commands_that_need_a_registry_name_the_flag_when_none_is_configured() {
     let sandbox = Sandbox::new();
-    let commands: [&[&str]; 11] = [
-        &["whoami"],
+    // Account commands work with either service: they name both, and `plexica up`.
+    for args in [
+        &["whoami"][..],
         &["logout"],
         &["token", "list"],
         &["token", "create", "ci"],
+    ] {
+        sandbox
+            .plexica()
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "error: no core API or registry configured",
+            ))
+            .stderr(predicate::str::contains("plexica up"))
+            .stderr(predicate::str::contains("--registry-url"));
+    }
+    let commands: [&[&str]; 8] = [
+        &["whoami", "--registry"],
         &["plugin", "search", "crm"],
         &["plugin", "info", "crm"],
         &["plugin", "download", "crm@1.0.0"],
@@ -89,6 +105,44 @@ fn commands_that_need_a_registry_name_the_flag_when_none_is_configured() {
             .stderr(predicate::str::contains("error: no registry configured"))
             .stderr(predicate::str::contains("--registry-url"));
     }
+}
+
+#[test]
+fn config_toml_typos_are_warned_with_their_place_and_syntax_errors_are_usage_errors() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.config_dir().join("config.toml");
+    write(
+        &config,
+        "current-profile = \"local\"\n[profiles.local]\nregisty-url = \"http://127.0.0.1:9\"\n\
+         [registries.main]\nurl = \"http://127.0.0.1:9\"\nurll = \"x\"\n",
+    );
+    let output = sandbox
+        .plexica()
+        .args(["profile", "list"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "config.toml:3:1: unknown key `registy-url` in [profiles.local], ignored \
+             (did you mean `registry-url`?)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("config.toml:6:1: unknown key `urll` in [registries.main]"),
+        "{stderr}"
+    );
+    write(&config, "[profiles.local]\ndefault-tenant = acme\n");
+    let output = sandbox
+        .plexica()
+        .args(["profile", "list"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("config.toml:2:18: "), "{stderr}");
 }
 
 #[test]

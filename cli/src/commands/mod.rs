@@ -33,6 +33,11 @@ use crate::profile::{Config, ServiceUrl};
 pub fn run(cli: Cli) -> CliResult {
     let ui = Ui::new(&cli.global);
     let global = &cli.global;
+    if let Ok(dir) = crate::config::ConfigDir::locate() {
+        for unknown in crate::profile::Config::unknown_keys(&dir) {
+            ui.warn(unknown);
+        }
+    }
     match cli.command {
         Command::Plugin(command) => plugin::run(command, global, &ui),
         Command::Keys(command) => keys::run(command, global, &ui),
@@ -76,8 +81,8 @@ pub struct Services {
 
 impl Services {
     /// Those named by `--core` / `--registry`, else by `--api-url` / `--registry-url` (or
-    /// their variables); when none is given, the profile's core API, else the registry (whose
-    /// absence is then reported).
+    /// their variables); when none is given, the profile's core API, else its registry; with
+    /// neither configured, an error that says how to get one.
     pub fn selected(global: &GlobalArgs, named: ServiceArgs) -> CliResult<Self> {
         if named.core || named.registry {
             return Ok(Self {
@@ -95,6 +100,14 @@ impl Services {
         let profile = Config::load(&ConfigDir::locate()?)?
             .selected(global)?
             .profile;
+        if profile.api_url.is_none() && profile.registry_url.is_none() {
+            return Err(
+                CliError::usage("no core API or registry configured").with_help(
+                    "start a platform with `plexica up` (it sets up the profile), or pass \
+                     --api-url URL / --registry-url URL; `plexica login --api-url URL` remembers it",
+                ),
+            );
+        }
         let core = profile.api_url.is_some();
         Ok(Self {
             core,

@@ -16,6 +16,7 @@ use crate::profile::{Config, Profile, Selected, ServiceUrl};
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// List the profiles; `*` marks the selected one.
+    #[command(visible_alias = "ls")]
     List,
     /// Make a profile the current one (`current-profile` in config.toml).
     Use {

@@ -12,6 +12,7 @@ use crate::output::{Ui, table};
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
     /// List dead letters, newest first.
+    #[command(visible_alias = "ls")]
     List {
         /// Only in this state: pending, retrying, resolved, discarded.
         #[arg(long)]
@@ -41,6 +42,7 @@ pub enum DlqCommand {
         event_type: Option<String>,
     },
     /// Discard a dead letter.
+    #[command(visible_alias = "rm")]
     Delete {
         /// Dead letter id.
         id: String,

@@ -25,6 +25,9 @@ pub struct DownloadArgs {
     /// Where to write the package [default: ./<id>-<version>.pxp]
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace a different file already at that path (the same package is left as it is).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The JSON result of `plugin download`.
@@ -111,7 +114,17 @@ pub fn run(args: DownloadArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("{id}-{version}.pxp")));
-    write_atomically(&out, &bytes)?;
+    match std::fs::read(&out) {
+        Ok(existing) if existing == bytes => {}
+        Ok(_) if !args.force => {
+            return Err(CliError::new(
+                ExitKind::Conflict,
+                format!("{} exists and holds something else", out.display()),
+            )
+            .with_help("pass --force to replace it, or --out FILE to write elsewhere"));
+        }
+        _ => write_atomically(&out, &bytes)?,
+    }
     let result = Downloaded {
         file: out.display().to_string(),
         id,

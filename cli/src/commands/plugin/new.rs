@@ -127,12 +127,12 @@ pub fn run(args: NewArgs, ui: &Ui) -> CliResult {
             dir.display()
         ),
     );
-    ui.result(&created, || {
-        format!(
-            "next steps:\n  cd {}\n  plexica plugin validate\n  plexica plugin build\n  plexica plugin package\n  plexica plugin sign target/plexica/{}-0.1.0.pxp",
+    ui.result(&created, || match ui.quiet() {
+        true => String::new(),
+        false => format!(
+            "next steps:\n  cd {}\n  plexica up                # a platform on this machine (another terminal)\n  plexica plugin dev        # build, install and reload on every save\n  plexica plugin test       # the plugin's tests against a platform of their own\nto publish:\n  plexica keys generate && plexica keys register default\n  plexica plugin publish    # builds, validates, packages, signs, uploads",
             dir.display(),
-            answers.id
-        )
+        ),
     });
     Ok(())
 }
@@ -157,7 +157,7 @@ fn answers(args: &NewArgs, ui: &Ui) -> CliResult<Answers> {
     }
     let id = match args.name.clone().or_else(|| set.remove("id")) {
         Some(id) => id,
-        None if ui.interactive() => prompt_text("Plugin id", None)?,
+        None if ui.interactive() => prompt_id()?,
         None => {
             return Err(CliError::usage("missing the plugin id")
                 .with_help("pass NAME (`plexica plugin new crm`) or `--set id=crm`"));
@@ -227,6 +227,18 @@ fn prompt_text(label: &str, default: Option<String>) -> CliResult<String> {
     input
         .interact_text()
         .map_err(|e| CliError::usage(format!("no answer for `{label}`: {e}")))
+}
+
+/// Asks for the plugin id, again until it is valid.
+fn prompt_id() -> CliResult<String> {
+    dialoguer::Input::<String>::with_theme(&dialoguer::theme::SimpleTheme)
+        .with_prompt("Plugin id")
+        .validate_with(|id: &String| match is_valid_plugin_id(id) {
+            true => Ok(()),
+            false => Err("2-63 lowercase letters, digits and single `-`, starting with a letter"),
+        })
+        .interact_text()
+        .map_err(|e| CliError::usage(format!("no plugin id: {e}")))
 }
 
 fn prompt_template() -> CliResult<Template> {

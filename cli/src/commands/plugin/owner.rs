@@ -22,6 +22,7 @@ pub enum OwnerCommand {
         users: Vec<String>,
     },
     /// Remove co-owners.
+    #[command(visible_alias = "rm")]
     Remove {
         /// Plugin id.
         id: String,
@@ -30,6 +31,7 @@ pub enum OwnerCommand {
         users: Vec<String>,
     },
     /// List the owners.
+    #[command(visible_alias = "ls")]
     List {
         /// Plugin id.
         id: String,

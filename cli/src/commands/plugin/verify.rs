@@ -7,7 +7,7 @@ use plexica_sdk::package::signing::PublicKey;
 use plexica_sdk::package::{CheckStatus, Limits, verify_package};
 
 use crate::config::ConfigDir;
-use crate::error::{CliError, CliResult, IoContext};
+use crate::error::{CliError, CliResult, ExitKind, IoContext};
 use crate::keystore::KeyStore;
 use crate::output::{Ui, checklist};
 
@@ -70,6 +70,15 @@ fn resolve_key(store: &KeyStore, key: &str) -> CliResult<PublicKey> {
     }
     if let Ok(public) = PublicKey::parse(key) {
         return Ok(public);
+    }
+    if key.contains('/') || key.ends_with(".pub") {
+        return Err(CliError::new(
+            ExitKind::NotFound,
+            format!("no public key file at {}", path.display()),
+        )
+        .with_help(
+            "pass a key file, a key name from `plexica keys list`, or the key's one-line form",
+        ));
     }
     store.public(key)
 }

@@ -27,6 +27,7 @@ pub enum TenantCommand {
     /// Provision a tenant: its data space, default roles, first admin, default workspace.
     Create(CreateArgs),
     /// List tenants.
+    #[command(visible_alias = "ls")]
     List(ListArgs),
     /// Show a tenant with usage counts.
     Get {
@@ -55,6 +56,7 @@ pub enum TenantCommand {
         slug: String,
     },
     /// Delete a tenant: soft (`PENDING_DELETION`, reversible) or `--hard` (drops its data).
+    #[command(visible_alias = "rm")]
     Delete {
         /// Tenant slug.
         slug: String,

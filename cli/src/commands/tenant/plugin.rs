@@ -28,6 +28,7 @@ pub enum PluginCommand {
         plexica tenant plugin install acme crm@=1.2.0      # pin one version (even a yanked one)")]
     Install(InstallArgs),
     /// List the tenant's plugins with their version and state.
+    #[command(visible_alias = "ls")]
     List {
         /// Tenant slug.
         tenant: String,
@@ -85,6 +86,7 @@ pub enum PluginCommand {
     Upgrade(UpgradeArgs),
     /// Uninstall a plugin (refused while another plugin requires it); `--purge` also drops
     /// its tables and migration history, and asks first (`--yes` confirms without a prompt).
+    #[command(visible_alias = "rm")]
     Uninstall {
         /// Tenant slug.
         tenant: String,

@@ -11,6 +11,7 @@ use crate::output::{Ui, table};
 #[derive(Debug, Subcommand)]
 pub enum RoleCommand {
     /// List the tenant's roles and their permissions.
+    #[command(visible_alias = "ls")]
     List {
         /// Tenant slug.
         tenant: String,

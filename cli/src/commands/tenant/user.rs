@@ -28,6 +28,7 @@ pub enum UserCommand {
         password_stdin: bool,
     },
     /// List the tenant's users.
+    #[command(visible_alias = "ls")]
     List {
         /// Tenant slug.
         tenant: String,
@@ -39,6 +40,7 @@ pub enum UserCommand {
         limit: u32,
     },
     /// Delete a user (refused while they are a workspace's last admin).
+    #[command(visible_alias = "rm")]
     Remove {
         /// Tenant slug.
         tenant: String,

@@ -47,6 +47,7 @@ pub enum MemberCommand {
         role: RoleArg,
     },
     /// List a workspace's members.
+    #[command(visible_alias = "ls")]
     List {
         #[command(flatten)]
         tenant: TenantArg,
@@ -66,6 +67,7 @@ pub enum MemberCommand {
         role: RoleArg,
     },
     /// Remove a member (the last admin cannot be removed).
+    #[command(visible_alias = "rm")]
     Remove {
         #[command(flatten)]
         tenant: TenantArg,

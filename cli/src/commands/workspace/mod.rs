@@ -47,6 +47,7 @@ pub enum WorkspaceCommand {
         description: Option<String>,
     },
     /// List your workspaces (all of them for tenant admins).
+    #[command(visible_alias = "ls")]
     List {
         #[command(flatten)]
         tenant: TenantArg,
@@ -84,6 +85,7 @@ pub enum WorkspaceCommand {
         settings: Option<serde_json::Value>,
     },
     /// Delete a workspace.
+    #[command(visible_alias = "rm")]
     Delete {
         #[command(flatten)]
         tenant: TenantArg,

@@ -13,6 +13,7 @@ use crate::output::{Ui, table};
 #[derive(Debug, Subcommand)]
 pub enum TeamCommand {
     /// List a workspace's teams.
+    #[command(visible_alias = "ls")]
     List {
         #[command(flatten)]
         tenant: TenantArg,
