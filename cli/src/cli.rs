@@ -5,8 +5,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::ServiceArgs;
 use crate::commands::{
-    auth, completions, events, keys, login, plugin, profile, quickstart, registry, tenant, token,
-    up, workspace,
+    auth, completions, events, keys, login, man, plugin, profile, quickstart, registry, tenant,
+    token, up, workspace,
 };
 
 /// Plexica: scaffold, validate, build, package, sign and publish plugins; administer
@@ -54,6 +54,7 @@ pub enum ColorChoice {
 pub struct GlobalArgs {
     /// Configuration profile to use.
     #[arg(long, global = true, env = "PLEXICA_PROFILE")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::profiles))]
     pub profile: Option<String>,
     /// Core API base URL.
     #[arg(long, global = true, env = "PLEXICA_API_URL")]
@@ -144,4 +145,8 @@ pub enum Command {
         plexica completions bash > ~/.local/share/bash-completion/completions/plexica\n  \
         plexica completions zsh > \"${fpath[1]}/_plexica\"")]
     Completions(completions::CompletionsArgs),
+    /// Write the manual pages (one per command) to a directory.
+    #[command(after_help = "Examples:\n  \
+        plexica man --out ~/.local/share/man/man1 && man plexica-plugin-publish")]
+    Man(man::ManArgs),
 }

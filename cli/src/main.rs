@@ -3,10 +3,12 @@
 mod cli;
 mod client;
 mod commands;
+mod complete;
 mod config;
 mod credentials;
 mod dev;
 mod error;
+mod examples;
 mod keystore;
 mod output;
 mod profile;
@@ -17,10 +19,16 @@ mod templates;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // Answers the shell when it asks for completions (`COMPLETE=…`); returns otherwise.
+    clap_complete::CompleteEnv::with_factory(examples::command).complete();
+    let matches = examples::command().get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let color = output::Ui::new(&cli.global).color();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

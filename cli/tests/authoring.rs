@@ -509,6 +509,63 @@ fn completions_are_generated_for_each_shell() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// What the shell would offer for the last of `words`, flags left out (bash's protocol, as
+/// the registered script calls `plexica` back).
+fn complete(sandbox: &Sandbox, words: &[&str]) -> Vec<String> {
+    let output = sandbox
+        .plexica()
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+        .env("_CLAP_IFS", "\n")
+        .arg("--")
+        .args(words)
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.starts_with('-'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn completion_offers_this_machines_profiles_and_keys() {
+    let sandbox = Sandbox::new();
+    for (profile, url) in [
+        ("staging", "http://127.0.0.1:9"),
+        ("ci", "http://127.0.0.1:8"),
+    ] {
+        sandbox
+            .plexica()
+            .args(["--profile", profile, "profile", "set", "registry-url", url])
+            .assert()
+            .success();
+    }
+    sandbox
+        .plexica()
+        .args(["keys", "generate", "release"])
+        .assert()
+        .success();
+    assert_eq!(
+        complete(&sandbox, &["plexica", "profile", "use", ""]),
+        ["ci", "staging"]
+    );
+    assert_eq!(
+        complete(&sandbox, &["plexica", "--profile", "st"]),
+        ["staging"]
+    );
+    assert_eq!(
+        complete(&sandbox, &["plexica", "keys", "revoke", ""]),
+        ["release"]
+    );
+    assert_eq!(
+        complete(&sandbox, &["plexica", "plugin", "sign", "--key", "re"]),
+        ["release"]
+    );
+    assert!(complete(&sandbox, &["plexica", "ten"]).contains(&"tenant".to_owned()));
+}
+
 #[test]
 fn on_a_terminal_new_prompts_for_each_answer_and_asks_again_for_a_bad_id() {
     let sandbox = Sandbox::new();
@@ -706,4 +763,34 @@ fn off_a_terminal_a_build_shows_no_spinner_and_quiet_reaches_the_build_tools() {
     let stderr = String::from_utf8_lossy(&quiet.stderr);
     assert!(stderr.contains("step-1 quiet=true"), "{stderr}");
     assert!(!stderr.contains("Building"), "{stderr}");
+}
+
+#[test]
+fn man_writes_a_page_per_command() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.work().join("man");
+    let written = json(
+        &sandbox
+            .plexica()
+            .args(["-o", "json", "man", "--out"])
+            .arg(&out)
+            .output()
+            .expect("runs"),
+    );
+    let pages: Vec<&str> = written["pages"]
+        .as_array()
+        .expect("pages")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    for page in [
+        "plexica.1",
+        "plexica-keys-revoke.1",
+        "plexica-tenant-plugin-install.1",
+    ] {
+        assert!(pages.contains(&page), "{page} in {pages:?}");
+    }
+    let install =
+        std::fs::read_to_string(out.join("plexica-tenant-plugin-install.1")).expect("page");
+    assert!(install.contains("config\\-stdin"), "{install}");
 }

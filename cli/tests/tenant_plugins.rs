@@ -741,6 +741,16 @@ fn plugins_in_a_tenant_through_the_cli() {
     // On a terminal, the missing required fields are asked for: the secret hidden (never
     // echoed), the new field of an upgrade too.
     sandbox.json_ok(["-o", "json", "tenant", "create", "beta", "--name", "Beta"]);
+    // Completion asks the profile's core API for tenant slugs.
+    let completed = sandbox
+        .plexica()
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "4")
+        .env("_CLAP_IFS", "\n")
+        .args(["--", "plexica", "tenant", "plugin", "list", "b"])
+        .output()
+        .expect("runs");
+    assert_eq!(String::from_utf8_lossy(&completed.stdout).trim(), "beta");
     let mut screen = String::new();
     let mut install = on_a_terminal(
         &sandbox,

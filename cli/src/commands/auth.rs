@@ -24,6 +24,7 @@ pub enum AuthCommand {
     #[command(after_help = "Examples:\n  plexica auth switch ci\n  plexica auth switch")]
     Switch {
         /// Name of the profile.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::profiles))]
         profile: Option<String>,
     },
 }

@@ -38,11 +38,13 @@ pub enum KeysCommand {
     /// a challenge from the registry to prove it is yours (its secret half must be here).
     Register {
         /// Name of the key.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::keys))]
         name: String,
     },
     /// Print a public key in its one-line form, to share or register.
     Export {
         /// Name of the key.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::keys))]
         name: String,
     },
     /// Revoke a key: the registry refuses new packages signed with it, and the pair moves to
@@ -52,6 +54,7 @@ pub enum KeysCommand {
         plexica keys revoke old-laptop --yes --registry https://registry.example.com")]
     Revoke {
         /// Name of the key.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::keys))]
         name: String,
         /// The registry to revoke it at (a configured name or a URL) [default: the profile's]
         #[arg(long, value_name = "NAME|URL")]

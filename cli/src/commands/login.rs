@@ -31,6 +31,7 @@ pub struct LoginArgs {
     pub username: Option<String>,
     /// The tenant of the user (core API); absent for the super admin.
     #[arg(long, env = "PLEXICA_TENANT")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     pub tenant: Option<String>,
     /// Read the password from stdin (no prompt).
     #[arg(long, conflicts_with = "token_stdin")]

@@ -7,6 +7,7 @@ pub mod events;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod man;
 pub mod plugin;
 pub mod profile;
 pub mod quickstart;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Token(command) => token::run(command, global, &ui),
         Command::Doctor => doctor::run(global, &ui),
         Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args, &ui),
         Command::Quickstart(args) => quickstart::run(args, global, &ui),
         Command::Tenant(command) => tenant::run(command, global, &ui),
         Command::Workspace(command) => workspace::run(command, global, &ui),

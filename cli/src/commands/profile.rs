@@ -21,11 +21,13 @@ pub enum ProfileCommand {
     /// Make a profile the current one (`current-profile` in config.toml).
     Use {
         /// Name of an existing profile.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::profiles))]
         name: String,
     },
     /// Show a profile's settings [default: the selected profile]
     Show {
         /// Name of the profile.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::profiles))]
         name: Option<String>,
     },
     /// Change a setting of the selected profile (`--profile NAME` picks another; a new name
@@ -51,6 +53,7 @@ pub enum ProfileCommand {
     )]
     Delete {
         /// Name of the profile.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::profiles))]
         name: String,
     },
 }

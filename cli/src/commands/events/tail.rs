@@ -17,6 +17,7 @@ const WAIT_SECONDS: u64 = 25;
 pub struct TailArgs {
     /// The tenant whose events to follow.
     #[arg(long)]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     tenant: String,
     /// Only events of this type or `prefix.*` pattern, e.g. `core.workspace.*`.
     #[arg(long = "type", value_name = "PATTERN")]

@@ -14,6 +14,7 @@ use crate::output::Ui;
 #[derive(Debug, Args)]
 pub struct DeprecateArgs {
     /// Plugin id.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
     pub id: String,
     /// Why, and what to do instead.
     #[arg(long, required_unless_present = "undo")]

@@ -54,6 +54,7 @@ pub struct DevArgs {
     pub release: bool,
     /// The tenant the plugin is installed in (created when missing).
     #[arg(long, default_value = "dev")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     pub tenant: String,
     /// The workspace made in that tenant (created when missing).
     #[arg(long, default_value = "dev")]

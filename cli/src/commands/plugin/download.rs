@@ -21,6 +21,7 @@ use crate::output::{Ui, human_size};
 pub struct DownloadArgs {
     /// Plugin id, optionally with `@VERSION` [default version: the latest]
     #[arg(value_name = "ID[@VERSION]")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
     pub spec: String,
     /// Where to write the package [default: ./<id>-<version>.pxp]
     #[arg(long)]

@@ -17,10 +17,12 @@ use crate::output::{Ui, human_size};
 pub struct InfoArgs {
     /// Plugin id, optionally with `@VERSION`.
     #[arg(value_name = "ID[@VERSION]")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
     pub spec: String,
     /// Also show this tenant's install of the plugin (version, state), from the core API
     /// (needs a core API login).
     #[arg(long)]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     pub tenant: Option<String>,
 }
 

@@ -16,6 +16,7 @@ pub enum OwnerCommand {
     /// Add co-owners (they may publish, yank, deprecate and change owners).
     Add {
         /// Plugin id.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
         id: String,
         /// Usernames.
         #[arg(required = true)]
@@ -25,6 +26,7 @@ pub enum OwnerCommand {
     #[command(visible_alias = "rm")]
     Remove {
         /// Plugin id.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
         id: String,
         /// Usernames.
         #[arg(required = true)]
@@ -34,6 +36,7 @@ pub enum OwnerCommand {
     #[command(visible_alias = "ls")]
     List {
         /// Plugin id.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
         id: String,
     },
 }

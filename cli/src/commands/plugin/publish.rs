@@ -37,6 +37,7 @@ pub struct PublishArgs {
     /// Key to sign a directory's package with: a name or a path
     /// [default: the profile's default-key, else `default`, else the only key]
     #[arg(long)]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::keys))]
     pub key: Option<String>,
     /// Package secret files (.env*, *.pem, *.key, id_rsa*, credentials) instead of refusing.
     #[arg(long)]

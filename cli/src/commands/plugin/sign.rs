@@ -24,6 +24,7 @@ pub struct SignArgs {
     /// Key name in the configuration directory, or path to a secret key file
     /// [default: the profile's default-key, else the key called `default`, else the only key]
     #[arg(long)]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::keys))]
     pub key: Option<String>,
 }
 

@@ -32,11 +32,13 @@ pub enum TenantCommand {
     /// Show a tenant with usage counts.
     Get {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         slug: String,
     },
     /// Rename a tenant or replace its settings.
     Update {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         slug: String,
         /// New display name.
         #[arg(long)]
@@ -48,17 +50,20 @@ pub enum TenantCommand {
     /// Suspend a tenant: its users are refused until it is activated.
     Suspend {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         slug: String,
     },
     /// Activate a suspended (or soft-deleted) tenant.
     Activate {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         slug: String,
     },
     /// Delete a tenant: soft (`PENDING_DELETION`, reversible) or `--hard` (drops its data).
     #[command(visible_alias = "rm")]
     Delete {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         slug: String,
         /// Drop the tenant's data and row for good.
         #[arg(long)]
@@ -80,6 +85,7 @@ pub enum TenantCommand {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Tenant slug: 3–51 characters of a–z, 0–9 and `-`.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     slug: String,
     /// Display name.
     #[arg(long)]

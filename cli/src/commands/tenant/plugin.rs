@@ -31,22 +31,27 @@ pub enum PluginCommand {
     #[command(visible_alias = "ls")]
     List {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
     },
     /// Show one installed plugin: version, state, configuration (secrets as `********`),
     /// permissions and migrations.
     Get {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// Plugin id.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
         id: String,
     },
     /// Show the log of a plugin's backend (the platform's secrets blanked out). A tenant's
     /// administrators read it while the backend served their tenant alone.
     Logs {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// Plugin id.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
         id: String,
         /// How many of the last lines to show.
         #[arg(long, short = 'n', default_value_t = 100)]
@@ -58,15 +63,19 @@ pub enum PluginCommand {
     /// Start a plugin (its required dependencies must be active).
     Activate {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// Plugin id.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
         id: String,
     },
     /// Stop a plugin (refused while an active plugin requires it).
     Deactivate {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// Plugin id.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
         id: String,
     },
     /// Change a plugin's configuration; the server checks it against the manifest.
@@ -89,8 +98,10 @@ pub enum PluginCommand {
     #[command(visible_alias = "rm")]
     Uninstall {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// Plugin id.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
         id: String,
         /// Also drop the plugin's data in the tenant, for good.
         #[arg(long)]
@@ -102,10 +113,12 @@ pub enum PluginCommand {
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     /// Tenant slug.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     tenant: String,
     /// Plugin id, optionally with `@REQ`, a SemVer requirement (`^1.2`, `>=1, <2`, `=1.2.0`)
     /// [default: the newest version not yanked]
     #[arg(value_name = "ID[@REQ]")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
     spec: String,
     #[command(flatten)]
     config: ConfigArgs,
@@ -118,10 +131,12 @@ pub struct InstallArgs {
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {
     /// Tenant slug.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     tenant: String,
     /// Plugin id, optionally with `@REQ`, a SemVer requirement [default: the newest version
     /// not yanked]
     #[arg(value_name = "ID[@REQ]")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
     spec: String,
     #[command(flatten)]
     config: ConfigArgs,
@@ -131,8 +146,10 @@ pub struct UpgradeArgs {
 #[derive(Debug, Args)]
 pub struct ConfigureArgs {
     /// Tenant slug.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     tenant: String,
     /// Plugin id.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::plugins))]
     id: String,
     /// A value to set, KEY=VALUE (VALUE: JSON when it parses, else a string). Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]

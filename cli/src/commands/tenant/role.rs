@@ -14,11 +14,13 @@ pub enum RoleCommand {
     #[command(visible_alias = "ls")]
     List {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
     },
     /// Create a custom role.
     Create {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// Role name.
         name: String,

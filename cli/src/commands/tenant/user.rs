@@ -14,6 +14,7 @@ pub enum UserCommand {
     /// Create a user; without --password-stdin a password is generated and shown once.
     Add {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// Login email.
         email: String,
@@ -31,6 +32,7 @@ pub enum UserCommand {
     #[command(visible_alias = "ls")]
     List {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// Page, from 1.
         #[arg(long, default_value_t = 1)]
@@ -43,6 +45,7 @@ pub enum UserCommand {
     #[command(visible_alias = "rm")]
     Remove {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// User id.
         id: String,
@@ -50,6 +53,7 @@ pub enum UserCommand {
     /// Replace a user's tenant roles.
     SetRoles {
         /// Tenant slug.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         /// User id.
         id: String,

@@ -20,6 +20,7 @@ use crate::profile::Config;
 pub struct TenantArg {
     /// Tenant slug [default: PLEXICA_TENANT, else the profile's default-tenant]
     #[arg(long, env = "PLEXICA_TENANT")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     tenant: Option<String>,
 }
 
