@@ -81,6 +81,36 @@ fn dead_letters_through_the_cli() {
         .collect();
     assert_eq!(workspaces, ["default", "sales"]);
     assert!(lines.iter().all(|e| e["type"] == "core.workspace.created"));
+    // For people: one aligned line per event, the time to the millisecond.
+    let text = sandbox
+        .plexica()
+        .args([
+            "events",
+            "tail",
+            "--tenant",
+            "acme",
+            "--type",
+            "core.workspace.*",
+            "--from-start",
+            "--count",
+            "2",
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    for row in &rows {
+        let time = row.split_whitespace().next().unwrap_or_default();
+        assert_eq!(time.len(), "2026-12-06T15:04:06.100Z".len(), "{row}");
+        assert!(row.contains("core.workspace.created"), "{row}");
+    }
+    assert_eq!(
+        rows[0].find("default"),
+        rows[1].find("sales"),
+        "columns align: {text}"
+    );
     let bad = sandbox
         .plexica()
         .args(["events", "tail", "--tenant", "acme", "--type", "Core.*"])

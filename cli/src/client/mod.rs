@@ -256,10 +256,7 @@ impl From<ClientError> for CliError {
                             .to_owned(),
                     )
                 } else if error.has_code("VERSION_EXISTS") {
-                    Some(
-                        "published versions are immutable: bump `plugin.version` in plexica.toml"
-                            .to_owned(),
-                    )
+                    Some("bump `plugin.version` in plexica.toml, then publish again".to_owned())
                 } else if error.has_code("PLUGIN_NOT_INSTALLED") {
                     Some("`plexica tenant plugin list SLUG` shows what is installed".to_owned())
                 } else if error.has_code("PLUGIN_ALREADY_INSTALLED") {

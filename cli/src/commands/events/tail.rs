@@ -30,15 +30,62 @@ pub struct TailArgs {
     count: Option<u64>,
 }
 
+/// One event for people: its time to the millisecond, type, workspace and id (the rest, the
+/// correlation id and data included, is in `-o json`).
 fn line(event: &Event) -> String {
     format!(
-        "{}  {:<36}  {:<12}  {}  correlation={}",
-        event.time,
+        "{}  {:<36}  {:<12}  {}",
+        milliseconds(&event.time),
         event.r#type,
         event.workspace.as_deref().unwrap_or("-"),
         event.id,
-        event.correlationid,
     )
+}
+
+/// An RFC 3339 time with exactly three fractional digits, so that the lines align
+/// (`…:06.1Z` → `…:06.100Z`, `…:06Z` → `…:06.000Z`).
+fn milliseconds(time: &str) -> String {
+    let Some(zone_at) = time
+        .rfind(['Z', 'z', '+'])
+        .filter(|i| *i > 10)
+        .or_else(|| time.rfind('-').filter(|i| *i > 10))
+    else {
+        return time.to_owned();
+    };
+    let (clock, zone) = time.split_at(zone_at);
+    let (seconds, fraction) = clock.split_once('.').unwrap_or((clock, ""));
+    let digits: String = fraction
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(3)
+        .collect();
+    format!("{seconds}.{digits}{zone}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_get_three_fractional_digits() {
+        assert_eq!(
+            milliseconds("2026-12-06T15:04:06.1Z"),
+            "2026-12-06T15:04:06.100Z"
+        );
+        assert_eq!(
+            milliseconds("2026-12-06T15:04:06.086Z"),
+            "2026-12-06T15:04:06.086Z"
+        );
+        assert_eq!(
+            milliseconds("2026-12-06T15:04:06Z"),
+            "2026-12-06T15:04:06.000Z"
+        );
+        assert_eq!(
+            milliseconds("2026-12-06T15:04:06.123456+01:00"),
+            "2026-12-06T15:04:06.123+01:00"
+        );
+        assert_eq!(milliseconds("not a time"), "not a time");
+    }
 }
 
 /// Runs `events tail`.

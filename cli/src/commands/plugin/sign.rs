@@ -65,9 +65,8 @@ pub fn run(args: SignArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
             result.id, result.version, result.key_id
         ),
     );
-    ui.result(&result, || {
-        format!("{}\nsigned with key {}", result.file, result.key_id)
-    });
+    // The status line says what happened; stdout is the file, for scripts.
+    ui.result(&result, || result.file.clone());
     Ok(())
 }
 

@@ -153,7 +153,7 @@ pub fn parse_json_object(text: &str) -> Result<serde_json::Value, String> {
 
 fn details(t: &Tenant) -> String {
     let mut out = format!(
-        "slug:      {}\nname:      {}\nstatus:    {}\nid:        {}\ncreated:   {}\nupdated:   {}\nsettings:  {}",
+        "slug:       {}\nname:       {}\nstatus:     {}\nid:         {}\ncreated:    {}\nupdated:    {}\nsettings:   {}",
         t.slug,
         t.name,
         t.status.as_str(),
@@ -164,7 +164,7 @@ fn details(t: &Tenant) -> String {
     );
     if let Some(usage) = &t.usage {
         out.push_str(&format!(
-            "\nusers:     {}\nworkspaces: {}",
+            "\nusers:      {}\nworkspaces: {}",
             usage.users, usage.workspaces
         ));
     }

@@ -309,12 +309,12 @@ pub fn run(command: PluginCommand, client: &CoreClient, ui: &Ui) -> CliResult {
         PluginCommand::Activate { tenant, id } => {
             let install = client.plugin_action(&tenant, &parse_id(&id)?, "activate")?;
             ui.status("Activated", format!("{} in {tenant}", install.id));
-            ui.result(&install, || table(HEADERS, [row(&install)]));
+            ui.result(&install, || details(&install));
         }
         PluginCommand::Deactivate { tenant, id } => {
             let install = client.plugin_action(&tenant, &parse_id(&id)?, "deactivate")?;
             ui.status("Deactivated", format!("{} in {tenant}", install.id));
-            ui.result(&install, || table(HEADERS, [row(&install)]));
+            ui.result(&install, || details(&install));
         }
         PluginCommand::Configure(args) => configure(client, args, ui)?,
         PluginCommand::Upgrade(args) => upgrade(client, args, ui)?,
