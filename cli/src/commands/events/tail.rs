@@ -62,32 +62,6 @@ fn milliseconds(time: &str) -> String {
     format!("{seconds}.{digits}{zone}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_get_three_fractional_digits() {
-        assert_eq!(
-            milliseconds("2026-12-06T15:04:06.1Z"),
-            "2026-12-06T15:04:06.100Z"
-        );
-        assert_eq!(
-            milliseconds("2026-12-06T15:04:06.086Z"),
-            "2026-12-06T15:04:06.086Z"
-        );
-        assert_eq!(
-            milliseconds("2026-12-06T15:04:06Z"),
-            "2026-12-06T15:04:06.000Z"
-        );
-        assert_eq!(
-            milliseconds("2026-12-06T15:04:06.123456+01:00"),
-            "2026-12-06T15:04:06.123+01:00"
-        );
-        assert_eq!(milliseconds("not a time"), "not a time");
-    }
-}
-
 /// Runs `events tail`.
 pub fn run(args: TailArgs, client: &CoreClient, ui: &Ui) -> CliResult {
     if let Some(pattern) = &args.event_type {
@@ -131,5 +105,31 @@ pub fn run(args: TailArgs, client: &CoreClient, ui: &Ui) -> CliResult {
         if args.count.is_some_and(|n| shown >= n) {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_get_three_fractional_digits() {
+        assert_eq!(
+            milliseconds("2026-12-06T15:04:06.1Z"),
+            "2026-12-06T15:04:06.100Z"
+        );
+        assert_eq!(
+            milliseconds("2026-12-06T15:04:06.086Z"),
+            "2026-12-06T15:04:06.086Z"
+        );
+        assert_eq!(
+            milliseconds("2026-12-06T15:04:06Z"),
+            "2026-12-06T15:04:06.000Z"
+        );
+        assert_eq!(
+            milliseconds("2026-12-06T15:04:06.123456+01:00"),
+            "2026-12-06T15:04:06.123+01:00"
+        );
+        assert_eq!(milliseconds("not a time"), "not a time");
     }
 }
