@@ -5,8 +5,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::ServiceArgs;
 use crate::commands::{
-    auth, completions, events, keys, login, man, plugin, profile, quickstart, registry, tenant,
-    token, up, workspace,
+    api, auth, completions, events, keys, login, man, plugin, profile, quickstart, registry,
+    tenant, token, up, workspace,
 };
 
 /// Plexica: scaffold, validate, build, package, sign and publish plugins; administer
@@ -122,6 +122,8 @@ pub enum Command {
     /// Administer workspaces, their members, teams and plugin settings.
     #[command(subcommand)]
     Workspace(workspace::WorkspaceCommand),
+    /// Call any route of the core API as the logged-in user (`gh api`-style).
+    Api(api::ApiArgs),
     /// Run the whole platform locally (core API and registry) until Ctrl-C.
     #[command(after_help = "Examples:\n  \
         plexica up                          # SQLite and local files under ./.plexica\n  \

@@ -741,6 +741,22 @@ fn plugins_in_a_tenant_through_the_cli() {
     // On a terminal, the missing required fields are asked for: the secret hidden (never
     // echoed), the new field of an upgrade too.
     sandbox.json_ok(["-o", "json", "tenant", "create", "beta", "--name", "Beta"]);
+    // `plexica api`: any route as the logged-in user; errors exit as usual; no other host.
+    let listed = sandbox.json_ok(["-o", "json", "api", "tenants/beta/plugins"]);
+    assert_eq!(listed, json!([]));
+    let made = sandbox.json_ok([
+        "-o",
+        "json",
+        "api",
+        "/api/v1/tenants/beta/workspaces",
+        "--data",
+        r#"{"slug":"ops","name":"Ops"}"#,
+    ]);
+    assert_eq!(made["slug"], "ops", "{made}");
+    let missing = run(&["api", "tenants/beta/workspaces/nope"]);
+    assert_eq!(missing.status.code(), Some(4), "{}", stderr(&missing));
+    let elsewhere = run(&["api", "http://127.0.0.1:9/api/v1/tenants"]);
+    assert_eq!(elsewhere.status.code(), Some(2), "{}", stderr(&elsewhere));
     // Completion asks the profile's core API for tenant slugs.
     let completed = sandbox
         .plexica()

@@ -564,6 +564,52 @@ impl CoreClient {
         decode(response)
     }
 
+    /// Any route of the core API as the caller (`plexica api`): `path` is relative to
+    /// `/api/v1/` unless it starts with `/`, and may not leave this API's origin (the token
+    /// goes nowhere else). Answers the response of a success; an error answer is an error.
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        headers: &[(String, String)],
+    ) -> Result<Response, ClientError> {
+        let base = self.base.url();
+        let joined = match path.starts_with('/') {
+            true => base.join(path),
+            false => base.join(&format!("/api/v1/{path}")),
+        };
+        let url = joined
+            .ok()
+            .filter(|url| url.origin() == base.origin())
+            .ok_or_else(|| ClientError::Protocol {
+                url: path.to_owned(),
+                reason: format!("not a path of {base}"),
+            })?;
+        let token = self.bearer()?;
+        let idempotent = match method == Method::GET || method == Method::HEAD {
+            true => Idempotent::Yes,
+            false => Idempotent::No,
+        };
+        let body = body.map(bytes::Bytes::from);
+        self.transport.send(idempotent, |http| {
+            let mut request = http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose())
+                .header("x-correlation-id", &self.correlation_id)
+                .header(ACCEPT, "application/json");
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            if let Some(body) = &body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            request
+        })
+    }
+
     /// `GET /plugins/{id}?version_req=`: the registry's metadata of the version an install
     /// with that requirement would pick.
     pub fn plugin_offer(

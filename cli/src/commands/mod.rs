@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin layer over library functions and typed clients.
 
+pub mod api;
 pub mod auth;
 pub mod completions;
 pub mod doctor;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Auth(command) => auth::run(command, global, &ui),
         Command::Token(command) => token::run(command, global, &ui),
         Command::Doctor => doctor::run(global, &ui),
+        Command::Api(args) => api::run(args, global, &ui),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, &ui),
         Command::Quickstart(args) => quickstart::run(args, global, &ui),
