@@ -441,9 +441,21 @@ fn up_then_admin_commands_on_sqlite() {
         }
     }
     assert!(files >= 3, "the databases and the password file are there");
-    let again = Platform::start(&sandbox, None, None);
+    // Again, on other ports, logging as text to a file: it says it moves the selected
+    // profile, and its log has no colour codes.
+    let before = common::up::local_api_url(&sandbox).expect("local profile");
+    let again = Platform::start_with(&sandbox, None, None, &["--log-format", "text"]);
     sandbox.json_ok(["-o", "json", "tenant", "list"]);
-    let result = again.stop();
+    let (result, stderr) = again.stop_with_stderr();
+    assert!(
+        stderr.contains(&format!("warning: profile `local` pointed at {before}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("INFO"), "a text log: {stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI codes off a terminal: {stderr}"
+    );
     assert!(result.get("password").is_none(), "{result}");
     // Every start says where the passwords are.
     let kept = data_dir

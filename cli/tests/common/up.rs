@@ -86,7 +86,12 @@ impl Platform {
     }
 
     /// Stops with SIGINT (Ctrl-C); returns `plexica up`'s stdout (the JSON result).
-    pub fn stop(mut self) -> Value {
+    pub fn stop(self) -> Value {
+        self.stop_with_stderr().0
+    }
+
+    /// [`Platform::stop`], with everything `plexica up` wrote on stderr.
+    pub fn stop_with_stderr(mut self) -> (Value, String) {
         let status = StdCommand::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
@@ -113,7 +118,10 @@ impl Platform {
         )
         .wait_with_output()
         .expect("output");
-        serde_json::from_slice(&output.stdout).expect("up prints one JSON document")
+        (
+            serde_json::from_slice(&output.stdout).expect("up prints one JSON document"),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 }
 
