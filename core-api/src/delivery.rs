@@ -35,8 +35,14 @@ type Writes = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// How long the loops wait after a failed step (typically a busy database) before trying again.
 const RETRY_AFTER_ERROR: Duration = Duration::from_millis(10);
-/// How long the loops sleep when nothing woke them.
+/// How long the dispatcher sleeps when nothing woke it (one query on the core database).
 const IDLE: Duration = Duration::from_millis(200);
+/// How long the relay sleeps when nothing woke it. This process's own writes wake it at once
+/// (`delivery_wake`); the sweep is for the outboxes other replicas wrote to and did not relay
+/// (one crashed after its commit), and for writes made outside a request. It reads every
+/// tenant's outbox at once, which under load on PostgreSQL showed as the p99 of unrelated
+/// requests when it ran five times a second (docs/benchmarks.md).
+const SWEEP: Duration = Duration::from_secs(1);
 
 /// Runs the relay and the dispatcher until the process ends: with NATS, the relay publishes to
 /// JetStream and [`crate::jetstream::supervise`] consumes, while this dispatcher still sends
@@ -110,7 +116,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             } else {
                 tokio::select! {
                     () = state.delivery_wake.notified() => {}
-                    () = tokio::time::sleep(IDLE) => {}
+                    () = tokio::time::sleep(SWEEP) => {}
                 }
             }
         }
