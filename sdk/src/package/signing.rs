@@ -517,7 +517,7 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_keys_open_with_their_passphrase_only() {
+    fn encrypted_keys_open_with_their_passphrase_only() -> Result<(), SignatureError> {
         let secret = SecretKey::generate();
         let text = secret.to_encrypted_file_text("correct horse");
         assert!(SecretKey::is_encrypted(&text));
@@ -530,24 +530,26 @@ mod tests {
             SecretKey::parse_with_passphrase(&text, "wrong horse").err(),
             Some(SignatureError::WrongPassphrase)
         );
-        let opened = SecretKey::parse_with_passphrase(&text, "correct horse").expect("opens");
+        let opened = SecretKey::parse_with_passphrase(&text, "correct horse")?;
         assert_eq!(opened.public_key(), secret.public_key());
         // The key material is not in the file in the clear.
         let keypair = secret.key.to_keypair_bytes();
-        let raw = decode_key_line(&text, "secret key").expect("base64");
+        let raw = decode_key_line(&text, "secret key")?;
         assert!(!raw.windows(32).any(|w| w == &keypair[..32]));
+        Ok(())
     }
 
     #[test]
-    fn an_unencrypted_key_with_a_zero_checksum_is_accepted_and_a_damaged_one_is_not() {
+    fn an_unencrypted_key_with_a_zero_checksum_is_accepted_and_a_damaged_one_is_not()
+    -> Result<(), SignatureError> {
         let secret = SecretKey::generate();
-        let mut raw = decode_key_line(&secret.to_file_text(), "secret key").expect("base64");
+        let mut raw = decode_key_line(&secret.to_file_text(), "secret key")?;
         raw[126..158].fill(0);
         let stock = format!(
             "untrusted comment: minisign secret key\n{}\n",
             B64.encode(&raw)
         );
-        let parsed = SecretKey::parse(&stock).expect("stock minisign -W form");
+        let parsed = SecretKey::parse(&stock)?;
         assert_eq!(parsed.public_key(), secret.public_key());
         raw[130] = 1;
         let damaged = format!("untrusted comment: x\n{}\n", B64.encode(&raw));
@@ -555,6 +557,7 @@ mod tests {
             SecretKey::parse(&damaged),
             Err(SignatureError::Malformed { .. })
         ));
+        Ok(())
     }
 
     #[test]
