@@ -569,13 +569,7 @@ fn completion_offers_this_machines_profiles_and_keys() {
 #[test]
 fn on_a_terminal_new_prompts_for_each_answer_and_asks_again_for_a_bad_id() {
     let sandbox = Sandbox::new();
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"));
-    command
-        .args(["plugin", "new"])
-        .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
-        .env("NO_COLOR", "1")
-        .current_dir(sandbox.work());
-    let mut session = rexpect::session::spawn_command(command, Some(30_000)).expect("pty");
+    let mut session = sandbox.on_a_terminal(&["plugin", "new"]);
     session.exp_string("Plugin id").expect("asks for the id");
     session.send_line("Bad_Id").expect("types");
     session
@@ -709,16 +703,11 @@ fn spinner_frames(text: &str) -> usize {
 fn on_a_terminal_a_build_keeps_one_progress_line_and_leaves_no_frame_behind() {
     let sandbox = Sandbox::new();
     let dir = slow_build_plugin(&sandbox);
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"));
-    command
-        .args(["plugin", "build"])
-        .arg(&dir)
-        .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR")
-        .env_remove("CI")
-        .current_dir(sandbox.work());
-    let mut session = rexpect::session::spawn_command(command, Some(60_000)).expect("pty");
+    let mut session = sandbox.on_a_terminal(&[
+        std::ffi::OsStr::new("plugin"),
+        std::ffi::OsStr::new("build"),
+        dir.as_os_str(),
+    ]);
     // rexpect hands the bytes back one char each; the terminal is its default 80 × 24.
     let bytes: Vec<u8> = session
         .exp_eof()

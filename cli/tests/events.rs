@@ -52,21 +52,21 @@ fn dead_letters_through_the_cli() {
         "Sales",
     ]);
 
+    let tail_two = [
+        "events",
+        "tail",
+        "--tenant",
+        "acme",
+        "--type",
+        "core.workspace.*",
+        "--from-start",
+        "--count",
+        "2",
+    ];
     let tail = sandbox
         .plexica()
-        .args([
-            "-o",
-            "json",
-            "events",
-            "tail",
-            "--tenant",
-            "acme",
-            "--type",
-            "core.workspace.*",
-            "--from-start",
-            "--count",
-            "2",
-        ])
+        .args(["-o", "json"])
+        .args(tail_two)
         .timeout(Duration::from_secs(30))
         .output()
         .expect("runs");
@@ -84,17 +84,7 @@ fn dead_letters_through_the_cli() {
     // For people: one aligned line per event, the time to the millisecond.
     let text = sandbox
         .plexica()
-        .args([
-            "events",
-            "tail",
-            "--tenant",
-            "acme",
-            "--type",
-            "core.workspace.*",
-            "--from-start",
-            "--count",
-            "2",
-        ])
+        .args(tail_two)
         .timeout(Duration::from_secs(30))
         .output()
         .expect("runs");

@@ -184,6 +184,14 @@ fn plugins_in_a_tenant_through_the_cli() {
     sandbox.login_admin(&api_url, PASSWORD);
     sandbox.json_ok(["-o", "json", "tenant", "create", "acme", "--name", "Acme"]);
     let run = |args: &[&str]| sandbox.plexica().args(args).output().expect("plexica runs");
+    let with_stdin = |args: &[&str], input: &str| {
+        sandbox
+            .plexica()
+            .args(args)
+            .write_stdin(input)
+            .output()
+            .expect("plexica runs")
+    };
 
     // A secret is refused on the command line, before anything is sent; a required field
     // missing without a terminal is named with the flag that gives it.
@@ -226,9 +234,8 @@ fn plugins_in_a_tenant_through_the_cli() {
     // over --config-file; the secret comes from stdin and back redacted; --activate starts it.
     let file = sandbox.work().join("crm.toml");
     std::fs::write(&file, "refresh = 90\nlabel = \"From the file\"\n").expect("write");
-    let output = sandbox
-        .plexica()
-        .args([
+    let output = with_stdin(
+        &[
             "-o",
             "json",
             "tenant",
@@ -245,10 +252,9 @@ fn plugins_in_a_tenant_through_the_cli() {
             "--config-file",
             file.to_str().expect("utf-8 path"),
             "--activate",
-        ])
-        .write_stdin("s3cr3t-value\n")
-        .output()
-        .expect("plexica runs");
+        ],
+        "s3cr3t-value\n",
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let installed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(installed["id"], "crm");
@@ -367,9 +373,8 @@ fn plugins_in_a_tenant_through_the_cli() {
         "{}",
         stderr(&secret_on_argv)
     );
-    let rotated = sandbox
-        .plexica()
-        .args([
+    let rotated = with_stdin(
+        &[
             "-o",
             "json",
             "tenant",
@@ -379,14 +384,12 @@ fn plugins_in_a_tenant_through_the_cli() {
             "crm",
             "--set-stdin",
             "apiKey",
-        ])
-        .write_stdin("rotated-secret\n")
-        .output()
-        .expect("plexica runs");
+        ],
+        "rotated-secret\n",
+    );
     assert!(rotated.status.success(), "{}", stderr(&rotated));
-    let unknown = sandbox
-        .plexica()
-        .args([
+    let unknown = with_stdin(
+        &[
             "tenant",
             "plugin",
             "configure",
@@ -394,10 +397,9 @@ fn plugins_in_a_tenant_through_the_cli() {
             "crm",
             "--set-stdin",
             "nope",
-        ])
-        .write_stdin("x\n")
-        .output()
-        .expect("plexica runs");
+        ],
+        "x\n",
+    );
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
         stderr(&unknown).contains("its fields: currency, refresh, label, apiKey"),
@@ -715,9 +717,8 @@ fn plugins_in_a_tenant_through_the_cli() {
 
     // A yanked version installs only when pinned, and says why it was yanked.
     publisher.yank("crm", "1.2.0", "leaks the api key in logs");
-    let output = sandbox
-        .plexica()
-        .args([
+    let output = with_stdin(
+        &[
             "tenant",
             "plugin",
             "install",
@@ -727,10 +728,9 @@ fn plugins_in_a_tenant_through_the_cli() {
             "region=eu",
             "--config-stdin",
             "apiKey",
-        ])
-        .write_stdin("s3cr3t-value")
-        .output()
-        .expect("plexica runs");
+        ],
+        "s3cr3t-value",
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("warning: crm@1.2.0 is yanked: leaks the api key in logs"),
@@ -768,20 +768,14 @@ fn plugins_in_a_tenant_through_the_cli() {
         .expect("runs");
     assert_eq!(String::from_utf8_lossy(&completed.stdout).trim(), "beta");
     let mut screen = String::new();
-    let mut install = on_a_terminal(
-        &sandbox,
-        &["tenant", "plugin", "install", "beta", "crm@=1.1.0"],
-    );
+    let mut install = sandbox.on_a_terminal(&["tenant", "plugin", "install", "beta", "crm@=1.1.0"]);
     screen += &install.exp_string("apiKey").expect("asks for the secret");
     install.send_line("typed-secret").expect("types");
     screen += &install
         .exp_string("Installed crm 1.1.0 in beta")
         .expect("installs");
     screen += &install.exp_eof().expect("exits");
-    let mut upgrade = on_a_terminal(
-        &sandbox,
-        &["tenant", "plugin", "upgrade", "beta", "crm@=1.2.0"],
-    );
+    let mut upgrade = sandbox.on_a_terminal(&["tenant", "plugin", "upgrade", "beta", "crm@=1.2.0"]);
     screen += &upgrade
         .exp_string("is yanked: leaks the api key in logs")
         .expect("warns");
@@ -800,20 +794,4 @@ fn plugins_in_a_tenant_through_the_cli() {
     let got = sandbox.json_ok(["-o", "json", "tenant", "plugin", "get", "beta", "crm"]);
     assert_eq!(got["config"]["region"], "us", "{got}");
     assert_eq!(got["config"]["apiKey"], "********", "{got}");
-}
-
-/// `plexica ARGS` with this sandbox's configuration on a pseudo-terminal (prompts shown).
-fn on_a_terminal(sandbox: &Sandbox, args: &[&str]) -> rexpect::session::PtySession {
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PLEXICA_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .args(args)
-        .env("PLEXICA_CONFIG_DIR", sandbox.config_dir())
-        .env("NO_COLOR", "1")
-        .current_dir(sandbox.work());
-    rexpect::session::spawn_command(command, Some(60_000)).expect("pty")
 }

@@ -65,6 +65,27 @@ impl Sandbox {
         cmd
     }
 
+    /// `plexica ARGS` with this sandbox's configuration on a pseudo-terminal (prompts and
+    /// progress shown as to a person), for rexpect to drive.
+    pub fn on_a_terminal<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        args: &[S],
+    ) -> rexpect::session::PtySession {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("plexica"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PLEXICA_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .args(args)
+            .env("PLEXICA_CONFIG_DIR", self.config_dir())
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm-256color")
+            .current_dir(self.work());
+        rexpect::session::spawn_command(command, Some(60_000)).expect("pty")
+    }
+
     /// Runs `plexica` with `args`, expecting success; returns stdout parsed as JSON.
     pub fn json_ok<I, S>(&self, args: I) -> serde_json::Value
     where

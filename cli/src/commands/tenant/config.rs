@@ -10,6 +10,7 @@ use plexica_sdk::manifest::config::resolve_config;
 use plexica_sdk::manifest::{ConfigField, ConfigType};
 use serde_json::{Map, Value};
 
+use crate::client::ClientError;
 use crate::error::{CliError, CliResult, IoContext};
 use crate::output::Ui;
 
@@ -34,7 +35,12 @@ impl ConfigArgs {
     /// The values given, checked against `fields`: `--config` holds no secret, `--config-stdin`
     /// names a field. A file's values come first, `--config` wins over them.
     pub fn values(self, fields: &[ConfigField], ui: &Ui) -> CliResult<Map<String, Value>> {
-        refuse_secrets(fields, self.config.iter().map(|(k, _)| k), "--config")?;
+        refuse_secrets(
+            fields,
+            self.config.iter().map(|(k, _)| k),
+            "--config",
+            "--config-stdin",
+        )?;
         let mut values = match &self.config_file {
             Some(path) => read_config_file(path)?,
             None => Map::new(),
@@ -61,11 +67,13 @@ pub fn parse_setting(text: &str) -> Result<(String, Value), String> {
     Ok((key.to_owned(), value))
 }
 
-/// Refuses any of `keys` that names a secret field: it came on the command line (`flag`).
+/// Refuses any of `keys` that names a secret field: it came on the command line (`flag`);
+/// the help names `stdin_flag`, this command's way to give it.
 pub fn refuse_secrets<'a>(
     fields: &[ConfigField],
     keys: impl IntoIterator<Item = &'a String>,
     flag: &str,
+    stdin_flag: &str,
 ) -> CliResult<()> {
     let secret = keys.into_iter().find(|key| {
         fields
@@ -78,9 +86,11 @@ pub fn refuse_secrets<'a>(
             "`{key}` is a secret: it may not be given on the command line ({flag})"
         ))
         .with_help(format!(
-            "pipe it in with `--{}-stdin {key}` (asked for with a hidden prompt on a terminal), \
-             or put it in a --config-file",
-            if flag == "--set" { "set" } else { "config" }
+            "pipe it in with `{stdin_flag} {key}` (asked for with a hidden prompt on a terminal){}",
+            match stdin_flag {
+                "--config-stdin" => ", or put it in a --config-file",
+                _ => "",
+            }
         ))),
     }
 }
@@ -264,9 +274,12 @@ fn read_config_file(path: &Path) -> CliResult<Map<String, Value>> {
     }
 }
 
-/// `error` with a help line naming the flags that fix a configuration the server refused
-/// (`CONFIG_INVALID…`): `flags` is how this command takes values.
-pub fn with_fix(error: CliError, refused: bool, flags: &str) -> CliError {
+/// `error` as a command's error; when the server refused the configuration
+/// (`CONFIG_INVALID…`), with a help line naming the flags that fix it (`flags`: how this
+/// command takes values).
+pub fn with_fix(error: ClientError, flags: &str) -> CliError {
+    let refused = error.has_code("CONFIG_INVALID") || error.has_code("CONFIG_INVALID_FOR_UPGRADE");
+    let error = CliError::from(error);
     match refused {
         true => error.with_help(format!(
             "{flags}; `plexica plugin info ID` lists the fields and their rules"
@@ -322,10 +335,23 @@ mod tests {
             field("region", ConfigType::String, false),
             field("api_key", ConfigType::Secret, true),
         ];
-        assert!(refuse_secrets(&fields, [&"region".to_owned()], "--config").is_ok());
-        let err = refuse_secrets(&fields, [&"api_key".to_owned()], "--config")
-            .err()
-            .map(|e| (e.message, e.help.unwrap_or_default()));
+        assert!(
+            refuse_secrets(
+                &fields,
+                [&"region".to_owned()],
+                "--config",
+                "--config-stdin"
+            )
+            .is_ok()
+        );
+        let err = refuse_secrets(
+            &fields,
+            [&"api_key".to_owned()],
+            "--config",
+            "--config-stdin",
+        )
+        .err()
+        .map(|e| (e.message, e.help.unwrap_or_default()));
         let (message, help) = err.unwrap_or_default();
         assert!(message.contains("`api_key` is a secret"), "{message}");
         assert!(help.contains("--config-stdin api_key"), "{help}");

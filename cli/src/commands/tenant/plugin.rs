@@ -9,7 +9,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::config::{self, ConfigArgs, parse_setting};
-use crate::client::ClientError;
 use crate::client::core::CoreClient;
 use crate::commands::plugin::{parse_id, parse_spec};
 use crate::error::{CliError, CliResult, ExitKind};
@@ -363,11 +362,6 @@ fn offer(
     Ok(offer)
 }
 
-/// Whether the server refused the configuration (the help then names the flags that fix it).
-fn config_refused(error: &ClientError) -> bool {
-    error.has_code("CONFIG_INVALID") || error.has_code("CONFIG_INVALID_FOR_UPGRADE")
-}
-
 fn install(client: &CoreClient, args: InstallArgs, ui: &Ui) -> CliResult {
     let (id, version_req) = parse_spec(&args.spec)?;
     // Said before asking for any value (the server refuses it again if it comes to that).
@@ -397,10 +391,8 @@ fn install(client: &CoreClient, args: InstallArgs, ui: &Ui) -> CliResult {
     let install = client.install_plugin(&args.tenant, &request);
     spinner.finish_and_clear();
     let install = install.map_err(|e| {
-        let refused = config_refused(&e);
         config::with_fix(
-            e.into(),
-            refused,
+            e,
             "give the values with --config KEY=VALUE, --config-stdin KEY (secrets) or --config-file FILE",
         )
     })?;
@@ -431,6 +423,7 @@ fn configure(client: &CoreClient, args: ConfigureArgs, ui: &Ui) -> CliResult {
         fields,
         config.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k),
         "--set",
+        "--set-stdin",
     )?;
     if let Some(key) = args.set_stdin {
         if config.contains_key(&key) {
@@ -444,10 +437,8 @@ fn configure(client: &CoreClient, args: ConfigureArgs, ui: &Ui) -> CliResult {
     let install = client
         .configure_plugin(&args.tenant, &id, &UpdatePluginConfigRequest { config })
         .map_err(|e| {
-            let refused = config_refused(&e);
             config::with_fix(
-                e.into(),
-                refused,
+                e,
                 "change the values with --set KEY=VALUE or --set-stdin KEY (secrets)",
             )
         })?;
@@ -496,10 +487,8 @@ fn upgrade(client: &CoreClient, args: UpgradeArgs, ui: &Ui) -> CliResult {
     let install = client.upgrade_plugin(tenant, &id, &request);
     spinner.finish_and_clear();
     let install = install.map_err(|e| {
-        let refused = config_refused(&e);
         config::with_fix(
-            e.into(),
-            refused,
+            e,
             "give the new values with --config KEY=VALUE, --config-stdin KEY (secrets) or --config-file FILE",
         )
     })?;
