@@ -7,6 +7,8 @@
 //! binary is a thin wrapper, so tests start the very same service in-process.
 
 pub mod auth;
+pub mod catalog;
+pub mod documents;
 pub mod error;
 pub mod limits;
 pub mod openapi;

@@ -105,6 +105,18 @@ const ROUTES: &[(HttpMethod, &str, &str, bool)] = &[
         false,
     ),
     (
+        HttpMethod::Get,
+        "/api/v1/plugins/{id}/versions/{version}/{document}",
+        "The package's README or CHANGELOG (`readme`, `changelog`): Markdown, or sanitized HTML with `format=html`",
+        false,
+    ),
+    (
+        HttpMethod::Get,
+        "/api/v1/plugins/{id}/versions/{version}/images/{path}",
+        "An image of the package (screenshot, README image), immutable",
+        false,
+    ),
+    (
         HttpMethod::Delete,
         "/api/v1/plugins/{id}/versions/{version}/yank",
         "Yank with a reason (owner)",

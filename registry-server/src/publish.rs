@@ -13,6 +13,7 @@ use plexica_sdk::package::signing::{PublicKey, Signature};
 use plexica_sdk::package::{CheckStatus, Limits, Package, read_package, verify_read_package};
 
 use crate::auth::Caller;
+use crate::documents;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::sql::version_key;
@@ -181,10 +182,14 @@ async fn run_checks_and_store(
         .collect();
     let require = state.config.require_signatures;
     let checked_bytes = bytes.clone();
-    let (package, manifest) =
-        tokio::task::spawn_blocking(move || check_package(&checked_bytes, &keys, require))
-            .await
-            .map_err(|e| ApiError::bad_request(e.to_string()))??;
+    let (package, manifest, extracted) = tokio::task::spawn_blocking(move || {
+        let (package, manifest) = check_package(&checked_bytes, &keys, require)?;
+        let extracted = documents::extract(&checked_bytes, &package, &manifest)
+            .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+        Ok::<_, ApiError>((package, manifest, extracted))
+    })
+    .await
+    .map_err(|e| ApiError::bad_request(e.to_string()))??;
 
     let id = manifest.plugin.id.clone();
     let version = manifest.plugin.version.to_string();
@@ -249,6 +254,8 @@ async fn run_checks_and_store(
         description: manifest.plugin.description.clone(),
         keywords: manifest.plugin.keywords.clone(),
         categories: manifest.plugin.categories.clone(),
+        documents: extracted.documents,
+        images: extracted.images,
         upload_id: upload_id.clone(),
     };
     match state.meta.commit_version(&new).await {

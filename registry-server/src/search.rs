@@ -20,6 +20,8 @@ pub struct SearchQuery {
     pub text: String,
     /// Category filter.
     pub category: Option<String>,
+    /// Keyword filter (exact keyword).
+    pub keyword: Option<String>,
     /// Sort order.
     pub sort: SearchSort,
     /// Hits to skip.
@@ -46,8 +48,17 @@ impl Entry {
         }
     }
 
-    /// Rank of a match (lower is better), or `None` when it does not match.
+    /// Rank of a match (lower is better), or `None` when it does not match: the whole text's
+    /// rank when it matches as one phrase, else, when every word matches, the worst word's.
     fn rank(&self, text: &str) -> Option<u8> {
+        self.phrase_rank(text).or_else(|| {
+            let mut words = text.split_whitespace().peekable();
+            words.peek()?;
+            words.try_fold(0, |worst, word| Some(worst.max(self.phrase_rank(word)?)))
+        })
+    }
+
+    fn phrase_rank(&self, text: &str) -> Option<u8> {
         let id = self.plugin.id.as_str();
         if text.is_empty() || id == text {
             Some(0)
@@ -129,6 +140,10 @@ impl SearchIndex {
                     .category
                     .as_ref()
                     .is_none_or(|c| e.plugin.categories.contains(c))
+                    && query
+                        .keyword
+                        .as_ref()
+                        .is_none_or(|k| e.plugin.keywords.contains(k))
             })
             .filter_map(|e| e.rank(&query.text).map(|rank| (rank, e)))
             .collect();
@@ -151,6 +166,12 @@ impl SearchIndex {
                     .cmp(&a.plugin.updated_at)
                     .then_with(|| a.plugin.id.cmp(&b.plugin.id))
             }),
+            SearchSort::New => hits.sort_by(|(_, a), (_, b)| {
+                b.plugin
+                    .created_at
+                    .cmp(&a.plugin.created_at)
+                    .then_with(|| a.plugin.id.cmp(&b.plugin.id))
+            }),
             SearchSort::Name => {}
         }
         let page = hits
@@ -160,5 +181,18 @@ impl SearchIndex {
             .map(|(_, e)| e.plugin.clone())
             .collect();
         (page, total)
+    }
+
+    /// The plugin id or name closest to `text`, for a "did you mean" under a search that
+    /// found little; `None` when nothing is close or `text` names a plugin exactly.
+    pub fn suggest(&self, text: &str) -> Option<String> {
+        let entries = self.entries.read().ok()?;
+        if text.is_empty() || entries.contains_key(text) {
+            return None;
+        }
+        let candidates = entries
+            .values()
+            .flat_map(|e| [e.plugin.id.as_str(), e.name.as_str()]);
+        plexica_sdk::diagnostic::closest(text, candidates).map(str::to_owned)
     }
 }

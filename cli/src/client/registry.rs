@@ -356,5 +356,6 @@ fn sort_name(sort: SearchSort) -> &'static str {
         SearchSort::Downloads => "downloads",
         SearchSort::Updated => "updated",
         SearchSort::Name => "name",
+        SearchSort::New => "new",
     }
 }

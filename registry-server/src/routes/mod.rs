@@ -73,6 +73,14 @@ pub fn router(state: AppState) -> Router {
             get(plugins::download),
         )
         .route(
+            "/api/v1/plugins/{id}/versions/{version}/{document}",
+            get(plugins::document),
+        )
+        .route(
+            "/api/v1/plugins/{id}/versions/{version}/images/{*path}",
+            get(plugins::image),
+        )
+        .route(
             "/api/v1/plugins/{id}/versions/{version}/yank",
             delete(plugins::yank),
         )

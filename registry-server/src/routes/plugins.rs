@@ -1,6 +1,5 @@
-//! Plugins and their versions: search, metadata, download, the index, and the owners' actions.
-
-use std::str::FromStr;
+//! Plugins and their versions: search, metadata, download, the index, documents and images,
+//! and the owners' actions (their rules are in [`crate::catalog`]).
 
 use axum::Json;
 use axum::body::Body;
@@ -8,142 +7,34 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plexica_sdk::api::registry::{
-    Deprecation, IndexLine, Owners, OwnersRequest, PluginDetail, PluginSummary, Review,
-    ReviewRequest, Scope, SearchResults, SearchSort, VersionDetail, VersionSummary, YankRequest,
+    Deprecation, IndexLine, Owners, OwnersRequest, PluginDetail, Review, ReviewRequest,
+    SearchResults, VersionDetail, YankRequest,
 };
-use plexica_sdk::manifest::{CATEGORIES, Manifest, is_valid_plugin_id};
 use serde::Deserialize;
 
 use super::JsonBody;
 use crate::auth::Caller;
+use crate::catalog::{self, SearchParams, check_id, plugin_or_404, sorted, version_or_404};
+use crate::documents;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::ClientIp;
-use crate::search::SearchQuery;
 use crate::state::AppState;
-use crate::storage::{PluginRecord, VersionRecord};
-use plexica_sdk::api::time::{now_ms, rfc3339};
-
-/// Query of the search route.
-#[derive(Debug, Deserialize)]
-pub struct SearchParams {
-    #[serde(default)]
-    q: String,
-    category: Option<String>,
-    #[serde(default)]
-    sort: SearchSort,
-    page: Option<u32>,
-    per_page: Option<u32>,
-}
-
-fn summary(p: PluginRecord) -> PluginSummary {
-    PluginSummary {
-        deprecated: p.deprecation_message.is_some(),
-        id: p.id,
-        name: p.name,
-        description: p.description,
-        latest: p.latest,
-        categories: p.categories,
-        keywords: p.keywords,
-        downloads: u64::try_from(p.downloads).unwrap_or(0),
-        updated_at: rfc3339(p.updated_at),
-    }
-}
+use crate::storage::DocumentKind;
+use plexica_sdk::api::time::rfc3339;
 
 /// `GET /api/v1/plugins`: ranked, filtered, paginated search.
 pub async fn search(
     State(state): State<AppState>,
     Query(params): Query<SearchParams>,
 ) -> ApiResult<Json<SearchResults>> {
-    if params.q.chars().count() > 200 {
-        return Err(ApiError::bad_request(
-            "the query is longer than 200 characters",
-        ));
-    }
-    if let Some(category) = &params.category
-        && !CATEGORIES.contains(&category.as_str())
-    {
-        return Err(ApiError::bad_request(format!(
-            "unknown category `{category}`; categories: {}",
-            CATEGORIES.join(", ")
-        )));
-    }
-    let page = params.page.unwrap_or(1).max(1);
-    let per_page = params.per_page.unwrap_or(20).clamp(1, 100);
-    let query = SearchQuery {
-        text: params.q.trim().to_lowercase(),
-        category: params.category,
-        sort: params.sort,
-        offset: usize::try_from(page - 1).unwrap_or(0) * usize::try_from(per_page).unwrap_or(20),
-        limit: usize::try_from(per_page).unwrap_or(20),
-    };
+    let (query, page, per_page) = params.query()?;
     let (plugins, total) = state.search.search(&query);
     Ok(Json(SearchResults {
-        plugins: plugins.into_iter().map(summary).collect(),
+        plugins: plugins.into_iter().map(catalog::summary).collect(),
         total: total as u64,
         page,
         per_page,
     }))
-}
-
-fn check_id(id: &str) -> ApiResult<()> {
-    if is_valid_plugin_id(id) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!("no plugin `{id}`")))
-    }
-}
-
-async fn plugin_or_404(state: &AppState, id: &str) -> ApiResult<PluginRecord> {
-    check_id(id)?;
-    state
-        .meta
-        .plugin(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no plugin `{id}`")))
-}
-
-/// Versions sorted by SemVer, highest first.
-fn sorted(mut versions: Vec<VersionRecord>) -> Vec<VersionRecord> {
-    versions.sort_by(|a, b| {
-        match (
-            semver::Version::from_str(&a.version),
-            semver::Version::from_str(&b.version),
-        ) {
-            (Ok(a), Ok(b)) => b.cmp_precedence(&a),
-            _ => b.version.cmp(&a.version),
-        }
-    });
-    versions
-}
-
-async fn detail_of(state: &AppState, plugin: PluginRecord) -> ApiResult<PluginDetail> {
-    let versions = sorted(state.meta.versions(&plugin.id).await?);
-    let owners = state.meta.owners(&plugin.id).await?;
-    let reviews = state.meta.reviews(&plugin.id).await?;
-    let rating = (!reviews.is_empty())
-        .then(|| reviews.iter().map(|r| r.rating as f64).sum::<f64>() / reviews.len() as f64);
-    Ok(PluginDetail {
-        id: plugin.id,
-        name: plugin.name,
-        description: plugin.description,
-        owners,
-        versions: versions
-            .into_iter()
-            .map(|v| VersionSummary {
-                version: v.version,
-                yanked: v.yanked,
-                published_at: rfc3339(v.published_at),
-            })
-            .collect(),
-        latest: plugin.latest,
-        deprecation: plugin.deprecation_message.map(|message| Deprecation {
-            message,
-            successor: plugin.deprecation_successor,
-        }),
-        rating,
-        reviews: reviews.len() as u64,
-        downloads: u64::try_from(plugin.downloads).unwrap_or(0),
-    })
 }
 
 /// `GET /api/v1/plugins/{id}`.
@@ -152,36 +43,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> ApiResult<Json<PluginDetail>> {
     let plugin = plugin_or_404(&state, &id).await?;
-    Ok(Json(detail_of(&state, plugin).await?))
-}
-
-fn version_view(v: VersionRecord) -> ApiResult<VersionDetail> {
-    let manifest: Manifest = serde_json::from_str(&v.manifest)
-        .map_err(|e| ApiError::from(crate::storage::StorageError::Corrupt(e.to_string())))?;
-    Ok(VersionDetail {
-        id: v.plugin_id,
-        version: v.version,
-        manifest,
-        digest: v.digest,
-        content_digest: v.content_digest,
-        signature: v.signature,
-        key_id: v.key_id,
-        yanked: v.yanked,
-        yank_reason: v.yank_reason,
-        size: u64::try_from(v.size).unwrap_or(0),
-        published_at: rfc3339(v.published_at),
-        published_by: v.published_by,
-        downloads: u64::try_from(v.downloads).unwrap_or(0),
-    })
-}
-
-async fn version_or_404(state: &AppState, id: &str, version: &str) -> ApiResult<VersionRecord> {
-    check_id(id)?;
-    state
-        .meta
-        .version(id, version)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no version {id}@{version}")))
+    Ok(Json(catalog::detail_of(&state, plugin).await?))
 }
 
 /// `GET /api/v1/plugins/{id}/versions/{version}`.
@@ -189,9 +51,104 @@ pub async fn version(
     State(state): State<AppState>,
     Path((id, version)): Path<(String, String)>,
 ) -> ApiResult<Json<VersionDetail>> {
-    Ok(Json(version_view(
-        version_or_404(&state, &id, &version).await?,
-    )?))
+    let record = version_or_404(&state, &id, &version).await?;
+    Ok(Json(catalog::version_detail(&state, record).await?))
+}
+
+/// Query of the document routes: `format=html` (sanitized) or `markdown` (the source).
+#[derive(Debug, Default, Deserialize)]
+pub struct DocumentParams {
+    format: Option<String>,
+}
+
+/// `GET /api/v1/plugins/{id}/versions/{version}/readme` and `…/changelog`: the package's
+/// Markdown source, or with `format=html` (or `Accept: text/html`) sanitized HTML.
+pub async fn document(
+    State(state): State<AppState>,
+    Path((id, version, kind)): Path<(String, String, String)>,
+    Query(params): Query<DocumentParams>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let kind = DocumentKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| ApiError::not_found(format!("no document `{kind}`")))?;
+    let record = version_or_404(&state, &id, &version).await?;
+    let source = state
+        .meta
+        .document(&id, &record.version, kind)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{id}@{} has no {}",
+                record.version,
+                kind.file_name()
+            ))
+        })?;
+    let wants_html = match params.format.as_deref() {
+        Some("html") => true,
+        Some("markdown") | None if params.format.is_some() => false,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown format `{other}`; formats: html, markdown"
+            )));
+        }
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html")),
+    };
+    let (body, content_type) = if wants_html {
+        let images = state.meta.image_paths(&id, &record.version).await?;
+        let base = format!("/api/v1/plugins/{id}/versions/{}/images", record.version);
+        (
+            documents::render(&source, &base, &images),
+            "text/html; charset=utf-8",
+        )
+    } else {
+        (source, "text/markdown; charset=utf-8")
+    };
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src 'self' https:; sandbox"),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(response)
+}
+
+/// `GET /api/v1/plugins/{id}/versions/{version}/images/{*path}`: an image of the package,
+/// immutable like the version.
+pub async fn image(
+    State(state): State<AppState>,
+    Path((id, version, path)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let record = version_or_404(&state, &id, &version).await?;
+    let image = state
+        .meta
+        .image(&id, &record.version, &path)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{id}@{version} has no image `{path}`")))?;
+    let content_type = HeaderValue::from_str(&image.media_type)
+        .map_err(|e| ApiError::from(crate::storage::StorageError::Corrupt(e.to_string())))?;
+    let mut response = Response::new(Body::from(image.bytes));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
 }
 
 fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
@@ -346,23 +303,6 @@ pub async fn index(
     Ok(response)
 }
 
-/// Fails unless the caller (with a `manage` token) owns the plugin, or is an admin.
-async fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<PluginRecord> {
-    caller.require(Scope::Manage)?;
-    let plugin = plugin_or_404(state, id).await?;
-    let owners = state.meta.owner_ids(id).await?;
-    if owners.contains(&caller.user.id)
-        || (caller.user.admin && caller.token.scopes.contains(&Scope::Admin))
-    {
-        Ok(plugin)
-    } else {
-        Err(ApiError::forbidden(
-            "NOT_OWNER",
-            format!("you do not own plugin `{id}`"),
-        ))
-    }
-}
-
 /// `DELETE /api/v1/plugins/{id}/versions/{version}/yank`: withdraws a version, with a reason.
 pub async fn yank(
     State(state): State<AppState>,
@@ -370,21 +310,9 @@ pub async fn yank(
     Path((id, version)): Path<(String, String)>,
     JsonBody(request): JsonBody<YankRequest>,
 ) -> ApiResult<Json<VersionDetail>> {
-    require_owner(&state, &caller, &id).await?;
-    let reason = request.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(ApiError::unprocessable(
-            "REASON_REQUIRED",
-            "a yank needs a reason of 1 to 1000 characters",
-        ));
-    }
-    if !state.meta.set_yanked(&id, &version, Some(reason)).await? {
-        return Err(ApiError::not_found(format!("no version {id}@{version}")));
-    }
-    state.search.refresh_one(state.meta.as_ref(), &id).await?;
-    Ok(Json(version_view(
-        version_or_404(&state, &id, &version).await?,
-    )?))
+    catalog::yank(&state, &caller, &id, &version, &request.reason).await?;
+    let record = version_or_404(&state, &id, &version).await?;
+    Ok(Json(catalog::version_detail(&state, record).await?))
 }
 
 /// `PUT /api/v1/plugins/{id}/versions/{version}/unyank`.
@@ -393,14 +321,9 @@ pub async fn unyank(
     caller: Caller,
     Path((id, version)): Path<(String, String)>,
 ) -> ApiResult<Json<VersionDetail>> {
-    require_owner(&state, &caller, &id).await?;
-    if !state.meta.set_yanked(&id, &version, None).await? {
-        return Err(ApiError::not_found(format!("no version {id}@{version}")));
-    }
-    state.search.refresh_one(state.meta.as_ref(), &id).await?;
-    Ok(Json(version_view(
-        version_or_404(&state, &id, &version).await?,
-    )?))
+    catalog::unyank(&state, &caller, &id, &version).await?;
+    let record = version_or_404(&state, &id, &version).await?;
+    Ok(Json(catalog::version_detail(&state, record).await?))
 }
 
 /// `PUT /api/v1/plugins/{id}/deprecation`.
@@ -410,30 +333,16 @@ pub async fn deprecate(
     Path(id): Path<String>,
     JsonBody(request): JsonBody<Deprecation>,
 ) -> ApiResult<Json<PluginDetail>> {
-    require_owner(&state, &caller, &id).await?;
-    let message = request.message.trim();
-    if message.is_empty() || message.chars().count() > 1000 {
-        return Err(ApiError::unprocessable(
-            "MESSAGE_REQUIRED",
-            "a deprecation needs a message of 1 to 1000 characters",
-        ));
-    }
-    if let Some(successor) = &request.successor {
-        if successor == &id {
-            return Err(ApiError::unprocessable(
-                "INVALID_SUCCESSOR",
-                "a plugin cannot succeed itself",
-            ));
-        }
-        plugin_or_404(&state, successor).await?;
-    }
-    state
-        .meta
-        .set_deprecation(&id, Some(message), request.successor.as_deref())
-        .await?;
-    state.search.refresh_one(state.meta.as_ref(), &id).await?;
+    catalog::deprecate(
+        &state,
+        &caller,
+        &id,
+        &request.message,
+        request.successor.as_deref(),
+    )
+    .await?;
     let plugin = plugin_or_404(&state, &id).await?;
-    Ok(Json(detail_of(&state, plugin).await?))
+    Ok(Json(catalog::detail_of(&state, plugin).await?))
 }
 
 /// `DELETE /api/v1/plugins/{id}/deprecation`.
@@ -442,11 +351,9 @@ pub async fn undeprecate(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PluginDetail>> {
-    require_owner(&state, &caller, &id).await?;
-    state.meta.set_deprecation(&id, None, None).await?;
-    state.search.refresh_one(state.meta.as_ref(), &id).await?;
+    catalog::undeprecate(&state, &caller, &id).await?;
     let plugin = plugin_or_404(&state, &id).await?;
-    Ok(Json(detail_of(&state, plugin).await?))
+    Ok(Json(catalog::detail_of(&state, plugin).await?))
 }
 
 /// The owners of `id`, as every owners route answers them.
@@ -472,14 +379,7 @@ pub async fn add_owners(
     Path(id): Path<String>,
     JsonBody(request): JsonBody<OwnersRequest>,
 ) -> ApiResult<Json<Owners>> {
-    require_owner(&state, &caller, &id).await?;
-    let unknown = state.meta.add_owners(&id, &request.users).await?;
-    if !unknown.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "no such user(s): {}",
-            unknown.join(", ")
-        )));
-    }
+    catalog::add_owners(&state, &caller, &id, &request.users).await?;
     owners_of(&state, &id).await
 }
 
@@ -490,14 +390,7 @@ pub async fn remove_owners(
     Path(id): Path<String>,
     JsonBody(request): JsonBody<OwnersRequest>,
 ) -> ApiResult<Json<Owners>> {
-    require_owner(&state, &caller, &id).await?;
-    if !state.meta.remove_owners(&id, &request.users).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "LAST_OWNER",
-            "a plugin keeps at least one owner",
-        ));
-    }
+    catalog::remove_owners(&state, &caller, &id, &request.users).await?;
     owners_of(&state, &id).await
 }
 
@@ -534,30 +427,7 @@ pub async fn review(
     Path(id): Path<String>,
     JsonBody(request): JsonBody<ReviewRequest>,
 ) -> ApiResult<Json<Review>> {
-    caller.require(Scope::Manage)?;
-    plugin_or_404(&state, &id).await?;
-    if !(1..=5).contains(&request.rating) {
-        return Err(ApiError::unprocessable(
-            "INVALID_RATING",
-            "ratings are 1 to 5",
-        ));
-    }
-    if request.text.chars().count() > 5000 {
-        return Err(ApiError::unprocessable(
-            "REVIEW_TOO_LONG",
-            "reviews are at most 5,000 characters",
-        ));
-    }
-    state
-        .meta
-        .put_review(
-            &id,
-            caller.user.id,
-            i64::from(request.rating),
-            &request.text,
-            now_ms(),
-        )
-        .await?;
+    catalog::put_review(&state, &caller, &id, request.rating, &request.text).await?;
     state
         .meta
         .reviews(&id)

@@ -91,6 +91,8 @@ pub struct PluginRecord {
     pub latest: Option<String>,
     /// Downloads of all versions.
     pub downloads: i64,
+    /// Unix ms, first publish.
+    pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
     /// Deprecation message.
@@ -147,6 +149,62 @@ pub struct NewVersion {
     pub categories: Vec<String>,
     /// The pending-blob row to clear with the commit.
     pub upload_id: String,
+    /// The package's README and changelog.
+    pub documents: Vec<(DocumentKind, String)>,
+    /// The package's images the pages show.
+    pub images: Vec<Image>,
+}
+
+/// A Markdown document a package may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// `README.md`.
+    Readme,
+    /// `CHANGELOG.md`.
+    Changelog,
+}
+
+impl DocumentKind {
+    /// Both kinds.
+    pub const ALL: [Self; 2] = [Self::Readme, Self::Changelog];
+
+    /// The stored name (`readme`, `changelog`), also the API path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Readme => "readme",
+            Self::Changelog => "changelog",
+        }
+    }
+
+    /// The file inside the package.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Readme => "README.md",
+            Self::Changelog => "CHANGELOG.md",
+        }
+    }
+}
+
+/// An image of a package (a screenshot or an image the README shows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// Path inside the package.
+    pub path: String,
+    /// Media type, from the bytes.
+    pub media_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Who holds a signing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHolder {
+    /// The account's name.
+    pub username: String,
+    /// The account's id.
+    pub user_id: i64,
+    /// Unix ms, when revoked.
+    pub revoked_at: Option<i64>,
 }
 
 /// Why a publish transaction refused.
@@ -336,6 +394,25 @@ pub trait MetadataStore: Send + Sync {
     async fn top_categories(&self, limit: i64) -> StorageResult<Vec<(String, i64)>>;
     /// Latest publishes across plugins: (id, version, published_at).
     async fn recent_versions(&self, limit: i64) -> StorageResult<Vec<(String, String, i64)>>;
+    /// A version's document of `kind` (Markdown source).
+    async fn document(
+        &self,
+        plugin_id: &str,
+        version: &str,
+        kind: DocumentKind,
+    ) -> StorageResult<Option<String>>;
+    /// The kinds of document a version has.
+    async fn document_kinds(&self, plugin_id: &str, version: &str)
+    -> StorageResult<Vec<DocumentKind>>;
+    /// A version's image at `path`.
+    async fn image(&self, plugin_id: &str, version: &str, path: &str)
+    -> StorageResult<Option<Image>>;
+    /// The paths of a version's images.
+    async fn image_paths(&self, plugin_id: &str, version: &str) -> StorageResult<Vec<String>>;
+    /// The account a key id is registered to.
+    async fn key_holder(&self, key_id: &str) -> StorageResult<Option<KeyHolder>>;
+    /// The plugins a user owns, by id.
+    async fn plugins_owned_by(&self, user_id: i64) -> StorageResult<Vec<PluginRecord>>;
 }
 
 /// Package bytes, content-addressed by their sha256 (hex).

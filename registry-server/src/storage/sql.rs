@@ -125,6 +125,7 @@ fn plugin(row: &AnyRow) -> StorageResult<PluginRecord> {
         categories: list_from_text(&categories),
         latest: row.try_get("latest")?,
         downloads: row.try_get("downloads")?,
+        created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         deprecation_message: row.try_get("deprecation_message")?,
         deprecation_successor: row.try_get("deprecation_successor")?,
@@ -154,7 +155,7 @@ const VERSION_COLUMNS: &str = "v.plugin_id, v.version, v.manifest, v.digest, v.c
      u.username AS published_by_name, v.downloads";
 
 const PLUGIN_COLUMNS: &str = "id, name, description, keywords, categories, latest, downloads, \
-     updated_at, deprecation_message, deprecation_successor";
+     created_at, updated_at, deprecation_message, deprecation_successor";
 
 /// The highest release version that is not yanked, by SemVer precedence.
 pub fn latest_of<'a>(versions: impl IntoIterator<Item = (&'a str, bool)>) -> Option<String> {
@@ -676,6 +677,32 @@ impl MetadataStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(StorageError::from)?;
+        for (kind, body) in &new.documents {
+            sqlx::query(
+                "INSERT INTO version_documents (plugin_id, version, kind, body) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&v.plugin_id)
+            .bind(&v.version)
+            .bind(kind.as_str())
+            .bind(body)
+            .execute(&mut *tx)
+            .await
+            .map_err(StorageError::from)?;
+        }
+        for image in &new.images {
+            sqlx::query(
+                "INSERT INTO version_images (plugin_id, version, path, media_type, bytes) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&v.plugin_id)
+            .bind(&v.version)
+            .bind(&image.path)
+            .bind(&image.media_type)
+            .bind(&image.bytes)
+            .execute(&mut *tx)
+            .await
+            .map_err(StorageError::from)?;
+        }
         sqlx::query("DELETE FROM pending_blobs WHERE upload_id = $1")
             .bind(&new.upload_id)
             .execute(&mut *tx)
@@ -964,6 +991,114 @@ impl MetadataStore for SqlStore {
             .iter()
             .map(|r| Ok((r.try_get("plugin_id")?, r.try_get("version")?, r.try_get("published_at")?)))
             .collect()
+    }
+
+    async fn document(
+        &self,
+        plugin_id: &str,
+        version: &str,
+        kind: DocumentKind,
+    ) -> StorageResult<Option<String>> {
+        Ok(sqlx::query(
+            "SELECT body FROM version_documents WHERE plugin_id = $1 AND version = $2 AND kind = $3",
+        )
+        .bind(plugin_id)
+        .bind(version)
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| r.try_get("body"))
+        .transpose()?)
+    }
+
+    async fn document_kinds(
+        &self,
+        plugin_id: &str,
+        version: &str,
+    ) -> StorageResult<Vec<DocumentKind>> {
+        let names: Vec<String> = sqlx::query(
+            "SELECT kind FROM version_documents WHERE plugin_id = $1 AND version = $2",
+        )
+        .bind(plugin_id)
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("kind"))
+        .collect::<Result<_, _>>()?;
+        Ok(DocumentKind::ALL
+            .into_iter()
+            .filter(|k| names.iter().any(|n| n == k.as_str()))
+            .collect())
+    }
+
+    async fn image(
+        &self,
+        plugin_id: &str,
+        version: &str,
+        path: &str,
+    ) -> StorageResult<Option<Image>> {
+        sqlx::query(
+            "SELECT media_type, bytes FROM version_images \
+             WHERE plugin_id = $1 AND version = $2 AND path = $3",
+        )
+        .bind(plugin_id)
+        .bind(version)
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| {
+            Ok(Image {
+                path: path.to_owned(),
+                media_type: r.try_get("media_type")?,
+                bytes: r.try_get("bytes")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn image_paths(&self, plugin_id: &str, version: &str) -> StorageResult<Vec<String>> {
+        sqlx::query(
+            "SELECT path FROM version_images WHERE plugin_id = $1 AND version = $2 ORDER BY path",
+        )
+        .bind(plugin_id)
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("path").map_err(StorageError::from))
+        .collect()
+    }
+
+    async fn key_holder(&self, key_id: &str) -> StorageResult<Option<KeyHolder>> {
+        sqlx::query(
+            "SELECT u.username, u.id, k.revoked_at FROM publisher_keys k \
+             JOIN users u ON u.id = k.user_id WHERE k.key_id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| {
+            Ok(KeyHolder {
+                username: r.try_get("username")?,
+                user_id: r.try_get("id")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn plugins_owned_by(&self, user_id: i64) -> StorageResult<Vec<PluginRecord>> {
+        sqlx::query(&format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins \
+             WHERE id IN (SELECT plugin_id FROM plugin_owners WHERE user_id = $1) ORDER BY id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(plugin)
+        .collect()
     }
 }
 

@@ -281,6 +281,8 @@ pub enum SearchSort {
     Updated,
     /// By id.
     Name,
+    /// Most recently created plugins first.
+    New,
 }
 
 /// One hit of `GET /api/v1/plugins`.
@@ -394,6 +396,12 @@ pub struct VersionDetail {
     pub published_by: String,
     /// Downloads of this version.
     pub downloads: u64,
+    /// Does the package carry a `README.md` (`…/readme`)?
+    #[serde(default)]
+    pub readme: bool,
+    /// Does the package carry a `CHANGELOG.md` (`…/changelog`)?
+    #[serde(default)]
+    pub changelog: bool,
 }
 
 /// One line of `GET /api/v1/index/{id}` (JSON lines, one per version, SemVer order).

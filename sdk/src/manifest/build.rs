@@ -166,6 +166,7 @@ fn placeholder_info() -> PluginInfo {
         icon: None,
         categories: Vec::new(),
         keywords: Vec::new(),
+        screenshots: Vec::new(),
         plexica: None,
         workspace_aware: false,
     }
@@ -188,6 +189,7 @@ fn plugin_info(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> PluginInfo {
     let icon = r.string(&mut t, "icon");
     let categories = r.strings(&mut t, "categories");
     let keywords = r.strings(&mut t, "keywords");
+    let screenshots = r.strings(&mut t, "screenshots");
     let plexica = r
         .string(&mut t, "plexica")
         .map(|req| r.version_req("plugin.plexica", &req));
@@ -205,6 +207,7 @@ fn plugin_info(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> PluginInfo {
         icon,
         categories,
         keywords,
+        screenshots,
         plexica,
         workspace_aware,
     }

@@ -33,7 +33,8 @@ use std::path::{Path, PathBuf};
 
 pub use model::*;
 pub use rules::{
-    PLATFORM_TABLES, check_config_value, check_package_path, is_own_namespace, is_valid_plugin_id,
+    MAX_SCREENSHOTS, PLATFORM_TABLES, SCREENSHOT_EXTENSIONS, check_config_value, check_package_path,
+    is_own_namespace, is_valid_plugin_id,
 };
 
 use crate::diagnostic::{Diagnostic, Severity, SourceFile};
@@ -147,6 +148,9 @@ pub fn check(text: &str, file_name: &str, files: Option<&dyn PluginFiles>) -> Ch
     }
     let manifest = build::manifest(&mut reader, &doc);
     rules::check(&mut reader, &manifest);
+    if let Some(files) = files {
+        rules::missing_screenshots(&mut reader, files, &manifest.plugin.screenshots);
+    }
     if let (Some(files), Some(backend)) = (files, &manifest.backend)
         && let Some(dir) = &backend.migrations
         && check_package_path(dir).is_ok()

@@ -86,6 +86,10 @@ pub struct PluginInfo {
     /// Search keywords.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
+    /// Images inside the package (PNG, JPEG, WebP or GIF) that the registry's plugin page
+    /// shows, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screenshots: Vec<String>,
     /// Platform versions this plugin runs on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plexica: Option<VersionReq>,

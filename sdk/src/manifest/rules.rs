@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::model::*;
 use super::reader::Reader;
-use super::{CATEGORIES, EXTENSION_POINTS};
+use super::{CATEGORIES, EXTENSION_POINTS, PluginFiles};
 use crate::diagnostic::{Severity, closest};
 use crate::event_name::{self, CORE_DOMAINS, CoreEvent, EventNameError};
 
@@ -204,6 +204,7 @@ fn plugin_info(r: &mut Reader<'_>, p: &PluginInfo) {
             None,
         );
     }
+    screenshot_rules(r, &p.screenshots);
     for (i, keyword) in p.keywords.iter().enumerate() {
         if !KEYWORD.is_match(keyword) {
             r.at(
@@ -211,6 +212,61 @@ fn plugin_info(r: &mut Reader<'_>, p: &PluginInfo) {
                 "manifest::keyword",
                 format!("keyword `{keyword}` must match `^[a-z0-9-]{{1,32}}$`"),
                 Some(format!("try `{}`", slugify(keyword))),
+            );
+        }
+    }
+}
+
+/// Most screenshots a manifest may declare.
+pub const MAX_SCREENSHOTS: usize = 8;
+
+/// File extensions a screenshot may have; the registry also checks the bytes.
+pub const SCREENSHOT_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif"];
+
+fn screenshot_rules(r: &mut Reader<'_>, shots: &[String]) {
+    if shots.len() > MAX_SCREENSHOTS {
+        r.at(
+            "plugin.screenshots",
+            "manifest::screenshot",
+            format!(
+                "at most {MAX_SCREENSHOTS} screenshots are allowed, found {}",
+                shots.len()
+            ),
+            None,
+        );
+    }
+    for (i, shot) in shots.iter().enumerate() {
+        let path = format!("plugin.screenshots[{i}]");
+        package_path_rule(r, &path, shot);
+        let extension = shot.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        if !extension.is_some_and(|e| SCREENSHOT_EXTENSIONS.contains(&e.as_str())) {
+            r.at(
+                &path,
+                "manifest::screenshot",
+                format!("screenshot `{shot}` is not a PNG, JPEG, WebP or GIF file"),
+                Some(format!(
+                    "use a file ending in .{}",
+                    SCREENSHOT_EXTENSIONS.join(", .")
+                )),
+            );
+        }
+    }
+}
+
+/// Each screenshot the manifest declares must be a file of the plugin.
+pub(super) fn missing_screenshots(reader: &mut Reader<'_>, files: &dyn PluginFiles, shots: &[String]) {
+    for (i, shot) in shots.iter().enumerate() {
+        if check_package_path(shot).is_err() {
+            continue;
+        }
+        let (dir, name) = shot.rsplit_once('/').unwrap_or((".", shot.as_str()));
+        let listed = files.list(dir);
+        if !listed.is_some_and(|names| names.iter().any(|n| n == name)) {
+            reader.at(
+                &format!("plugin.screenshots[{i}]"),
+                "manifest::screenshot",
+                format!("screenshot `{shot}` is not a file of the plugin"),
+                Some("add the image, or remove it from `plugin.screenshots`".into()),
             );
         }
     }

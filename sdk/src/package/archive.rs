@@ -110,6 +110,16 @@ pub enum PackageError {
     /// `CHECKSUMS` is malformed.
     #[error(transparent)]
     Checksums(#[from] ChecksumsError),
+    /// An entry read on its own is larger than its reader takes.
+    #[error("`{path}` is {size} bytes; at most {max} are allowed")]
+    EntryTooLarge {
+        /// The entry.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The cap.
+        max: u64,
+    },
 }
 
 impl PackageError {
@@ -131,6 +141,7 @@ impl PackageError {
             Self::NotText(name) if name == SIGNATURE_FILE => "SIGNATURE_INVALID",
             Self::NotText(_) => "MANIFEST_INVALID",
             Self::Checksums(_) => "CHECKSUMS_INVALID",
+            Self::EntryTooLarge { .. } => "PACKAGE_ENTRY_TOO_LARGE",
         }
     }
 }
@@ -181,7 +192,11 @@ impl Package {
 
 impl PluginFiles for Package {
     fn list(&self, dir: &str) -> Option<Vec<String>> {
-        let prefix = format!("{dir}/");
+        let prefix = if dir.is_empty() || dir == "." {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let names: Vec<String> = self
             .entries
             .iter()
@@ -586,6 +601,40 @@ pub fn read_package(bytes: &[u8], limits: &Limits) -> Result<Package, PackageErr
         digest: sha256_hex(bytes),
         texts,
     })
+}
+
+/// The bytes of entry `path` of `package` (read from `bytes` by [`read_package`]), checked
+/// against the hash recorded when it was read; `None` when the package has no such entry,
+/// [`PackageError::EntryTooLarge`] when it is larger than `max` bytes.
+pub fn read_entry(
+    bytes: &[u8],
+    package: &Package,
+    path: &str,
+    max: u64,
+) -> Result<Option<Vec<u8>>, PackageError> {
+    let Some(entry) = package.entries.iter().find(|e| e.path == path) else {
+        return Ok(None);
+    };
+    if entry.size > max {
+        return Err(PackageError::EntryTooLarge {
+            path: path.to_owned(),
+            size: entry.size,
+            max,
+        });
+    }
+    let mut archive =
+        ZipArchive::new(Cursor::new(bytes)).map_err(|e| PackageError::Corrupt(e.to_string()))?;
+    let file = archive
+        .by_name(path)
+        .map_err(|e| PackageError::Corrupt(format!("entry `{path}`: {e}")))?;
+    let mut content = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
+    file.take(entry.size + 1)
+        .read_to_end(&mut content)
+        .map_err(|e| PackageError::Corrupt(format!("entry `{path}`: {e}")))?;
+    if sha256_hex(&content) != entry.sha256 {
+        return Err(PackageError::SizeMismatch(path.to_owned()));
+    }
+    Ok(Some(content))
 }
 
 /// Writes the entries of `package` (read from `bytes` by [`read_package`]) under `dest`,

@@ -16,7 +16,7 @@ pub mod signing;
 mod verify;
 
 pub use archive::{
-    Compression, Entry, Limits, Package, PackageError, extract_package, read_package,
+    Compression, Entry, Limits, Package, PackageError, extract_package, read_entry, read_package,
     rewrite_with_signature, write_package, write_package_with,
 };
 pub use checksums::{Checksums, ChecksumsError, sha256_hex};

@@ -42,6 +42,8 @@ pub enum Sort {
     Updated,
     /// By id.
     Name,
+    /// Newest plugins first.
+    New,
 }
 
 impl From<Sort> for SearchSort {
@@ -51,6 +53,7 @@ impl From<Sort> for SearchSort {
             Sort::Downloads => Self::Downloads,
             Sort::Updated => Self::Updated,
             Sort::Name => Self::Name,
+            Sort::New => Self::New,
         }
     }
 }
