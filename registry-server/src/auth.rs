@@ -137,6 +137,11 @@ async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
         .ok_or_else(|| {
             ApiError::unauthenticated("malformed Authorization header; expected `Bearer plxr_…`")
         })?;
+    caller_from_secret(state, secret).await
+}
+
+/// The account and token of an API token's secret (from a header or a web session cookie).
+pub async fn caller_from_secret(state: &AppState, secret: &str) -> ApiResult<Caller> {
     let hash = hash_token(secret);
     let token = state
         .meta

@@ -17,6 +17,7 @@ mod routes;
 pub mod search;
 pub mod state;
 pub mod storage;
+mod web;
 
 use std::future::Future;
 
@@ -88,6 +89,7 @@ impl Registry {
     /// The HTTP service.
     pub fn router(&self) -> Router {
         routes::router(self.state.clone())
+            .merge(web::router(self.state.clone()))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 limits::limit_anonymous,

@@ -195,4 +195,31 @@ impl SearchIndex {
             .flat_map(|e| [e.plugin.id.as_str(), e.name.as_str()]);
         plexica_sdk::diagnostic::closest(text, candidates).map(str::to_owned)
     }
+
+    /// The plugins of `ids` that the index holds.
+    pub fn records<'i>(
+        &self,
+        ids: impl IntoIterator<Item = &'i str>,
+    ) -> std::collections::HashMap<String, PluginRecord> {
+        let Ok(entries) = self.entries.read() else {
+            return Default::default();
+        };
+        ids.into_iter()
+            .filter_map(|id| entries.get(id))
+            .map(|e| (e.plugin.id.clone(), e.plugin.clone()))
+            .collect()
+    }
+
+    /// Every plugin id with its last update (Unix ms), by id.
+    pub fn ids_and_updates(&self) -> Vec<(String, i64)> {
+        self.entries.read().map_or_else(
+            |_| Vec::new(),
+            |entries| {
+                entries
+                    .values()
+                    .map(|e| (e.plugin.id.clone(), e.plugin.updated_at))
+                    .collect()
+            },
+        )
+    }
 }

@@ -114,6 +114,25 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The URL clients reach this registry at, without a trailing `/`: the configured public
+    /// URL, else `http://` + the request's `Host` (when it looks like a host).
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        match &self.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let host = headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .filter(|h| {
+                        h.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+                    })
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        }
+    }
+
     /// Connects the stores described by `config`.
     pub async fn open(config: Config) -> StorageResult<Self> {
         if let BlobConfig::Local(dir) = &config.blobs

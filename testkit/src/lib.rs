@@ -3,6 +3,7 @@
 //! PostgreSQL tests read `PLEXICA_TEST_POSTGRES_URL`: unset, they are skipped with one line
 //! saying so; set but unreachable, they fail (quality.md).
 
+pub mod browser;
 #[cfg(feature = "load")]
 pub mod load;
 #[cfg(feature = "load")]

@@ -98,13 +98,14 @@ async fn issue_token(
     })
 }
 
-/// `POST /api/v1/tokens`: username and password for a token (shown once). Rate limited per
-/// account and per address before any hashing; an unknown name costs as much as a known one.
-pub async fn create_token(
-    State(state): State<AppState>,
-    ClientIp(address): ClientIp,
-    JsonBody(request): JsonBody<CreateTokenRequest>,
-) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+/// Username and password for a token (shown once), as `POST /api/v1/tokens` and the web
+/// sign-in do it. Rate limited per account and per address before any hashing; an unknown
+/// name costs as much as a known one.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    address: Option<std::net::IpAddr>,
+    request: CreateTokenRequest,
+) -> ApiResult<CreatedToken> {
     let wrong = || ApiError::unauthenticated("wrong username or password");
     // No account has such a name or password: refused at once, which tells nothing.
     if !valid_username(&request.username) || request.password.len() > MAX_PASSWORD_BYTES {
@@ -117,14 +118,23 @@ pub async fn create_token(
         return Err(wrong());
     }
     let user = user.ok_or_else(wrong)?;
-    let created = issue_token(
-        &state,
+    issue_token(
+        state,
         &user,
         request.name,
         request.scopes,
         request.expires_in_seconds,
     )
-    .await?;
+    .await
+}
+
+/// `POST /api/v1/tokens`: username and password for a token (shown once).
+pub async fn create_token(
+    State(state): State<AppState>,
+    ClientIp(address): ClientIp,
+    JsonBody(request): JsonBody<CreateTokenRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let created = sign_in(&state, address, request).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

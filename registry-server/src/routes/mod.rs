@@ -1,7 +1,7 @@
 //! The HTTP routes, one module per resource. Every route's auth rule is in its handler's
 //! signature: a [`crate::auth::Caller`] argument means "token required"; none means public.
 
-pub(crate) use accounts::create_account;
+pub(crate) use accounts::{create_account, sign_in};
 
 mod accounts;
 mod ops;

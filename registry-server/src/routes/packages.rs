@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use plexica_sdk::api::registry::Published;
 use serde::Deserialize;
 
@@ -27,16 +27,7 @@ pub async fn publish(
     caller: Caller,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Published>)> {
-    let base_url = match &state.config.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
+    let base_url = state.base_url(&headers);
     let published =
         crate::publish::publish(&state, &caller, body, query.dry_run, &base_url).await?;
     let status = if published.dry_run {

@@ -261,3 +261,25 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A signed package of `manifest_text` with `files` (path, bytes) besides the remote entry.
+pub fn signed_with_files(
+    key: &SecretKey,
+    manifest_text: &str,
+    files: &[(&str, Vec<u8>)],
+) -> Vec<u8> {
+    let mut all = vec![
+        file("plexica.toml", manifest_text.as_bytes().to_vec()),
+        file("ui/remoteEntry.js", b"export default 1;\n".to_vec()),
+    ];
+    all.extend(files.iter().map(|(path, bytes)| file(path, bytes.clone())));
+    let bytes = write_package(&all, None, Cursor::new(Vec::new()))
+        .expect("package")
+        .into_inner();
+    sign_package(&bytes, key, 1_700_000_000).expect("sign")
+}
+
+/// A real PNG (320×180), as a screenshot.
+pub fn png() -> Vec<u8> {
+    include_bytes!("../fixtures/shot.png").to_vec()
+}
