@@ -160,7 +160,7 @@ pub fn render(markdown: &str, image_base: &str, images: &[String]) -> String {
     pulldown_cmark::html::push_html(&mut html, Parser::new_ext(markdown, markdown_options()));
     let base = image_base.to_owned();
     let kept: BTreeSet<String> = images.iter().cloned().collect();
-    ammonia::Builder::default()
+    let clean = ammonia::Builder::default()
         .link_rel(Some("nofollow noopener noreferrer"))
         .url_schemes(["https", "http", "mailto"].into_iter().collect())
         .attribute_filter(move |element, attribute, value| {
@@ -176,7 +176,39 @@ pub fn render(markdown: &str, image_base: &str, images: &[String]) -> String {
             }
         })
         .clean(&html)
-        .to_string()
+        .to_string();
+    with_alt_text(&clean)
+}
+
+/// Gives every `<img>` of sanitized HTML that has no `alt` an empty one (decorative), so the
+/// page stays accessible whatever the README wrote. The input is html5ever's serialization:
+/// every attribute value is double-quoted with `"` escaped inside, so a tag ends at the first
+/// `>` outside quotes.
+fn with_alt_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 16);
+    let mut rest = html;
+    while let Some(start) = rest.find("<img") {
+        let (before, tag) = rest.split_at(start);
+        out.push_str(before);
+        let mut quoted = false;
+        let end = tag
+            .char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                c == '>' && !quoted
+            })
+            .map_or(tag.len(), |(i, _)| i);
+        let (element, after) = tag.split_at(end);
+        out.push_str(element);
+        if !element.contains(" alt=\"") {
+            out.push_str(" alt=\"\"");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -197,6 +229,15 @@ mod tests {
         }
         assert!(html.contains("<h1>Hi</h1>"), "{html}");
         assert!(html.contains(">text</p>"), "{html}");
+        assert!(html.contains("<img alt=\"\">"), "{html}");
+    }
+
+    #[test]
+    fn images_without_alt_text_get_an_empty_one() {
+        assert_eq!(
+            with_alt_text("<p><img title=\"a>b\" src=\"https://x/y.png\"> <img alt=\"z\"></p>"),
+            "<p><img title=\"a>b\" src=\"https://x/y.png\" alt=\"\"> <img alt=\"z\"></p>"
+        );
     }
 
     #[test]

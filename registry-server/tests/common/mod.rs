@@ -262,20 +262,26 @@ macro_rules! on_both_backends {
     };
 }
 
+/// An unsigned package of `manifest_text` with `files` (path, bytes) besides the remote
+/// entry; the manifest is not checked against the files.
+pub fn unsigned_with_files(manifest_text: &str, files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut all = vec![
+        file("plexica.toml", manifest_text.as_bytes().to_vec()),
+        file("ui/remoteEntry.js", b"export default 1;\n".to_vec()),
+    ];
+    all.extend(files.iter().map(|(path, bytes)| file(path, bytes.clone())));
+    write_package(&all, None, Cursor::new(Vec::new()))
+        .expect("package")
+        .into_inner()
+}
+
 /// A signed package of `manifest_text` with `files` (path, bytes) besides the remote entry.
 pub fn signed_with_files(
     key: &SecretKey,
     manifest_text: &str,
     files: &[(&str, Vec<u8>)],
 ) -> Vec<u8> {
-    let mut all = vec![
-        file("plexica.toml", manifest_text.as_bytes().to_vec()),
-        file("ui/remoteEntry.js", b"export default 1;\n".to_vec()),
-    ];
-    all.extend(files.iter().map(|(path, bytes)| file(path, bytes.clone())));
-    let bytes = write_package(&all, None, Cursor::new(Vec::new()))
-        .expect("package")
-        .into_inner();
+    let bytes = unsigned_with_files(manifest_text, files);
     sign_package(&bytes, key, 1_700_000_000).expect("sign")
 }
 
