@@ -61,6 +61,23 @@ fn package(key: &SecretKey, id: &str, version: &str, payload: Vec<u8>) -> Vec<u8
     sign_package(&bytes, key, 1).expect("sign")
 }
 
+/// A README of about 3 KiB, as the plugin pages render one.
+fn readme(id: &str) -> String {
+    let mut text = format!(
+        "# {id}\n\nA plugin for Plexica that keeps **contacts**, deals and a pipeline.\n\n\
+         ## Install\n\n```sh\nplexica tenant plugin install acme {id}\n```\n\n\
+         ## Configuration\n\n| Key | Type | Default |\n|---|---|---|\n| `api-key` | secret | — |\n\
+         | `currency` | string | `EUR` |\n\n## Features\n\n"
+    );
+    for i in 0..30 {
+        text.push_str(&format!(
+            "- Feature {i}: works with [the docs](https://example.com/{id}/{i}) and `code {i}`.\n"
+        ));
+    }
+    text.push_str("\n<script>alert('never runs')</script>\n");
+    text
+}
+
 async fn seed(database_url: &str) {
     let store = SqlStore::connect(database_url).await.expect("database");
     let hash = plexica_registry::auth::hash_password(PASSWORD.to_owned())
@@ -98,6 +115,15 @@ async fn seed(database_url: &str) {
             .execute(&mut *tx)
             .await
             .expect("owner");
+        sqlx::query(
+            "INSERT INTO version_documents (plugin_id, version, kind, body) VALUES ($1, $2, 'readme', $3)",
+        )
+        .bind(&id)
+        .bind(format!("1.{}.0", VERSIONS - 1))
+        .bind(readme(&id))
+        .execute(&mut *tx)
+        .await
+        .expect("readme");
         for v in 0..VERSIONS {
             let version = format!("1.{v}.0");
             sqlx::query(
@@ -160,6 +186,10 @@ async fn main() {
                 "1000000",
                 "--publish-interval-seconds",
                 "0",
+                // One client address makes all the load: the per-address limit is for
+                // strangers, not for this.
+                "--address-rate-limit",
+                "off",
             ])
             .env("PLEXICA_LOG", "warn")
             .stdout(Stdio::null())
@@ -243,6 +273,27 @@ async fn main() {
         "search, 10,000 plugins, one client (sequential)",
         &search_one,
         "—",
+    );
+
+    let search_page = loadgen::constant_rate(200, 2000, Expect::status(StatusCode::OK), |i| {
+        client.get(format!("{base}/search?q={}", loadgen::query(i)))
+    })
+    .await;
+    loadgen::report(
+        "search_page",
+        "search page (HTML), 10,000 plugins, 200 req/s",
+        &search_page,
+        "p99 < 15 ms",
+    );
+    let plugin_page = loadgen::constant_rate(200, 2000, Expect::status(StatusCode::OK), |i| {
+        client.get(format!("{base}/plugins/{}", plugin_id(spread(i))))
+    })
+    .await;
+    loadgen::report(
+        "plugin_page",
+        "plugin page (HTML, 3 KiB README), 10,000 plugins, 200 req/s",
+        &plugin_page,
+        "p99 < 10 ms",
     );
 
     let metadata = loadgen::constant_rate(1000, 10_000, Expect::status(StatusCode::OK), |i| {

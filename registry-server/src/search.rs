@@ -51,11 +51,12 @@ impl Entry {
     /// Rank of a match (lower is better), or `None` when it does not match: the whole text's
     /// rank when it matches as one phrase, else, when every word matches, the worst word's.
     fn rank(&self, text: &str) -> Option<u8> {
-        self.phrase_rank(text).or_else(|| {
-            let mut words = text.split_whitespace().peekable();
-            words.peek()?;
-            words.try_fold(0, |worst, word| Some(worst.max(self.phrase_rank(word)?)))
-        })
+        let rank = self.phrase_rank(text);
+        if rank.is_some() || !text.contains(char::is_whitespace) {
+            return rank;
+        }
+        text.split_whitespace()
+            .try_fold(0, |worst, word| Some(worst.max(self.phrase_rank(word)?)))
     }
 
     fn phrase_rank(&self, text: &str) -> Option<u8> {

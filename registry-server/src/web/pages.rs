@@ -427,6 +427,13 @@ fn open_graph(base: &str, view: &PluginView<'_>) -> Markup {
     }
 }
 
+/// A time as its date, with the exact instant for machines.
+fn date(ms: i64) -> Markup {
+    let exact = rfc3339(ms);
+    let day = exact.get(..10).unwrap_or(&exact).to_owned();
+    html! { time datetime=(exact) { (day) } }
+}
+
 fn stars(rating: f64) -> String {
     format!("{rating:.1} out of 5")
 }
@@ -533,7 +540,7 @@ fn plugin_body(view: &PluginView<'_>) -> Markup {
                     @for v in view.versions {
                         tr.yanked[v.yanked] {
                             td { a href={ "/plugins/" (p.id) "/v/" (v.version) } { (v.version) } }
-                            td { (rfc3339(v.published_at)) }
+                            td { (date(v.published_at)) }
                             td { (v.downloads) }
                             td {
                                 @if v.yanked {
@@ -613,7 +620,7 @@ fn reviews_block(view: &PluginView<'_>) -> Markup {
             ul.reviews {
                 @for r in view.reviews {
                     li.review {
-                        p.meta { strong { (r.username) } " rated it " (r.rating) " out of 5 · " (rfc3339(r.updated_at)) }
+                        p.meta { strong { (r.username) } " rated it " (r.rating) " out of 5 · " (date(r.updated_at)) }
                         @if !r.text.is_empty() { p { (r.text) } }
                     }
                 }
@@ -730,8 +737,8 @@ async fn publisher_page(
             ul {
                 @for k in &keys {
                     li {
-                        code { (k.key_id) } " registered " (rfc3339(k.created_at))
-                        @if let Some(revoked) = k.revoked_at { " · " strong { "revoked " (rfc3339(revoked)) } }
+                        code { (k.key_id) } " registered " (date(k.created_at))
+                        @if let Some(revoked) = k.revoked_at { " · " strong { "revoked " (date(revoked)) } }
                     }
                 }
             }
