@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::search::SearchQuery;
 use crate::state::AppState;
-use crate::storage::{DocumentKind, PluginRecord, StorageError, VersionRecord};
+use crate::storage::{PluginRecord, StorageError, VersionRecord};
 
 /// Longest search query, characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -176,9 +176,8 @@ pub fn manifest_of(v: &VersionRecord) -> ApiResult<Manifest> {
 }
 
 /// Everything `GET /api/v1/plugins/{id}/versions/{version}` answers.
-pub async fn version_detail(state: &AppState, v: VersionRecord) -> ApiResult<VersionDetail> {
+pub fn version_detail(v: VersionRecord) -> ApiResult<VersionDetail> {
     let manifest = manifest_of(&v)?;
-    let documents = state.meta.document_kinds(&v.plugin_id, &v.version).await?;
     Ok(VersionDetail {
         id: v.plugin_id,
         version: v.version,
@@ -193,8 +192,8 @@ pub async fn version_detail(state: &AppState, v: VersionRecord) -> ApiResult<Ver
         published_at: rfc3339(v.published_at),
         published_by: v.published_by,
         downloads: u64::try_from(v.downloads).unwrap_or(0),
-        readme: documents.contains(&DocumentKind::Readme),
-        changelog: documents.contains(&DocumentKind::Changelog),
+        readme: v.readme,
+        changelog: v.changelog,
     })
 }
 

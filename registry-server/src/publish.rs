@@ -17,7 +17,7 @@ use crate::documents;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::sql::version_key;
-use crate::storage::{NewVersion, PublishConflict, VersionRecord};
+use crate::storage::{DocumentKind, NewVersion, PublishConflict, VersionRecord};
 use plexica_sdk::api::time::now_ms;
 
 /// Reads the request body up to the configured cap (check 2).
@@ -248,6 +248,14 @@ async fn run_checks_and_store(
             published_at: now_ms(),
             published_by: caller.user.username.clone(),
             downloads: 0,
+            readme: extracted
+                .documents
+                .iter()
+                .any(|(kind, _)| *kind == DocumentKind::Readme),
+            changelog: extracted
+                .documents
+                .iter()
+                .any(|(kind, _)| *kind == DocumentKind::Changelog),
         },
         publisher: caller.user.id,
         name: manifest.plugin.name.clone(),

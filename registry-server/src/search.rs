@@ -50,26 +50,63 @@ impl Entry {
 
     /// Rank of a match (lower is better), or `None` when it does not match: the whole text's
     /// rank when it matches as one phrase, else, when every word matches, the worst word's.
-    fn rank(&self, text: &str) -> Option<u8> {
-        let rank = self.phrase_rank(text);
-        if rank.is_some() || !text.contains(char::is_whitespace) {
+    fn rank(&self, query: &Matcher<'_>) -> Option<u8> {
+        let rank = query.phrase.rank(self);
+        if rank.is_some() || query.words.len() < 2 {
             return rank;
         }
-        text.split_whitespace()
-            .try_fold(0, |worst, word| Some(worst.max(self.phrase_rank(word)?)))
+        query
+            .words
+            .iter()
+            .try_fold(0, |worst, word| Some(worst.max(word.rank(self)?)))
+    }
+}
+
+/// A query's text and words, each with a substring finder built once per search (SIMD
+/// `memmem`), since one search scans every plugin.
+struct Matcher<'q> {
+    phrase: Needle<'q>,
+    words: Vec<Needle<'q>>,
+}
+
+impl<'q> Matcher<'q> {
+    fn new(text: &'q str) -> Self {
+        Self {
+            phrase: Needle::new(text),
+            words: text.split_whitespace().map(Needle::new).collect(),
+        }
+    }
+}
+
+struct Needle<'q> {
+    text: &'q str,
+    finder: memchr::memmem::Finder<'q>,
+}
+
+impl<'q> Needle<'q> {
+    fn new(text: &'q str) -> Self {
+        Self {
+            text,
+            finder: memchr::memmem::Finder::new(text.as_bytes()),
+        }
     }
 
-    fn phrase_rank(&self, text: &str) -> Option<u8> {
-        let id = self.plugin.id.as_str();
-        if text.is_empty() || id == text {
+    fn found_in(&self, haystack: &str) -> bool {
+        self.finder.find(haystack.as_bytes()).is_some()
+    }
+
+    /// exact id > id prefix > id or name > keywords > description.
+    fn rank(&self, entry: &Entry) -> Option<u8> {
+        let id = entry.plugin.id.as_str();
+        if self.text.is_empty() || id == self.text {
             Some(0)
-        } else if id.starts_with(text) {
+        } else if id.starts_with(self.text) {
             Some(1)
-        } else if id.contains(text) || self.name.contains(text) {
+        } else if self.found_in(id) || self.found_in(&entry.name) {
             Some(2)
-        } else if self.keywords.contains(text) {
+        } else if self.found_in(&entry.keywords) {
             Some(3)
-        } else if self.description.contains(text) {
+        } else if self.found_in(&entry.description) {
             Some(4)
         } else {
             None
@@ -134,6 +171,7 @@ impl SearchIndex {
         let Ok(entries) = self.entries.read() else {
             return (Vec::new(), 0);
         };
+        let matcher = Matcher::new(&query.text);
         let mut hits: Vec<(u8, &Entry)> = entries
             .values()
             .filter(|e| {
@@ -146,7 +184,7 @@ impl SearchIndex {
                         .as_ref()
                         .is_none_or(|k| e.plugin.keywords.contains(k))
             })
-            .filter_map(|e| e.rank(&query.text).map(|rank| (rank, e)))
+            .filter_map(|e| e.rank(&matcher).map(|rank| (rank, e)))
             .collect();
         let total = hits.len();
         match query.sort {

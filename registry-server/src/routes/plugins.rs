@@ -52,7 +52,7 @@ pub async fn version(
     Path((id, version)): Path<(String, String)>,
 ) -> ApiResult<Json<VersionDetail>> {
     let record = version_or_404(&state, &id, &version).await?;
-    Ok(Json(catalog::version_detail(&state, record).await?))
+    Ok(Json(catalog::version_detail(record)?))
 }
 
 /// Query of the document routes: `format=html` (sanitized) or `markdown` (the source).
@@ -312,7 +312,7 @@ pub async fn yank(
 ) -> ApiResult<Json<VersionDetail>> {
     catalog::yank(&state, &caller, &id, &version, &request.reason).await?;
     let record = version_or_404(&state, &id, &version).await?;
-    Ok(Json(catalog::version_detail(&state, record).await?))
+    Ok(Json(catalog::version_detail(record)?))
 }
 
 /// `PUT /api/v1/plugins/{id}/versions/{version}/unyank`.
@@ -323,7 +323,7 @@ pub async fn unyank(
 ) -> ApiResult<Json<VersionDetail>> {
     catalog::unyank(&state, &caller, &id, &version).await?;
     let record = version_or_404(&state, &id, &version).await?;
-    Ok(Json(catalog::version_detail(&state, record).await?))
+    Ok(Json(catalog::version_detail(record)?))
 }
 
 /// `PUT /api/v1/plugins/{id}/deprecation`.

@@ -130,6 +130,10 @@ pub struct VersionRecord {
     pub published_by: String,
     /// Downloads.
     pub downloads: i64,
+    /// Does the package carry a README (kept as a document)?
+    pub readme: bool,
+    /// Does the package carry a changelog?
+    pub changelog: bool,
 }
 
 /// What a publish writes, in one transaction.
@@ -401,9 +405,6 @@ pub trait MetadataStore: Send + Sync {
         version: &str,
         kind: DocumentKind,
     ) -> StorageResult<Option<String>>;
-    /// The kinds of document a version has.
-    async fn document_kinds(&self, plugin_id: &str, version: &str)
-    -> StorageResult<Vec<DocumentKind>>;
     /// A version's image at `path`.
     async fn image(&self, plugin_id: &str, version: &str, path: &str)
     -> StorageResult<Option<Image>>;

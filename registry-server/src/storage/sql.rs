@@ -147,12 +147,18 @@ fn version(row: &AnyRow) -> StorageResult<VersionRecord> {
         published_at: row.try_get("published_at")?,
         published_by: row.try_get("published_by_name")?,
         downloads: row.try_get("downloads")?,
+        readme: row.try_get::<i64, _>("readme_count")? > 0,
+        changelog: row.try_get::<i64, _>("changelog_count")? > 0,
     })
 }
 
 const VERSION_COLUMNS: &str = "v.plugin_id, v.version, v.manifest, v.digest, v.content_digest, \
      v.signature, v.key_id, v.size, v.yanked, v.yank_reason, v.published_at, \
-     u.username AS published_by_name, v.downloads";
+     u.username AS published_by_name, v.downloads, \
+     (SELECT COUNT(*) FROM version_documents d WHERE d.plugin_id = v.plugin_id \
+      AND d.version = v.version AND d.kind = 'readme') AS readme_count, \
+     (SELECT COUNT(*) FROM version_documents d WHERE d.plugin_id = v.plugin_id \
+      AND d.version = v.version AND d.kind = 'changelog') AS changelog_count";
 
 const PLUGIN_COLUMNS: &str = "id, name, description, keywords, categories, latest, downloads, \
      created_at, updated_at, deprecation_message, deprecation_successor";
@@ -1009,27 +1015,6 @@ impl MetadataStore for SqlStore {
         .await?
         .map(|r| r.try_get("body"))
         .transpose()?)
-    }
-
-    async fn document_kinds(
-        &self,
-        plugin_id: &str,
-        version: &str,
-    ) -> StorageResult<Vec<DocumentKind>> {
-        let names: Vec<String> = sqlx::query(
-            "SELECT kind FROM version_documents WHERE plugin_id = $1 AND version = $2",
-        )
-        .bind(plugin_id)
-        .bind(version)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get("kind"))
-        .collect::<Result<_, _>>()?;
-        Ok(DocumentKind::ALL
-            .into_iter()
-            .filter(|k| names.iter().any(|n| n == k.as_str()))
-            .collect())
     }
 
     async fn image(
