@@ -224,7 +224,15 @@ mod tests {
             <svg><script>alert(5)</script></svg>\n\n<iframe src=\"https://evil\"></iframe>\n\n\
             <p style=\"color:red\" onclick=\"alert(6)\">text</p>";
         let html = render(hostile, BASE, &[]);
-        for banned in ["<script", "onerror", "javascript:", "<svg", "<iframe", "onclick", "style="] {
+        for banned in [
+            "<script",
+            "onerror",
+            "javascript:",
+            "<svg",
+            "<iframe",
+            "onclick",
+            "style=",
+        ] {
             assert!(!html.contains(banned), "{banned} survived in {html}");
         }
         assert!(html.contains("<h1>Hi</h1>"), "{html}");
@@ -245,7 +253,10 @@ mod tests {
         let md = "![a](docs/a.png) ![b](./docs/b.png) ![c](https://img.example/c.png) \
                   ![d](http://img.example/d.png) ![e](data:image/png;base64,AAAA) ![f](../x.png)";
         let html = render(md, BASE, &["docs/a.png".to_owned()]);
-        assert!(html.contains(&format!("src=\"{BASE}/docs/a.png\"")), "{html}");
+        assert!(
+            html.contains(&format!("src=\"{BASE}/docs/a.png\"")),
+            "{html}"
+        );
         assert!(html.contains("src=\"https://img.example/c.png\""), "{html}");
         for dropped in ["b.png", "http://img", "data:", "x.png"] {
             assert!(!html.contains(dropped), "{dropped} survived in {html}");
@@ -258,10 +269,19 @@ mod tests {
 
     #[test]
     fn media_types_are_read_from_the_bytes() {
-        assert_eq!(image_media_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(image_media_type(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
+        assert_eq!(
+            image_media_type(b"\x89PNG\r\n\x1a\n...."),
+            Some("image/png")
+        );
+        assert_eq!(
+            image_media_type(&[0xff, 0xd8, 0xff, 0xe0]),
+            Some("image/jpeg")
+        );
         assert_eq!(image_media_type(b"GIF89a..."), Some("image/gif"));
-        assert_eq!(image_media_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(
+            image_media_type(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some("image/webp")
+        );
         assert_eq!(image_media_type(b"<svg onload=alert(1)>"), None);
         assert_eq!(image_media_type(b""), None);
     }

@@ -865,3 +865,53 @@ fn every_core_event_may_be_subscribed_to() {
         assert_eq!(CoreEvent::from_name(event.name()), Some(event));
     }
 }
+
+#[test]
+fn screenshots_are_images_of_the_plugin_and_few() {
+    let with = |list: &str| edit("keywords = ", &format!("screenshots = {list}\nkeywords = "));
+    let codes = |text: &str, files: Option<&dyn PluginFiles>| {
+        errors(text, files)
+            .into_iter()
+            .map(|d| (d.code, d.message))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(codes(&with("[\"docs/a.png\", \"b.JPG\"]"), None), vec![]);
+    let found = codes(&with("[\"docs/a.svg\", \"../a.png\"]"), None);
+    assert!(
+        found
+            .iter()
+            .any(|(c, m)| c == "manifest::screenshot" && m.contains("docs/a.svg")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|(c, _)| c == "manifest::path"),
+        "{found:?}"
+    );
+    let nine = format!(
+        "[{}]",
+        (0..9)
+            .map(|i| format!("\"s{i}.png\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert!(
+        codes(&with(&nine), None)
+            .iter()
+            .any(|(_, m)| m.contains("at most 8 screenshots")),
+    );
+
+    // With the plugin's files at hand, a listed screenshot must be one of them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("docs")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("migrations")).expect("mkdir");
+    std::fs::write(dir.path().join("docs/a.png"), b"png").expect("write");
+    let files = DirFiles(dir.path().to_path_buf());
+    assert_eq!(codes(&with("[\"docs/a.png\"]"), Some(&files)), vec![]);
+    let missing = codes(&with("[\"docs/a.png\", \"docs/b.png\"]"), Some(&files));
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(
+        missing[0]
+            .1
+            .contains("`docs/b.png` is not a file of the plugin")
+    );
+}

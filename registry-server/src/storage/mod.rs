@@ -406,8 +406,12 @@ pub trait MetadataStore: Send + Sync {
         kind: DocumentKind,
     ) -> StorageResult<Option<String>>;
     /// A version's image at `path`.
-    async fn image(&self, plugin_id: &str, version: &str, path: &str)
-    -> StorageResult<Option<Image>>;
+    async fn image(
+        &self,
+        plugin_id: &str,
+        version: &str,
+        path: &str,
+    ) -> StorageResult<Option<Image>>;
     /// The paths of a version's images.
     async fn image_paths(&self, plugin_id: &str, version: &str) -> StorageResult<Vec<String>>;
     /// The account a key id is registered to.

@@ -63,7 +63,9 @@ async fn feed(state: &AppState, headers: &HeaderMap) -> ApiResult<Response> {
         rfc3339(updated),
         base = xml(&base),
     );
-    let plugins = state.search.records(recent.iter().map(|(id, _, _)| id.as_str()));
+    let plugins = state
+        .search
+        .records(recent.iter().map(|(id, _, _)| id.as_str()));
     for (id, version, published_at) in &recent {
         let (name, description) = plugins
             .get(id)

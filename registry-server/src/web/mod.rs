@@ -161,8 +161,7 @@ impl FromRequestParts<AppState> for Session {
 
     /// A form that needs a session, posted without one, sends the browser to sign in.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match <Self as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await
-        {
+        match <Self as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(Some(session)) => Ok(session),
             Ok(None) => Err(forms::see_other("/login")),
             Err(e) => Err(pages::error_page(&e)),

@@ -235,7 +235,9 @@ fn search_page(
     let suggestion = (total == 0)
         .then(|| state.search.suggest(&query.text))
         .flatten();
-    let pages = total.div_ceil(usize::try_from(per_page).unwrap_or(20)).max(1);
+    let pages = total
+        .div_ceil(usize::try_from(per_page).unwrap_or(20))
+        .max(1);
     let title = if params.q.trim().is_empty() {
         "All plugins".to_owned()
     } else {
@@ -308,9 +310,14 @@ pub async fn plugin_version(
 enum Trust {
     Unsigned,
     /// Signed by a key registered to a current owner, not revoked.
-    Verified { key_id: String, owner: String },
+    Verified {
+        key_id: String,
+        owner: String,
+    },
     /// Signed, but the key is revoked or no longer held by an owner.
-    Unverified { key_id: String },
+    Unverified {
+        key_id: String,
+    },
 }
 
 async fn trust_of(state: &AppState, version: &VersionRecord) -> ApiResult<Trust> {

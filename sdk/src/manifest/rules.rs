@@ -254,7 +254,11 @@ fn screenshot_rules(r: &mut Reader<'_>, shots: &[String]) {
 }
 
 /// Each screenshot the manifest declares must be a file of the plugin.
-pub(super) fn missing_screenshots(reader: &mut Reader<'_>, files: &dyn PluginFiles, shots: &[String]) {
+pub(super) fn missing_screenshots(
+    reader: &mut Reader<'_>,
+    files: &dyn PluginFiles,
+    shots: &[String],
+) {
     for (i, shot) in shots.iter().enumerate() {
         if check_package_path(shot).is_err() {
             continue;
