@@ -319,6 +319,17 @@ async fn pages_show_the_catalogue() {
         typo.contains("Did you mean") && typo.contains(">analytics</a>"),
         "{typo}"
     );
+    let (_, _, first) = page(&reg, "/search?per_page=2").await;
+    assert!(
+        first.contains("Page 1 of 2") && first.contains("href=\"/search?per_page=2&amp;page=2\""),
+        "{first}"
+    );
+    let (_, _, second) = page(&reg, "/search?per_page=2&page=2").await;
+    assert!(
+        second.contains("Page 2 of 2") && second.contains("rel=\"prev\""),
+        "{second}"
+    );
+    assert_eq!(second.matches("class=\"card\"").count(), 1, "{second}");
     let (status, _, _) = page(&reg, "/search?category=nope").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
@@ -590,6 +601,18 @@ on_both_backends!(
         )
         .await;
         assert_eq!(response.headers()[LOCATION], "/login");
+
+        // A form that does not parse gets a page that says so, and writes nothing.
+        let response = post_form(
+            &reg,
+            "/plugins/crm/review",
+            Some(&ada),
+            Some(&own_origin),
+            &[("rating", "lots")],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(response.text().await.unwrap().contains("<h1>Refused</h1>"));
 
         // Wrong password: the form again, 401, no cookie.
         let response = post_form(

@@ -3,12 +3,13 @@
 //! plugin page (303), or shows why it was refused.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plexica_sdk::api::registry::{CreateTokenRequest, Scope};
 use plexica_sdk::api::time::now_ms;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{SESSION_COOKIE, SESSION_SECONDS, Session, pages};
 use crate::catalog;
@@ -23,6 +24,26 @@ pub fn see_other(location: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
+}
+
+/// A form body; one that cannot be read is answered with a page saying why.
+#[derive(Debug)]
+pub struct PageForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        match Form::<T>::from_request(request, state).await {
+            Ok(Form(value)) => Ok(Self(value)),
+            Err(rejection) => Err(pages::notice(
+                rejection.status(),
+                "Refused",
+                &rejection.body_text(),
+                None,
+            )),
+        }
+    }
 }
 
 /// `GET /login`.
@@ -55,7 +76,7 @@ fn session_cookie(state: &AppState, value: &str, max_age: u64) -> Option<HeaderV
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(address): ClientIp,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     let request = CreateTokenRequest {
         username: form.username.clone(),
@@ -116,7 +137,7 @@ pub async fn review(
     State(state): State<AppState>,
     Session(caller): Session,
     Path(id): Path<String>,
-    Form(form): Form<ReviewForm>,
+    PageForm(form): PageForm<ReviewForm>,
 ) -> Response {
     let result = catalog::put_review(&state, &caller, &id, form.rating, form.text.trim()).await;
     back_to(&id, result)
@@ -135,7 +156,7 @@ pub async fn yank(
     State(state): State<AppState>,
     Session(caller): Session,
     Path(id): Path<String>,
-    Form(form): Form<VersionForm>,
+    PageForm(form): PageForm<VersionForm>,
 ) -> Response {
     let result = catalog::yank(&state, &caller, &id, &form.version, &form.reason).await;
     back_to(&id, result)
@@ -146,7 +167,7 @@ pub async fn unyank(
     State(state): State<AppState>,
     Session(caller): Session,
     Path(id): Path<String>,
-    Form(form): Form<VersionForm>,
+    PageForm(form): PageForm<VersionForm>,
 ) -> Response {
     let result = catalog::unyank(&state, &caller, &id, &form.version).await;
     back_to(&id, result)
@@ -165,7 +186,7 @@ pub async fn deprecate(
     State(state): State<AppState>,
     Session(caller): Session,
     Path(id): Path<String>,
-    Form(form): Form<DeprecateForm>,
+    PageForm(form): PageForm<DeprecateForm>,
 ) -> Response {
     let successor = Some(form.successor.trim()).filter(|s| !s.is_empty());
     let result = catalog::deprecate(&state, &caller, &id, &form.message, successor).await;
@@ -193,7 +214,7 @@ pub async fn add_owner(
     State(state): State<AppState>,
     Session(caller): Session,
     Path(id): Path<String>,
-    Form(form): Form<OwnerForm>,
+    PageForm(form): PageForm<OwnerForm>,
 ) -> Response {
     let users = [form.username.trim().to_owned()];
     let result = catalog::add_owners(&state, &caller, &id, &users).await;
@@ -205,7 +226,7 @@ pub async fn remove_owner(
     State(state): State<AppState>,
     Session(caller): Session,
     Path(id): Path<String>,
-    Form(form): Form<OwnerForm>,
+    PageForm(form): PageForm<OwnerForm>,
 ) -> Response {
     let users = [form.username.trim().to_owned()];
     let result = catalog::remove_owners(&state, &caller, &id, &users).await;

@@ -185,15 +185,15 @@ pub async fn search(
 }
 
 fn search_link(params: &SearchParams, page: u32) -> String {
-    let mut url = url_query(&[
+    let per_page = params.per_page.map(|n| n.to_string());
+    let page = (page > 1).then(|| page.to_string());
+    url_query(&[
         ("q", Some(params.q.as_str())),
         ("category", params.category.as_deref()),
         ("keyword", params.keyword.as_deref()),
-    ]);
-    if page > 1 {
-        url.push_str(&format!("&page={page}"));
-    }
-    url
+        ("per_page", per_page.as_deref()),
+        ("page", page.as_deref()),
+    ])
 }
 
 fn url_query(pairs: &[(&str, Option<&str>)]) -> String {
