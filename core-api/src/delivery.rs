@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use plexica_sdk::api::events::{BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH};
+use plexica_sdk::api::events::{
+    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH, MAX_RETRIES, RETRIES_HEADER,
+};
 use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 use tokio::task::JoinSet;
@@ -298,15 +300,15 @@ async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbR
         }
     }
     let now = now_ms();
-    for (delivery, error) in failures {
+    for (delivery, failure) in failures {
         metrics::counter!("core_events_failed_total").increment(1);
-        match retry_at(state, &delivery, now) {
+        match retry_at(state, &delivery, &failure, now) {
             Some(at) => round.retries.push(Retry {
                 delivery,
                 at,
-                error,
+                error: failure.error,
             }),
-            None => round.dead.push((delivery, error)),
+            None => round.dead.push((delivery, failure.error)),
         }
     }
     settle(state, writes, &round, now).await;
@@ -344,12 +346,11 @@ async fn settle(state: &AppState, writes: &Writes, round: &Settlement, now: i64)
     }
 }
 
-/// When a failed `delivery` is tried again: after the next configured delay (jittered), or
-/// never (`None`: dead-lettered) after the last.
-fn retry_at(state: &AppState, delivery: &Delivery, now: i64) -> Option<i64> {
-    let delay = usize::try_from(delivery.attempts)
-        .ok()
-        .and_then(|a| state.config.retry_delays.get(a))?;
+/// When a failed `delivery` is tried again: after the next delay (jittered), or never
+/// (`None`: dead-lettered) once its retries are used up ([`PushFailure::retry_delay`]).
+fn retry_at(state: &AppState, delivery: &Delivery, failure: &PushFailure, now: i64) -> Option<i64> {
+    let failed_attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
+    let delay = failure.retry_delay(failed_attempts, &state.config.retry_delays)?;
     let jitter = rand::thread_rng().gen_range(0.8..1.2);
     let wait = i64::try_from(delay.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX);
     Some(now.saturating_add(wait))
@@ -372,7 +373,7 @@ struct StreamOutcome {
     /// Pushed successfully, in order.
     delivered: Vec<Delivery>,
     /// The push that failed, with why.
-    failure: Option<(Delivery, String)>,
+    failure: Option<(Delivery, PushFailure)>,
     /// Not tried: after a failure, or past the delivery timeout.
     untried: Vec<Delivery>,
 }
@@ -394,9 +395,15 @@ async fn send_stream(
     };
     let Some(sub) = subscription else {
         let mut pending = stream.into_iter();
-        outcome.failure = pending
-            .next()
-            .map(|d| (d, "the subscriber is not active".to_owned()));
+        outcome.failure = pending.next().map(|d| {
+            (
+                d,
+                PushFailure {
+                    error: "the subscriber is not active".to_owned(),
+                    retries: None,
+                },
+            )
+        });
         outcome.untried = pending.collect();
         return outcome;
     };
@@ -438,12 +445,67 @@ async fn send_stream(
     outcome
 }
 
+/// Why a push failed, and how many retries the failing handler asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushFailure {
+    /// What went wrong, for the log and the dead letter.
+    pub error: String,
+    /// The handler's `retries` ([`RETRIES_HEADER`], capped at [`MAX_RETRIES`]), if it said.
+    pub retries: Option<u32>,
+}
+
+impl PushFailure {
+    fn unreachable(url: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        Self {
+            error: format!("cannot reach {url}: {}", innermost(error)),
+            retries: None,
+        }
+    }
+
+    fn answered(
+        url: &str,
+        status: reqwest::StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &str,
+    ) -> Self {
+        Self {
+            error: format!(
+                "{url} answered {status}: {}",
+                body.chars().take(500).collect::<String>()
+            ),
+            retries: headers
+                .get(RETRIES_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .map(|n| n.min(MAX_RETRIES)),
+        }
+    }
+
+    /// How long to wait before the retry that follows `failed_attempts` failed attempts, or
+    /// `None` when they are all used up (dead letter): the handler's retries, else as many
+    /// as `delays` has; the `delays` in order, the last one repeated.
+    pub fn retry_delay(&self, failed_attempts: u32, delays: &[Duration]) -> Option<Duration> {
+        let allowed = self
+            .retries
+            .unwrap_or_else(|| u32::try_from(delays.len()).unwrap_or(MAX_RETRIES));
+        if failed_attempts >= allowed {
+            return None;
+        }
+        let index = usize::try_from(failed_attempts).unwrap_or(usize::MAX);
+        delays
+            .get(index)
+            .or_else(|| delays.last())
+            .copied()
+            .or(Some(Duration::ZERO))
+    }
+}
+
 /// What a batched push achieved.
 #[derive(Debug)]
 pub(crate) enum BatchPush {
     /// This many, from the first, were handled; and why the next one failed, if one did (when
     /// none did, the ones after them were not tried).
-    Handled(usize, Option<String>),
+    Handled(usize, Option<PushFailure>),
     /// The plugin answered without saying how many it handled (it takes no batches).
     Unsupported,
 }
@@ -479,11 +541,10 @@ pub(crate) async fn push_batch(
         .await;
     let response = match sent {
         Ok(response) => response,
-        Err(e) => {
-            return BatchPush::Handled(0, Some(format!("cannot reach {url}: {}", innermost(&e))));
-        }
+        Err(e) => return BatchPush::Handled(0, Some(PushFailure::unreachable(&url, &e))),
     };
     let status = response.status();
+    let headers = response.headers().clone();
     let text = response.text().await.unwrap_or_default();
     let handled = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
@@ -495,10 +556,7 @@ pub(crate) async fn push_batch(
         Some(n) if status.is_success() && n > 0 => BatchPush::Handled(n, None),
         Some(n) => BatchPush::Handled(
             n,
-            Some(format!(
-                "{url} answered {status}: {}",
-                text.chars().take(500).collect::<String>()
-            )),
+            Some(PushFailure::answered(&url, status, &headers, &text)),
         ),
         None => BatchPush::Unsupported,
     }
@@ -526,7 +584,7 @@ pub async fn push(
     sub: &Subscription,
     envelope: &str,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), PushFailure> {
     let url = format!("{}{EVENTS_PATH}", sub.endpoint);
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
@@ -537,16 +595,14 @@ pub async fn push(
     let response = http
         .send(&sub.endpoint, sub.secret.as_bytes(), push)
         .await
-        .map_err(|e| format!("cannot reach {url}: {}", innermost(&e)))?;
+        .map_err(|e| PushFailure::unreachable(&url, &e))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
     }
+    let headers = response.headers().clone();
     let body = response.text().await.unwrap_or_default();
-    Err(format!(
-        "{url} answered {status}: {}",
-        body.chars().take(500).collect::<String>()
-    ))
+    Err(PushFailure::answered(&url, status, &headers, &body))
 }
 
 fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
@@ -555,4 +611,64 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
         current = source;
     }
     current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(retries: Option<u32>) -> PushFailure {
+        PushFailure {
+            error: "down".to_owned(),
+            retries,
+        }
+    }
+
+    #[test]
+    fn a_handlers_retries_govern_and_the_last_delay_repeats() {
+        let delays = [Duration::from_millis(100), Duration::from_millis(200)];
+        let schedule = |f: &PushFailure| -> Vec<Option<Duration>> {
+            (0..6).map(|n| f.retry_delay(n, &delays)).collect()
+        };
+        let ms = |n| Some(Duration::from_millis(n));
+        // Without a word from the handler: one retry per configured delay.
+        assert_eq!(
+            schedule(&failure(None)),
+            [ms(100), ms(200), None, None, None, None]
+        );
+        // More retries than delays: the last delay again.
+        assert_eq!(
+            schedule(&failure(Some(4))),
+            [ms(100), ms(200), ms(200), ms(200), None, None]
+        );
+        assert_eq!(schedule(&failure(Some(0)))[0], None);
+        assert_eq!(failure(Some(1)).retry_delay(0, &[]), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_plugin_cannot_ask_for_more_than_the_cap() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            RETRIES_HEADER,
+            reqwest::header::HeaderValue::from(1_000_000),
+        );
+        let f = PushFailure::answered(
+            "http://p",
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+            &headers,
+            "",
+        );
+        assert_eq!(f.retries, Some(MAX_RETRIES));
+        headers.insert(
+            RETRIES_HEADER,
+            reqwest::header::HeaderValue::from_static("lots"),
+        );
+        let f = PushFailure::answered(
+            "http://p",
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+            &headers,
+            "",
+        );
+        assert_eq!(f.retries, None);
+    }
 }

@@ -14,12 +14,12 @@ use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::{self, Context as JetStream, stream};
 use futures_util::StreamExt;
-use plexica_sdk::api::events::Event;
+use plexica_sdk::api::events::{Event, MAX_RETRIES};
 use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 
 use crate::db::delivery::{EventHead, Subscription};
-use crate::delivery::BatchPush;
+use crate::delivery::{BatchPush, PushFailure};
 use crate::plugins::client::PluginClient;
 use crate::state::AppState;
 
@@ -199,12 +199,13 @@ async fn consume(
     sub: Subscription,
     created_at: i64,
 ) {
-    let delays = state.config.retry_delays.clone();
     let config = pull::Config {
         durable_name: Some(name.clone()),
         filter_subject: consumer_filter(&sub),
         deliver_policy: start_policy(created_at),
-        max_deliver: i64::try_from(delays.len()).unwrap_or(0) + 1,
+        // Each failure decides itself when it is dead-lettered (a handler's `retries` may ask
+        // for more than the configured delays); this only bounds a message no answer settles.
+        max_deliver: i64::from(MAX_RETRIES) + 2,
         max_ack_pending: IN_FLIGHT,
         ack_wait: state.config.delivery_timeout + Duration::from_secs(20),
         inactive_threshold: Duration::from_secs(24 * 3600),
@@ -270,7 +271,7 @@ async fn deliver(state: &AppState, http: &PluginClient, sub: &Subscription, pull
                 .await
             {
                 Ok(()) => BatchPush::Handled(1, None),
-                Err(error) => BatchPush::Handled(0, Some(error)),
+                Err(failure) => BatchPush::Handled(0, Some(failure)),
             }
         } else {
             let envelopes: Vec<&str> = batch.iter().map(|p| p.envelope.as_str()).collect();
@@ -284,8 +285,8 @@ async fn deliver(state: &AppState, http: &PluginClient, sub: &Subscription, pull
             acknowledge(&one.message).await;
         }
         start += handled;
-        if let (Some(error), Some(one)) = (failure, batch.get(handled)) {
-            failed(state, sub, one, &error).await;
+        if let (Some(failure), Some(one)) = (failure, batch.get(handled)) {
+            failed(state, sub, one, &failure).await;
             start += 1;
         }
     }
@@ -297,16 +298,13 @@ async fn acknowledge(message: &jetstream::Message) {
     }
 }
 
-/// A push of `one` failed: redelivered after its next retry delay (jittered), or, after the
-/// last, dead-lettered.
-async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, error: &str) {
+/// A push of `one` failed: redelivered after its next retry delay (jittered), or, once its
+/// retries are used up ([`PushFailure::retry_delay`]), dead-lettered.
+async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, failure: &PushFailure) {
     metrics::counter!("core_events_failed_total").increment(1);
-    let delays = &state.config.retry_delays;
     let attempt = one.message.info().map_or(1, |i| i.delivered);
-    match usize::try_from(attempt - 1)
-        .ok()
-        .and_then(|a| delays.get(a))
-    {
+    let failed_attempts = u32::try_from(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+    match failure.retry_delay(failed_attempts, &state.config.retry_delays) {
         Some(delay) => {
             let jitter = rand::thread_rng().gen_range(0.8..1.2);
             let _ = one
@@ -325,7 +323,7 @@ async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, error: &str)
                     &event,
                     &sub.plugin_id,
                     &one.envelope,
-                    error,
+                    &failure.error,
                     attempt,
                     now_ms(),
                 )

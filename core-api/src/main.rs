@@ -157,8 +157,9 @@ fn parse_delays(text: &str) -> Result<Delays, String> {
                 .ok_or_else(|| format!("`{part}` is not a delay like 500ms or 2s (at most 1 hour)"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if delays.len() > 20 {
-        return Err("at most 20 retries".to_owned());
+    let max = plexica_sdk::api::events::MAX_RETRIES;
+    if delays.len() > usize::try_from(max).unwrap_or(usize::MAX) {
+        return Err(format!("at most {max} retries"));
     }
     Ok(Delays(delays))
 }

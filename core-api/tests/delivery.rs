@@ -430,4 +430,12 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
 async fn delivery_on_sqlite_then_postgres() {
     run(common::Backend::Sqlite, "alpha", "bravo").await;
     run(common::Backend::Postgres, "charlie", "delta").await;
+    for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
+        let config = |c: &mut plexica_core_api::Config| {
+            c.retry_delays = vec![Duration::from_millis(100), Duration::from_millis(200)];
+        };
+        if let Some(core) = common::TestCore::start_with(backend, config).await {
+            common::plugin::check_handler_retries(&core).await;
+        }
+    }
 }

@@ -35,6 +35,11 @@ fn config(nats: String) -> impl FnOnce(&mut plexica_core_api::Config) {
 async fn events_through_jetstream() {
     let Some(url) = nats() else { return };
     single_replica(&url).await;
+    let core = common::TestCore::start_with(common::Backend::Sqlite, config(url.clone()))
+        .await
+        .expect("starts");
+    common::plugin::check_handler_retries(&core).await;
+    drop(core);
     two_replicas(&url).await;
 }
 

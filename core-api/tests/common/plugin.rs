@@ -47,6 +47,79 @@ async fn on_workspace(ctx: &Context, ev: Event<serde_json::Value>) -> Result<()>
     Ok(())
 }
 
+/// The event id of each attempt the `core.user.created` handler saw.
+pub static USER_ATTEMPTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Fails every time, and asks for four retries: more than the tests' two configured delays.
+#[event_handler("core.user.created", retries = 4)]
+async fn on_user(_ctx: &Context, ev: Event<serde_json::Value>) -> Result<()> {
+    USER_ATTEMPTS.lock().expect("lock").push(ev.id.clone());
+    Err(plexica_sdk::runtime::Error::other("the directory is down"))
+}
+
+/// A handler's `retries = 4` governs its deliveries, whatever the core API's own delays say:
+/// a user created in a fresh tenant is tried 1 + 4 times, then dead-lettered with 5 attempts.
+pub async fn check_handler_retries(core: &super::TestCore) {
+    let slug = super::fresh_slug("rt");
+    let tenant = core.tenant(&slug).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = start_plugin(dir.path(), None).await;
+    let mut sub = subscription(&slug, &url);
+    sub.patterns = vec!["core.user.created".to_owned()];
+    // Users belong to no workspace: a workspace-aware subscriber would not get them.
+    sub.workspace_aware = false;
+    core.api
+        .state()
+        .core
+        .put_subscription(&sub, plexica_sdk::api::time::now_ms())
+        .await
+        .expect("subscribe");
+    let (status, body) = core
+        .post(
+            &format!("/api/v1/tenants/{slug}/users"),
+            &tenant.admin_token,
+            serde_json::json!({ "email": "grace@retries.test", "password": "password-123" }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // (Through NATS the tenant's own admin, created just before the subscription, may be
+    // delivered too: the dead letter looked for is grace's, and attempts are counted per event.)
+    let shown = 'found: loop {
+        let (_, page) = core
+            .get("/api/v1/admin/dlq?state=PENDING&per_page=100", &core.admin)
+            .await;
+        let candidates = page["data"].as_array().cloned().unwrap_or_default();
+        for letter in candidates
+            .iter()
+            .filter(|d| d["tenant"] == slug.as_str() && d["event_type"] == "core.user.created")
+        {
+            let id = letter["id"].as_str().unwrap_or_default();
+            let (_, shown) = core
+                .get(&format!("/api/v1/admin/dlq/{id}"), &core.admin)
+                .await;
+            if shown["event"].to_string().contains("grace@retries.test") {
+                break 'found shown;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no dead letter: {page}; attempts seen: {:?}",
+            USER_ATTEMPTS.lock().expect("lock")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(shown["attempts"], 5, "{shown}");
+    let event_id = shown["event"]["id"].as_str().unwrap_or_default().to_owned();
+    let seen = USER_ATTEMPTS
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|id| **id == event_id)
+        .count();
+    assert_eq!(seen, 5, "the handler saw every attempt, and no more");
+}
+
 /// The install's event secret.
 pub const SECRET: &str = "install-secret-for-tests";
 
@@ -64,7 +137,7 @@ entry = "bin/crm"
 health = "/health"
 
 [events]
-subscribes = ["core.workspace.*"]
+subscribes = ["core.workspace.*", "core.user.created"]
 "#;
 
 /// Starts the plugin's backend; returns its base URL.

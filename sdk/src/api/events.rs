@@ -128,6 +128,15 @@ pub const BATCH_CONTENT_TYPE: &str = "application/cloudevents-batch+json";
 /// and the platform sends the rest again, so that a batch never outlives the delivery timeout.
 pub const BATCH_BUDGET_HEADER: &str = "x-plexica-batch-budget-ms";
 
+/// On a failed push, the retries the failing handler asked for (`#[event_handler(retries =
+/// N)]`): the core API retries that event that many times, at its configured delays (the last
+/// one repeated), before dead-lettering it. Without the header, the core API's own number of
+/// retries applies.
+pub const RETRIES_HEADER: &str = "x-plexica-retries";
+
+/// The most retries a handler (or the core API's configuration) may ask for.
+pub const MAX_RETRIES: u32 = 20;
+
 /// The answer to a batched push: how many of its events, from the first, were handled — with a
 /// 2xx, all of them or as many as the time budget allowed; on a failure (5xx, with the error
 /// envelope) the ones before the failed one.

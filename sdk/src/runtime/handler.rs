@@ -141,10 +141,22 @@ pub(crate) async fn dispatch<'a>(
     ctx: Context,
     envelope: Envelope,
 ) -> Result<()> {
+    dispatch_reporting(handlers, ctx, envelope)
+        .await
+        .map_err(|(error, _)| error)
+}
+
+/// [`dispatch`], and on failure the `retries` of the handler that failed (`None` when it set
+/// none, or when no handler ran).
+pub(crate) async fn dispatch_reporting<'a>(
+    handlers: impl IntoIterator<Item = &'a HandlerRegistration>,
+    ctx: Context,
+    envelope: Envelope,
+) -> std::result::Result<(), (Error, Option<u32>)> {
     let event_type = envelope
         .get("type")
         .and_then(serde_json::Value::as_str)
-        .ok_or(Error::EnvelopeType)?
+        .ok_or((Error::EnvelopeType, None))?
         .to_owned();
     let mut matched = false;
     for handler in handlers.into_iter().filter(|h| h.handles(&event_type)) {
@@ -154,11 +166,12 @@ pub(crate) async fn dispatch<'a>(
         }
         ctx.clone()
             .scope((handler.invoke)(ctx.clone(), envelope.clone()))
-            .await?;
+            .await
+            .map_err(|error| (error, handler.retries))?;
     }
     if matched {
         Ok(())
     } else {
-        Err(Error::NoHandler(event_type))
+        Err((Error::NoHandler(event_type), None))
     }
 }

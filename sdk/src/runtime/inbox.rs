@@ -14,9 +14,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::context::Context;
-use super::handler::{dispatch, handlers};
+use super::handler::{dispatch_reporting, handlers};
 pub use crate::api::events::EVENTS_PATH;
-use crate::api::events::{BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, BatchOutcome};
+use crate::api::events::{BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, BatchOutcome, RETRIES_HEADER};
 
 /// How long a batch's events may be started when the push gives no budget.
 const DEFAULT_BATCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
@@ -75,6 +75,8 @@ struct Refused {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// The failing handler's `retries`, told to the core API ([`RETRIES_HEADER`]).
+    retries: Option<u32>,
 }
 
 impl Refused {
@@ -83,19 +85,28 @@ impl Refused {
             status,
             code,
             message: message.into(),
+            retries: None,
         }
     }
 
     /// The error answer; a batch's also says how many events before this one were handled.
     fn answer(self, handled: Option<usize>) -> Response {
-        let Some(handled) = handled else {
-            return refuse(self.status, self.code, self.message);
+        let mut response = match handled {
+            None => refuse(self.status, self.code, self.message),
+            Some(handled) => {
+                let body = serde_json::json!({
+                    "error": { "code": self.code, "message": self.message },
+                    "handled": handled,
+                });
+                (self.status, Json(body)).into_response()
+            }
         };
-        let body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message },
-            "handled": handled,
-        });
-        (self.status, Json(body)).into_response()
+        if let Some(retries) = self.retries {
+            response
+                .headers_mut()
+                .insert(RETRIES_HEADER, axum::http::HeaderValue::from(retries));
+        }
+        response
     }
 }
 
@@ -132,13 +143,16 @@ async fn handle(inbox: &Inbox, envelope: serde_json::Value) -> Result<bool, Refu
     )
     .handling(id.clone())
     .connected(inbox.core.clone());
-    dispatch(handlers(), ctx, envelope).await.map_err(|e| {
-        Refused::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "HANDLER_FAILED",
-            e.to_string(),
-        )
-    })?;
+    dispatch_reporting(handlers(), ctx, envelope)
+        .await
+        .map_err(|(e, retries)| Refused {
+            retries,
+            ..Refused::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "HANDLER_FAILED",
+                e.to_string(),
+            )
+        })?;
     if let Some(recent) = &inbox.recent {
         recent
             .lock()
