@@ -144,3 +144,105 @@ async fn a_registry_on_s3_publishes_and_serves_packages() {
     assert_eq!(download.status(), StatusCode::OK);
     assert_eq!(download.bytes().await.expect("bytes").to_vec(), bytes);
 }
+
+#[tokio::test]
+async fn readiness_checks_the_bucket_and_recovers_when_it_appears() {
+    let Some(moto) = moto().await else { return };
+    let missing = S3Config {
+        bucket: "not-yet".to_owned(),
+        endpoint: Some(moto.endpoint.clone()),
+        region: "us-east-1".to_owned(),
+        access_key_id: Some("test".to_owned()),
+        secret_access_key: Some("test".to_owned()),
+    };
+    let reg = common::TestRegistry::start_with(common::Backend::Sqlite, |c| {
+        c.blobs = BlobConfig::S3(missing);
+    })
+    .await
+    .expect("registry");
+    let response = reg
+        .http
+        .get(reg.at("/health/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(common::code(&body), "BLOB_STORE_UNAVAILABLE", "{body}");
+    // The bucket appears: ready again, with no restart.
+    bucket(&moto, "not-yet").await;
+    let (status, body) = reg.get("/health/ready").await;
+    assert_eq!(
+        (status, body["blobs"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+}
+
+#[tokio::test]
+async fn readiness_checks_the_blob_directory() {
+    let reg = common::TestRegistry::start(common::Backend::Sqlite)
+        .await
+        .expect("registry");
+    assert_eq!(reg.get("/health/ready").await.0, StatusCode::OK);
+    std::fs::remove_dir_all(reg.dir.path().join("blobs")).expect("remove the blobs");
+    let (status, body) = reg.get("/health/ready").await;
+    assert_eq!(
+        (status, common::code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "BLOB_STORE_UNAVAILABLE")
+    );
+}
+
+/// The binary on a data directory that does not exist yet, its blobs in S3: it makes the
+/// directory (for its SQLite file) and serves.
+#[tokio::test]
+async fn the_binary_on_s3_makes_a_fresh_data_directory() {
+    let Some(moto) = moto().await else { return };
+    bucket(&moto, "fresh").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("not/made/yet");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let child = Command::new(env!("CARGO_BIN_EXE_plexica-registry"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&data)
+        .args(["--s3-bucket", "fresh", "--s3-endpoint", &moto.endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("PLEXICA_BOOTSTRAP_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("registry binary");
+    let mut server = Running(child);
+    let http = reqwest::Client::new();
+    let mut ready = None;
+    for _ in 0..100 {
+        if let Ok(response) = http
+            .get(format!("http://127.0.0.1:{port}/health/ready"))
+            .send()
+            .await
+        {
+            ready = Some(response.status());
+            break;
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("the registry exited with {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, Some(StatusCode::OK));
+    assert!(data.join("registry.db").exists());
+}
+
+/// A child process, killed on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -15,12 +15,23 @@ pub async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /health/ready`: the database answers.
+/// `GET /health/ready`: the database and the blob store (directory or bucket) answer; a 503
+/// with `Retry-After` names the one that does not.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    match state.meta.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+    if let Err(e) = state.meta.ping().await {
+        return ApiError::from(e).into_response();
     }
+    if let Err(e) = state.blobs.ping().await {
+        tracing::warn!(error = %e, "the blob store is not ready");
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BLOB_STORE_UNAVAILABLE",
+            "the package store (blob directory or bucket) does not answer",
+        )
+        .retry_after(2)
+        .into_response();
+    }
+    Json(serde_json::json!({ "status": "ok", "database": "ok", "blobs": "ok" })).into_response()
 }
 
 /// `GET /metrics`: Prometheus text exposition.

@@ -99,6 +99,21 @@ impl BlobStore for LocalBlobs {
         }
     }
 
+    async fn ping(&self) -> StorageResult<()> {
+        let tmp = self.root.join("tmp");
+        match tokio::fs::metadata(&tmp).await {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(StorageError::Blob(format!(
+                "{} is not a directory",
+                tmp.display()
+            ))),
+            Err(e) => Err(StorageError::Blob(format!(
+                "blob directory {}: {e}",
+                self.root.display()
+            ))),
+        }
+    }
+
     async fn list(&self) -> StorageResult<Vec<String>> {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<Vec<String>> {
@@ -181,6 +196,16 @@ fn object(e: object_store::Error) -> StorageError {
 
 #[async_trait]
 impl BlobStore for ObjectBlobs {
+    /// Lists a prefix: answers for an existing bucket (even empty), fails for a missing one
+    /// (a `HEAD` could not tell a missing bucket from a missing key).
+    async fn ping(&self) -> StorageResult<()> {
+        self.store
+            .list_with_delimiter(Some(&ObjectPath::from("ready-probe")))
+            .await
+            .map(|_| ())
+            .map_err(object)
+    }
+
     async fn put(&self, digest: &str, bytes: Bytes) -> StorageResult<()> {
         valid_digest(digest)?;
         self.store

@@ -431,4 +431,6 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, digest: &str) -> StorageResult<()>;
     /// Every stored digest.
     async fn list(&self) -> StorageResult<Vec<String>>;
+    /// Can the store be used: does its directory or its bucket exist and answer?
+    async fn ping(&self) -> StorageResult<()>;
 }
