@@ -69,6 +69,8 @@ pub struct Config {
     pub plugin_sandbox: crate::plugins::sandbox::SandboxConfig,
     /// Fault injection for tests: provisioning fails right after this step.
     pub fail_provisioning_after: Option<ProvisionStep>,
+    /// What is pruned after how long ([`crate::retention`]).
+    pub retention: crate::retention::Retention,
 }
 
 impl Config {
@@ -106,6 +108,7 @@ impl Config {
             breaker_cooldown: Duration::from_secs(10),
             plugin_sandbox: crate::plugins::sandbox::SandboxConfig::default(),
             fail_provisioning_after: None,
+            retention: crate::retention::Retention::default(),
         }
     }
 }

@@ -127,19 +127,19 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 /// An outbox and how far the relay has moved it.
-struct Outbox {
+pub(crate) struct Outbox {
     /// Its relay cursor key: `core`, or `tenant:<tenant id>` (so that a tenant created again
     /// under the same slug starts afresh).
-    key: String,
+    pub(crate) key: String,
     /// The database holding it.
-    pool: sqlx::AnyPool,
+    pub(crate) pool: sqlx::AnyPool,
     /// The last sequence number relayed.
-    cursor: i64,
+    pub(crate) cursor: i64,
 }
 
 /// Every outbox — the core database's and each live tenant's — with its relay cursor (read in
 /// one query).
-async fn outboxes(state: &AppState) -> DbResult<Vec<Outbox>> {
+pub(crate) async fn outboxes(state: &AppState) -> DbResult<Vec<Outbox>> {
     let mut all = vec![("core".to_owned(), state.core.pool().clone())];
     for tenant in state.core.all_tenants().await? {
         let Ok(slug) = TenantSlug::parse(&tenant.slug) else {

@@ -21,6 +21,7 @@ pub mod plugins;
 pub mod provision;
 pub mod rbac;
 pub mod registry;
+pub mod retention;
 pub mod routes;
 pub mod slug;
 pub mod state;
@@ -97,6 +98,7 @@ impl CoreApi {
                 .await?;
         }
         delivery::spawn(state.clone());
+        retention::spawn(state.clone());
         let refresher = state.clone();
         tokio::spawn(async move {
             let window = i64::try_from(refresher.config.access_token_ttl.as_millis())

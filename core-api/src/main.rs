@@ -89,6 +89,19 @@ struct Args {
     /// failures in a row, before it tries again.
     #[arg(long, default_value_t = 10)]
     breaker_cooldown_seconds: u64,
+    /// Hours a relayed event stays in its outbox before it is pruned (an event not yet
+    /// relayed is never pruned).
+    #[arg(long, default_value_t = 168)]
+    event_retention_hours: u64,
+    /// Days a settled (resolved or discarded) dead letter is kept; pending ones stay.
+    #[arg(long, default_value_t = 30)]
+    dead_letter_retention_days: u64,
+    /// Days an expired or revoked session or token is kept before it is pruned.
+    #[arg(long, default_value_t = 30)]
+    credential_retention_days: u64,
+    /// Seconds between two prunings.
+    #[arg(long, default_value_t = 600)]
+    prune_interval_seconds: u64,
     /// Requests one tenant's callers may send to this replica, for the core API and for the
     /// plugin gateway each: `RATE/UNIT[:BURST]` (units s, min, h; the burst is one unit's
     /// worth unless given), or `off`. Over it: 429 with `Retry-After`.
@@ -210,6 +223,13 @@ async fn main() -> anyhow::Result<()> {
     config.heartbeat_interval = Duration::from_secs(args.heartbeat_seconds.max(1));
     config.gateway_timeout = Duration::from_secs(args.gateway_timeout_seconds.max(1));
     config.breaker_cooldown = Duration::from_secs(args.breaker_cooldown_seconds.max(1));
+    config.retention = plexica_core_api::retention::Retention {
+        events: Duration::from_secs(args.event_retention_hours.saturating_mul(3600)),
+        dead_letters: Duration::from_secs(args.dead_letter_retention_days.saturating_mul(86_400)),
+        credentials: Duration::from_secs(args.credential_retention_days.saturating_mul(86_400)),
+        interval: Duration::from_secs(args.prune_interval_seconds.max(1)),
+        ..Default::default()
+    };
     config.limits = LimitsConfig {
         per_tenant: args.tenant_rate_limit.0,
         per_credential: args.credential_rate_limit.0,

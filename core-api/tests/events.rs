@@ -495,3 +495,196 @@ on_both_backends!(the_event_log_follows_commits, |core| {
         assert!(body.to_string().contains(field), "{query}: {body}");
     }
 });
+
+async fn count(pool: &sqlx::AnyPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+/// Retention (issue 22): pruning removes relayed events, settled dead letters and dead
+/// credentials, and never an event the relay has not taken, a pending dead letter, a live
+/// session, or a revoked session whose access tokens may still be valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_prunes_what_is_done_with_and_nothing_else() {
+    use plexica_core_api::retention::{Retention, prune};
+    use std::time::Duration;
+    for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
+        let Some(core) = common::TestCore::start_with(backend, |c| {
+            c.retention = Retention {
+                events: Duration::ZERO,
+                dead_letters: Duration::ZERO,
+                credentials: Duration::ZERO,
+                interval: Duration::from_secs(3600),
+                batch: 2,
+            };
+            c.refresh_token_ttl = Duration::from_secs(1);
+        })
+        .await
+        else {
+            continue;
+        };
+        let state = core.api.state().clone();
+        let slug = common::fresh_slug("ret");
+        let tenant = core.tenant(&slug).await;
+        for i in 0..5 {
+            let (status, _) = core
+                .post(
+                    &format!("/api/v1/tenants/{slug}/workspaces"),
+                    &tenant.admin_token,
+                    json!({ "slug": format!("w{i}"), "name": "W" }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let db = state
+            .tenant_dbs
+            .get(&TenantSlug::parse(&slug).expect("slug"))
+            .await
+            .expect("db");
+        let events = read_outbox(db.pool(), 0, 1000).await.expect("outbox");
+        assert!(events.len() >= 5, "{}", events.len());
+        let last = events.last().map(|(seq, _)| *seq).expect("events");
+
+        // The storage rule: an event past the relay cursor stays, however old.
+        let far_future = plexica_sdk::api::time::now_ms() + 3_600_000;
+        let mut deleted = 0;
+        loop {
+            let n =
+                plexica_core_api::db::retention::prune_outbox(db.pool(), last - 1, far_future, 2)
+                    .await
+                    .expect("prune");
+            deleted += n;
+            if n < 2 {
+                break;
+            }
+        }
+        assert_eq!(deleted, events.len() as u64 - 1);
+        let left = read_outbox(db.pool(), 0, 1000).await.expect("outbox");
+        assert_eq!(left.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [last]);
+
+        // The scheduled pruning: once the relay took it, the last one goes too.
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while !read_outbox(db.pool(), 0, 1000)
+            .await
+            .expect("outbox")
+            .is_empty()
+        {
+            assert!(std::time::Instant::now() < deadline, "never pruned");
+            prune(&state).await.expect("prune");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Events go on after a pruning: a new change still writes (and relays) its event.
+        let (status, _) = core
+            .post(
+                &format!("/api/v1/tenants/{slug}/workspaces"),
+                &tenant.admin_token,
+                json!({ "slug": "after", "name": "After" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let after = read_outbox(db.pool(), 0, 1000).await.expect("outbox");
+        assert_eq!(after.len(), 1);
+        assert!(after[0].0 > last, "sequence numbers never go back");
+
+        // Dead letters: the settled one goes, the pending one stays.
+        let event = &events[0].1;
+        let envelope = serde_json::to_string(event).expect("json");
+        let pending = state
+            .core
+            .insert_dead_letter(event, "crm", &envelope, "down", 3, 0)
+            .await
+            .expect("dead letter");
+        let settled = state
+            .core
+            .insert_dead_letter(event, "crm", &envelope, "down", 3, 0)
+            .await
+            .expect("dead letter");
+        assert!(
+            state
+                .core
+                .discard_dead_letter(&settled, 0)
+                .await
+                .expect("discard")
+        );
+
+        // Credentials: a session whose refresh token expired goes; a revoked one stays while
+        // its access tokens may be valid; a revoked API token goes.
+        let (status, created) = core
+            .post(
+                "/api/v1/auth/tokens",
+                &tenant.admin_token,
+                json!({ "name": "ci" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let token_id = created["id"].as_str().expect("id").to_owned();
+        let (status, _) = core
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/auth/tokens/{token_id}"),
+                Some(&tenant.admin_token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let revoked = core
+            .login(Some(&slug), &tenant.admin_email, &tenant.admin_password)
+            .await;
+        let (status, _) = core.post("/api/v1/auth/logout", &revoked, json!({})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let pool = state.core.pool();
+        let sessions = count(pool, "SELECT COUNT(*) FROM sessions").await;
+        let pruned = prune(&state).await.expect("prune");
+        assert!(pruned.dead_letters >= 1, "{pruned:?}");
+        assert!(
+            state
+                .core
+                .dead_letter_by_id(&settled)
+                .await
+                .expect("read")
+                .is_none()
+        );
+        assert!(
+            state
+                .core
+                .dead_letter_by_id(&pending)
+                .await
+                .expect("read")
+                .is_some()
+        );
+        let now = plexica_sdk::api::time::now_ms();
+        assert_eq!(
+            count(
+                pool,
+                &format!("SELECT COUNT(*) FROM refresh_tokens WHERE expires_at < {now}")
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            count(
+                pool,
+                &format!("SELECT COUNT(*) FROM api_tokens WHERE id = '{token_id}'")
+            )
+            .await,
+            0
+        );
+        // The tenant admin's first session (refresh token expired) went; the revoked one stays.
+        let left = count(pool, "SELECT COUNT(*) FROM sessions").await;
+        assert!(left < sessions, "{left} of {sessions}");
+        assert_eq!(
+            count(
+                pool,
+                "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL"
+            )
+            .await,
+            1
+        );
+        // A revoked session still refuses its access token.
+        let (status, _) = core.get("/api/v1/auth/me", &revoked).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}

@@ -10,6 +10,7 @@ pub mod data;
 pub mod delivery;
 pub mod plugin_sql;
 pub mod plugins;
+pub mod retention;
 pub mod shared;
 pub mod spaces;
 mod sqlite_authorizer;

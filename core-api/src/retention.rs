@@ -1,0 +1,140 @@
+//! Retention: nothing the core API writes grows without bound. Every
+//! [`Retention::interval`], in bounded batches:
+//!
+//! - outbox events (the core database's and every tenant's) older than
+//!   [`Retention::events`] that the relay has taken (handed to the deliveries or to JetStream):
+//!   an event no subscriber has taken yet stays, however old;
+//! - dead letters settled (`RESOLVED`, `DISCARDED`) longer ago than
+//!   [`Retention::dead_letters`]; pending ones wait for an operator;
+//! - credentials unusable for longer than [`Retention::credentials`]: expired refresh tokens,
+//!   sessions revoked or left without a refresh token, expired or revoked API tokens, revoked
+//!   install tokens. A revoked session also outlives every access token it issued (the
+//!   access-token lifetime and a minute): its row is what refuses them.
+//!
+//! Deliveries need no pruning: a delivery row is deleted when it is delivered or
+//! dead-lettered.
+
+use std::time::Duration;
+
+use plexica_sdk::api::time::now_ms;
+
+use crate::db::DbResult;
+use crate::db::retention::prune_outbox;
+use crate::state::AppState;
+
+/// How long things are kept, and how often pruning runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// Relayed outbox events (default 7 days).
+    pub events: Duration,
+    /// Settled dead letters (default 30 days).
+    pub dead_letters: Duration,
+    /// Credentials that can no longer be used (default 30 days).
+    pub credentials: Duration,
+    /// Between two prunings (default 10 minutes).
+    pub interval: Duration,
+    /// Rows one statement deletes at most.
+    pub batch: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 3600;
+        Self {
+            events: Duration::from_secs(7 * DAY),
+            dead_letters: Duration::from_secs(30 * DAY),
+            credentials: Duration::from_secs(30 * DAY),
+            interval: Duration::from_secs(600),
+            batch: 1000,
+        }
+    }
+}
+
+/// What one pruning deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    /// Outbox events, all outboxes.
+    pub events: u64,
+    /// Dead letters.
+    pub dead_letters: u64,
+    /// Credential rows.
+    pub credentials: u64,
+}
+
+fn cutoff(now: i64, keep: Duration) -> i64 {
+    now.saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Repeats `batch` (which deletes one bounded batch and says how many rows went) until a
+/// batch comes back short; yields between batches so that writers go first.
+async fn in_batches<F, Fut>(size: i64, mut batch: F) -> DbResult<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = DbResult<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let deleted = batch().await?;
+        total += deleted;
+        if deleted < u64::try_from(size).unwrap_or(0) {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Prunes once, as of now.
+pub async fn prune(state: &AppState) -> DbResult<Pruned> {
+    let retention = &state.config.retention;
+    let now = now_ms();
+    let size = retention.batch.max(1);
+    let mut pruned = Pruned::default();
+    let before = cutoff(now, retention.events);
+    for outbox in crate::delivery::outboxes(state).await? {
+        pruned.events += in_batches(size, || {
+            prune_outbox(&outbox.pool, outbox.cursor, before, size)
+        })
+        .await?;
+    }
+    let before = cutoff(now, retention.dead_letters);
+    pruned.dead_letters = in_batches(size, || state.core.prune_dead_letters(before, size)).await?;
+    let before = cutoff(now, retention.credentials);
+    // A revoked session is what refuses its access tokens: it stays while one may be valid
+    // (and while the replicas' revocation caches look back).
+    let revoked_before = before.min(cutoff(
+        now,
+        state.config.access_token_ttl + Duration::from_secs(60),
+    ));
+    pruned.credentials = in_batches(size, || {
+        state.core.prune_credentials(before, revoked_before, size)
+    })
+    .await?;
+    metrics::counter!("core_pruned_events_total").increment(pruned.events);
+    metrics::counter!("core_pruned_dead_letters_total").increment(pruned.dead_letters);
+    metrics::counter!("core_pruned_credentials_total").increment(pruned.credentials);
+    Ok(pruned)
+}
+
+/// Prunes every [`Retention::interval`] until the core database closes.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(state.config.retention.interval).await;
+            if state.core.pool().is_closed() {
+                break;
+            }
+            match prune(&state).await {
+                Ok(pruned) if pruned != Pruned::default() => {
+                    tracing::info!(
+                        events = pruned.events,
+                        dead_letters = pruned.dead_letters,
+                        credentials = pruned.credentials,
+                        "pruned"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning failed; tried again later"),
+            }
+        }
+    })
+}
