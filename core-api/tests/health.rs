@@ -4,6 +4,7 @@
 mod common;
 
 use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 on_both_backends!(operations_routes, |core| {
     for path in ["/health/live", "/health/ready"] {
@@ -118,4 +119,84 @@ async fn readiness_follows_the_event_transport() {
         assert!(std::time::Instant::now() < deadline, "never ready: {body}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// PostgreSQL goes away under a running core API (a real cut: a TCP proxy closes every
+/// connection and refuses new ones): requests answer 503 with `Retry-After` within the pool's
+/// 5 s acquire timeout, readiness fails, a write refused meanwhile is not half there; once
+/// PostgreSQL is back, everything works again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_down_then_back() {
+    use plexica_testkit::faults::FaultProxy;
+    use std::time::{Duration, Instant};
+    let Some(url) = plexica_testkit::postgres_database("plexica_core").await else {
+        return;
+    };
+    let (proxy, proxied) = FaultProxy::in_front_of(&url).await.expect("proxy");
+    let core = common::TestCore::start_with(common::Backend::Postgres, |c| {
+        c.database_url = proxied;
+    })
+    .await
+    .expect("starts");
+    let tenant = core.tenant("faulty").await;
+    let workspaces = "/api/v1/tenants/faulty/workspaces";
+    let (status, _) = core
+        .post(
+            workspaces,
+            &tenant.admin_token,
+            json!({ "slug": "before", "name": "B" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    proxy.cut();
+    let started = Instant::now();
+    let response = core
+        .call_raw(Method::GET, workspaces, Some(&tenant.admin_token), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    let (status, _) = core
+        .post(
+            workspaces,
+            &tenant.admin_token,
+            json!({ "slug": "during", "name": "D" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _) = core.call(Method::GET, "/health/ready", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _) = core.call(Method::GET, "/health/live", None, None).await;
+    assert_eq!(status, StatusCode::OK, "alive all the same");
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while core.call(Method::GET, "/health/ready", None, None).await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, list) = core.get(workspaces, &tenant.admin_token).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let slugs: Vec<&str> = list["data"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|w| w["slug"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(slugs.contains(&"before"), "{list}");
+    assert!(
+        !slugs.contains(&"during"),
+        "a refused write is not there: {list}"
+    );
+    let (status, _) = core
+        .post(
+            workspaces,
+            &tenant.admin_token,
+            json!({ "slug": "after", "name": "A" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
 }

@@ -20,7 +20,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 const CRM: &str = "[dependencies]\n\
-    [events]\nsubscribes = [\"core.workspace.*\"]\n\
+    [events]\nsubscribes = [\"core.workspace.*\", \"core.user.created\"]\n\
     [[permissions]]\nkey = \"contacts:read\"\ndescription = \"Read\"\ndefault-role = \"viewer\"\n\
     [[services]]\nname = \"crm.contacts\"\nversion = \"1.0.0\"\n\
     callers = [\"analytics\"]\n\
@@ -29,7 +29,7 @@ const CRM: &str = "[dependencies]\n\
     [[shared]]\nnamespace = \"crm.stats\"\nread = [\"analytics\"]\n";
 
 const ANALYTICS: &str = "[dependencies]\nrequired = { crm = \"^1.0\" }\n\
-    [events]\nsubscribes = [\"core.workspace.*\"]\n\
+    [events]\nsubscribes = [\"core.workspace.*\", \"core.user.created\"]\n\
     [[services]]\nname = \"analytics.reports\"\nversion = \"1.0.0\"\n\
     [[services.endpoints]]\nmethod = \"GET\"\npath = \"/report\"\n\
     [[shared]]\nnamespace = \"analytics\"\n";
@@ -42,7 +42,7 @@ fn backend_manifest(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
         "[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"1.0.0\"\n\
          description = \"The {id} plugin, for tests\"\nauthors = [\"T <t@example.com>\"]\n\
          license = \"MIT\"\n[backend]\nentry = \"bin/{id}\"\n\
-         [events]\nsubscribes = [\"core.workspace.*\"]\n"
+         [events]\nsubscribes = [\"core.workspace.*\", \"core.user.created\"]\n"
     );
     std::fs::write(&path, text).expect("manifest");
     path

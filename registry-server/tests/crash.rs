@@ -235,3 +235,68 @@ async fn an_empty_registry_prints_a_generated_admin_password_once() {
         "printed only on the empty database"
     );
 }
+
+/// PostgreSQL goes away under a running registry (a TCP proxy closes every connection and
+/// refuses new ones): what needs the database answers 503 with `Retry-After`, readiness fails,
+/// search (in memory) still answers; once PostgreSQL is back, all works without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_down_then_back() {
+    use plexica_testkit::faults::FaultProxy;
+    use std::time::{Duration, Instant};
+    let Some(url) = common::postgres_database().await else {
+        return;
+    };
+    let (proxy, proxied) = FaultProxy::in_front_of(&url).await.expect("proxy");
+    let reg = common::TestRegistry::start_with(common::Backend::Postgres, |c| {
+        c.database_url = proxied;
+    })
+    .await
+    .expect("registry");
+    let (token, key) = reg.publisher("ada").await;
+    let (status, _) = reg
+        .publish(&token, common::signed(&key, "steady", "1.0.0"))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+
+    proxy.cut();
+    let started = Instant::now();
+    let response = reg
+        .http
+        .get(reg.at("/api/v1/plugins/steady"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        reg.get("/health/ready").await.0,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE
+    );
+    let (status, results) = reg.get("/api/v1/plugins?q=steady").await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::OK,
+        "search is served from memory"
+    );
+    assert_eq!(results["total"], 1);
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reg.get("/health/ready").await.0 != reqwest::StatusCode::OK {
+        assert!(Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        reg.get("/api/v1/plugins/steady").await.0,
+        reqwest::StatusCode::OK
+    );
+    let (status, _) = reg
+        .publish(&token, common::signed(&key, "steady", "1.1.0"))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+}

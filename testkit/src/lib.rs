@@ -4,6 +4,8 @@
 //! saying so; set but unreachable, they fail (quality.md).
 
 pub mod browser;
+#[cfg(feature = "faults")]
+pub mod faults;
 #[cfg(feature = "load")]
 pub mod load;
 #[cfg(feature = "load")]
