@@ -2,7 +2,7 @@
 //! their context, and a refused change sends nothing; a failing plugin's events are
 //! dead-lettered after the retries and a retry from the store delivers them; two core API
 //! replicas on one PostgreSQL database and one NATS share the work, every event reaching the
-//! subscriber and no handler running twice.
+//! subscriber and no handler running twice; NATS cut away while changes commit loses nothing.
 
 mod common;
 
@@ -40,6 +40,7 @@ async fn events_through_jetstream() {
         .expect("starts");
     common::plugin::check_handler_retries(&core).await;
     drop(core);
+    nats_down_then_back(&url).await;
     two_replicas(&url).await;
 }
 
@@ -206,5 +207,91 @@ async fn two_replicas(url: &str) {
             .expect("lock")
             .iter()
             .all(|h| h.1 != "nobody")
+    );
+}
+
+/// NATS goes away while changes commit (a real cut: a TCP proxy closes the connection and
+/// refuses new ones): the events wait in the outboxes, readiness says so, and once NATS is
+/// back every one of them reaches the handler, each once.
+async fn nats_down_then_back(url: &str) {
+    use plexica_testkit::faults::FaultProxy;
+    let (proxy, proxied) = FaultProxy::in_front_of(url).await.expect("proxy");
+    let core = common::TestCore::start_with(common::Backend::Sqlite, config(proxied))
+        .await
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while core.call(Method::GET, "/health/ready", None, None).await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = start_plugin(dir.path(), None).await;
+    let slug = common::fresh_slug("cut");
+    let tenant = core.tenant(&slug).await;
+    core.api
+        .state()
+        .core
+        .put_subscription(
+            &subscription(&slug, &plugin),
+            plexica_sdk::api::time::now_ms(),
+        )
+        .await
+        .expect("subscribe");
+    let ours = || -> Vec<_> {
+        handled_of(&slug)
+            .into_iter()
+            .filter(|h| h.2.as_deref().is_some_and(|w| w.starts_with("cut-")))
+            .collect()
+    };
+    let create = |name: String| {
+        let core = &core;
+        let token = tenant.admin_token.clone();
+        let slug = slug.clone();
+        async move {
+            let (status, body) = core
+                .post(
+                    &format!("/api/v1/tenants/{slug}/workspaces"),
+                    &token,
+                    json!({ "slug": name, "name": "Cut" }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+    };
+    create("cut-0".to_owned()).await;
+    wait_for("the first event", || ours().len() == 1).await;
+
+    proxy.cut();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while core.call(Method::GET, "/health/ready", None, None).await.0 == StatusCode::OK {
+        assert!(Instant::now() < deadline, "readiness never saw NATS go");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 1..=20 {
+        create(format!("cut-{i}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ours().len(), 1, "nothing is delivered while NATS is away");
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ours().len() < 21 {
+        assert!(
+            Instant::now() < deadline,
+            "{} of 21 events delivered after NATS came back",
+            ours().len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let handled = ours();
+    let mut ids: Vec<&str> = handled.iter().map(|h| h.4.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 21, "each event handled once: {handled:?}");
+    assert_eq!(handled.len(), 21, "none twice: {handled:?}");
+    assert_eq!(
+        core.call(Method::GET, "/health/ready", None, None).await.0,
+        StatusCode::OK
     );
 }
