@@ -8,6 +8,7 @@
 //! wrappers, so tests start the very same service in-process.
 
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod delivery;

@@ -20,14 +20,22 @@ use plexica_core_api::{Config, CoreApi, shutdown_signal};
 #[derive(Debug, Parser)]
 #[command(name = "plexica-core-api", version, about, long_about)]
 struct Args {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
     #[arg(long, env = "PLEXICA_LISTEN", default_value = "127.0.0.1:7800")]
     listen: SocketAddr,
     /// Directory for the SQLite databases.
-    #[arg(long, env = "PLEXICA_DATA_DIR", default_value = "plexica-core-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "PLEXICA_DATA_DIR",
+        default_value = "plexica-core-data"
+    )]
     data_dir: PathBuf,
     /// PostgreSQL URL (instead of SQLite files in the data directory).
-    #[arg(long, env = "PLEXICA_DATABASE_URL")]
+    #[arg(long, global = true, env = "PLEXICA_DATABASE_URL")]
     database_url: Option<String>,
     /// NATS JetStream URL for events (instead of the embedded outbox push).
     #[arg(long, env = "PLEXICA_NATS_URL")]
@@ -177,6 +185,61 @@ fn parse_delays(text: &str) -> Result<Delays, String> {
     Ok(Delays(delays))
 }
 
+/// Maintenance commands (the server runs without one).
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Copy the data directory's databases (a consistent snapshot each, taken while the server
+    /// may run) and plugin packages into a new directory. PostgreSQL: use `pg_dump`. The
+    /// key-encryption key is not copied: keep it apart.
+    Backup {
+        /// The new (or empty) directory to write the backup into.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place as the data directory (which must not hold a core database).
+    Restore {
+        /// The directory a backup was written into.
+        #[arg(long)]
+        from: PathBuf,
+    },
+}
+
+/// Runs a maintenance command on the embedded data directory.
+async fn maintain(
+    command: Command,
+    data_dir: &std::path::Path,
+    postgres: bool,
+) -> anyhow::Result<()> {
+    if postgres {
+        anyhow::bail!(
+            "the data is in PostgreSQL: back it up with `pg_dump` and restore with `pg_restore` \
+             (docs/deployment.md)"
+        );
+    }
+    match command {
+        Command::Backup { to } => {
+            let manifest = plexica_core_api::backup::backup(data_dir, &to).await?;
+            println!(
+                "backed up {} database(s) and {} package file(s) into {}",
+                manifest.databases.len(),
+                manifest.packages.len(),
+                to.display()
+            );
+        }
+        Command::Restore { from } => {
+            let manifest = plexica_core_api::backup::restore(&from, data_dir)?;
+            println!(
+                "restored {} database(s) and {} package file(s) into {}; start the server with \
+                 the same key-encryption key",
+                manifest.databases.len(),
+                manifest.packages.len(),
+                data_dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -186,9 +249,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
     // Databases, keys and logs are for this user alone, whatever umask the caller has.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    if let Some(command) = args.command.take() {
+        return maintain(command, &args.data_dir, args.database_url.is_some()).await;
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     std::fs::set_permissions(&args.data_dir, std::fs::Permissions::from_mode(0o700))

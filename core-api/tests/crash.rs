@@ -622,3 +622,85 @@ async fn committed_events_survive_a_sigkill_nats() {
         Err(_) => println!("skipped: PLEXICA_TEST_NATS_URL is not set"),
     }
 }
+
+/// `plexica-core-api backup` while the server runs, `restore` into a fresh data directory: a
+/// server started there serves the same tenants, users and workspaces, and the same logins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
+    let core = common::TestCore::start_with(Backend::Sqlite, |_| {})
+        .await
+        .expect("starts");
+    let tenant = core.tenant("kept").await;
+    let (status, _) = core
+        .post(
+            "/api/v1/tenants/kept/workspaces",
+            &tenant.admin_token,
+            json!({ "slug": "sales", "name": "Sales" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let _ = core.user(&tenant, "grace@kept.test", &["member"]).await;
+
+    let binary = env!("CARGO_BIN_EXE_plexica-core-api");
+    let backups = tempfile::tempdir().expect("tempdir");
+    let to = backups.path().join("nightly");
+    let output = std::process::Command::new(binary)
+        .arg("--data-dir")
+        .arg(core.dir.path())
+        .arg("backup")
+        .arg("--to")
+        .arg(&to)
+        .output()
+        .expect("backup runs");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("2 database(s)"),
+        "{output:?}"
+    );
+    // A second backup into the same place is refused rather than mixed in.
+    let again = std::process::Command::new(binary)
+        .arg("--data-dir")
+        .arg(core.dir.path())
+        .args(["backup", "--to"])
+        .arg(&to)
+        .output()
+        .expect("backup runs");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("is not empty"),
+        "{again:?}"
+    );
+
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let restored = std::process::Command::new(binary)
+        .arg("--data-dir")
+        .arg(fresh.path())
+        .args(["restore", "--from"])
+        .arg(&to)
+        .output()
+        .expect("restore runs");
+    assert!(restored.status.success(), "{restored:?}");
+    let into_occupied = std::process::Command::new(binary)
+        .arg("--data-dir")
+        .arg(fresh.path())
+        .args(["restore", "--from"])
+        .arg(&to)
+        .output()
+        .expect("restore runs");
+    assert!(!into_occupied.status.success(), "never over existing data");
+
+    let copy = common::TestCore::start_on(fresh, |_| {}).await;
+    let token = copy
+        .login(Some("kept"), &tenant.admin_email, &tenant.admin_password)
+        .await;
+    let (status, workspaces) = copy.get("/api/v1/tenants/kept/workspaces", &token).await;
+    assert_eq!(status, StatusCode::OK, "{workspaces}");
+    assert!(workspaces.to_string().contains("\"sales\""), "{workspaces}");
+    let (status, users) = copy.get("/api/v1/tenants/kept/users", &token).await;
+    assert_eq!(status, StatusCode::OK, "{users}");
+    assert!(users.to_string().contains("grace@kept.test"), "{users}");
+    let member = copy
+        .login(Some("kept"), "grace@kept.test", "password-123")
+        .await;
+    assert!(!member.is_empty());
+}

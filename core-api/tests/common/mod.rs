@@ -98,6 +98,11 @@ impl TestCore {
         Self::start_in(self.backend, dir, Some(self.database_url.clone()), adjust).await
     }
 
+    /// Starts on SQLite data already in `dir` (a restored backup, say).
+    pub async fn start_on(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_in(Backend::Sqlite, dir, None, adjust).await
+    }
+
     /// Starts on the data in `dir` (SQLite) or at `database_url` (PostgreSQL, when given).
     async fn start_in(
         backend: Backend,
