@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod gateway;
+pub mod invalidation;
 pub mod jetstream;
 pub mod limits;
 pub mod openapi;
@@ -100,6 +101,7 @@ impl CoreApi {
         }
         delivery::spawn(state.clone());
         retention::spawn(state.clone());
+        invalidation::spawn_listener(state.clone());
         let refresher = state.clone();
         tokio::spawn(async move {
             let window = i64::try_from(refresher.config.access_token_ttl.as_millis())

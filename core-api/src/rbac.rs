@@ -208,6 +208,14 @@ impl PermissionCache {
         }
     }
 
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     /// Forgets everyone of `tenant` (a role changed).
     pub fn invalidate_tenant(&self, tenant: &str) {
         self.tenants

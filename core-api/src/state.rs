@@ -12,6 +12,7 @@ use crate::db::core::{CoreStore, TenantRecord};
 use crate::db::spaces::{DataSpaces, PostgresSchemas, SqliteFiles};
 use crate::db::tenant::TenantDbs;
 use crate::db::{Backend, DbError, DbResult};
+use crate::invalidation::{self, Invalidation};
 use crate::rbac::PermissionCache;
 use crate::slug::TenantSlug;
 
@@ -152,15 +153,35 @@ impl AppState {
             .revoke_sessions_of(tenant, user, keep_session, now_ms())
             .await?;
         for id in ids {
-            self.revoked_sessions.insert(id);
+            self.session_revoked(id);
         }
         Ok(())
     }
 
-    /// Drops every cached view of tenant `slug` (after a change to it).
+    /// Drops every cached view of tenant `slug` (after a change to it), on every replica.
     pub fn forget_tenant(&self, slug: &str) {
-        self.tenants.forget(slug);
-        self.permissions.invalidate_tenant(slug);
+        invalidation::announce(
+            self,
+            Invalidation::Tenant {
+                slug: slug.to_owned(),
+            },
+        );
+    }
+
+    /// Drops the cached permissions of `user` in `tenant`, on every replica.
+    pub fn forget_user(&self, tenant: &str, user: &str) {
+        invalidation::announce(
+            self,
+            Invalidation::User {
+                tenant: tenant.to_owned(),
+                user: user.to_owned(),
+            },
+        );
+    }
+
+    /// Refuses session `id`'s access tokens from now on, on every replica.
+    pub fn session_revoked(&self, id: String) {
+        invalidation::announce(self, Invalidation::Session { id });
     }
 }
 
@@ -192,11 +213,20 @@ impl TenantCache {
         rows.insert(tenant.slug.clone(), (tenant, Instant::now()));
     }
 
-    fn forget(&self, slug: &str) {
+    /// Drops tenant `slug`.
+    pub fn forget(&self, slug: &str) {
         self.rows
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(slug);
+    }
+
+    /// Drops everything.
+    pub fn clear(&self) {
+        self.rows
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 }
 

@@ -1102,3 +1102,86 @@ async fn start_up_migrates_every_tenant_sqlite() {
 async fn start_up_migrates_every_tenant_postgres() {
     start_up_migrates_every_tenant(Backend::Postgres).await;
 }
+
+/// Waits (up to `within`) until `check` holds; returns how long that took.
+async fn holds_within(
+    within: std::time::Duration,
+    mut check: impl AsyncFnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < within {
+        if check().await {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Two replicas on one PostgreSQL database whose caches would keep a stale view for a minute:
+/// a role change, a revoked session and a suspension made on one hold on the other within a
+/// second, because the change is pushed (`NOTIFY`), not waited out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_one_replica_holds_on_the_other_within_a_second() {
+    use std::time::Duration;
+    let slow = |c: &mut plexica_core_api::Config| {
+        c.cache_ttl = Duration::from_secs(60);
+        c.revocation_refresh = Duration::from_secs(60);
+    };
+    let Some(a) = TestCore::start_with(Backend::Postgres, slow).await else {
+        return;
+    };
+    let b = a.replica(slow).await;
+    // The listeners start with the servers: give them a moment to be listening.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tenant = a.tenant("agreed").await;
+    let workspaces = "/api/v1/tenants/agreed/workspaces";
+    let users = "/api/v1/tenants/agreed/users";
+    let (id, member) = a.user(&tenant, "m@agreed.test", &["member"]).await;
+    // B caches the member's permissions and the tenant.
+    assert_eq!(b.get(users, &member).await.0, StatusCode::OK);
+
+    // A role change on A: B refuses what the role gave within a second.
+    let (status, body) = a
+        .call(
+            Method::PUT,
+            &format!("/api/v1/tenants/agreed/users/{id}/roles"),
+            Some(&tenant.admin_token),
+            Some(json!({ "roles": ["guest"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let took = holds_within(Duration::from_secs(1), async || {
+        b.get(users, &member).await.0 == StatusCode::FORBIDDEN
+    })
+    .await;
+    assert!(took.is_some(), "the role change did not reach B within 1 s");
+
+    // A session revoked on A: B refuses its access token within a second.
+    let session = a
+        .login(Some("agreed"), &tenant.admin_email, &tenant.admin_password)
+        .await;
+    assert_eq!(b.get("/api/v1/auth/me", &session).await.0, StatusCode::OK);
+    let (status, _) = a.post("/api/v1/auth/logout", &session, json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let took = holds_within(Duration::from_secs(1), async || {
+        b.get("/api/v1/auth/me", &session).await.0 == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(took.is_some(), "the revocation did not reach B within 1 s");
+
+    // A suspension on A: B refuses the tenant's users within a second.
+    assert_eq!(
+        b.get(workspaces, &tenant.admin_token).await.0,
+        StatusCode::OK
+    );
+    let (status, _) = a
+        .post("/api/v1/tenants/agreed/suspend", &a.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let took = holds_within(Duration::from_secs(1), async || {
+        b.get(workspaces, &tenant.admin_token).await.0 == StatusCode::FORBIDDEN
+    })
+    .await;
+    assert!(took.is_some(), "the suspension did not reach B within 1 s");
+}

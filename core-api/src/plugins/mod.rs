@@ -105,6 +105,14 @@ impl InstallCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&(tenant.to_owned(), plugin.to_owned()));
     }
+
+    /// Drops everything.
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
 }
 
 /// The plugin machinery shared by every request: registry, package store, runtime.
@@ -659,7 +667,13 @@ async fn commit_with(
         tx.commit().await.map_err(DbError::from)
     }
     .await;
-    state.plugins.installs.forget(tenant, &record.plugin_id);
+    crate::invalidation::announce(
+        state,
+        crate::invalidation::Invalidation::Install {
+            tenant: tenant.to_owned(),
+            plugin: record.plugin_id.clone(),
+        },
+    );
     if let Err(e) = written {
         if started {
             state

@@ -223,7 +223,7 @@ pub async fn refresh(
     let now = now_ms();
     let reused = || async {
         state.core.revoke_session(&session.id, now).await?;
-        state.revoked_sessions.insert(session.id.clone());
+        state.session_revoked(session.id.clone());
         tracing::warn!(session = %session.id, "refresh token reused: session revoked");
         Ok::<_, ApiError>(ApiError::unauthenticated(
             "REFRESH_TOKEN_REUSED",
@@ -283,7 +283,7 @@ pub async fn logout(
     match principal.credential {
         Credential::Session(sid) => {
             state.core.revoke_session(&sid, now_ms()).await?;
-            state.revoked_sessions.insert(sid);
+            state.session_revoked(sid);
             Ok(StatusCode::NO_CONTENT)
         }
         Credential::ApiToken { .. } => Err(ApiError::bad_request(

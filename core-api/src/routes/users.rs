@@ -230,7 +230,7 @@ pub async fn delete(
     state
         .revoke_sessions(scope.slug.as_str(), Some(&id), None)
         .await?;
-    state.permissions.invalidate_user(scope.slug.as_str(), &id);
+    state.forget_user(scope.slug.as_str(), &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -254,7 +254,7 @@ pub async fn set_roles(
         .db
         .set_user_roles(&id, &roles, &events.event(CoreEvent::UserUpdated, data))
         .await?;
-    state.permissions.invalidate_user(scope.slug.as_str(), &id);
+    state.forget_user(scope.slug.as_str(), &id);
     Ok(Json(user_dto(&user, roles)))
 }
 
