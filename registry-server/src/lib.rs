@@ -112,6 +112,7 @@ impl Registry {
         let meta = self.state.meta.clone();
         let interval = std::time::Duration::from_millis(self.state.config.search_refresh_ms.max(1));
         let refresher = tokio::spawn(async move { search.keep_fresh(meta, interval).await });
+        let pruner = tokio::spawn(prune_credentials(self.state.clone()));
         let service = self
             .router()
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -119,7 +120,30 @@ impl Registry {
             .with_graceful_shutdown(shutdown)
             .await;
         refresher.abort();
+        pruner.abort();
         served
+    }
+}
+
+/// Between two prunings of dead credentials.
+const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Prunes tokens and invites dead for longer than [`Config::credential_retention_ms`], now and
+/// every [`PRUNE_INTERVAL`], in batches of 1,000; runs until dropped.
+async fn prune_credentials(state: AppState) {
+    loop {
+        let before = plexica_sdk::api::time::now_ms() - state.config.credential_retention_ms;
+        loop {
+            match state.meta.prune_credentials(before, 1000).await {
+                Ok(n) if n >= 1000 => tokio::task::yield_now().await,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning tokens failed; tried again later");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(PRUNE_INTERVAL).await;
     }
 }
 

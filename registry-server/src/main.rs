@@ -65,6 +65,10 @@ struct Args {
     /// replica's search shows the other replicas' changes (its own show at once).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     search_refresh_seconds: u64,
+    /// Days an expired or revoked token (web sessions included) or an expired or used invite
+    /// is kept before it is pruned (pruning runs at start and every 10 minutes).
+    #[arg(long, default_value_t = 30)]
+    credential_retention_days: i64,
     /// Let anyone create a publisher account (`POST /api/v1/users` without a token; `plexica
     /// registry signup`). Without it, accounts come from administrators' invites.
     #[arg(long, env = "PLEXICA_OPEN_SIGNUP")]
@@ -119,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
     config.require_signatures = !args.allow_unsigned;
     config.upload_grace_ms = args.upload_grace_seconds.max(0) * 1000;
     config.search_refresh_ms = args.search_refresh_seconds * 1000;
+    config.credential_retention_ms = args.credential_retention_days.max(0) * 24 * 3600 * 1000;
     config.publish_burst = args.publish_burst.max(1);
     config.public_url = args.public_url;
     config.publish_interval_ms = args.publish_interval_seconds.max(0) * 1000;

@@ -45,6 +45,9 @@ pub struct Config {
     pub search_refresh_ms: u64,
     /// Pending uploads older than this are presumed dead (crashed) and cleaned up, ms.
     pub upload_grace_ms: i64,
+    /// Tokens (web sessions included) and invites expired, revoked or used longer ago than
+    /// this are pruned, ms (30 days by default; pruning runs every 10 minutes).
+    pub credential_retention_ms: i64,
     /// Rate limits on passwords and anonymous requests.
     pub limits: LimitsConfig,
 }
@@ -89,6 +92,7 @@ impl Config {
             publish_burst: 30,
             publish_interval_ms: 60_000,
             upload_grace_ms: 5 * 60_000,
+            credential_retention_ms: 30 * 24 * 3600 * 1000,
             search_refresh_ms: 10_000,
             public_url: None,
             limits: LimitsConfig::default(),

@@ -384,3 +384,71 @@ async fn metric_labels_come_from_bounded_sets() {
         assert!(!metrics.contains(raw), "`{raw}` became a label");
     }
 }
+
+/// Dead credentials are pruned: a token expired or revoked before the cut-off and an invite
+/// expired or used before it go; a live token and a fresh invite stay. On both backends.
+#[tokio::test]
+async fn dead_tokens_and_invites_are_pruned_and_live_ones_kept() {
+    use plexica_registry::storage::sql::SqlStore;
+    use plexica_registry::storage::{MetadataStore, Token};
+    for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = match backend {
+            common::Backend::Sqlite => {
+                format!("sqlite://{}?mode=rwc", dir.path().join("r.db").display())
+            }
+            common::Backend::Postgres => match common::postgres_database().await {
+                Some(url) => url,
+                None => continue,
+            },
+        };
+        let store = SqlStore::connect(&url).await.expect("store");
+        let user = store
+            .create_user("ada", "hash", false)
+            .await
+            .expect("user")
+            .expect("created");
+        let token = |id: &str, expires_at: i64| Token {
+            id: id.to_owned(),
+            user_id: user.id,
+            name: "t".to_owned(),
+            scopes: vec![plexica_sdk::api::registry::Scope::Manage],
+            created_at: 0,
+            expires_at,
+            revoked_at: None,
+        };
+        let now = 1_000_000;
+        for (t, hash) in [
+            (token("expired", now - 10), "h1"),
+            (token("revoked", now + 10_000), "h2"),
+            (token("live", now + 10_000), "h3"),
+        ] {
+            store.create_token(&t, hash).await.expect("token");
+        }
+        assert!(
+            store
+                .revoke_token(user.id, "revoked", now - 10)
+                .await
+                .expect("revoke")
+        );
+        store
+            .create_invite("i1", "old", user.id, 0, now - 10)
+            .await
+            .expect("invite");
+        store
+            .create_invite("i2", "new", user.id, 0, now + 10_000)
+            .await
+            .expect("invite");
+        let deleted = store.prune_credentials(now, 1000).await.expect("prune");
+        assert_eq!(deleted, 3, "two tokens and one invite");
+        let left: Vec<String> = store
+            .tokens_of(user.id)
+            .await
+            .expect("tokens")
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(left, ["live"]);
+        assert_eq!(store.prune_credentials(now, 1000).await.expect("prune"), 0);
+    }
+}

@@ -418,6 +418,9 @@ pub trait MetadataStore: Send + Sync {
     async fn key_holder(&self, key_id: &str) -> StorageResult<Option<KeyHolder>>;
     /// The plugins a user owns, by id.
     async fn plugins_owned_by(&self, user_id: i64) -> StorageResult<Vec<PluginRecord>>;
+    /// Deletes up to `batch` tokens expired or revoked before `before`, and up to `batch`
+    /// invites expired or used before it; returns how many rows went.
+    async fn prune_credentials(&self, before: i64, batch: i64) -> StorageResult<u64>;
 }
 
 /// Package bytes, content-addressed by their sha256 (hex).

@@ -1085,6 +1085,24 @@ impl MetadataStore for SqlStore {
         .map(plugin)
         .collect()
     }
+
+    async fn prune_credentials(&self, before: i64, batch: i64) -> StorageResult<u64> {
+        let mut deleted = 0;
+        for sql in [
+            "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens \
+             WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1) LIMIT $2)",
+            "DELETE FROM invites WHERE secret_hash IN (SELECT secret_hash FROM invites \
+             WHERE expires_at < $1 OR (used_at IS NOT NULL AND used_at < $1) LIMIT $2)",
+        ] {
+            deleted += sqlx::query(sql)
+                .bind(before)
+                .bind(batch)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(deleted)
+    }
 }
 
 #[cfg(test)]
