@@ -380,9 +380,17 @@ async fn provision(url: &str, count: usize) -> Vec<String> {
         .as_str()
         .expect("access token")
         .to_owned();
+    // Unique per run: the JetStream stream outlives runs, and a consumer starts a little
+    // before its subscription, so a repeated slug would be handed the previous run's tail.
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let run = format!(
+        "{}r{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    );
     let mut slugs = Vec::with_capacity(count);
     for n in 0..count {
-        let slug = format!("bench-{n}");
+        let slug = format!("bench-{run}-{n}");
         let response = http
             .post(format!("{url}/api/v1/tenants"))
             .bearer_auth(&token)
