@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::db::Backend;
 use crate::state::AppState;
 
 /// The `LISTEN`/`NOTIFY` channel.
@@ -63,7 +64,7 @@ pub fn apply(state: &AppState, change: &Invalidation) {
 /// never waits for, or fails because of, the telling).
 pub fn announce(state: &AppState, change: Invalidation) {
     apply(state, &change);
-    if !state.config.database_url.starts_with("postgres") {
+    if !on_postgres(state) {
         return;
     }
     let pool = state.core.pool().clone();
@@ -84,7 +85,7 @@ pub fn announce(state: &AppState, change: Invalidation) {
 
 /// On PostgreSQL, listens for the other replicas' changes until the core database closes.
 pub fn spawn_listener(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
-    if !state.config.database_url.starts_with("postgres") {
+    if !on_postgres(&state) {
         return None;
     }
     Some(tokio::spawn(async move {
@@ -129,6 +130,11 @@ pub fn spawn_listener(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }))
+}
+
+/// Other replicas can share this one's database only on PostgreSQL.
+fn on_postgres(state: &AppState) -> bool {
+    Backend::of(&state.config.database_url) == Backend::Postgres
 }
 
 fn forget_everything(state: &AppState) {

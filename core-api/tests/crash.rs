@@ -641,30 +641,26 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
     assert_eq!(status, StatusCode::CREATED);
     let _ = core.user(&tenant, "grace@kept.test", &["member"]).await;
 
-    let binary = env!("CARGO_BIN_EXE_plexica-core-api");
+    // `plexica-core-api --data-dir DATA COMMAND FLAG PATH`, as an operator runs it.
+    let run = |data: &Path, command: &str, flag: &str, path: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_plexica-core-api"))
+            .arg("--data-dir")
+            .arg(data)
+            .args([command, flag])
+            .arg(path)
+            .output()
+            .expect("the binary runs")
+    };
     let backups = tempfile::tempdir().expect("tempdir");
     let to = backups.path().join("nightly");
-    let output = std::process::Command::new(binary)
-        .arg("--data-dir")
-        .arg(core.dir.path())
-        .arg("backup")
-        .arg("--to")
-        .arg(&to)
-        .output()
-        .expect("backup runs");
+    let output = run(core.dir.path(), "backup", "--to", &to);
     assert!(output.status.success(), "{output:?}");
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("2 database(s)"),
         "{output:?}"
     );
     // A second backup into the same place is refused rather than mixed in.
-    let again = std::process::Command::new(binary)
-        .arg("--data-dir")
-        .arg(core.dir.path())
-        .args(["backup", "--to"])
-        .arg(&to)
-        .output()
-        .expect("backup runs");
+    let again = run(core.dir.path(), "backup", "--to", &to);
     assert!(!again.status.success());
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("is not empty"),
@@ -672,21 +668,9 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
     );
 
     let fresh = tempfile::tempdir().expect("tempdir");
-    let restored = std::process::Command::new(binary)
-        .arg("--data-dir")
-        .arg(fresh.path())
-        .args(["restore", "--from"])
-        .arg(&to)
-        .output()
-        .expect("restore runs");
+    let restored = run(fresh.path(), "restore", "--from", &to);
     assert!(restored.status.success(), "{restored:?}");
-    let into_occupied = std::process::Command::new(binary)
-        .arg("--data-dir")
-        .arg(fresh.path())
-        .args(["restore", "--from"])
-        .arg(&to)
-        .output()
-        .expect("restore runs");
+    let into_occupied = run(fresh.path(), "restore", "--from", &to);
     assert!(!into_occupied.status.success(), "never over existing data");
 
     let copy = common::TestCore::start_on(fresh, |_| {}).await;

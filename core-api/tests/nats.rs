@@ -52,15 +52,7 @@ async fn single_replica(url: &str) {
     let plugin = start_plugin(dir.path(), None).await;
     let slug = common::fresh_slug("js");
     let tenant = core.tenant(&slug).await;
-    core.api
-        .state()
-        .core
-        .put_subscription(
-            &subscription(&slug, &plugin),
-            plexica_sdk::api::time::now_ms(),
-        )
-        .await
-        .expect("subscribe");
+    core.subscribe(&subscription(&slug, &plugin)).await;
     // No wait for the consumer: it starts at the subscription, however late it opens.
     let response = core
         .http
@@ -158,16 +150,7 @@ async fn two_replicas(url: &str) {
     let plugin = start_plugin(dir.path(), None).await;
     let slug = common::fresh_slug("rep");
     let tenant = first.tenant(&slug).await;
-    first
-        .api
-        .state()
-        .core
-        .put_subscription(
-            &subscription(&slug, &plugin),
-            plexica_sdk::api::time::now_ms(),
-        )
-        .await
-        .expect("subscribe");
+    first.subscribe(&subscription(&slug, &plugin)).await;
     let token = second
         .login(Some(&slug), &tenant.admin_email, &tenant.admin_password)
         .await;
@@ -228,15 +211,7 @@ async fn nats_down_then_back(url: &str) {
     let plugin = start_plugin(dir.path(), None).await;
     let slug = common::fresh_slug("cut");
     let tenant = core.tenant(&slug).await;
-    core.api
-        .state()
-        .core
-        .put_subscription(
-            &subscription(&slug, &plugin),
-            plexica_sdk::api::time::now_ms(),
-        )
-        .await
-        .expect("subscribe");
+    core.subscribe(&subscription(&slug, &plugin)).await;
     let ours = || -> Vec<_> {
         handled_of(&slug)
             .into_iter()

@@ -197,18 +197,17 @@ pub fn version_detail(v: VersionRecord) -> ApiResult<VersionDetail> {
     })
 }
 
-/// Is the caller an owner of `id` (or an administrator acting with an `admin` token)?
-pub async fn is_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<bool> {
-    let owners = state.meta.owner_ids(id).await?;
-    Ok(owners.contains(&caller.user.id)
-        || (caller.user.admin && caller.token.scopes.contains(&Scope::Admin)))
+/// Is the caller one of `owners` (user ids), or an administrator acting with an `admin` token?
+pub fn is_among_owners(caller: &Caller, owners: &[i64]) -> bool {
+    owners.contains(&caller.user.id)
+        || (caller.user.admin && caller.token.scopes.contains(&Scope::Admin))
 }
 
 /// Fails unless the caller (with a `manage` token) owns the plugin, or is an admin.
 pub async fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<PluginRecord> {
     caller.require(Scope::Manage)?;
     let plugin = plugin_or_404(state, id).await?;
-    if is_owner(state, caller, id).await? {
+    if is_among_owners(caller, &state.meta.owner_ids(id).await?) {
         Ok(plugin)
     } else {
         Err(ApiError::forbidden(
@@ -216,6 +215,18 @@ pub async fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiRe
             format!("you do not own plugin `{id}`"),
         ))
     }
+}
+
+/// `text` trimmed, refused with `code` ("`what` of 1 to 1000 characters") when empty or longer.
+fn required_text<'t>(text: &'t str, code: &'static str, what: &str) -> ApiResult<&'t str> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 1000 {
+        return Err(ApiError::unprocessable(
+            code,
+            format!("{what} of 1 to 1000 characters"),
+        ));
+    }
+    Ok(text)
 }
 
 /// Withdraws `id@version` with a reason of 1 to 1000 characters.
@@ -227,13 +238,7 @@ pub async fn yank(
     reason: &str,
 ) -> ApiResult<()> {
     require_owner(state, caller, id).await?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(ApiError::unprocessable(
-            "REASON_REQUIRED",
-            "a yank needs a reason of 1 to 1000 characters",
-        ));
-    }
+    let reason = required_text(reason, "REASON_REQUIRED", "a yank needs a reason")?;
     set_yanked(state, id, version, Some(reason)).await
 }
 
@@ -265,13 +270,7 @@ pub async fn deprecate(
     successor: Option<&str>,
 ) -> ApiResult<()> {
     require_owner(state, caller, id).await?;
-    let message = message.trim();
-    if message.is_empty() || message.chars().count() > 1000 {
-        return Err(ApiError::unprocessable(
-            "MESSAGE_REQUIRED",
-            "a deprecation needs a message of 1 to 1000 characters",
-        ));
-    }
+    let message = required_text(message, "MESSAGE_REQUIRED", "a deprecation needs a message")?;
     if let Some(successor) = successor {
         if successor == id {
             return Err(ApiError::unprocessable(

@@ -71,9 +71,14 @@ struct Matcher<'q> {
 
 impl<'q> Matcher<'q> {
     fn new(text: &'q str) -> Self {
+        let words = if text.contains(char::is_whitespace) {
+            text.split_whitespace().map(Needle::new).collect()
+        } else {
+            Vec::new()
+        };
         Self {
             phrase: Needle::new(text),
-            words: text.split_whitespace().map(Needle::new).collect(),
+            words,
         }
     }
 }

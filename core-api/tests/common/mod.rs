@@ -98,6 +98,16 @@ impl TestCore {
         Self::start_in(self.backend, dir, Some(self.database_url.clone()), adjust).await
     }
 
+    /// Subscribes `sub` from now on, as an install would.
+    pub async fn subscribe(&self, sub: &plexica_core_api::db::delivery::Subscription) {
+        self.api
+            .state()
+            .core
+            .put_subscription(sub, plexica_sdk::api::time::now_ms())
+            .await
+            .expect("subscribe");
+    }
+
     /// Starts on SQLite data already in `dir` (a restored backup, say).
     pub async fn start_on(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
         Self::start_in(Backend::Sqlite, dir, None, adjust).await

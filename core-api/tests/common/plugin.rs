@@ -68,12 +68,7 @@ pub async fn check_handler_retries(core: &super::TestCore) {
     sub.patterns = vec!["core.user.created".to_owned()];
     // Users belong to no workspace: a workspace-aware subscriber would not get them.
     sub.workspace_aware = false;
-    core.api
-        .state()
-        .core
-        .put_subscription(&sub, plexica_sdk::api::time::now_ms())
-        .await
-        .expect("subscribe");
+    core.subscribe(&sub).await;
     let (status, body) = core
         .post(
             &format!("/api/v1/tenants/{slug}/users"),

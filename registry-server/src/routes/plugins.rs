@@ -87,7 +87,7 @@ pub async fn document(
         })?;
     let wants_html = match params.format.as_deref() {
         Some("html") => true,
-        Some("markdown") | None if params.format.is_some() => false,
+        Some("markdown") => false,
         Some(other) => {
             return Err(ApiError::bad_request(format!(
                 "unknown format `{other}`; formats: html, markdown"
@@ -108,15 +108,18 @@ pub async fn document(
     } else {
         (source, "text/markdown; charset=utf-8")
     };
-    let mut response = Response::new(Body::from(body));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; img-src 'self' https:; sandbox"),
-    );
-    headers.insert(header::VARY, HeaderValue::from_static("accept"));
-    Ok(response)
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; img-src 'self' https:; sandbox",
+            ),
+            (header::VARY, "accept"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /api/v1/plugins/{id}/versions/{version}/images/{*path}`: an image of the package,
@@ -131,24 +134,19 @@ pub async fn image(
         .image(&id, &record.version, &path)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("{id}@{version} has no image `{path}`")))?;
-    let content_type = HeaderValue::from_str(&image.media_type)
-        .map_err(|e| ApiError::from(crate::storage::StorageError::Corrupt(e.to_string())))?;
-    let mut response = Response::new(Body::from(image.bytes));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    Ok(response)
+    Ok((
+        [
+            (header::CONTENT_TYPE, image.media_type.as_str()),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox",
+            ),
+        ],
+        image.bytes,
+    )
+        .into_response())
 }
 
 fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {

@@ -2,7 +2,7 @@
 //! page, with absolute links from [`AppState::base_url`].
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use plexica_sdk::api::time::rfc3339;
 
@@ -31,14 +31,14 @@ fn xml(text: &str) -> String {
 }
 
 fn xml_response(body: String, content_type: &'static str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    response
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /feed.atom`: the newest versions, newest first.

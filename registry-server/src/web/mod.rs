@@ -68,17 +68,14 @@ pub fn router(state: AppState) -> Router {
 const STYLESHEET: &str = include_str!("site.css");
 
 async fn stylesheet() -> Response {
-    let mut response = STYLESHEET.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
 }
 
 /// Refuses form posts another site started, then adds the security headers to every answer.

@@ -196,33 +196,16 @@ fn search_link(params: &SearchParams, page: u32) -> String {
     ])
 }
 
+/// `/search?` with the non-empty `pairs`, form-encoded.
 fn url_query(pairs: &[(&str, Option<&str>)]) -> String {
-    let mut url = String::from("/search?");
-    let mut first = true;
+    let start = "/search?";
+    let mut query = url::form_urlencoded::Serializer::for_suffix(start.to_owned(), start.len());
     for (name, value) in pairs {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
-            if !first {
-                url.push('&');
-            }
-            first = false;
-            url.push_str(name);
-            url.push('=');
-            url.push_str(&percent_encode(value));
+            query.append_pair(name, value);
         }
     }
-    url
-}
-
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    query.finish()
 }
 
 fn search_page(
@@ -320,11 +303,10 @@ enum Trust {
     },
 }
 
-async fn trust_of(state: &AppState, version: &VersionRecord) -> ApiResult<Trust> {
+async fn trust_of(state: &AppState, version: &VersionRecord, owners: &[i64]) -> ApiResult<Trust> {
     let Some(key_id) = version.key_id.clone() else {
         return Ok(Trust::Unsigned);
     };
-    let owners = state.meta.owner_ids(&version.plugin_id).await?;
     Ok(match state.meta.key_holder(&key_id).await? {
         Some(holder) if holder.revoked_at.is_none() && owners.contains(&holder.user_id) => {
             Trust::Verified {
@@ -359,22 +341,12 @@ async fn plugin_page(
     let reviews = state.meta.reviews(id).await?;
     let images = state.meta.image_paths(id, &shown.version).await?;
     let image_base = format!("/api/v1/plugins/{id}/versions/{}/images", shown.version);
-    let readme = state
-        .meta
-        .document(id, &shown.version, DocumentKind::Readme)
-        .await?
-        .map(|md| documents::render(&md, &image_base, &images));
-    let changelog = state
-        .meta
-        .document(id, &shown.version, DocumentKind::Changelog)
-        .await?
-        .map(|md| documents::render(&md, &image_base, &images));
-    let trust = trust_of(state, &shown).await?;
+    let readme = rendered(state, &shown, DocumentKind::Readme, &image_base, &images).await?;
+    let changelog = rendered(state, &shown, DocumentKind::Changelog, &image_base, &images).await?;
+    let owner_ids = state.meta.owner_ids(id).await?;
+    let trust = trust_of(state, &shown, &owner_ids).await?;
     let caller = session.as_ref().map(|s| &s.0);
-    let owner = match caller {
-        Some(c) => catalog::is_owner(state, c, id).await?,
-        None => false,
-    };
+    let owner = caller.is_some_and(|c| catalog::is_among_owners(c, &owner_ids));
     let view = PluginView {
         plugin: &plugin,
         versions: &versions,
@@ -396,6 +368,28 @@ async fn plugin_page(
         StatusCode::OK,
         layout(&title, caller, head, plugin_body(&view)),
     ))
+}
+
+/// `version`'s document of `kind`, rendered, when the version has one (no query otherwise).
+async fn rendered(
+    state: &AppState,
+    version: &VersionRecord,
+    kind: DocumentKind,
+    image_base: &str,
+    images: &[String],
+) -> ApiResult<Option<String>> {
+    let present = match kind {
+        DocumentKind::Readme => version.readme,
+        DocumentKind::Changelog => version.changelog,
+    };
+    if !present {
+        return Ok(None);
+    }
+    Ok(state
+        .meta
+        .document(&version.plugin_id, &version.version, kind)
+        .await?
+        .map(|md| documents::render(&md, image_base, images)))
 }
 
 /// What a plugin page shows.
