@@ -285,7 +285,7 @@ async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbR
             subscriptions
                 .iter()
                 .find(|s| s.tenant == first.tenant && s.plugin_id == first.plugin_id)
-                .cloned()
+                .map(|s| state.plugins.targets.route(s.clone()))
         });
         let (timeout, http) = (state.config.delivery_timeout, http.clone());
         sends.spawn(async move { send_stream(&http, subscription, timeout, stream).await });

@@ -58,6 +58,7 @@ use plexica_sdk::api::signing::{
 };
 use plexica_sdk::manifest::{Endpoint as DeclaredEndpoint, HttpMethod, Manifest, Service};
 
+use crate::db::delivery::Subscription;
 use crate::error::{ApiError, ApiResult};
 use crate::plugins::client::{PluginClient, PluginRequest};
 use crate::plugins::runtime::Endpoint;
@@ -73,16 +74,19 @@ pub const BREAKER_THRESHOLD: u32 = 5;
 /// it stops), so that a gateway call reads no database for it.
 #[derive(Debug, Default)]
 pub struct Targets {
-    urls: RwLock<HashMap<(String, String), Endpoint>>,
+    urls: RwLock<HashMap<(String, String), (String, Endpoint)>>,
 }
 
 impl Targets {
-    /// `plugin_id` serves `tenant` at `endpoint`.
-    pub fn insert(&self, tenant: &str, plugin_id: &str, endpoint: Endpoint) {
+    /// `plugin_id` at `version` serves `tenant` at `endpoint`.
+    pub fn insert(&self, tenant: &str, plugin_id: &str, version: &str, endpoint: Endpoint) {
         self.urls
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert((tenant.to_owned(), plugin_id.to_owned()), endpoint);
+            .insert(
+                (tenant.to_owned(), plugin_id.to_owned()),
+                (version.to_owned(), endpoint),
+            );
     }
 
     /// `plugin_id` no longer serves `tenant`.
@@ -95,11 +99,29 @@ impl Targets {
 
     /// Where `plugin_id` serves `tenant`, if it does.
     pub fn get(&self, tenant: &str, plugin_id: &str) -> Option<Endpoint> {
+        self.running(tenant, plugin_id).map(|(_, endpoint)| endpoint)
+    }
+
+    /// The version of `plugin_id` serving `tenant` here and where, if one does.
+    pub fn running(&self, tenant: &str, plugin_id: &str) -> Option<(String, Endpoint)> {
         self.urls
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&(tenant.to_owned(), plugin_id.to_owned()))
             .cloned()
+    }
+
+    /// `sub` as this replica delivers it: to this replica's own copy of the backend when it
+    /// runs one. Every replica runs every active backend (ARCHITECTURE.md, "Plugin
+    /// placement"); the address recorded with a subscription is that of the copy of the
+    /// replica that made it, used only when this one runs none (a backend not managed by the
+    /// platform, in tests and development).
+    pub fn route(&self, mut sub: Subscription) -> Subscription {
+        if let Some(local) = self.get(&sub.tenant, &sub.plugin_id) {
+            sub.endpoint = local.address;
+            sub.secret = local.secret;
+        }
+        sub
     }
 }
 

@@ -4,6 +4,9 @@
 //! (channel [`CHANNEL`]), so that it holds everywhere within a notification's latency rather
 //! than after a cache's lifetime. On SQLite (one process) there is nobody to tell.
 //!
+//! A change to a plugin's install also makes every replica start or stop its own copy of the
+//! plugin's backend ([`crate::plugins::converge`]): every replica runs every active backend.
+//!
 //! A replica whose listening connection drops clears every cache when it reconnects: the
 //! notifications it missed are then harmless.
 
@@ -110,7 +113,15 @@ pub fn spawn_listener(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
                 match listener.try_recv().await {
                     Ok(Some(notification)) => {
                         match serde_json::from_str::<Invalidation>(notification.payload()) {
-                            Ok(change) => apply(&state, &change),
+                            Ok(change) => {
+                                apply(&state, &change);
+                                if let Invalidation::Install { tenant, plugin } = change {
+                                    let state = state.clone();
+                                    tokio::spawn(async move {
+                                        crate::plugins::converge(&state, &tenant, &plugin).await;
+                                    });
+                                }
+                            }
                             Err(e) => tracing::warn!(error = %e, "unreadable invalidation"),
                         }
                     }

@@ -261,6 +261,7 @@ struct Pulled {
 /// failed one is retried or dead-lettered on its own ([`failed`]) and the ones after it are
 /// pushed again at once.
 async fn deliver(state: &AppState, http: &PluginClient, sub: &Subscription, pulled: Vec<Pulled>) {
+    let sub = &state.plugins.targets.route(sub.clone());
     let (mut start, mut batches) = (0, true);
     while start < pulled.len() {
         // A plugin that takes no batches gets one event a push.

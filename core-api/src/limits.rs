@@ -5,16 +5,20 @@
 //! token, an install, an external identity), separately for the core API and the plugin
 //! gateway, so that a tenant flooding one cannot starve another tenant, nor its own use of the
 //! other. Anonymous requests, and requests whose credential is refused, count against the
-//! client's address. The limits are kept in each replica's memory (see
+//! client's address. Those are kept in each replica's memory; login attempts (per account and
+//! per address) are counted in the core database, so that they hold across replicas (see
 //! [`plexica_server::ratelimit`]).
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 pub use plexica_server::ratelimit::{RateLimit, Refused, Switchable};
-use plexica_server::ratelimit::{RateLimiter, take_from_address};
+use plexica_server::ratelimit::{RateLimiter, SharedRateLimiter, take_from_address};
 
 use crate::auth::{Credential, Principal};
+use crate::db::DbError;
+use crate::db::core::CoreStore;
+use crate::error::ApiResult;
 
 /// The limits, each `None` when turned off.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +71,8 @@ pub struct RequestLimits {
     per_tenant: Option<RateLimiter>,
     per_credential: Option<RateLimiter>,
     per_address: Option<RateLimiter>,
-    /// Login attempts per account.
-    pub login_per_account: RateLimiter,
-    /// Login attempts per address.
-    pub login_per_address: RateLimiter,
+    login_per_account: SharedRateLimiter,
+    login_per_address: SharedRateLimiter,
 }
 
 impl RequestLimits {
@@ -80,8 +82,8 @@ impl RequestLimits {
             per_tenant: config.per_tenant.map(RateLimiter::new),
             per_credential: config.per_credential.map(RateLimiter::new),
             per_address: config.per_address.map(RateLimiter::new),
-            login_per_account: RateLimiter::new(config.login_per_account),
-            login_per_address: RateLimiter::new(config.login_per_address),
+            login_per_account: SharedRateLimiter::new("login-account", config.login_per_account),
+            login_per_address: SharedRateLimiter::new("login-address", config.login_per_address),
         }
     }
 
@@ -99,6 +101,30 @@ impl RequestLimits {
                 &format!("{family}/{}", credential_key(principal)),
                 "this credential sends too many requests",
             )?;
+        }
+        Ok(())
+    }
+
+    /// Takes one login attempt naming `account` (`tenant/email`) from `address`, counted on
+    /// every replica of `core`'s database.
+    pub async fn login(
+        &self,
+        core: &CoreStore,
+        account: &str,
+        address: Option<IpAddr>,
+    ) -> ApiResult<()> {
+        const WHAT: &str = "too many login attempts";
+        let now = plexica_sdk::api::time::now_ms();
+        let pool = core.pool();
+        self.login_per_account
+            .take(pool, account, now, WHAT)
+            .await
+            .map_err(DbError::from)??;
+        if let Some(address) = address {
+            self.login_per_address
+                .take(pool, &address.to_string(), now, WHAT)
+                .await
+                .map_err(DbError::from)??;
         }
         Ok(())
     }

@@ -9,7 +9,8 @@
 //! - credentials unusable for longer than [`Retention::credentials`]: expired refresh tokens,
 //!   sessions revoked or left without a refresh token, expired or revoked API tokens, revoked
 //!   install tokens. A revoked session also outlives every access token it issued (the
-//!   access-token lifetime and a minute): its row is what refuses them.
+//!   access-token lifetime and a minute): its row is what refuses them;
+//! - login rate-limit rows whose allowance is whole again.
 //!
 //! Deliveries need no pruning: a delivery row is deleted when it is delivered or
 //! dead-lettered.
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use plexica_sdk::api::time::now_ms;
 
-use crate::db::DbResult;
+use crate::db::{DbError, DbResult};
 use crate::db::retention::prune_outbox;
 use crate::state::AppState;
 
@@ -109,6 +110,9 @@ pub async fn prune(state: &AppState) -> DbResult<Pruned> {
         state.core.prune_credentials(before, revoked_before, size)
     })
     .await?;
+    plexica_server::ratelimit::prune_shared(state.core.pool(), now)
+        .await
+        .map_err(DbError::from)?;
     metrics::counter!("core_pruned_events_total").increment(pruned.events);
     metrics::counter!("core_pruned_dead_letters_total").increment(pruned.dead_letters);
     metrics::counter!("core_pruned_credentials_total").increment(pruned.credentials);

@@ -688,3 +688,139 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
         .await;
     assert!(!member.is_empty());
 }
+
+/// Rows the slow migration inserts: enough for it to run a good second in a debug build.
+const SLOW_ROWS: u32 = 2_000_000;
+
+/// A plugin whose second migration is slow: a table, then many rows, then another table.
+fn slow_plugin() -> Vec<(String, String)> {
+    let mut files = common::registry::frontend_plugin("slow", "1.0.0", "");
+    files[0].1 = common::registry::manifest("slow", "1.0.0", "")
+        + "[backend]\nentry = \"bin/slow\"\nmigrations = \"migrations\"\n";
+    files.push(("bin/slow".into(), "#!/bin/sh\nexit 3\n".into()));
+    files.push((
+        "migrations/0001_items.sql".into(),
+        "CREATE TABLE slow_items (n INTEGER NOT NULL);".into(),
+    ));
+    files.push((
+        "migrations/0002_fill.sql".into(),
+        format!(
+            "INSERT INTO slow_items (n) WITH RECURSIVE c(n) AS \
+             (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {SLOW_ROWS}) SELECT n FROM c;"
+        ),
+    ));
+    files.push((
+        "migrations/0003_done.sql".into(),
+        "CREATE TABLE slow_done (at TEXT);".into(),
+    ));
+    files
+}
+
+/// SIGKILL in the middle of a plugin install (downloaded and verified, a migration running):
+/// after the restart the plugin is not installed, none of its migrations is recorded or left
+/// half-applied (the retry's first migration would then find its table), and the retry
+/// installs it whole.
+async fn killed_mid_install(backend: Backend) {
+    let Some(database_url) = database_for(backend).await else {
+        return;
+    };
+    let registry = common::registry::TestRegistry::start(|_| {}).await;
+    registry
+        .publish_files(&common::registry::borrowed(&slow_plugin()))
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = ["--registry-url", registry.url.as_str(), "--trust-registry-keys"];
+    let server = Server::start_with(dir.path(), database_url.as_deref(), &args).await;
+    let admin = server.login(None, "admin", BOOTSTRAP_PASSWORD).await;
+    let admin = admin["access_token"].as_str().expect("token").to_owned();
+    let (status, tenant) = server
+        .post(
+            "/api/v1/tenants",
+            Some(&admin),
+            json!({ "slug": "mid-install", "name": "Mid install" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tenant}");
+    let email = tenant["initial_admin"]["email"].as_str().expect("email");
+    let password = tenant["initial_admin"]["password"]
+        .as_str()
+        .expect("password");
+    let token = server.login(Some("mid-install"), email, password).await;
+    let token = token["access_token"].as_str().expect("token").to_owned();
+    let plugins = "/api/v1/tenants/mid-install/plugins";
+
+    let install = {
+        let (http, url, token) = (
+            server.http.clone(),
+            format!("{}{plugins}", server.url),
+            token.clone(),
+        );
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&json!({ "id": "slow" }))
+                .send()
+                .await
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let log = server
+            .log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if log.contains("migration=0002_fill.sql") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && !install.is_finished(),
+            "{backend:?}: the slow migration never started. Log:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !install.is_finished(),
+        "{backend:?}: the install ended before the kill; the test proves nothing"
+    );
+    let log = server.kill().await;
+    assert!(
+        install.await.expect("joined").is_err(),
+        "{backend:?}: the install was answered although its server was killed"
+    );
+
+    let server = Server::start_with(dir.path(), database_url.as_deref(), &args).await;
+    let token = server.login(Some("mid-install"), email, password).await;
+    let token = token["access_token"].as_str().expect("token").to_owned();
+    let (status, body) = server.get(&format!("{plugins}/slow"), &token).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "{backend:?}: a half-made install survived: {body}\nLog before the kill:\n{log}"
+    );
+    let (status, body) = server.get(plugins, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!([]), "{backend:?}: nothing is installed");
+
+    let (status, body) = server
+        .post(plugins, Some(&token), json!({ "id": "slow" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{backend:?}: the retry: {body}");
+    assert_eq!(
+        body["migrations"],
+        json!(["0001_items.sql", "0002_fill.sql", "0003_done.sql"]),
+        "{backend:?}"
+    );
+    server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_install_sqlite() {
+    killed_mid_install(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_install_postgres() {
+    killed_mid_install(Backend::Postgres).await;
+}

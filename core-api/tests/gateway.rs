@@ -88,7 +88,7 @@ async fn the_gateway_checks_then_forwards_with_context() {
         .state()
         .plugins
         .targets
-        .insert("acme", "crm", endpoint(&backend));
+        .insert("acme", "crm", "1.0.0", endpoint(&backend));
     let admin_id = core.me_id(admin).await;
     let response = core
         .http
@@ -166,7 +166,7 @@ async fn the_gateway_checks_then_forwards_with_context() {
         .state()
         .plugins
         .targets
-        .insert("acme", "crm", endpoint("http://127.0.0.1:9"));
+        .insert("acme", "crm", "1.0.0", endpoint("http://127.0.0.1:9"));
     let started = Instant::now();
     let (status, body) = core.get(&format!("{gw}/status"), admin).await;
     assert_error(
@@ -231,7 +231,7 @@ async fn a_target_that_stops_answering_is_cut_off_fast_and_recovers() {
         .state()
         .plugins
         .targets
-        .insert("acme", "crm", Endpoint::new(backend, "unused"));
+        .insert("acme", "crm", "1.0.0", Endpoint::new(backend, "unused"));
     let status_path = "/api/v1/tenants/acme/gateway/crm/crm.contacts/status";
     for _ in 0..plexica_core_api::gateway::BREAKER_THRESHOLD {
         let (status, body) = core.get(status_path, &t.admin_token).await;
@@ -283,7 +283,7 @@ async fn discovery_shows_services_and_a_plugin_that_misses_its_heartbeats_is_una
         .state()
         .plugins
         .targets
-        .insert("acme", "crm", target.clone());
+        .insert("acme", "crm", "1.0.0", target.clone());
     let (_, services) = core
         .get("/api/v1/tenants/acme/services", &t.admin_token)
         .await;
@@ -378,7 +378,7 @@ async fn hostile_paths_are_refused_and_the_target_sees_exactly_the_checked_path(
         .state()
         .plugins
         .targets
-        .insert("acme", "crm", Endpoint::new(backend, "unused"));
+        .insert("acme", "crm", "1.0.0", Endpoint::new(backend, "unused"));
     let gw = "/api/v1/tenants/acme/gateway/crm/crm.open";
 
     for hostile in [
@@ -532,7 +532,7 @@ async fn a_targets_answer_keeps_only_headers_safe_for_the_core_apis_origin() {
         .state()
         .plugins
         .targets
-        .insert("acme", "crm", Endpoint::new(backend, "unused"));
+        .insert("acme", "crm", "1.0.0", Endpoint::new(backend, "unused"));
     let gw = "/api/v1/tenants/acme/gateway/crm/crm.open";
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

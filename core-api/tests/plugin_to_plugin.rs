@@ -124,7 +124,7 @@ async fn plugins_call_each_other_and_share_data_within_their_grants() {
         ("analytics", analytics_url, "analytics' secret"),
     ] {
         let endpoint = Endpoint::new(url, secret);
-        targets.insert("acme", id, endpoint);
+        targets.insert("acme", id, "1.0.0", endpoint);
     }
 
     // The user asks Analytics; Analytics asks CRM and reads CRM's count.
@@ -344,7 +344,7 @@ on_both_backends_with_registry!(
             .state()
             .plugins
             .targets
-            .insert("acme", "crm", Endpoint::new(crm_url, "unused"));
+            .insert("acme", "crm", "1.0.0", Endpoint::new(crm_url, "unused"));
         let store = &core.api.state().core;
         let token = |id: &'static str| async move {
             store

@@ -1119,8 +1119,8 @@ async fn holds_within(
 }
 
 /// Two replicas on one PostgreSQL database whose caches would keep a stale view for a minute:
-/// a role change, a revoked session and a suspension made on one hold on the other within a
-/// second, because the change is pushed (`NOTIFY`), not waited out.
+/// a role change, a removed workspace member, a revoked session and a suspension made on one
+/// hold on the other within a second, because the change is pushed (`NOTIFY`), not waited out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_on_one_replica_holds_on_the_other_within_a_second() {
     use std::time::Duration;
@@ -1157,6 +1157,36 @@ async fn a_change_on_one_replica_holds_on_the_other_within_a_second() {
     .await;
     assert!(took.is_some(), "the role change did not reach B within 1 s");
 
+    // A member removed from a workspace on A: B refuses them the workspace within a second.
+    let (status, body) = a
+        .post(
+            workspaces,
+            &tenant.admin_token,
+            json!({ "slug": "deals", "name": "Deals" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (other, viewer) = a.user(&tenant, "v@agreed.test", &["member"]).await;
+    let members = format!("{workspaces}/deals/members");
+    let (status, body) = a
+        .post(
+            &members,
+            &tenant.admin_token,
+            json!({ "user_id": other, "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(b.get(&members, &viewer).await.0, StatusCode::OK);
+    let (status, body) = a
+        .delete(&format!("{members}/{other}"), &tenant.admin_token)
+        .await;
+    assert!(status.is_success(), "{status}: {body}");
+    let took = holds_within(Duration::from_secs(1), async || {
+        b.get(&members, &viewer).await.0 == StatusCode::NOT_FOUND
+    })
+    .await;
+    assert!(took.is_some(), "the removal did not reach B within 1 s");
+
     // A session revoked on A: B refuses its access token within a second.
     let session = a
         .login(Some("agreed"), &tenant.admin_email, &tenant.admin_password)
@@ -1184,4 +1214,100 @@ async fn a_change_on_one_replica_holds_on_the_other_within_a_second() {
     })
     .await;
     assert!(took.is_some(), "the suspension did not reach B within 1 s");
+}
+
+/// Plugin placement: every replica runs every active backend. A plugin activated on replica A
+/// starts on B too (B serves its gateway calls), each replica pushes events to its own copy
+/// (each event once in all), and a deactivation on A stops B's copy within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replica_runs_every_active_backend() {
+    use std::time::Duration;
+    let registry = common::registry::TestRegistry::start(|_| {}).await;
+    let url = registry.url.clone();
+    let config = |c: &mut plexica_core_api::Config| {
+        c.registry_url = Some(url.clone());
+        c.trust_registry_keys = true;
+        c.cache_ttl = Duration::from_secs(60);
+    };
+    let Some(a) = TestCore::start_with(Backend::Postgres, config).await else {
+        return;
+    };
+    let b = a.replica(config).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    registry
+        .publish_files(&common::registry::borrowed(
+            &common::registry::recording_plugin("rec"),
+        ))
+        .await;
+    let tenant = a.tenant("placed").await;
+    let ping = "/api/v1/tenants/placed/gateway/rec/rec.api/ping";
+    // B caches that nothing is installed.
+    assert_eq!(
+        b.get(ping, &tenant.admin_token).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (status, body) = a
+        .post(
+            "/api/v1/tenants/placed/plugins",
+            &tenant.admin_token,
+            json!({ "id": "rec", "activate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(a.get(ping, &tenant.admin_token).await.0, StatusCode::OK);
+    // B fetches the package from the registry and starts its own copy.
+    let took = holds_within(Duration::from_secs(30), async || {
+        b.get(ping, &tenant.admin_token).await.0 == StatusCode::OK
+    })
+    .await;
+    assert!(took.is_some(), "B never ran its copy of the backend");
+    let b_state = b.api.state();
+    let a_state = a.api.state();
+    let (b_copy, a_copy) = (
+        b_state.plugins.targets.get("placed", "rec").expect("B's copy"),
+        a_state.plugins.targets.get("placed", "rec").expect("A's copy"),
+    );
+    assert_ne!(b_copy.address, a_copy.address, "two copies, one per replica");
+
+    // Workspaces made through both replicas: each event reaches one copy, once.
+    for (i, core) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let (status, body) = core
+            .post(
+                "/api/v1/tenants/placed/workspaces",
+                &tenant.admin_token,
+                json!({ "slug": format!("ws-{i}"), "name": format!("WS {i}") }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let recorded = || {
+        let mut ids = common::registry::recording_events(a.dir.path());
+        ids.extend(common::registry::recording_events(b.dir.path()));
+        ids
+    };
+    let took = holds_within(Duration::from_secs(20), async || recorded().len() >= 4).await;
+    assert!(took.is_some(), "events recorded: {:?}", recorded());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut ids = recorded();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((total, ids.len()), (4, 4), "each event once: {ids:?}");
+
+    // Deactivated on A: B refuses within a second and stops its copy.
+    let (status, body) = a
+        .post(
+            "/api/v1/tenants/placed/plugins/rec/deactivate",
+            &tenant.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let took = holds_within(Duration::from_secs(1), async || {
+        b.get(ping, &tenant.admin_token).await.0 == StatusCode::SERVICE_UNAVAILABLE
+            && b_state.plugins.targets.get("placed", "rec").is_none()
+    })
+    .await;
+    assert!(took.is_some(), "the deactivation did not reach B within 1 s");
 }

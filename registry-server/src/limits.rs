@@ -1,7 +1,7 @@
-//! Rate limits kept in this process's memory (per replica; the publish limit is in the
-//! database, shared by every replica): password attempts per account and per address,
-//! anonymous requests per address, and the window in which one address's downloads of a
-//! version count once.
+//! Rate limits: password attempts per account and per address (counted in the database, so on
+//! every replica, like the publish limit); anonymous requests per address and the window in
+//! which one address's downloads of a version count once (in this process's memory: per
+//! replica).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -9,16 +9,19 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use plexica_server::ratelimit::{RateLimit, RateLimiter, Refused, take_from_address};
+use plexica_server::ratelimit::{
+    RateLimit, RateLimiter, Refused, SharedRateLimiter, take_from_address,
+};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
+use crate::storage::MetadataStore;
 use crate::state::{AppState, LimitsConfig};
 
 /// The limiters of one process.
 #[derive(Debug)]
 pub struct Limits {
-    password_per_account: RateLimiter,
-    password_per_address: RateLimiter,
+    password_per_account: SharedRateLimiter,
+    password_per_address: SharedRateLimiter,
     per_address: Option<RateLimiter>,
     // A limit of one per window: the first download of a version from an address passes.
     downloads: RateLimiter,
@@ -28,8 +31,14 @@ impl Limits {
     /// Limiters applying `config`.
     pub fn new(config: &LimitsConfig) -> Self {
         Self {
-            password_per_account: RateLimiter::new(config.password_per_account),
-            password_per_address: RateLimiter::new(config.password_per_address),
+            password_per_account: SharedRateLimiter::new(
+                "password-account",
+                config.password_per_account,
+            ),
+            password_per_address: SharedRateLimiter::new(
+                "password-address",
+                config.password_per_address,
+            ),
             per_address: config.per_address.map(RateLimiter::new),
             downloads: RateLimiter::new(RateLimit {
                 burst: 1,
@@ -39,14 +48,28 @@ impl Limits {
     }
 
     /// Takes one password attempt naming `account` from `address`, before any hashing.
-    pub fn password(&self, account: &str, address: Option<IpAddr>) -> Result<(), Refused> {
-        self.password_per_account
-            .take(account, "too many password attempts for this account")?;
+    pub async fn password(
+        &self,
+        meta: &dyn MetadataStore,
+        account: &str,
+        address: Option<IpAddr>,
+    ) -> ApiResult<()> {
+        let now = plexica_sdk::api::time::now_ms();
+        meta.take_shared_limit(
+            &self.password_per_account,
+            account,
+            now,
+            "too many password attempts for this account",
+        )
+        .await??;
         if let Some(address) = address {
-            self.password_per_address.take(
+            meta.take_shared_limit(
+                &self.password_per_address,
                 &address.to_string(),
+                now,
                 "too many password attempts from your address",
-            )?;
+            )
+            .await??;
         }
         Ok(())
     }

@@ -1,8 +1,10 @@
 //! Keyed rate limits (GCRA: a burst, then a steady rate), in this process's memory.
 //!
-//! A limit is per replica: behind a load balancer spreading requests over `n` replicas, a key
-//! gets up to `n` times the rate. Limits that must hold across replicas (the registry's publish
-//! limit) live in the database instead.
+//! A [`RateLimiter`] is per replica: behind a load balancer spreading requests over `n`
+//! replicas, a key gets up to `n` times the rate (fine for flood control, which each replica
+//! does for itself). Limits that must hold across replicas (password attempts, the registry's
+//! publish limit) are a [`SharedRateLimiter`], whose state is a row per key in the database
+//! every replica uses.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -166,6 +168,80 @@ impl RateLimiter {
         }
         Ok(())
     }
+}
+
+/// One [`RateLimit`] per key, kept in the table `rate_limits (key TEXT PRIMARY KEY, tat BIGINT
+/// NOT NULL)` of a database shared by every replica, so that it holds across them. Each take
+/// is one atomic upsert (no lock held between statements), on SQLite and PostgreSQL alike.
+#[derive(Debug, Clone)]
+pub struct SharedRateLimiter {
+    limit: RateLimit,
+    /// What keys are prefixed with, so that several limits share the table.
+    name: &'static str,
+}
+
+impl SharedRateLimiter {
+    /// `limit` for keys named `name:…`.
+    pub fn new(name: &'static str, limit: RateLimit) -> Self {
+        Self { limit, name }
+    }
+
+    /// The limit it applies.
+    pub fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
+    /// Takes one request for `key` at `now_ms` (Unix ms); over the limit, refused as `what`.
+    pub async fn take(
+        &self,
+        pool: &sqlx::AnyPool,
+        key: &str,
+        now_ms: i64,
+        what: &'static str,
+    ) -> Result<Result<(), Refused>, sqlx::Error> {
+        let interval = i64::try_from(self.limit.interval.as_millis()).unwrap_or(i64::MAX);
+        let tolerance = interval.saturating_mul(i64::from(self.limit.burst) - 1);
+        let key = format!("{}:{key}", self.name);
+        // GCRA: the key's theoretical arrival time moves one interval on; refused (no row
+        // returned, nothing written) when it is further ahead of now than the burst allows.
+        let taken: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO rate_limits (key, tat) VALUES ($1, $2 + $3) \
+             ON CONFLICT (key) DO UPDATE SET \
+             tat = (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 \
+             WHERE rate_limits.tat - $2 <= $4 \
+             RETURNING tat",
+        )
+        .bind(&key)
+        .bind(now_ms)
+        .bind(interval)
+        .bind(tolerance)
+        .fetch_optional(pool)
+        .await?;
+        if taken.is_some() {
+            return Ok(Ok(()));
+        }
+        let tat: Option<i64> = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE key = $1")
+            .bind(&key)
+            .fetch_optional(pool)
+            .await?;
+        let wait = tat.unwrap_or(now_ms).saturating_sub(now_ms).saturating_sub(tolerance);
+        Ok(Err(Refused {
+            what,
+            retry_after: retry_after_seconds(Duration::from_millis(
+                u64::try_from(wait).unwrap_or(0),
+            )),
+        }))
+    }
+}
+
+/// Forgets the keys of every [`SharedRateLimiter`] whose allowance is whole again at `now_ms`
+/// (a key without a row is one with its full burst); returns how many.
+pub async fn prune_shared(pool: &sqlx::AnyPool, now_ms: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM rate_limits WHERE tat <= $1")
+        .bind(now_ms)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 /// A request over a limit: what the client is told, and how long it should wait.

@@ -415,6 +415,7 @@ async fn migrate(
             }
             continue;
         }
+        tracing::debug!(plugin = %id, migration = %name, "running a plugin migration");
         let created = space.run_migration(tx, &sql).await.map_err(|e| {
             let (code, reason) = match e {
                 DbError::Refused(tried) => (
@@ -632,10 +633,12 @@ async fn subscribe(
     record: &InstallRecord,
     endpoint: runtime::Endpoint,
 ) -> ApiResult<()> {
-    state
-        .plugins
-        .targets
-        .insert(tenant, &record.plugin_id, endpoint.clone());
+    state.plugins.targets.insert(
+        tenant,
+        &record.plugin_id,
+        &record.version.to_string(),
+        endpoint.clone(),
+    );
     let subscription = Subscription {
         tenant: tenant.to_owned(),
         plugin_id: record.plugin_id.clone(),
@@ -1202,7 +1205,7 @@ pub async fn reconcile(state: &AppState) {
         };
         for record in records.iter().filter(|r| r.state == PluginState::Active) {
             let started = match start_backend(state, &tenant, record).await {
-                Ok(Some(endpoint)) => subscribe(state, &tenant, record, endpoint).await,
+                Ok(Some(endpoint)) => adopt(state, &tenant, record, endpoint).await,
                 Ok(None) => Ok(()),
                 Err(e) => Err(e),
             };
@@ -1230,5 +1233,74 @@ pub async fn reconcile(state: &AppState) {
                 }
             }
         }
+    }
+}
+
+/// This replica's copy of `record`'s backend serves `tenant` at `endpoint`. The subscription
+/// is recorded only where none is: recording it anew would open a new JetStream consumer and
+/// drop what the old one held, and deliveries go to each replica's own copy anyway
+/// ([`crate::gateway::Targets::route`]).
+async fn adopt(
+    state: &AppState,
+    tenant: &str,
+    record: &InstallRecord,
+    endpoint: runtime::Endpoint,
+) -> ApiResult<()> {
+    let recorded = state
+        .core
+        .subscriptions(tenant)
+        .await?
+        .iter()
+        .any(|s| s.plugin_id == record.plugin_id);
+    if !recorded {
+        return subscribe(state, tenant, record, endpoint).await;
+    }
+    state.plugins.targets.insert(
+        tenant,
+        &record.plugin_id,
+        &record.version.to_string(),
+        endpoint,
+    );
+    Ok(())
+}
+
+/// Another replica changed `plugin`'s install in `tenant`: this replica runs its backend if
+/// and only if it is active, at the installed version. Hooks ran where the change was made,
+/// and what is shared (install record, subscription) is left as that replica wrote it.
+pub async fn converge(state: &AppState, tenant: &str, plugin: &str) {
+    let Ok(slug) = TenantSlug::parse(tenant) else {
+        return;
+    };
+    let _guard = state.plugins.lock(tenant).await;
+    let record = match state.tenant_dbs.get(&slug).await {
+        Ok(db) => db.plugin_install(plugin).await,
+        Err(e) => Err(e),
+    };
+    let wanted = match record {
+        Ok(record) => record.filter(|r| r.state == PluginState::Active),
+        Err(e) => {
+            tracing::warn!(%tenant, %plugin, error = %e, "cannot read a changed install");
+            return;
+        }
+    };
+    let running = state.plugins.targets.running(tenant, plugin).map(|(v, _)| v);
+    let wanted_version = wanted.as_ref().map(|r| r.version.to_string());
+    if running == wanted_version {
+        return;
+    }
+    if let Some(version) = running {
+        state.plugins.targets.remove(tenant, plugin);
+        state.plugins.runtime.stop(plugin, &version, tenant).await;
+    }
+    let Some(record) = wanted else {
+        return;
+    };
+    let started = match start_backend(state, tenant, &record).await {
+        Ok(Some(endpoint)) => adopt(state, tenant, &record, endpoint).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = started {
+        tracing::warn!(%tenant, %plugin, error = %e.message, "cannot run this replica's copy of an active plugin");
     }
 }

@@ -108,14 +108,8 @@ pub async fn login(
     let account = format!("{}/{email}", request.tenant.as_deref().unwrap_or(""));
     state
         .limits
-        .login_per_account
-        .take(&account, "too many login attempts")?;
-    if let Some(addr) = addr {
-        state
-            .limits
-            .login_per_address
-            .take(&addr.ip().to_string(), "too many login attempts")?;
-    }
+        .login(&state.core, &account, addr.map(|a| a.ip()))
+        .await?;
     let (user_id, hash, tenant) = match &request.tenant {
         None => {
             let user = if email == SUPER_ADMIN_EMAIL {

@@ -244,3 +244,84 @@ pub fn borrowed(files: &[(String, String)]) -> Vec<(&str, &str)> {
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect()
 }
+
+/// The backend of [`recording_plugin`]: answers its health route and every GET with `ok`, and
+/// appends the id of every event pushed to it (one, or a batch) to `events.log` in its working
+/// directory.
+const RECORDING_BACKEND: &str = r#"#!/usr/bin/python3
+import json, os, socketserver
+from http.server import BaseHTTPRequestHandler
+
+class Backend(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        answer = b""
+        if self.path.startswith("/_plexica/events"):
+            events = json.loads(body or b"null")
+            batch = isinstance(events, list)
+            events = events if batch else [events]
+            with open("events.log", "a") as log:
+                for event in events:
+                    log.write(event["id"] + "\n")
+            if batch:
+                answer = json.dumps({"handled": len(events)}).encode()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(answer)
+    def log_message(self, *args):
+        pass
+
+listen = os.environ["PLEXICA_PLUGIN_LISTEN"]
+if listen.startswith("unix:"):
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+    Server(listen[len("unix:"):], Backend).serve_forever()
+else:
+    class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+    host, port = listen.rsplit(":", 1)
+    Server((host, int(port)), Backend).serve_forever()
+"#;
+
+/// Plugin `id@1.0.0` with a Python backend that records the events pushed to it (see
+/// [`recording_events`]), subscribed to `core.workspace.*`, offering service `{id}.api` with
+/// `GET /ping` to any tenant user.
+pub fn recording_plugin(id: &str) -> Vec<(String, String)> {
+    let text = manifest(id, "1.0.0", "")
+        + &format!(
+            "[backend]\nentry = \"bin/{id}\"\n\
+             [events]\nsubscribes = [\"core.workspace.*\"]\n\
+             [[services]]\nname = \"{id}.api\"\nversion = \"1.0.0\"\n\
+             [[services.endpoints]]\nmethod = \"GET\"\npath = \"/ping\"\n"
+        );
+    vec![
+        ("plexica.toml".into(), text),
+        (format!("bin/{id}"), RECORDING_BACKEND.into()),
+    ]
+}
+
+/// The event ids every copy of a [`recording_plugin`] backend under `root` recorded.
+pub fn recording_events(root: &std::path::Path) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.file_name().is_some_and(|n| n == "events.log") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                ids.extend(text.lines().map(str::to_owned));
+            }
+        }
+    }
+    ids
+}

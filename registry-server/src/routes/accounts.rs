@@ -111,7 +111,10 @@ pub(crate) async fn sign_in(
     if !valid_username(&request.username) || request.password.len() > MAX_PASSWORD_BYTES {
         return Err(wrong());
     }
-    state.limits.password(&request.username, address)?;
+    state
+        .limits
+        .password(state.meta.as_ref(), &request.username, address)
+        .await?;
     let user = state.meta.user_by_name(&request.username).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     if !verify_password(request.password, hash).await {
@@ -225,7 +228,10 @@ pub async fn create_user(
         return create_account(&state, request).await;
     }
     check_new_account(&request)?;
-    state.limits.password(&request.username, address)?;
+    state
+        .limits
+        .password(state.meta.as_ref(), &request.username, address)
+        .await?;
     if request.admin {
         return Err(ApiError::forbidden(
             "FORBIDDEN",

@@ -329,6 +329,15 @@ pub trait MetadataStore: Send + Sync {
         interval_ms: i64,
         burst: i64,
     ) -> StorageResult<Result<(), i64>>;
+    /// Takes one request for `key` from `limiter`, counted in this database (so on every
+    /// replica using it); over the limit, refused as `what`.
+    async fn take_shared_limit(
+        &self,
+        limiter: &plexica_server::ratelimit::SharedRateLimiter,
+        key: &str,
+        now: i64,
+        what: &'static str,
+    ) -> StorageResult<Result<(), plexica_server::ratelimit::Refused>>;
     /// Gives back a slot taken by [`MetadataStore::take_publish_slot`] for a publish that
     /// failed: only versions that were published count against the limit.
     async fn refund_publish_slot(&self, user_id: i64, interval_ms: i64) -> StorageResult<()>;
@@ -418,8 +427,9 @@ pub trait MetadataStore: Send + Sync {
     async fn key_holder(&self, key_id: &str) -> StorageResult<Option<KeyHolder>>;
     /// The plugins a user owns, by id.
     async fn plugins_owned_by(&self, user_id: i64) -> StorageResult<Vec<PluginRecord>>;
-    /// Deletes up to `batch` tokens expired or revoked before `before`, and up to `batch`
-    /// invites expired or used before it; returns how many rows went.
+    /// Deletes up to `batch` tokens expired or revoked before `before`, up to `batch` invites
+    /// expired or used before it, and the shared rate-limit rows whose allowance is whole
+    /// again; returns how many rows went.
     async fn prune_credentials(&self, before: i64, batch: i64) -> StorageResult<u64>;
 }
 

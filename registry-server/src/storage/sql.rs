@@ -524,6 +524,16 @@ impl MetadataStore for SqlStore {
         Ok(Ok(()))
     }
 
+    async fn take_shared_limit(
+        &self,
+        limiter: &plexica_server::ratelimit::SharedRateLimiter,
+        key: &str,
+        now: i64,
+        what: &'static str,
+    ) -> StorageResult<Result<(), plexica_server::ratelimit::Refused>> {
+        Ok(limiter.take(&self.pool, key, now, what).await?)
+    }
+
     async fn refund_publish_slot(&self, user_id: i64, interval_ms: i64) -> StorageResult<()> {
         sqlx::query("UPDATE publish_limits SET tat = tat - $1 WHERE user_id = $2")
             .bind(interval_ms)
@@ -1101,6 +1111,8 @@ impl MetadataStore for SqlStore {
                 .await?
                 .rows_affected();
         }
+        let now = plexica_sdk::api::time::now_ms();
+        deleted += plexica_server::ratelimit::prune_shared(&self.pool, now).await?;
         Ok(deleted)
     }
 }
