@@ -814,6 +814,36 @@ on_both_backends!(
     }
 );
 
+/// Login attempts are counted in the database: behind a load balancer, an attacker spreading
+/// guesses over two replicas gets the same three as against one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_rate_limit_holds_across_replicas() {
+    let limited = |c: &mut plexica_core_api::Config| {
+        c.limits.login_per_account = RateLimit::per_minute(1, 3);
+    };
+    let Some(a) = common::TestCore::start_with(common::Backend::Postgres, limited).await else {
+        return;
+    };
+    let b = a.replica(limited).await;
+    // The fixture signs the tenant's admin in once (through A); two wrong guesses follow, one
+    // through each replica: three in all, where each replica alone has seen at most two.
+    let t = a.tenant("alpha").await;
+    for (i, replica) in [&b, &a].into_iter().enumerate() {
+        let (status, body) = replica
+            .login_pair(Some("alpha"), &t.admin_email, "wrong-password")
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}: {body}");
+    }
+    let (status, body) = b
+        .login_pair(Some("alpha"), &t.admin_email, &t.admin_password)
+        .await;
+    assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    let (status, body) = a
+        .login_pair(Some("alpha"), &t.admin_email, &t.admin_password)
+        .await;
+    assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+}
+
 on_both_backends!(passwords_are_argon2id, |core| {
     let a = core.tenant("alpha").await;
     let hash = core.stored_password_hash("alpha", &a.admin_email).await;

@@ -452,3 +452,37 @@ async fn dead_tokens_and_invites_are_pruned_and_live_ones_kept() {
         assert_eq!(store.prune_credentials(now, 1000).await.expect("prune"), 0);
     }
 }
+
+/// Password attempts are counted in the database: two replicas behind a load balancer share
+/// one allowance per account, so spreading guesses over them gains nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_limit_holds_across_replicas() {
+    let limited = |c: &mut Config| {
+        c.limits.password_per_account = RateLimit::per_minute(1, 4);
+    };
+    let Some(a) = TestRegistry::start_with(common::Backend::Postgres, limited).await else {
+        return;
+    };
+    let shared = a.database_url.clone();
+    let b = TestRegistry::start_with(common::Backend::Postgres, move |c| {
+        limited(c);
+        c.database_url = shared;
+    })
+    .await
+    .expect("second replica");
+    // One sign-in (through A) at set-up, then three wrong guesses spread over both replicas.
+    a.publisher("ada").await;
+    for (i, replica) in [&b, &a, &b].into_iter().enumerate() {
+        let (status, _, body) = send(token_request(replica, "ada", "wrong password!!")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {i}: {body}");
+    }
+    for replica in [&a, &b] {
+        let (status, _, body) =
+            send(token_request(replica, "ada", "a long enough password")).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
+            "{body}"
+        );
+    }
+}
