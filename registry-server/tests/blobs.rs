@@ -12,6 +12,7 @@ use plexica_registry::BlobConfig;
 use plexica_registry::storage::BlobStore;
 use plexica_registry::storage::blobs::{LocalBlobs, ObjectBlobs, S3Config};
 use plexica_sdk::package::sha256_hex;
+use plexica_testkit::services::Moto;
 use reqwest::StatusCode;
 
 async fn blob_store_contract(store: &dyn BlobStore) {
@@ -53,56 +54,12 @@ async fn local_blob_store_keeps_the_contract() {
     );
 }
 
-/// A `moto_server` on a free loopback port, stopped on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn moto() -> Option<Moto> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let child = match Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(_) if std::env::var_os("CI").is_none() => {
-            println!("skipped: moto_server is not installed (pip install 'moto[server]')");
-            return None;
-        }
-        Err(e) => panic!("CI must provide moto_server: {e}"),
-    };
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let moto = Moto { child, endpoint };
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(&moto.endpoint).send().await.is_ok() {
-            return Some(moto);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("moto_server did not start");
+    Moto::start().await
 }
 
 async fn bucket(moto: &Moto, name: &str) -> S3Config {
-    let response = reqwest::Client::new()
-        .put(format!("{}/{name}", moto.endpoint))
-        .send()
-        .await
-        .expect("create bucket");
-    assert!(response.status().is_success(), "{}", response.status());
+    moto.bucket(name).await;
     S3Config {
         bucket: name.to_owned(),
         endpoint: Some(moto.endpoint.clone()),

@@ -10,6 +10,8 @@ pub mod faults;
 pub mod load;
 #[cfg(feature = "load")]
 pub mod registry;
+#[cfg(feature = "services")]
+pub mod services;
 
 /// Which database backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,8 @@
 //! - `no_new_privs` (set by Landlock's restriction), so that nothing it executes gains
 //!   privileges;
 //! - resource limits: address space, open files, CPU time, processes;
+//! - `SIGKILL` when the core API that started it dies, however it died (no orphan keeps
+//!   serving after a crash);
 //! - with [`SandboxConfig::plugin_user`] (`--plugin-user`), another, unprivileged account:
 //!   its uid and gid, no supplementary group (a core running as root otherwise lends plugins
 //!   root's capabilities, which Landlock does not take away).
@@ -214,11 +216,21 @@ impl Confinement {
         let own_user = config.plugin_user.is_some();
         let allow_unsandboxed = config.allow_unsandboxed;
         let ruleset = Mutex::new(Some(ruleset));
+        let parent = rustix::process::getpid();
         // SAFETY: the closure runs in the child after `fork`: it only takes the ruleset
-        // prepared above (an uncontended lock) and makes system calls (setrlimit, prctl,
-        // landlock_restrict_self); it allocates only to report an error.
+        // prepared above (an uncontended lock) and makes system calls (prctl, getppid,
+        // setrlimit, landlock_restrict_self); it allocates only to report an error.
         unsafe {
             command.pre_exec(move || {
+                // A core API killed outright (SIGKILL, OOM) takes its plugins with it rather
+                // than leaving orphans serving with its tokens; checked again in case it
+                // died before the signal was asked for.
+                rustix::process::set_parent_process_death_signal(Some(
+                    rustix::process::Signal::KILL,
+                ))?;
+                if rustix::process::getppid() != Some(parent) {
+                    return Err(std::io::Error::other("the core API is gone"));
+                }
                 set_limits(limits, own_user)?;
                 let taken = ruleset
                     .lock()

@@ -10,6 +10,7 @@ use tempfile::TempDir;
 
 pub use plexica_testkit::Backend;
 
+pub mod binary;
 pub mod plugin;
 pub mod registry;
 

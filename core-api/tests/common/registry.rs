@@ -246,8 +246,8 @@ pub fn borrowed(files: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 /// The backend of [`recording_plugin`]: answers its health route and every GET with `ok`, and
-/// appends the id of every event pushed to it (one, or a batch) to `events.log` in its working
-/// directory.
+/// appends a line `ID TYPE SLUG` for every event pushed to it (one, or a batch) to `events.log`
+/// in its working directory.
 const RECORDING_BACKEND: &str = r#"#!/usr/bin/python3
 import json, os, socketserver
 from http.server import BaseHTTPRequestHandler
@@ -266,7 +266,8 @@ class Backend(BaseHTTPRequestHandler):
             events = events if batch else [events]
             with open("events.log", "a") as log:
                 for event in events:
-                    log.write(event["id"] + "\n")
+                    slug = (event.get("data") or {}).get("slug", "-")
+                    log.write("%s %s %s\n" % (event["id"], event["type"], slug))
             if batch:
                 answer = json.dumps({"handled": len(events)}).encode()
         self.send_response(200)
@@ -305,7 +306,8 @@ pub fn recording_plugin(id: &str) -> Vec<(String, String)> {
     ]
 }
 
-/// The event ids every copy of a [`recording_plugin`] backend under `root` recorded.
+/// The lines (`ID TYPE SLUG`) every copy of a [`recording_plugin`] backend under `root`
+/// recorded, one per event pushed.
 pub fn recording_events(root: &std::path::Path) -> Vec<String> {
     let mut ids = Vec::new();
     let mut dirs = vec![root.to_path_buf()];

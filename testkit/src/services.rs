@@ -1,0 +1,140 @@
+//! Programs the tests start beside the servers, each on free loopback ports and stopped on
+//! drop: an S3-compatible store ([`Moto`], `moto_server`) and a load balancer ([`Haproxy`],
+//! Debian's `haproxy`). Without the program a test is skipped (one line says so) outside CI,
+//! and fails in CI, whose `.ci/run` installs both.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A free loopback port (bound, then released for the program that takes it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Starts `command`, or `None` when its program is not installed and this is not CI.
+fn start(mut command: Command, program: &str, install: &str) -> Option<Child> {
+    match command.stdin(Stdio::null()).spawn() {
+        Ok(child) => Some(child),
+        Err(_) if std::env::var_os("CI").is_none() => {
+            println!("skipped: {program} is not installed ({install})");
+            None
+        }
+        Err(e) => panic!("CI must provide {program}: {e}"),
+    }
+}
+
+/// Waits until `url` answers anything.
+async fn answers(url: &str, what: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(url).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not start");
+}
+
+/// A `moto_server`: S3's API in memory.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    /// Starts one; `None` when `moto_server` is not installed (outside CI).
+    pub async fn start() -> Option<Self> {
+        let port = free_port();
+        let mut command = Command::new("moto_server");
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = start(command, "moto_server", "pip install 'moto[server]'")?;
+        let moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        answers(&moto.endpoint, "moto_server").await;
+        Some(moto)
+    }
+
+    /// Creates bucket `name`.
+    pub async fn bucket(&self, name: &str) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/{name}", self.endpoint))
+            .send()
+            .await
+            .expect("create bucket");
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+}
+
+/// An HAProxy in HTTP mode: one frontend per group of servers, round robin over the servers
+/// that pass their health check (`GET /health/ready` every 200 ms; two failures take a server
+/// out, two successes bring it back). A request that cannot connect is sent to another server.
+pub struct Haproxy {
+    child: Child,
+    /// Keeps the configuration file for as long as HAProxy runs.
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Haproxy {
+    /// Starts one with a frontend per `(name, servers)` (servers as `host:port`); returns it
+    /// and each frontend's `http://127.0.0.1:PORT`, in order. `None` when `haproxy` is not
+    /// installed (outside CI).
+    pub async fn start(groups: &[(&str, Vec<String>)]) -> Option<(Self, Vec<String>)> {
+        let mut config = String::from(
+            "global\n  maxconn 4096\n\
+             defaults\n  mode http\n  timeout connect 1s\n  timeout client 30s\n\
+             \x20 timeout server 30s\n  retries 3\n  option redispatch\n\
+             \x20 default-server inter 200ms fall 2 rise 2\n",
+        );
+        let mut urls = Vec::new();
+        for (name, servers) in groups {
+            let port = free_port();
+            urls.push(format!("http://127.0.0.1:{port}"));
+            config.push_str(&format!(
+                "frontend {name}\n  bind 127.0.0.1:{port}\n  default_backend {name}_servers\n\
+                 backend {name}_servers\n  balance roundrobin\n  option httpchk GET /health/ready\n"
+            ));
+            for (i, server) in servers.iter().enumerate() {
+                config.push_str(&format!("  server {name}{i} {server} check\n"));
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("haproxy.cfg");
+        std::fs::write(&file, config).expect("write haproxy.cfg");
+        let mut command = Command::new("haproxy");
+        command
+            .arg("-db")
+            .arg("-f")
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = start(command, "haproxy", "apt-get install haproxy")?;
+        let haproxy = Self { child, _dir: dir };
+        for url in &urls {
+            answers(url, "haproxy").await;
+        }
+        Some((haproxy, urls))
+    }
+}
