@@ -470,13 +470,27 @@ async fn committed_events_survive_a_sigkill_nats() {
 }
 
 /// `plexica-core-api backup` while the server runs, `restore` into a fresh data directory: a
-/// server started there serves the same tenants, users and workspaces, and the same logins.
+/// server started there serves the same tenants, users, workspaces and plugins (its backend
+/// running again from the restored package, the registry gone), and the same logins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
-    let core = common::TestCore::start_with(Backend::Sqlite, |_| {})
+    let (core, registry) = common::registry::platform(Backend::Sqlite, |_| {})
         .await
         .expect("starts");
     let tenant = core.tenant("kept").await;
+    registry
+        .publish_files(&common::registry::borrowed(
+            &common::registry::recording_plugin("rec"),
+        ))
+        .await;
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/kept/plugins",
+            &tenant.admin_token,
+            json!({ "id": "rec", "activate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, _) = core
         .post(
             "/api/v1/tenants/kept/workspaces",
@@ -519,6 +533,8 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
     let into_occupied = run(fresh.path(), "restore", "--from", &to);
     assert!(!into_occupied.status.success(), "never over existing data");
 
+    // Nothing can be downloaded again: the plugin must come from the backup.
+    drop(registry);
     let copy = common::TestCore::start_on(fresh, |_| {}).await;
     let token = copy
         .login(Some("kept"), &tenant.admin_email, &tenant.admin_password)
@@ -529,6 +545,14 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
     let (status, users) = copy.get("/api/v1/tenants/kept/users", &token).await;
     assert_eq!(status, StatusCode::OK, "{users}");
     assert!(users.to_string().contains("grace@kept.test"), "{users}");
+    let (status, plugins) = copy.get("/api/v1/tenants/kept/plugins", &token).await;
+    assert_eq!(status, StatusCode::OK, "{plugins}");
+    assert_eq!(plugins[0]["id"], "rec", "{plugins}");
+    assert_eq!(plugins[0]["state"], "ACTIVE", "{plugins}");
+    let (status, body) = copy
+        .get("/api/v1/tenants/kept/gateway/rec/rec.api/ping", &token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "the restored backend serves: {body}");
     let member = copy
         .login(Some("kept"), "grace@kept.test", "password-123")
         .await;

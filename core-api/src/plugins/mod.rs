@@ -481,22 +481,33 @@ async fn start_backend(
     let dir = state.plugins.packages.unpacked_dir(id, &version);
     let marker = tokio::fs::read_to_string(dir.join(".plexica-digest")).await;
     if !marker.is_ok_and(|d| d == record.digest) {
-        // Not unpacked here (another replica installed it, or the cache was cleared).
-        let registry = state.plugins.registry()?;
-        let line = IndexLine {
-            id: id.clone(),
-            version: version.clone(),
-            digest: record.digest.clone(),
-            yanked: false,
-            dependencies: BTreeMap::new(),
-            plexica: None,
-        };
-        let bytes = state.plugins.packages.fetch(registry, &line).await?;
-        let verified = state
+        // Not unpacked here (another replica installed it, a backup was restored, or the
+        // directory was cleared): from the package cache, else from the registry.
+        let cached = state
             .plugins
             .packages
-            .verify(registry, id, &version, bytes)
-            .await?;
+            .cached(id, &version, &record.digest)
+            .await;
+        let verified = match cached {
+            Some(verified) => verified,
+            None => {
+                let registry = state.plugins.registry()?;
+                let line = IndexLine {
+                    id: id.clone(),
+                    version: version.clone(),
+                    digest: record.digest.clone(),
+                    yanked: false,
+                    dependencies: BTreeMap::new(),
+                    plexica: None,
+                };
+                let bytes = state.plugins.packages.fetch(registry, &line).await?;
+                state
+                    .plugins
+                    .packages
+                    .verify(registry, id, &version, bytes)
+                    .await?
+            }
+        };
         state.plugins.packages.unpack(&verified).await?;
     }
     let spec = RunSpec {

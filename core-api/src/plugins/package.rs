@@ -254,6 +254,19 @@ impl PackageStore {
         })
     }
 
+    /// The package of `id@version` with `digest` from the local cache, if it is there. Its
+    /// bytes are those verified, signature included, when it was installed (the digest
+    /// recorded then binds them), so only its structure is checked again: a restored backup,
+    /// or a replica restarting, runs its backends without the registry.
+    pub async fn cached(&self, id: &str, version: &str, digest: &str) -> Option<VerifiedPackage> {
+        let bytes = tokio::fs::read(self.cached_path(digest)).await.ok()?;
+        if sha256_hex(&bytes) != digest {
+            return None;
+        }
+        let package = self.accept_unsigned(id, bytes).ok()?;
+        (package.manifest.plugin.version.to_string() == version).then_some(package)
+    }
+
     /// Unpacks `verified` (once per version) and returns the directory.
     pub async fn unpack(&self, verified: &VerifiedPackage) -> Result<PathBuf, ApiError> {
         let m = &verified.manifest.plugin;
