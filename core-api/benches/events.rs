@@ -21,6 +21,12 @@
 //! than one measures the delivery pipeline beyond what one-event commits reach on the disk);
 //! `PLEXICA_BENCH_EMBEDDED_RATES` / `PLEXICA_BENCH_NATS_RATES` (comma-separated, defaults
 //! `3000` and `10000`) the offered rates; `PLEXICA_BENCH_TENANTS` (default 4) the tenants.
+//!
+//! The soak (issue 22): `PLEXICA_BENCH_SOAK_RETENTION_SECONDS=N` keeps relayed events N seconds
+//! (pruned every N/4) and reports, every minute, the size of the databases' files and the
+//! outbox rows left: with 3,600,000 events in all (an hour at 1,000/s, or
+//! `PLEXICA_BENCH_EVENT_SECONDS=600 PLEXICA_BENCH_EMBEDDED_RATES=6000
+//! PLEXICA_BENCH_EVENTS_PER_COMMIT=10`), the size must level off rather than grow.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -46,6 +52,9 @@ const PRODUCERS_PER_TENANT: usize = 1;
 static COMMITTED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 /// When the handler was entered for each event, µs since the epoch, by event number.
 static ENTERED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+/// When each event appeared on its NATS subject (JetStream runs), µs since the epoch, by
+/// event number: splits commit → handler into relay and delivery.
+static RELAYED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 /// Ids of handled events, to count duplicates and losses.
 static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 static DUPLICATES: AtomicUsize = AtomicUsize::new(0);
@@ -156,6 +165,7 @@ async fn run(
     let total = usize::try_from(rate * seconds).unwrap_or(usize::MAX);
     *COMMITTED.lock().unwrap_or_else(|e| e.into_inner()) = vec![0; total];
     *ENTERED.lock().unwrap_or_else(|e| e.into_inner()) = vec![0; total];
+    *RELAYED.lock().unwrap_or_else(|e| e.into_inner()) = vec![0; total];
     *SEEN.lock().unwrap_or_else(|e| e.into_inner()) = Some(HashSet::new());
     DUPLICATES.store(0, Ordering::Relaxed);
 
@@ -164,6 +174,14 @@ async fn run(
     config.key_encryption =
         plexica_core_api::auth::sealing::KeySource::File(dir.path().join("kek"));
     config.nats_url = nats.map(str::to_owned);
+    let soak = std::env::var("PLEXICA_BENCH_SOAK_RETENTION_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    if let Some(keep) = soak {
+        config.retention.events = keep;
+        config.retention.interval = (keep / 4).max(Duration::from_secs(1));
+    }
     let (api, _) = CoreApi::open(config, Some(PASSWORD.to_owned()))
         .await
         .expect("core API");
@@ -230,6 +248,10 @@ async fn run(
     }))
     .await;
 
+    let watcher = match nats {
+        Some(url) => Some(watch_subjects(url, &slugs).await),
+        None => None,
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -258,6 +280,30 @@ async fn run(
             deepest
         })
     };
+    let sizes = soak.map(|_| {
+        let (dbs, sampling, root) = (dbs.clone(), sampling.clone(), dir.path().to_path_buf());
+        let next = next.clone();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut last = Instant::now();
+            while sampling.load(Ordering::Relaxed) {
+                if samples.is_empty() || last.elapsed() >= Duration::from_secs(60) {
+                    last = Instant::now();
+                    let mut rows = 0;
+                    for db in &dbs {
+                        rows += sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox")
+                            .fetch_one(db.pool())
+                            .await
+                            .unwrap_or(0);
+                    }
+                    let committed = next.load(Ordering::Relaxed).min(total);
+                    samples.push((started.elapsed(), committed, database_bytes(&root), rows));
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            samples
+        })
+    });
     let cpu_before = cpu_seconds();
     let first_commit = now_us();
     let mut producers = tokio::task::JoinSet::new();
@@ -336,8 +382,98 @@ async fn run(
         DUPLICATES.load(Ordering::Relaxed),
         cpu * 100.0,
     );
+    if let Some(watcher) = watcher {
+        watcher.abort();
+        let relayed = RELAYED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let split = |from: &[u64], to: &[u64]| {
+            let mut spans: Vec<u64> = from
+                .iter()
+                .zip(to)
+                .filter(|(f, t)| **f > 0 && **t > 0)
+                .map(|(f, t)| t.saturating_sub(*f))
+                .collect();
+            spans.sort_unstable();
+            let at = |q: f64| {
+                spans
+                    .get(((spans.len().saturating_sub(1)) as f64 * q).round() as usize)
+                    .map_or(0.0, |us| *us as f64 / 1000.0)
+            };
+            format!("median {:.2} ms, p99 {:.2} ms", at(0.5), at(0.99))
+        };
+        println!(
+            "|   ↳ where the time goes | commit → on the NATS subject: {} | on the subject → handler: {} |||||||",
+            split(&committed, &relayed),
+            split(&relayed, &entered),
+        );
+    }
+    if let Some(sizes) = sizes {
+        println!();
+        println!("| after | events committed | database files | outbox rows |");
+        println!("|---|---|---|---|");
+        for (after, committed, bytes, rows) in sizes.await.unwrap_or_default() {
+            println!(
+                "| {} s | {committed} | {:.1} MiB | {rows} |",
+                after.as_secs(),
+                bytes as f64 / f64::from(1 << 20)
+            );
+        }
+        println!();
+    }
     stop.send(()).ok();
     plugin_stop.send(()).ok();
+}
+
+/// Notes when each event of `slugs` appears on its NATS subject (a plain subscription beside
+/// the stream's), in [`RELAYED`].
+async fn watch_subjects(url: &str, slugs: &[String]) -> tokio::task::JoinHandle<()> {
+    use futures_util::StreamExt;
+    let client = async_nats::connect(url).await.expect("NATS");
+    let mut subscriptions = Vec::new();
+    for slug in slugs {
+        subscriptions.push(
+            client
+                .subscribe(format!("plexica.{slug}.>"))
+                .await
+                .expect("subscribe"),
+        );
+    }
+    let mut all = futures_util::stream::select_all(subscriptions);
+    tokio::spawn(async move {
+        let _client = client;
+        while let Some(message) = all.next().await {
+            let seen = now_us();
+            let i = serde_json::from_slice::<serde_json::Value>(&message.payload)
+                .ok()
+                .and_then(|v| v["data"]["i"].as_u64())
+                .and_then(|i| usize::try_from(i).ok());
+            if let Some(i) = i {
+                let mut relayed = RELAYED.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(slot) = relayed.get_mut(i)
+                    && *slot == 0
+                {
+                    *slot = seen;
+                }
+            }
+        }
+    })
+}
+
+/// The bytes of every SQLite file (`*.db`, `*.db-wal`, `*.db-shm`) under `root`.
+fn database_bytes(root: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                dirs.push(path);
+            } else if path.to_string_lossy().contains(".db") {
+                total += meta.len();
+            }
+        }
+    }
+    total
 }
 
 /// CPU time this process has used (user + system), seconds, from `/proc/self/stat`.
