@@ -136,12 +136,12 @@ fn main() {
         let direct_url = direct_backend().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let address = platform_backend(dir.path()).await;
-        platform
-            .api
-            .state()
-            .plugins
-            .targets
-            .insert("bench", "crm", Endpoint::new(address, SECRET));
+        platform.api.state().plugins.targets.insert(
+            "bench",
+            "crm",
+            "1.0.0",
+            Endpoint::new(address, SECRET),
+        );
         let gateway_url = format!(
             "{}/api/v1/tenants/bench/gateway/crm/crm.contacts/contacts/42",
             platform.core

@@ -99,7 +99,8 @@ impl Targets {
 
     /// Where `plugin_id` serves `tenant`, if it does.
     pub fn get(&self, tenant: &str, plugin_id: &str) -> Option<Endpoint> {
-        self.running(tenant, plugin_id).map(|(_, endpoint)| endpoint)
+        self.running(tenant, plugin_id)
+            .map(|(_, endpoint)| endpoint)
     }
 
     /// The version of `plugin_id` serving `tenant` here and where, if one does.

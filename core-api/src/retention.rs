@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use plexica_sdk::api::time::now_ms;
 
-use crate::db::{DbError, DbResult};
 use crate::db::retention::prune_outbox;
+use crate::db::{DbError, DbResult};
 use crate::state::AppState;
 
 /// How long things are kept, and how often pruning runs.

@@ -192,7 +192,11 @@ async fn a_replica_killed_under_load_loses_nothing() {
     for replica in [&a, &b] {
         let deadline = Instant::now() + Duration::from_secs(30);
         while replica.get(&ping, &token).await.0 != StatusCode::OK {
-            assert!(Instant::now() < deadline, "{} never ran the backend", replica.url);
+            assert!(
+                Instant::now() < deadline,
+                "{} never ran the backend",
+                replica.url
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -272,7 +276,11 @@ async fn a_replica_killed_under_load_loses_nothing() {
         assert!(ok, "workspace w-{i}: {answer:?}");
     }
     for answer in &calls {
-        assert_eq!(answer.status, Some(StatusCode::OK), "plugin call: {answer:?}");
+        assert_eq!(
+            answer.status,
+            Some(StatusCode::OK),
+            "plugin call: {answer:?}"
+        );
     }
 
     // The survivor serves everything: every workspace is there, one more can be made.

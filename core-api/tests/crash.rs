@@ -552,7 +552,11 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
     let (status, body) = copy
         .get("/api/v1/tenants/kept/gateway/rec/rec.api/ping", &token)
         .await;
-    assert_eq!(status, StatusCode::OK, "the restored backend serves: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the restored backend serves: {body}"
+    );
     let member = copy
         .login(Some("kept"), "grace@kept.test", "password-123")
         .await;
@@ -599,7 +603,11 @@ async fn killed_mid_install(backend: Backend) {
         .publish_files(&common::registry::borrowed(&slow_plugin()))
         .await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let args = ["--registry-url", registry.url.as_str(), "--trust-registry-keys"];
+    let args = [
+        "--registry-url",
+        registry.url.as_str(),
+        "--trust-registry-keys",
+    ];
     let server = Server::start_with(dir.path(), database_url.as_deref(), &args).await;
     let admin = server.login(None, "admin", BOOTSTRAP_PASSWORD).await;
     let admin = admin["access_token"].as_str().expect("token").to_owned();
@@ -676,7 +684,11 @@ async fn killed_mid_install(backend: Backend) {
     let (status, body) = server
         .post(plugins, Some(&token), json!({ "id": "slow" }))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{backend:?}: the retry: {body}");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{backend:?}: the retry: {body}"
+    );
     assert_eq!(
         body["migrations"],
         json!(["0001_items.sql", "0002_fill.sql", "0003_done.sql"]),

@@ -227,11 +227,12 @@ async fn a_target_that_stops_answering_is_cut_off_fast_and_recovers() {
     .await;
     let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let backend = stuck_backend(healthy.clone()).await;
-    core.api
-        .state()
-        .plugins
-        .targets
-        .insert("acme", "crm", "1.0.0", Endpoint::new(backend, "unused"));
+    core.api.state().plugins.targets.insert(
+        "acme",
+        "crm",
+        "1.0.0",
+        Endpoint::new(backend, "unused"),
+    );
     let status_path = "/api/v1/tenants/acme/gateway/crm/crm.contacts/status";
     for _ in 0..plexica_core_api::gateway::BREAKER_THRESHOLD {
         let (status, body) = core.get(status_path, &t.admin_token).await;
@@ -374,11 +375,12 @@ async fn hostile_paths_are_refused_and_the_target_sees_exactly_the_checked_path(
     let admin = &t.admin_token;
     let (backend, seen) =
         recording_backend(|uri| Json(json!({ "uri": uri.to_string() })).into_response()).await;
-    core.api
-        .state()
-        .plugins
-        .targets
-        .insert("acme", "crm", "1.0.0", Endpoint::new(backend, "unused"));
+    core.api.state().plugins.targets.insert(
+        "acme",
+        "crm",
+        "1.0.0",
+        Endpoint::new(backend, "unused"),
+    );
     let gw = "/api/v1/tenants/acme/gateway/crm/crm.open";
 
     for hostile in [
@@ -528,11 +530,12 @@ const SAFE_HEADERS: &[(&str, &str)] = &[
 async fn a_targets_answer_keeps_only_headers_safe_for_the_core_apis_origin() {
     let (core, _registry, t) = with_active(OPEN, |_| {}).await;
     let (backend, seen) = recording_backend(hostile_answer).await;
-    core.api
-        .state()
-        .plugins
-        .targets
-        .insert("acme", "crm", "1.0.0", Endpoint::new(backend, "unused"));
+    core.api.state().plugins.targets.insert(
+        "acme",
+        "crm",
+        "1.0.0",
+        Endpoint::new(backend, "unused"),
+    );
     let gw = "/api/v1/tenants/acme/gateway/crm/crm.open";
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -340,11 +340,12 @@ on_both_backends_with_registry!(
         )
         .await;
         let (crm_url, seen) = recording_crm().await;
-        core.api
-            .state()
-            .plugins
-            .targets
-            .insert("acme", "crm", "1.0.0", Endpoint::new(crm_url, "unused"));
+        core.api.state().plugins.targets.insert(
+            "acme",
+            "crm",
+            "1.0.0",
+            Endpoint::new(crm_url, "unused"),
+        );
         let store = &core.api.state().core;
         let token = |id: &'static str| async move {
             store

@@ -1265,10 +1265,21 @@ async fn every_replica_runs_every_active_backend() {
     let b_state = b.api.state();
     let a_state = a.api.state();
     let (b_copy, a_copy) = (
-        b_state.plugins.targets.get("placed", "rec").expect("B's copy"),
-        a_state.plugins.targets.get("placed", "rec").expect("A's copy"),
+        b_state
+            .plugins
+            .targets
+            .get("placed", "rec")
+            .expect("B's copy"),
+        a_state
+            .plugins
+            .targets
+            .get("placed", "rec")
+            .expect("A's copy"),
     );
-    assert_ne!(b_copy.address, a_copy.address, "two copies, one per replica");
+    assert_ne!(
+        b_copy.address, a_copy.address,
+        "two copies, one per replica"
+    );
 
     // Workspaces made through both replicas: each event reaches one copy, once.
     for (i, core) in [&a, &b, &a, &b].into_iter().enumerate() {
@@ -1309,5 +1320,8 @@ async fn every_replica_runs_every_active_backend() {
             && b_state.plugins.targets.get("placed", "rec").is_none()
     })
     .await;
-    assert!(took.is_some(), "the deactivation did not reach B within 1 s");
+    assert!(
+        took.is_some(),
+        "the deactivation did not reach B within 1 s"
+    );
 }

@@ -14,8 +14,8 @@ use plexica_server::ratelimit::{
 };
 
 use crate::error::{ApiError, ApiResult};
-use crate::storage::MetadataStore;
 use crate::state::{AppState, LimitsConfig};
+use crate::storage::MetadataStore;
 
 /// The limiters of one process.
 #[derive(Debug)]

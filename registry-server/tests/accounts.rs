@@ -477,8 +477,7 @@ async fn password_limit_holds_across_replicas() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {i}: {body}");
     }
     for replica in [&a, &b] {
-        let (status, _, body) =
-            send(token_request(replica, "ada", "a long enough password")).await;
+        let (status, _, body) = send(token_request(replica, "ada", "a long enough password")).await;
         assert_eq!(
             (status, code(&body)),
             (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),

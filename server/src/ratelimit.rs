@@ -224,7 +224,10 @@ impl SharedRateLimiter {
             .bind(&key)
             .fetch_optional(pool)
             .await?;
-        let wait = tat.unwrap_or(now_ms).saturating_sub(now_ms).saturating_sub(tolerance);
+        let wait = tat
+            .unwrap_or(now_ms)
+            .saturating_sub(now_ms)
+            .saturating_sub(tolerance);
         Ok(Err(Refused {
             what,
             retry_after: retry_after_seconds(Duration::from_millis(

@@ -1294,7 +1294,11 @@ pub async fn converge(state: &AppState, tenant: &str, plugin: &str) {
             return;
         }
     };
-    let running = state.plugins.targets.running(tenant, plugin).map(|(v, _)| v);
+    let running = state
+        .plugins
+        .targets
+        .running(tenant, plugin)
+        .map(|(v, _)| v);
     let wanted_version = wanted.as_ref().map(|r| r.version.to_string());
     if running == wanted_version {
         return;

@@ -167,7 +167,6 @@ impl Server {
     }
 }
 
-
 /// Signs in at `url` (a server or a load balancer in front of some); the access token.
 pub async fn token(
     http: &reqwest::Client,
