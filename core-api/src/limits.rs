@@ -114,15 +114,14 @@ impl RequestLimits {
         address: Option<IpAddr>,
     ) -> ApiResult<()> {
         const WHAT: &str = "too many login attempts";
-        let now = plexica_sdk::api::time::now_ms();
         let pool = core.pool();
         self.login_per_account
-            .take(pool, account, now, WHAT)
+            .take(pool, account, WHAT)
             .await
             .map_err(DbError::from)??;
         if let Some(address) = address {
             self.login_per_address
-                .take(pool, &address.to_string(), now, WHAT)
+                .take(pool, &address.to_string(), WHAT)
                 .await
                 .map_err(DbError::from)??;
         }

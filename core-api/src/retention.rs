@@ -110,7 +110,7 @@ pub async fn prune(state: &AppState) -> DbResult<Pruned> {
         state.core.prune_credentials(before, revoked_before, size)
     })
     .await?;
-    plexica_server::ratelimit::prune_shared(state.core.pool(), now)
+    plexica_server::ratelimit::prune_shared(state.core.pool())
         .await
         .map_err(DbError::from)?;
     metrics::counter!("core_pruned_events_total").increment(pruned.events);

@@ -54,11 +54,9 @@ impl Limits {
         account: &str,
         address: Option<IpAddr>,
     ) -> ApiResult<()> {
-        let now = plexica_sdk::api::time::now_ms();
         meta.take_shared_limit(
             &self.password_per_account,
             account,
-            now,
             "too many password attempts for this account",
         )
         .await??;
@@ -66,7 +64,6 @@ impl Limits {
             meta.take_shared_limit(
                 &self.password_per_address,
                 &address.to_string(),
-                now,
                 "too many password attempts from your address",
             )
             .await??;

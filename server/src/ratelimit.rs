@@ -173,6 +173,7 @@ impl RateLimiter {
 /// One [`RateLimit`] per key, kept in the table `rate_limits (key TEXT PRIMARY KEY, tat BIGINT
 /// NOT NULL)` of a database shared by every replica, so that it holds across them. Each take
 /// is one atomic upsert (no lock held between statements), on SQLite and PostgreSQL alike.
+/// Times are Unix microseconds: a rate of thousands a second still has a whole interval.
 #[derive(Debug, Clone)]
 pub struct SharedRateLimiter {
     limit: RateLimit,
@@ -191,15 +192,17 @@ impl SharedRateLimiter {
         self.limit
     }
 
-    /// Takes one request for `key` at `now_ms` (Unix ms); over the limit, refused as `what`.
+    /// Takes one request for `key` now; over the limit, refused as `what`.
     pub async fn take(
         &self,
         pool: &sqlx::AnyPool,
         key: &str,
-        now_ms: i64,
         what: &'static str,
     ) -> Result<Result<(), Refused>, sqlx::Error> {
-        let interval = i64::try_from(self.limit.interval.as_millis()).unwrap_or(i64::MAX);
+        let now = now_micros();
+        let interval = i64::try_from(self.limit.interval.as_micros())
+            .unwrap_or(i64::MAX)
+            .max(1);
         let tolerance = interval.saturating_mul(i64::from(self.limit.burst) - 1);
         let key = format!("{}:{key}", self.name);
         // GCRA: the key's theoretical arrival time moves one interval on; refused (no row
@@ -212,7 +215,7 @@ impl SharedRateLimiter {
              RETURNING tat",
         )
         .bind(&key)
-        .bind(now_ms)
+        .bind(now)
         .bind(interval)
         .bind(tolerance)
         .fetch_optional(pool)
@@ -225,26 +228,34 @@ impl SharedRateLimiter {
             .fetch_optional(pool)
             .await?;
         let wait = tat
-            .unwrap_or(now_ms)
-            .saturating_sub(now_ms)
+            .unwrap_or(now)
+            .saturating_sub(now)
             .saturating_sub(tolerance);
         Ok(Err(Refused {
             what,
-            retry_after: retry_after_seconds(Duration::from_millis(
+            retry_after: retry_after_seconds(Duration::from_micros(
                 u64::try_from(wait).unwrap_or(0),
             )),
         }))
     }
 }
 
-/// Forgets the keys of every [`SharedRateLimiter`] whose allowance is whole again at `now_ms`
-/// (a key without a row is one with its full burst); returns how many.
-pub async fn prune_shared(pool: &sqlx::AnyPool, now_ms: i64) -> Result<u64, sqlx::Error> {
+/// Forgets the keys of every [`SharedRateLimiter`] whose allowance is whole again (a key
+/// without a row is one with its full burst); returns how many.
+pub async fn prune_shared(pool: &sqlx::AnyPool) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM rate_limits WHERE tat <= $1")
-        .bind(now_ms)
+        .bind(now_micros())
         .execute(pool)
         .await?
         .rows_affected())
+}
+
+/// The wall clock as Unix microseconds: what [`SharedRateLimiter`] rows hold, the same on
+/// every replica (as far as their clocks agree).
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 /// A request over a limit: what the client is told, and how long it should wait.

@@ -1,5 +1,5 @@
 -- Rate limits that hold across replicas (password attempts): a row per key, holding its
--- theoretical arrival time (GCRA, Unix ms). A key whose time has passed is pruned: no row
+-- theoretical arrival time (GCRA, Unix microseconds). A key whose time has passed is pruned: no row
 -- means a full allowance.
 CREATE TABLE rate_limits (
     key TEXT   PRIMARY KEY,

@@ -335,7 +335,6 @@ pub trait MetadataStore: Send + Sync {
         &self,
         limiter: &plexica_server::ratelimit::SharedRateLimiter,
         key: &str,
-        now: i64,
         what: &'static str,
     ) -> StorageResult<Result<(), plexica_server::ratelimit::Refused>>;
     /// Gives back a slot taken by [`MetadataStore::take_publish_slot`] for a publish that

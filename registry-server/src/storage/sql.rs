@@ -528,10 +528,9 @@ impl MetadataStore for SqlStore {
         &self,
         limiter: &plexica_server::ratelimit::SharedRateLimiter,
         key: &str,
-        now: i64,
         what: &'static str,
     ) -> StorageResult<Result<(), plexica_server::ratelimit::Refused>> {
-        Ok(limiter.take(&self.pool, key, now, what).await?)
+        Ok(limiter.take(&self.pool, key, what).await?)
     }
 
     async fn refund_publish_slot(&self, user_id: i64, interval_ms: i64) -> StorageResult<()> {
@@ -1111,8 +1110,7 @@ impl MetadataStore for SqlStore {
                 .await?
                 .rows_affected();
         }
-        let now = plexica_sdk::api::time::now_ms();
-        deleted += plexica_server::ratelimit::prune_shared(&self.pool, now).await?;
+        deleted += plexica_server::ratelimit::prune_shared(&self.pool).await?;
         Ok(deleted)
     }
 }
