@@ -137,6 +137,9 @@ pub struct Plugins {
     pub installs: InstallCache,
     /// One lifecycle change at a time per tenant (dependency checks read, then write).
     tenant_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Whether [`reconcile`] has been through every active plugin since start-up: until then
+    /// the replica is not ready (a balancer sends it nothing its backends cannot answer yet).
+    restarted: std::sync::atomic::AtomicBool,
 }
 
 impl Plugins {
@@ -157,6 +160,7 @@ impl Plugins {
             runtime,
             targets: crate::gateway::Targets::default(),
             http: client::PluginClient::new(),
+            restarted: std::sync::atomic::AtomicBool::new(false),
             platform_version: env!("CARGO_PKG_VERSION")
                 .parse()
                 .unwrap_or(Version::new(0, 0, 0)),
@@ -173,6 +177,12 @@ impl Plugins {
                 .or_default(),
         );
         lock.lock_owned().await
+    }
+
+    /// Whether the backends of the active plugins have been started since start-up (those
+    /// that could not be are marked failed): the replica's readiness.
+    pub fn restarted(&self) -> bool {
+        self.restarted.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn registry(&self) -> ApiResult<&RegistryClient> {
@@ -790,7 +800,7 @@ async fn install_verified(
         false => None,
     };
     commit_with(state, tenant, tx, &record, &events, endpoint.is_some()).await?;
-    metrics::counter!("core_plugin_installs_total").increment(1);
+    metrics::counter!(crate::metrics::PLUGIN_INSTALLS).increment(1);
     if let Some(endpoint) = endpoint {
         subscribe(state, tenant, &record, endpoint).await?;
     }
@@ -949,7 +959,7 @@ async fn record_failure(
     let event = cause.event(CoreEvent::PluginFailed, tenant, event_data(&record));
     commit_with(state, tenant, tx, &record, &[event], false).await?;
     stop_backend(state, tenant, &record).await?;
-    metrics::counter!("core_plugin_failures_total").increment(1);
+    metrics::counter!(crate::metrics::PLUGIN_FAILURES).increment(1);
     Ok(record)
 }
 
@@ -1187,8 +1197,17 @@ pub async fn uninstall(
 }
 
 /// Starts the backend of every active plugin of every tenant and renews its subscription
-/// (the API just started: processes and endpoints of the previous run are gone).
+/// (the API just started: processes and endpoints of the previous run are gone); then
+/// [`Plugins::restarted`] says so.
 pub async fn reconcile(state: &AppState) {
+    restart_active(state).await;
+    state
+        .plugins
+        .restarted
+        .store(true, std::sync::atomic::Ordering::Release);
+}
+
+async fn restart_active(state: &AppState) {
     let tenants = match state.core.all_tenants().await {
         Ok(t) => t
             .into_iter()

@@ -13,10 +13,20 @@ pub async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /health/ready`: the core database answers and the event transport is connected.
+/// `GET /health/ready`: the core database answers, the event transport is connected and the
+/// active plugins' backends have been started since start-up.
 pub async fn ready(State(state): State<AppState>) -> Response {
     if let Err(e) = state.core.ping().await {
         return ApiError::from(e).into_response();
+    }
+    if !state.plugins.restarted() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PLUGINS_STARTING",
+            "the active plugins' backends are starting",
+        )
+        .retry_after(1)
+        .into_response();
     }
     match state.transport.ready() {
         Ok(()) => Json(serde_json::json!({

@@ -162,7 +162,25 @@ impl TestCore {
             task: Some(task),
         };
         core.admin = core.login(None, "admin", ADMIN_PASSWORD).await;
+        core.plugins_restarted().await;
         core
+    }
+
+    /// Waits until the server no longer says its plugins' backends are starting (it says so
+    /// in `/health/ready` from start-up until it has restarted every active plugin).
+    pub async fn plugins_restarted(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let (_, body) = self.call(Method::GET, "/health/ready", None, None).await;
+            if body["error"]["code"] != "PLUGINS_STARTING" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the plugins never finished starting"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Stops the server and waits for it.
