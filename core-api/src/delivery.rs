@@ -175,10 +175,10 @@ async fn record_gauges(state: &AppState) -> DbResult<()> {
         depth += CoreStore::outbox_depth(&outbox.pool, outbox.cursor).await?;
     }
     let (deliveries, subscriptions, tenants) = state.core.delivery_gauges().await?;
-    metrics::gauge!("core_events_outbox_depth").set(depth as f64);
-    metrics::gauge!("core_events_pending_deliveries").set(deliveries as f64);
-    metrics::gauge!("core_event_subscriptions_active").set(subscriptions as f64);
-    metrics::gauge!("core_tenants").set(tenants as f64);
+    metrics::gauge!(crate::metrics::OUTBOX_DEPTH).set(depth as f64);
+    metrics::gauge!(crate::metrics::PENDING_DELIVERIES).set(deliveries as f64);
+    metrics::gauge!(crate::metrics::SUBSCRIPTIONS).set(subscriptions as f64);
+    metrics::gauge!(crate::metrics::TENANTS).set(tenants as f64);
     Ok(())
 }
 
@@ -218,7 +218,7 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
         }
         let _serialized = writes.lock().await;
         state.core.advance_relay_cursors(&cursors).await?;
-        metrics::counter!("core_events_published_total").increment(relayed as u64);
+        metrics::counter!(crate::metrics::EVENTS_PUBLISHED).increment(relayed as u64);
         return Ok(relayed);
     }
     let mut subscribers: std::collections::HashMap<String, Vec<Subscription>> = Default::default();
@@ -247,7 +247,7 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
     }
     let _serialized = writes.lock().await;
     state.core.enqueue_all(&queued, &cursors, now_ms()).await?;
-    metrics::counter!("core_events_published_total").increment(relayed as u64);
+    metrics::counter!(crate::metrics::EVENTS_PUBLISHED).increment(relayed as u64);
     Ok(relayed)
 }
 
@@ -301,7 +301,7 @@ async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbR
     }
     let now = now_ms();
     for (delivery, failure) in failures {
-        metrics::counter!("core_events_failed_total").increment(1);
+        metrics::counter!(crate::metrics::EVENTS_FAILED).increment(1);
         match retry_at(state, &delivery, &failure, now) {
             Some(at) => round.retries.push(Retry {
                 delivery,
@@ -327,10 +327,10 @@ async fn settle(state: &AppState, writes: &Writes, round: &Settlement, now: i64)
         };
         match settled {
             Ok(dead_lettered) => {
-                metrics::counter!("core_events_delivered_total")
+                metrics::counter!(crate::metrics::EVENTS_DELIVERED)
                     .increment(round.delivered.len() as u64);
                 for (id, (delivery, error)) in dead_lettered {
-                    metrics::counter!("core_events_dead_lettered_total").increment(1);
+                    metrics::counter!(crate::metrics::EVENTS_DEAD_LETTERED).increment(1);
                     tracing::warn!(dead_letter = %id, tenant = %delivery.tenant,
                         plugin = %delivery.plugin_id, event = %delivery.event_id,
                         error = %error, "event dead-lettered");

@@ -184,7 +184,7 @@ impl Breakers {
         breaker.failures += 1;
         if breaker.failures >= BREAKER_THRESHOLD {
             breaker.open_until = Some(std::time::Instant::now() + self.cooldown);
-            metrics::counter!("core_gateway_circuit_opened_total").increment(1);
+            metrics::counter!(crate::metrics::GATEWAY_CIRCUITS_OPENED).increment(1);
         }
     }
 }
@@ -882,7 +882,8 @@ pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> Ap
         .send(address, route.target.secret.as_bytes(), request)
         .await;
     route.breakers.record(address, sent.is_ok());
-    metrics::histogram!("core_gateway_upstream_seconds").record(started.elapsed().as_secs_f64());
+    metrics::histogram!(crate::metrics::GATEWAY_UPSTREAM_SECONDS)
+        .record(started.elapsed().as_secs_f64());
     let status = match &sent {
         Ok(answer) => answer.status().as_u16(),
         Err(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT.as_u16(),
@@ -899,7 +900,7 @@ pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> Ap
         "gateway call"
     );
     let answer = sent.map_err(|e| {
-        metrics::counter!("core_gateway_failures_total").increment(1);
+        metrics::counter!(crate::metrics::GATEWAY_FAILURES).increment(1);
         match e.is_timeout() {
             true => ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,

@@ -295,14 +295,14 @@ async fn deliver(state: &AppState, http: &PluginClient, sub: &Subscription, pull
 
 async fn acknowledge(message: &jetstream::Message) {
     if message.ack().await.is_ok() {
-        metrics::counter!("core_events_delivered_total").increment(1);
+        metrics::counter!(crate::metrics::EVENTS_DELIVERED).increment(1);
     }
 }
 
 /// A push of `one` failed: redelivered after its next retry delay (jittered), or, once its
 /// retries are used up ([`PushFailure::retry_delay`]), dead-lettered.
 async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, failure: &PushFailure) {
-    metrics::counter!("core_events_failed_total").increment(1);
+    metrics::counter!(crate::metrics::EVENTS_FAILED).increment(1);
     let attempt = one.message.info().map_or(1, |i| i.delivered);
     let failed_attempts = u32::try_from(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
     match failure.retry_delay(failed_attempts, &state.config.retry_delays) {
@@ -332,7 +332,7 @@ async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, failure: &Pu
             match stored {
                 Ok(id) => {
                     let _ = one.message.ack_with(AckKind::Term).await;
-                    metrics::counter!("core_events_dead_lettered_total").increment(1);
+                    metrics::counter!(crate::metrics::EVENTS_DEAD_LETTERED).increment(1);
                     tracing::warn!(dead_letter = %id, plugin = %sub.plugin_id, event = %event.id, "event dead-lettered");
                 }
                 // Not stored: let JetStream redeliver it later rather than lose it.

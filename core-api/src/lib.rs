@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod invalidation;
 pub mod jetstream;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod plugins;
 pub mod provision;

@@ -113,9 +113,9 @@ pub async fn prune(state: &AppState) -> DbResult<Pruned> {
     plexica_server::ratelimit::prune_shared(state.core.pool())
         .await
         .map_err(DbError::from)?;
-    metrics::counter!("core_pruned_events_total").increment(pruned.events);
-    metrics::counter!("core_pruned_dead_letters_total").increment(pruned.dead_letters);
-    metrics::counter!("core_pruned_credentials_total").increment(pruned.credentials);
+    metrics::counter!(crate::metrics::PRUNED_EVENTS).increment(pruned.events);
+    metrics::counter!(crate::metrics::PRUNED_DEAD_LETTERS).increment(pruned.dead_letters);
+    metrics::counter!(crate::metrics::PRUNED_CREDENTIALS).increment(pruned.credentials);
     Ok(pruned)
 }
 

@@ -69,6 +69,22 @@ on_both_backends!(operations_routes, |core| {
         .iter()
         .all(|g| text.contains(g))
         {
+            // Latencies are histograms (they add up across replicas), every family has its
+            // help, counters exist at zero before anything happened, and Prometheus' own
+            // linter accepts the whole exposition.
+            assert!(
+                text.contains("# TYPE core_http_request_seconds histogram")
+                    && text.contains("core_http_request_seconds_bucket{"),
+                "{text}"
+            );
+            assert!(
+                text.contains("# HELP core_events_dead_lettered_total ")
+                    && text.contains("\ncore_events_dead_lettered_total "),
+                "{text}"
+            );
+            if let Some(lint) = plexica_testkit::services::promtool_check_metrics(&text) {
+                lint.unwrap_or_else(|problems| panic!("promtool: {problems}\n{text}"));
+            }
             break;
         }
         assert!(

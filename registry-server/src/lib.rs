@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod documents;
 pub mod error;
 pub mod limits;
+mod metrics;
 pub mod openapi;
 pub mod publish;
 mod routes;

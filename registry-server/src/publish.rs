@@ -268,7 +268,7 @@ async fn run_checks_and_store(
     };
     match state.meta.commit_version(&new).await {
         Ok(()) => {
-            metrics::counter!("registry_publishes_total").increment(1);
+            metrics::counter!(crate::metrics::PUBLISHES).increment(1);
             state.search.refresh_one(state.meta.as_ref(), &id).await?;
             Ok(published)
         }

@@ -996,9 +996,14 @@ async fn operations_endpoints_answer() {
         .await
         .expect("text");
     assert!(
-        metrics.contains("registry_http_requests_total"),
+        metrics.contains("registry_http_requests_total")
+            && metrics.contains("# TYPE registry_http_request_seconds histogram")
+            && metrics.contains("# HELP registry_downloads_total "),
         "{metrics}"
     );
+    if let Some(lint) = plexica_testkit::services::promtool_check_metrics(&metrics) {
+        lint.unwrap_or_else(|problems| panic!("promtool: {problems}\n{metrics}"));
+    }
 }
 
 #[tokio::test]

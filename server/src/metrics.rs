@@ -1,5 +1,10 @@
 //! Prometheus metrics: one recorder per process, request counts and latencies per route, with
 //! label values from bounded sets whatever clients send.
+//!
+//! Every latency is a histogram over [`LATENCY_BUCKETS`] (buckets add up across replicas;
+//! quantiles computed in-process would not), and every family a server records is declared
+//! once as a [`Family`] with its help text, and [`describe`]d at start-up: unlabelled series
+//! are exposed at zero from the start, so a rate over them has a first sample.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -17,13 +22,107 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            let recorder = match PrometheusBuilder::new().set_buckets(LATENCY_BUCKETS) {
+                Ok(builder) => builder,
+                // Only an empty list is refused, and ours is not.
+                Err(_) => PrometheusBuilder::new(),
+            }
+            .build_recorder();
             let handle = recorder.handle();
             // Fails only when another recorder is installed; ours then renders nothing.
             let _ = metrics::set_global_recorder(recorder);
             handle
         })
         .clone()
+}
+
+/// Upper bounds of every histogram's buckets, seconds: 1 ms to 30 s.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// What a metric family measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A count that only goes up (its name ends in `_total`).
+    Counter,
+    /// A level that goes up and down.
+    Gauge,
+    /// Observations in [`LATENCY_BUCKETS`] (its name ends in `_seconds`).
+    Histogram,
+}
+
+/// An unlabelled metric family: its name, kind and `# HELP` text.
+#[derive(Debug, Clone, Copy)]
+pub struct Family {
+    /// The Prometheus name.
+    pub name: &'static str,
+    /// Counter, gauge or histogram.
+    pub kind: Kind,
+    /// One sentence for `# HELP`.
+    pub help: &'static str,
+}
+
+impl Family {
+    /// A counter.
+    pub const fn counter(name: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            kind: Kind::Counter,
+            help,
+        }
+    }
+
+    /// A gauge.
+    pub const fn gauge(name: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            kind: Kind::Gauge,
+            help,
+        }
+    }
+
+    /// A histogram of seconds.
+    pub const fn histogram(name: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            kind: Kind::Histogram,
+            help,
+        }
+    }
+}
+
+/// Installs the recorder, gives `families` and the request families of `service` (see
+/// [`track`]) their help text, and creates the series of `families` at zero. Idempotent: a
+/// second server in the process (as under `plexica up`) changes no value.
+pub fn describe(service: &'static str, families: &[Family]) {
+    handle();
+    metrics::describe_counter!(
+        format!("{service}_http_requests_total"),
+        "HTTP requests answered, by route pattern, method and status."
+    );
+    metrics::describe_histogram!(
+        format!("{service}_http_request_seconds"),
+        metrics::Unit::Seconds,
+        "Time to answer an HTTP request, by route pattern, method and status."
+    );
+    for family in families {
+        match family.kind {
+            Kind::Counter => {
+                metrics::describe_counter!(family.name, family.help);
+                metrics::counter!(family.name).increment(0);
+            }
+            Kind::Gauge => {
+                metrics::describe_gauge!(family.name, family.help);
+                metrics::gauge!(family.name).increment(0.0);
+            }
+            Kind::Histogram => {
+                metrics::describe_histogram!(family.name, metrics::Unit::Seconds, family.help);
+                // Registering is enough: the series is exposed with zero observations.
+                let _registered = metrics::histogram!(family.name);
+            }
+        }
+    }
 }
 
 /// Counts each request in `{service}_http_requests_total` and records its latency in

@@ -1,7 +1,8 @@
 //! Programs the tests start beside the servers, each on free loopback ports and stopped on
 //! drop: an S3-compatible store ([`Moto`], `moto_server`) and a load balancer ([`Haproxy`],
-//! Debian's `haproxy`). Without the program a test is skipped (one line says so) outside CI,
-//! and fails in CI, whose `.ci/run` installs both.
+//! Debian's `haproxy`); and Prometheus' linter ([`promtool_check_metrics`]). Without the
+//! program a test is skipped (one line says so) outside CI, and fails in CI, whose `.ci/run`
+//! installs them all.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -16,7 +17,7 @@ pub fn free_port() -> u16 {
 
 /// Starts `command`, or `None` when its program is not installed and this is not CI.
 fn start(mut command: Command, program: &str, install: &str) -> Option<Child> {
-    match command.stdin(Stdio::null()).spawn() {
+    match command.spawn() {
         Ok(child) => Some(child),
         Err(_) if std::env::var_os("CI").is_none() => {
             println!("skipped: {program} is not installed ({install})");
@@ -24,6 +25,35 @@ fn start(mut command: Command, program: &str, install: &str) -> Option<Child> {
         }
         Err(e) => panic!("CI must provide {program}: {e}"),
     }
+}
+
+/// Lints a Prometheus text exposition with `promtool check metrics` (Debian's `prometheus`):
+/// `Err` with what it printed when it finds a problem; `None` when it is not installed
+/// (outside CI).
+pub fn promtool_check_metrics(exposition: &str) -> Option<Result<(), String>> {
+    use std::io::Write;
+    let mut command = Command::new("promtool");
+    command
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = start(command, "promtool", "apt-get install prometheus")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(exposition.as_bytes())
+            .expect("write to promtool");
+    }
+    let output = child.wait_with_output().expect("promtool runs");
+    Some(if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    })
 }
 
 /// Waits until `url` answers anything.
@@ -59,6 +89,7 @@ impl Moto {
         let mut command = Command::new("moto_server");
         command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let child = start(command, "moto_server", "pip install 'moto[server]'")?;
@@ -128,6 +159,7 @@ impl Haproxy {
             .arg("-db")
             .arg("-f")
             .arg(&file)
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let child = start(command, "haproxy", "apt-get install haproxy")?;

@@ -593,7 +593,7 @@ async fn supervise(
                     Ok(()) => {
                         tracing::info!(plugin = %launch.label, "plugin process restarted");
                         endpoint.seen();
-                        metrics::counter!("core_plugin_restarts_total").increment(1);
+                        metrics::counter!(crate::metrics::PLUGIN_RESTARTS).increment(1);
                         child = next;
                         started = Instant::now();
                         break;
@@ -657,7 +657,7 @@ impl PluginRuntime for ProcessRuntime {
             ms = u64::try_from(launched.elapsed().as_millis()).unwrap_or(u64::MAX),
             "plugin process started"
         );
-        metrics::gauge!("core_plugin_processes").increment(1.0);
+        metrics::gauge!(crate::metrics::PLUGIN_PROCESSES).increment(1.0);
         let (stop, stopped) = watch::channel(false);
         let supervisor = tokio::spawn(supervise(
             launch,
@@ -734,7 +734,7 @@ impl PluginRuntime for ProcessRuntime {
 async fn stop_process(core: &CoreStore, r: Running) {
     let _ = r.stop.send(true);
     let _ = r.supervisor.await;
-    metrics::gauge!("core_plugin_processes").decrement(1.0);
+    metrics::gauge!(crate::metrics::PLUGIN_PROCESSES).decrement(1.0);
     if let Err(e) = core.revoke_install_token(&r.token_hash).await {
         tracing::warn!(error = %e, "could not revoke a stopped plugin's token");
     }

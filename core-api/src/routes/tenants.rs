@@ -84,7 +84,8 @@ pub async fn create(
     let started = std::time::Instant::now();
     let outcome =
         provision::provision(&state, &request, &Cause::new(&caller, &correlation)).await?;
-    metrics::histogram!("core_tenant_provisioning_seconds").record(started.elapsed().as_secs_f64());
+    metrics::histogram!(crate::metrics::TENANT_PROVISIONING_SECONDS)
+        .record(started.elapsed().as_secs_f64());
     Ok(match outcome {
         Provisioned::Created(tenant, admin) => {
             tracing::info!(tenant = %tenant.slug, "tenant provisioned");

@@ -182,7 +182,7 @@ pub async fn download(
     if state.limits.first_download(address, &id, &record.version) {
         state.meta.count_download(&id, &record.version).await?;
     }
-    metrics::counter!("registry_downloads_total").increment(1);
+    metrics::counter!(crate::metrics::DOWNLOADS).increment(1);
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
     headers.insert(
