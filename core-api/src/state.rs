@@ -115,10 +115,7 @@ impl AppState {
             tenants: Arc::new(TenantCache::default()),
             revoked_sessions: Arc::new(RevokedSessions::default()),
             limits: Arc::new(crate::limits::RequestLimits::new(&config.limits)),
-            metrics: {
-                plexica_server::metrics::describe("core", crate::metrics::FAMILIES);
-                plexica_server::metrics::handle()
-            },
+            metrics: plexica_server::metrics::install("core", crate::metrics::FAMILIES),
             oidc: Arc::default(),
             transport,
             delivery_wake: Arc::default(),

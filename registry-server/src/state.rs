@@ -157,10 +157,7 @@ impl AppState {
             blobs,
             limits: Arc::new(crate::limits::Limits::new(&config.limits)),
             config: Arc::new(config),
-            metrics: {
-                plexica_server::metrics::describe("registry", crate::metrics::FAMILIES);
-                plexica_server::metrics::handle()
-            },
+            metrics: plexica_server::metrics::install("registry", crate::metrics::FAMILIES),
             search,
         })
     }

@@ -3,7 +3,7 @@
 //!
 //! Every latency is a histogram over [`LATENCY_BUCKETS`] (buckets add up across replicas;
 //! quantiles computed in-process would not), and every family a server records is declared
-//! once as a [`Family`] with its help text, and [`describe`]d at start-up: unlabelled series
+//! once as a [`Family`] with its help text, given to [`install`] at start-up: unlabelled series
 //! are exposed at zero from the start, so a rate over them has a first sample.
 
 use std::sync::OnceLock;
@@ -19,7 +19,7 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// The process's Prometheus recorder, installed on first use (shared by every server running in
 /// the process, as under `plexica up`).
-pub fn handle() -> PrometheusHandle {
+fn handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = match PrometheusBuilder::new().set_buckets(LATENCY_BUCKETS) {
@@ -92,11 +92,12 @@ impl Family {
     }
 }
 
-/// Installs the recorder, gives `families` and the request families of `service` (see
-/// [`track`]) their help text, and creates the series of `families` at zero. Idempotent: a
-/// second server in the process (as under `plexica up`) changes no value.
-pub fn describe(service: &'static str, families: &[Family]) {
-    handle();
+/// The process's recorder (installed on first use), with `families` and the request families
+/// of `service` (see [`track`]) given their help text and the series of `families` created at
+/// zero: what `/metrics` renders. Idempotent: a second server in the process (as under
+/// `plexica up`) changes no value.
+pub fn install(service: &'static str, families: &[Family]) -> PrometheusHandle {
+    let handle = handle();
     metrics::describe_counter!(
         format!("{service}_http_requests_total"),
         "HTTP requests answered, by route pattern, method and status."
@@ -123,6 +124,7 @@ pub fn describe(service: &'static str, families: &[Family]) {
             }
         }
     }
+    handle
 }
 
 /// Counts each request in `{service}_http_requests_total` and records its latency in

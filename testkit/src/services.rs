@@ -39,12 +39,14 @@ pub fn promtool_check_metrics(exposition: &str) -> Option<Result<(), String>> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = start(command, "promtool", "apt-get install prometheus")?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(exposition.as_bytes())
-            .expect("write to promtool");
-    }
-    let output = child.wait_with_output().expect("promtool runs");
+    let written = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(exposition.as_bytes()),
+        None => Ok(()),
+    };
+    let output = match written.and_then(|()| child.wait_with_output()) {
+        Ok(output) => output,
+        Err(e) => return Some(Err(format!("could not run promtool: {e}"))),
+    };
     Some(if output.status.success() {
         Ok(())
     } else {
