@@ -33,9 +33,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use plexica_core_api::db::core::CoreStore;
 use plexica_core_api::db::delivery::Subscription;
-use plexica_core_api::events::append;
+use plexica_core_api::db::outbox::append;
 use plexica_core_api::slug::TenantSlug;
 use plexica_core_api::{Config, CoreApi};
 use plexica_sdk::api::events::Event;
@@ -269,7 +268,7 @@ async fn run(
                         .relay_cursor(&format!("tenant:{id}"), db.pool())
                         .await
                         .unwrap_or(0);
-                    depth += CoreStore::outbox_depth(db.pool(), cursor)
+                    depth += plexica_core_api::db::outbox::depth(db.pool(), cursor)
                         .await
                         .unwrap_or(0);
                 }

@@ -18,7 +18,6 @@ use rand::Rng;
 use tokio::task::JoinSet;
 
 use crate::db::DbResult;
-use crate::db::core::CoreStore;
 use crate::db::delivery::{Delivery, EventHead, Retry, Settlement, Subscription};
 use crate::plugins::client::{PluginClient, PluginRequest};
 use crate::slug::TenantSlug;
@@ -172,7 +171,7 @@ pub(crate) async fn outboxes(state: &AppState) -> DbResult<Vec<Outbox>> {
 async fn record_gauges(state: &AppState) -> DbResult<()> {
     let mut depth = 0;
     for outbox in outboxes(state).await? {
-        depth += CoreStore::outbox_depth(&outbox.pool, outbox.cursor).await?;
+        depth += crate::db::outbox::depth(&outbox.pool, outbox.cursor).await?;
     }
     let (deliveries, subscriptions, tenants) = state.core.delivery_gauges().await?;
     metrics::gauge!(crate::metrics::OUTBOX_DEPTH).set(depth as f64);
@@ -190,7 +189,7 @@ async fn record_gauges(state: &AppState) -> DbResult<()> {
 async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbResult<usize> {
     // Each outbox is its own database (SQLite file or schema): read them all at once.
     let reads = outboxes(state).await?.into_iter().map(|outbox| async move {
-        let rows = CoreStore::outbox_after(&outbox.pool, outbox.cursor, 500).await?;
+        let rows = crate::db::outbox::after(&outbox.pool, outbox.cursor, 500).await?;
         Ok::<_, crate::db::DbError>((outbox.key, rows))
     });
     let mut batches = Vec::new();

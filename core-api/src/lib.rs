@@ -136,7 +136,7 @@ impl CoreApi {
         routes::router(self.state.clone())
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
-                events::correlate,
+                routes::correlation::correlate,
             ))
             .layer(axum::middleware::from_fn(|request, next| {
                 plexica_server::metrics::track("core", request, next)

@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 
 use crate::auth::{passwords, secrets};
 use crate::db::core::TenantRecord;
+use crate::db::outbox::append;
 use crate::db::tenant::{RoleRecord, TenantDb, UserRecord, WorkspaceRecord};
 use crate::error::{ApiError, ApiResult};
-use crate::events::{Cause, append};
+use crate::events::Cause;
 use crate::rbac::BUILTIN_ROLES;
 use crate::slug::TenantSlug;
 use crate::state::AppState;

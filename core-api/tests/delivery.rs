@@ -99,9 +99,8 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
             Instant::now() < deadline,
             "the plugin's event never arrived"
         );
-        published = plexica_core_api::events::read_outbox(db.pool(), 0, 1000)
+        published = common::outbox(db.pool())
             .await
-            .expect("outbox")
             .into_iter()
             .map(|(_, e)| e)
             .find(|e| {
@@ -401,14 +400,14 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
         workspace_event("corr-second"),
     );
     let mut writing_first = db.begin().await.expect("begin");
-    plexica_core_api::events::append(&mut writing_first, &first)
+    plexica_core_api::db::outbox::append(&mut writing_first, &first)
         .await
         .expect("append");
     let writing_second = {
         let db = db.clone();
         tokio::spawn(async move {
             let mut tx = db.begin().await.expect("begin");
-            plexica_core_api::events::append(&mut tx, &second)
+            plexica_core_api::db::outbox::append(&mut tx, &second)
                 .await
                 .expect("append");
             tx.commit().await.expect("commit");

@@ -4,7 +4,6 @@
 
 mod common;
 
-use plexica_core_api::events::read_outbox;
 use plexica_core_api::slug::TenantSlug;
 use plexica_sdk::api::events::Event;
 use reqwest::{Method, StatusCode};
@@ -18,18 +17,16 @@ async fn tenant_events(core: &common::TestCore, slug: &str) -> Vec<Event> {
         .get(&TenantSlug::parse(slug).expect("slug"))
         .await
         .expect("tenant db");
-    read_outbox(db.pool(), 0, 1000)
+    common::outbox(db.pool())
         .await
-        .expect("outbox")
         .into_iter()
         .map(|(_, e)| e)
         .collect()
 }
 
 async fn core_events(core: &common::TestCore) -> Vec<Event> {
-    read_outbox(core.api.state().core.pool(), 0, 1000)
+    common::outbox(core.api.state().core.pool())
         .await
-        .expect("outbox")
         .into_iter()
         .map(|(_, e)| e)
         .collect()
@@ -543,7 +540,7 @@ async fn retention_prunes_what_is_done_with_and_nothing_else() {
             .get(&TenantSlug::parse(&slug).expect("slug"))
             .await
             .expect("db");
-        let events = read_outbox(db.pool(), 0, 1000).await.expect("outbox");
+        let events = common::outbox(db.pool()).await;
         assert!(events.len() >= 5, "{}", events.len());
         let last = events.last().map(|(seq, _)| *seq).expect("events");
 
@@ -561,16 +558,12 @@ async fn retention_prunes_what_is_done_with_and_nothing_else() {
             }
         }
         assert_eq!(deleted, events.len() as u64 - 1);
-        let left = read_outbox(db.pool(), 0, 1000).await.expect("outbox");
+        let left = common::outbox(db.pool()).await;
         assert_eq!(left.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [last]);
 
         // The scheduled pruning: once the relay took it, the last one goes too.
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        while !read_outbox(db.pool(), 0, 1000)
-            .await
-            .expect("outbox")
-            .is_empty()
-        {
+        while !common::outbox(db.pool()).await.is_empty() {
             assert!(std::time::Instant::now() < deadline, "never pruned");
             prune(&state).await.expect("prune");
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -584,7 +577,7 @@ async fn retention_prunes_what_is_done_with_and_nothing_else() {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED);
-        let after = read_outbox(db.pool(), 0, 1000).await.expect("outbox");
+        let after = common::outbox(db.pool()).await;
         assert_eq!(after.len(), 1);
         assert!(after[0].0 > last, "sequence numbers never go back");
 

@@ -120,9 +120,8 @@ async fn event_types(core: &TestCore, slug: &str) -> Vec<String> {
         .get(&TenantSlug::parse(slug).expect("slug"))
         .await
         .expect("tenant db");
-    plexica_core_api::events::read_outbox(db.pool(), 0, 1000)
+    common::outbox(db.pool())
         .await
-        .expect("outbox")
         .into_iter()
         .map(|(_, e)| e.r#type)
         .collect()

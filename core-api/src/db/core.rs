@@ -6,8 +6,8 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
+use super::outbox::append;
 use super::{Backend, DbResult, count, inserted, open_pool};
-use crate::events::append;
 use plexica_sdk::api::events::Event;
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/core-api/sqlite");

@@ -704,41 +704,6 @@ impl CoreStore {
         ))
     }
 
-    /// How many events the outbox behind `pool` holds after relay cursor `cursor`.
-    pub async fn outbox_depth(pool: &sqlx::AnyPool, cursor: i64) -> DbResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE seq > $1")
-            .bind(cursor)
-            .fetch_one(pool)
-            .await?;
-        Ok(super::count(n))
-    }
-
-    /// Up to `limit` committed events of the outbox behind `pool` after sequence number
-    /// `after`, oldest first, as `(seq, envelope)`.
-    pub async fn outbox_after(
-        pool: &sqlx::AnyPool,
-        after: i64,
-        limit: i64,
-    ) -> DbResult<Vec<(i64, String)>> {
-        let rows =
-            sqlx::query("SELECT seq, envelope FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
-                .bind(after)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("seq")?, r.try_get("envelope")?)))
-            .collect()
-    }
-
-    /// The sequence number of the last event in the outbox behind `pool` (0 when empty).
-    pub async fn outbox_end(pool: &sqlx::AnyPool) -> DbResult<i64> {
-        let end: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM outbox")
-            .fetch_one(pool)
-            .await?;
-        Ok(end.unwrap_or(0))
-    }
-
     /// Every relay cursor, by outbox.
     pub async fn relay_cursors(&self) -> DbResult<std::collections::HashMap<String, i64>> {
         let rows = sqlx::query("SELECT outbox, seq FROM relay_cursors")

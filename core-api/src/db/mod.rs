@@ -8,6 +8,7 @@
 pub mod core;
 pub mod data;
 pub mod delivery;
+pub mod outbox;
 pub mod plugin_sql;
 pub mod plugins;
 pub mod retention;

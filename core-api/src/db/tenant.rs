@@ -10,10 +10,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 use tokio::sync::RwLock;
 
+use super::outbox::append;
 use super::plugin_sql::PluginSpace;
 use super::spaces::DataSpaces;
 use super::{Backend, DbResult, count, inserted};
-use crate::events::append;
 use crate::slug::TenantSlug;
 use plexica_sdk::api::events::Event;
 

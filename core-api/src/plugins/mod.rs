@@ -36,11 +36,12 @@ use sqlx::{Any, Transaction};
 
 use crate::db::DbError;
 use crate::db::delivery::Subscription;
+use crate::db::outbox::append;
 use crate::db::plugin_sql::PluginSpace;
 use crate::db::plugins::{AppliedMigration, InstallRecord};
 use crate::db::tenant::TenantDb;
 use crate::error::{ApiError, ApiResult};
-use crate::events::{Cause, append};
+use crate::events::Cause;
 use crate::rbac::{PERMISSIONS, TenantScope};
 use crate::registry::RegistryClient;
 use crate::slug::TenantSlug;

@@ -12,11 +12,11 @@ use plexica_sdk::api::events::{Event, EventLog, PublishRequest, Published};
 use plexica_sdk::event_name::{check_event_name, check_event_pattern, pattern_matches};
 use serde::Deserialize;
 
+use super::correlation::Correlation;
 use super::{JsonBody, QueryParams};
 use crate::auth::Credential;
-use crate::db::core::CoreStore;
+use crate::db::outbox::append;
 use crate::error::{ApiError, ApiResult};
-use crate::events::{Correlation, append};
 use crate::rbac::{Caller, TenantScope};
 use crate::state::AppState;
 
@@ -114,7 +114,7 @@ pub async fn log(
     }
     let pool = scope.db.pool();
     let Some(after) = query.after else {
-        let end = CoreStore::outbox_end(pool).await?;
+        let end = crate::db::outbox::end(pool).await?;
         return Ok(Json(EventLog {
             events: Vec::new(),
             cursor: u64::try_from(end).unwrap_or(0),
@@ -123,7 +123,7 @@ pub async fn log(
     let mut after = i64::try_from(after).map_err(|_| ApiError::invalid("after", "not a cursor"))?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
-        let rows = CoreStore::outbox_after(pool, after, limit).await?;
+        let rows = crate::db::outbox::after(pool, after, limit).await?;
         after = rows.last().map_or(after, |(seq, _)| *seq);
         let events: Vec<Event> = rows
             .iter()

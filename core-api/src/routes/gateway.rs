@@ -12,9 +12,9 @@ use plexica_sdk::api::core::{
 use plexica_sdk::api::signing::WORKSPACE_HEADER;
 use serde_json::json;
 
+use super::correlation::Correlation;
 use crate::auth::Credential;
 use crate::error::{ApiError, ApiResult};
-use crate::events::Correlation;
 use crate::gateway::{
     Call, CallContext, GatewayPath, MAX_BODY_BYTES, Route, check_active, check_caller,
     default_role, find_endpoint, find_service, forward, unavailable,

@@ -4,6 +4,7 @@
 //! walk the same table to prove that outsiders are refused everywhere.
 
 mod auth;
+pub mod correlation;
 mod data;
 mod dlq;
 mod events;

@@ -15,10 +15,10 @@ use plexica_sdk::manifest::config::{check_workspace_overrides, redact};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::correlation::TenantEvents;
 use super::{JsonBody, QueryParams};
 use crate::auth::Credential;
 use crate::error::{ApiError, ApiResult};
-use crate::events::TenantEvents;
 use crate::plugins::{self, describe, installed};
 use crate::rbac::{Caller, TenantScope, WorkspaceScope};
 use crate::state::AppState;

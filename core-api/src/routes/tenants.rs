@@ -12,11 +12,12 @@ use plexica_sdk::event_name::CoreEvent;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::correlation::Correlation;
 use super::{JsonBody, Paging, QueryParams, check_settings};
 use crate::auth::oidc::OidcConfig;
 use crate::db::core::{TenantFilter, TenantRecord};
 use crate::error::{ApiError, ApiResult};
-use crate::events::{Cause, Correlation};
+use crate::events::Cause;
 use crate::provision::{self, NewTenant, Provisioned};
 use crate::rbac::Caller;
 use crate::slug::{TenantSlug, check_email, check_name};
@@ -82,8 +83,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let request = check_new_tenant(request)?;
     let started = std::time::Instant::now();
-    let outcome =
-        provision::provision(&state, &request, &Cause::new(&caller, &correlation)).await?;
+    let outcome = provision::provision(&state, &request, &correlation.cause(&caller)).await?;
     metrics::histogram!(crate::metrics::TENANT_PROVISIONING_SECONDS)
         .record(started.elapsed().as_secs_f64());
     Ok(match outcome {
@@ -202,7 +202,7 @@ pub async fn update(
         tenant.settings = check_tenant_settings(request.settings)?;
     }
     tenant.updated_at = now_ms();
-    let event = Cause::new(&caller, &correlation).event(
+    let event = correlation.cause(&caller).event(
         CoreEvent::TenantUpdated,
         &tenant.slug,
         json!({ "tenant_id": tenant.id, "slug": tenant.slug, "name": tenant.name, "settings": tenant.settings }),
@@ -262,7 +262,7 @@ pub async fn suspend(
 ) -> ApiResult<Json<Tenant>> {
     transition(
         &state,
-        &Cause::new(&caller, &correlation),
+        &correlation.cause(&caller),
         &raw,
         &[TenantStatus::Active],
         TenantStatus::Suspended,
@@ -279,7 +279,7 @@ pub async fn activate(
 ) -> ApiResult<Json<Tenant>> {
     transition(
         &state,
-        &Cause::new(&caller, &correlation),
+        &correlation.cause(&caller),
         &raw,
         &[TenantStatus::Suspended, TenantStatus::PendingDeletion],
         TenantStatus::Active,
@@ -303,7 +303,7 @@ pub async fn delete(
     Path(raw): Path<String>,
     QueryParams(query): QueryParams<DeleteQuery>,
 ) -> ApiResult<Response> {
-    let cause = Cause::new(&caller, &correlation);
+    let cause = correlation.cause(&caller);
     if !query.hard {
         return transition(
             &state,

@@ -14,13 +14,14 @@ use plexica_sdk::event_name::CoreEvent;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::correlation::TenantEvents;
 use super::{JsonBody, Paging, QueryParams, check_settings};
 use crate::auth::secrets;
+use crate::db::outbox::append;
 use crate::db::tenant::{
     MemberChange, MemberRecord, TeamRecord, TenantDb, WorkspaceRecord, WorkspaceSort,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::events::{TenantEvents, append};
 use crate::rbac::{Caller, TenantScope, WorkspaceScope};
 use crate::slug::{check_name, check_workspace_slug};
 

@@ -584,3 +584,13 @@ fn show_warnings() {
         .with_ansi(false)
         .try_init();
 }
+
+/// Every event in the outbox behind `pool`, oldest first, with its sequence number.
+pub async fn outbox(pool: &sqlx::AnyPool) -> Vec<(i64, plexica_sdk::api::events::Event)> {
+    plexica_core_api::db::outbox::after(pool, 0, 100_000)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|(seq, envelope)| (seq, serde_json::from_str(&envelope).expect("an event")))
+        .collect()
+}
