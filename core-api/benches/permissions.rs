@@ -1,6 +1,6 @@
 //! Criterion benchmark of the hot permission check (quality.md: < 10 µs): the cached
 //! permission set of a (tenant, user) looked up and asked for one permission, as
-//! `rbac::enforce` does on every tenant route; and the rate-limit check it also makes (one
+//! `routes::guard::enforce` does on every tenant route; and the rate-limit check it also makes (one
 //! tenant and one credential among many).
 //!
 //! ```sh
@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plexica_core_api::auth::{Credential, Principal};
+use plexica_core_api::authz::{PermissionCache, Permissions};
 use plexica_core_api::limits::{LimitsConfig, RateLimit, RequestLimits, RouteFamily};
-use plexica_core_api::rbac::{PermissionCache, Permissions};
 
 fn hot_check(c: &mut Criterion) {
     let cache = PermissionCache::new(Duration::from_secs(3600));

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::provision::ProvisionStep;
+use plexica_server::ratelimit::RateLimit;
 
 /// Start-up configuration.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct Config {
     /// Lifetime of a refresh token.
     pub refresh_token_ttl: Duration,
     /// Rate limits: per tenant, credential and address, and on logins.
-    pub limits: crate::limits::LimitsConfig,
+    pub limits: LimitsConfig,
     /// Connections per tenant pool.
     pub tenant_pool_size: u32,
     /// Connections of the core pool.
@@ -70,7 +70,7 @@ pub struct Config {
     /// Fault injection for tests: provisioning fails right after this step.
     pub fail_provisioning_after: Option<ProvisionStep>,
     /// What is pruned after how long ([`crate::retention`]).
-    pub retention: crate::retention::Retention,
+    pub retention: Retention,
 }
 
 impl Config {
@@ -85,7 +85,7 @@ impl Config {
             issuer: "plexica-core-api".to_owned(),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
-            limits: crate::limits::LimitsConfig::default(),
+            limits: LimitsConfig::default(),
             tenant_pool_size: 4,
             core_pool_size: 8,
             cache_ttl: Duration::from_secs(2),
@@ -108,7 +108,88 @@ impl Config {
             breaker_cooldown: Duration::from_secs(10),
             plugin_sandbox: crate::plugins::sandbox::SandboxConfig::default(),
             fail_provisioning_after: None,
-            retention: crate::retention::Retention::default(),
+            retention: Retention::default(),
         }
     }
+}
+
+/// The limits, each `None` when turned off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Requests of one tenant's callers, per route family.
+    pub per_tenant: Option<RateLimit>,
+    /// Requests with one credential, per route family.
+    pub per_credential: Option<RateLimit>,
+    /// Anonymous or refused requests from one address.
+    pub per_address: Option<RateLimit>,
+    /// Login attempts naming one account.
+    pub login_per_account: RateLimit,
+    /// Login attempts from one address.
+    pub login_per_address: RateLimit,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            per_tenant: Some(RateLimit::per_second(5_000)),
+            per_credential: Some(RateLimit::per_second(2_000)),
+            per_address: Some(RateLimit::new(100, Duration::from_secs(1), 1_000)),
+            login_per_account: RateLimit::per_minute(5, 5),
+            login_per_address: RateLimit::per_minute(30, 30),
+        }
+    }
+}
+
+/// How long things are kept, and how often pruning runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// Relayed outbox events (default 7 days).
+    pub events: Duration,
+    /// Settled dead letters (default 30 days).
+    pub dead_letters: Duration,
+    /// Credentials that can no longer be used (default 30 days).
+    pub credentials: Duration,
+    /// Between two prunings (default 10 minutes).
+    pub interval: Duration,
+    /// Rows one statement deletes at most.
+    pub batch: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 3600;
+        Self {
+            events: Duration::from_secs(7 * DAY),
+            dead_letters: Duration::from_secs(30 * DAY),
+            credentials: Duration::from_secs(30 * DAY),
+            interval: Duration::from_secs(600),
+            batch: 1000,
+        }
+    }
+}
+
+/// The steps of provisioning, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionStep {
+    /// The tenant row, `PROVISIONING`.
+    Record,
+    /// The data space (schema or file).
+    DataSpace,
+    /// The tenant migrations.
+    Migrations,
+    /// Default roles, the first admin, the default workspace.
+    Seed,
+    /// The row becomes `ACTIVE`.
+    Activate,
+}
+
+impl ProvisionStep {
+    /// Every step, in order.
+    pub const ALL: [ProvisionStep; 5] = [
+        Self::Record,
+        Self::DataSpace,
+        Self::Migrations,
+        Self::Seed,
+        Self::Activate,
+    ];
 }

@@ -8,6 +8,7 @@
 //! wrappers, so tests start the very same service in-process.
 
 pub mod auth;
+pub mod authz;
 pub mod backup;
 pub mod config;
 pub mod db;
@@ -22,7 +23,6 @@ pub mod metrics;
 pub mod openapi;
 pub mod plugins;
 pub mod provision;
-pub mod rbac;
 pub mod registry;
 pub mod retention;
 pub mod routes;

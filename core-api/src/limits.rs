@@ -10,7 +10,6 @@
 //! [`plexica_server::ratelimit`]).
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 pub use plexica_server::ratelimit::{RateLimit, Refused, Switchable};
 use plexica_server::ratelimit::{RateLimiter, SharedRateLimiter, take_from_address};
@@ -20,32 +19,7 @@ use crate::db::DbError;
 use crate::db::core::CoreStore;
 use crate::error::ApiResult;
 
-/// The limits, each `None` when turned off.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LimitsConfig {
-    /// Requests of one tenant's callers, per route family.
-    pub per_tenant: Option<RateLimit>,
-    /// Requests with one credential, per route family.
-    pub per_credential: Option<RateLimit>,
-    /// Anonymous or refused requests from one address.
-    pub per_address: Option<RateLimit>,
-    /// Login attempts naming one account.
-    pub login_per_account: RateLimit,
-    /// Login attempts from one address.
-    pub login_per_address: RateLimit,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        Self {
-            per_tenant: Some(RateLimit::per_second(5_000)),
-            per_credential: Some(RateLimit::per_second(2_000)),
-            per_address: Some(RateLimit::new(100, Duration::from_secs(1), 1_000)),
-            login_per_account: RateLimit::per_minute(5, 5),
-            login_per_address: RateLimit::per_minute(30, 30),
-        }
-    }
-}
+pub use crate::config::LimitsConfig;
 
 /// Which budget a route draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use utoipa::openapi::{
     ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, ResponseBuilder,
 };
 
-use crate::rbac::AuthRule;
+use crate::routes::guard::AuthRule;
 use crate::routes::{RouteSpec, table};
 
 /// The rule in words.

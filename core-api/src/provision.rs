@@ -11,40 +11,16 @@ use plexica_sdk::event_name::CoreEvent;
 use serde_json::{Value, json};
 
 use crate::auth::{passwords, secrets};
+use crate::authz::BUILTIN_ROLES;
 use crate::db::core::TenantRecord;
 use crate::db::outbox::append;
 use crate::db::tenant::{RoleRecord, TenantDb, UserRecord, WorkspaceRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Cause;
-use crate::rbac::BUILTIN_ROLES;
 use crate::slug::TenantSlug;
 use crate::state::AppState;
 
-/// The steps of provisioning, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProvisionStep {
-    /// The tenant row, `PROVISIONING`.
-    Record,
-    /// The data space (schema or file).
-    DataSpace,
-    /// The tenant migrations.
-    Migrations,
-    /// Default roles, the first admin, the default workspace.
-    Seed,
-    /// The row becomes `ACTIVE`.
-    Activate,
-}
-
-impl ProvisionStep {
-    /// Every step, in order.
-    pub const ALL: [ProvisionStep; 5] = [
-        Self::Record,
-        Self::DataSpace,
-        Self::Migrations,
-        Self::Seed,
-        Self::Activate,
-    ];
-}
+pub use crate::config::ProvisionStep;
 
 /// A checked `POST /tenants` request.
 #[derive(Debug, Clone)]

@@ -23,33 +23,7 @@ use crate::db::retention::prune_outbox;
 use crate::db::{DbError, DbResult};
 use crate::state::AppState;
 
-/// How long things are kept, and how often pruning runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Retention {
-    /// Relayed outbox events (default 7 days).
-    pub events: Duration,
-    /// Settled dead letters (default 30 days).
-    pub dead_letters: Duration,
-    /// Credentials that can no longer be used (default 30 days).
-    pub credentials: Duration,
-    /// Between two prunings (default 10 minutes).
-    pub interval: Duration,
-    /// Rows one statement deletes at most.
-    pub batch: i64,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        const DAY: u64 = 24 * 3600;
-        Self {
-            events: Duration::from_secs(7 * DAY),
-            dead_letters: Duration::from_secs(30 * DAY),
-            credentials: Duration::from_secs(30 * DAY),
-            interval: Duration::from_secs(600),
-            batch: 1000,
-        }
-    }
-}
+pub use crate::config::Retention;
 
 /// What one pruning deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -7,13 +7,13 @@ use std::time::Instant;
 use plexica_sdk::api::time::now_ms;
 
 use crate::auth::jwt::KeyRing;
+use crate::authz::PermissionCache;
 use crate::config::Config;
 use crate::db::core::{CoreStore, TenantRecord};
 use crate::db::spaces::{DataSpaces, PostgresSchemas, SqliteFiles};
 use crate::db::tenant::TenantDbs;
 use crate::db::{Backend, DbError, DbResult};
 use crate::invalidation::{self, Invalidation};
-use crate::rbac::PermissionCache;
 use crate::slug::TenantSlug;
 
 /// Shared by every handler.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use plexica_core_api::rbac::AuthRule;
+use plexica_core_api::routes::guard::AuthRule;
 use plexica_core_api::routes::{RouteSpec, table};
 use plexica_sdk::api::core::WorkspaceRole;
 use reqwest::{Method, StatusCode};

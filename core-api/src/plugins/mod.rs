@@ -34,6 +34,7 @@ use semver::{Version, VersionReq};
 use serde_json::{Map, Value, json};
 use sqlx::{Any, Transaction};
 
+use crate::authz::{PERMISSIONS, TenantScope};
 use crate::db::DbError;
 use crate::db::delivery::Subscription;
 use crate::db::outbox::append;
@@ -42,7 +43,6 @@ use crate::db::plugins::{AppliedMigration, InstallRecord};
 use crate::db::tenant::TenantDb;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Cause;
-use crate::rbac::{PERMISSIONS, TenantScope};
 use crate::registry::RegistryClient;
 use crate::slug::TenantSlug;
 use crate::state::AppState;

@@ -105,9 +105,9 @@ impl FromRequestParts<AppState> for TenantEvents {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let crate::rbac::Caller(caller) =
-            crate::rbac::Caller::from_request_parts(parts, state).await?;
-        let scope = crate::rbac::TenantScope::from_request_parts(parts, state).await?;
+        let crate::routes::guard::Caller(caller) =
+            crate::routes::guard::Caller::from_request_parts(parts, state).await?;
+        let scope = crate::authz::TenantScope::from_request_parts(parts, state).await?;
         let correlation = Correlation::from_request_parts(parts, state).await?;
         Ok(Self {
             cause: correlation.cause(&caller),

@@ -19,11 +19,12 @@ use serde_json::Value;
 use sqlx::error::ErrorKind;
 
 use super::JsonBody;
+use super::guard::Caller;
+use crate::authz::TenantScope;
 use crate::db::DbError;
 use crate::db::data::{Column, ColumnValue, Ordering, PluginTable};
 use crate::db::tenant::TenantDb;
 use crate::error::{ApiError, ApiResult};
-use crate::rbac::{Caller, TenantScope};
 use crate::state::AppState;
 
 /// The column a workspace-aware plugin's rows are scoped by.

@@ -13,11 +13,12 @@ use plexica_sdk::event_name::{check_event_name, check_event_pattern, pattern_mat
 use serde::Deserialize;
 
 use super::correlation::Correlation;
+use super::guard::Caller;
 use super::{JsonBody, QueryParams};
 use crate::auth::Credential;
+use crate::authz::TenantScope;
 use crate::db::outbox::append;
 use crate::error::{ApiError, ApiResult};
-use crate::rbac::{Caller, TenantScope};
 use crate::state::AppState;
 
 /// The largest `data` a plugin may publish, bytes of JSON.

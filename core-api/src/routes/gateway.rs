@@ -13,13 +13,14 @@ use plexica_sdk::api::signing::WORKSPACE_HEADER;
 use serde_json::json;
 
 use super::correlation::Correlation;
+use super::guard::Caller;
 use crate::auth::Credential;
+use crate::authz::TenantScope;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::{
     Call, CallContext, GatewayPath, MAX_BODY_BYTES, Route, check_active, check_caller,
     default_role, find_endpoint, find_service, forward, unavailable,
 };
-use crate::rbac::{Caller, TenantScope};
 use crate::state::AppState;
 
 /// The workspace the request names (`X-Plexica-Workspace`), if any; a value that is not text

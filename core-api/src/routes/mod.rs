@@ -1,6 +1,6 @@
 //! The HTTP routes, one module per resource, and [`table`]: every route with its
 //! [`AuthRule`]. The router is built from the table and each route's rule is enforced by
-//! [`rbac::enforce`] before its handler runs, so no route exists without a rule; the tests
+//! [`guard::enforce`] before its handler runs, so no route exists without a rule; the tests
 //! walk the same table to prove that outsiders are refused everywhere.
 
 mod auth;
@@ -9,6 +9,7 @@ mod data;
 mod dlq;
 mod events;
 mod gateway;
+pub mod guard;
 mod ops;
 mod plugins;
 mod shared;
@@ -27,8 +28,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::limits::RouteFamily;
-use crate::rbac::{self, AuthRule};
 use crate::state::AppState;
+use guard::AuthRule;
 
 /// One route: method, path, rule and a summary (for the OpenAPI document).
 #[derive(Debug, Clone)]
@@ -610,7 +611,7 @@ pub fn router(state: AppState) -> Router {
             };
             let guard = axum::middleware::from_fn_with_state(
                 (state.clone(), spec.rule, family),
-                rbac::enforce,
+                guard::enforce,
             );
             router.route(spec.path, method_router.route_layer(guard))
         })

@@ -16,11 +16,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::correlation::TenantEvents;
+use super::guard::Caller;
 use super::{JsonBody, QueryParams};
 use crate::auth::Credential;
+use crate::authz::{TenantScope, WorkspaceScope};
 use crate::error::{ApiError, ApiResult};
 use crate::plugins::{self, describe, installed};
-use crate::rbac::{Caller, TenantScope, WorkspaceScope};
 use crate::state::AppState;
 
 /// Query of `GET /plugins`.

@@ -12,9 +12,10 @@ use plexica_sdk::api::time::{now_ms, rfc3339};
 use plexica_sdk::manifest::is_own_namespace;
 
 use super::JsonBody;
+use super::guard::Caller;
+use crate::authz::TenantScope;
 use crate::db::shared::SharedRecord;
 use crate::error::{ApiError, ApiResult};
-use crate::rbac::{Caller, TenantScope};
 use crate::state::AppState;
 
 /// The largest value, bytes of JSON.

@@ -13,13 +13,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::correlation::Correlation;
+use super::guard::Caller;
 use super::{JsonBody, Paging, QueryParams, check_settings};
 use crate::auth::oidc::OidcConfig;
 use crate::db::core::{TenantFilter, TenantRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Cause;
 use crate::provision::{self, NewTenant, Provisioned};
-use crate::rbac::Caller;
 use crate::slug::{TenantSlug, check_email, check_name};
 use crate::state::AppState;
 

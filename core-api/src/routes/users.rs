@@ -14,12 +14,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::correlation::TenantEvents;
+use super::guard::Caller;
 use super::{JsonBody, Paging, QueryParams};
 use crate::auth::{Credential, passwords, secrets};
+use crate::authz::{TenantScope, is_permission};
 use crate::db::outbox::append;
 use crate::db::tenant::{RoleRecord, TenantDb, UserRecord};
 use crate::error::{ApiError, ApiResult};
-use crate::rbac::{Caller, TenantScope, is_permission};
 use crate::slug::{check_email, check_name};
 use crate::state::AppState;
 

@@ -1,15 +1,14 @@
-//! Roles, permissions and the rule every route declares.
+//! The rule every route declares, and its enforcement.
 //!
 //! Each route of [`crate::routes::table`] carries an [`AuthRule`]; [`enforce`] runs before the
 //! handler, authenticates the caller, resolves the tenant (and workspace) of the path, checks
 //! the rule and leaves [`Caller`], [`TenantScope`] and [`WorkspaceScope`] in the request for
 //! the handler. A handler therefore cannot forget a check, and a route cannot exist without a
-//! rule. Permission sets are answered from [`PermissionCache`] (invalidated on change).
+//! rule. Permission sets are answered from the [`crate::authz::PermissionCache`].
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use axum::RequestExt;
 use axum::extract::rejection::PathRejection;
@@ -20,71 +19,17 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use plexica_sdk::api::core::{TenantStatus, WorkspaceRole};
 
-use crate::auth::{Credential, Principal, authenticate, authenticate_external};
-use crate::db::DbResult;
-use crate::db::core::TenantRecord;
-use crate::db::tenant::{TenantDb, WorkspaceRecord};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use plexica_sdk::api::core::{API_TOKEN_PREFIX, INSTALL_TOKEN_PREFIX};
+use plexica_sdk::api::time::{now_ms, rfc3339};
+
+use crate::auth::{Credential, Principal, oidc, secrets};
+use crate::authz::{PLATFORM_ADMIN, Permissions, TenantScope, WorkspaceScope};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::RouteFamily;
 use crate::slug::TenantSlug;
 use crate::state::AppState;
-
-/// Every permission of the core API (plugins add their own at install).
-pub const PERMISSIONS: [&str; 10] = [
-    "users:read",
-    "users:write",
-    "roles:read",
-    "roles:write",
-    "workspaces:read",
-    "workspaces:write",
-    "workspaces:admin",
-    "plugins:read",
-    "plugins:write",
-    "events:read",
-];
-
-/// What the platform's super admin needs (on top of being the super admin) for platform routes.
-pub const PLATFORM_ADMIN: &str = "platform:admin";
-
-/// The roles created in every tenant at provisioning: `(name, permissions)`.
-pub const BUILTIN_ROLES: [(&str, &[&str]); 3] = [
-    ("admin", &["*"]),
-    (
-        "member",
-        &[
-            "users:read",
-            "roles:read",
-            "workspaces:read",
-            "workspaces:write",
-            "plugins:read",
-        ],
-    ),
-    ("guest", &["workspaces:read"]),
-];
-
-/// Does the permission list `held` grant `wanted`? `*` grants everything, `res:*` every
-/// action on `res`.
-pub fn grants<S: AsRef<str>>(held: &[S], wanted: &str) -> bool {
-    let resource = wanted.split_once(':').map_or(wanted, |(r, _)| r);
-    held.iter().any(|p| {
-        let p = p.as_ref();
-        p == "*" || p == wanted || p.strip_suffix(":*").is_some_and(|r| r == resource)
-    })
-}
-
-/// Is `text` a permission string `resource:action` (or `*`, `resource:*`)?
-pub fn is_permission(text: &str) -> bool {
-    fn part(s: &str) -> bool {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
-    }
-    text == "*"
-        || text
-            .split_once(':')
-            .is_some_and(|(r, a)| part(r) && (a == "*" || part(a)))
-}
 
 /// What a route demands of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,130 +55,6 @@ pub enum AuthRule {
     Member,
 }
 
-/// A user's roles and permissions in one tenant.
-#[derive(Debug, Clone, Default)]
-pub struct Permissions {
-    /// Role names.
-    pub roles: Vec<String>,
-    /// Permission strings.
-    pub permissions: Vec<String>,
-}
-
-impl Permissions {
-    /// Everything (the super admin).
-    pub fn all() -> Self {
-        Self {
-            roles: vec!["super_admin".into()],
-            permissions: vec!["*".into()],
-        }
-    }
-
-    /// Does the set grant `permission`?
-    pub fn grants(&self, permission: &str) -> bool {
-        grants(&self.permissions, permission)
-    }
-}
-
-/// A cached permission set and when it was loaded.
-#[derive(Debug)]
-struct Cached {
-    set: Arc<Permissions>,
-    loaded: Instant,
-}
-
-/// Permission sets by tenant, then user, kept for `ttl` and dropped at once on any change made
-/// through this process (other replicas see changes within `ttl`). Lookups borrow the keys:
-/// a hot check allocates nothing.
-#[derive(Debug)]
-pub struct PermissionCache {
-    ttl: Duration,
-    tenants: RwLock<HashMap<String, HashMap<String, Cached>>>,
-}
-
-impl PermissionCache {
-    /// An empty cache whose entries live `ttl`.
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            tenants: RwLock::default(),
-        }
-    }
-
-    /// The cached set of `user` in `tenant`, if fresh.
-    pub fn cached(&self, tenant: &str, user: &str) -> Option<Arc<Permissions>> {
-        let tenants = self
-            .tenants
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        tenants
-            .get(tenant)?
-            .get(user)
-            .filter(|c| c.loaded.elapsed() < self.ttl)
-            .map(|c| Arc::clone(&c.set))
-    }
-
-    /// Remembers the set of `user` in `tenant`.
-    pub fn insert(&self, tenant: &str, user: &str, permissions: Permissions) -> Arc<Permissions> {
-        let set = Arc::new(permissions);
-        let mut tenants = self
-            .tenants
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if tenants.len() > 10_000 {
-            tenants.clear();
-        }
-        let users = tenants.entry(tenant.to_owned()).or_default();
-        if users.len() > 100_000 {
-            users.clear();
-        }
-        users.insert(
-            user.to_owned(),
-            Cached {
-                set: Arc::clone(&set),
-                loaded: Instant::now(),
-            },
-        );
-        set
-    }
-
-    /// Forgets `user` of `tenant`.
-    pub fn invalidate_user(&self, tenant: &str, user: &str) {
-        if let Some(users) = self
-            .tenants
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get_mut(tenant)
-        {
-            users.remove(user);
-        }
-    }
-
-    /// Forgets everything.
-    pub fn clear(&self) {
-        self.tenants
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
-    }
-
-    /// Forgets everyone of `tenant` (a role changed).
-    pub fn invalidate_tenant(&self, tenant: &str) {
-        self.tenants
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(tenant);
-    }
-
-    /// The set of `user` in `tenant`, from the cache or else from `db`.
-    pub async fn get(&self, tenant: &str, user: &str, db: &TenantDb) -> DbResult<Arc<Permissions>> {
-        if let Some(p) = self.cached(tenant, user) {
-            return Ok(p);
-        }
-        let (roles, permissions) = db.user_permissions(user).await?;
-        Ok(self.insert(tenant, user, Permissions { roles, permissions }))
-    }
-}
-
 /// The authenticated caller (present on every route whose rule is not `Public`).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
@@ -248,41 +69,6 @@ impl Caller {
     }
 }
 
-/// The tenant of the path and the caller's standing in it.
-#[derive(Debug, Clone)]
-pub struct TenantScope {
-    /// Its row.
-    pub tenant: TenantRecord,
-    /// Its validated slug.
-    pub slug: TenantSlug,
-    /// Its data.
-    pub db: TenantDb,
-    /// The caller's roles and permissions in it.
-    pub permissions: Arc<Permissions>,
-    /// What the caller's credential is limited to: an API token's scopes (`None`: a session,
-    /// limited to nothing but the roles; an install: no user permission at all).
-    pub credential_scopes: Option<Arc<[String]>>,
-}
-
-impl TenantScope {
-    /// Does the caller hold `permission` here: its roles grant it, and its credential (an API
-    /// token's scopes) allows it. Every grant path asks this, so no one hands out what the
-    /// credential they act with does not carry.
-    pub fn allows(&self, permission: &str) -> bool {
-        self.permissions.grants(permission)
-            && self
-                .credential_scopes
-                .as_deref()
-                .is_none_or(|scopes| grants(scopes, permission))
-    }
-
-    /// The first of `held` — what another user or a role holds — that the caller does not
-    /// ([`TenantScope::allows`]; `*` and `res:*` only by holding them).
-    pub fn first_not_allowed<'a>(&self, held: &'a [String]) -> Option<&'a str> {
-        held.iter().map(String::as_str).find(|p| !self.allows(p))
-    }
-}
-
 /// What `principal`'s credential limits it to, for [`TenantScope::credential_scopes`].
 fn credential_scopes(principal: &Principal) -> Option<Arc<[String]>> {
     match &principal.credential {
@@ -290,15 +76,6 @@ fn credential_scopes(principal: &Principal) -> Option<Arc<[String]>> {
         Credential::Install { .. } => Some(Arc::from(Vec::new())),
         Credential::ApiToken { scopes, .. } => Some(Arc::from(scopes.as_slice())),
     }
-}
-
-/// The workspace of the path and the caller's effective role in it.
-#[derive(Debug, Clone)]
-pub struct WorkspaceScope {
-    /// Its row (with the caller's membership role, if a member).
-    pub workspace: WorkspaceRecord,
-    /// The caller's effective role (tenant admins and the super admin: `admin`).
-    pub role: WorkspaceRole,
 }
 
 macro_rules! from_extensions {
@@ -537,8 +314,7 @@ fn usable(status: TenantStatus) -> ApiResult<()> {
 }
 
 fn is_install_token(headers: &axum::http::HeaderMap) -> bool {
-    crate::auth::bearer(headers)
-        .is_some_and(|t| t.starts_with(plexica_sdk::api::core::INSTALL_TOKEN_PREFIX))
+    bearer(headers).is_some_and(|t| t.starts_with(plexica_sdk::api::core::INSTALL_TOKEN_PREFIX))
 }
 
 /// [`AuthRule::Plugin`]: an install token of the path's tenant; its tenant must be active.
@@ -602,35 +378,160 @@ async fn check_plugin(state: &AppState, request: &mut Request) -> ApiResult<()> 
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The bearer token of `headers`, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
 
-    #[test]
-    fn grants_wildcards() {
-        assert!(grants(&["*"], "users:read"));
-        assert!(grants(&["users:*"], "users:write"));
-        assert!(!grants(&["users:*"], "workspaces:read"));
-        assert!(grants(&["users:read"], "users:read"));
-        assert!(!grants(&["users:read"], "users:write"));
-        assert!(!grants::<&str>(&[], "users:read"));
+/// Authenticates `token` as a token of tenant `slug`'s external identity provider, if the
+/// tenant has one: the provider is the path's tenant's, never one the token names.
+pub async fn authenticate_external(
+    state: &AppState,
+    slug: &TenantSlug,
+    headers: &HeaderMap,
+) -> ApiResult<Option<Principal>> {
+    let Some(token) = bearer(headers) else {
+        return Ok(None);
+    };
+    let Some(tenant) = state.tenant(slug).await? else {
+        return Ok(None);
+    };
+    let Ok(Some(config)) = oidc::OidcConfig::from_settings(&tenant.settings) else {
+        return Ok(None);
+    };
+    let claims = state.oidc.verify(&config, token).await?;
+    if config.require_verified_email && claims.email_verified != Some(true) {
+        return Err(ApiError::unauthenticated(
+            "EMAIL_NOT_VERIFIED",
+            "the provider has not verified this token's email (email_verified is not true)",
+        ));
     }
+    let email = claims
+        .email
+        .map(|e| e.trim().to_lowercase())
+        .ok_or_else(|| {
+            ApiError::unauthenticated("INVALID_TOKEN", "the provider's token carries no email")
+        })?;
+    let user = state
+        .tenant_dbs
+        .get(slug)
+        .await?
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| {
+            ApiError::forbidden(
+                "UNKNOWN_IDENTITY",
+                "the identity provider vouches for someone who is not a user of this tenant",
+            )
+        })?;
+    Ok(Some(Principal {
+        user_id: user.id,
+        email: user.email,
+        tenant: Some(tenant.slug),
+        super_admin: false,
+        credential: Credential::External {
+            issuer: config.issuer,
+        },
+    }))
+}
 
-    #[test]
-    fn permission_strings() {
-        for ok in ["*", "users:read", "crm:*", "contacts:read", "a-b.c:x_y"] {
-            assert!(is_permission(ok), "{ok}");
+/// Authenticates the request: 401 without a valid access or API token.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Principal> {
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError::unauthenticated(
+            "UNAUTHENTICATED",
+            "authentication required: `Authorization: Bearer <access token or plx_ API token>`",
+        )
+    })?;
+    if token.starts_with(INSTALL_TOKEN_PREFIX) {
+        let (tenant, plugin_id) = state
+            .core
+            .install_by_token_hash(&secrets::hash(token))
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthenticated("INVALID_TOKEN", "unknown or revoked install token")
+            })?;
+        return Ok(Principal {
+            user_id: format!("plugin:{plugin_id}"),
+            email: String::new(),
+            tenant: Some(tenant),
+            super_admin: false,
+            credential: Credential::Install { plugin_id },
+        });
+    }
+    if token.starts_with(API_TOKEN_PREFIX) {
+        let record = state
+            .core
+            .api_token_by_hash(&secrets::hash(token))
+            .await?
+            .filter(|t| t.revoked_at.is_none())
+            .ok_or_else(|| {
+                ApiError::unauthenticated("INVALID_TOKEN", "unknown or revoked API token")
+            })?;
+        if record.expires_at <= now_ms() {
+            return Err(ApiError::unauthenticated(
+                "TOKEN_EXPIRED",
+                format!(
+                    "the API token expired at {}; create a new one with `plexica token create`",
+                    rfc3339(record.expires_at)
+                ),
+            ));
         }
-        for bad in [
-            "",
-            "users",
-            ":read",
-            "users:",
-            "Users:read",
-            "a:b:c",
-            "a b:c",
-        ] {
-            assert!(!is_permission(bad), "{bad}");
+        if let Some(tenant) = &record.tenant {
+            let exists = match TenantSlug::parse(tenant) {
+                Ok(slug) => state.tenant(&slug).await?.is_some(),
+                Err(_) => false,
+            };
+            if !exists {
+                return Err(ApiError::unauthenticated(
+                    "INVALID_TOKEN",
+                    "the token's tenant no longer exists",
+                ));
+            }
+        }
+        return Ok(Principal {
+            user_id: record.user_id,
+            email: record.email,
+            tenant: record.tenant,
+            super_admin: record.super_admin,
+            credential: Credential::ApiToken {
+                id: record.id,
+                scopes: record.scopes,
+            },
+        });
+    }
+    let claims = state.keys.verify(token).await?;
+    if state.revoked_sessions.contains(&claims.sid) {
+        return Err(ApiError::unauthenticated(
+            "SESSION_REVOKED",
+            "this session was logged out; log in again",
+        ));
+    }
+    if let Some(tenant) = &claims.tenant {
+        // A token outlives neither its tenant nor a tenant re-created under the same slug.
+        let issued_ms = i64::try_from(claims.iat)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        let current = match TenantSlug::parse(tenant) {
+            Ok(slug) => state.tenant(&slug).await?,
+            Err(_) => None,
+        };
+        if current.is_none_or(|t| t.created_at > issued_ms + 1000) {
+            return Err(ApiError::unauthenticated(
+                "INVALID_TOKEN",
+                "the token's tenant no longer exists",
+            ));
         }
     }
+    Ok(Principal {
+        user_id: claims.sub,
+        email: claims.email,
+        tenant: claims.tenant,
+        super_admin: claims.super_admin,
+        credential: Credential::Session(claims.sid),
+    })
 }
