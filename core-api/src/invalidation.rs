@@ -5,17 +5,19 @@
 //! than after a cache's lifetime. On SQLite (one process) there is nobody to tell.
 //!
 //! A change to a plugin's install also makes every replica start or stop its own copy of the
-//! plugin's backend ([`crate::plugins::converge`]): every replica runs every active backend.
+//! plugin's backend (the listener's `on_install`): every replica runs every active backend.
 //!
 //! A replica whose listening connection drops clears every cache when it reconnects: the
 //! notifications it missed are then harmless.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sqlx::AnyPool;
 
-use crate::db::Backend;
-use crate::state::AppState;
+use crate::authz::PermissionCache;
+use crate::caches::{InstallCache, RevokedSessions, TenantCache};
 
 /// The `LISTEN`/`NOTIFY` channel.
 pub const CHANNEL: &str = "plexica_invalidations";
@@ -50,51 +52,84 @@ pub enum Invalidation {
     },
 }
 
-/// Applies `change` to this replica's caches.
-pub fn apply(state: &AppState, change: &Invalidation) {
-    match change {
-        Invalidation::Tenant { slug } => {
-            state.tenants.forget(slug);
-            state.permissions.invalidate_tenant(slug);
-        }
-        Invalidation::User { tenant, user } => state.permissions.invalidate_user(tenant, user),
-        Invalidation::Session { id } => state.revoked_sessions.insert(id.clone()),
-        Invalidation::Install { tenant, plugin } => state.plugins.installs.forget(tenant, plugin),
-    }
+/// Applies changes to this replica's caches and tells the other replicas.
+#[derive(Debug, Clone)]
+pub struct Invalidator {
+    tenants: Arc<TenantCache>,
+    permissions: Arc<PermissionCache>,
+    revoked_sessions: Arc<RevokedSessions>,
+    installs: Arc<InstallCache>,
+    /// The core database, when it is PostgreSQL: the other replicas listen on it.
+    shared: Option<AnyPool>,
 }
 
-/// Applies `change` here at once and tells the other replicas (in the background: a change
-/// never waits for, or fails because of, the telling).
-pub fn announce(state: &AppState, change: Invalidation) {
-    apply(state, &change);
-    if !on_postgres(state) {
-        return;
+impl Invalidator {
+    /// Invalidates these caches, telling the replicas on `shared` (the core database's pool
+    /// on PostgreSQL; `None` on SQLite, where there is one process).
+    pub fn new(
+        tenants: Arc<TenantCache>,
+        permissions: Arc<PermissionCache>,
+        revoked_sessions: Arc<RevokedSessions>,
+        installs: Arc<InstallCache>,
+        shared: Option<AnyPool>,
+    ) -> Self {
+        Self {
+            tenants,
+            permissions,
+            revoked_sessions,
+            installs,
+            shared,
+        }
     }
-    let pool = state.core.pool().clone();
-    tokio::spawn(async move {
-        let Ok(payload) = serde_json::to_string(&change) else {
+
+    /// Applies `change` to this replica's caches.
+    pub fn apply(&self, change: &Invalidation) {
+        match change {
+            Invalidation::Tenant { slug } => {
+                self.tenants.forget(slug);
+                self.permissions.invalidate_tenant(slug);
+            }
+            Invalidation::User { tenant, user } => self.permissions.invalidate_user(tenant, user),
+            Invalidation::Session { id } => self.revoked_sessions.insert(id.clone()),
+            Invalidation::Install { tenant, plugin } => self.installs.forget(tenant, plugin),
+        }
+    }
+
+    /// Applies `change` here at once and tells the other replicas (in the background: a
+    /// change never waits for, or fails because of, the telling).
+    pub fn announce(&self, change: Invalidation) {
+        self.apply(&change);
+        let Some(pool) = self.shared.clone() else {
             return;
         };
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(payload)
-            .execute(&pool)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot tell the other replicas of a change");
-        }
-    });
-}
-
-/// On PostgreSQL, listens for the other replicas' changes until the core database closes.
-pub fn spawn_listener(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
-    if !on_postgres(&state) {
-        return None;
+        tokio::spawn(async move {
+            let Ok(payload) = serde_json::to_string(&change) else {
+                return;
+            };
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(payload)
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %e, "cannot tell the other replicas of a change");
+            }
+        });
     }
-    Some(tokio::spawn(async move {
-        while !state.core.pool().is_closed() {
-            let mut listener =
-                match sqlx::postgres::PgListener::connect(&state.config.database_url).await {
+
+    /// On PostgreSQL, listens on `database_url` for the other replicas' changes until the core
+    /// database closes, and applies them; `on_install` is called with `(tenant, plugin)` for
+    /// each install change, so that this replica starts or stops its copy of the backend.
+    pub fn spawn_listener(
+        &self,
+        database_url: String,
+        on_install: impl Fn(String, String) + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let pool = self.shared.clone()?;
+        let this = self.clone();
+        Some(tokio::spawn(async move {
+            while !pool.is_closed() {
+                let mut listener = match sqlx::postgres::PgListener::connect(&database_url).await {
                     Ok(listener) => listener,
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot listen for other replicas' changes");
@@ -102,54 +137,45 @@ pub fn spawn_listener(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
                         continue;
                     }
                 };
-            if let Err(e) = listener.listen(CHANNEL).await {
-                tracing::warn!(error = %e, "cannot listen for other replicas' changes");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            // Whatever was told while nobody listened is forgotten with everything else.
-            forget_everything(&state);
-            loop {
-                match listener.try_recv().await {
-                    Ok(Some(notification)) => {
-                        match serde_json::from_str::<Invalidation>(notification.payload()) {
-                            Ok(change) => {
-                                apply(&state, &change);
-                                if let Invalidation::Install { tenant, plugin } = change {
-                                    let state = state.clone();
-                                    tokio::spawn(async move {
-                                        crate::plugins::converge(&state, &tenant, &plugin).await;
-                                    });
+                if let Err(e) = listener.listen(CHANNEL).await {
+                    tracing::warn!(error = %e, "cannot listen for other replicas' changes");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                // Whatever was told while nobody listened is forgotten with everything else.
+                this.forget_everything();
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(notification)) => {
+                            match serde_json::from_str::<Invalidation>(notification.payload()) {
+                                Ok(change) => {
+                                    this.apply(&change);
+                                    if let Invalidation::Install { tenant, plugin } = change {
+                                        on_install(tenant, plugin);
+                                    }
                                 }
+                                Err(e) => tracing::warn!(error = %e, "unreadable invalidation"),
                             }
-                            Err(e) => tracing::warn!(error = %e, "unreadable invalidation"),
+                        }
+                        // The connection dropped: listen again on a new one.
+                        Ok(None) => this.forget_everything(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "lost the invalidation channel");
+                            break;
                         }
                     }
-                    // The connection dropped: listen again on a new one.
-                    Ok(None) => {
-                        forget_everything(&state);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "lost the invalidation channel");
-                        break;
+                    if pool.is_closed() {
+                        return;
                     }
                 }
-                if state.core.pool().is_closed() {
-                    return;
-                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }))
-}
+        }))
+    }
 
-/// Other replicas can share this one's database only on PostgreSQL.
-fn on_postgres(state: &AppState) -> bool {
-    Backend::of(&state.config.database_url) == Backend::Postgres
-}
-
-fn forget_everything(state: &AppState) {
-    state.tenants.clear();
-    state.permissions.clear();
-    state.plugins.installs.clear();
+    fn forget_everything(&self) {
+        self.tenants.clear();
+        self.permissions.clear();
+        self.installs.clear();
+    }
 }

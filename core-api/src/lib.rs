@@ -10,14 +10,13 @@
 pub mod auth;
 pub mod authz;
 pub mod backup;
+pub mod caches;
 pub mod config;
 pub mod db;
-pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod invalidation;
-pub mod jetstream;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -100,9 +99,18 @@ impl CoreApi {
                 )
                 .await?;
         }
-        delivery::spawn(state.clone());
+        events::embedded::spawn(state.clone());
         retention::spawn(state.clone());
-        invalidation::spawn_listener(state.clone());
+        {
+            let state = state.clone();
+            state.invalidator.clone().spawn_listener(
+                state.config.database_url.clone(),
+                move |tenant, plugin| {
+                    let plugins = state.plugins.clone();
+                    tokio::spawn(async move { plugins.converge(&tenant, &plugin).await });
+                },
+            );
+        }
         let refresher = state.clone();
         tokio::spawn(async move {
             let window = i64::try_from(refresher.config.access_token_ttl.as_millis())
@@ -161,9 +169,9 @@ impl CoreApi {
             .set_core_url(&format!("http://{}", SocketAddr::new(host, address.port())));
         let restarting = tokio::spawn({
             let state = self.state.clone();
-            async move { plugins::reconcile(&state).await }
+            async move { state.plugins.reconcile().await }
         });
-        let failures = tokio::spawn(plugins::watch_failures(self.state.clone()));
+        let failures = tokio::spawn(self.state.plugins.clone().watch_failures());
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();

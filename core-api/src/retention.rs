@@ -65,7 +65,7 @@ pub async fn prune(state: &AppState) -> DbResult<Pruned> {
     let size = retention.batch.max(1);
     let mut pruned = Pruned::default();
     let before = cutoff(now, retention.events);
-    for outbox in crate::delivery::outboxes(state).await? {
+    for outbox in crate::events::embedded::outboxes(state).await? {
         pruned.events += in_batches(size, || {
             prune_outbox(&outbox.pool, outbox.cursor, before, size)
         })

@@ -1,19 +1,18 @@
 //! The state every handler shares, and the in-memory views kept beside the databases.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::sync::Arc;
 
 use plexica_sdk::api::time::now_ms;
 
 use crate::auth::jwt::KeyRing;
 use crate::authz::PermissionCache;
+use crate::caches::{InstallCache, RevokedSessions, TenantCache};
 use crate::config::Config;
 use crate::db::core::{CoreStore, TenantRecord};
 use crate::db::spaces::{DataSpaces, PostgresSchemas, SqliteFiles};
 use crate::db::tenant::TenantDbs;
-use crate::db::{Backend, DbError, DbResult};
-use crate::invalidation::{self, Invalidation};
+use crate::db::{Backend, DbResult};
+use crate::invalidation::{Invalidation, Invalidator};
 use crate::slug::TenantSlug;
 
 /// Shared by every handler.
@@ -47,6 +46,8 @@ pub struct AppState {
     pub plugins: Arc<crate::plugins::Plugins>,
     /// The runtime of plugin backends, as started here (it learns the API's URL at serve).
     pub process_runtime: crate::plugins::runtime::ProcessRuntime,
+    /// Drops cached views on a change, on every replica.
+    pub invalidator: Invalidator,
 }
 
 impl AppState {
@@ -89,11 +90,22 @@ impl AppState {
                 max_failures: 5,
             },
         );
+        let permissions = Arc::new(PermissionCache::new(config.cache_ttl));
+        let tenants = Arc::new(TenantCache::default());
+        let revoked_sessions = Arc::new(RevokedSessions::default());
+        let installs = Arc::new(InstallCache::new(config.cache_ttl));
+        let invalidator = Invalidator::new(
+            tenants.clone(),
+            permissions.clone(),
+            revoked_sessions.clone(),
+            installs.clone(),
+            (core.backend() == Backend::Postgres).then(|| core.pool().clone()),
+        );
+        let config = Arc::new(config);
         let plugins = crate::plugins::Plugins::new(
-            config
-                .registry_url
-                .as_deref()
-                .map(crate::registry::RegistryClient::new),
+            config.clone(),
+            core.clone(),
+            tenant_dbs.clone(),
             crate::plugins::package::PackageStore::new(
                 plugins_dir,
                 config.plugin_state_dir.join("packages"),
@@ -101,8 +113,8 @@ impl AppState {
                 config.trust_registry_keys,
             ),
             Arc::new(process_runtime.clone()),
-            config.breaker_cooldown,
-            config.cache_ttl,
+            installs,
+            invalidator.clone(),
         );
         let kek = config.key_encryption.key().map_err(|e| {
             crate::StartError::Startup(format!("cannot use the key-encryption key: {e}"))
@@ -111,9 +123,10 @@ impl AppState {
             .await
             .map_err(|e| crate::StartError::Startup(e.to_string()))?;
         Ok(Self {
-            permissions: Arc::new(PermissionCache::new(config.cache_ttl)),
-            tenants: Arc::new(TenantCache::default()),
-            revoked_sessions: Arc::new(RevokedSessions::default()),
+            permissions,
+            tenants,
+            revoked_sessions,
+            invalidator,
             limits: Arc::new(crate::limits::RequestLimits::new(&config.limits)),
             metrics: plexica_server::metrics::install("core", crate::metrics::FAMILIES),
             oidc: Arc::default(),
@@ -124,7 +137,7 @@ impl AppState {
             keys: Arc::new(keys),
             tenant_dbs,
             core,
-            config: Arc::new(config),
+            config,
         })
     }
 
@@ -160,111 +173,21 @@ impl AppState {
 
     /// Drops every cached view of tenant `slug` (after a change to it), on every replica.
     pub fn forget_tenant(&self, slug: &str) {
-        invalidation::announce(
-            self,
-            Invalidation::Tenant {
-                slug: slug.to_owned(),
-            },
-        );
+        self.invalidator.announce(Invalidation::Tenant {
+            slug: slug.to_owned(),
+        });
     }
 
     /// Drops the cached permissions of `user` in `tenant`, on every replica.
     pub fn forget_user(&self, tenant: &str, user: &str) {
-        invalidation::announce(
-            self,
-            Invalidation::User {
-                tenant: tenant.to_owned(),
-                user: user.to_owned(),
-            },
-        );
+        self.invalidator.announce(Invalidation::User {
+            tenant: tenant.to_owned(),
+            user: user.to_owned(),
+        });
     }
 
     /// Refuses session `id`'s access tokens from now on, on every replica.
     pub fn session_revoked(&self, id: String) {
-        invalidation::announce(self, Invalidation::Session { id });
-    }
-}
-
-/// Tenant rows by slug.
-#[derive(Debug, Default)]
-pub struct TenantCache {
-    rows: RwLock<HashMap<String, (TenantRecord, Instant)>>,
-}
-
-impl TenantCache {
-    fn get(&self, slug: &str, ttl: std::time::Duration) -> Option<TenantRecord> {
-        let rows = self
-            .rows
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        rows.get(slug)
-            .filter(|(_, at)| at.elapsed() < ttl)
-            .map(|(t, _)| t.clone())
-    }
-
-    fn put(&self, tenant: TenantRecord) {
-        let mut rows = self
-            .rows
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if rows.len() > 100_000 {
-            rows.clear();
-        }
-        rows.insert(tenant.slug.clone(), (tenant, Instant::now()));
-    }
-
-    /// Drops tenant `slug`.
-    pub fn forget(&self, slug: &str) {
-        self.rows
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(slug);
-    }
-
-    /// Drops everything.
-    pub fn clear(&self) {
-        self.rows
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
-    }
-}
-
-/// Ids of logged-out sessions whose access tokens may still be unexpired. Filled by this
-/// process's logouts at once, and from the database every few seconds (other replicas').
-#[derive(Debug, Default)]
-pub struct RevokedSessions {
-    ids: RwLock<HashSet<String>>,
-}
-
-impl RevokedSessions {
-    /// Is session `id` revoked?
-    pub fn contains(&self, id: &str) -> bool {
-        self.ids
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(id)
-    }
-
-    /// Records a revocation.
-    pub fn insert(&self, id: String) {
-        self.ids
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id);
-    }
-
-    /// Replaces the set with the sessions revoked within the access-token lifetime.
-    pub async fn reload(&self, core: &CoreStore, since_ms: i64) -> Result<(), DbError> {
-        let ids: HashSet<String> = core
-            .sessions_revoked_since(since_ms)
-            .await?
-            .into_iter()
-            .collect();
-        *self
-            .ids
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = ids;
-        Ok(())
+        self.invalidator.announce(Invalidation::Session { id });
     }
 }

@@ -832,6 +832,15 @@ pub struct TenantDbs {
     max_connections: u32,
 }
 
+impl std::fmt::Debug for TenantDbs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantDbs")
+            .field("backend", &self.backend)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TenantDbs {
     /// Pools of at most `max_connections` per tenant over `spaces`.
     pub fn new(spaces: Arc<dyn DataSpaces>, backend: Backend, max_connections: u32) -> Self {

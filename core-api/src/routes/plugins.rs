@@ -64,7 +64,10 @@ pub async fn offer(
     QueryParams(query): QueryParams<OfferQuery>,
 ) -> ApiResult<Json<VersionDetail>> {
     Ok(Json(
-        plugins::offer(&state, &id, query.version_req.as_deref()).await?,
+        state
+            .plugins
+            .offer(&id, query.version_req.as_deref())
+            .await?,
     ))
 }
 
@@ -75,7 +78,10 @@ pub async fn install(
     events: TenantEvents,
     JsonBody(request): JsonBody<InstallPluginRequest>,
 ) -> ApiResult<(StatusCode, Json<PluginInstall>)> {
-    let record = plugins::install(&state, &scope, events.cause(), request).await?;
+    let record = state
+        .plugins
+        .install(&scope, events.cause(), request)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(describe(&scope.db, &record).await?),
@@ -170,7 +176,7 @@ pub async fn dev_install(
     body: axum::body::Body,
 ) -> ApiResult<Json<PluginInstall>> {
     // Refused before a byte of the body is read.
-    plugins::require_dev_mode(&state)?;
+    state.plugins.require_dev_mode()?;
     let bytes = axum::body::to_bytes(body, DEV_PACKAGE_LIMIT)
         .await
         .map_err(|_| {
@@ -183,7 +189,10 @@ pub async fn dev_install(
                 ),
             )
         })?;
-    let record = plugins::dev_install(&state, &scope, events.cause(), &id, bytes.to_vec()).await?;
+    let record = state
+        .plugins
+        .dev_install(&scope, events.cause(), &id, bytes.to_vec())
+        .await?;
     Ok(Json(describe(&scope.db, &record).await?))
 }
 
@@ -194,7 +203,7 @@ pub async fn activate(
     events: TenantEvents,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<PluginInstall>> {
-    let record = plugins::activate(&state, &scope, events.cause(), &id).await?;
+    let record = state.plugins.activate(&scope, events.cause(), &id).await?;
     Ok(Json(describe(&scope.db, &record).await?))
 }
 
@@ -205,7 +214,10 @@ pub async fn deactivate(
     events: TenantEvents,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<PluginInstall>> {
-    let record = plugins::deactivate(&state, &scope, events.cause(), &id).await?;
+    let record = state
+        .plugins
+        .deactivate(&scope, events.cause(), &id)
+        .await?;
     Ok(Json(describe(&scope.db, &record).await?))
 }
 
@@ -217,7 +229,10 @@ pub async fn configure(
     Path((_, id)): Path<(String, String)>,
     JsonBody(request): JsonBody<UpdatePluginConfigRequest>,
 ) -> ApiResult<Json<PluginInstall>> {
-    let record = plugins::configure(&state, &scope, events.cause(), &id, &request.config).await?;
+    let record = state
+        .plugins
+        .configure(&scope, events.cause(), &id, &request.config)
+        .await?;
     Ok(Json(describe(&scope.db, &record).await?))
 }
 
@@ -229,7 +244,10 @@ pub async fn upgrade(
     Path((_, id)): Path<(String, String)>,
     JsonBody(request): JsonBody<UpgradePluginRequest>,
 ) -> ApiResult<Json<PluginInstall>> {
-    let record = plugins::upgrade(&state, &scope, events.cause(), &id, &request).await?;
+    let record = state
+        .plugins
+        .upgrade(&scope, events.cause(), &id, &request)
+        .await?;
     Ok(Json(describe(&scope.db, &record).await?))
 }
 
@@ -248,7 +266,10 @@ pub async fn uninstall(
     Path((_, id)): Path<(String, String)>,
     QueryParams(query): QueryParams<UninstallQuery>,
 ) -> ApiResult<StatusCode> {
-    plugins::uninstall(&state, &scope, events.cause(), &id, query.purge).await?;
+    state
+        .plugins
+        .uninstall(&scope, events.cause(), &id, query.purge)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

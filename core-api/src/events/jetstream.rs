@@ -18,8 +18,8 @@ use plexica_sdk::api::events::{Event, MAX_RETRIES};
 use plexica_sdk::api::time::now_ms;
 use rand::Rng;
 
+use super::push::{BatchPush, PushFailure};
 use crate::db::delivery::{EventHead, Subscription};
-use crate::delivery::{BatchPush, PushFailure};
 use crate::plugins::client::PluginClient;
 use crate::state::AppState;
 
@@ -268,15 +268,13 @@ async fn deliver(state: &AppState, http: &PluginClient, sub: &Subscription, pull
         let end = if batches { pulled.len() } else { start + 1 };
         let batch = &pulled[start..end];
         let outcome = if let [one] = batch {
-            match crate::delivery::push(http, sub, &one.envelope, state.config.delivery_timeout)
-                .await
-            {
+            match super::push::push(http, sub, &one.envelope, state.config.delivery_timeout).await {
                 Ok(()) => BatchPush::Handled(1, None),
                 Err(failure) => BatchPush::Handled(0, Some(failure)),
             }
         } else {
             let envelopes: Vec<&str> = batch.iter().map(|p| p.envelope.as_str()).collect();
-            crate::delivery::push_batch(http, sub, &envelopes, state.config.delivery_timeout).await
+            super::push::push_batch(http, sub, &envelopes, state.config.delivery_timeout).await
         };
         let BatchPush::Handled(handled, failure) = outcome else {
             batches = false;

@@ -4,6 +4,10 @@
 //! database's outbox; everything inside a tenant to that tenant's. A [`Cause`] says who and
 //! which request (its correlation id) caused them.
 
+pub mod embedded;
+pub mod jetstream;
+pub mod push;
+
 use plexica_sdk::api::events::{CORE_SOURCE, Event, new_event_id};
 use plexica_sdk::event_name::CoreEvent;
 use serde_json::Value;
