@@ -254,7 +254,12 @@ fn events_reach_the_built_plugin(sandbox: &Sandbox, dir: &Path, id: &str) {
         .success();
     sandbox.json_ok(["-o", "json", "tenant", "create", "acme", "--name", "Acme"]);
     let token = runtime
-        .block_on(api.state().core.issue_install_token("acme", id, 0))
+        .block_on(plexica_core_api::auth::issue_install_token(
+            &api.state().core,
+            "acme",
+            id,
+            0,
+        ))
         .expect("install token");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

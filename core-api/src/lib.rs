@@ -25,6 +25,7 @@ pub mod provision;
 pub mod registry;
 pub mod retention;
 pub mod routes;
+pub mod secrets;
 pub mod slug;
 pub mod state;
 pub mod transport;
@@ -40,7 +41,7 @@ use tokio::net::TcpListener;
 pub use config::Config;
 pub use state::AppState;
 
-use crate::auth::{passwords, secrets};
+use crate::auth::passwords;
 use crate::db::core::PlatformUser;
 
 /// Why the core API could not start.

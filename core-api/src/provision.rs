@@ -10,13 +10,14 @@ use plexica_sdk::api::time::now_ms;
 use plexica_sdk::event_name::CoreEvent;
 use serde_json::{Value, json};
 
-use crate::auth::{passwords, secrets};
+use crate::auth::passwords;
 use crate::authz::BUILTIN_ROLES;
 use crate::db::core::TenantRecord;
 use crate::db::outbox::append;
 use crate::db::tenant::{RoleRecord, TenantDb, UserRecord, WorkspaceRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Cause;
+use crate::secrets;
 use crate::slug::TenantSlug;
 use crate::state::AppState;
 

@@ -56,13 +56,10 @@ async fn install(core: &TestCore, token: &str, slug: &str, id: &str) {
 
 /// A context of `plugin` in `tenant` (and `workspace`), connected to the core API.
 async fn context(core: &TestCore, tenant: &str, plugin: &str, workspace: Option<&str>) -> Context {
-    let token = core
-        .api
-        .state()
-        .core
-        .issue_install_token(tenant, plugin, 0)
-        .await
-        .expect("install token");
+    let token =
+        plexica_core_api::auth::issue_install_token(&core.api.state().core, tenant, plugin, 0)
+            .await
+            .expect("install token");
     let builder = ContextBuilder::new(tenant).core(core.url.clone(), token);
     match workspace {
         Some(ws) => builder.workspace(ws),
@@ -336,13 +333,14 @@ on_both_backends_with_registry!(own_tables_only, |core, registry| {
             reqwest::Method::POST,
             "/api/v1/tenants/acme/data/crm_contacts/count",
             Some(
-                &core
-                    .api
-                    .state()
-                    .core
-                    .issue_install_token("bravo", "crm", 0)
-                    .await
-                    .expect("token"),
+                &plexica_core_api::auth::issue_install_token(
+                    &core.api.state().core,
+                    "bravo",
+                    "crm",
+                    0,
+                )
+                .await
+                .expect("token"),
             ),
             Some(json!({})),
         )

@@ -46,13 +46,10 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = core.tenant(tenant_a).await;
     let b = core.tenant(tenant_b).await;
-    let install_token = core
-        .api
-        .state()
-        .core
-        .issue_install_token(tenant_a, "crm", 0)
-        .await
-        .expect("install token");
+    let install_token =
+        plexica_core_api::auth::issue_install_token(&core.api.state().core, tenant_a, "crm", 0)
+            .await
+            .expect("install token");
     let plugin_url = start_plugin(dir.path(), Some((core.url.clone(), install_token))).await;
     core.api
         .state()

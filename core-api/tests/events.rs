@@ -310,13 +310,10 @@ on_both_backends!(plugins_publish_only_their_own_events, |core| {
     core.tenant("alpha").await;
     core.tenant("bravo").await;
     let now = plexica_sdk::api::time::now_ms();
-    let token = core
-        .api
-        .state()
-        .core
-        .issue_install_token("alpha", "crm", now)
-        .await
-        .expect("install token");
+    let token =
+        plexica_core_api::auth::issue_install_token(&core.api.state().core, "alpha", "crm", now)
+            .await
+            .expect("install token");
     let publish = |tenant: &str, body: Value| {
         let path = format!("/api/v1/tenants/{tenant}/events");
         let token = token.clone();

@@ -164,7 +164,7 @@ fn kept_secret(file: &Path, variable: &str) -> CliResult<(String, bool)> {
     if file.exists() {
         return Ok((read_secret_file(file)?.trim().to_owned(), false));
     }
-    let secret = plexica_core_api::auth::secrets::new_password();
+    let secret = plexica_core_api::secrets::new_password();
     write_secret_file(file, &secret)?;
     Ok((secret, true))
 }
@@ -317,7 +317,8 @@ impl Platform {
     /// A new token of `plugin`'s install in `tenant`, as the platform gives a backend.
     pub fn issue_install_token(&self, tenant: &str, plugin: &str) -> CliResult<String> {
         self.runtime
-            .block_on(self.core.core.issue_install_token(
+            .block_on(plexica_core_api::auth::issue_install_token(
+                &self.core.core,
                 tenant,
                 plugin,
                 plexica_sdk::api::time::now_ms(),

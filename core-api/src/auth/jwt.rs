@@ -181,10 +181,10 @@ impl std::fmt::Debug for SigningKeys {
 }
 
 fn generate() -> Result<(String, String, String), String> {
-    let key = SigningKey::from_bytes(&super::secrets::random_bytes::<32>());
+    let key = SigningKey::from_bytes(&crate::secrets::random_bytes::<32>());
     let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
     let public = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
-    let kid = super::secrets::new_id("k_");
+    let kid = crate::secrets::new_id("k_");
     Ok((kid, STANDARD.encode(der.as_bytes()), public))
 }
 

@@ -1,5 +1,5 @@
 //! Who is calling. Access tokens are JWTs this service signs ([`jwt`]); refresh tokens and
-//! API tokens are opaque secrets stored as SHA-256 hashes ([`secrets`]); passwords are
+//! API tokens are opaque secrets stored as SHA-256 hashes ([`crate::secrets`]); passwords are
 //! Argon2id ([`passwords`]). The HTTP guard turns an `Authorization` header into a
 //! [`Principal`].
 
@@ -7,7 +7,12 @@ pub mod jwt;
 pub mod oidc;
 pub mod passwords;
 pub mod sealing;
-pub mod secrets;
+
+use plexica_sdk::api::core::INSTALL_TOKEN_PREFIX;
+
+use crate::db::DbResult;
+use crate::db::core::CoreStore;
+use crate::secrets;
 
 /// How the caller authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,4 +64,18 @@ impl Principal {
             Credential::ApiToken { scopes, .. } => crate::authz::grants(scopes, permission),
         }
     }
+}
+
+/// Issues a new install token for the install of `plugin_id` in `tenant`: the secret is
+/// returned (shown once), the database keeps its hash.
+pub async fn issue_install_token(
+    core: &CoreStore,
+    tenant: &str,
+    plugin_id: &str,
+    now: i64,
+) -> DbResult<String> {
+    let secret = secrets::new_secret(INSTALL_TOKEN_PREFIX);
+    core.put_install_token(&secrets::hash(&secret), tenant, plugin_id, now)
+        .await?;
+    Ok(secret)
 }

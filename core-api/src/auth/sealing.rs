@@ -62,7 +62,7 @@ impl std::fmt::Debug for KeyEncryptionKey {
 impl KeyEncryptionKey {
     /// A new random key.
     pub fn generate() -> Self {
-        Self(super::secrets::random_bytes::<32>())
+        Self(crate::secrets::random_bytes::<32>())
     }
 
     /// The key written as base64 (as in the environment variable and the key file).
@@ -117,7 +117,7 @@ impl KeyEncryptionKey {
     /// `secret` sealed, bound to `context` (a value sealed for one context does not open in
     /// another).
     pub fn seal(&self, context: &str, secret: &str) -> String {
-        let nonce: [u8; 24] = super::secrets::random_bytes::<24>();
+        let nonce: [u8; 24] = crate::secrets::random_bytes::<24>();
         let cipher = XChaCha20Poly1305::new((&self.0).into());
         let payload = Payload {
             msg: secret.as_bytes(),

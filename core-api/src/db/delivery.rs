@@ -10,7 +10,7 @@ use super::DbResult;
 /// Deliveries inserted per statement (seven parameters each).
 const ENQUEUE_CHUNK: usize = 100;
 use super::core::CoreStore;
-use crate::auth::secrets;
+use crate::secrets;
 
 /// A plugin install's subscription in one tenant.
 #[derive(Clone, PartialEq, Eq)]
@@ -292,25 +292,24 @@ impl CoreStore {
         Ok(id)
     }
 
-    /// Issues a new token for the install of `plugin_id` in `tenant` (stored as a hash);
-    /// returns the secret, shown once.
-    pub async fn issue_install_token(
+    /// Stores the install token of `plugin_id` in `tenant` whose secret hashes to `hash`.
+    pub async fn put_install_token(
         &self,
+        hash: &str,
         tenant: &str,
         plugin_id: &str,
         now: i64,
-    ) -> DbResult<String> {
-        let secret = secrets::new_secret(plexica_sdk::api::core::INSTALL_TOKEN_PREFIX);
+    ) -> DbResult<()> {
         sqlx::query(
             "INSERT INTO install_tokens (hash, tenant, plugin_id, created_at) VALUES ($1, $2, $3, $4)",
         )
-        .bind(secrets::hash(&secret))
+        .bind(hash)
         .bind(tenant)
         .bind(plugin_id)
         .bind(now)
         .execute(self.pool())
         .await?;
-        Ok(secret)
+        Ok(())
     }
 
     /// Revokes the install token whose secret hashes to `hash`.

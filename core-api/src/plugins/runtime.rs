@@ -18,8 +18,8 @@ use tokio::sync::{Mutex, watch};
 
 use super::client::{PluginClient, PluginRequest, unix_address};
 use super::sandbox::{Confinement, PluginUser, SandboxConfig};
-use crate::auth::secrets;
 use crate::db::core::CoreStore;
+use crate::secrets;
 
 /// Token-tenant value of a process token: valid in every tenant where the plugin is active.
 pub const ANY_TENANT: &str = "*";
@@ -313,11 +313,13 @@ impl ProcessRuntime {
             .ok_or_else(|| spawn_error(format!("the core API URL {core_url} has no port")))?;
         let secret = secrets::new_secret("plxe_");
         let (id, version) = spec.key();
-        let token = self
-            .inner
-            .core
-            .issue_install_token(ANY_TENANT, &id, plexica_sdk::api::time::now_ms())
-            .await?;
+        let token = crate::auth::issue_install_token(
+            &self.inner.core,
+            ANY_TENANT,
+            &id,
+            plexica_sdk::api::time::now_ms(),
+        )
+        .await?;
         let token_hash = secrets::hash(&token);
         let state = self.inner.state_root.join(format!("{id}-{version}"));
         let state_text = state.display().to_string();

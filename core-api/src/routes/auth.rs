@@ -18,10 +18,11 @@ use plexica_sdk::api::time::{now_ms, rfc3339};
 use super::JsonBody;
 use super::guard::Caller;
 use crate::auth::jwt::{AUDIENCE, AccessClaims};
-use crate::auth::{Credential, passwords, secrets};
+use crate::auth::{Credential, passwords};
 use crate::authz::{Permissions, grants, is_permission};
 use crate::db::core::{ApiTokenRecord, SessionRecord};
 use crate::error::{ApiError, ApiResult};
+use crate::secrets;
 use crate::slug::TenantSlug;
 use crate::state::AppState;
 

@@ -24,10 +24,11 @@ use axum::http::header::AUTHORIZATION;
 use plexica_sdk::api::core::{API_TOKEN_PREFIX, INSTALL_TOKEN_PREFIX};
 use plexica_sdk::api::time::{now_ms, rfc3339};
 
-use crate::auth::{Credential, Principal, oidc, secrets};
+use crate::auth::{Credential, Principal, oidc};
 use crate::authz::{PLATFORM_ADMIN, Permissions, TenantScope, WorkspaceScope};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::RouteFamily;
+use crate::secrets;
 use crate::slug::TenantSlug;
 use crate::state::AppState;
 

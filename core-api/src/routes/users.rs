@@ -16,11 +16,12 @@ use serde_json::json;
 use super::correlation::TenantEvents;
 use super::guard::Caller;
 use super::{JsonBody, Paging, QueryParams};
-use crate::auth::{Credential, passwords, secrets};
+use crate::auth::{Credential, passwords};
 use crate::authz::{TenantScope, is_permission};
 use crate::db::outbox::append;
 use crate::db::tenant::{RoleRecord, TenantDb, UserRecord};
 use crate::error::{ApiError, ApiResult};
+use crate::secrets;
 use crate::slug::{check_email, check_name};
 use crate::state::AppState;
 

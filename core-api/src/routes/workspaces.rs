@@ -17,13 +17,13 @@ use serde_json::json;
 use super::correlation::TenantEvents;
 use super::guard::Caller;
 use super::{JsonBody, Paging, QueryParams, check_settings};
-use crate::auth::secrets;
 use crate::authz::{TenantScope, WorkspaceScope};
 use crate::db::outbox::append;
 use crate::db::tenant::{
     MemberChange, MemberRecord, TeamRecord, TenantDb, WorkspaceRecord, WorkspaceSort,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::secrets;
 use crate::slug::{check_name, check_workspace_slug};
 
 fn workspace_dto(w: &WorkspaceRecord, role: Option<WorkspaceRole>) -> Workspace {
