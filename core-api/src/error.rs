@@ -1,9 +1,7 @@
 //! The one error type of the API: every failure becomes the JSON envelope
 //! `{"error":{"code":…,"message":…,"details":…}}` with its status (core-api.md).
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use plexica_sdk::api::core::{ErrorBody, ErrorEnvelope};
+use http::StatusCode;
 use serde_json::Value;
 
 use crate::db::DbError;
@@ -110,25 +108,6 @@ impl From<DbError> for ApiError {
             "storage is unavailable; retry later",
         )
         .retry_after(2)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorEnvelope {
-            error: ErrorBody {
-                code: self.code.to_owned(),
-                message: self.message,
-                details: self.details,
-            },
-        };
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some(seconds) = self.retry_after
-            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        response
     }
 }
 

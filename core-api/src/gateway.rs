@@ -48,9 +48,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::response::Response;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use plexica_sdk::api::core::{PluginState, WorkspaceRole};
 use plexica_sdk::api::signing::{
     CALLER_PLUGIN_HEADER, CORRELATION_HEADER, REQUEST_ID_HEADER, TENANT_HEADER, USER_HEADER,
@@ -844,9 +842,10 @@ pub struct Call<'a> {
 pub const GATEWAY_CALL_TARGET: &str = "plexica::gateway";
 
 /// Sends `call` to `route` — its URL made of the checked segments, re-encoded, and the query,
-/// signed with the target's secret over that and the context — and streams the answer back with [`answer_headers`]. A target that cannot be reached is a
+/// signed with the target's secret over that and the context — and returns its answer, to be
+/// streamed back with the headers of [`answer_headers`]. A target that cannot be reached is a
 /// 503, one that does not answer in time a 504; both count against its circuit breaker.
-pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> ApiResult<Response> {
+pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> ApiResult<Answer> {
     let plugin = call.path.plugin.as_str();
     let address = route.target.address.as_str();
     route.breakers.check(address, plugin)?;
@@ -913,11 +912,22 @@ pub async fn forward(route: Route<'_>, call: Call<'_>, body: bytes::Bytes) -> Ap
             false => unavailable(plugin, "cannot be reached"),
         }
     })?;
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = answer.status();
-    *response.headers_mut() = answer_headers(answer.headers(), &call.path.prefix);
-    *response.body_mut() = Body::from_stream(answer.bytes_stream());
-    Ok(response)
+    Ok(Answer {
+        status: answer.status(),
+        headers: answer_headers(answer.headers(), &call.path.prefix),
+        body: answer,
+    })
+}
+
+/// A target's answer to a gateway call: what the caller gets back.
+#[derive(Debug)]
+pub struct Answer {
+    /// The target's status.
+    pub status: StatusCode,
+    /// The headers the caller sees ([`answer_headers`]).
+    pub headers: HeaderMap,
+    /// The target's response, whose body is streamed to the caller.
+    pub body: reqwest::Response,
 }
 
 #[cfg(test)]

@@ -147,7 +147,7 @@ fn abandoned(state: &AppState, tenant: &TenantRecord, now: i64) -> bool {
 fn injected(state: &AppState, step: ProvisionStep) -> ApiResult<()> {
     if state.config.fail_provisioning_after == Some(step) {
         return Err(ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            http::StatusCode::SERVICE_UNAVAILABLE,
             "PROVISIONING_FAILED",
             format!("provisioning failed after step {step:?} (injected fault)"),
         ));
@@ -187,7 +187,7 @@ async fn run_steps(
         move |e: crate::db::DbError| {
             tracing::error!(error = %e, ?step, tenant = %record.slug, "provisioning step failed");
             ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                http::StatusCode::SERVICE_UNAVAILABLE,
                 "PROVISIONING_FAILED",
                 format!("provisioning failed at step {step:?}; nothing was kept, retry"),
             )

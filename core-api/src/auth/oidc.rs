@@ -121,7 +121,7 @@ impl OidcVerifier {
         let unavailable = |e: String| {
             tracing::warn!(jwks_uri = %uri, error = %e, "cannot fetch the provider's keys");
             ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                http::StatusCode::SERVICE_UNAVAILABLE,
                 "IDENTITY_PROVIDER_UNAVAILABLE",
                 "the tenant's identity provider cannot be reached; retry later",
             )

@@ -141,7 +141,7 @@ impl Plugins {
     fn registry(&self) -> ApiResult<&RegistryClient> {
         self.registry.as_ref().ok_or_else(|| {
             ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                http::StatusCode::SERVICE_UNAVAILABLE,
                 "REGISTRY_NOT_CONFIGURED",
                 "this platform has no plugin registry configured (`--registry-url`)",
             )
@@ -150,7 +150,7 @@ impl Plugins {
 }
 
 fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    ApiError::new(http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
 fn not_installed(id: &str) -> ApiError {
@@ -360,7 +360,7 @@ impl Plugins {
                 tracing::warn!(%tenant, plugin = %id, %version, error = %e, "plugin did not start");
                 let what = format!("{id}@{version} could not be started: {e}");
                 ApiError::new(
-                    axum::http::StatusCode::BAD_GATEWAY,
+                    http::StatusCode::BAD_GATEWAY,
                     "PLUGIN_START_FAILED",
                     self.failure_text(tenant, record, &what),
                 )
@@ -394,7 +394,7 @@ impl Plugins {
         .map_err(|e| ApiError::internal(e.to_string()))?;
         let failed = |why: String| {
             ApiError::new(
-                axum::http::StatusCode::BAD_GATEWAY,
+                http::StatusCode::BAD_GATEWAY,
                 "PLUGIN_HOOK_FAILED",
                 format!("the `{hook}` hook of `{}` failed: {why}", record.plugin_id),
             )

@@ -43,12 +43,12 @@ impl From<RegistryError> for ApiError {
         match e {
             RegistryError::NotFound(_) => ApiError::not_found("PLUGIN_NOT_FOUND", e.to_string()),
             RegistryError::TooLarge => ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                http::StatusCode::UNPROCESSABLE_ENTITY,
                 "PACKAGE_TOO_LARGE",
                 e.to_string(),
             ),
             RegistryError::Unavailable(_) => ApiError::new(
-                axum::http::StatusCode::BAD_GATEWAY,
+                http::StatusCode::BAD_GATEWAY,
                 "REGISTRY_UNAVAILABLE",
                 e.to_string(),
             ),
@@ -57,7 +57,7 @@ impl From<RegistryError> for ApiError {
 }
 
 fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    ApiError::new(http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
 /// Is `req` an exact pin (`=1.2.0`), which may select a yanked version?

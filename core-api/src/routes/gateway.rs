@@ -210,7 +210,11 @@ pub async fn call(
         headers: &headers,
         context: &context,
     };
-    forward(route, call, body).await
+    let answer = forward(route, call, body).await?;
+    let mut response = Response::new(Body::from_stream(answer.body.bytes_stream()));
+    *response.status_mut() = answer.status;
+    *response.headers_mut() = answer.headers;
+    Ok(response)
 }
 
 /// Segments of the gateway's route before the endpoint path (`api`, `v1`, `tenants`, `{t}`,

@@ -12,6 +12,7 @@ mod gateway;
 pub mod guard;
 mod ops;
 mod plugins;
+mod response;
 mod shared;
 mod tenants;
 mod users;
