@@ -13,11 +13,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use plexica_sdk::api::time::now_ms;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 
 use crate::authz::PermissionCache;
 use crate::caches::{InstallCache, RevokedSessions, TenantCache};
+use crate::db::DbResult;
+use crate::db::core::CoreStore;
 
 /// The `LISTEN`/`NOTIFY` channel.
 pub const CHANNEL: &str = "plexica_invalidations";
@@ -171,6 +174,24 @@ impl Invalidator {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }))
+    }
+
+    /// Revokes the sessions and API tokens of `user` in `tenant` (all its users when `None`),
+    /// but session `keep_session`, at once on every replica.
+    pub async fn revoke_sessions(
+        &self,
+        core: &CoreStore,
+        tenant: &str,
+        user: Option<&str>,
+        keep_session: Option<&str>,
+    ) -> DbResult<()> {
+        let ids = core
+            .revoke_sessions_of(tenant, user, keep_session, now_ms())
+            .await?;
+        for id in ids {
+            self.announce(Invalidation::Session { id });
+        }
+        Ok(())
     }
 
     fn forget_everything(&self) {

@@ -70,7 +70,7 @@ impl CoreApi {
         bootstrap_password: Option<String>,
     ) -> Result<(Self, Option<String>), StartError> {
         let state = AppState::open(config).await?;
-        provision::recover(&state).await?;
+        state.provisioner.recover().await?;
         let mut generated = None;
         if state.core.platform_user_count().await? == 0 {
             let password = match bootstrap_password {

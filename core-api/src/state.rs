@@ -48,6 +48,8 @@ pub struct AppState {
     pub process_runtime: crate::plugins::runtime::ProcessRuntime,
     /// Drops cached views on a change, on every replica.
     pub invalidator: Invalidator,
+    /// Creates, repairs and removes tenants.
+    pub provisioner: crate::provision::Provisioner,
 }
 
 impl AppState {
@@ -126,6 +128,12 @@ impl AppState {
             permissions,
             tenants,
             revoked_sessions,
+            provisioner: crate::provision::Provisioner::new(
+                core.clone(),
+                tenant_dbs.clone(),
+                config.clone(),
+                invalidator.clone(),
+            ),
             invalidator,
             limits: Arc::new(crate::limits::RequestLimits::new(&config.limits)),
             metrics: plexica_server::metrics::install("core", crate::metrics::FAMILIES),
@@ -161,14 +169,9 @@ impl AppState {
         user: Option<&str>,
         keep_session: Option<&str>,
     ) -> DbResult<()> {
-        let ids = self
-            .core
-            .revoke_sessions_of(tenant, user, keep_session, now_ms())
-            .await?;
-        for id in ids {
-            self.session_revoked(id);
-        }
-        Ok(())
+        self.invalidator
+            .revoke_sessions(&self.core, tenant, user, keep_session)
+            .await
     }
 
     /// Drops every cached view of tenant `slug` (after a change to it), on every replica.

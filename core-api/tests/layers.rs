@@ -46,7 +46,13 @@ const FORBIDDEN: &[(&[&str], &[&str])] = &[
     (
         &["auth", "authz", "caches", "invalidation", "limits"],
         &[
-            "events", "plugins", "gateway", "provision", "retention", "state", "routes",
+            "events",
+            "plugins",
+            "gateway",
+            "provision",
+            "retention",
+            "state",
+            "routes",
             "openapi",
         ],
     ),
@@ -348,10 +354,19 @@ fn cycles(imports: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
 #[test]
 fn the_reader_sees_imports_through_groups_and_super() {
     let mut paths = Vec::new();
-    expand_paths("", "db::{self, core::CoreStore, tenant::{TenantDb, X}};", &mut paths);
+    expand_paths(
+        "",
+        "db::{self, core::CoreStore, tenant::{TenantDb, X}};",
+        &mut paths,
+    );
     assert_eq!(
         paths,
-        ["db", "db::core::CoreStore", "db::tenant::TenantDb", "db::tenant::X"]
+        [
+            "db",
+            "db::core::CoreStore",
+            "db::tenant::TenantDb",
+            "db::tenant::X"
+        ]
     );
     let code = code_only("let s = \"crate::state\"; // crate::routes\nlet c = '{'; x");
     assert!(!code.contains("crate::"), "{code}");
@@ -411,5 +426,9 @@ fn no_layer_imports_what_it_may_not() {
             broken.push(format!("{module} names axum (only the HTTP layer may)"));
         }
     }
-    assert!(broken.is_empty(), "layer rules broken:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "layer rules broken:\n{}",
+        broken.join("\n")
+    );
 }

@@ -881,13 +881,11 @@ async fn restart_removes_stray_data_spaces(backend: Backend) {
         admin_email: "admin@alpha.test".to_owned(),
         settings: json!({}),
     };
-    let outcome = plexica_core_api::provision::provision(
-        state,
-        &request,
-        &plexica_core_api::events::Cause::system(),
-    )
-    .await
-    .expect("provision");
+    let outcome = state
+        .provisioner
+        .provision(&request, &plexica_core_api::events::Cause::system())
+        .await
+        .expect("provision");
     assert!(
         matches!(
             outcome,

@@ -19,7 +19,7 @@ use crate::auth::oidc::OidcConfig;
 use crate::db::core::{TenantFilter, TenantRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Cause;
-use crate::provision::{self, NewTenant, Provisioned};
+use crate::provision::{NewTenant, Provisioned};
 use crate::slug::{TenantSlug, check_email, check_name};
 use crate::state::AppState;
 
@@ -83,7 +83,10 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let request = check_new_tenant(request)?;
     let started = std::time::Instant::now();
-    let outcome = provision::provision(&state, &request, &correlation.cause(&caller)).await?;
+    let outcome = state
+        .provisioner
+        .provision(&request, &correlation.cause(&caller))
+        .await?;
     metrics::histogram!(crate::metrics::TENANT_PROVISIONING_SECONDS)
         .record(started.elapsed().as_secs_f64());
     Ok(match outcome {
@@ -327,7 +330,7 @@ pub async fn delete(
         slug.as_str(),
         json!({ "slug": slug.as_str(), "hard": true }),
     );
-    provision::hard_delete(&state, &slug, Some(&event)).await?;
+    state.provisioner.hard_delete(&slug, Some(&event)).await?;
     tracing::info!(tenant = %slug, "tenant deleted with its data");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
