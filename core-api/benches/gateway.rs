@@ -22,8 +22,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use axum::Json;
+use plexica_core_api::discovery::Endpoint;
 use plexica_core_api::plugins::client::unix_address;
-use plexica_core_api::plugins::runtime::Endpoint;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Platform, ms, percentile, send};

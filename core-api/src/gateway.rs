@@ -45,7 +45,6 @@
 //! docs/security.md ("Gateway") says the same for operators and plugin authors.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
@@ -56,73 +55,15 @@ use plexica_sdk::api::signing::{
 };
 use plexica_sdk::manifest::{Endpoint as DeclaredEndpoint, HttpMethod, Manifest, Service};
 
-use crate::db::delivery::Subscription;
+use crate::discovery::Endpoint;
 use crate::error::{ApiError, ApiResult};
 use crate::plugins::client::{PluginClient, PluginRequest};
-use crate::plugins::runtime::Endpoint;
 
 /// Largest request body forwarded.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// Consecutive failures (unreachable or timed out) that open a target's circuit.
 pub const BREAKER_THRESHOLD: u32 = 5;
-
-/// Where each active plugin of each tenant is reached: `(tenant, plugin id)` → its endpoint.
-/// Kept in memory beside the runtime (set when a backend starts serving a tenant, removed when
-/// it stops), so that a gateway call reads no database for it.
-#[derive(Debug, Default)]
-pub struct Targets {
-    urls: RwLock<HashMap<(String, String), (String, Endpoint)>>,
-}
-
-impl Targets {
-    /// `plugin_id` at `version` serves `tenant` at `endpoint`.
-    pub fn insert(&self, tenant: &str, plugin_id: &str, version: &str, endpoint: Endpoint) {
-        self.urls
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(
-                (tenant.to_owned(), plugin_id.to_owned()),
-                (version.to_owned(), endpoint),
-            );
-    }
-
-    /// `plugin_id` no longer serves `tenant`.
-    pub fn remove(&self, tenant: &str, plugin_id: &str) {
-        self.urls
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&(tenant.to_owned(), plugin_id.to_owned()));
-    }
-
-    /// Where `plugin_id` serves `tenant`, if it does.
-    pub fn get(&self, tenant: &str, plugin_id: &str) -> Option<Endpoint> {
-        self.running(tenant, plugin_id)
-            .map(|(_, endpoint)| endpoint)
-    }
-
-    /// The version of `plugin_id` serving `tenant` here and where, if one does.
-    pub fn running(&self, tenant: &str, plugin_id: &str) -> Option<(String, Endpoint)> {
-        self.urls
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&(tenant.to_owned(), plugin_id.to_owned()))
-            .cloned()
-    }
-
-    /// `sub` as this replica delivers it: to this replica's own copy of the backend when it
-    /// runs one. Every replica runs every active backend (ARCHITECTURE.md, "Plugin
-    /// placement"); the address recorded with a subscription is that of the copy of the
-    /// replica that made it, used only when this one runs none (a backend not managed by the
-    /// platform, in tests and development).
-    pub fn route(&self, mut sub: Subscription) -> Subscription {
-        if let Some(local) = self.get(&sub.tenant, &sub.plugin_id) {
-            sub.endpoint = local.address;
-            sub.secret = local.secret;
-        }
-        sub
-    }
-}
 
 /// A circuit breaker per target URL: after [`BREAKER_THRESHOLD`] consecutive failures the
 /// target is refused at once (503 `CIRCUIT_OPEN`) for a cool-down; then calls go through again,

@@ -13,6 +13,7 @@ pub mod backup;
 pub mod caches;
 pub mod config;
 pub mod db;
+pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod gateway;
@@ -100,8 +101,8 @@ impl CoreApi {
                 )
                 .await?;
         }
-        events::embedded::spawn(state.clone());
-        retention::spawn(state.clone());
+        events::embedded::spawn(state.delivery());
+        retention::spawn(state.delivery());
         {
             let state = state.clone();
             state.invalidator.clone().spawn_listener(

@@ -21,7 +21,7 @@ use plexica_sdk::api::time::now_ms;
 
 use crate::db::retention::prune_outbox;
 use crate::db::{DbError, DbResult};
-use crate::state::AppState;
+use crate::events::DeliveryEnv;
 
 pub use crate::config::Retention;
 
@@ -59,32 +59,32 @@ where
 }
 
 /// Prunes once, as of now.
-pub async fn prune(state: &AppState) -> DbResult<Pruned> {
-    let retention = &state.config.retention;
+pub async fn prune(env: &DeliveryEnv) -> DbResult<Pruned> {
+    let retention = &env.config.retention;
     let now = now_ms();
     let size = retention.batch.max(1);
     let mut pruned = Pruned::default();
     let before = cutoff(now, retention.events);
-    for outbox in crate::events::embedded::outboxes(state).await? {
+    for outbox in crate::events::embedded::outboxes(env).await? {
         pruned.events += in_batches(size, || {
             prune_outbox(&outbox.pool, outbox.cursor, before, size)
         })
         .await?;
     }
     let before = cutoff(now, retention.dead_letters);
-    pruned.dead_letters = in_batches(size, || state.core.prune_dead_letters(before, size)).await?;
+    pruned.dead_letters = in_batches(size, || env.core.prune_dead_letters(before, size)).await?;
     let before = cutoff(now, retention.credentials);
     // A revoked session is what refuses its access tokens: it stays while one may be valid
     // (and while the replicas' revocation caches look back).
     let revoked_before = before.min(cutoff(
         now,
-        state.config.access_token_ttl + Duration::from_secs(60),
+        env.config.access_token_ttl + Duration::from_secs(60),
     ));
     pruned.credentials = in_batches(size, || {
-        state.core.prune_credentials(before, revoked_before, size)
+        env.core.prune_credentials(before, revoked_before, size)
     })
     .await?;
-    plexica_server::ratelimit::prune_shared(state.core.pool())
+    plexica_server::ratelimit::prune_shared(env.core.pool())
         .await
         .map_err(DbError::from)?;
     metrics::counter!(crate::metrics::PRUNED_EVENTS).increment(pruned.events);
@@ -94,14 +94,14 @@ pub async fn prune(state: &AppState) -> DbResult<Pruned> {
 }
 
 /// Prunes every [`Retention::interval`] until the core database closes.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn(env: DeliveryEnv) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(state.config.retention.interval).await;
-            if state.core.pool().is_closed() {
+            tokio::time::sleep(env.config.retention.interval).await;
+            if env.core.pool().is_closed() {
                 break;
             }
-            match prune(&state).await {
+            match prune(&env).await {
                 Ok(pruned) if pruned != Pruned::default() => {
                     tracing::info!(
                         events = pruned.events,

@@ -149,6 +149,19 @@ impl AppState {
         })
     }
 
+    /// What event delivery and pruning work with.
+    pub fn delivery(&self) -> crate::events::DeliveryEnv {
+        crate::events::DeliveryEnv {
+            core: self.core.clone(),
+            tenant_dbs: self.tenant_dbs.clone(),
+            config: self.config.clone(),
+            transport: self.transport.clone(),
+            wake: self.delivery_wake.clone(),
+            targets: self.plugins.targets.clone(),
+            http: self.plugins.http.clone(),
+        }
+    }
+
     /// The tenant `slug`, from the cache (fresh within `cache_ttl`) or the core database.
     pub async fn tenant(&self, slug: &TenantSlug) -> DbResult<Option<TenantRecord>> {
         if let Some(t) = self.tenants.get(slug.as_str(), self.config.cache_ttl) {

@@ -562,7 +562,7 @@ async fn retention_prunes_what_is_done_with_and_nothing_else() {
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
         while !common::outbox(db.pool()).await.is_empty() {
             assert!(std::time::Instant::now() < deadline, "never pruned");
-            prune(&state).await.expect("prune");
+            prune(&state.delivery()).await.expect("prune");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // Events go on after a pruning: a new change still writes (and relays) its event.
@@ -627,7 +627,7 @@ async fn retention_prunes_what_is_done_with_and_nothing_else() {
         tokio::time::sleep(Duration::from_millis(1100)).await;
         let pool = state.core.pool();
         let sessions = count(pool, "SELECT COUNT(*) FROM sessions").await;
-        let pruned = prune(&state).await.expect("prune");
+        let pruned = prune(&state.delivery()).await.expect("prune");
         assert!(pruned.dead_letters >= 1, "{pruned:?}");
         assert!(
             state

@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use common::registry::{TestRegistry, borrowed, frontend_plugin, platform, serve_backend};
 use common::{TestCore, assert_error};
-use plexica_core_api::plugins::runtime::Endpoint;
+use plexica_core_api::discovery::Endpoint;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

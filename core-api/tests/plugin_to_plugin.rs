@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::routing::get;
 use common::assert_error;
 use common::registry::{borrowed, frontend_plugin, on_both_backends_with_registry, platform};
-use plexica_core_api::plugins::runtime::Endpoint;
+use plexica_core_api::discovery::Endpoint;
 use plexica_sdk::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

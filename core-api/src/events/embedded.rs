@@ -17,9 +17,9 @@ use tokio::task::JoinSet;
 use super::push::{BatchPush, PushFailure, push, push_batch};
 use crate::db::DbResult;
 use crate::db::delivery::{Delivery, EventHead, Retry, Settlement, Subscription};
+use crate::events::DeliveryEnv;
 use crate::plugins::client::PluginClient;
 use crate::slug::TenantSlug;
-use crate::state::AppState;
 use crate::transport::EventTransport;
 use async_nats::jetstream::Context as JetStream;
 
@@ -46,15 +46,15 @@ const SWEEP: Duration = Duration::from_secs(1);
 /// Runs the relay and the dispatcher until the process ends: with NATS, the relay publishes to
 /// JetStream and [`super::jetstream::supervise`] consumes, while this dispatcher still sends
 /// the retries of dead letters.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    let js = match &state.transport {
+pub fn spawn(env: DeliveryEnv) -> tokio::task::JoinHandle<()> {
+    let js = match &env.transport {
         EventTransport::Embedded => None,
         EventTransport::Nats(client) => Some(async_nats::jetstream::new(client.clone())),
     };
     if let Some(js) = &js {
-        super::jetstream::supervise(state.clone(), js.clone());
+        super::jetstream::supervise(env.clone(), js.clone());
     }
-    let gauges = state.clone();
+    let gauges = env.clone();
     tokio::spawn(async move {
         while !gauges.core.pool().is_closed() {
             if let Err(e) = record_gauges(&gauges).await {
@@ -66,11 +66,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let queued = std::sync::Arc::new(tokio::sync::Notify::new());
     let writes = Writes::default();
     let dispatcher = {
-        let (state, queued, writes) = (state.clone(), queued.clone(), writes.clone());
+        let (env, queued, writes) = (env.clone(), queued.clone(), writes.clone());
         tokio::spawn(async move {
-            let http = state.plugins.http.clone();
-            while !state.core.pool().is_closed() {
-                let sent = match dispatch(&state, &http, &writes).await {
+            let http = env.http.clone();
+            while !env.core.pool().is_closed() {
+                let sent = match dispatch(&env, &http, &writes).await {
                     Ok(n) => n,
                     Err(e) => {
                         tracing::warn!(error = %e, "event dispatch failed; retrying");
@@ -90,7 +90,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut stream_ready = js.is_none();
         // Until the core API closed its databases (shut down).
-        while !state.core.pool().is_closed() {
+        while !env.core.pool().is_closed() {
             if let (false, Some(js)) = (stream_ready, &js) {
                 // Events are relayed only once the stream exists to keep them.
                 match super::jetstream::stream(js).await {
@@ -102,7 +102,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     }
                 }
             }
-            let relayed = match relay(&state, js.as_ref(), &writes).await {
+            let relayed = match relay(&env, js.as_ref(), &writes).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "event relay failed; retrying");
@@ -114,7 +114,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 queued.notify_one();
             } else {
                 tokio::select! {
-                    () = state.delivery_wake.notified() => {}
+                    () = env.wake.notified() => {}
                     () = tokio::time::sleep(SWEEP) => {}
                 }
             }
@@ -136,9 +136,9 @@ pub(crate) struct Outbox {
 
 /// Every outbox — the core database's and each live tenant's — with its relay cursor (read in
 /// one query).
-pub(crate) async fn outboxes(state: &AppState) -> DbResult<Vec<Outbox>> {
-    let mut all = vec![("core".to_owned(), state.core.pool().clone())];
-    for tenant in state.core.all_tenants().await? {
+pub(crate) async fn outboxes(env: &DeliveryEnv) -> DbResult<Vec<Outbox>> {
+    let mut all = vec![("core".to_owned(), env.core.pool().clone())];
+    for tenant in env.core.all_tenants().await? {
         let Ok(slug) = TenantSlug::parse(&tenant.slug) else {
             continue;
         };
@@ -149,15 +149,15 @@ pub(crate) async fn outboxes(state: &AppState) -> DbResult<Vec<Outbox>> {
         ) {
             continue;
         }
-        let db = state.tenant_dbs.get(&slug).await?;
+        let db = env.tenant_dbs.get(&slug).await?;
         all.push((format!("tenant:{}", tenant.id), db.pool().clone()));
     }
-    let known = state.core.relay_cursors().await?;
+    let known = env.core.relay_cursors().await?;
     let mut outboxes = Vec::with_capacity(all.len());
     for (key, pool) in all {
         let cursor = match known.get(&key) {
             Some(seq) => *seq,
-            None => state.core.relay_cursor(&key, &pool).await?,
+            None => env.core.relay_cursor(&key, &pool).await?,
         };
         outboxes.push(Outbox { key, pool, cursor });
     }
@@ -166,12 +166,12 @@ pub(crate) async fn outboxes(state: &AppState) -> DbResult<Vec<Outbox>> {
 
 /// Sets the event gauges of `/metrics`: outbox depth (all outboxes), pending deliveries,
 /// active subscriptions, tenants.
-async fn record_gauges(state: &AppState) -> DbResult<()> {
+async fn record_gauges(env: &DeliveryEnv) -> DbResult<()> {
     let mut depth = 0;
-    for outbox in outboxes(state).await? {
+    for outbox in outboxes(env).await? {
         depth += crate::db::outbox::depth(&outbox.pool, outbox.cursor).await?;
     }
-    let (deliveries, subscriptions, tenants) = state.core.delivery_gauges().await?;
+    let (deliveries, subscriptions, tenants) = env.core.delivery_gauges().await?;
     metrics::gauge!(crate::metrics::OUTBOX_DEPTH).set(depth as f64);
     metrics::gauge!(crate::metrics::PENDING_DELIVERIES).set(deliveries as f64);
     metrics::gauge!(crate::metrics::SUBSCRIPTIONS).set(subscriptions as f64);
@@ -184,9 +184,9 @@ async fn record_gauges(state: &AppState) -> DbResult<()> {
 /// the first event JetStream does not take: relayed next time, in order). The deliveries and
 /// the moved cursors are written in one transaction; outboxes' databases are only read.
 /// Returns how many events it relayed.
-async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbResult<usize> {
+async fn relay(env: &DeliveryEnv, js: Option<&JetStream>, writes: &Writes) -> DbResult<usize> {
     // Each outbox is its own database (SQLite file or schema): read them all at once.
-    let reads = outboxes(state).await?.into_iter().map(|outbox| async move {
+    let reads = outboxes(env).await?.into_iter().map(|outbox| async move {
         let rows = crate::db::outbox::after(&outbox.pool, outbox.cursor, 500).await?;
         Ok::<_, crate::db::DbError>((outbox.key, rows))
     });
@@ -214,12 +214,12 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
             cursors.extend(last.map(|last| (key.clone(), last)));
         }
         let _serialized = writes.lock().await;
-        state.core.advance_relay_cursors(&cursors).await?;
+        env.core.advance_relay_cursors(&cursors).await?;
         metrics::counter!(crate::metrics::EVENTS_PUBLISHED).increment(relayed as u64);
         return Ok(relayed);
     }
     let mut subscribers: std::collections::HashMap<String, Vec<Subscription>> = Default::default();
-    for (sub, _) in state.core.all_subscriptions().await? {
+    for (sub, _) in env.core.all_subscriptions().await? {
         subscribers.entry(sub.tenant.clone()).or_default().push(sub);
     }
     let mut events = Vec::new();
@@ -243,7 +243,7 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
         }
     }
     let _serialized = writes.lock().await;
-    state.core.enqueue_all(&queued, &cursors, now_ms()).await?;
+    env.core.enqueue_all(&queued, &cursors, now_ms()).await?;
     metrics::counter!(crate::metrics::EVENTS_PUBLISHED).increment(relayed as u64);
     Ok(relayed)
 }
@@ -251,20 +251,20 @@ async fn relay(state: &AppState, js: Option<&JetStream>, writes: &Writes) -> DbR
 /// Sends the due deliveries, each subscriber's stream concurrently with the others, then
 /// records every outcome in one transaction: the delivered removed, the failed retried later or
 /// dead-lettered, the untried given back. Returns how many it claimed.
-async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbResult<usize> {
-    let lease = i64::try_from(state.config.delivery_timeout.as_millis())
+async fn dispatch(env: &DeliveryEnv, http: &PluginClient, writes: &Writes) -> DbResult<usize> {
+    let lease = i64::try_from(env.config.delivery_timeout.as_millis())
         .unwrap_or(i64::MAX)
         .saturating_mul(2)
         .saturating_add(LEASE_MARGIN_MS);
     let streams = {
         let _serialized = writes.lock().await;
-        state.core.claim_streams(now_ms(), lease, STREAM).await?
+        env.core.claim_streams(now_ms(), lease, STREAM).await?
     };
     let count = streams.iter().map(Vec::len).sum();
     if count == 0 {
         return Ok(0);
     }
-    let subscriptions = match active_subscriptions(state).await {
+    let subscriptions = match active_subscriptions(env).await {
         Ok(subscriptions) => subscriptions,
         Err(e) => {
             // Claimed but not sent: given back now rather than held until their lease ends.
@@ -272,7 +272,7 @@ async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbR
                 untried: streams.into_iter().flatten().collect(),
                 ..Settlement::default()
             };
-            settle(state, writes, &round, now_ms()).await;
+            settle(env, writes, &round, now_ms()).await;
             return Err(e);
         }
     };
@@ -282,9 +282,9 @@ async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbR
             subscriptions
                 .iter()
                 .find(|s| s.tenant == first.tenant && s.plugin_id == first.plugin_id)
-                .map(|s| state.plugins.targets.route(s.clone()))
+                .map(|s| env.targets.route(s.clone()))
         });
-        let (timeout, http) = (state.config.delivery_timeout, http.clone());
+        let (timeout, http) = (env.config.delivery_timeout, http.clone());
         sends.spawn(async move { send_stream(&http, subscription, timeout, stream).await });
     }
     let mut round = Settlement::default();
@@ -299,7 +299,7 @@ async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbR
     let now = now_ms();
     for (delivery, failure) in failures {
         metrics::counter!(crate::metrics::EVENTS_FAILED).increment(1);
-        match retry_at(state, &delivery, &failure, now) {
+        match retry_at(env, &delivery, &failure, now) {
             Some(at) => round.retries.push(Retry {
                 delivery,
                 at,
@@ -308,19 +308,19 @@ async fn dispatch(state: &AppState, http: &PluginClient, writes: &Writes) -> DbR
             None => round.dead.push((delivery, failure.error)),
         }
     }
-    settle(state, writes, &round, now).await;
+    settle(env, writes, &round, now).await;
     Ok(count)
 }
 
 /// Records `round` ([`CoreStore::settle`]), trying again while the database refuses (what was
 /// pushed is not pushed again after its lease because of a busy moment), until the core API
 /// shuts down.
-async fn settle(state: &AppState, writes: &Writes, round: &Settlement, now: i64) {
+async fn settle(env: &DeliveryEnv, writes: &Writes, round: &Settlement, now: i64) {
     let mut wait = RETRY_AFTER_ERROR;
-    while !state.core.pool().is_closed() {
+    while !env.core.pool().is_closed() {
         let settled = {
             let _serialized = writes.lock().await;
-            state.core.settle(round, now).await
+            env.core.settle(round, now).await
         };
         match settled {
             Ok(dead_lettered) => {
@@ -345,17 +345,22 @@ async fn settle(state: &AppState, writes: &Writes, round: &Settlement, now: i64)
 
 /// When a failed `delivery` is tried again: after the next delay (jittered), or never
 /// (`None`: dead-lettered) once its retries are used up ([`PushFailure::retry_delay`]).
-fn retry_at(state: &AppState, delivery: &Delivery, failure: &PushFailure, now: i64) -> Option<i64> {
+fn retry_at(
+    env: &DeliveryEnv,
+    delivery: &Delivery,
+    failure: &PushFailure,
+    now: i64,
+) -> Option<i64> {
     let failed_attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
-    let delay = failure.retry_delay(failed_attempts, &state.config.retry_delays)?;
+    let delay = failure.retry_delay(failed_attempts, &env.config.retry_delays)?;
     let jitter = rand::thread_rng().gen_range(0.8..1.2);
     let wait = i64::try_from(delay.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX);
     Some(now.saturating_add(wait))
 }
 
 /// The active subscriptions.
-async fn active_subscriptions(state: &AppState) -> DbResult<Vec<Subscription>> {
-    Ok(state
+async fn active_subscriptions(env: &DeliveryEnv) -> DbResult<Vec<Subscription>> {
+    Ok(env
         .core
         .all_subscriptions()
         .await?

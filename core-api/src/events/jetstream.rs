@@ -20,8 +20,8 @@ use rand::Rng;
 
 use super::push::{BatchPush, PushFailure};
 use crate::db::delivery::{EventHead, Subscription};
+use crate::events::DeliveryEnv;
 use crate::plugins::client::PluginClient;
-use crate::state::AppState;
 
 /// The stream all events go to.
 pub const STREAM: &str = "PLEXICA_EVENTS";
@@ -125,12 +125,12 @@ pub async fn stored(sent: Sent) -> (usize, Option<i64>) {
 
 /// Keeps one consumer task per active subscription, checking every second for new, changed
 /// and removed ones.
-pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> {
+pub fn supervise(env: DeliveryEnv, js: JetStream) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let http = state.plugins.http.clone();
+        let http = env.http.clone();
         let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-        while !state.core.pool().is_closed() {
-            match state.core.all_subscriptions().await {
+        while !env.core.pool().is_closed() {
+            match env.core.all_subscriptions().await {
                 Ok(subscriptions) => {
                     let mut wanted = HashMap::new();
                     for (sub, created_at) in subscriptions.into_iter().filter(|(s, _)| s.active) {
@@ -148,7 +148,7 @@ pub fn supervise(state: AppState, js: JetStream) -> tokio::task::JoinHandle<()> 
                             running.entry(name.clone())
                         {
                             slot.insert(tokio::spawn(consume(
-                                state.clone(),
+                                env.clone(),
                                 js.clone(),
                                 http.clone(),
                                 name,
@@ -192,7 +192,7 @@ fn start_policy(created_at: i64) -> DeliverPolicy {
 /// ones that followed it. Replicas share a consumer, so with several replicas one subscriber's
 /// events may be pushed by two of them at once.
 async fn consume(
-    state: AppState,
+    env: DeliveryEnv,
     js: JetStream,
     http: PluginClient,
     name: String,
@@ -207,7 +207,7 @@ async fn consume(
         // for more than the configured delays); this only bounds a message no answer settles.
         max_deliver: i64::from(MAX_RETRIES) + 2,
         max_ack_pending: IN_FLIGHT,
-        ack_wait: state.config.delivery_timeout + Duration::from_secs(20),
+        ack_wait: env.config.delivery_timeout + Duration::from_secs(20),
         inactive_threshold: Duration::from_secs(24 * 3600),
         ..Default::default()
     };
@@ -244,7 +244,7 @@ async fn consume(
             }
             wanted.push(Pulled { message, envelope });
         }
-        deliver(&state, &http, &sub, wanted).await;
+        deliver(&env, &http, &sub, wanted).await;
     }
 }
 
@@ -260,21 +260,21 @@ struct Pulled {
 /// Pushes `pulled` to the plugin in order, as batches: each handled message is acknowledged; a
 /// failed one is retried or dead-lettered on its own ([`failed`]) and the ones after it are
 /// pushed again at once.
-async fn deliver(state: &AppState, http: &PluginClient, sub: &Subscription, pulled: Vec<Pulled>) {
-    let sub = &state.plugins.targets.route(sub.clone());
+async fn deliver(env: &DeliveryEnv, http: &PluginClient, sub: &Subscription, pulled: Vec<Pulled>) {
+    let sub = &env.targets.route(sub.clone());
     let (mut start, mut batches) = (0, true);
     while start < pulled.len() {
         // A plugin that takes no batches gets one event a push.
         let end = if batches { pulled.len() } else { start + 1 };
         let batch = &pulled[start..end];
         let outcome = if let [one] = batch {
-            match super::push::push(http, sub, &one.envelope, state.config.delivery_timeout).await {
+            match super::push::push(http, sub, &one.envelope, env.config.delivery_timeout).await {
                 Ok(()) => BatchPush::Handled(1, None),
                 Err(failure) => BatchPush::Handled(0, Some(failure)),
             }
         } else {
             let envelopes: Vec<&str> = batch.iter().map(|p| p.envelope.as_str()).collect();
-            super::push::push_batch(http, sub, &envelopes, state.config.delivery_timeout).await
+            super::push::push_batch(http, sub, &envelopes, env.config.delivery_timeout).await
         };
         let BatchPush::Handled(handled, failure) = outcome else {
             batches = false;
@@ -285,7 +285,7 @@ async fn deliver(state: &AppState, http: &PluginClient, sub: &Subscription, pull
         }
         start += handled;
         if let (Some(failure), Some(one)) = (failure, batch.get(handled)) {
-            failed(state, sub, one, &failure).await;
+            failed(env, sub, one, &failure).await;
             start += 1;
         }
     }
@@ -299,11 +299,11 @@ async fn acknowledge(message: &jetstream::Message) {
 
 /// A push of `one` failed: redelivered after its next retry delay (jittered), or, once its
 /// retries are used up ([`PushFailure::retry_delay`]), dead-lettered.
-async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, failure: &PushFailure) {
+async fn failed(env: &DeliveryEnv, sub: &Subscription, one: &Pulled, failure: &PushFailure) {
     metrics::counter!(crate::metrics::EVENTS_FAILED).increment(1);
     let attempt = one.message.info().map_or(1, |i| i.delivered);
     let failed_attempts = u32::try_from(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
-    match failure.retry_delay(failed_attempts, &state.config.retry_delays) {
+    match failure.retry_delay(failed_attempts, &env.config.retry_delays) {
         Some(delay) => {
             let jitter = rand::thread_rng().gen_range(0.8..1.2);
             let _ = one
@@ -316,7 +316,7 @@ async fn failed(state: &AppState, sub: &Subscription, one: &Pulled, failure: &Pu
                 let _ = one.message.ack_with(AckKind::Term).await;
                 return;
             };
-            let stored = state
+            let stored = env
                 .core
                 .insert_dead_letter(
                     &event,

@@ -8,9 +8,38 @@ pub mod embedded;
 pub mod jetstream;
 pub mod push;
 
+use std::sync::Arc;
+
 use plexica_sdk::api::events::{CORE_SOURCE, Event, new_event_id};
 use plexica_sdk::event_name::CoreEvent;
 use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::db::core::CoreStore;
+use crate::db::tenant::TenantDbs;
+use crate::discovery::Targets;
+use crate::plugins::client::PluginClient;
+use crate::transport::EventTransport;
+
+/// What event delivery works with — and the pruning of what it leaves behind.
+#[derive(Debug, Clone)]
+pub struct DeliveryEnv {
+    /// The core database: subscriptions, the queue, dead letters, relay cursors.
+    pub core: CoreStore,
+    /// Tenants' databases, whose outboxes are relayed.
+    pub tenant_dbs: TenantDbs,
+    /// Timeouts, retry delays, retention.
+    pub config: Arc<Config>,
+    /// Embedded, or NATS JetStream.
+    pub transport: EventTransport,
+    /// Notified when a change was committed (the relay wakes).
+    pub wake: Arc<Notify>,
+    /// Where this replica runs each plugin's backend.
+    pub targets: Arc<Targets>,
+    /// The signed client of every push.
+    pub http: PluginClient,
+}
 
 /// Who and what caused the events of one request.
 #[derive(Debug, Clone)]

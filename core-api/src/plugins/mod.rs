@@ -74,7 +74,7 @@ pub struct Plugins {
     /// This platform's version (checked against manifests' `plexica` requirement).
     pub platform_version: Version,
     /// Where each running plugin serves each tenant (for the gateway).
-    pub targets: crate::gateway::Targets,
+    pub targets: Arc<crate::discovery::Targets>,
     /// The client of every call to plugins' backends (hooks, event pushes, the gateway): each
     /// request signed for its backend, no redirect followed.
     pub http: client::PluginClient,
@@ -111,7 +111,7 @@ impl Plugins {
             config,
             packages,
             runtime,
-            targets: crate::gateway::Targets::default(),
+            targets: Arc::default(),
             http: client::PluginClient::new(),
             restarted: std::sync::atomic::AtomicBool::new(false),
             platform_version: env!("CARGO_PKG_VERSION")
@@ -318,7 +318,7 @@ impl Plugins {
         &self,
         tenant: &str,
         record: &InstallRecord,
-    ) -> ApiResult<Option<runtime::Endpoint>> {
+    ) -> ApiResult<Option<crate::discovery::Endpoint>> {
         if record.manifest.backend.is_none() {
             return Ok(None);
         }
@@ -374,7 +374,7 @@ impl Plugins {
         &self,
         tenant: &str,
         record: &InstallRecord,
-        endpoint: &runtime::Endpoint,
+        endpoint: &crate::discovery::Endpoint,
         hook: &str,
         cause: &Cause,
     ) -> ApiResult<()> {
@@ -436,7 +436,7 @@ impl Plugins {
         record: &InstallRecord,
         first: bool,
         cause: &Cause,
-    ) -> ApiResult<Option<runtime::Endpoint>> {
+    ) -> ApiResult<Option<crate::discovery::Endpoint>> {
         let Some(endpoint) = self.start_backend(tenant, record).await? else {
             return Ok(None);
         };
@@ -475,7 +475,7 @@ impl Plugins {
         &self,
         tenant: &str,
         record: &InstallRecord,
-        endpoint: runtime::Endpoint,
+        endpoint: crate::discovery::Endpoint,
     ) -> ApiResult<()> {
         self.targets.insert(
             tenant,
@@ -1066,12 +1066,12 @@ impl Plugins {
     /// This replica's copy of `record`'s backend serves `tenant` at `endpoint`. The subscription
     /// is recorded only where none is: recording it anew would open a new JetStream consumer and
     /// drop what the old one held, and deliveries go to each replica's own copy anyway
-    /// ([`crate::gateway::Targets::route`]).
+    /// ([`crate::discovery::Targets::route`]).
     async fn adopt(
         &self,
         tenant: &str,
         record: &InstallRecord,
-        endpoint: runtime::Endpoint,
+        endpoint: crate::discovery::Endpoint,
     ) -> ApiResult<()> {
         let recorded = self
             .core

@@ -19,6 +19,7 @@ use tokio::sync::{Mutex, watch};
 use super::client::{PluginClient, PluginRequest, unix_address};
 use super::sandbox::{Confinement, PluginUser, SandboxConfig};
 use crate::db::core::CoreStore;
+use crate::discovery::Endpoint;
 use crate::secrets;
 
 /// Token-tenant value of a process token: valid in every tenant where the plugin is active.
@@ -43,56 +44,6 @@ impl RunSpec {
             self.manifest.plugin.id.clone(),
             self.manifest.plugin.version.to_string(),
         )
-    }
-}
-
-/// Where a running plugin is reached, the secret the platform signs every request to it with,
-/// and when it last answered its health check (its heartbeat; shared by every copy of the
-/// endpoint).
-#[derive(Clone)]
-pub struct Endpoint {
-    /// Its address: `unix:/…/backend.sock`, or a base URL such as `http://127.0.0.1:41234`.
-    pub address: String,
-    /// The secret every request to it is signed with.
-    pub secret: String,
-    /// Unix ms of the last heartbeat.
-    pub last_seen: Arc<std::sync::atomic::AtomicI64>,
-}
-
-impl Endpoint {
-    /// An endpoint seen just now.
-    pub fn new(address: impl Into<String>, secret: impl Into<String>) -> Self {
-        Self {
-            address: address.into(),
-            secret: secret.into(),
-            last_seen: Arc::new(std::sync::atomic::AtomicI64::new(
-                plexica_sdk::api::time::now_ms(),
-            )),
-        }
-    }
-
-    /// Records a heartbeat now.
-    pub fn seen(&self) {
-        self.last_seen.store(
-            plexica_sdk::api::time::now_ms(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-    }
-
-    /// Has it missed its heartbeats for longer than `window`?
-    pub fn is_stale(&self, window: Duration) -> bool {
-        let last = self.last_seen.load(std::sync::atomic::Ordering::Relaxed);
-        plexica_sdk::api::time::now_ms() - last
-            > i64::try_from(window.as_millis()).unwrap_or(i64::MAX)
-    }
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("address", &self.address)
-            .field("secret", &"<redacted>")
-            .finish()
     }
 }
 
