@@ -7,6 +7,8 @@
 //!
 //! `cargo bench -p plexica-cli --bench dev_reload` (runs: `DEV_RELOAD_RUNS`, default 10).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -2,6 +2,8 @@
 //! a fresh configuration directory): tenants, users, workspaces, members, teams, tokens, login
 //! and logout, table and JSON output, exit codes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt as _;

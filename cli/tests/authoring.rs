@@ -1,5 +1,7 @@
 //! The authoring commands through the real binary: output contract, exit codes, refusals.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::io::Write as _;

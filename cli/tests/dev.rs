@@ -4,6 +4,8 @@
 //! last good version answering; the events and gateway calls show up in its stream; Ctrl-C
 //! leaves no process behind. A platform not in development mode refuses it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! `plexica events dlq …` against a real core API (in-process) whose only subscriber cannot be
 //! reached, so that its events end in the dead letter store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -6,6 +6,8 @@
 //! ["analytics"]`; depending on CRM grants nothing), the events between the two plugins, and
 //! the circuit breaker when CRM stops answering.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,8 @@
 //! SIGKILL, the backend is restarted and still receives the event sent while it was down;
 //! stopping the platform stops it — with the embedded transport and with NATS JetStream.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::process::Command;

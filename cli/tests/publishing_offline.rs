@@ -1,6 +1,8 @@
 //! The publishing commands through the real binary, without a registry: prompts that cannot
 //! happen, missing configuration, unreachable registries, credentials file rules, profiles.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::path::Path;

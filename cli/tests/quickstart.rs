@@ -6,6 +6,8 @@
 //! The first run leaves nothing in the configuration; the second keeps its profile and key
 //! (`--keep`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::path::Path;

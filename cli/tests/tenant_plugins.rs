@@ -2,6 +2,8 @@
 //! --tenant` through the real binary, against a real registry and a real core API (both
 //! in-process) that installs signed, frontend-only packages from that registry.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::io::Cursor;

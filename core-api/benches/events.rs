@@ -28,6 +28,8 @@
 //! `PLEXICA_BENCH_EVENT_SECONDS=600 PLEXICA_BENCH_EMBEDDED_RATES=6000
 //! PLEXICA_BENCH_EVENTS_PER_COMMIT=10`), the size must level off rather than grow.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -100,6 +102,7 @@ entry = "bin/bench"
 
 [events]
 subscribes = ["plugin.bench.*"]
+batches = true
 "#;
 
 fn env_list(name: &str, default: &str) -> Vec<u64> {

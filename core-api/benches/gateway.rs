@@ -17,6 +17,8 @@
 //! permissions (cached), the install (cached), the endpoint match, the permission check, the
 //! forwarding with its headers and its signature, and the SDK's verification of it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -14,6 +14,8 @@
 //! (checksums and signature), dependency and configuration checks, the three migrations and
 //! the event in one tenant transaction.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod support;
 
 use std::time::Instant;

@@ -7,6 +7,8 @@
 //! cargo bench -p plexica-core-api --bench permissions
 //! ```
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};

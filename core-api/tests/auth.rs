@@ -1,6 +1,8 @@
 //! Authentication: login, `/auth/me`, forged and stale access tokens, refresh rotation and
 //! reuse detection, logout, API tokens and their scopes, login rate limits, password hashes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::time::Duration;

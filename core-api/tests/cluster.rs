@@ -6,6 +6,8 @@
 //! every write lands exactly where it was meant to, every event reaches the plugin (counted),
 //! and the survivor serves everything.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::sync::Arc;

@@ -2,6 +2,8 @@
 //! provisioning, it restarts with no half-made tenant and no orphan data space, and the
 //! same requests then succeed; and its debug log never contains a secret.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::path::Path;

@@ -2,6 +2,8 @@
 //! migrations created, and nothing else; a workspace-aware plugin's rows stay in the workspace
 //! of the request; bad rows are refused with the database's reason — on SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use common::registry::{borrowed, frontend_plugin, manifest, on_both_backends_with_registry};

@@ -3,13 +3,17 @@
 //! tenant, workspace and correlation id; failures are retried then dead-lettered; a retry from
 //! the dead letter store delivers once; the SDK refuses forged, stale and replayed pushes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::plugin::{FAIL, SECRET, handled_of, start_plugin, subscription, wait_for};
-use plexica_sdk::api::events::{BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH};
+use plexica_sdk::api::events::{
+    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENT_CONTENT_TYPE, EVENTS_PATH,
+};
 use plexica_sdk::api::signing::{SIGNATURE_HEADER, SignedRequest};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -434,4 +438,119 @@ async fn delivery_on_sqlite_then_postgres() {
             common::plugin::check_handler_retries(&core).await;
         }
     }
+}
+
+/// Every push is a CloudEvent that the official SDK for JavaScript reads (`HTTP.toEvent`): one
+/// event in structured mode (`application/cloudevents+json`) to a plugin that did not ask for
+/// batches, and the batched mode only to one that did (the binding says it must be solicited).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_are_cloudevents_the_javascript_sdk_reads() {
+    let Some(receiver) = plexica_testkit::services::CloudEventsReceiver::start() else {
+        return;
+    };
+    let config = |c: &mut plexica_core_api::Config| c.retry_delays = vec![Duration::from_secs(1)];
+    let Some(core) = common::TestCore::start_with(common::Backend::Sqlite, config).await else {
+        return;
+    };
+    let tenant = core.tenant("echo").await;
+    let store = &core.api.state().core;
+    let create = |slug: &'static str| {
+        core.post(
+            "/api/v1/tenants/echo/workspaces",
+            &tenant.admin_token,
+            json!({ "slug": slug, "name": slug }),
+        )
+    };
+    // Each push the SDK read: (batch?, content type, event types and workspace slugs).
+    let read = |wanted: usize| {
+        let mut pushes = Vec::new();
+        let mut events = 0;
+        while events < wanted {
+            let push = receiver
+                .next_push(Duration::from_secs(20))
+                .expect("the plugin received no push");
+            assert_eq!(
+                push["ok"], true,
+                "the CloudEvents SDK refused a push: {push}"
+            );
+            let read: Vec<(String, String)> = push["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .map(|e| {
+                    assert_eq!(e["specversion"], "1.0", "{e}");
+                    assert_eq!(e["source"], "core", "{e}");
+                    (
+                        e["type"].as_str().unwrap_or_default().to_owned(),
+                        e["data"]["slug"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                // The tenant's own default workspace may be relayed after the subscription.
+                .filter(|(_, slug)| slug != "default")
+                .collect();
+            if read.is_empty() {
+                continue;
+            }
+            events += read.len();
+            pushes.push((
+                push["batch"] == true,
+                push["contentType"].as_str().unwrap_or_default().to_owned(),
+                read,
+            ));
+        }
+        pushes
+    };
+
+    // Not solicited: every event alone, in structured mode.
+    let mut single = subscription("echo", &receiver.url);
+    single.batches = false;
+    store
+        .put_subscription(&single, plexica_sdk::api::time::now_ms())
+        .await
+        .expect("subscribe");
+    for slug in ["one", "two", "three"] {
+        assert_eq!(create(slug).await.0, StatusCode::CREATED);
+    }
+    let pushes = read(3);
+    assert_eq!(pushes.len(), 3, "{pushes:?}");
+    for (batch, content_type, events) in &pushes {
+        assert!(!batch, "{pushes:?}");
+        assert_eq!(content_type, EVENT_CONTENT_TYPE);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].0, "core.workspace.created");
+    }
+    let slugs: Vec<&str> = pushes.iter().map(|p| p.2[0].1.as_str()).collect();
+    assert_eq!(slugs, ["one", "two", "three"]);
+
+    // Solicited: a stream held back by a failed push goes, once the plugin answers, as one
+    // batch in commit order.
+    let mut batched = subscription(
+        "echo",
+        &format!(
+            "http://127.0.0.1:{}",
+            plexica_testkit::services::free_port()
+        ),
+    );
+    store
+        .put_subscription(&batched, plexica_sdk::api::time::now_ms())
+        .await
+        .expect("subscribe");
+    for slug in ["four", "five", "six"] {
+        assert_eq!(create(slug).await.0, StatusCode::CREATED);
+    }
+    batched.endpoint = receiver.url.clone();
+    store
+        .put_subscription(&batched, plexica_sdk::api::time::now_ms())
+        .await
+        .expect("subscribe");
+    let pushes = read(3);
+    let (batch, content_type, events) = &pushes[0];
+    assert!(batch, "{pushes:?}");
+    assert_eq!(content_type, BATCH_CONTENT_TYPE);
+    assert!(events.len() >= 2, "{pushes:?}");
+    let slugs: Vec<&str> = pushes
+        .iter()
+        .flat_map(|p| p.2.iter().map(|(_, slug)| slug.as_str()))
+        .collect();
+    assert_eq!(slugs, ["four", "five", "six"]);
 }

@@ -2,6 +2,8 @@
 //! more than its share; it is refused with 429 and `Retry-After` while everyone else is served.
 //! And credentials that end, end on every replica.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr};

@@ -1,6 +1,8 @@
 //! Health, readiness, the OpenAPI document and the reference page, over real HTTP; metrics
 //! only for the super admin.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use reqwest::{Method, StatusCode};

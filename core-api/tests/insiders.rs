@@ -3,6 +3,8 @@
 //! have ended are tried again; a suspended tenant's user tries to mint a token. Each attempt is
 //! refused precisely, and the test checks that nothing changed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use common::assert_error;

@@ -1,6 +1,8 @@
 //! Tenant isolation under load: with one connection per tenant pool, hundreds of interleaved
 //! concurrent requests of two tenants each see only their own tenant's data.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use reqwest::{Method, StatusCode};

@@ -4,6 +4,8 @@
 //! Imports are read from the text — `crate::` and `super::` paths, `use` groups included —
 //! leaving out comments and `#[cfg(test)]` items; a module is a file (`a/mod.rs` is `a`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,8 @@
 //! replicas on one PostgreSQL database and one NATS share the work, every event reaching the
 //! subscriber and no handler running twice; NATS cut away while changes commit loses nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::collections::HashSet;

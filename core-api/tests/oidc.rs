@@ -3,6 +3,8 @@
 //! email names a tenant user; refused otherwise, and never for another tenant. The provider is a
 //! stand-in (an HTTP server publishing a key set) — it is not one of our components.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use axum::Json;

@@ -6,6 +6,8 @@
 //! are written, only granted plugins read, expired values are never served, another tenant's
 //! plugin reaches nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::sync::{Arc, Mutex};

@@ -2,6 +2,8 @@
 //! dependencies, configuration, migrations), activation, configuration, upgrade, uninstall and
 //! workspace settings — on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 #[path = "plugins/dev.rs"]
 mod dev;

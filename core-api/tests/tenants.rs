@@ -2,6 +2,8 @@
 //! step), listing, details, updates, state changes, soft and hard deletion, and the start-up
 //! repair of data spaces left without a tenant.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use common::{ADMIN_PASSWORD, Backend, TestCore, assert_error};

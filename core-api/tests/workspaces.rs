@@ -2,6 +2,8 @@
 //! under concurrent changes), teams, deletion rules; and the user rules that touch them
 //! (deleting a last admin, handing out roles).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::time::Duration;

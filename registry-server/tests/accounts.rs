@@ -3,6 +3,8 @@
 //! registered only with proof of possession and belongs to one account, anonymous floods are
 //! refused per address, and downloads count once per address.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr};

@@ -1,5 +1,7 @@
 //! The registry's API over real HTTP, on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::io::Write as _;

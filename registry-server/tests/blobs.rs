@@ -2,6 +2,8 @@
 //! server on loopback (`moto_server`, installed by `.ci/run`), plus a publish and download
 //! through a registry whose blobs live in S3.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::process::{Child, Command, Stdio};

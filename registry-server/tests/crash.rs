@@ -2,6 +2,8 @@
 //! after a restart nothing of that upload is visible or stored, and the retried publish
 //! succeeds. Its logs never contain passwords or tokens.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use std::io::{Read as _, Write as _};

@@ -2,6 +2,8 @@
 //! hash) runs a few at a time, so 64 concurrent wrong logins leave the process's peak memory
 //! bounded, whatever the rate limits let through.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

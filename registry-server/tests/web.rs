@@ -1,6 +1,8 @@
 //! The marketplace (issue 20): documents kept at publish and served sanitized, the pages,
 //! feeds, the forms' defences, and the whole journey in Chromium.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use common::{TestRegistry, code, manifest, png, signed_with_files};

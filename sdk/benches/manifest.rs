@@ -2,6 +2,8 @@
 //!
 //! Run with `cargo bench -p plexica-sdk --features package --bench manifest`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 use std::hint::black_box;
 use std::io::Cursor;
 

@@ -1,6 +1,8 @@
 //! `Context`: the task-local current context in handlers and plugin routes, and the extractor
 //! that builds one from the headers the platform adds to forwarded requests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 mod common;
 
 use axum::body::Body;

@@ -1,6 +1,8 @@
 //! `#[event_handler]` as a plugin crate uses it: through the prelude, with the default
 //! `::plexica_sdk` path, registered without any list, callable directly and through dispatch.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use plexica_sdk::prelude::*;

@@ -7,6 +7,8 @@
 //! toolchain it was recorded with only. Re-record with `TRYBUILD=overwrite cargo test -p
 //! plexica-sdk --test macros` after a toolchain upgrade and review the diff.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 #[rustversion::attr(
     not(stable(1.95)),
     ignore = "compiler messages are recorded with Rust 1.95"

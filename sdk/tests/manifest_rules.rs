@@ -1,5 +1,7 @@
 //! Every manifest rule, broken on purpose, yields its own located diagnostic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+
 use plexica_sdk::diagnostic::{Diagnostic, Severity};
 use plexica_sdk::manifest::{self, DirFiles, Manifest, PluginFiles};
 

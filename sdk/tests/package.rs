@@ -3,6 +3,8 @@
 //!
 //! Hostile archives are built with the small raw zip writer below, which (unlike the `zip`
 //! crate's writer) can produce duplicate names, `..`, absolute paths, symlinks and lying sizes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
 #![cfg(unix)]
 
 use std::collections::BTreeMap;

@@ -3,6 +3,9 @@
 //! PostgreSQL tests read `PLEXICA_TEST_POSTGRES_URL`: unset, they are skipped with one line
 //! saying so; set but unreachable, they fail (quality.md).
 
+// Test support: a setup that cannot be made fails the test that asked for it, by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod browser;
 #[cfg(feature = "faults")]
 pub mod faults;

@@ -1,6 +1,7 @@
 //! Programs the tests start beside the servers, each on free loopback ports and stopped on
-//! drop: an S3-compatible store ([`Moto`], `moto_server`) and a load balancer ([`Haproxy`],
-//! Debian's `haproxy`); and Prometheus' linter ([`promtool_check_metrics`]). Without the
+//! drop: an S3-compatible store ([`Moto`], `moto_server`), a load balancer ([`Haproxy`],
+//! Debian's `haproxy`) and a plugin backend reading pushes with the official CloudEvents SDK
+//! for JavaScript ([`CloudEventsReceiver`]); and Prometheus' linter ([`promtool_check_metrics`]). Without the
 //! program a test is skipped (one line says so) outside CI, and fails in CI, whose `.ci/run`
 //! installs them all.
 
@@ -24,6 +25,76 @@ fn start(mut command: Command, program: &str, install: &str) -> Option<Child> {
             None
         }
         Err(e) => panic!("CI must provide {program}: {e}"),
+    }
+}
+
+/// A plugin backend that reads every push with the official CloudEvents SDK for JavaScript
+/// (`testkit/cloudevents/receiver.mjs`, `HTTP.toEvent`): each push becomes one JSON line —
+/// `{"ok": true, "contentType", "batch", "events": [...]}` or `{"ok": false, "error"}` — and is
+/// answered as a plugin would (`{"handled": n}` to a batch, 400 to what the SDK refuses).
+#[derive(Debug)]
+pub struct CloudEventsReceiver {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+    pushes: std::sync::mpsc::Receiver<serde_json::Value>,
+}
+
+impl CloudEventsReceiver {
+    /// Starts it, or `None` outside CI when Node or the SDK (`npm ci --prefix
+    /// testkit/cloudevents`) is missing.
+    pub fn start() -> Option<Self> {
+        use std::io::BufRead;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cloudevents");
+        if !dir.join("node_modules").join("cloudevents").exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must provide the CloudEvents SDK: npm ci --prefix testkit/cloudevents"
+            );
+            println!(
+                "skipped: the CloudEvents SDK is not installed (npm ci --prefix testkit/cloudevents)"
+            );
+            return None;
+        }
+        let mut command = Command::new("node");
+        command
+            .arg(dir.join("receiver.mjs"))
+            .current_dir(&dir)
+            .stdout(Stdio::piped());
+        let mut child = start(command, "node", "apt-get install nodejs npm")?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let port = first
+            .strip_prefix("LISTENING ")
+            .unwrap_or_else(|| panic!("receiver.mjs did not start: {first:?}"));
+        let (sender, pushes) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({ "ok": false, "error": line }));
+                if sender.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Some(Self {
+            child,
+            url: format!("http://127.0.0.1:{}", port.trim()),
+            pushes,
+        })
+    }
+
+    /// The next push it read, waiting at most `timeout`.
+    pub fn next_push(&self, timeout: Duration) -> Option<serde_json::Value> {
+        self.pushes.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for CloudEventsReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

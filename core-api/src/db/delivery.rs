@@ -29,6 +29,8 @@ pub struct Subscription {
     pub workspace_aware: bool,
     /// Deliveries happen only while active.
     pub active: bool,
+    /// The plugin asked for batched pushes (its manifest's `[events] batches`).
+    pub batches: bool,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for Subscription {
             .field("secret", &"<redacted>")
             .field("patterns", &self.patterns)
             .field("workspace_aware", &self.workspace_aware)
+            .field("batches", &self.batches)
             .field("active", &self.active)
             .finish()
     }
@@ -183,6 +186,7 @@ fn subscription(row: &AnyRow) -> DbResult<Subscription> {
             .collect(),
         workspace_aware: row.try_get::<i64, _>("workspace_aware")? != 0,
         active: row.try_get::<i64, _>("active")? != 0,
+        batches: row.try_get::<i64, _>("batches")? != 0,
     })
 }
 
@@ -217,7 +221,8 @@ impl CoreStore {
             .await?;
         sqlx::query(
             "INSERT INTO subscriptions (tenant, plugin_id, endpoint, secret, patterns, \
-             workspace_aware, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             workspace_aware, active, batches, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&s.tenant)
         .bind(&s.plugin_id)
@@ -226,6 +231,7 @@ impl CoreStore {
         .bind(s.patterns.join(" "))
         .bind(i64::from(s.workspace_aware))
         .bind(i64::from(s.active))
+        .bind(i64::from(s.batches))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -236,8 +242,8 @@ impl CoreStore {
     /// The subscriptions of `tenant`.
     pub async fn subscriptions(&self, tenant: &str) -> DbResult<Vec<Subscription>> {
         sqlx::query(
-            "SELECT tenant, plugin_id, endpoint, secret, patterns, workspace_aware, active \
-             FROM subscriptions WHERE tenant = $1 ORDER BY plugin_id",
+            "SELECT tenant, plugin_id, endpoint, secret, patterns, workspace_aware, active, \
+             batches FROM subscriptions WHERE tenant = $1 ORDER BY plugin_id",
         )
         .bind(tenant)
         .fetch_all(self.pool())
@@ -251,7 +257,7 @@ impl CoreStore {
     pub async fn all_subscriptions(&self) -> DbResult<Vec<(Subscription, i64)>> {
         let rows = sqlx::query(
             "SELECT tenant, plugin_id, endpoint, secret, patterns, workspace_aware, active, \
-             created_at FROM subscriptions ORDER BY tenant, plugin_id",
+             batches, created_at FROM subscriptions ORDER BY tenant, plugin_id",
         )
         .fetch_all(self.pool())
         .await?;

@@ -410,7 +410,8 @@ async fn send_stream(
         return outcome;
     };
     let mut pending = stream.into_iter();
-    if pending.len() > 1 {
+    // Batched mode only to a plugin that asked for it (CloudEvents: it must be solicited).
+    if sub.batches && pending.len() > 1 {
         let envelopes: Vec<&str> = pending
             .as_slice()
             .iter()

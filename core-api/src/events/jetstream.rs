@@ -257,12 +257,13 @@ struct Pulled {
     envelope: String,
 }
 
-/// Pushes `pulled` to the plugin in order, as batches: each handled message is acknowledged; a
+/// Pushes `pulled` to the plugin in order, as batches if it asked for them (else one a push):
+/// each handled message is acknowledged; a
 /// failed one is retried or dead-lettered on its own ([`failed`]) and the ones after it are
 /// pushed again at once.
 async fn deliver(env: &DeliveryEnv, http: &PluginClient, sub: &Subscription, pulled: Vec<Pulled>) {
     let sub = &env.targets.route(sub.clone());
-    let (mut start, mut batches) = (0, true);
+    let (mut start, mut batches) = (0, sub.batches);
     while start < pulled.len() {
         // A plugin that takes no batches gets one event a push.
         let end = if batches { pulled.len() } else { start + 1 };
@@ -368,6 +369,7 @@ mod tests {
             patterns: vec![],
             workspace_aware: false,
             active: true,
+            batches: false,
         };
         assert_eq!(consumer_name(&sub, 17), "sub_acme_eu_crm_17");
         assert_eq!(consumer_filter(&sub), "plexica.acme-eu.>");

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use plexica_sdk::api::events::{
-    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENTS_PATH, MAX_RETRIES, RETRIES_HEADER,
+    BATCH_BUDGET_HEADER, BATCH_CONTENT_TYPE, EVENT_CONTENT_TYPE, EVENTS_PATH, MAX_RETRIES,
+    RETRIES_HEADER,
 };
 
 use crate::db::delivery::Subscription;
@@ -143,7 +144,8 @@ fn events_push(
     }
 }
 
-/// `POST <endpoint>/_plexica/events` with `envelope`, signed with the subscription's secret;
+/// `POST <endpoint>/_plexica/events` with `envelope` (CloudEvents' structured mode,
+/// [`EVENT_CONTENT_TYPE`]), signed with the subscription's secret;
 /// `Err` says why it failed (transport error, or the plugin's non-2xx answer).
 pub async fn push(
     http: &PluginClient,
@@ -155,7 +157,7 @@ pub async fn push(
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::CONTENT_TYPE,
-        reqwest::header::HeaderValue::from_static("application/json"),
+        reqwest::header::HeaderValue::from_static(EVENT_CONTENT_TYPE),
     );
     let push = events_push(headers, bytes::Bytes::from(envelope.to_owned()), timeout);
     let response = http

@@ -491,6 +491,7 @@ impl Plugins {
             patterns: record.manifest.events.subscribes.clone(),
             workspace_aware: record.manifest.plugin.workspace_aware,
             active: true,
+            batches: record.manifest.events.batches,
         };
         self.core.put_subscription(&subscription, now_ms()).await?;
         Ok(())

@@ -133,6 +133,7 @@ health = "/health"
 
 [events]
 subscribes = ["core.workspace.*", "core.user.created"]
+batches = true
 "#;
 
 /// Starts the plugin's backend; returns its base URL.
@@ -191,5 +192,6 @@ pub fn subscription(tenant: &str, endpoint: &str) -> Subscription {
         patterns: vec!["core.workspace.*".to_owned()],
         workspace_aware: true,
         active: true,
+        batches: true,
     }
 }

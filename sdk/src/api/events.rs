@@ -118,8 +118,13 @@ mod tests {
 /// The path of a plugin's backend the core API pushes events to.
 pub const EVENTS_PATH: &str = "/_plexica/events";
 
+/// The content type of a push carrying one event (CloudEvents' structured mode): the envelope
+/// as JSON.
+pub const EVENT_CONTENT_TYPE: &str = "application/cloudevents+json";
+
 /// The content type of a push carrying several events (CloudEvents' batched mode): a JSON
-/// array of envelopes of one subscriber, in commit order. The plugin handles them in order and
+/// array of envelopes of one subscriber, in commit order, sent only to a plugin whose manifest
+/// asks for it (`[events] batches = true`). The plugin handles them in order and
 /// stops at the first failure; its answer tells how many it handled ([`BatchOutcome`]).
 pub const BATCH_CONTENT_TYPE: &str = "application/cloudevents-batch+json";
 

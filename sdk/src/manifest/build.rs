@@ -467,6 +467,7 @@ fn events(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> Events {
     let events = Events {
         publishes: r.strings(&mut t, "publishes"),
         subscribes: r.strings(&mut t, "subscribes"),
+        batches: r.boolean(&mut t, "batches").unwrap_or(false),
     };
     r.finish(t);
     events

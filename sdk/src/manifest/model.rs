@@ -384,6 +384,11 @@ pub struct Events {
     /// Event types or `prefix.*` patterns the plugin handles.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subscribes: Vec<String>,
+    /// The backend takes several events in one push (CloudEvents' batched mode,
+    /// [`crate::api::events::BATCH_CONTENT_TYPE`]); without it, each event is pushed alone.
+    /// Backends built with the SDK take batches.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub batches: bool,
 }
 
 /// `[[services]]`.

@@ -170,7 +170,8 @@ fn is_batch(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with(BATCH_CONTENT_TYPE))
 }
 
-/// The handler of `POST /_plexica/events`: one envelope (`application/json`), or several in
+/// The handler of `POST /_plexica/events`: one envelope (`application/cloudevents+json`; any
+/// other type but a batch's is read as one too), or several in
 /// order ([`BATCH_CONTENT_TYPE`]), handled one after the other up to the first failure.
 pub(crate) async fn receive(
     State(inbox): State<Inbox>,
