@@ -7,7 +7,8 @@
 //!
 //! `cargo bench -p plexica-cli --bench dev_reload` (runs: `DEV_RELOAD_RUNS`, default 10).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -38,6 +38,7 @@ fn dead_letters_through_the_cli() {
                 patterns: vec!["core.workspace.*".into()],
                 workspace_aware: true,
                 active: true,
+                batches: false,
             },
             0,
         ))

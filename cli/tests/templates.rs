@@ -297,6 +297,7 @@ fn events_reach_the_built_plugin(sandbox: &Sandbox, dir: &Path, id: &str) {
                 patterns: vec!["core.workspace.created".into()],
                 workspace_aware: false,
                 active: true,
+                batches: true,
             },
             0,
         ))

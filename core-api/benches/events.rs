@@ -28,7 +28,8 @@
 //! `PLEXICA_BENCH_EVENT_SECONDS=600 PLEXICA_BENCH_EMBEDDED_RATES=6000
 //! PLEXICA_BENCH_EVENTS_PER_COMMIT=10`), the size must level off rather than grow.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -225,6 +226,7 @@ async fn run(
                     patterns: vec!["plugin.bench.*".into()],
                     workspace_aware: false,
                     active: true,
+                    batches: true,
                 },
                 plexica_sdk::api::time::now_ms(),
             )

@@ -17,7 +17,8 @@
 //! permissions (cached), the install (cached), the endpoint match, the permission check, the
 //! forwarding with its headers and its signature, and the SDK's verification of it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 mod support;
 

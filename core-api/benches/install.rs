@@ -14,7 +14,8 @@
 //! (checksums and signature), dependency and configuration checks, the three migrations and
 //! the event in one tenant transaction.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 mod support;
 

@@ -12,7 +12,8 @@
 //! `plexica_testkit::load` (latency counted from each request's scheduled start). It reports
 //! median and p99, and the server's resident memory idle and at its peak under that load.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

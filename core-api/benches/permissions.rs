@@ -7,7 +7,8 @@
 //! cargo bench -p plexica-core-api --bench permissions
 //! ```
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 use std::time::Duration;
 

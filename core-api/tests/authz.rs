@@ -69,10 +69,10 @@ on_both_backends!(every_route_refuses_outsiders, |core| {
 
     let now = plexica_sdk::api::time::now_ms();
     let store = &core.api.state().core;
-    let alpha_install = plexica_core_api::auth::issue_install_token(&store, "alpha", "crm", now)
+    let alpha_install = plexica_core_api::auth::issue_install_token(store, "alpha", "crm", now)
         .await
         .expect("install token");
-    let bravo_install = plexica_core_api::auth::issue_install_token(&store, "bravo", "crm", now)
+    let bravo_install = plexica_core_api::auth::issue_install_token(store, "bravo", "crm", now)
         .await
         .expect("install token");
     let routes = table();

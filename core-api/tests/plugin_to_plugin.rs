@@ -98,7 +98,7 @@ async fn plugins_call_each_other_and_share_data_within_their_grants() {
     .await;
     let store = &core.api.state().core;
     let token = |tenant: &'static str, id: &'static str| async move {
-        plexica_core_api::auth::issue_install_token(&store, tenant, id, 0)
+        plexica_core_api::auth::issue_install_token(store, tenant, id, 0)
             .await
             .expect("install token")
     };
@@ -349,7 +349,7 @@ on_both_backends_with_registry!(
         );
         let store = &core.api.state().core;
         let token = |id: &'static str| async move {
-            plexica_core_api::auth::issue_install_token(&store, "acme", id, 0)
+            plexica_core_api::auth::issue_install_token(store, "acme", id, 0)
                 .await
                 .expect("install token")
         };

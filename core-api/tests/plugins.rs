@@ -293,7 +293,7 @@ on_both_backends_with_registry!(lifecycle, |core, registry| {
     // The plugin itself reads its configuration, secrets included, with a workspace's
     // overrides when it names one; another tenant's install token reads nothing here.
     let store = &core.api.state().core;
-    let own = plexica_core_api::auth::issue_install_token(&store, "acme", "crm", 0)
+    let own = plexica_core_api::auth::issue_install_token(store, "acme", "crm", 0)
         .await
         .expect("token");
     let (status, body) = core.get("/api/v1/tenants/acme/plugin-config", &own).await;
@@ -305,7 +305,7 @@ on_both_backends_with_registry!(lifecycle, |core, registry| {
         .await;
     assert_eq!(body["currency"], "GBP");
     core.tenant("bravo").await;
-    let stranger = plexica_core_api::auth::issue_install_token(&store, "bravo", "crm", 0)
+    let stranger = plexica_core_api::auth::issue_install_token(store, "bravo", "crm", 0)
         .await
         .expect("token");
     let (status, _) = core

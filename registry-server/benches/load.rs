@@ -13,7 +13,8 @@
 //! which runs the same scenarios against a peer registry (`bench/verdaccio.sh` runs both and
 //! prints them side by side from the JSON lines written to `$PLEXICA_BENCH_RESULTS`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 mod loadgen;
 

@@ -24,7 +24,8 @@
 //!   Search runs last because a registry that cannot sustain 200 req/s keeps working through
 //!   the backlog after the client gave up, which would load the scenarios after it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 mod loadgen;
 

@@ -2,7 +2,8 @@
 //!
 //! Run with `cargo bench -p plexica-sdk --features package --bench manifest`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
+#![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
 use std::hint::black_box;
 use std::io::Cursor;
