@@ -37,7 +37,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use plexica_core_api::db::delivery::Subscription;
-use plexica_core_api::db::outbox::append;
 use plexica_core_api::slug::TenantSlug;
 use plexica_core_api::{Config, CoreApi};
 use plexica_sdk::api::events::Event;
@@ -323,18 +322,19 @@ async fn run(
                 let at = started + interval * u32::try_from(first).unwrap_or(u32::MAX);
                 tokio::time::sleep_until(at.into()).await;
                 let tenant = (first / per_commit) % dbs.len();
-                let mut tx = dbs[tenant].begin().await.expect("begin");
-                for i in first..last {
-                    let event = Event::new(
-                        "plugin.bench.tick",
-                        "plugin/bench",
-                        slugs[tenant].as_str(),
-                        format!("bench-{i}"),
-                        json!({ "i": i }),
-                    );
-                    append(&mut tx, &event).await.expect("append");
-                }
-                tx.commit().await.expect("commit");
+                let tx = dbs[tenant].begin().await.expect("begin");
+                let events: Vec<Event> = (first..last)
+                    .map(|i| {
+                        Event::new(
+                            "plugin.bench.tick",
+                            "plugin/bench",
+                            slugs[tenant].as_str(),
+                            format!("bench-{i}"),
+                            json!({ "i": i }),
+                        )
+                    })
+                    .collect();
+                tx.commit(&events).await.expect("commit");
                 let committed = now_us();
                 let mut all = COMMITTED.lock().unwrap_or_else(|e| e.into_inner());
                 for slot in &mut all[first..last] {

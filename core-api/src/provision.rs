@@ -16,7 +16,6 @@ use crate::auth::passwords;
 use crate::authz::BUILTIN_ROLES;
 use crate::config::Config;
 use crate::db::core::{CoreStore, TenantRecord};
-use crate::db::outbox::append;
 use crate::db::tenant::TenantDbs;
 use crate::db::tenant::{RoleRecord, TenantDb, UserRecord, WorkspaceRecord};
 use crate::error::{ApiError, ApiResult};
@@ -409,11 +408,7 @@ async fn seed(
     };
     TenantDb::insert_user(&mut tx, &admin, &["admin".to_owned()]).await?;
     let created = json!({ "user_id": admin.id, "email": admin.email, "name": admin.name, "roles": ["admin"] });
-    append(
-        &mut tx,
-        &cause.event(CoreEvent::UserCreated, tenant, created),
-    )
-    .await?;
+    let user_created = cause.event(CoreEvent::UserCreated, tenant, created);
     let workspace = WorkspaceRecord {
         id: secrets::new_id("ws_"),
         slug: "default".to_owned(),
@@ -430,16 +425,12 @@ async fn seed(
     TenantDb::insert_workspace(&mut tx, &workspace, &admin.id, Some(&admin.id)).await?;
     let created =
         json!({ "workspace_id": workspace.id, "slug": workspace.slug, "name": workspace.name });
-    append(
-        &mut tx,
-        &cause.workspace_event(
-            CoreEvent::WorkspaceCreated,
-            tenant,
-            &workspace.slug,
-            created,
-        ),
-    )
-    .await?;
-    tx.commit().await?;
+    let workspace_created = cause.workspace_event(
+        CoreEvent::WorkspaceCreated,
+        tenant,
+        &workspace.slug,
+        created,
+    );
+    tx.commit([&user_created, &workspace_created]).await?;
     Ok(())
 }

@@ -383,8 +383,9 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
     }
     assert_eq!(burst(), slugs, "handled once each, in commit order");
 
-    // Two writers at once, committing in the other order than they wrote their outbox rows:
-    // both events are relayed (none passed over by the relay's cursor).
+    // Two writers at once, the first to begin committing last (its events are appended as it
+    // commits, `TenantTx::commit`): both events are relayed (none passed over by the relay's
+    // cursor).
     let workspace_event = |correlation: &str| {
         let mut event = plexica_sdk::api::events::Event::new(
             "core.workspace.updated",
@@ -400,23 +401,17 @@ async fn run(backend: common::Backend, tenant_a: &str, tenant_b: &str) {
         workspace_event("corr-first"),
         workspace_event("corr-second"),
     );
-    let mut writing_first = db.begin().await.expect("begin");
-    plexica_core_api::db::outbox::append(&mut writing_first, &first)
-        .await
-        .expect("append");
+    let writing_first = db.begin().await.expect("begin");
     let writing_second = {
         let db = db.clone();
         tokio::spawn(async move {
-            let mut tx = db.begin().await.expect("begin");
-            plexica_core_api::db::outbox::append(&mut tx, &second)
-                .await
-                .expect("append");
-            tx.commit().await.expect("commit");
+            let tx = db.begin().await.expect("begin");
+            tx.commit([&second]).await.expect("commit");
         })
     };
     // Longer than the relay's idle wait: it runs while the first is still open.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    writing_first.commit().await.expect("commit");
+    writing_first.commit([&first]).await.expect("commit");
     writing_second.await.expect("second writer");
     wait_for("both writers' events", || {
         of("corr-first") == 1 && of("corr-second") == 1

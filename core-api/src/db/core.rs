@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::outbox::append;
+use super::tx::CoreTx;
 use super::{Backend, DbResult, count, inserted, open_pool};
 use plexica_sdk::api::events::Event;
 
@@ -335,7 +335,7 @@ impl CoreStore {
 
     /// Updates name and settings, with `event`.
     pub async fn update_tenant(&self, t: &TenantRecord, event: &Event) -> DbResult<()> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = CoreTx::begin(&self.pool).await?;
         sqlx::query("UPDATE tenants SET name = $1, settings = $2, updated_at = $3 WHERE slug = $4")
             .bind(&t.name)
             .bind(t.settings.to_string())
@@ -343,8 +343,7 @@ impl CoreStore {
             .bind(&t.slug)
             .execute(&mut *tx)
             .await?;
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(())
     }
 
@@ -356,7 +355,7 @@ impl CoreStore {
         now: i64,
         event: Option<&Event>,
     ) -> DbResult<bool> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = CoreTx::begin(&self.pool).await?;
         let done = sqlx::query("UPDATE tenants SET status = $1, updated_at = $2 WHERE slug = $3")
             .bind(status.as_str())
             .bind(now)
@@ -366,10 +365,7 @@ impl CoreStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        if let Some(event) = event {
-            append(&mut tx, event).await?;
-        }
-        tx.commit().await?;
+        tx.commit(event).await?;
         Ok(true)
     }
 
@@ -399,9 +395,8 @@ impl CoreStore {
 
     /// Writes `event` into the outbox on its own.
     pub async fn append_event(&self, event: &Event) -> DbResult<()> {
-        let mut tx = super::begin_write(&self.pool).await?;
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        let tx = CoreTx::begin(&self.pool).await?;
+        tx.commit([event]).await?;
         Ok(())
     }
 

@@ -16,6 +16,7 @@ pub mod shared;
 pub mod spaces;
 mod sqlite_authorizer;
 pub mod tenant;
+pub mod tx;
 
 use std::time::Duration;
 

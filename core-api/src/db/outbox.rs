@@ -13,8 +13,9 @@ use super::DbResult;
 /// commit order. SQLite has one writer at a time; on PostgreSQL a sequence number is drawn at
 /// insert time, and a transaction that drew a lower one could commit after the relay passed
 /// it. The outbox is therefore locked against other writers until this transaction ends
-/// (readers are not blocked); appending is the last write of every transaction that emits.
-pub async fn append(tx: &mut Transaction<'static, Any>, event: &Event) -> DbResult<()> {
+/// (readers are not blocked); appending is the last write of every transaction that emits,
+/// which [`super::tx::WriteTx::commit`], the only caller, guarantees.
+pub(super) async fn append(tx: &mut Transaction<'static, Any>, event: &Event) -> DbResult<()> {
     let envelope = serde_json::to_string(event)?;
     if tx.backend_name() == "PostgreSQL" {
         sqlx::query("LOCK TABLE outbox IN EXCLUSIVE MODE")

@@ -19,9 +19,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
 use sqlx::Arguments;
 use sqlx::any::AnyArguments;
-use sqlx::{Any, AnyConnection, Transaction};
+
+use super::tx::TenantTx;
 
 use super::sqlite_authorizer::{self, Grant};
 use super::{DbError, DbResult};
@@ -87,11 +89,7 @@ impl PluginSpace {
 
     /// Runs a migration of the plugin in `tx`, held by the database to the plugin's own
     /// tables; answers the tables it created.
-    pub async fn run_migration(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        sql: &str,
-    ) -> DbResult<Vec<String>> {
+    pub async fn run_migration(&self, tx: &mut TenantTx, sql: &str) -> DbResult<Vec<String>> {
         let before = self.tables(tx).await?;
         match &self.postgres {
             None => {
@@ -218,11 +216,7 @@ impl PluginSpace {
 
     /// Removes the plugin's tables (those it created that carry its prefix) and, on
     /// PostgreSQL, its schema, functions and role.
-    pub async fn purge(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        tables: &[String],
-    ) -> DbResult<()> {
+    pub async fn purge(&self, tx: &mut TenantTx, tables: &[String]) -> DbResult<()> {
         let prefix = self.prefix();
         for table in tables.iter().rev().filter(|t| t.starts_with(&prefix)) {
             sqlx::query(&format!("DROP TABLE IF EXISTS {}", self.qualified(table)))
@@ -243,7 +237,7 @@ impl PluginSpace {
     }
 
     /// The plugin's tables recorded by earlier migrations.
-    async fn recorded_tables(&self, tx: &mut Transaction<'static, Any>) -> DbResult<Vec<String>> {
+    async fn recorded_tables(&self, tx: &mut TenantTx) -> DbResult<Vec<String>> {
         Ok(
             sqlx::query_scalar("SELECT table_name FROM plugin_tables WHERE plugin_id = $1")
                 .bind(&self.plugin_id)
@@ -253,7 +247,7 @@ impl PluginSpace {
     }
 
     /// The tables where the plugin's tables live (the SQLite file; the plugin's schema).
-    async fn tables(&self, tx: &mut Transaction<'static, Any>) -> DbResult<Vec<String>> {
+    async fn tables(&self, tx: &mut TenantTx) -> DbResult<Vec<String>> {
         Ok(match &self.postgres {
             None => {
                 sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -399,26 +393,23 @@ async fn call_texts(
 }
 
 /// Drops the PostgreSQL role `name` with its schema and everything it owns in this database.
-async fn drop_postgres_role(tx: &mut Transaction<'static, Any>, name: &str) -> DbResult<()> {
+async fn drop_postgres_role(conn: &mut AnyConnection, name: &str) -> DbResult<()> {
     let quoted = quote(name);
     for statement in [
         format!("DROP SCHEMA IF EXISTS {quoted} CASCADE"),
         format!("DROP OWNED BY {quoted} CASCADE"),
         format!("DROP ROLE {quoted}"),
     ] {
-        sqlx::query(&statement).execute(&mut **tx).await?;
+        sqlx::query(&statement).execute(&mut *conn).await?;
     }
     Ok(())
 }
 
 /// Drops the roles and schemas of every plugin of the tenant schema `tenant_schema` (when
 /// the tenant's data space is dropped).
-pub async fn drop_tenant_plugins(
-    tx: &mut Transaction<'static, Any>,
-    tenant_schema: &str,
-) -> DbResult<()> {
+pub async fn drop_tenant_plugins(conn: &mut AnyConnection, tenant_schema: &str) -> DbResult<()> {
     let database: String = sqlx::query_scalar("SELECT current_database()::text")
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
     let pattern = format!(
         "plx\\_{}\\_%",
@@ -427,10 +418,10 @@ pub async fn drop_tenant_plugins(
     let roles: Vec<String> =
         sqlx::query_scalar("SELECT rolname::text FROM pg_roles WHERE rolname LIKE $1")
             .bind(&pattern)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *conn)
             .await?;
     for role in roles {
-        drop_postgres_role(tx, &role).await?;
+        drop_postgres_role(conn, &role).await?;
     }
     Ok(())
 }

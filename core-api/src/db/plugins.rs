@@ -6,8 +6,10 @@
 use plexica_sdk::api::core::PluginState;
 use plexica_sdk::manifest::Manifest;
 use serde_json::{Map, Value};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+
+use super::tx::TenantTx;
 
 use super::plugin_sql::PluginSpace;
 use super::tenant::TenantDb;
@@ -160,15 +162,12 @@ impl TenantDb {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        tx.commit([]).await?;
         Ok(())
     }
 
     /// Writes the install record `r` (insert or replace) in `tx`.
-    pub async fn put_install(
-        tx: &mut Transaction<'static, Any>,
-        r: &InstallRecord,
-    ) -> DbResult<()> {
+    pub async fn put_install(tx: &mut TenantTx, r: &InstallRecord) -> DbResult<()> {
         sqlx::query("DELETE FROM plugin_installs WHERE plugin_id = $1")
             .bind(&r.plugin_id)
             .execute(&mut **tx)
@@ -196,7 +195,7 @@ impl TenantDb {
     /// role and schema on PostgreSQL, and its migration history, so that a later install
     /// starts from nothing.
     pub async fn delete_install(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut TenantTx,
         space: &PluginSpace,
         purge: bool,
     ) -> DbResult<()> {
@@ -226,7 +225,7 @@ impl TenantDb {
 
     /// Replaces the permissions `plugin_id` registered, in `tx`.
     pub async fn register_permissions(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut TenantTx,
         plugin_id: &str,
         manifest: &Manifest,
     ) -> DbResult<()> {
@@ -256,7 +255,7 @@ impl TenantDb {
 
     /// Plugin ids (other than `plugin_id`) that already registered one of `permissions`.
     pub async fn permission_owners(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut TenantTx,
         plugin_id: &str,
         permissions: &[String],
     ) -> DbResult<Vec<(String, String)>> {
@@ -278,7 +277,7 @@ impl TenantDb {
 
     /// Records that migration `name` of `plugin_id` ran, and the tables it created, in `tx`.
     pub async fn record_migration(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut TenantTx,
         plugin_id: &str,
         name: &str,
         checksum: &str,
@@ -306,10 +305,7 @@ impl TenantDb {
     }
 
     /// The tables `plugin_id`'s migrations created, oldest first.
-    async fn plugin_tables(
-        tx: &mut Transaction<'static, Any>,
-        plugin_id: &str,
-    ) -> DbResult<Vec<String>> {
+    async fn plugin_tables(tx: &mut TenantTx, plugin_id: &str) -> DbResult<Vec<String>> {
         let rows = sqlx::query("SELECT table_name FROM plugin_tables WHERE plugin_id = $1")
             .bind(plugin_id)
             .fetch_all(&mut **tx)

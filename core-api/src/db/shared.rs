@@ -108,7 +108,7 @@ impl TenantDb {
         .bind(r.updated_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        tx.commit([]).await?;
         Ok(true)
     }
 

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use plexica_sdk::api::core::WorkspaceRole;
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{AnyPool, Row};
 use tokio::sync::RwLock;
 
-use super::outbox::append;
 use super::plugin_sql::PluginSpace;
 use super::spaces::DataSpaces;
+use super::tx::TenantTx;
 use super::{Backend, DbResult, count, inserted};
 use crate::slug::TenantSlug;
 use plexica_sdk::api::events::Event;
@@ -251,16 +251,16 @@ impl TenantDb {
         Ok(())
     }
 
-    /// Starts a transaction on this tenant's data.
-    pub async fn begin(&self) -> DbResult<Transaction<'static, Any>> {
-        super::begin_write(&self.pool).await
+    /// Starts a write transaction on this tenant's data.
+    pub async fn begin(&self) -> DbResult<TenantTx> {
+        TenantTx::begin(&self.pool).await
     }
 
     // Users and roles.
 
     /// Inserts a user with `roles` in `tx`; `false` when the email is taken.
     pub async fn insert_user(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut TenantTx,
         u: &UserRecord,
         roles: &[String],
     ) -> DbResult<bool> {
@@ -290,11 +290,7 @@ impl TenantDb {
     }
 
     /// Inserts a role in `tx`.
-    pub async fn insert_role(
-        tx: &mut Transaction<'static, Any>,
-        role: &RoleRecord,
-        now: i64,
-    ) -> DbResult<bool> {
+    pub async fn insert_role(tx: &mut TenantTx, role: &RoleRecord, now: i64) -> DbResult<bool> {
         let result = sqlx::query(
             "INSERT INTO roles (name, permissions, builtin, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -350,7 +346,7 @@ impl TenantDb {
 
     /// Updates name and password hash, with `event`.
     pub async fn update_user(&self, u: &UserRecord, now: i64, event: &Event) -> DbResult<()> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = TenantTx::begin(&self.pool).await?;
         sqlx::query(
             "UPDATE users SET name = $1, password_hash = $2, updated_at = $3 WHERE id = $4",
         )
@@ -360,8 +356,7 @@ impl TenantDb {
         .bind(&u.id)
         .execute(&mut *tx)
         .await?;
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(())
     }
 
@@ -372,7 +367,7 @@ impl TenantDb {
         id: &str,
         event: &Event,
     ) -> DbResult<Result<bool, Vec<String>>> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = TenantTx::begin(&self.pool).await?;
         // Lock the user's workspaces (a write) so that concurrent demotions serialize.
         sqlx::query(
             "UPDATE workspaces SET updated_at = updated_at WHERE id IN \
@@ -400,8 +395,7 @@ impl TenantDb {
         if done.rows_affected() == 0 {
             return Ok(Ok(false));
         }
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(Ok(true))
     }
 
@@ -438,7 +432,7 @@ impl TenantDb {
 
     /// Replaces the roles of user `id`, with `event`.
     pub async fn set_user_roles(&self, id: &str, roles: &[String], event: &Event) -> DbResult<()> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = TenantTx::begin(&self.pool).await?;
         sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -450,8 +444,7 @@ impl TenantDb {
                 .execute(&mut *tx)
                 .await?;
         }
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(())
     }
 
@@ -488,7 +481,7 @@ impl TenantDb {
     /// Inserts a workspace in `tx`, with `admin` (if any) as its first ADMIN; `false` when
     /// the slug is taken.
     pub async fn insert_workspace(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut TenantTx,
         w: &WorkspaceRecord,
         created_by: &str,
         admin: Option<&str>,
@@ -587,7 +580,7 @@ impl TenantDb {
 
     /// Updates name, description and settings, with `event`.
     pub async fn update_workspace(&self, w: &WorkspaceRecord, event: &Event) -> DbResult<()> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = TenantTx::begin(&self.pool).await?;
         sqlx::query(
             "UPDATE workspaces SET name = $1, description = $2, settings = $3, updated_at = $4 \
              WHERE id = $5",
@@ -599,20 +592,18 @@ impl TenantDb {
         .bind(&w.id)
         .execute(&mut *tx)
         .await?;
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(())
     }
 
     /// Deletes workspace `id` with its members and teams, with `event`.
     pub async fn delete_workspace(&self, id: &str, event: &Event) -> DbResult<()> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = TenantTx::begin(&self.pool).await?;
         sqlx::query("DELETE FROM workspaces WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(())
     }
 
@@ -660,7 +651,7 @@ impl TenantDb {
         now: i64,
         event: &Event,
     ) -> DbResult<MemberChange> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = TenantTx::begin(&self.pool).await?;
         let result = sqlx::query(
             "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
              VALUES ($1, $2, $3, $4)",
@@ -674,8 +665,7 @@ impl TenantDb {
         if !inserted(result)? {
             return Ok(MemberChange::Exists);
         }
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(MemberChange::Done)
     }
 
@@ -690,7 +680,7 @@ impl TenantDb {
         now: i64,
         event: &Event,
     ) -> DbResult<MemberChange> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = TenantTx::begin(&self.pool).await?;
         sqlx::query("UPDATE workspaces SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(workspace_id)
@@ -746,8 +736,7 @@ impl TenantDb {
                 .await?;
             }
         }
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(MemberChange::Done)
     }
 
@@ -795,7 +784,7 @@ impl TenantDb {
         team: &TeamRecord,
         event: &Event,
     ) -> DbResult<bool> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = TenantTx::begin(&self.pool).await?;
         let result = sqlx::query(
             "INSERT INTO teams (id, workspace_id, name, description, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -817,8 +806,7 @@ impl TenantDb {
                 .execute(&mut *tx)
                 .await?;
         }
-        append(&mut tx, event).await?;
-        tx.commit().await?;
+        tx.commit([event]).await?;
         Ok(true)
     }
 }

@@ -19,6 +19,7 @@ pub mod sandbox;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::db::tx::TenantTx;
 use plexica_sdk::api::core::{
     InstallPluginRequest, PluginInstall, PluginState, UpgradePluginRequest,
 };
@@ -32,7 +33,6 @@ use plexica_sdk::manifest::{Manifest, PluginFiles, is_valid_plugin_id};
 use plexica_sdk::package::{Package, sha256_hex};
 use semver::{Version, VersionReq};
 use serde_json::{Map, Value, json};
-use sqlx::{Any, Transaction};
 
 use crate::authz::{PERMISSIONS, TenantScope};
 use crate::caches::InstallCache;
@@ -40,7 +40,6 @@ use crate::config::Config;
 use crate::db::DbError;
 use crate::db::core::CoreStore;
 use crate::db::delivery::Subscription;
-use crate::db::outbox::append;
 use crate::db::plugin_sql::PluginSpace;
 use crate::db::plugins::{AppliedMigration, InstallRecord};
 use crate::db::tenant::{TenantDb, TenantDbs};
@@ -502,17 +501,14 @@ impl Plugins {
     async fn commit_with(
         &self,
         tenant: &str,
-        mut tx: Transaction<'static, Any>,
+        mut tx: TenantTx,
         record: &InstallRecord,
         events: &[plexica_sdk::api::events::Event],
         started: bool,
     ) -> ApiResult<()> {
         let written = async {
             TenantDb::put_install(&mut tx, record).await?;
-            for event in events {
-                append(&mut tx, event).await?;
-            }
-            tx.commit().await.map_err(DbError::from)
+            tx.commit(events).await
         }
         .await;
         self.invalidator.announce(Invalidation::Install {
@@ -988,12 +984,8 @@ impl Plugins {
         let mut tx = scope.db.begin().await?;
         TenantDb::delete_install(&mut tx, &scope.db.plugin_space(id), purge).await?;
         let data = json!({ "plugin": id, "version": record.version.to_string(), "purged": purge });
-        append(
-            &mut tx,
-            &cause.event(CoreEvent::PluginUninstalled, tenant, data),
-        )
-        .await?;
-        tx.commit().await.map_err(DbError::from)?;
+        tx.commit([&cause.event(CoreEvent::PluginUninstalled, tenant, data)])
+            .await?;
         self.stop_backend(tenant, &record).await
     }
 
@@ -1161,7 +1153,7 @@ fn service_ports(config: &crate::Config) -> Vec<(u16, &'static str)> {
 /// An applied migration whose SQL changed is refused.
 async fn migrate(
     space: &PluginSpace,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut TenantTx,
     package: &Package,
     manifest: &Manifest,
     applied: &[AppliedMigration],
@@ -1222,10 +1214,7 @@ async fn migrate(
 
 /// Registers `manifest`'s permissions in `tx`; a permission of the core or of another plugin
 /// is refused.
-async fn register_permissions(
-    tx: &mut Transaction<'static, Any>,
-    manifest: &Manifest,
-) -> ApiResult<()> {
+async fn register_permissions(tx: &mut TenantTx, manifest: &Manifest) -> ApiResult<()> {
     let id = &manifest.plugin.id;
     let keys: Vec<String> = manifest.permissions.iter().map(|p| p.key.clone()).collect();
     if let Some(core) = keys.iter().find(|k| PERMISSIONS.contains(&k.as_str())) {

@@ -17,7 +17,6 @@ use super::guard::Caller;
 use super::{JsonBody, QueryParams};
 use crate::auth::Credential;
 use crate::authz::TenantScope;
-use crate::db::outbox::append;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -70,9 +69,8 @@ pub async fn publish(
     );
     event.workspace = request.workspace;
     event.causationid = request.causationid;
-    let mut tx = scope.db.begin().await?;
-    append(&mut tx, &event).await?;
-    tx.commit().await.map_err(crate::db::DbError::from)?;
+    let tx = scope.db.begin().await?;
+    tx.commit([&event]).await?;
     state.delivery_wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(Published { id: event.id })))
 }

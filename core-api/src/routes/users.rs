@@ -18,7 +18,6 @@ use super::guard::Caller;
 use super::{JsonBody, Paging, QueryParams};
 use crate::auth::{Credential, passwords};
 use crate::authz::{TenantScope, is_permission};
-use crate::db::outbox::append;
 use crate::db::tenant::{RoleRecord, TenantDb, UserRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
@@ -118,8 +117,8 @@ pub async fn create(
     }
     let data =
         json!({ "user_id": user.id, "email": user.email, "name": user.name, "roles": roles });
-    append(&mut tx, &events.event(CoreEvent::UserCreated, data)).await?;
-    tx.commit().await.map_err(crate::db::DbError::from)?;
+    tx.commit([&events.event(CoreEvent::UserCreated, data)])
+        .await?;
     let mut dto = user_dto(&user, roles);
     dto.initial_password = generated.then_some(password);
     Ok((StatusCode::CREATED, Json(dto)))
@@ -327,6 +326,6 @@ pub async fn create_role(
             format!("a role `{}` exists", role.name),
         ));
     }
-    tx.commit().await.map_err(crate::db::DbError::from)?;
+    tx.commit([]).await?;
     Ok((StatusCode::CREATED, Json(role_dto(role))))
 }

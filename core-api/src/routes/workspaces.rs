@@ -18,7 +18,6 @@ use super::correlation::TenantEvents;
 use super::guard::Caller;
 use super::{JsonBody, Paging, QueryParams, check_settings};
 use crate::authz::{TenantScope, WorkspaceScope};
-use crate::db::outbox::append;
 use crate::db::tenant::{
     MemberChange, MemberRecord, TeamRecord, TenantDb, WorkspaceRecord, WorkspaceSort,
 };
@@ -109,8 +108,7 @@ pub async fn create(
     let data =
         json!({ "workspace_id": workspace.id, "slug": workspace.slug, "name": workspace.name });
     let event = events.workspace_event(CoreEvent::WorkspaceCreated, &workspace.slug, data);
-    append(&mut tx, &event).await?;
-    tx.commit().await.map_err(crate::db::DbError::from)?;
+    tx.commit([&event]).await?;
     Ok((
         StatusCode::CREATED,
         Json(workspace_dto(&workspace, Some(WorkspaceRole::Admin))),

@@ -92,7 +92,7 @@ async fn migrate(core: &TestCore, slug: &str, plugin: &str, sql: &str) -> Result
     TenantDb::record_migration(&mut tx, plugin, sql, "-", &created, 0)
         .await
         .expect("record");
-    tx.commit().await.expect("commit");
+    tx.commit([]).await.expect("commit");
     Ok(())
 }
 
@@ -346,7 +346,7 @@ on_both_backends!(plugin_sql_is_held_by_the_database, |core| {
     TenantDb::delete_install(&mut tx, &db.plugin_space("crm"), true)
         .await
         .expect("purge");
-    tx.commit().await.expect("commit");
+    tx.commit([]).await.expect("commit");
     let left = tables(&core, "acme").await;
     assert!(left.contains(&"users".to_owned()), "{left:?}");
     let other: i64 = sqlx::query_scalar(&format!(
