@@ -1,14 +1,11 @@
 //! The OpenAPI document and the reference page, generated from the route table so that they
 //! list every route with its auth rule.
 
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItemBuilder};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{
-    ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, ResponseBuilder,
-};
+use plexica_server::openapi::{Operation, Service};
+use utoipa::openapi::OpenApi;
 
 use crate::routes::guard::AuthRule;
-use crate::routes::{RouteSpec, table};
+use crate::routes::table;
 
 /// The rule in words.
 pub fn describe(rule: AuthRule) -> String {
@@ -29,57 +26,23 @@ pub fn describe(rule: AuthRule) -> String {
     }
 }
 
-fn method(spec: &RouteSpec) -> HttpMethod {
-    match spec.method.as_str() {
-        "POST" => HttpMethod::Post,
-        "PUT" => HttpMethod::Put,
-        "PATCH" => HttpMethod::Patch,
-        "DELETE" => HttpMethod::Delete,
-        _ => HttpMethod::Get,
-    }
-}
-
-/// The OpenAPI 3.1 document.
+/// The OpenAPI 3.1 document: every route of the table, its path parameters and auth rule.
 pub fn document() -> OpenApi {
-    let mut paths = PathsBuilder::new();
-    for spec in table() {
-        let mut operation = OperationBuilder::new()
-            .summary(Some(spec.summary))
-            .description(Some(format!("Auth: {}.", describe(spec.rule))))
-            .response("200", ResponseBuilder::new().description("Success"))
-            .response(
-                "default",
-                ResponseBuilder::new()
-                    .description("Error envelope `{\"error\":{code,message,details}}`"),
-            );
-        if spec.rule != AuthRule::Public {
-            operation =
-                operation.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
-        }
-        paths = paths.path(
-            spec.path,
-            PathItemBuilder::new()
-                .operation(method(&spec), operation.build())
-                .build(),
-        );
-    }
-    OpenApiBuilder::new()
-        .info(
-            InfoBuilder::new()
-                .title("Plexica core API")
-                .version(env!("CARGO_PKG_VERSION"))
-                .build(),
-        )
-        .paths(paths.build())
-        .components(Some(
-            ComponentsBuilder::new()
-                .security_scheme(
-                    "bearer",
-                    SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-                )
-                .build(),
-        ))
-        .build()
+    let routes = table();
+    plexica_server::openapi::document(
+        Service {
+            title: "Plexica core API",
+            version: env!("CARGO_PKG_VERSION"),
+            scheme: "bearer",
+        },
+        routes.iter().map(|spec| Operation {
+            method: spec.method.as_str(),
+            path: spec.path,
+            summary: spec.summary,
+            auth: describe(spec.rule),
+            secured: spec.rule != AuthRule::Public,
+        }),
+    )
 }
 
 fn escape(text: &str) -> String {

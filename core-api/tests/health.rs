@@ -23,6 +23,30 @@ on_both_backends!(operations_routes, |core| {
             .as_str()
             .is_some_and(|d| d.contains("workspaces:read"))
     );
+    // Every route is in the document, with its path parameters, and the document is valid.
+    let routes = plexica_core_api::routes::table();
+    for route in &routes {
+        let template = plexica_server::openapi::template(route.path);
+        let method = route.method.as_str().to_lowercase();
+        let operation = &doc["paths"][&template][&method];
+        assert!(
+            operation.is_object(),
+            "{} {template} is missing",
+            route.method
+        );
+        let declared: Vec<&str> = operation["parameters"]
+            .as_array()
+            .map(|p| p.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        let wanted: Vec<&str> = plexica_server::openapi::parameters(route.path)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(declared, wanted, "{} {template}", route.method);
+    }
+    if let Some(valid) = plexica_testkit::services::openapi_spec_validator(&doc) {
+        valid.unwrap_or_else(|problems| panic!("openapi-spec-validator: {problems}"));
+    }
     let page = core
         .http
         .get(format!("{}/api/docs", core.url))

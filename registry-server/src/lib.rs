@@ -14,7 +14,7 @@ pub mod limits;
 mod metrics;
 pub mod openapi;
 pub mod publish;
-mod routes;
+pub mod routes;
 pub mod search;
 pub mod state;
 pub mod storage;

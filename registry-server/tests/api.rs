@@ -988,6 +988,15 @@ async fn operations_endpoints_answer() {
         "{doc}"
     );
     assert!(doc["paths"]["/api/v1/plugins"]["get"]["security"].is_null());
+    assert_eq!(
+        doc["paths"]["/api/v1/plugins/{id}/versions/{version}/images/{path}"]["get"]["parameters"]
+            [2]["name"],
+        "path",
+        "{doc}"
+    );
+    if let Some(valid) = plexica_testkit::services::openapi_spec_validator(&doc) {
+        valid.unwrap_or_else(|problems| panic!("openapi-spec-validator: {problems}"));
+    }
     let metrics = reg
         .http
         .get(reg.at("/metrics"))
@@ -1036,3 +1045,59 @@ on_both_backends!(oversized_json_bodies_answer_413_in_the_envelope, |reg| {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(code(&body), "PAYLOAD_TOO_LARGE");
 });
+
+/// Generated from the route table: a route marked `Token` refuses a caller without a token, or
+/// with one that is not a token, with 401 before it reads anything else; a `Public` route
+/// never asks a caller without a token for one. Nothing a refused call sent is stored.
+#[tokio::test]
+async fn every_route_answers_outsiders_as_its_table_says() {
+    use plexica_registry::routes::{Access, table};
+    let reg = TestRegistry::start(common::Backend::Sqlite)
+        .await
+        .expect("sqlite");
+    let routes = table();
+    assert!(routes.len() >= 30, "{}", routes.len());
+    for route in &routes {
+        let path = route
+            .path
+            .split('/')
+            .map(|segment| match segment {
+                "{*path}" => "outsider/image.png",
+                s if s.starts_with('{') => "outsider",
+                s => s,
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let tokens: &[Option<&str>] = match route.rule {
+            Access::Token => &[None, Some("plxr_not-a-token")],
+            Access::Public => &[None],
+        };
+        for token in tokens {
+            let mut request = reg
+                .http
+                .request(route.method.clone(), reg.at(&path))
+                .header("content-type", "application/json")
+                .body(r#"{"name":"outsider","password":"outsider","scopes":["publish"]}"#);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let status = request.send().await.expect("request").status();
+            match route.rule {
+                Access::Token => assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{} {path} with {token:?}",
+                    route.method
+                ),
+                Access::Public => assert_ne!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{} {path} is public but asked for a token",
+                    route.method
+                ),
+            }
+        }
+    }
+    let (_, search) = reg.get("/api/v1/plugins?q=outsider").await;
+    assert_eq!(search["total"], 0, "{search}");
+}

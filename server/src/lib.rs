@@ -1,10 +1,13 @@
-//! What the core API and the registry share below their HTTP routes: password hashing under a
-//! concurrency bound ([`passwords`]), keyed rate limits ([`ratelimit`]) and request metrics with
-//! bounded label sets ([`metrics`]).
+//! What the core API and the registry share: password hashing under a concurrency bound
+//! ([`passwords`]), keyed rate limits ([`ratelimit`]), request metrics with bounded label sets
+//! ([`metrics`]), and the route table ([`routes`]) with the OpenAPI document built from it
+//! ([`openapi`]).
 //!
 //! This crate knows no server's state, storage or error envelope: each server maps what it
 //! returns into its own errors.
 
 pub mod metrics;
+pub mod openapi;
 pub mod passwords;
 pub mod ratelimit;
+pub mod routes;

@@ -1,7 +1,8 @@
 //! Programs the tests start beside the servers, each on free loopback ports and stopped on
 //! drop: an S3-compatible store ([`Moto`], `moto_server`), a load balancer ([`Haproxy`],
 //! Debian's `haproxy`) and a plugin backend reading pushes with the official CloudEvents SDK
-//! for JavaScript ([`CloudEventsReceiver`]); and Prometheus' linter ([`promtool_check_metrics`]). Without the
+//! for JavaScript ([`CloudEventsReceiver`]); and two linters: Prometheus' ([`promtool_check_metrics`])
+//! and OpenAPI's ([`openapi_spec_validator`]). Without the
 //! program a test is skipped (one line says so) outside CI, and fails in CI, whose `.ci/run`
 //! installs them all.
 
@@ -96,6 +97,37 @@ impl Drop for CloudEventsReceiver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Validates an OpenAPI document with `openapi-spec-validator` (from PyPI): `Err` with what it
+/// printed when the document is not valid; `None` when it is not installed (outside CI).
+pub fn openapi_spec_validator(document: &serde_json::Value) -> Option<Result<(), String>> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, document.to_string()).expect("write the document");
+    let mut command = Command::new("openapi-spec-validator");
+    command
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = start(
+        command,
+        "openapi-spec-validator",
+        "pip install openapi-spec-validator",
+    )?;
+    let output = match child.wait_with_output() {
+        Ok(output) => output,
+        Err(e) => return Some(Err(format!("could not run openapi-spec-validator: {e}"))),
+    };
+    Some(if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    })
 }
 
 /// Lints a Prometheus text exposition with `promtool check metrics` (Debian's `prometheus`):

@@ -22,9 +22,9 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::Method;
 use axum::http::request::Parts;
-use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use plexica_sdk::api::core::WorkspaceRole::{Admin, Member, Viewer};
+use plexica_server::routes::entry;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -32,43 +32,10 @@ use crate::limits::RouteFamily;
 use crate::state::AppState;
 use guard::AuthRule;
 
-/// One route: method, path, rule and a summary (for the OpenAPI document).
-#[derive(Debug, Clone)]
-pub struct RouteSpec {
-    /// HTTP method.
-    pub method: Method,
-    /// Path pattern (`{t}` tenant slug, `{ws}` workspace slug, `{id}`/`{user}` ids).
-    pub path: &'static str,
-    /// Who may call it.
-    pub rule: AuthRule,
-    /// What it does.
-    pub summary: &'static str,
-}
+/// A route of the core API: its rule is an [`AuthRule`].
+pub type RouteSpec = plexica_server::routes::RouteSpec<AuthRule>;
 
-type Entry = (RouteSpec, MethodRouter<AppState>);
-
-fn entry<H, T>(
-    method: Method,
-    path: &'static str,
-    rule: AuthRule,
-    summary: &'static str,
-    handler: H,
-) -> Entry
-where
-    H: axum::handler::Handler<T, AppState>,
-    T: 'static,
-{
-    let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-    (
-        RouteSpec {
-            method,
-            path,
-            rule,
-            summary,
-        },
-        on(filter, handler),
-    )
-}
+type Entry = plexica_server::routes::Entry<AuthRule, AppState>;
 
 const T_USERS_READ: AuthRule = AuthRule::Tenant("users:read");
 const T_USERS_WRITE: AuthRule = AuthRule::Tenant("users:write");
@@ -597,7 +564,7 @@ const GATEWAY: &str = "/api/v1/tenants/{t}/gateway/{plugin}/{service}/{*path}";
 
 /// Every route and its rule.
 pub fn table() -> Vec<RouteSpec> {
-    entries().into_iter().map(|(spec, _)| spec).collect()
+    plexica_server::routes::table(entries())
 }
 
 /// The router: every route of [`table`], each behind its rule.

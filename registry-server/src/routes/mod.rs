@@ -1,5 +1,5 @@
-//! The HTTP routes, one module per resource. Every route's auth rule is in its handler's
-//! signature: a [`crate::auth::Caller`] argument means "token required"; none means public.
+//! The HTTP routes, one module per resource, and [`table`]: every route with its [`Access`]
+//! rule, from which the router, the OpenAPI document and the outsider tests are made.
 
 pub(crate) use accounts::{create_account, sign_in};
 
@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
+use plexica_server::routes::entry;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -45,68 +45,263 @@ fn json_refused(rejection: &JsonRejection) -> ApiError {
     ApiError::new(rejection.status(), code, rejection.body_text())
 }
 
-/// Every route of the registry.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(
+/// Who may call a route. The table says it; the handler's signature enforces it (a
+/// [`crate::auth::Caller`] argument refuses a request without a valid token, before anything
+/// else is read); the outsider test generated from the table checks that the two agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// A caller with a token (its scopes and ownership are the handler's to check).
+    Token,
+}
+
+/// A route of the registry's API.
+pub type RouteSpec = plexica_server::routes::RouteSpec<Access>;
+
+fn entries() -> Vec<plexica_server::routes::Entry<Access, AppState>> {
+    use Access::{Public, Token};
+    use axum::http::Method as M;
+    vec![
+        entry(
+            M::POST,
             "/api/v1/tokens",
-            post(accounts::create_token).get(accounts::list_tokens),
-        )
-        .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
-        .route("/api/v1/me", get(accounts::me))
-        .route("/api/v1/me/tokens", post(accounts::create_token_for_caller))
-        .route("/api/v1/users", post(accounts::create_user))
-        .route("/api/v1/invites", post(accounts::create_invite))
-        .route("/api/v1/keys", put(accounts::register_key))
-        .route("/api/v1/keys/challenges", post(accounts::key_challenge))
-        .route("/api/v1/keys/{key_id}", delete(accounts::revoke_key))
-        .route("/api/v1/users/{name}/keys", get(accounts::user_keys))
-        .route("/api/v1/packages", post(packages::publish))
-        .route("/api/v1/plugins", get(plugins::search))
-        .route("/api/v1/plugins/{id}", get(plugins::detail))
-        .route(
+            Public,
+            "Trade username and password for a token (shown once)",
+            accounts::create_token,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/tokens",
+            Token,
+            "The caller's tokens",
+            accounts::list_tokens,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/tokens/{id}",
+            Token,
+            "Revoke one of the caller's tokens",
+            accounts::revoke_token,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/me",
+            Token,
+            "Who am I, token scopes and expiry",
+            accounts::me,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/me/tokens",
+            Token,
+            "Another token for the caller",
+            accounts::create_token_for_caller,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/users",
+            Public,
+            "Create an account: by an admin, with an invite, or by anyone when sign-up is open",
+            accounts::create_user,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/invites",
+            Token,
+            "Invite a publisher to create a named account (admin)",
+            accounts::create_invite,
+        ),
+        entry(
+            M::PUT,
+            "/api/v1/keys",
+            Token,
+            "Register a public key, with its signature over a challenge",
+            accounts::register_key,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/keys/challenges",
+            Token,
+            "A text for a key to sign before it is registered",
+            accounts::key_challenge,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/keys/{key_id}",
+            Token,
+            "Revoke a public key",
+            accounts::revoke_key,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/users/{name}/keys",
+            Public,
+            "A publisher's keys, revoked ones marked",
+            accounts::user_keys,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/packages",
+            Token,
+            "Publish a .pxp (scope publish); ?dry-run=true checks only",
+            packages::publish,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/plugins",
+            Public,
+            "Search: q, category, sort, page, per_page",
+            plugins::search,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/plugins/{id}",
+            Public,
+            "Plugin metadata, owners, versions, latest",
+            plugins::detail,
+        ),
+        entry(
+            M::GET,
             "/api/v1/plugins/{id}/versions/{version}",
-            get(plugins::version),
-        )
-        .route(
+            Public,
+            "Version metadata",
+            plugins::version,
+        ),
+        entry(
+            M::GET,
             "/api/v1/plugins/{id}/versions/{version}/download",
-            get(plugins::download),
-        )
-        .route(
+            Public,
+            "The package bytes",
+            plugins::download,
+        ),
+        entry(
+            M::GET,
             "/api/v1/plugins/{id}/versions/{version}/{document}",
-            get(plugins::document),
-        )
-        .route(
+            Public,
+            "The package's README or CHANGELOG (`readme`, `changelog`): Markdown, or sanitized HTML with `format=html`",
+            plugins::document,
+        ),
+        entry(
+            M::GET,
             "/api/v1/plugins/{id}/versions/{version}/images/{*path}",
-            get(plugins::image),
-        )
-        .route(
+            Public,
+            "An image of the package (screenshot, README image), immutable",
+            plugins::image,
+        ),
+        entry(
+            M::DELETE,
             "/api/v1/plugins/{id}/versions/{version}/yank",
-            delete(plugins::yank),
-        )
-        .route(
+            Token,
+            "Yank with a reason (owner)",
+            plugins::yank,
+        ),
+        entry(
+            M::PUT,
             "/api/v1/plugins/{id}/versions/{version}/unyank",
-            put(plugins::unyank),
-        )
-        .route(
+            Token,
+            "Undo a yank (owner)",
+            plugins::unyank,
+        ),
+        entry(
+            M::PUT,
             "/api/v1/plugins/{id}/deprecation",
-            put(plugins::deprecate).delete(plugins::undeprecate),
-        )
-        .route(
+            Token,
+            "Deprecate (owner)",
+            plugins::deprecate,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/plugins/{id}/deprecation",
+            Token,
+            "Remove the deprecation (owner)",
+            plugins::undeprecate,
+        ),
+        entry(
+            M::GET,
             "/api/v1/plugins/{id}/owners",
-            get(plugins::owners)
-                .put(plugins::add_owners)
-                .delete(plugins::remove_owners),
-        )
-        .route(
+            Public,
+            "Owners",
+            plugins::owners,
+        ),
+        entry(
+            M::PUT,
+            "/api/v1/plugins/{id}/owners",
+            Token,
+            "Add owners (owner)",
+            plugins::add_owners,
+        ),
+        entry(
+            M::DELETE,
+            "/api/v1/plugins/{id}/owners",
+            Token,
+            "Remove owners (owner)",
+            plugins::remove_owners,
+        ),
+        entry(
+            M::GET,
             "/api/v1/plugins/{id}/reviews",
-            get(plugins::reviews).post(plugins::review),
-        )
-        .route("/api/v1/index/{id}", get(plugins::index))
-        .route("/api/v1/stats", get(ops::stats))
-        .route("/health/live", get(ops::live))
-        .route("/health/ready", get(ops::ready))
-        .route("/metrics", get(ops::metrics))
-        .route("/api/openapi.json", get(ops::openapi))
+            Public,
+            "Reviews",
+            plugins::reviews,
+        ),
+        entry(
+            M::POST,
+            "/api/v1/plugins/{id}/reviews",
+            Token,
+            "Post or edit the caller's review",
+            plugins::review,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/index/{id}",
+            Public,
+            "All versions as JSON lines; ETag / If-None-Match",
+            plugins::index,
+        ),
+        entry(
+            M::GET,
+            "/api/v1/stats",
+            Public,
+            "Totals, top categories, recent publishes",
+            ops::stats,
+        ),
+        entry(M::GET, "/health/live", Public, "Liveness", ops::live),
+        entry(
+            M::GET,
+            "/health/ready",
+            Public,
+            "Readiness (database reachable)",
+            ops::ready,
+        ),
+        entry(
+            M::GET,
+            "/metrics",
+            Public,
+            "Prometheus metrics",
+            ops::metrics,
+        ),
+        entry(
+            M::GET,
+            "/api/openapi.json",
+            Public,
+            "This document",
+            ops::openapi,
+        ),
+    ]
+}
+
+/// Every route of the registry's API and who may call it.
+pub fn table() -> Vec<RouteSpec> {
+    plexica_server::routes::table(entries())
+}
+
+/// Every route of [`table`].
+pub fn router(state: AppState) -> Router {
+    entries()
+        .into_iter()
+        .fold(Router::new(), |router, (spec, method_router)| {
+            router.route(spec.path, method_router)
+        })
         .with_state(state)
 }
