@@ -9,10 +9,10 @@ use std::process::Stdio;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use plexica_sdk::manifest::Manifest;
-use plexica_sdk::runtime::{
+use plexica_sdk::api::env::{
     CORE_URL_ENV, INSTALL_TOKEN_ENV, LISTEN_ENV, PACKAGE_DIR_ENV, PLATFORM_SECRET_ENV,
 };
+use plexica_sdk::manifest::Manifest;
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, watch};
 

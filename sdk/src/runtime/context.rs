@@ -14,11 +14,7 @@ tokio::task_local! {
     static CURRENT: Context;
 }
 
-/// The environment variable holding the core API's base URL.
-pub const CORE_URL_ENV: &str = "PLEXICA_CORE_URL";
-
-/// The environment variable holding the install's token.
-pub const INSTALL_TOKEN_ENV: &str = "PLEXICA_INSTALL_TOKEN";
+pub use crate::api::env::{CORE_URL_ENV, INSTALL_TOKEN_ENV};
 
 /// How a plugin reaches the core API: its base URL and the install's token.
 pub struct CoreConnection {

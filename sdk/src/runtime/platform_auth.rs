@@ -19,9 +19,7 @@ use crate::api::signing::{
     SignedRequest, TENANT_HEADER, USER_HEADER, WORKSPACE_HEADER,
 };
 
-/// The environment variable holding the secret the platform signs this process's requests
-/// with (set by the platform; without it, every request is refused).
-pub const PLATFORM_SECRET_ENV: &str = "PLEXICA_PLATFORM_SECRET";
+pub use crate::api::env::PLATFORM_SECRET_ENV;
 
 /// The largest body a platform request may carry (the gateway forwards at most 10 MiB).
 pub const MAX_PLATFORM_BODY_BYTES: usize = 16 * 1024 * 1024;

@@ -19,14 +19,7 @@ pub use crate::api::events::CHECK_ONLY_ENV;
 use crate::api::events::{BackendDescription, HOOKS_PATH, HandlerInfo};
 use crate::manifest::Manifest;
 
-/// The environment variable holding the address the backend listens on: `host:port`, or
-/// `unix:<path>` for a Unix socket (what the platform gives on Linux).
-pub const LISTEN_ENV: &str = "PLEXICA_PLUGIN_LISTEN";
-
-/// The environment variable naming the directory of the plugin's unpacked package, set by
-/// the platform (which runs the backend in a working directory of its own): relative manifest
-/// paths are read from there.
-pub const PACKAGE_DIR_ENV: &str = "PLEXICA_PACKAGE_DIR";
+pub use crate::api::env::{LISTEN_ENV, PACKAGE_DIR_ENV};
 
 /// `path` as the backend finds it: a relative path under [`PACKAGE_DIR_ENV`] when the platform
 /// set it, else as given.
