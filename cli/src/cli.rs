@@ -5,9 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::ServiceArgs;
 use crate::commands::{
-    api, auth, completions, events, keys, login, man, plugin, profile, quickstart, registry,
-    tenant, token, up, workspace,
+    api, auth, completions, events, keys, login, man, plugin, profile, registry, tenant, token,
+    workspace,
 };
+#[cfg(feature = "platform")]
+use crate::commands::{quickstart, up};
 
 /// Plexica: scaffold, validate, build, package, sign and publish plugins; administer
 /// tenants and workspaces; run the platform locally.
@@ -129,12 +131,14 @@ pub enum Command {
         plexica up                          # SQLite and local files under ./.plexica\n  \
         plexica up --dev                    # development mode, for `plexica plugin dev`\n  \
         plexica up --port-api 0 --port-registry 0 -o json   # free ports, for scripts")]
+    #[cfg(feature = "platform")]
     Up(up::UpArgs),
     /// Follow a tenant's events (`tail`) and manage the dead letter store (`dlq`).
     #[command(subcommand)]
     Events(events::EventsCommand),
     /// Run the whole journey on a platform of its own: scaffold a plugin, build, sign and
     /// publish it, install it in a tenant, call it; then clean up (unless `--keep`).
+    #[cfg(feature = "platform")]
     Quickstart(quickstart::QuickstartArgs),
     /// Check this machine's setup: configuration, keys, profiles and their services (reachable,
     /// clock), logins, toolchains. Exit 1 when a check fails.

@@ -6,14 +6,18 @@ mod commands;
 mod complete;
 mod config;
 mod credentials;
+#[cfg(feature = "platform")]
 mod dev;
 mod error;
 mod examples;
 mod keystore;
 mod output;
+#[cfg(feature = "platform")]
+mod platform;
 mod profile;
 mod render;
 mod sdk_copy;
+#[cfg(feature = "platform")]
 mod signal;
 mod templates;
 

@@ -785,3 +785,33 @@ fn man_writes_a_page_per_command() {
         std::fs::read_to_string(out.join("plexica-tenant-plugin-install.1")).expect("page");
     assert!(install.contains("config\\-stdin"), "{install}");
 }
+
+/// Without the default `platform` feature the CLI links neither server (nor the databases,
+/// NATS or S3 clients they bring): authoring and administering a remote platform stays slim.
+#[test]
+fn a_build_without_the_platform_feature_links_no_server() {
+    let tree = |features: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO"))
+            .args(["tree", "--offline", "-p", "plexica-cli", "-e", "normal"])
+            .args(["--prefix", "none", "--format", "{p}"])
+            .args(features)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo tree");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let full = tree(&[]);
+    assert!(full.contains("plexica-core-api"), "{full}");
+    let slim = tree(&["--no-default-features"]);
+    for heavy in ["plexica-core-api", "plexica-registry", "sqlx", "async-nats", "object_store"] {
+        assert!(
+            !slim.lines().any(|line| line.starts_with(&format!("{heavy} "))),
+            "the slim build links {heavy}:\n{slim}"
+        );
+    }
+}

@@ -11,10 +11,12 @@ pub mod logout;
 pub mod man;
 pub mod plugin;
 pub mod profile;
+#[cfg(feature = "platform")]
 pub mod quickstart;
 pub mod registry;
 pub mod tenant;
 pub mod token;
+#[cfg(feature = "platform")]
 pub mod up;
 pub mod whoami;
 pub mod workspace;
@@ -53,9 +55,11 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Api(args) => api::run(args, global, &ui),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, &ui),
+        #[cfg(feature = "platform")]
         Command::Quickstart(args) => quickstart::run(args, global, &ui),
         Command::Tenant(command) => tenant::run(command, global, &ui),
         Command::Workspace(command) => workspace::run(command, global, &ui),
+        #[cfg(feature = "platform")]
         Command::Up(args) => up::run(args, global, &ui),
         Command::Events(command) => events::run(command, global, &ui),
         Command::Registry(command) => registry::run(command, global, &ui),

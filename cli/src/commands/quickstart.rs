@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::keys::{self, KeysCommand};
 use super::plugin::{self, PluginCommand, build, new, package, publish, sign, validate};
 use super::tenant::wait_provisioned;
-use super::up::{Platform, PlatformOptions, write_profile};
+use crate::platform::{Platform, PlatformOptions, write_profile};
 use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
 use crate::config::ConfigDir;

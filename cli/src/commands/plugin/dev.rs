@@ -26,7 +26,7 @@ use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
 use crate::commands::core_client;
 use crate::commands::tenant::wait_provisioned;
-use crate::commands::up::{Platform, PlatformOptions, write_profile};
+use crate::platform::{Platform, PlatformOptions, write_profile};
 use crate::dev::assets::{self, AssetServer};
 use crate::dev::follow::{self, Followed};
 use crate::dev::lines::{Kind, Lines, Split};

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod deprecate;
+#[cfg(feature = "platform")]
 pub mod dev;
 pub mod download;
 pub mod info;
@@ -12,6 +13,7 @@ pub mod publish;
 pub mod sdk;
 pub mod search;
 pub mod sign;
+#[cfg(feature = "platform")]
 pub mod test;
 pub mod validate;
 pub mod verify;
@@ -39,9 +41,11 @@ pub enum PluginCommand {
     Build(build::BuildArgs),
     /// Run the plugin on a local platform in development mode, rebuilt and reinstalled on
     /// every change, its logs, events and gateway calls in one stream.
+    #[cfg(feature = "platform")]
     Dev(dev::DevArgs),
     /// Run the plugin's own tests with a platform of their own: the plugin installed in a
     /// tenant, URL and tokens in the environment (plexica_sdk::testing::platform).
+    #[cfg(feature = "platform")]
     Test(test::TestArgs),
     /// Write the reproducible .pxp archive.
     Package(package::PackageArgs),
@@ -75,7 +79,9 @@ pub fn run(command: PluginCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         PluginCommand::New(args) => new::run(args, ui),
         PluginCommand::Validate(args) => validate::run(args, ui),
         PluginCommand::Build(args) => build::run(args, ui),
+        #[cfg(feature = "platform")]
         PluginCommand::Dev(args) => dev::run(args, global, ui),
+        #[cfg(feature = "platform")]
         PluginCommand::Test(args) => test::run(args, ui),
         PluginCommand::Package(args) => package::run(args, ui),
         PluginCommand::Sign(args) => sign::run(args, global, ui),

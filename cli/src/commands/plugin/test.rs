@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::build::{self, Parts};
 use super::dev::{dev_package, ensure_tenant_and_workspace};
 use super::{load_manifest, plugin_dir};
-use crate::commands::up::{Platform, PlatformOptions};
+use crate::platform::{Platform, PlatformOptions};
 use crate::error::{CliError, CliResult, IoContext};
 use crate::output::Ui;
 
