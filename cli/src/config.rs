@@ -65,6 +65,7 @@ pub fn create_private_dir(dir: &Path) -> CliResult<()> {
     builder.create(dir).context("create directory", dir)
 }
 
+#[cfg(feature = "platform")]
 /// Makes the existing directory `dir` private (0700), as it may have been created before.
 pub fn restrict_to_owner(dir: &Path) -> CliResult<()> {
     #[cfg(unix)]

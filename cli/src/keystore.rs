@@ -95,6 +95,7 @@ impl KeyStore {
         Ok((key, secret_path))
     }
 
+    #[cfg(feature = "platform")]
     /// Deletes the key pair called `name` (missing files are not an error).
     pub fn remove(&self, name: &str) -> CliResult {
         check_name(name)?;

@@ -79,6 +79,7 @@ impl Ui {
         self.quiet
     }
 
+    #[cfg(feature = "platform")]
     /// The interface for the steps of a composite command that prints one result of its own:
     /// the steps print nothing on stdout, and their status lines only in table mode.
     pub fn for_steps(&self) -> Ui {

@@ -31,9 +31,9 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> CliError {
 }
 
 /// The file of the data directory that keeps the core API's admin password.
-const CORE_PASSWORD_FILE: &str = "admin-password";
+pub const CORE_PASSWORD_FILE: &str = "admin-password";
 /// The file of the data directory that keeps the registry admin's password.
-const REGISTRY_PASSWORD_FILE: &str = "registry-admin-password";
+pub const REGISTRY_PASSWORD_FILE: &str = "registry-admin-password";
 
 /// The two services' admin passwords.
 #[derive(Clone)]

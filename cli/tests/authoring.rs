@@ -808,9 +808,17 @@ fn a_build_without_the_platform_feature_links_no_server() {
     let full = tree(&[]);
     assert!(full.contains("plexica-core-api"), "{full}");
     let slim = tree(&["--no-default-features"]);
-    for heavy in ["plexica-core-api", "plexica-registry", "sqlx", "async-nats", "object_store"] {
+    for heavy in [
+        "plexica-core-api",
+        "plexica-registry",
+        "sqlx",
+        "async-nats",
+        "object_store",
+    ] {
         assert!(
-            !slim.lines().any(|line| line.starts_with(&format!("{heavy} "))),
+            !slim
+                .lines()
+                .any(|line| line.starts_with(&format!("{heavy} "))),
             "the slim build links {heavy}:\n{slim}"
         );
     }

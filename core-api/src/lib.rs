@@ -31,6 +31,7 @@ pub mod slug;
 pub mod state;
 pub mod transport;
 
+pub use plexica_server::shutdown_signal;
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -186,27 +187,5 @@ impl CoreApi {
         self.state.tenant_dbs.close_all().await;
         self.state.core.close().await;
         result
-    }
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }

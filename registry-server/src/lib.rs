@@ -20,6 +20,7 @@ pub mod state;
 pub mod storage;
 mod web;
 
+pub use plexica_server::shutdown_signal;
 use std::future::Future;
 
 use axum::Router;
@@ -145,27 +146,5 @@ async fn prune_credentials(state: AppState) {
             }
         }
         tokio::time::sleep(PRUNE_INTERVAL).await;
-    }
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }

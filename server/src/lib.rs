@@ -11,3 +11,6 @@ pub mod openapi;
 pub mod passwords;
 pub mod ratelimit;
 pub mod routes;
+mod shutdown;
+
+pub use shutdown::shutdown_signal;

@@ -20,7 +20,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ClientError, Idempotent, NO_BODY, TRANSFER_TIMEOUT, Transport, decode, endpoint};
+use super::{ClientError, Idempotent, NO_BODY, Transport, decode, endpoint};
 use crate::credentials::{ApiSession, Token, now_unix};
 use crate::profile::ServiceUrl;
 
@@ -540,6 +540,7 @@ impl CoreClient {
         )
     }
 
+    #[cfg(feature = "platform")]
     /// `PUT /tenants/{t}/plugins/{id}/dev`: installs and activates the unsigned package
     /// `package` in place of what is installed (a core API in development mode only; any
     /// other answers 403 `DEV_MODE_REQUIRED`).
@@ -558,7 +559,7 @@ impl CoreClient {
                 .header("x-correlation-id", &self.correlation_id)
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .header(ACCEPT, "application/json")
-                .timeout(TRANSFER_TIMEOUT)
+                .timeout(super::TRANSFER_TIMEOUT)
                 .body(package.clone())
         })?;
         decode(response)
@@ -757,6 +758,7 @@ impl CoreClient {
         )
     }
 
+    #[cfg(feature = "platform")]
     /// `GET /tenants/{t}/gateway/{plugin}/{service}/{path}`: a plugin's endpoint through the
     /// gateway, answering JSON.
     pub fn gateway_get(

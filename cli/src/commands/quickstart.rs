@@ -22,7 +22,6 @@ use serde::Serialize;
 use super::keys::{self, KeysCommand};
 use super::plugin::{self, PluginCommand, build, new, package, publish, sign, validate};
 use super::tenant::wait_provisioned;
-use crate::platform::{Platform, PlatformOptions, write_profile};
 use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
 use crate::config::ConfigDir;
@@ -30,6 +29,7 @@ use crate::credentials::Credentials;
 use crate::error::{CliError, CliResult};
 use crate::keystore::KeyStore;
 use crate::output::Ui;
+use crate::platform::{Platform, PlatformOptions, write_profile};
 use crate::profile::Config;
 use crate::templates::Template;
 

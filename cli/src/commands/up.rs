@@ -6,17 +6,21 @@
 //! directory for later runs: a password guessed or leaked from one service opens nothing on the
 //! other.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, CliResult, ExitKind};
+use crate::error::CliResult;
 use crate::output::Ui;
-use crate::platform::{LOCAL_PROFILE, Platform, PlatformOptions, write_profile};
+use plexica_sdk::api::core::SUPER_ADMIN_EMAIL;
+
+use crate::platform::{
+    CORE_PASSWORD_FILE, LOCAL_PROFILE, Platform, PlatformOptions, REGISTRY_PASSWORD_FILE,
+    write_profile,
+};
 
 /// Arguments of `up`.
 #[derive(Debug, Args)]
@@ -184,4 +188,3 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     ui.status("Stopped", "the platform");
     Ok(())
 }
-

@@ -26,7 +26,6 @@ use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
 use crate::commands::core_client;
 use crate::commands::tenant::wait_provisioned;
-use crate::platform::{Platform, PlatformOptions, write_profile};
 use crate::dev::assets::{self, AssetServer};
 use crate::dev::follow::{self, Followed};
 use crate::dev::lines::{Kind, Lines, Split};
@@ -34,6 +33,7 @@ use crate::dev::trace::{self, LastStart};
 use crate::dev::watch::{self, Rebuild, Relevance};
 use crate::error::{CliError, CliResult, IoContext};
 use crate::output::Ui;
+use crate::platform::{Platform, PlatformOptions, write_profile};
 
 /// The profile `plugin dev` writes for its platform (not selected).
 pub const DEV_PROFILE: &str = "dev";

@@ -17,9 +17,9 @@ use serde::Serialize;
 use super::build::{self, Parts};
 use super::dev::{dev_package, ensure_tenant_and_workspace};
 use super::{load_manifest, plugin_dir};
-use crate::platform::{Platform, PlatformOptions};
 use crate::error::{CliError, CliResult, IoContext};
 use crate::output::Ui;
+use crate::platform::{Platform, PlatformOptions};
 
 /// The tenant the plugin is installed in for its tests.
 const TENANT: &str = "test";
