@@ -109,7 +109,9 @@ fn standalone_manifest(text: &str) -> Result<String, ManifestError> {
         .and_then(|w| w.get("dependencies"))
         .and_then(Item::as_table_like)
         .ok_or_else(|| ManifestError("no [workspace.dependencies]".into()))?;
-    for section in ["dev-dependencies", "bench", "test", "example"] {
+    // `[lints]` are this repository's conventions (`workspace = true`): a plugin's vendored copy
+    // has no such workspace.
+    for section in ["dev-dependencies", "bench", "test", "example", "lints"] {
         manifest.remove(section);
     }
     let package = manifest
