@@ -502,6 +502,14 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let _ = core.user(&tenant, "grace@kept.test", &["member"]).await;
+    // A subscription whose batch mode disagrees with the manifest (recorded by another version):
+    // the restart brings it in line, in place.
+    core.api
+        .state()
+        .core
+        .set_subscription_batches("kept", "rec", true)
+        .await
+        .expect("batches");
 
     // `plexica-core-api --data-dir DATA COMMAND FLAG PATH`, as an operator runs it.
     let run = |data: &Path, command: &str, flag: &str, path: &Path| {
@@ -551,6 +559,18 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_directory() {
     assert_eq!(status, StatusCode::OK, "{plugins}");
     assert_eq!(plugins[0]["id"], "rec", "{plugins}");
     assert_eq!(plugins[0]["state"], "ACTIVE", "{plugins}");
+    let subscriptions = copy
+        .api
+        .state()
+        .core
+        .subscriptions("kept")
+        .await
+        .expect("subscriptions");
+    assert_eq!(subscriptions.len(), 1, "{subscriptions:?}");
+    assert!(
+        !subscriptions[0].batches,
+        "the manifest asks for no batches: {subscriptions:?}"
+    );
     let (status, body) = copy
         .get("/api/v1/tenants/kept/gateway/rec/rec.api/ping", &token)
         .await;

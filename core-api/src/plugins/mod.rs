@@ -1059,7 +1059,8 @@ impl Plugins {
     /// This replica's copy of `record`'s backend serves `tenant` at `endpoint`. The subscription
     /// is recorded only where none is: recording it anew would open a new JetStream consumer and
     /// drop what the old one held, and deliveries go to each replica's own copy anyway
-    /// ([`crate::discovery::Targets::route`]).
+    /// ([`crate::discovery::Targets::route`]); only its batch mode is brought in line with the
+    /// manifest, in place.
     async fn adopt(
         &self,
         tenant: &str,
@@ -1070,10 +1071,17 @@ impl Plugins {
             .core
             .subscriptions(tenant)
             .await?
-            .iter()
-            .any(|s| s.plugin_id == record.plugin_id);
-        if !recorded {
+            .into_iter()
+            .find(|s| s.plugin_id == record.plugin_id);
+        let Some(recorded) = recorded else {
             return self.subscribe(tenant, record, endpoint).await;
+        };
+        // Recorded before the manifest's `[events] batches` was kept (or by another version).
+        let batches = record.manifest.events.batches;
+        if recorded.batches != batches {
+            self.core
+                .set_subscription_batches(tenant, &record.plugin_id, batches)
+                .await?;
         }
         self.targets.insert(
             tenant,

@@ -102,6 +102,23 @@ impl CoreStore {
         Ok(())
     }
 
+    /// Sets whether the subscription of `plugin_id` in `tenant` takes batched pushes, in place
+    /// (its JetStream consumer, named after its creation, stays).
+    pub async fn set_subscription_batches(
+        &self,
+        tenant: &str,
+        plugin_id: &str,
+        batches: bool,
+    ) -> DbResult<()> {
+        sqlx::query("UPDATE subscriptions SET batches = $1 WHERE tenant = $2 AND plugin_id = $3")
+            .bind(i64::from(batches))
+            .bind(tenant)
+            .bind(plugin_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// The subscriptions of `tenant`.
     pub async fn subscriptions(&self, tenant: &str) -> DbResult<Vec<Subscription>> {
         sqlx::query(
