@@ -63,7 +63,9 @@ impl CloudEventsReceiver {
             .current_dir(&dir)
             .stdout(Stdio::piped());
         let mut child = start(command, "node", "apt-get install nodejs npm")?;
-        let stdout = child.stdout.take().expect("piped stdout");
+        let Some(stdout) = child.stdout.take() else {
+            panic!("receiver.mjs started without the stdout it was given");
+        };
         let mut lines = std::io::BufReader::new(stdout).lines();
         let first = lines.next().and_then(Result::ok).unwrap_or_default();
         let port = first
@@ -102,9 +104,14 @@ impl Drop for CloudEventsReceiver {
 /// Validates an OpenAPI document with `openapi-spec-validator` (from PyPI): `Err` with what it
 /// printed when the document is not valid; `None` when it is not installed (outside CI).
 pub fn openapi_spec_validator(document: &serde_json::Value) -> Option<Result<(), String>> {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => return Some(Err(format!("no temporary directory: {e}"))),
+    };
     let file = dir.path().join("openapi.json");
-    std::fs::write(&file, document.to_string()).expect("write the document");
+    if let Err(e) = std::fs::write(&file, document.to_string()) {
+        return Some(Err(format!("cannot write the document: {e}")));
+    }
     let mut command = Command::new("openapi-spec-validator");
     command
         .arg(&file)
@@ -115,19 +122,7 @@ pub fn openapi_spec_validator(document: &serde_json::Value) -> Option<Result<(),
         "openapi-spec-validator",
         "pip install openapi-spec-validator",
     )?;
-    let output = match child.wait_with_output() {
-        Ok(output) => output,
-        Err(e) => return Some(Err(format!("could not run openapi-spec-validator: {e}"))),
-    };
-    Some(if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    })
+    Some(linted(child.wait_with_output(), "openapi-spec-validator"))
 }
 
 /// Lints a Prometheus text exposition with `promtool check metrics` (Debian's `prometheus`):
@@ -146,19 +141,24 @@ pub fn promtool_check_metrics(exposition: &str) -> Option<Result<(), String>> {
         Some(mut stdin) => stdin.write_all(exposition.as_bytes()),
         None => Ok(()),
     };
-    let output = match written.and_then(|()| child.wait_with_output()) {
-        Ok(output) => output,
-        Err(e) => return Some(Err(format!("could not run promtool: {e}"))),
-    };
-    Some(if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    })
+    Some(linted(
+        written.and_then(|()| child.wait_with_output()),
+        "promtool",
+    ))
+}
+
+/// A linter's verdict: `Ok` when it exited successfully, else `Err` with what it printed (or
+/// why `program` could not run).
+fn linted(output: std::io::Result<std::process::Output>, program: &str) -> Result<(), String> {
+    let output = output.map_err(|e| format!("could not run {program}: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
 }
 
 /// Waits until `url` answers anything.
