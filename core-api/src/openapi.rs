@@ -1,7 +1,9 @@
 //! The OpenAPI document and the reference page, generated from the route table so that they
 //! list every route with its auth rule.
 
+use plexica_sdk::api::core::ErrorEnvelope;
 use plexica_server::openapi::{Operation, Service};
+use plexica_server::routes::JsonSchema;
 use utoipa::openapi::OpenApi;
 
 use crate::routes::guard::AuthRule;
@@ -26,7 +28,8 @@ pub fn describe(rule: AuthRule) -> String {
     }
 }
 
-/// The OpenAPI 3.1 document: every route of the table, its path parameters and auth rule.
+/// The OpenAPI 3.1 document: every route of the table, its path parameters, bodies and auth
+/// rule, and the error envelope.
 pub fn document() -> OpenApi {
     let routes = table();
     plexica_server::openapi::document(
@@ -34,6 +37,7 @@ pub fn document() -> OpenApi {
             title: "Plexica core API",
             version: env!("CARGO_PKG_VERSION"),
             scheme: "bearer",
+            error: JsonSchema::of::<ErrorEnvelope>(),
         },
         routes.iter().map(|spec| Operation {
             method: spec.method.as_str(),
@@ -41,6 +45,8 @@ pub fn document() -> OpenApi {
             summary: spec.summary,
             auth: describe(spec.rule),
             secured: spec.rule != AuthRule::Public,
+            request: spec.request,
+            answers: &spec.answers,
         }),
     )
 }

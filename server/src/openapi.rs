@@ -1,16 +1,21 @@
 //! OpenAPI 3.1 documents built from a server's route table: one operation per route, the
-//! operations of a path under one path item, every path parameter declared, and axum's
+//! operations of a path under one path item, every path parameter declared, the request and
+//! success bodies with their schemas, the error envelope as every other answer, and axum's
 //! catch-all segment `{*name}` written as the template `{name}` (it matches the rest of the
 //! path, slashes included, which the parameter's description says).
 
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
 };
+use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Required,
     ResponseBuilder, Type,
 };
+
+use crate::routes::{Answer, Components, JsonSchema, Payload};
 
 /// One route as the document shows it.
 #[derive(Debug, Clone)]
@@ -25,6 +30,10 @@ pub struct Operation<'a> {
     pub auth: String,
     /// Whether it takes the bearer token.
     pub secured: bool,
+    /// The body it takes, if any.
+    pub request: Option<Payload>,
+    /// What it answers on success, one entry per status.
+    pub answers: &'a [Answer],
 }
 
 /// A document's title and its security scheme's name.
@@ -36,6 +45,8 @@ pub struct Service<'a> {
     pub version: &'a str,
     /// The name of the bearer scheme secured operations require.
     pub scheme: &'a str,
+    /// The body of every error answer.
+    pub error: JsonSchema,
 }
 
 /// The OpenAPI path template of axum path `path`: `{*rest}` becomes `{rest}`.
@@ -66,16 +77,68 @@ fn method(name: &str) -> HttpMethod {
     }
 }
 
-fn operation(route: &Operation<'_>, scheme: &str) -> utoipa::openapi::path::Operation {
+fn content(
+    payload: Payload,
+    components: &mut Components,
+) -> (&'static str, utoipa::openapi::Content) {
+    match payload {
+        Payload::Json(json) => {
+            (json.components)(components);
+            (
+                "application/json",
+                ContentBuilder::new().schema(Some((json.schema)())).build(),
+            )
+        }
+        Payload::Media(media) => (
+            media,
+            ContentBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        ),
+    }
+}
+
+fn response(
+    description: &str,
+    body: Option<Payload>,
+    components: &mut Components,
+) -> utoipa::openapi::Response {
+    let mut response = ResponseBuilder::new().description(description);
+    if let Some(payload) = body {
+        let (media, content) = content(payload, components);
+        response = response.content(media, content);
+    }
+    response.build()
+}
+
+fn operation(
+    route: &Operation<'_>,
+    service: &Service<'_>,
+    components: &mut Components,
+) -> utoipa::openapi::path::Operation {
+    let error = Payload::Json(service.error);
     let mut operation = OperationBuilder::new()
         .summary(Some(route.summary))
-        .description(Some(format!("Auth: {}.", route.auth)))
-        .response("200", ResponseBuilder::new().description("Success"))
-        .response(
-            "default",
-            ResponseBuilder::new()
-                .description("Error envelope `{\"error\":{code,message,details}}`"),
+        .description(Some(format!("Auth: {}.", route.auth)));
+    for answer in route.answers {
+        operation = operation.response(
+            answer.status.to_string(),
+            response("Success", answer.body, components),
         );
+    }
+    operation = operation.response(
+        "default",
+        response("The error envelope", Some(error), components),
+    );
+    if let Some(payload) = route.request {
+        let (media, content) = content(payload, components);
+        operation = operation.request_body(Some(
+            RequestBodyBuilder::new()
+                .content(media, content)
+                .required(Some(Required::True))
+                .build(),
+        ));
+    }
     for (name, catch_all) in parameters(route.path) {
         let description = match catch_all {
             true => "The rest of the path (may hold `/`)",
@@ -92,10 +155,17 @@ fn operation(route: &Operation<'_>, scheme: &str) -> utoipa::openapi::path::Oper
     }
     if route.secured {
         operation = operation
-            .security(SecurityRequirement::new(scheme, Vec::<String>::new()))
+            .security(SecurityRequirement::new(
+                service.scheme,
+                Vec::<String>::new(),
+            ))
             .response(
                 "401",
-                ResponseBuilder::new().description("No token, or one that is not valid"),
+                response(
+                    "No token, or one that is not valid",
+                    Some(error),
+                    components,
+                ),
             );
     }
     operation.build()
@@ -106,12 +176,16 @@ pub fn document<'a>(
     service: Service<'_>,
     routes: impl IntoIterator<Item = Operation<'a>>,
 ) -> OpenApi {
+    let mut components = Components::new();
     // `PathsBuilder::path` merges the operations of a path already there.
     let paths = routes
         .into_iter()
         .fold(PathsBuilder::new(), |paths, route| {
-            let item = PathItem::new(method(route.method), operation(&route, service.scheme));
-            paths.path(template(route.path), item)
+            let operation = operation(&route, &service, &mut components);
+            paths.path(
+                template(route.path),
+                PathItem::new(method(route.method), operation),
+            )
         });
     OpenApiBuilder::new()
         .info(
@@ -123,6 +197,7 @@ pub fn document<'a>(
         .paths(paths.build())
         .components(Some(
             ComponentsBuilder::new()
+                .schemas_from_iter(components)
                 .security_scheme(
                     service.scheme,
                     SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
@@ -134,7 +209,23 @@ pub fn document<'a>(
 
 #[cfg(test)]
 mod tests {
+    use plexica_sdk::api::core::{ErrorEnvelope, Workspace};
+
     use super::*;
+
+    const ANSWERS: [Answer; 2] = [
+        Answer {
+            status: 200,
+            body: Some(Payload::Json(JsonSchema {
+                schema: <Workspace as utoipa::PartialSchema>::schema,
+                components: <Workspace as utoipa::ToSchema>::schemas,
+            })),
+        },
+        Answer {
+            status: 204,
+            body: None,
+        },
+    ];
 
     #[test]
     fn catch_alls_become_templates_and_every_parameter_is_declared() -> serde_json::Result<()> {
@@ -156,6 +247,7 @@ mod tests {
             title: "t",
             version: "1",
             scheme: "bearer",
+            error: JsonSchema::of::<ErrorEnvelope>(),
         };
         let routes = ["GET", "DELETE"].map(|method| Operation {
             method,
@@ -163,6 +255,11 @@ mod tests {
             summary: "s",
             auth: "anyone".to_owned(),
             secured: method == "DELETE",
+            request: None,
+            answers: match method {
+                "GET" => &ANSWERS[..1],
+                _ => &ANSWERS[1..],
+            },
         });
         let json = serde_json::to_value(document(service, routes))?;
         let item = &json["paths"]["/things/{id}"];
@@ -175,6 +272,16 @@ mod tests {
         assert_eq!(item["get"]["parameters"][0]["required"], true);
         assert!(item["get"]["security"].is_null());
         assert!(item["delete"]["security"].is_array());
+        let ok = &item["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(ok["properties"]["slug"]["type"], "string", "{ok}");
+        assert!(item["delete"]["responses"]["204"]["content"].is_null());
+        let error = &item["delete"]["responses"]["default"]["content"]["application/json"];
+        assert_eq!(
+            error["schema"]["properties"]["error"]["$ref"],
+            "#/components/schemas/ErrorBody"
+        );
+        assert!(json["components"]["schemas"]["ErrorBody"].is_object());
+        assert!(json["components"]["schemas"]["WorkspaceRole"].is_object());
         Ok(())
     }
 }

@@ -1,10 +1,9 @@
 //! Programs the tests start beside the servers, each on free loopback ports and stopped on
 //! drop: an S3-compatible store ([`Moto`], `moto_server`), a load balancer ([`Haproxy`],
 //! Debian's `haproxy`) and a plugin backend reading pushes with the official CloudEvents SDK
-//! for JavaScript ([`CloudEventsReceiver`]); and two linters: Prometheus' ([`promtool_check_metrics`])
-//! and OpenAPI's ([`openapi_spec_validator`]). Without the
-//! program a test is skipped (one line says so) outside CI, and fails in CI, whose `.ci/run`
-//! installs them all.
+//! for JavaScript ([`CloudEventsReceiver`]); and two linters: Prometheus'
+//! ([`promtool_check_metrics`]) and OpenAPI's ([`check_openapi`]). Without the program a test
+//! is skipped (one line says so) outside CI, and fails in CI, whose `.ci/run` installs them all.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -101,9 +100,55 @@ impl Drop for CloudEventsReceiver {
     }
 }
 
-/// Validates an OpenAPI document with `openapi-spec-validator` (from PyPI): `Err` with what it
-/// printed when the document is not valid; `None` when it is not installed (outside CI).
-pub fn openapi_spec_validator(document: &serde_json::Value) -> Option<Result<(), String>> {
+/// Checks that OpenAPI `document` describes every route of `routes`: each with its path
+/// parameters, its success answers and the error body, and that `openapi-spec-validator`
+/// (from PyPI) finds it valid. `Err` says what is wrong; the validator is skipped outside CI
+/// when it is not installed.
+pub fn check_openapi<R>(
+    document: &serde_json::Value,
+    routes: &[plexica_server::routes::RouteSpec<R>],
+) -> Result<(), String> {
+    for route in routes {
+        let template = plexica_server::openapi::template(route.path);
+        let name = format!("{} {template}", route.method);
+        let operation = &document["paths"][&template][route.method.as_str().to_lowercase()];
+        if !operation.is_object() {
+            return Err(format!("{name} is missing"));
+        }
+        let declared: Vec<&str> = operation["parameters"]
+            .as_array()
+            .map(|p| p.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        let wanted: Vec<&str> = plexica_server::openapi::parameters(route.path)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        if declared != wanted {
+            return Err(format!(
+                "{name} declares {declared:?}, its path has {wanted:?}"
+            ));
+        }
+        if route.answers.is_empty() {
+            return Err(format!(
+                "{name}: the table says nothing of its success answer"
+            ));
+        }
+        let responses = &operation["responses"];
+        if let Some(answer) = route
+            .answers
+            .iter()
+            .find(|a| !responses[a.status.to_string()].is_object())
+        {
+            return Err(format!("{name} does not document its {}", answer.status));
+        }
+        if !responses["default"]["content"]["application/json"]["schema"].is_object() {
+            return Err(format!("{name} does not document its error body"));
+        }
+    }
+    openapi_spec_validator(document).unwrap_or(Ok(()))
+}
+
+fn openapi_spec_validator(document: &serde_json::Value) -> Option<Result<(), String>> {
     let dir = match tempfile::tempdir() {
         Ok(dir) => dir,
         Err(e) => return Some(Err(format!("no temporary directory: {e}"))),

@@ -24,8 +24,20 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use axum::{Json, Router};
 use plexica_sdk::api::core::WorkspaceRole::{Admin, Member, Viewer};
+use plexica_sdk::api::core::{
+    self as dto, AddMemberRequest, ApiTokenInfo, CreateRoleRequest, CreateTeamRequest,
+    CreateTenantRequest, CreateUserRequest, CreateWorkspaceRequest, CreatedApiToken, DataCount,
+    DataFilter, DataQuery, DataRows, InsertRow, InsertedRow, InstallPluginRequest, LoginRequest,
+    Me, NewApiTokenRequest, Page, PluginInstall, PluginLog, PutSharedValue, RefreshRequest, Role,
+    RotatedSigningKey, RowsChanged, ServiceInfo, SetMemberRoleRequest, SetRolesRequest,
+    SharedValue, Team, TokenPair, UpdatePluginConfigRequest, UpdateRows, UpdateTenantRequest,
+    UpdateUserRequest, UpdateWorkspaceRequest, UpgradePluginRequest, User, WorkspacePluginSettings,
+};
+use plexica_sdk::api::events::{DeadLetter, EventLog, PublishRequest, Published, Retried};
+use plexica_sdk::api::registry::{SearchResults, VersionDetail};
 use plexica_server::routes::entry;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::limits::RouteFamily;
@@ -48,513 +60,616 @@ fn entries() -> Vec<Entry> {
     use AuthRule::{Authenticated, Identity, Plugin, Public, SuperAdmin, Tenant, Workspace};
     use Method as M;
     let mut all = vec![
-        entry(M::GET, "/health/live", Public, "Liveness", ops::live),
+        entry(M::GET, "/health/live", Public, "Liveness", ops::live).gives::<Value>(200),
         entry(
             M::GET,
             "/health/ready",
             Public,
             "Readiness: database answers",
             ops::ready,
-        ),
+        )
+        .gives::<Value>(200),
         entry(
             M::GET,
             "/metrics",
             SuperAdmin,
             "Prometheus metrics",
             ops::metrics,
-        ),
+        )
+        .gives_media(200, "text/plain; version=0.0.4"),
         entry(
             M::GET,
             "/api/openapi.json",
             Public,
             "This document",
             ops::openapi,
-        ),
+        )
+        .gives::<Value>(200),
         entry(
             M::GET,
             "/api/docs",
             Public,
             "API reference page (no network needed)",
             ops::docs,
-        ),
+        )
+        .gives_media(200, "text/html"),
         entry(
             M::GET,
             "/.well-known/jwks.json",
             Public,
             "Access-token public keys",
             auth::jwks,
-        ),
+        )
+        .gives::<Value>(200),
         entry(
             M::POST,
             "/api/v1/auth/login",
             Public,
             "Log in: access and refresh token",
             auth::login,
-        ),
+        )
+        .takes::<LoginRequest>()
+        .gives::<TokenPair>(200),
         entry(
             M::POST,
             "/api/v1/auth/refresh",
             Public,
             "Trade a refresh token for a new pair",
             auth::refresh,
-        ),
+        )
+        .takes::<RefreshRequest>()
+        .gives::<TokenPair>(200),
         entry(
             M::POST,
             "/api/v1/auth/logout",
             Identity,
             "Revoke the session",
             auth::logout,
-        ),
+        )
+        .gives_nothing(204),
         entry(
             M::GET,
             "/api/v1/auth/me",
             Identity,
             "The caller, roles and permissions",
             auth::me,
-        ),
+        )
+        .gives::<Me>(200),
         entry(
             M::POST,
             "/api/v1/auth/tokens",
             Authenticated,
             "Create an API token (shown once)",
             auth::create_token,
-        ),
+        )
+        .takes::<NewApiTokenRequest>()
+        .gives::<CreatedApiToken>(201),
         entry(
             M::GET,
             "/api/v1/auth/tokens",
             Authenticated,
             "The caller's API tokens",
             auth::list_tokens,
-        ),
+        )
+        .gives::<Vec<ApiTokenInfo>>(200),
         entry(
             M::DELETE,
             "/api/v1/auth/tokens/{id}",
             Authenticated,
             "Revoke an API token",
             auth::revoke_token,
-        ),
+        )
+        .gives_nothing(204),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/events",
             Plugin,
             "Publish one of the calling plugin's own events (`plugin.<id>.…`)",
             events::publish,
-        ),
+        )
+        .takes::<PublishRequest>()
+        .gives::<Published>(202),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/services",
             AuthRule::Member,
             "Service discovery: the services of the tenant's active plugins and their status",
             gateway::services,
-        ),
+        )
+        .gives::<Vec<ServiceInfo>>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/data/{table}",
             Plugin,
             "Insert a row into one of the caller's own tables",
             data::insert,
-        ),
+        )
+        .takes::<InsertRow>()
+        .gives::<InsertedRow>(201),
         entry(
             M::PATCH,
             "/api/v1/tenants/{t}/data/{table}",
             Plugin,
             "Set columns on the caller's rows matching a filter",
             data::update,
-        ),
+        )
+        .takes::<UpdateRows>()
+        .gives::<RowsChanged>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/data/{table}/query",
             Plugin,
             "Rows of one of the caller's own tables (filter, order, limit)",
             data::query,
-        ),
+        )
+        .takes::<DataQuery>()
+        .gives::<DataRows>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/data/{table}/count",
             Plugin,
             "How many of the caller's rows match a filter",
             data::count,
-        ),
+        )
+        .takes::<DataFilter>()
+        .gives::<DataCount>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/data/{table}/delete",
             Plugin,
             "Remove the caller's rows matching a filter",
             data::delete,
-        ),
+        )
+        .takes::<DataFilter>()
+        .gives::<RowsChanged>(200),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/shared/{namespace}/{key}",
             Plugin,
             "A shared value (the owner, or a plugin its manifest lets read)",
             shared::get,
-        ),
+        )
+        .gives::<SharedValue>(200),
         entry(
             M::PUT,
             "/api/v1/tenants/{t}/shared/{namespace}/{key}",
             Plugin,
             "Write a shared value in a namespace the caller declares (`ttl_seconds` optional)",
             shared::put,
-        ),
+        )
+        .takes::<PutSharedValue>()
+        .gives::<SharedValue>(200),
         entry(
             M::DELETE,
             "/api/v1/tenants/{t}/shared/{namespace}/{key}",
             Plugin,
             "Remove a shared value (the owner only)",
             shared::delete,
-        ),
+        )
+        .gives_nothing(204),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/plugin-config",
             Plugin,
             "The calling plugin's own configuration (`?workspace=` adds its overrides)",
             plugins::own_config,
-        ),
+        )
+        .gives::<Value>(200),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/events",
             Tenant("events:read"),
             "The tenant's committed events after a cursor (`?after=&type=&wait=&limit=`)",
             events::log,
-        ),
+        )
+        .gives::<EventLog>(200),
         entry(
             M::POST,
             "/api/v1/admin/signing-keys/rotate",
             SuperAdmin,
             "Rotate the access-token signing key (older tokens stay valid until they expire)",
             auth::rotate_signing_key,
-        ),
+        )
+        .gives::<RotatedSigningKey>(201),
         entry(
             M::GET,
             "/api/v1/admin/dlq",
             SuperAdmin,
             "Dead letters (`?state=`)",
             dlq::list,
-        ),
+        )
+        .gives::<Page<DeadLetter>>(200),
         entry(
             M::POST,
             "/api/v1/admin/dlq/retry",
             SuperAdmin,
             "Retry every pending dead letter (`?type=`)",
             dlq::retry_all,
-        ),
+        )
+        .gives::<Retried>(202),
         entry(
             M::GET,
             "/api/v1/admin/dlq/{id}",
             SuperAdmin,
             "A dead letter with its event",
             dlq::get,
-        ),
+        )
+        .gives::<DeadLetter>(200),
         entry(
             M::POST,
             "/api/v1/admin/dlq/{id}/retry",
             SuperAdmin,
             "Deliver a dead letter again, to its subscriber only",
             dlq::retry,
-        ),
+        )
+        .gives::<DeadLetter>(202),
         entry(
             M::DELETE,
             "/api/v1/admin/dlq/{id}",
             SuperAdmin,
             "Discard a dead letter",
             dlq::discard,
-        ),
+        )
+        .gives_nothing(204),
         entry(
             M::POST,
             "/api/v1/tenants",
             SuperAdmin,
             "Provision a tenant",
             tenants::create,
-        ),
+        )
+        .takes::<CreateTenantRequest>()
+        .gives::<dto::Tenant>(201)
+        .gives::<dto::Tenant>(200)
+        .gives::<dto::Tenant>(202),
         entry(
             M::GET,
             "/api/v1/tenants",
             SuperAdmin,
             "List tenants",
             tenants::list,
-        ),
+        )
+        .gives::<Page<dto::Tenant>>(200),
         entry(
             M::GET,
             "/api/v1/tenants/{t}",
             SuperAdmin,
             "A tenant with usage",
             tenants::get,
-        ),
+        )
+        .gives::<dto::Tenant>(200),
         entry(
             M::PATCH,
             "/api/v1/tenants/{t}",
             SuperAdmin,
             "Rename, change settings",
             tenants::update,
-        ),
+        )
+        .takes::<UpdateTenantRequest>()
+        .gives::<dto::Tenant>(200),
         entry(
             M::DELETE,
             "/api/v1/tenants/{t}",
             SuperAdmin,
             "Soft delete (`?hard=true`: drop its data)",
             tenants::delete,
-        ),
+        )
+        .gives::<dto::Tenant>(200)
+        .gives_nothing(204),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/suspend",
             SuperAdmin,
             "Suspend",
             tenants::suspend,
-        ),
+        )
+        .gives::<dto::Tenant>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/activate",
             SuperAdmin,
             "Re-activate",
             tenants::activate,
-        ),
+        )
+        .gives::<dto::Tenant>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/users",
             T_USERS_WRITE,
             "Create a user",
             users::create,
-        ),
+        )
+        .takes::<CreateUserRequest>()
+        .gives::<User>(201),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/users",
             T_USERS_READ,
             "List users",
             users::list,
-        ),
+        )
+        .gives::<Page<User>>(200),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/users/{id}",
             T_USERS_READ,
             "A user",
             users::get,
-        ),
+        )
+        .gives::<User>(200),
         entry(
             M::PATCH,
             "/api/v1/tenants/{t}/users/{id}",
             T_USERS_WRITE,
             "Rename, set password",
             users::update,
-        ),
+        )
+        .takes::<UpdateUserRequest>()
+        .gives::<User>(200),
         entry(
             M::DELETE,
             "/api/v1/tenants/{t}/users/{id}",
             T_USERS_WRITE,
             "Delete a user",
             users::delete,
-        ),
+        )
+        .gives_nothing(204),
         entry(
             M::PUT,
             "/api/v1/tenants/{t}/users/{id}/roles",
             Tenant("roles:write"),
             "Set a user's roles",
             users::set_roles,
-        ),
+        )
+        .takes::<SetRolesRequest>()
+        .gives::<User>(200),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/roles",
             Tenant("roles:read"),
             "List roles",
             users::roles,
-        ),
+        )
+        .gives::<Vec<Role>>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/roles",
             Tenant("roles:write"),
             "Create a role",
             users::create_role,
-        ),
+        )
+        .takes::<CreateRoleRequest>()
+        .gives::<Role>(201),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/workspaces",
             Tenant(WS_WRITE),
             "Create a workspace (creator is ADMIN)",
             workspaces::create,
-        ),
+        )
+        .takes::<CreateWorkspaceRequest>()
+        .gives::<dto::Workspace>(201),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/workspaces",
             Tenant(WS_READ),
             "The caller's workspaces (all for tenant admins)",
             workspaces::list,
-        ),
+        )
+        .gives::<Page<dto::Workspace>>(200),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/workspaces/{ws}",
             Workspace(WS_READ, Viewer),
             "A workspace",
             workspaces::get,
-        ),
+        )
+        .gives::<dto::Workspace>(200),
         entry(
             M::PATCH,
             "/api/v1/tenants/{t}/workspaces/{ws}",
             Workspace(WS_WRITE, Admin),
             "Update a workspace",
             workspaces::update,
-        ),
+        )
+        .takes::<UpdateWorkspaceRequest>()
+        .gives::<dto::Workspace>(200),
         entry(
             M::DELETE,
             "/api/v1/tenants/{t}/workspaces/{ws}",
             Workspace(WS_WRITE, Admin),
             "Delete a workspace (`?force=true` with members or teams)",
             workspaces::delete,
-        ),
+        )
+        .gives_nothing(204),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/workspaces/{ws}/members",
             Workspace(WS_READ, Viewer),
             "Members",
             workspaces::members,
-        ),
+        )
+        .gives::<Vec<dto::Member>>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/workspaces/{ws}/members",
             Workspace(WS_WRITE, Admin),
             "Add a member",
             workspaces::add_member,
-        ),
+        )
+        .takes::<AddMemberRequest>()
+        .gives::<dto::Member>(201),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/workspaces/{ws}/members/{user}",
             Workspace(WS_READ, Viewer),
             "A member",
             workspaces::member,
-        ),
+        )
+        .gives::<dto::Member>(200),
         entry(
             M::PATCH,
             "/api/v1/tenants/{t}/workspaces/{ws}/members/{user}",
             Workspace(WS_WRITE, Admin),
             "Change a member's role",
             workspaces::set_member_role,
-        ),
+        )
+        .takes::<SetMemberRoleRequest>()
+        .gives::<dto::Member>(200),
         entry(
             M::DELETE,
             "/api/v1/tenants/{t}/workspaces/{ws}/members/{user}",
             Workspace(WS_WRITE, Admin),
             "Remove a member",
             workspaces::remove_member,
-        ),
+        )
+        .gives_nothing(204),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/workspaces/{ws}/teams",
             Workspace(WS_READ, Viewer),
             "Teams",
             workspaces::teams,
-        ),
+        )
+        .gives::<Vec<Team>>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/workspaces/{ws}/teams",
             Workspace(WS_WRITE, Member),
             "Create a team",
             workspaces::create_team,
-        ),
+        )
+        .takes::<CreateTeamRequest>()
+        .gives::<Team>(201),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings",
             Workspace(WS_READ, Viewer),
             "A plugin's settings in the workspace (overrides and effective values)",
             plugins::workspace_settings,
-        ),
+        )
+        .gives::<WorkspacePluginSettings>(200),
         entry(
             M::PUT,
             "/api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings",
             Workspace(WS_WRITE, Admin),
             "Replace the workspace's overrides of a plugin's settings",
             plugins::put_workspace_settings,
-        ),
+        )
+        .takes::<WorkspacePluginSettings>()
+        .gives::<WorkspacePluginSettings>(200),
         entry(
             M::GET,
             "/api/v1/plugins",
             Authenticated,
             "The plugin catalog (from the registry)",
             plugins::catalog,
-        ),
+        )
+        .gives::<SearchResults>(200),
         entry(
             M::GET,
             "/api/v1/plugins/{plugin}",
             Authenticated,
             "The registry's metadata of the version an install would pick (`?version_req=`)",
             plugins::offer,
-        ),
+        )
+        .gives::<VersionDetail>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/plugins",
             T_PLUGINS_WRITE,
             "Install a plugin from the registry",
             plugins::install,
-        ),
+        )
+        .takes::<InstallPluginRequest>()
+        .gives::<PluginInstall>(201),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/plugins",
             T_PLUGINS_READ,
             "Installed plugins (secrets redacted)",
             plugins::list,
-        ),
+        )
+        .gives::<Vec<PluginInstall>>(200),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/plugins/{id}",
             T_PLUGINS_READ,
             "An installed plugin",
             plugins::get,
-        ),
+        )
+        .gives::<PluginInstall>(200),
         entry(
             M::PUT,
             "/api/v1/tenants/{t}/plugins/{id}/dev",
             T_PLUGINS_WRITE,
             "Install and activate an unsigned package in place (development mode only)",
             plugins::dev_install,
-        ),
+        )
+        .takes_media("application/octet-stream")
+        .gives::<PluginInstall>(200),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/plugins/{id}/logs",
             T_PLUGINS_WRITE,
             "The log of a plugin's backend (`?lines=`, `?after=`; secrets blanked)",
             plugins::logs,
-        ),
+        )
+        .gives::<PluginLog>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/plugins/{id}/activate",
             T_PLUGINS_WRITE,
             "Start a plugin and deliver its events",
             plugins::activate,
-        ),
+        )
+        .gives::<PluginInstall>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/plugins/{id}/deactivate",
             T_PLUGINS_WRITE,
             "Stop a plugin",
             plugins::deactivate,
-        ),
+        )
+        .gives::<PluginInstall>(200),
         entry(
             M::PATCH,
             "/api/v1/tenants/{t}/plugins/{id}/config",
             T_PLUGINS_WRITE,
             "Change a plugin's configuration",
             plugins::configure,
-        ),
+        )
+        .takes::<UpdatePluginConfigRequest>()
+        .gives::<PluginInstall>(200),
         entry(
             M::POST,
             "/api/v1/tenants/{t}/plugins/{id}/upgrade",
             T_PLUGINS_WRITE,
             "Upgrade a plugin (new migrations only, configuration carried)",
             plugins::upgrade,
-        ),
+        )
+        .takes::<UpgradePluginRequest>()
+        .gives::<PluginInstall>(200),
         entry(
             M::DELETE,
             "/api/v1/tenants/{t}/plugins/{id}",
             T_PLUGINS_WRITE,
             "Uninstall a plugin (`?purge=true` drops its tables)",
             plugins::uninstall,
-        ),
+        )
+        .gives_nothing(204),
     ];
     for method in [M::GET, M::POST, M::PUT, M::PATCH, M::DELETE] {
-        all.push(entry(
-            method,
-            GATEWAY,
-            AuthRule::Member,
-            "Call an endpoint a plugin declares (checked and forwarded)",
-            gateway::call,
-        ));
+        all.push(
+            entry(
+                method,
+                GATEWAY,
+                AuthRule::Member,
+                "Call an endpoint a plugin declares (checked and forwarded)",
+                gateway::call,
+            )
+            .gives_media(200, "*/*"),
+        );
     }
     all
 }
@@ -571,7 +686,7 @@ pub fn table() -> Vec<RouteSpec> {
 pub fn router(state: AppState) -> Router {
     entries()
         .into_iter()
-        .fold(Router::new(), |router, (spec, method_router)| {
+        .fold(Router::new(), |router, Entry { spec, handler }| {
             let family = if spec.path == GATEWAY {
                 RouteFamily::Gateway
             } else {
@@ -581,7 +696,7 @@ pub fn router(state: AppState) -> Router {
                 (state.clone(), spec.rule, family),
                 guard::enforce,
             );
-            router.route(spec.path, method_router.route_layer(guard))
+            router.route(spec.path, handler.route_layer(guard))
         })
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })
         .with_state(state)

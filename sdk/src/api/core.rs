@@ -36,6 +36,7 @@ pub const SUPER_ADMIN_EMAIL: &str = "admin";
 
 /// Every error answer: `{"error":{"code":"WORKSPACE_NOT_FOUND","message":"…","details":{…}}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     /// The error.
     pub error: ErrorBody,
@@ -43,6 +44,7 @@ pub struct ErrorEnvelope {
 
 /// What went wrong.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable, upper-snake-case code.
     pub code: String,
@@ -55,8 +57,10 @@ pub struct ErrorBody {
 
 /// One page of a list: `{data, total, page, per_page}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items of this page.
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub data: Vec<T>,
     /// Items in all pages.
     pub total: u64,
@@ -81,6 +85,7 @@ macro_rules! redacted_debug {
 
 /// `POST /api/v1/auth/login`. The super admin logs in with email `admin` and no tenant.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// The tenant's slug; absent for the super admin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +99,7 @@ redacted_debug!(LoginRequest { tenant, email } hides { password });
 
 /// An access token and the refresh token that renews it (login and refresh answers).
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     /// A JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -108,6 +114,7 @@ redacted_debug!(TokenPair { token_type, expires_in } hides { access_token, refre
 
 /// `POST /api/v1/auth/refresh`, and optionally `POST /api/v1/auth/logout`.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     /// The refresh token.
     pub refresh_token: String,
@@ -116,6 +123,7 @@ redacted_debug!(RefreshRequest {} hides { refresh_token });
 
 /// `GET /api/v1/auth/me`: who the caller is and what they may do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// User id.
     pub id: String,
@@ -138,6 +146,7 @@ pub struct Me {
 
 /// `POST /api/v1/auth/tokens`: a long-lived API token for CI.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewApiTokenRequest {
     /// A label, e.g. the pipeline using it.
     pub name: String,
@@ -151,6 +160,7 @@ pub struct NewApiTokenRequest {
 
 /// An API token as listed (never its secret).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiTokenInfo {
     /// Public id, for revocation.
     pub id: String,
@@ -166,6 +176,7 @@ pub struct ApiTokenInfo {
 
 /// The answer to `POST /api/v1/auth/tokens`: the secret is shown this once.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApiToken {
     /// The token's description.
     #[serde(flatten)]
@@ -177,6 +188,7 @@ redacted_debug!(CreatedApiToken { info } hides { token });
 
 /// Lifecycle state of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TenantStatus {
     /// Its data space is being created.
@@ -220,6 +232,7 @@ impl TenantStatus {
 
 /// `POST /api/v1/tenants`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateTenantRequest {
     /// `^[a-z][a-z0-9-]{1,49}[a-z0-9]$`, not reserved.
     pub slug: String,
@@ -235,6 +248,7 @@ pub struct CreateTenantRequest {
 
 /// `PATCH /api/v1/tenants/{slug}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateTenantRequest {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -246,6 +260,7 @@ pub struct UpdateTenantRequest {
 
 /// Counts shown with a tenant's details.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantUsage {
     /// Users.
     pub users: u64,
@@ -255,6 +270,7 @@ pub struct TenantUsage {
 
 /// The first admin's credentials, in the answer that created the tenant (shown once).
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InitialAdmin {
     /// Login email.
     pub email: String,
@@ -265,6 +281,7 @@ redacted_debug!(InitialAdmin { email } hides { password });
 
 /// A tenant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tenant {
     /// Stable id.
     pub id: String,
@@ -290,6 +307,7 @@ pub struct Tenant {
 
 /// A user of a tenant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Stable id.
     pub id: String,
@@ -312,6 +330,7 @@ pub struct User {
 
 /// `POST /api/v1/tenants/{t}/users`. Without a password one is generated and returned once.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUserRequest {
     /// Login email.
     pub email: String,
@@ -329,6 +348,7 @@ redacted_debug!(CreateUserRequest { email, name, roles } hides { password });
 
 /// `PATCH /api/v1/tenants/{t}/users/{id}`.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUserRequest {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -341,6 +361,7 @@ redacted_debug!(UpdateUserRequest { name } hides { password });
 
 /// `PUT /api/v1/tenants/{t}/users/{id}/roles`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetRolesRequest {
     /// The complete set of tenant roles.
     pub roles: Vec<String>,
@@ -348,6 +369,7 @@ pub struct SetRolesRequest {
 
 /// A tenant role.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Role {
     /// Name, e.g. `admin`.
     pub name: String,
@@ -359,6 +381,7 @@ pub struct Role {
 
 /// `POST /api/v1/tenants/{t}/roles`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateRoleRequest {
     /// `^[a-z][a-z0-9_-]{1,39}$`.
     pub name: String,
@@ -368,6 +391,7 @@ pub struct CreateRoleRequest {
 
 /// A role inside a workspace: `admin > member > viewer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum WorkspaceRole {
     /// Read.
@@ -401,6 +425,7 @@ impl WorkspaceRole {
 
 /// A workspace, with the caller's role in it and counts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workspace {
     /// Stable id.
     pub id: String,
@@ -430,6 +455,7 @@ pub struct Workspace {
 
 /// `POST /api/v1/tenants/{t}/workspaces`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateWorkspaceRequest {
     /// `^[a-z][a-z0-9-]{1,62}$`.
     pub slug: String,
@@ -445,6 +471,7 @@ pub struct CreateWorkspaceRequest {
 
 /// `PATCH /api/v1/tenants/{t}/workspaces/{ws}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateWorkspaceRequest {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -459,6 +486,7 @@ pub struct UpdateWorkspaceRequest {
 
 /// A workspace member.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// The user's id.
     pub user_id: String,
@@ -474,6 +502,7 @@ pub struct Member {
 
 /// `POST /api/v1/tenants/{t}/workspaces/{ws}/members`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddMemberRequest {
     /// The user's id (or email).
     pub user_id: String,
@@ -483,6 +512,7 @@ pub struct AddMemberRequest {
 
 /// `PATCH /api/v1/tenants/{t}/workspaces/{ws}/members/{user}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetMemberRoleRequest {
     /// The new role.
     pub role: WorkspaceRole,
@@ -490,6 +520,7 @@ pub struct SetMemberRoleRequest {
 
 /// A team in a workspace.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Team {
     /// Stable id.
     pub id: String,
@@ -506,6 +537,7 @@ pub struct Team {
 
 /// `POST /api/v1/tenants/{t}/workspaces/{ws}/teams`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateTeamRequest {
     /// Name, unique in the workspace.
     pub name: String,
@@ -520,6 +552,7 @@ pub struct CreateTeamRequest {
 /// The state of a plugin in a tenant: `INSTALLED → ACTIVE ⇄ INACTIVE`, or `FAILED` when its
 /// backend could not be kept running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PluginState {
     /// Installed (migrations applied), not running.
@@ -553,6 +586,7 @@ impl PluginState {
 
 /// `POST /api/v1/tenants/{t}/plugins`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstallPluginRequest {
     /// Plugin id in the registry.
     pub id: String,
@@ -562,6 +596,7 @@ pub struct InstallPluginRequest {
     pub version_req: Option<String>,
     /// Configuration values (defaults fill the rest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub config: Option<serde_json::Map<String, Value>>,
     /// Activate right after installing.
     #[serde(default)]
@@ -570,6 +605,7 @@ pub struct InstallPluginRequest {
 
 /// `GET /api/v1/tenants/{t}/plugins/{id}/logs`: lines of the backend's log, secrets blanked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PluginLog {
     /// The plugin.
     pub plugin_id: String,
@@ -583,6 +619,7 @@ pub struct PluginLog {
 
 /// A plugin installed in a tenant. Secret configuration values read as `********`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PluginInstall {
     /// Plugin id.
     pub id: String,
@@ -593,9 +630,11 @@ pub struct PluginInstall {
     /// Lifecycle state.
     pub state: PluginState,
     /// The tenant's configuration (secrets redacted).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Map<String, Value>,
     /// The configuration fields of the installed version (its manifest's `[[config]]`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub config_fields: Vec<crate::manifest::ConfigField>,
     /// Permissions the plugin registered in the tenant.
     pub permissions: Vec<String>,
@@ -619,13 +658,16 @@ pub struct PluginInstall {
 /// `PATCH /api/v1/tenants/{t}/plugins/{id}/config`: values to change (`null` resets a field to
 /// its default; a secret sent back as `********` keeps its value).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdatePluginConfigRequest {
     /// Fields to set.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Map<String, Value>,
 }
 
 /// `POST /api/v1/tenants/{t}/plugins/{id}/upgrade`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpgradePluginRequest {
     /// SemVer requirement of the new version (default: the highest not yanked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -633,17 +675,21 @@ pub struct UpgradePluginRequest {
     /// Values to change in the carried configuration, as in [`UpdatePluginConfigRequest`]
     /// (`null` resets a field): how a field the new version requires is given.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Map<String, Value>,
 }
 
 /// `GET/PUT /api/v1/tenants/{t}/workspaces/{ws}/plugins/{id}/settings`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkspacePluginSettings {
     /// The workspace's own values (fields marked `workspace-override`; `null` removes one).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub overrides: serde_json::Map<String, Value>,
     /// What applies in the workspace: the tenant's configuration with the overrides on top
     /// (secrets redacted). Ignored on `PUT`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub effective: serde_json::Map<String, Value>,
 }
 
@@ -654,23 +700,29 @@ pub type DataRow = serde_json::Map<String, Value>;
 /// tables (columns left out take their defaults; a workspace-aware plugin's `workspace_id` is
 /// set by the platform).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InsertRow {
     /// Column → value.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: DataRow,
 }
 
 /// The row an insert stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InsertedRow {
     /// Every column, defaults filled in.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub row: DataRow,
 }
 
 /// `POST …/data/{table}/query`: which rows, in which order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataQuery {
     /// Column → value, all of which must match (`null` matches a missing value).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub filter: DataRow,
     /// Column names, `-name` for descending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -685,22 +737,27 @@ pub struct DataQuery {
 
 /// The rows a query found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataRows {
     /// Rows, in the asked order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub rows: Vec<DataRow>,
 }
 
 /// `POST …/data/{table}/count` and `POST …/data/{table}/delete`: the rows concerned (delete
 /// needs at least one column).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataFilter {
     /// Column → value, all of which must match.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub filter: DataRow,
 }
 
 /// How many rows matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataCount {
     /// Rows.
     pub count: u64,
@@ -708,15 +765,19 @@ pub struct DataCount {
 
 /// `PATCH …/data/{table}`: set columns on the rows matching a filter (of at least one column).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateRows {
     /// Column → value, all of which must match.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub filter: DataRow,
     /// Column → new value.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub set: DataRow,
 }
 
 /// How many rows an update or delete changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowsChanged {
     /// Rows.
     pub rows: u64,
@@ -724,6 +785,7 @@ pub struct RowsChanged {
 
 /// A value of the tenant's shared data (`/tenants/{t}/shared/{namespace}/{key}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SharedValue {
     /// Namespace (`<owner id>` or `<owner id>.<name>`).
     pub namespace: String,
@@ -740,6 +802,7 @@ pub struct SharedValue {
 
 /// `PUT /tenants/{t}/shared/{namespace}/{key}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PutSharedValue {
     /// The JSON value (at most 256 KiB).
     pub value: Value,
@@ -750,6 +813,7 @@ pub struct PutSharedValue {
 
 /// Whether a service can be called now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ServiceStatus {
     /// Its plugin runs and answered its recent heartbeats.
@@ -760,6 +824,7 @@ pub enum ServiceStatus {
 
 /// An endpoint of a service, as its manifest declares it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceEndpoint {
     /// HTTP method.
     pub method: String,
@@ -772,6 +837,7 @@ pub struct ServiceEndpoint {
 
 /// One entry of `GET /tenants/{t}/services` (service discovery).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceInfo {
     /// The plugin offering it.
     pub plugin: String,
@@ -826,6 +892,7 @@ mod tests {
 /// `POST /api/v1/admin/signing-keys/rotate`: the key that signs access tokens from now on
 /// (tokens signed with older keys stay valid until they expire).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RotatedSigningKey {
     /// The new key's id (the `kid` of tokens it signs, listed in the JWKS).
     pub kid: String,

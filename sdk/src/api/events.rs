@@ -15,6 +15,7 @@ pub const CORE_SOURCE: &str = "core";
 /// With the SDK's `runtime`, it dereferences to `data`, so `ev.workspace_id` reads a field of
 /// the payload while `ev.workspace` (an envelope field) names the workspace of the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event<T = serde_json::Value> {
     /// CloudEvents version, `1.0`.
     pub specversion: String,
@@ -40,6 +41,7 @@ pub struct Event<T = serde_json::Value> {
     /// Id of the user who caused the change, if any.
     pub actor: Option<String>,
     /// The payload.
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub data: T,
 }
 
@@ -146,6 +148,7 @@ pub const MAX_RETRIES: u32 = 20;
 /// 2xx, all of them or as many as the time budget allowed; on a failure (5xx, with the error
 /// envelope) the ones before the failed one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchOutcome {
     /// Events handled (or skipped as duplicates), from the first.
     pub handled: usize,
@@ -158,6 +161,7 @@ pub const HOOKS_PATH: &str = "/_plexica/hooks";
 
 /// The body of a lifecycle hook call: the tenant it is for and who caused it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HookCall {
     /// The tenant's slug.
     pub tenant: String,
@@ -171,6 +175,7 @@ pub struct HookCall {
 
 /// A delivery that failed every attempt (`GET /api/v1/admin/dlq`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeadLetter {
     /// Id.
     pub id: String,
@@ -201,6 +206,7 @@ pub struct DeadLetter {
 
 /// The answer to a retry of dead letters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Retried {
     /// Dead letters queued for delivery again.
     pub retried: u64,
@@ -209,6 +215,7 @@ pub struct Retried {
 /// `POST /api/v1/tenants/{t}/events` (install token): a plugin publishes one of its own
 /// events (`plugin.<its id>.…`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishRequest {
     /// The event type, `plugin.<plugin id>.<entity>.<action>`.
     #[serde(rename = "type")]
@@ -228,6 +235,7 @@ pub struct PublishRequest {
 
 /// The answer to a publish: the new event's id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Published {
     /// The event id.
     pub id: String,
@@ -236,6 +244,7 @@ pub struct Published {
 /// `GET /api/v1/tenants/{t}/events?after=&type=&wait=&limit=`: the tenant's committed events
 /// after a cursor, oldest first (what `plexica events tail` follows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventLog {
     /// The events after the cursor that match the `type` pattern, in commit order.
     pub events: Vec<Event>,
@@ -251,6 +260,7 @@ pub const CHECK_ONLY_ENV: &str = "PLEXICA_CHECK_ONLY";
 /// with `PLEXICA_CHECK_ONLY=1` after its start-up checks passed (`plexica plugin build` uses
 /// it to check the manifest against the code).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackendDescription {
     /// The plugin's id.
     pub plugin: String,
@@ -264,6 +274,7 @@ pub struct BackendDescription {
 
 /// One `#[event_handler]` of a [`BackendDescription`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HandlerInfo {
     /// The function's name.
     pub name: String,

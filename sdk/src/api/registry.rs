@@ -11,6 +11,7 @@ pub const TOKEN_PREFIX: &str = "plxr_";
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// Publish new versions.
@@ -37,6 +38,7 @@ impl Scope {
 
 /// `POST /api/v1/tokens`: trade a username and password for a token. `Debug` hides the password.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateTokenRequest {
     /// Account name.
     pub username: String,
@@ -67,6 +69,7 @@ impl std::fmt::Debug for CreateTokenRequest {
 
 /// `POST /api/v1/me/tokens`: another token for the caller, never wider than the caller's.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewTokenRequest {
     /// Label of the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +84,7 @@ pub struct NewTokenRequest {
 
 /// A token as listed: never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     /// Token id.
     pub id: String,
@@ -96,6 +100,7 @@ pub struct TokenInfo {
 
 /// Answer to `POST /api/v1/tokens`: the secret is shown this once. `Debug` hides it.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     /// The secret, `plxr_…`.
     pub token: String,
@@ -115,6 +120,7 @@ impl std::fmt::Debug for CreatedToken {
 
 /// `GET /api/v1/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// Account name.
     pub username: String,
@@ -128,6 +134,7 @@ pub struct Me {
 /// for that name, or by anyone when the registry has open sign-up. `Debug` hides the password
 /// and the invite.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUserRequest {
     /// Account name, `^[a-z][a-z0-9-]{1,38}$`.
     pub username: String,
@@ -154,6 +161,7 @@ impl std::fmt::Debug for CreateUserRequest {
 
 /// A publisher account as shown to others.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     /// Account name.
     pub username: String,
@@ -166,6 +174,7 @@ pub const INVITE_PREFIX: &str = "plxi_";
 
 /// `POST /api/v1/invites` (administrators): an invite to create the account `username`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateInviteRequest {
     /// The account name the invite is for.
     pub username: String,
@@ -177,6 +186,7 @@ pub struct CreateInviteRequest {
 /// Answer to `POST /api/v1/invites`: the invite is shown this once and works once. `Debug`
 /// hides it.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedInvite {
     /// The invite (`plxi_…`).
     pub invite: String,
@@ -199,6 +209,7 @@ impl std::fmt::Debug for CreatedInvite {
 /// Answer to `POST /api/v1/keys/challenges`: text for the key to sign before it is registered,
 /// valid once and for a few minutes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyChallenge {
     /// Names the challenge in [`RegisterKeyRequest::challenge_id`].
     pub id: String,
@@ -212,6 +223,7 @@ pub struct KeyChallenge {
 /// proof that the caller holds its secret half: the key's signature (minisign `.minisig`
 /// text) over a [`KeyChallenge`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterKeyRequest {
     /// The public key.
     pub public_key: String,
@@ -238,6 +250,7 @@ impl RegisterKeyRequest {
 
 /// `DELETE /api/v1/keys/{key_id}` revokes; listing shows revoked keys marked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublisherKey {
     /// Key id, 16 hex digits.
     pub key_id: String,
@@ -251,6 +264,7 @@ pub struct PublisherKey {
 
 /// Answer to `POST /api/v1/packages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Published {
     /// Plugin id.
     pub id: String,
@@ -270,6 +284,7 @@ pub struct Published {
 
 /// Sort orders of the search.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SearchSort {
     /// Exact id, id prefix, name, keywords, description.
@@ -287,6 +302,7 @@ pub enum SearchSort {
 
 /// One hit of `GET /api/v1/plugins`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PluginSummary {
     /// Plugin id.
     pub id: String,
@@ -310,6 +326,7 @@ pub struct PluginSummary {
 
 /// `GET /api/v1/plugins?q=&category=&sort=&page=&per_page=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchResults {
     /// This page.
     pub plugins: Vec<PluginSummary>,
@@ -323,6 +340,7 @@ pub struct SearchResults {
 
 /// A version as listed in a plugin's detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionSummary {
     /// Version.
     pub version: String,
@@ -334,6 +352,7 @@ pub struct VersionSummary {
 
 /// A deprecation notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deprecation {
     /// Why, and what to do.
     pub message: String,
@@ -344,6 +363,7 @@ pub struct Deprecation {
 
 /// `GET /api/v1/plugins/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PluginDetail {
     /// Plugin id.
     pub id: String,
@@ -369,12 +389,14 @@ pub struct PluginDetail {
 
 /// `GET /api/v1/plugins/{id}/versions/{version}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionDetail {
     /// Plugin id.
     pub id: String,
     /// Version.
     pub version: String,
     /// The manifest as published.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub manifest: Manifest,
     /// sha256 of the package.
     pub digest: String,
@@ -406,6 +428,7 @@ pub struct VersionDetail {
 
 /// One line of `GET /api/v1/index/{id}` (JSON lines, one per version, SemVer order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexLine {
     /// Plugin id.
     pub id: String,
@@ -423,6 +446,7 @@ pub struct IndexLine {
 
 /// `DELETE …/yank` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YankRequest {
     /// Why the version is withdrawn.
     pub reason: String,
@@ -430,6 +454,7 @@ pub struct YankRequest {
 
 /// `PUT/DELETE /api/v1/plugins/{id}/owners` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnersRequest {
     /// Usernames to add or remove.
     pub users: Vec<String>,
@@ -437,6 +462,7 @@ pub struct OwnersRequest {
 
 /// `GET /api/v1/plugins/{id}/owners`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Owners {
     /// Usernames.
     pub users: Vec<String>,
@@ -444,6 +470,7 @@ pub struct Owners {
 
 /// `POST /api/v1/plugins/{id}/reviews` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewRequest {
     /// 1 to 5.
     pub rating: u8,
@@ -454,6 +481,7 @@ pub struct ReviewRequest {
 
 /// A review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Review {
     /// Author's username.
     pub username: String,
@@ -467,6 +495,7 @@ pub struct Review {
 
 /// `GET /api/v1/stats`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stats {
     /// Plugins.
     pub plugins: u64,
@@ -482,6 +511,7 @@ pub struct Stats {
 
 /// A version with its plugin id, for lists across plugins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionSummaryWithId {
     /// Plugin id.
     pub id: String,
@@ -493,6 +523,7 @@ pub struct VersionSummaryWithId {
 
 /// One error of the envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrorItem {
     /// Stable code, e.g. `VERSION_EXISTS`.
     pub code: String,
@@ -503,11 +534,13 @@ pub struct ApiErrorItem {
 /// Every error body: `{"errors":[{"code":…,"detail":…}]}`; manifest rejections also carry the
 /// diagnostics the CLI prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrors {
     /// The errors.
     pub errors: Vec<ApiErrorItem>,
     /// Manifest diagnostics, on `422 MANIFEST_INVALID`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub diagnostics: Vec<Diagnostic>,
 }
 
