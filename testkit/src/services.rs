@@ -1,9 +1,10 @@
 //! Programs the tests start beside the servers, each on free loopback ports and stopped on
 //! drop: an S3-compatible store ([`Moto`], `moto_server`), a load balancer ([`Haproxy`],
 //! Debian's `haproxy`) and a plugin backend reading pushes with the official CloudEvents SDK
-//! for JavaScript ([`CloudEventsReceiver`]); and two linters: Prometheus'
-//! ([`promtool_check_metrics`]) and OpenAPI's ([`check_openapi`]). Without the program a test
-//! is skipped (one line says so) outside CI, and fails in CI, whose `.ci/run` installs them all.
+//! for JavaScript ([`CloudEventsReceiver`]); two linters, Prometheus'
+//! ([`promtool_check_metrics`]) and OpenAPI's ([`check_openapi`]); and an API tester
+//! ([`Schemathesis`]). Without the program a test is skipped (one line says so) outside CI,
+//! and fails in CI, whose `.ci/run` installs them all.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -168,6 +169,67 @@ fn openapi_spec_validator(document: &serde_json::Value) -> Option<Result<(), Str
         "pip install openapi-spec-validator",
     )?;
     Some(linted(child.wait_with_output(), "openapi-spec-validator"))
+}
+
+/// A run of `schemathesis` (from PyPI): requests generated from an OpenAPI document, sent to
+/// a live server, and each answer checked against what the document says of its operation
+/// (no 5xx, a documented status, its content type, its body's schema).
+#[derive(Debug, Clone, Copy)]
+pub struct Schemathesis<'a> {
+    /// The server, `http://127.0.0.1:port`.
+    pub base_url: &'a str,
+    /// The document's path on it (`/api/openapi.json`).
+    pub document: &'a str,
+    /// The bearer token of every request; it reaches the program through its environment.
+    pub token: &'a str,
+    /// Path parameters pinned to a value that exists (`("t", "acme")`).
+    pub parameters: &'a [(&'a str, &'a str)],
+    /// Operations left out, as `METHOD /path`, with why in the caller's comment.
+    pub excluded: &'a [&'a str],
+}
+
+impl Schemathesis<'_> {
+    /// Runs it (blocking): `Err` with its report when an answer breaks the document; `None`
+    /// when it is not installed (outside CI).
+    pub fn run(&self) -> Option<Result<(), String>> {
+        let dir = match tempfile::tempdir() {
+            Ok(dir) => dir,
+            Err(e) => return Some(Err(format!("no temporary directory: {e}"))),
+        };
+        let mut config = String::from(
+            "headers = { Authorization = \"Bearer ${PLEXICA_SCHEMATHESIS_TOKEN}\" }\n\n[parameters]\n",
+        );
+        for (name, value) in self.parameters {
+            config.push_str(&format!("\"path.{name}\" = {value:?}\n"));
+        }
+        let file = dir.path().join("schemathesis.toml");
+        if let Err(e) = std::fs::write(&file, config) {
+            return Some(Err(format!("cannot write the configuration: {e}")));
+        }
+        let mut command = Command::new("schemathesis");
+        command
+            .current_dir(dir.path())
+            .env("PLEXICA_SCHEMATHESIS_TOKEN", self.token)
+            .arg("--config-file")
+            .arg(&file)
+            .arg("run")
+            .arg(format!("{}{}", self.base_url, self.document))
+            .args(["--url", self.base_url])
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,\
+                 response_schema_conformance",
+            ])
+            .args(["--phases", "coverage,fuzzing", "--max-examples", "10"])
+            .args(["--seed", "1", "--no-shrink", "--workers", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for operation in self.excluded {
+            command.args(["--exclude-name", operation]);
+        }
+        let child = start(command, "schemathesis", "pip install schemathesis")?;
+        Some(linted(child.wait_with_output(), "schemathesis"))
+    }
 }
 
 /// Lints a Prometheus text exposition with `promtool check metrics` (Debian's `prometheus`):

@@ -11,6 +11,7 @@ mod common;
 mod accounts;
 mod api;
 mod blobs;
+mod contracts;
 mod crash;
 mod memory;
 mod web;

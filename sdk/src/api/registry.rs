@@ -504,6 +504,7 @@ pub struct Stats {
     /// Downloads.
     pub downloads: u64,
     /// Most used categories with their plugin counts.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Value>>))]
     pub top_categories: Vec<(String, u64)>,
     /// Latest publishes.
     pub recent: Vec<VersionSummaryWithId>,

@@ -29,7 +29,6 @@ pub struct TestRegistry {
     /// HTTP client.
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// A fresh PostgreSQL database URL, or `None` (with one line saying so) when not configured.
@@ -60,7 +59,7 @@ impl TestRegistry {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
+        tokio::spawn(async move {
             let _ = registry
                 .serve(listener, async {
                     let _ = rx.await;
@@ -75,20 +74,9 @@ impl TestRegistry {
             admin_token: String::new(),
             http,
             shutdown: Some(tx),
-            task: Some(task),
         };
         this.admin_token = this.login("admin", ADMIN_PASSWORD).await;
         Some(this)
-    }
-
-    /// Stops the server (the data stays in `dir` / the database).
-    pub async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
     }
 
     /// `url` + `path`.
