@@ -26,11 +26,13 @@ pub mod provision;
 pub mod registry;
 pub mod retention;
 pub mod routes;
-pub mod secrets;
 pub mod slug;
 pub mod state;
 pub mod transport;
 
+/// Random ids, secrets and passwords, and the hash under which secrets are stored (shared with
+/// the registry).
+pub use plexica_server::secrets;
 pub use plexica_server::shutdown_signal;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use plexica_sdk::api::registry::{Scope, TOKEN_PREFIX};
-use rand::RngCore;
+use plexica_server::secrets;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -45,31 +45,12 @@ impl Caller {
     }
 }
 
-/// Hex sha256 of a token secret: what the database keeps.
-pub fn hash_token(secret: &str) -> String {
-    plexica_sdk::package::sha256_hex(secret.as_bytes())
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes
-}
-
-/// `prefix` and `N` random bytes in hex.
-pub fn random_hex<const N: usize>(prefix: &str) -> String {
-    use std::fmt::Write;
-    random_bytes::<N>()
-        .iter()
-        .fold(String::from(prefix), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
 /// A new token secret `plxr_<64 hex digits>` and a public id.
 pub fn new_token_secret() -> (String, String) {
-    (random_hex::<32>(TOKEN_PREFIX), random_hex::<9>(""))
+    (
+        secrets::new_secret(TOKEN_PREFIX),
+        secrets::random_hex::<9>(""),
+    )
 }
 
 /// The Argon2id hash of a password (see [`plexica_server::passwords`]).
@@ -142,7 +123,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
 
 /// The account and token of an API token's secret (from a header or a web session cookie).
 pub async fn caller_from_secret(state: &AppState, secret: &str) -> ApiResult<Caller> {
-    let hash = hash_token(secret);
+    let hash = secrets::hash(secret);
     let token = state
         .meta
         .token_by_hash(&hash)

@@ -62,7 +62,7 @@ impl Registry {
             let password = match bootstrap_password {
                 Some(p) => p,
                 None => {
-                    let p = auth::random_hex::<12>("");
+                    let p = plexica_server::secrets::random_hex::<12>("");
                     generated = Some(p.clone());
                     p
                 }

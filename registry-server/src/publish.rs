@@ -220,7 +220,7 @@ async fn run_checks_and_store(
         return Ok(published);
     }
 
-    let upload_id = crate::auth::random_hex::<9>("");
+    let upload_id = plexica_server::secrets::random_hex::<9>("");
     state
         .meta
         .begin_upload(&upload_id, &package.digest, now_ms())

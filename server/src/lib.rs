@@ -1,7 +1,8 @@
 //! What the core API and the registry share: password hashing under a concurrency bound
-//! ([`passwords`]), keyed rate limits ([`ratelimit`]), request metrics with bounded label sets
-//! ([`metrics`]), and the route table ([`routes`]) with the OpenAPI document built from it
-//! ([`openapi`]), and the signal they stop on ([`shutdown_signal`]).
+//! ([`passwords`]), random secrets and their stored hash ([`secrets`]), pool opening and write
+//! transactions ([`sql`]), keyed rate limits ([`ratelimit`]), request metrics with bounded
+//! label sets ([`metrics`]), the route table ([`routes`]) with the OpenAPI document built from
+//! it ([`openapi`]), and the signal they stop on ([`shutdown_signal`]).
 //!
 //! This crate knows no server's state, storage or error envelope: each server maps what it
 //! returns into its own errors.
@@ -11,6 +12,8 @@ pub mod openapi;
 pub mod passwords;
 pub mod ratelimit;
 pub mod routes;
+pub mod secrets;
 mod shutdown;
+pub mod sql;
 
 pub use shutdown::shutdown_signal;

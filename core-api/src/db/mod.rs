@@ -18,10 +18,7 @@ mod sqlite_authorizer;
 pub mod tenant;
 pub mod tx;
 
-use std::time::Duration;
-
-use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor};
+use sqlx::AnyPool;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -49,90 +46,26 @@ pub enum DbError {
 /// Result of a storage call.
 pub type DbResult<T> = Result<T, DbError>;
 
-/// Which engine a database URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// SQLite files (embedded default).
-    Sqlite,
-    /// PostgreSQL (distributed).
-    Postgres,
-}
+pub use plexica_server::sql::Backend;
 
-impl Backend {
-    /// The backend of `url` (`sqlite:` or `postgres:`/`postgresql:`).
-    pub fn of(url: &str) -> Self {
-        if url.starts_with("sqlite:") {
-            Self::Sqlite
-        } else {
-            Self::Postgres
-        }
-    }
-}
-
-/// Opens a pool on `url`. On PostgreSQL every connection is bound, when it is opened and for
-/// its whole life, to `schema` (which must already be validated); SQLite connections get
-/// their pragmas.
+/// Opens a pool on `url` ([`plexica_server::sql::open_pool`]) once the SQLite guard around
+/// plugin SQL is installed. On PostgreSQL every connection is bound to `schema` (which must
+/// already be validated) for its whole life.
 pub async fn open_pool(url: &str, schema: Option<String>, max: u32) -> DbResult<AnyPool> {
-    sqlx::any::install_default_drivers();
     sqlite_authorizer::install()?;
-    let backend = Backend::of(url);
-    let pool = AnyPoolOptions::new()
-        .max_connections(max)
-        .min_connections(0)
-        .idle_timeout(Duration::from_secs(30))
-        .acquire_timeout(Duration::from_secs(5))
-        .after_connect(move |conn, _meta| {
-            let schema = schema.clone();
-            Box::pin(async move {
-                match backend {
-                    Backend::Sqlite => {
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                    }
-                    Backend::Postgres => {
-                        if let Some(schema) = schema {
-                            conn.execute(format!("SET search_path TO \"{schema}\"").as_str())
-                                .await?;
-                        }
-                    }
-                }
-                Ok(())
-            })
-        })
-        .connect(url)
-        .await?;
-    if backend == Backend::Sqlite {
-        pool.execute("PRAGMA journal_mode = WAL").await?;
-    }
-    Ok(pool)
+    Ok(plexica_server::sql::open_pool(url, schema, max).await?)
 }
 
-/// Starts a transaction that will write. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so that a transaction reading before it writes waits for other writers
-/// instead of failing with "database is locked" when one committed in between.
+/// Starts a transaction that will write ([`plexica_server::sql::begin_write`]: on SQLite it
+/// takes the write lock at once).
 pub async fn begin_write(pool: &AnyPool) -> DbResult<sqlx::Transaction<'static, sqlx::Any>> {
-    let sqlite = pool.connect_options().database_url.scheme() == "sqlite";
-    Ok(if sqlite {
-        pool.begin_with("BEGIN IMMEDIATE").await?
-    } else {
-        pool.begin().await?
-    })
-}
-
-/// Is `e` a unique-constraint violation?
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+    Ok(plexica_server::sql::begin_write(pool).await?)
 }
 
 /// `true` when an insert went in, `false` when it hit a unique constraint (the row exists);
 /// any other failure is an error.
 pub fn inserted<T>(result: Result<T, sqlx::Error>) -> DbResult<bool> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    Ok(plexica_server::sql::inserted(result)?)
 }
 
 /// Reads a `BIGINT` count as `u64`.

@@ -9,11 +9,10 @@ use plexica_sdk::api::registry::{
     TokenInfo, UserInfo,
 };
 use plexica_sdk::package::signing::{PublicKey, Signature};
+use plexica_server::secrets;
 
 use super::JsonBody;
-use crate::auth::{
-    Caller, hash_password, hash_token, new_token_secret, random_hex, verify_password,
-};
+use crate::auth::{Caller, hash_password, new_token_secret, verify_password};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::ClientIp;
 use crate::state::AppState;
@@ -90,7 +89,7 @@ async fn issue_token(
     };
     state
         .meta
-        .create_token(&token, &hash_token(&secret))
+        .create_token(&token, &secrets::hash(&secret))
         .await?;
     Ok(CreatedToken {
         token: secret,
@@ -251,7 +250,7 @@ pub async fn create_user(
     let hash = hash_password(request.password.clone()).await?;
     match state
         .meta
-        .create_invited_user(&request.username, &hash, &hash_token(invite), now_ms())
+        .create_invited_user(&request.username, &hash, &secrets::hash(invite), now_ms())
         .await?
     {
         Invited::Created(user) => Ok((
@@ -330,13 +329,13 @@ pub async fn create_invite(
             "expires_in_seconds must be between 1 and {MAX_INVITE_SECONDS}"
         )));
     }
-    let invite = random_hex::<32>(INVITE_PREFIX);
+    let invite = secrets::random_hex::<32>(INVITE_PREFIX);
     let now = now_ms();
     let expires_at = now + i64::try_from(seconds).unwrap_or(0) * 1000;
     state
         .meta
         .create_invite(
-            &hash_token(&invite),
+            &secrets::hash(&invite),
             &request.username,
             caller.user.id,
             now,
@@ -386,11 +385,11 @@ pub async fn key_challenge(
     caller: Caller,
 ) -> ApiResult<(StatusCode, Json<KeyChallenge>)> {
     caller.require(Scope::Manage)?;
-    let id = random_hex::<12>("");
+    let id = secrets::random_hex::<12>("");
     let challenge = format!(
         "plexica registry key registration\naccount: {}\nchallenge: {}\n",
         caller.user.username,
-        random_hex::<32>("")
+        secrets::random_hex::<32>("")
     );
     let now = now_ms();
     let expires_at = now + CHALLENGE_MS;

@@ -3,12 +3,12 @@
 //! appearance, integers are `BIGINT` and times Unix milliseconds, so the same SQL runs on both.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use plexica_sdk::api::registry::Scope;
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use plexica_server::sql::{Backend, begin_write, open_pool};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 
 use super::*;
 
@@ -46,24 +46,9 @@ fn list_from_text(text: &str) -> Vec<String> {
 impl SqlStore {
     /// Connects to `url` (`sqlite://path` or `postgres://…`) and applies pending migrations.
     pub async fn connect(url: &str) -> StorageResult<Self> {
-        sqlx::any::install_default_drivers();
-        let sqlite = url.starts_with("sqlite:");
-        let options = AnyPoolOptions::new()
-            .max_connections(if sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(5))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if sqlite {
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                    }
-                    Ok(())
-                })
-            });
-        let pool = options.connect(url).await?;
+        let sqlite = Backend::of(url) == Backend::Sqlite;
+        let pool = open_pool(url, None, if sqlite { 8 } else { 16 }).await?;
         if sqlite {
-            pool.execute("PRAGMA journal_mode = WAL").await?;
             SQLITE_MIGRATIONS
                 .run(&pool)
                 .await
@@ -413,7 +398,7 @@ impl MetadataStore for SqlStore {
         secret_hash: &str,
         now: i64,
     ) -> StorageResult<Invited> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         let used = sqlx::query(
             "UPDATE invites SET used_at = $1 WHERE secret_hash = $2 AND username = $3 \
              AND used_at IS NULL AND expires_at > $1",
@@ -497,7 +482,7 @@ impl MetadataStore for SqlStore {
         interval_ms: i64,
         burst: i64,
     ) -> StorageResult<Result<(), i64>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         // A write first, so that SQLite takes the write lock at once.
         sqlx::query("INSERT INTO publish_limits (user_id, tat) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
             .bind(user_id)
@@ -608,7 +593,7 @@ impl MetadataStore for SqlStore {
         let key = semver::Version::from_str(&v.version)
             .map(|parsed| version_key(&parsed))
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await.map_err(StorageError::from)?;
+        let mut tx = begin_write(&self.pool).await.map_err(StorageError::from)?;
         let created = sqlx::query(
             "INSERT INTO plugins (id, name, description, keywords, categories, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
@@ -794,7 +779,7 @@ impl MetadataStore for SqlStore {
         let key = semver::Version::from_str(wanted)
             .map(|v| version_key(&v))
             .unwrap_or_else(|_| wanted.to_owned());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         let done = sqlx::query(
             "UPDATE versions SET yanked = $1, yank_reason = $2 WHERE plugin_id = $3 AND version_key = $4",
         )
@@ -848,7 +833,7 @@ impl MetadataStore for SqlStore {
         usernames: &[String],
     ) -> StorageResult<Vec<String>> {
         let mut unknown = Vec::new();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         for name in usernames {
             let done = sqlx::query(
                 "INSERT INTO plugin_owners (plugin_id, user_id) SELECT $1, id FROM users WHERE username = $2 \
@@ -875,7 +860,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn remove_owners(&self, plugin_id: &str, usernames: &[String]) -> StorageResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         for name in usernames {
             sqlx::query(
                 "DELETE FROM plugin_owners WHERE plugin_id = $1 AND user_id IN (SELECT id FROM users WHERE username = $2)",
@@ -899,7 +884,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn count_download(&self, plugin_id: &str, wanted: &str) -> StorageResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "UPDATE versions SET downloads = downloads + 1 WHERE plugin_id = $1 AND version = $2",
         )
