@@ -10,7 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
 #![allow(missing_docs)] // criterion_group! defines undocumented functions.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/cli/common/mod.rs"]
+#[allow(dead_code)] // The bench uses a few of the tests' helpers.
 mod common;
 
 use std::path::Path;

@@ -1,11 +1,7 @@
 //! The publishing half of the CLI against a real registry started in this process.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
-use common::servers::{ADMIN_PASSWORD, LiveRegistry};
-use common::{Sandbox, json};
+use crate::common::servers::{ADMIN_PASSWORD, LiveRegistry};
+use crate::common::{Sandbox, json};
 use predicates::prelude::*;
 
 #[test]

@@ -3,15 +3,11 @@
 //! builds, passes its own tests, packages, signs, verifies and publishes to a real registry,
 //! with no edits. The Rust templates share one target directory (a build cache only).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::servers::{ADMIN_PASSWORD, LiveRegistry};
-use common::{Sandbox, json, workspace_root};
+use crate::common::servers::{ADMIN_PASSWORD, LiveRegistry};
+use crate::common::{Sandbox, json, workspace_root};
 
 fn run_ok(command: &mut Command) -> std::process::Output {
     let output = command.output().expect("command runs");
@@ -46,7 +42,7 @@ fn journey(template: &str, id: &str) {
         );
         assert!(dir.join("vendor/plexica-sdk/src/lib.rs").is_file());
         #[cfg(unix)]
-        std::os::unix::fs::symlink(common::plugin_target(), dir.join("target"))
+        std::os::unix::fs::symlink(crate::common::plugin_target(), dir.join("target"))
             .expect("symlink target");
     }
 
@@ -174,7 +170,7 @@ fn a_clone_builds_offline(sandbox: &Sandbox, id: &str) {
     run_ok(
         Command::new(env!("CARGO"))
             .args(["test", "--quiet", "--offline"])
-            .env("CARGO_TARGET_DIR", common::plugin_target())
+            .env("CARGO_TARGET_DIR", crate::common::plugin_target())
             .current_dir(&clone),
     );
 }

@@ -4,16 +4,12 @@
 //! last good version answering; the events and gateway calls show up in its stream; Ctrl-C
 //! leaves no process behind. A platform not in development mode refuses it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::dev::{Dev, curl_target, get};
-use common::up::Platform;
-use common::{Sandbox, pids_of, workspace_root};
+use crate::common::dev::{Dev, curl_target, get};
+use crate::common::up::Platform;
+use crate::common::{Sandbox, pids_of, workspace_root};
 
 /// The first build of the scaffold compiles its dependencies.
 const FIRST_BUILD: Duration = Duration::from_secs(900);
@@ -53,7 +49,7 @@ fn an_edit_reloads_a_broken_build_keeps_the_last_good_one_and_ctrl_c_leaves_noth
         .success();
     let dir = sandbox.work().join("hello");
     #[cfg(unix)]
-    std::os::unix::fs::symlink(common::plugin_target(), dir.join("target"))
+    std::os::unix::fs::symlink(crate::common::plugin_target(), dir.join("target"))
         .expect("share the build cache");
 
     let mut dev = Dev::start(&sandbox, &dir, &[]);

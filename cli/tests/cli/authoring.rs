@@ -1,13 +1,9 @@
 //! The authoring commands through the real binary: output contract, exit codes, refusals.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
-use common::{Sandbox, json};
+use crate::common::{Sandbox, json};
 use predicates::prelude::*;
 
 #[test]

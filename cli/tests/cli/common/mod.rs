@@ -1,14 +1,18 @@
 //! Helpers shared by the CLI tests: the real `plexica` binary in an isolated configuration.
 
-#![allow(dead_code)]
+// The slim CLI's tests (no `platform` feature) use only some of these helpers.
+#![cfg_attr(not(feature = "platform"), allow(dead_code))]
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use tempfile::TempDir;
 
+#[cfg(feature = "platform")]
 pub mod dev;
+#[cfg(feature = "platform")]
 pub mod servers;
+#[cfg(feature = "platform")]
 pub mod up;
 
 /// An isolated user: a temporary configuration directory and working directory.

@@ -6,18 +6,14 @@
 //! The first run leaves nothing in the configuration; the second keeps its profile and key
 //! (`--keep`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::path::Path;
 
-use common::{Sandbox, json};
+use crate::common::{Sandbox, json};
 
 #[test]
 fn quickstart_runs_the_whole_journey_and_can_run_again() {
     let sandbox = Sandbox::new();
-    let target = common::plugin_target();
+    let target = crate::common::plugin_target();
     for format in ["table", "json"] {
         let output = sandbox
             .plexica()

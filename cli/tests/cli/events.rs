@@ -1,14 +1,10 @@
 //! `plexica events dlq …` against a real core API (in-process) whose only subscriber cannot be
 //! reached, so that its events end in the dead letter store.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::servers::serve_core;
-use common::{Sandbox, json};
+use crate::common::servers::serve_core;
+use crate::common::{Sandbox, json};
 use plexica_core_api::Config;
 use plexica_core_api::db::delivery::Subscription;
 

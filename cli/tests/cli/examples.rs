@@ -6,16 +6,12 @@
 //! ["analytics"]`; depending on CRM grants nothing), the events between the two plugins, and
 //! the circuit breaker when CRM stops answering.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::up::Platform;
-use common::{Sandbox, pids_of, workspace_root};
+use crate::common::up::Platform;
+use crate::common::{Sandbox, pids_of, workspace_root};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};

@@ -1,14 +1,10 @@
 //! The publishing commands through the real binary, without a registry: prompts that cannot
 //! happen, missing configuration, unreachable registries, credentials file rules, profiles.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, json};
+use crate::common::{Sandbox, json};
 use predicates::prelude::*;
 
 /// Nothing listens on the discard port: connections are refused at once.

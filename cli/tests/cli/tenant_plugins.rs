@@ -2,15 +2,11 @@
 //! --tenant` through the real binary, against a real registry and a real core API (both
 //! in-process) that installs signed, frontend-only packages from that registry.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::io::Cursor;
 use std::process::Output;
 
-use common::Sandbox;
-use common::servers::{serve_core, serve_registry};
+use crate::common::Sandbox;
+use crate::common::servers::{serve_core, serve_registry};
 use plexica_core_api::Config;
 use plexica_sdk::api::registry::{CreatedToken, KeyChallenge, RegisterKeyRequest};
 use plexica_sdk::package::signing::SecretKey;

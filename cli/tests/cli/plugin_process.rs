@@ -4,15 +4,11 @@
 //! SIGKILL, the backend is restarted and still receives the event sent while it was down;
 //! stopping the platform stops it — with the embedded transport and with NATS JetStream.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::up::Platform;
-use common::{Sandbox, pids_of};
+use crate::common::up::Platform;
+use crate::common::{Sandbox, pids_of};
 use serde_json::json;
 
 const PLUGIN: &str = "greeter";

@@ -2,14 +2,10 @@
 //! a fresh configuration directory): tenants, users, workspaces, members, teams, tokens, login
 //! and logout, table and JSON output, exit codes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails by panicking.
-
-mod common;
-
 use std::os::unix::fs::PermissionsExt as _;
 
-use common::up::{Platform, local_api_url};
-use common::{Sandbox, json};
+use crate::common::up::{Platform, local_api_url};
+use crate::common::{Sandbox, json};
 use serde_json::Value;
 
 fn run(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
@@ -383,7 +379,7 @@ fn up_then_admin_commands_on_sqlite() {
     let platform = Platform::start(&sandbox, None, None);
     assert!(platform.api_url.starts_with("http://127.0.0.1:"));
     journey(&sandbox);
-    let registry_url = common::up::local_registry_url(&sandbox).expect("registry URL");
+    let registry_url = crate::common::up::local_registry_url(&sandbox).expect("registry URL");
     let registry_token_status = |password: &str| {
         reqwest::blocking::Client::new()
             .post(format!("{registry_url}/api/v1/tokens"))
@@ -445,7 +441,7 @@ fn up_then_admin_commands_on_sqlite() {
     assert!(files >= 3, "the databases and the password file are there");
     // Again, on other ports, logging as text to a file: it says it moves the selected
     // profile, and its log has no colour codes.
-    let before = common::up::local_api_url(&sandbox).expect("local profile");
+    let before = crate::common::up::local_api_url(&sandbox).expect("local profile");
     let again = Platform::start_with(&sandbox, None, None, &["--log-format", "text"]);
     sandbox.json_ok(["-o", "json", "tenant", "list"]);
     let (result, stderr) = again.stop_with_stderr();
