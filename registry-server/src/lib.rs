@@ -6,6 +6,7 @@
 //! [`Registry::router`] is the HTTP service; [`Registry::serve`] runs it. The `plexica-registry`
 //! binary is a thin wrapper, so tests start the very same service in-process.
 
+pub mod accounts;
 pub mod auth;
 pub mod catalog;
 pub mod documents;
@@ -67,7 +68,7 @@ impl Registry {
                     p
                 }
             };
-            routes::create_account(
+            accounts::create_account(
                 &state,
                 CreateUserRequest {
                     username: "admin".to_owned(),

@@ -12,26 +12,16 @@ use plexica_sdk::package::signing::{PublicKey, Signature};
 use plexica_server::secrets;
 
 use super::JsonBody;
-use crate::auth::{Caller, hash_password, new_token_secret, verify_password};
+use crate::accounts;
+use crate::auth::{Caller, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::ClientIp;
 use crate::state::AppState;
-use crate::storage::{Invited, KeyRecord, Token, User};
+use crate::storage::{Invited, KeyRecord};
 use plexica_sdk::api::time::{now_ms, rfc3339};
 
-/// Default token lifetime: 90 days.
-const DEFAULT_TOKEN_SECONDS: u64 = 90 * 24 * 3600;
-/// Longest token lifetime: one year.
-const MAX_TOKEN_SECONDS: u64 = 366 * 24 * 3600;
-
-fn token_info(t: &Token) -> TokenInfo {
-    TokenInfo {
-        id: t.id.clone(),
-        name: t.name.clone(),
-        scopes: t.scopes.clone(),
-        created_at: rfc3339(t.created_at),
-        expires_at: rfc3339(t.expires_at),
-    }
+fn created(user: UserInfo) -> ApiResult<(StatusCode, Json<UserInfo>)> {
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 fn key_view(k: KeyRecord) -> PublisherKey {
@@ -43,100 +33,13 @@ fn key_view(k: KeyRecord) -> PublisherKey {
     }
 }
 
-/// Issues a token for `user`, limited to the scopes the user may hold.
-async fn issue_token(
-    state: &AppState,
-    user: &User,
-    name: Option<String>,
-    scopes: Option<Vec<Scope>>,
-    expires_in: Option<u64>,
-) -> ApiResult<CreatedToken> {
-    let allowed: Vec<Scope> = Scope::ALL
-        .into_iter()
-        .filter(|s| *s != Scope::Admin || user.admin)
-        .collect();
-    let mut scopes = scopes.unwrap_or_else(|| allowed.clone());
-    scopes.sort();
-    scopes.dedup();
-    if let Some(denied) = scopes.iter().find(|s| !allowed.contains(s)) {
-        return Err(ApiError::forbidden(
-            "FORBIDDEN",
-            format!("this account may not hold the `{}` scope", denied.as_str()),
-        ));
-    }
-    let seconds = expires_in.unwrap_or(DEFAULT_TOKEN_SECONDS);
-    if seconds == 0 || seconds > MAX_TOKEN_SECONDS {
-        return Err(ApiError::bad_request(format!(
-            "expires_in_seconds must be between 1 and {MAX_TOKEN_SECONDS}"
-        )));
-    }
-    let name = name.unwrap_or_else(|| "cli".to_owned());
-    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "token names are 1 to 64 printable characters",
-        ));
-    }
-    let (secret, id) = new_token_secret();
-    let now = now_ms();
-    let token = Token {
-        id,
-        user_id: user.id,
-        name,
-        scopes,
-        created_at: now,
-        expires_at: now + i64::try_from(seconds).unwrap_or(0) * 1000,
-        revoked_at: None,
-    };
-    state
-        .meta
-        .create_token(&token, &secrets::hash(&secret))
-        .await?;
-    Ok(CreatedToken {
-        token: secret,
-        info: token_info(&token),
-    })
-}
-
-/// Username and password for a token (shown once), as `POST /api/v1/tokens` and the web
-/// sign-in do it. Rate limited per account and per address before any hashing; an unknown
-/// name costs as much as a known one.
-pub(crate) async fn sign_in(
-    state: &AppState,
-    address: Option<std::net::IpAddr>,
-    request: CreateTokenRequest,
-) -> ApiResult<CreatedToken> {
-    let wrong = || ApiError::unauthenticated("wrong username or password");
-    // No account has such a name or password: refused at once, which tells nothing.
-    if !valid_username(&request.username) || request.password.len() > MAX_PASSWORD_BYTES {
-        return Err(wrong());
-    }
-    state
-        .limits
-        .password(state.meta.as_ref(), &request.username, address)
-        .await?;
-    let user = state.meta.user_by_name(&request.username).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    if !verify_password(request.password, hash).await {
-        return Err(wrong());
-    }
-    let user = user.ok_or_else(wrong)?;
-    issue_token(
-        state,
-        &user,
-        request.name,
-        request.scopes,
-        request.expires_in_seconds,
-    )
-    .await
-}
-
 /// `POST /api/v1/tokens`: username and password for a token (shown once).
 pub async fn create_token(
     State(state): State<AppState>,
     ClientIp(address): ClientIp,
     JsonBody(request): JsonBody<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let created = sign_in(&state, address, request).await?;
+    let created = accounts::sign_in(&state, address, request).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -158,7 +61,7 @@ pub async fn create_token_for_caller(
         ));
     }
     let scopes = request.scopes.or_else(|| Some(caller.token.scopes.clone()));
-    let created = issue_token(
+    let created = accounts::issue_token(
         &state,
         &caller.user,
         request.name,
@@ -175,7 +78,7 @@ pub async fn list_tokens(
     caller: Caller,
 ) -> ApiResult<Json<Vec<TokenInfo>>> {
     let tokens = state.meta.tokens_of(caller.user.id).await?;
-    Ok(Json(tokens.iter().map(token_info).collect()))
+    Ok(Json(tokens.iter().map(accounts::token_info).collect()))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes one of the caller's tokens.
@@ -200,18 +103,8 @@ pub async fn me(caller: Caller) -> Json<Me> {
     Json(Me {
         username: caller.user.username.clone(),
         admin: caller.user.admin,
-        token: token_info(&caller.token),
+        token: accounts::token_info(&caller.token),
     })
-}
-
-/// Is `name` a valid account name?
-pub fn valid_username(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    (2..=39).contains(&bytes.len())
-        && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
 /// `POST /api/v1/users`: an administrator creates an account; without a token, the holder of
@@ -224,9 +117,9 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<UserInfo>)> {
     if let Some(caller) = caller {
         caller.require_admin()?;
-        return create_account(&state, request).await;
+        return created(accounts::create_account(&state, request).await?);
     }
-    check_new_account(&request)?;
+    accounts::check_new_account(&request)?;
     state
         .limits
         .password(state.meta.as_ref(), &request.username, address)
@@ -239,7 +132,7 @@ pub async fn create_user(
     }
     let Some(invite) = &request.invite else {
         if state.config.open_signup {
-            return create_account(&state, request).await;
+            return created(accounts::create_account(&state, request).await?);
         }
         return Err(ApiError::forbidden(
             "SIGNUP_CLOSED",
@@ -253,13 +146,10 @@ pub async fn create_user(
         .create_invited_user(&request.username, &hash, &secrets::hash(invite), now_ms())
         .await?
     {
-        Invited::Created(user) => Ok((
-            StatusCode::CREATED,
-            Json(UserInfo {
-                username: user.username,
-                admin: user.admin,
-            }),
-        )),
+        Invited::Created(user) => created(UserInfo {
+            username: user.username,
+            admin: user.admin,
+        }),
         Invited::BadInvite => Err(ApiError::forbidden(
             "INVITE_INVALID",
             format!(
@@ -267,43 +157,8 @@ pub async fn create_user(
                 request.username
             ),
         )),
-        Invited::NameTaken => Err(user_exists(&request.username)),
+        Invited::NameTaken => Err(accounts::user_exists(&request.username)),
     }
-}
-
-fn user_exists(username: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "USER_EXISTS",
-        format!("user `{username}` already exists"),
-    )
-}
-
-/// Longest password accepted, bytes.
-const MAX_PASSWORD_BYTES: usize = 1024;
-
-/// 422 `INVALID_USERNAME` unless `name` is a valid account name.
-fn check_username(name: &str) -> ApiResult<()> {
-    if valid_username(name) {
-        Ok(())
-    } else {
-        Err(ApiError::unprocessable(
-            "INVALID_USERNAME",
-            "usernames are 2 to 39 lowercase letters, digits and `-`, starting with a letter",
-        ))
-    }
-}
-
-/// Checks a new account's name and password.
-fn check_new_account(request: &CreateUserRequest) -> ApiResult<()> {
-    check_username(&request.username)?;
-    if request.password.chars().count() < 12 || request.password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::unprocessable(
-            "WEAK_PASSWORD",
-            "passwords are 12 characters to 1 KiB long",
-        ));
-    }
-    Ok(())
 }
 
 /// Default invite lifetime: 7 days.
@@ -319,9 +174,9 @@ pub async fn create_invite(
     JsonBody(request): JsonBody<CreateInviteRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedInvite>)> {
     caller.require_admin()?;
-    check_username(&request.username)?;
+    accounts::check_username(&request.username)?;
     if state.meta.user_by_name(&request.username).await?.is_some() {
-        return Err(user_exists(&request.username));
+        return Err(accounts::user_exists(&request.username));
     }
     let seconds = request.expires_in_seconds.unwrap_or(DEFAULT_INVITE_SECONDS);
     if seconds == 0 || seconds > MAX_INVITE_SECONDS {
@@ -350,29 +205,6 @@ pub async fn create_invite(
             expires_at: rfc3339(expires_at),
         }),
     ))
-}
-
-/// Creates an account after validating name and password.
-pub async fn create_account(
-    state: &AppState,
-    request: CreateUserRequest,
-) -> ApiResult<(StatusCode, Json<UserInfo>)> {
-    check_new_account(&request)?;
-    let hash = hash_password(request.password).await?;
-    match state
-        .meta
-        .create_user(&request.username, &hash, request.admin)
-        .await?
-    {
-        Some(user) => Ok((
-            StatusCode::CREATED,
-            Json(UserInfo {
-                username: user.username,
-                admin: user.admin,
-            }),
-        )),
-        None => Err(user_exists(&request.username)),
-    }
 }
 
 /// How long a key challenge may be answered: 10 minutes.

@@ -1,8 +1,6 @@
 //! The HTTP routes, one module per resource, and [`table`]: every route with its [`Access`]
 //! rule, from which the router, the OpenAPI document and the outsider tests are made.
 
-pub(crate) use accounts::{create_account, sign_in};
-
 mod accounts;
 mod ops;
 mod packages;

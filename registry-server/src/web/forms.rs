@@ -85,7 +85,7 @@ pub async fn login(
         scopes: Some(vec![Scope::Manage]),
         expires_in_seconds: Some(SESSION_SECONDS),
     };
-    match crate::routes::sign_in(&state, address, request).await {
+    match crate::accounts::sign_in(&state, address, request).await {
         Ok(created) => {
             let mut response = see_other(&format!("/users/{}", form.username));
             if let Some(cookie) = session_cookie(&state, &created.token, SESSION_SECONDS) {

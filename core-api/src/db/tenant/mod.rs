@@ -2,10 +2,12 @@
 //! bound to one tenant's data space for its whole life; [`TenantDbs`] keeps one per tenant.
 
 mod members;
+mod teams;
 mod users;
 mod workspaces;
 
-pub use members::{MemberChange, MemberRecord, TeamRecord};
+pub use members::{MemberChange, MemberRecord};
+pub use teams::TeamRecord;
 pub use users::{RoleRecord, UserRecord};
 pub use workspaces::{WorkspaceRecord, WorkspaceSort};
 
