@@ -1,15 +1,18 @@
-//! The command-line grammar (cli.md, "Command tree" and "Global flags"). Parsing only: every
-//! subcommand's arguments are defined next to its implementation under `commands/`.
+//! The command-line grammar (cli.md, "Command tree"), and the dispatch of a parsed command
+//! line to its command. Every subcommand's arguments are defined next to its implementation
+//! under `commands/`, the global flags in `global.rs`.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::ServiceArgs;
 use crate::commands::{
-    api, auth, completions, events, keys, login, man, plugin, profile, registry, tenant, token,
-    workspace,
+    api, auth, completions, doctor, events, keys, login, logout, man, plugin, profile, registry,
+    tenant, token, whoami, workspace,
 };
 #[cfg(feature = "platform")]
 use crate::commands::{quickstart, up};
+use crate::error::CliResult;
+use crate::global::GlobalArgs;
 
 /// Plexica: scaffold, validate, build, package, sign and publish plugins; administer
 /// tenants and workspaces; run the platform locally.
@@ -28,61 +31,6 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Output format of results on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Human-readable text and tables.
-    Table,
-    /// One JSON document per command, for scripts.
-    Json,
-}
-
-/// When to use colour on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    /// When stderr is a terminal and `NO_COLOR` is unset.
-    Auto,
-    /// Always.
-    Always,
-    /// Never.
-    Never,
-}
-
-/// Flags shared by every command (listed apart in each command's help).
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
-    /// Configuration profile to use.
-    #[arg(long, global = true, env = "PLEXICA_PROFILE")]
-    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::profiles))]
-    pub profile: Option<String>,
-    /// Core API base URL.
-    #[arg(long, global = true, env = "PLEXICA_API_URL")]
-    pub api_url: Option<String>,
-    /// Registry base URL.
-    #[arg(long, global = true, env = "PLEXICA_REGISTRY_URL")]
-    pub registry_url: Option<String>,
-    /// Output format of results on stdout.
-    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-    /// Print nothing but results and errors.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-    /// Print more about what is happening (on stderr).
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
-    /// Never prompt; a missing answer is an error naming the flag to pass. Implied when stdin
-    /// is not a terminal.
-    #[arg(long, global = true)]
-    pub no_input: bool,
-    /// Accept defaults and confirmations without asking.
-    #[arg(short = 'y', long, global = true)]
-    pub yes: bool,
-    /// When to colour diagnostics.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
 }
 
 /// Top-level commands.
@@ -155,4 +103,42 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         plexica man --out ~/.local/share/man/man1 && man plexica-plugin-publish")]
     Man(man::ManArgs),
+}
+
+/// The whole grammar, with the examples of `examples.rs` in the commands' help.
+pub fn command() -> clap::Command {
+    crate::examples::add_examples(Cli::command())
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> CliResult {
+    let ui = cli.global.ui();
+    let global = &cli.global;
+    if let Ok(dir) = crate::config::ConfigDir::locate() {
+        for unknown in crate::profile::Config::unknown_keys(&dir) {
+            ui.warn(unknown);
+        }
+    }
+    match cli.command {
+        Command::Plugin(command) => plugin::run(command, global, &ui),
+        Command::Keys(command) => keys::run(command, global, &ui),
+        Command::Login(args) => login::run(args, global, &ui),
+        Command::Logout(services) => logout::run(services, global, &ui),
+        Command::Whoami(services) => whoami::run(services, global, &ui),
+        Command::Profile(command) => profile::run(command, global, &ui),
+        Command::Auth(command) => auth::run(command, global, &ui),
+        Command::Token(command) => token::run(command, global, &ui),
+        Command::Doctor => doctor::run(global, &ui),
+        Command::Api(args) => api::run(args, global, &ui),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args, command(), &ui),
+        #[cfg(feature = "platform")]
+        Command::Quickstart(args) => quickstart::run(args, &ui),
+        Command::Tenant(command) => tenant::run(command, global, &ui),
+        Command::Workspace(command) => workspace::run(command, global, &ui),
+        #[cfg(feature = "platform")]
+        Command::Up(args) => up::run(args, global, &ui),
+        Command::Events(command) => events::run(command, global, &ui),
+        Command::Registry(command) => registry::run(command, global, &ui),
+    }
 }

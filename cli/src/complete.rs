@@ -9,13 +9,12 @@ use std::ffi::OsStr;
 use clap_complete::engine::CompletionCandidate;
 use plexica_sdk::api::registry::SearchSort;
 
-use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::client::registry::SearchQuery;
-use crate::commands::{Access, core_client, registry_client};
 use crate::config::ConfigDir;
 use crate::keystore::KeyStore;
-use crate::output::Ui;
-use crate::profile::Config;
+use crate::ops::clients::{Access, core_client, registry_client};
+use crate::output::{ColorChoice, OutputFormat, Ui, UiOptions};
+use crate::profile::{Config, Selection};
 
 /// The candidates of `names` that start with what was typed.
 fn matching(current: &OsStr, names: impl IntoIterator<Item = String>) -> Vec<CompletionCandidate> {
@@ -29,21 +28,22 @@ fn matching(current: &OsStr, names: impl IntoIterator<Item = String>) -> Vec<Com
 
 /// The global flags as the environment sets them (completion sees no other flags), quiet and
 /// without prompts.
-fn from_environment() -> (GlobalArgs, Ui) {
+fn from_environment() -> (Selection, Ui) {
     let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let global = GlobalArgs {
+    let selection = Selection {
         profile: variable("PLEXICA_PROFILE"),
         api_url: variable("PLEXICA_API_URL"),
         registry_url: variable("PLEXICA_REGISTRY_URL"),
-        output: OutputFormat::Table,
+    };
+    let ui = Ui::new(&UiOptions {
+        format: OutputFormat::Table,
         quiet: true,
         verbose: false,
         no_input: true,
         yes: false,
         color: ColorChoice::Never,
-    };
-    let ui = Ui::new(&global);
-    (global, ui)
+    });
+    (selection, ui)
 }
 
 /// Profile names from `config.toml`.
@@ -66,8 +66,8 @@ pub fn keys(current: &OsStr) -> Vec<CompletionCandidate> {
 
 /// Tenant slugs the profile's core API shows its login.
 pub fn tenants(current: &OsStr) -> Vec<CompletionCandidate> {
-    let (global, ui) = from_environment();
-    let slugs = core_client(&global, &ui)
+    let (selection, ui) = from_environment();
+    let slugs = core_client(&selection, &ui)
         .ok()
         .and_then(|client| client.tenants(&[("per_page", "100".to_owned())]).ok())
         .map(|page| page.data.into_iter().map(|t| t.slug).collect::<Vec<_>>())
@@ -77,7 +77,7 @@ pub fn tenants(current: &OsStr) -> Vec<CompletionCandidate> {
 
 /// Plugin ids the profile's registry lists.
 pub fn plugins(current: &OsStr) -> Vec<CompletionCandidate> {
-    let (global, ui) = from_environment();
+    let (selection, ui) = from_environment();
     let query = SearchQuery {
         q: current.to_str().unwrap_or_default().to_owned(),
         category: None,
@@ -85,7 +85,7 @@ pub fn plugins(current: &OsStr) -> Vec<CompletionCandidate> {
         page: None,
         per_page: Some(100),
     };
-    let ids = registry_client(&global, None, Access::Public, &ui)
+    let ids = registry_client(&selection, None, Access::Public, &ui)
         .ok()
         .and_then(|client| client.search(&query).ok())
         .map(|found| found.plugins.into_iter().map(|p| p.id).collect::<Vec<_>>())

@@ -1,9 +1,7 @@
 //! Examples for the commands whose definitions carry none, shown under "Examples:" in their
 //! `--help` and manual pages. A test parses every example, so none drifts from the flags.
 
-use clap::{Command, CommandFactory};
-
-use crate::cli::Cli;
+use clap::Command;
 
 /// Command path → example lines (a `#` starts a comment for people).
 const EXAMPLES: &[(&str, &[&str])] = &[
@@ -319,10 +317,10 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The command-line definition with every command's examples: what is parsed, completed and
-/// turned into manual pages.
-pub fn command() -> Command {
-    with_examples(Cli::command(), "")
+/// `command` (the command-line definition) with every command's examples: what is parsed,
+/// completed and turned into manual pages (`cli::command`).
+pub fn add_examples(command: Command) -> Command {
+    with_examples(command, "")
 }
 
 fn with_examples(mut command: Command, path: &str) -> Command {
@@ -351,6 +349,7 @@ fn with_examples(mut command: Command, path: &str) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::command;
 
     /// The words of an example as a shell would split them (quotes kept together), up to a
     /// comment, a pipe or a redirection; the leading `VAR=…` assignments and commands before

@@ -10,11 +10,14 @@ mod credentials;
 mod dev;
 mod error;
 mod examples;
+mod global;
 mod keystore;
+mod ops;
 mod output;
 #[cfg(feature = "platform")]
 mod platform;
 mod profile;
+mod prompt;
 mod render;
 mod sdk_copy;
 #[cfg(feature = "platform")]
@@ -27,14 +30,14 @@ use clap::FromArgMatches;
 
 fn main() -> ExitCode {
     // Answers the shell when it asks for completions (`COMPLETE=…`); returns otherwise.
-    clap_complete::CompleteEnv::with_factory(examples::command).complete();
-    let matches = examples::command().get_matches();
+    clap_complete::CompleteEnv::with_factory(cli::command).complete();
+    let matches = cli::command().get_matches();
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let color = output::Ui::new(&cli.global).color();
-    match commands::run(cli) {
+    let color = cli.global.ui().color();
+    match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let (error_label, help_label) = if color {

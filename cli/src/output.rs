@@ -8,7 +8,43 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+/// Output format of results on stdout (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text and tables.
+    Table,
+    /// One JSON document per command, for scripts.
+    Json,
+}
+
+/// When to use colour on stderr (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// When stderr is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// What the global flags ask of the interface (`-o`, `-q`, `-v`, `--no-input`, `--yes`,
+/// `--color`).
+#[derive(Debug, Clone, Copy)]
+pub struct UiOptions {
+    /// Result format.
+    pub format: OutputFormat,
+    /// Print nothing but results and errors.
+    pub quiet: bool,
+    /// Print more about what is happening.
+    pub verbose: bool,
+    /// Never prompt.
+    pub no_input: bool,
+    /// Accept defaults and confirmations without asking.
+    pub yes: bool,
+    /// When to colour.
+    pub color: ColorChoice,
+}
 
 /// The user interface of one invocation.
 #[derive(Debug, Clone)]
@@ -30,7 +66,7 @@ pub struct Ui {
 
 impl Ui {
     /// Derives the interface from the global flags and the process's terminals.
-    pub fn new(global: &GlobalArgs) -> Self {
+    pub fn new(global: &UiOptions) -> Self {
         let stderr_terminal = std::io::stderr().is_terminal();
         let color = match global.color {
             ColorChoice::Always => true,
@@ -38,7 +74,7 @@ impl Ui {
             ColorChoice::Auto => stderr_terminal && std::env::var_os("NO_COLOR").is_none(),
         };
         Self {
-            format: global.output,
+            format: global.format,
             quiet: global.quiet,
             verbose: global.verbose,
             interactive: !global.no_input && std::io::stdin().is_terminal() && stderr_terminal,

@@ -14,12 +14,12 @@ use plexica_sdk::api::core::{LoginRequest, SUPER_ADMIN_EMAIL};
 use plexica_sdk::api::registry::CreateTokenRequest;
 
 use crate::client::core::{CoreClient, session_from};
-use crate::commands::client_for;
 use crate::config::{
     ConfigDir, create_private_dir, read_secret_file, restrict_to_owner, write_secret_file,
 };
 use crate::credentials::{Credentials, StoredLogin, Token};
 use crate::error::{CliError, CliResult, ExitKind};
+use crate::ops::clients::client_for;
 use crate::output::Ui;
 use crate::profile::{Config, ServiceUrl};
 

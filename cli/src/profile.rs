@@ -22,9 +22,20 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
-use crate::cli::GlobalArgs;
 use crate::config::{ConfigDir, replace_file};
 use crate::error::{CliError, CliResult, ExitKind};
+
+/// Which profile and services the global flags name (`--profile`, `--api-url`,
+/// `--registry-url`, or their variables): where the resolution of [`Config`] starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--api-url`.
+    pub api_url: Option<String>,
+    /// `--registry-url`.
+    pub registry_url: Option<String>,
+}
 
 /// The profile used when none is selected.
 pub const DEFAULT_PROFILE: &str = "default";
@@ -168,8 +179,8 @@ impl Config {
     }
 
     /// The name of the selected profile: `--profile`, else `current-profile`, else `default`.
-    pub fn selected_name(&self, global: &GlobalArgs) -> String {
-        global
+    pub fn selected_name(&self, selection: &Selection) -> String {
+        selection
             .profile
             .clone()
             .filter(|p| !p.is_empty())
@@ -179,8 +190,8 @@ impl Config {
 
     /// The selected profile. A profile named by `--profile` or `current-profile` must exist;
     /// the implicit `default` may not exist yet.
-    pub fn selected(&self, global: &GlobalArgs) -> CliResult<Selected> {
-        let name = self.selected_name(global);
+    pub fn selected(&self, selection: &Selection) -> CliResult<Selected> {
+        let name = self.selected_name(selection);
         self.named(&name, name == DEFAULT_PROFILE)
     }
 
@@ -219,7 +230,7 @@ impl Config {
     /// `--registry-url` / `PLEXICA_REGISTRY_URL`, else the profile's `registry-url`.
     pub fn registry_url(
         &self,
-        global: &GlobalArgs,
+        selection: &Selection,
         registry: Option<&str>,
     ) -> CliResult<ServiceUrl> {
         if let Some(registry) = registry {
@@ -244,10 +255,10 @@ impl Config {
                 }
             };
         }
-        if let Some(url) = global.registry_url.as_deref().filter(|u| !u.is_empty()) {
+        if let Some(url) = selection.registry_url.as_deref().filter(|u| !u.is_empty()) {
             return ServiceUrl::parse(url);
         }
-        if let Some(url) = self.selected(global)?.profile.registry_url {
+        if let Some(url) = self.selected(selection)?.profile.registry_url {
             return ServiceUrl::parse(&url);
         }
         Err(CliError::usage("no registry configured").with_help(
@@ -259,11 +270,11 @@ impl Config {
 impl Config {
     /// The core API a command talks to: `--api-url` / `PLEXICA_API_URL`, else the profile's
     /// `api-url`.
-    pub fn api_url(&self, global: &GlobalArgs) -> CliResult<ServiceUrl> {
-        if let Some(url) = global.api_url.as_deref().filter(|u| !u.is_empty()) {
+    pub fn api_url(&self, selection: &Selection) -> CliResult<ServiceUrl> {
+        if let Some(url) = selection.api_url.as_deref().filter(|u| !u.is_empty()) {
             return ServiceUrl::parse(url);
         }
-        if let Some(url) = self.selected(global)?.profile.api_url {
+        if let Some(url) = self.selected(selection)?.profile.api_url {
             return ServiceUrl::parse(&url);
         }
         Err(CliError::usage("no core API configured").with_help(
@@ -273,11 +284,11 @@ impl Config {
 
     /// The tenant a command acts in: `flag` (`--tenant` / `PLEXICA_TENANT`), else the
     /// profile's `default-tenant`.
-    pub fn tenant(&self, global: &GlobalArgs, flag: Option<&str>) -> CliResult<String> {
+    pub fn tenant(&self, selection: &Selection, flag: Option<&str>) -> CliResult<String> {
         if let Some(tenant) = flag.filter(|t| !t.is_empty()) {
             return Ok(tenant.to_owned());
         }
-        self.selected(global)?
+        self.selected(selection)?
             .profile
             .default_tenant
             .ok_or_else(|| {

@@ -48,6 +48,11 @@ impl Template {
             Self::Fullstack => "fullstack",
         }
     }
+
+    /// The template called `name` (as [`Template::name`] gives it).
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
 }
 
 /// Values substituted into a template.
@@ -139,6 +144,16 @@ fn collect(dir: &'static Dir<'static>, root: &Path, values: &Values, out: &mut V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_is_named_as_the_command_line_names_it() {
+        for template in Template::ALL {
+            let value = template.to_possible_value().map(|v| v.get_name().to_owned());
+            assert_eq!(value.as_deref(), Some(template.name()));
+            assert_eq!(Template::named(template.name()), Some(template));
+        }
+        assert_eq!(Template::named("RustBackend"), None);
+    }
 
     #[test]
     fn every_template_is_embedded_and_fully_rendered() {

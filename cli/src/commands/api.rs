@@ -8,8 +8,8 @@ use clap::Args;
 use reqwest::Method;
 
 use super::core_client;
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult, IoContext};
+use crate::global::GlobalArgs;
 use crate::output::Ui;
 
 /// Arguments of `plexica api`.

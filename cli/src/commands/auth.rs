@@ -5,10 +5,10 @@
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
 use crate::config::ConfigDir;
 use crate::credentials::{API_TOKEN_VARIABLE, Credentials, TOKEN_VARIABLES, Validity, now_unix};
 use crate::error::{CliError, CliResult};
+use crate::global::GlobalArgs;
 use crate::output::{Ui, table};
 use crate::profile::Config;
 
@@ -53,7 +53,11 @@ pub fn run(command: AuthCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let credentials = Credentials::load(&dir)?;
     match command {
         AuthCommand::Status => {
-            let rows = rows(&config, &credentials, &config.selected_name(global));
+            let rows = rows(
+                &config,
+                &credentials,
+                &config.selected_name(&global.selection()),
+            );
             for variable in std::iter::once(API_TOKEN_VARIABLE).chain(TOKEN_VARIABLES) {
                 if std::env::var_os(variable).is_some_and(|v| !v.is_empty()) {
                     ui.warn(format!(

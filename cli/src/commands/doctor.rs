@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
 use crate::config::{ConfigDir, read_secret_file};
 use crate::credentials::{Credentials, Validity, now_unix};
 use crate::error::{CliError, CliResult, ExitKind};
+use crate::global::GlobalArgs;
 use crate::keystore::KeyStore;
 use crate::output::{Ui, checklist};
 use crate::profile::{Config, ServiceUrl};
@@ -247,15 +247,15 @@ fn check_profile(
     global: &GlobalArgs,
     checks: &mut Vec<Check>,
 ) {
-    let selected = match config.selected(global) {
+    let selected = match config.selected(&global.selection()) {
         Ok(selected) => selected,
         Err(e) => {
             checks.push(Check::new("profile", Status::Fail, e.message));
             return;
         }
     };
-    let api = config.api_url(global).ok();
-    let registry = config.registry_url(global, None).ok();
+    let api = config.api_url(&global.selection()).ok();
+    let registry = config.registry_url(&global.selection(), None).ok();
     checks.push(Check::new(
         "profile",
         Status::Ok,

@@ -1,14 +1,14 @@
 //! `plexica keys generate|list|register|export|revoke`: the signing keys of this machine.
 
 use clap::Subcommand;
-use plexica_sdk::api::registry::RegisterKeyRequest;
 use serde::Serialize;
 
 use super::{Access, registry_client};
-use crate::cli::GlobalArgs;
 use crate::config::ConfigDir;
-use crate::error::{CliError, CliResult};
-use crate::keystore::{DEFAULT_KEY, KeyStore, PASSPHRASE_ENV, passphrase_from_env};
+use crate::error::CliResult;
+use crate::global::GlobalArgs;
+use crate::keystore::{DEFAULT_KEY, KeyStore};
+use crate::ops::keys;
 use crate::output::Ui;
 
 /// Key management subcommands.
@@ -73,25 +73,6 @@ struct Revoked {
     archived_to: String,
 }
 
-/// The passphrase of a key about to be encrypted: from the environment, else asked twice.
-fn new_passphrase(ui: &Ui) -> CliResult<String> {
-    if let Some(passphrase) = passphrase_from_env() {
-        return Ok(passphrase);
-    }
-    if !ui.can_prompt() {
-        return Err(
-            CliError::usage("--encrypt needs a passphrase").with_help(format!(
-                "set {PASSPHRASE_ENV}, or run on a terminal to be asked"
-            )),
-        );
-    }
-    dialoguer::Password::with_theme(&dialoguer::theme::SimpleTheme)
-        .with_prompt("Passphrase for the new key")
-        .with_confirmation("Repeat it", "the passphrases differ")
-        .interact()
-        .map_err(|e| CliError::usage(format!("no passphrase: {e}")))
-}
-
 /// A key as printed by `keys` commands.
 #[derive(Debug, Serialize)]
 struct KeyView {
@@ -102,36 +83,18 @@ struct KeyView {
     secret_key_path: Option<String>,
 }
 
-/// The JSON result of `keys register`.
-#[derive(Debug, Serialize)]
-struct Registered {
-    name: String,
-    registry: String,
-    key_id: String,
-    public_key: String,
-    created_at: String,
-}
-
 /// Runs a `keys` subcommand.
 pub fn run(command: KeysCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let store = KeyStore::new(&ConfigDir::locate()?);
     match command {
         KeysCommand::Generate { name, encrypt } => {
-            let passphrase = match encrypt {
-                true => Some(new_passphrase(ui)?),
-                false => None,
-            };
-            let (key, path) = store.generate(&name, passphrase.as_deref())?;
+            let (key, path) = keys::generate(&store, &name, encrypt, ui)?;
             let view = KeyView {
                 name,
                 key_id: key.id.to_string(),
                 public_key: key.public_key().to_line(),
                 secret_key_path: Some(path.display().to_string()),
             };
-            ui.status(
-                "Generated",
-                format!("key `{}` ({})", view.name, view.key_id),
-            );
             ui.result(&view, || {
                 format!(
                     "key id:      {}\npublic key:  {}\nsecret key:  {} (keep it private)",
@@ -171,24 +134,7 @@ pub fn run(command: KeysCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
             });
         }
         KeysCommand::Register { name } => {
-            let secret = store.secret(Some(&name), ui.can_prompt())?;
-            let client = registry_client(global, None, Access::Token, ui)?;
-            let challenge = client.key_challenge()?;
-            let key = client.register_key(&RegisterKeyRequest::proven(&secret, &challenge))?;
-            let result = Registered {
-                name,
-                registry: client.registry().to_string(),
-                key_id: key.key_id,
-                public_key: key.public_key,
-                created_at: key.created_at,
-            };
-            ui.status(
-                "Registered",
-                format!(
-                    "key `{}` ({}) with {}",
-                    result.name, result.key_id, result.registry
-                ),
-            );
+            let result = keys::register(&store, &name, &global.selection(), ui)?;
             ui.result(&result, || {
                 format!("key {} registered with {}", result.key_id, result.registry)
             });
@@ -218,7 +164,7 @@ fn revoke(
     let public = store.public(name)?;
     let key_id = public.id.to_string();
     let client = registry_client(global, registry.as_deref(), Access::Token, ui)?;
-    crate::commands::confirm(
+    crate::prompt::confirm(
         ui,
         &format!(
             "Revoke key `{name}` ({key_id}) at {}? Packages signed with it will be refused",

@@ -9,15 +9,17 @@ use plexica_sdk::api::core::{API_TOKEN_PREFIX, LoginRequest, SUPER_ADMIN_EMAIL};
 use plexica_sdk::api::registry::{CreateTokenRequest, TOKEN_PREFIX};
 use serde::Serialize;
 
-use super::{ServiceArgs, Services, client_for, read_stdin};
-use crate::cli::GlobalArgs;
+use super::{ServiceArgs, Services};
 use crate::client::ClientError;
 use crate::client::core::{CoreClient, session_from};
 use crate::config::ConfigDir;
 use crate::credentials::{ApiSession, Credentials, StoredLogin, Token};
 use crate::error::{CliError, CliResult};
+use crate::global::GlobalArgs;
+use crate::ops::clients::client_for;
 use crate::output::Ui;
 use crate::profile::{Config, ServiceUrl};
+use crate::prompt::read_stdin;
 
 /// Label of the tokens `login` creates.
 const TOKEN_LABEL: &str = "plexica-cli";
@@ -114,9 +116,9 @@ pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let mut config = Config::load(&dir)?;
     // Read before any token is created, so that a refused file does not strand one.
     let mut credentials = Credentials::load(&dir)?;
-    let profile = config.selected_name(global);
+    let profile = config.selected_name(&global.selection());
     let core = if services.core {
-        let api = config.api_url(global)?;
+        let api = config.api_url(&global.selection())?;
         let done = core_login(&api, &secret, tenant.clone(), ui)?;
         credentials.set_api(&profile, &api, done.1);
         credentials.save(&dir)?;
@@ -131,7 +133,7 @@ pub fn run(args: LoginArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         None
     };
     let registry = if services.registry {
-        let url = config.registry_url(global, None)?;
+        let url = config.registry_url(&global.selection(), None)?;
         let (result, login) = registry_login(&url, &secret, ui)?;
         credentials.set_registry(&profile, &url, login);
         credentials.save(&dir)?;
@@ -343,7 +345,7 @@ fn remember(
     ui: &Ui,
     change: impl FnOnce(&mut crate::profile::Profile),
 ) -> CliResult {
-    let name = config.selected_name(global);
+    let name = config.selected_name(&global.selection());
     let before = config.clone();
     change(config.profiles.entry(name.clone()).or_default());
     config.current_profile.get_or_insert_with(|| name.clone());

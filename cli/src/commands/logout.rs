@@ -3,16 +3,14 @@
 
 use serde::Serialize;
 
-use super::{ServiceArgs, Services, client_for};
-use crate::cli::GlobalArgs;
-use crate::client::core::CoreClient;
+use super::{ServiceArgs, Services};
 use crate::config::ConfigDir;
-use crate::credentials::{
-    API_TOKEN_VARIABLE, ApiSession, Credentials, StoredLogin, TOKEN_VARIABLES,
-};
+use crate::credentials::{API_TOKEN_VARIABLE, Credentials, TOKEN_VARIABLES};
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
+use crate::ops::session::{revoke_session, revoke_token};
 use crate::output::Ui;
-use crate::profile::{Config, ServiceUrl};
+use crate::profile::Config;
 
 /// What happened to one service's login.
 #[derive(Debug, Serialize)]
@@ -40,13 +38,13 @@ pub fn run(named: ServiceArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let config = Config::load(&dir)?;
     let services = Services::selected(global, named)?;
     let mut credentials = Credentials::load(&dir)?;
-    let profile = config.selected_name(global);
+    let profile = config.selected_name(&global.selection());
     let mut result = Result {
         api: None,
         registry: None,
     };
     if services.core {
-        let api = config.api_url(global)?;
+        let api = config.api_url(&global.selection())?;
         let stored = credentials.remove_api(&profile, &api);
         credentials.save(&dir)?;
         let revoked = stored
@@ -64,7 +62,7 @@ pub fn run(named: ServiceArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         });
     }
     if services.registry {
-        let registry = config.registry_url(global, None)?;
+        let registry = config.registry_url(&global.selection(), None)?;
         let stored = credentials.remove_registry(&profile, &registry);
         if stored.is_some() {
             credentials.save(&dir)?;
@@ -99,41 +97,4 @@ pub fn run(named: ServiceArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
             .join("\n")
     });
     Ok(())
-}
-
-/// Revokes a forgotten core API session on its server (best effort: a failure is a warning);
-/// whether the server confirmed. An API token stays valid (`token revoke` ends it).
-pub fn revoke_session(api: &ServiceUrl, session: &ApiSession, ui: &Ui) -> bool {
-    if session.refresh_token.is_none() {
-        return false;
-    }
-    match CoreClient::new(api.clone(), Some(session.clone())).and_then(|client| client.logout()) {
-        Ok(()) => true,
-        Err(e) => {
-            ui.warn(format!(
-                "the session was forgotten here but not revoked on {api}: {e}"
-            ));
-            false
-        }
-    }
-}
-
-/// Revokes a forgotten registry token that `login` created (best effort: a failure is a
-/// warning); whether the registry confirmed.
-pub fn revoke_token(registry: &ServiceUrl, login: &StoredLogin, ui: &Ui) -> bool {
-    let Some(id) = &login.token_id else {
-        return false;
-    };
-    match client_for(registry.clone(), Some(login.token.clone()), ui)
-        .and_then(|client| Ok(client.revoke_token(id)?))
-    {
-        Ok(()) => true,
-        Err(e) => {
-            ui.warn(format!(
-                "the token was forgotten here but not revoked on {registry}: {}",
-                e.message
-            ));
-            false
-        }
-    }
 }

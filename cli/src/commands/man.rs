@@ -24,10 +24,10 @@ struct Written {
     pages: Vec<String>,
 }
 
-/// Writes every page to `--out`.
-pub fn run(args: &ManArgs, ui: &Ui) -> CliResult {
+/// Writes every page of `grammar` (the whole command line, `cli::command`) to `--out`.
+pub fn run(args: &ManArgs, grammar: clap::Command, ui: &Ui) -> CliResult {
     std::fs::create_dir_all(&args.out).context("create", &args.out)?;
-    clap_mangen::generate_to(crate::examples::command(), &args.out).map_err(|e| {
+    clap_mangen::generate_to(grammar, &args.out).map_err(|e| {
         CliError::failed(format!(
             "cannot write the manual pages to {}: {e}",
             args.out.display()

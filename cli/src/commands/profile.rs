@@ -3,14 +3,14 @@
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::confirm;
-use super::logout::{revoke_session, revoke_token};
-use crate::cli::GlobalArgs;
 use crate::config::ConfigDir;
 use crate::credentials::Credentials;
 use crate::error::{CliError, CliResult};
+use crate::global::GlobalArgs;
+use crate::ops::session::{revoke_session, revoke_token};
 use crate::output::{Ui, table};
 use crate::profile::{Config, Profile, Selected, ServiceUrl};
+use crate::prompt::confirm;
 
 /// Profile subcommands.
 #[derive(Debug, Subcommand)]
@@ -153,7 +153,7 @@ impl ProfileView {
 pub fn run(command: ProfileCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let dir = ConfigDir::locate()?;
     let mut config = Config::load(&dir)?;
-    let selected = config.selected_name(global);
+    let selected = config.selected_name(&global.selection());
     match command {
         ProfileCommand::List => {
             let views: Vec<ProfileView> = config
@@ -195,7 +195,7 @@ pub fn run(command: ProfileCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         ProfileCommand::Show { name } => {
             let shown = match name {
                 Some(name) => config.named(&name, false)?,
-                None => config.selected(global)?,
+                None => config.selected(&global.selection())?,
             };
             let view = ProfileView::new(shown.name, shown.profile, shown.exists, &selected);
             ui.result(&view, || view.text());

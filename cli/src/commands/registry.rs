@@ -6,10 +6,11 @@ use clap::{Args, Subcommand};
 use plexica_sdk::api::registry::{CreateInviteRequest, CreateUserRequest, CreatedInvite};
 use serde::Serialize;
 
-use super::{Access, read_stdin, registry_client};
-use crate::cli::GlobalArgs;
+use super::{Access, registry_client};
 use crate::error::{CliError, CliResult};
+use crate::global::GlobalArgs;
 use crate::output::Ui;
+use crate::prompt::read_stdin;
 
 /// The variable a sign-up reads its invite from (never a flag: it is a secret).
 pub const INVITE_ENV: &str = "PLEXICA_REGISTRY_INVITE";

@@ -6,8 +6,8 @@ use plexica_sdk::api::registry::{CreatedToken, Scope, TokenInfo};
 use serde::Serialize;
 
 use super::{Access, ServiceArgs, Services, core_client, registry_client};
-use crate::cli::GlobalArgs;
 use crate::error::CliError;
+use crate::global::GlobalArgs;
 use crate::output::table;
 use plexica_sdk::api::core::NewApiTokenRequest;
 use plexica_sdk::api::registry::NewTokenRequest;
@@ -226,7 +226,7 @@ fn run_core(command: TokenCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
 /// After revoking the token this machine logged in with, forgets it too.
 fn forget_if_stored(client: &RegistryClient, id: &str, global: &GlobalArgs, ui: &Ui) -> CliResult {
     let dir = ConfigDir::locate()?;
-    let profile = Config::load(&dir)?.selected_name(global);
+    let profile = Config::load(&dir)?.selected_name(&global.selection());
     let mut credentials = Credentials::load(&dir)?;
     let registry = client.registry();
     if credentials

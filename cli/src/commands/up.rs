@@ -12,8 +12,8 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
 use crate::output::Ui;
 use plexica_sdk::api::core::SUPER_ADMIN_EMAIL;
 

@@ -6,8 +6,8 @@ use plexica_sdk::api::registry::{Me, TokenInfo};
 use serde::Serialize;
 
 use super::{Access, ServiceArgs, Services, core_client, registry_client};
-use crate::cli::GlobalArgs;
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
 use crate::output::Ui;
 
 /// The JSON result of `whoami` against the core API: who, and the API that said so.

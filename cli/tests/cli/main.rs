@@ -16,6 +16,7 @@ mod dev;
 mod events;
 #[cfg(feature = "platform")]
 mod examples;
+mod layers;
 #[cfg(feature = "platform")]
 mod plugin_process;
 #[cfg(feature = "platform")]

@@ -6,8 +6,8 @@ mod tail;
 
 use clap::Subcommand;
 
-use crate::cli::GlobalArgs;
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
 use crate::output::Ui;
 
 /// Events subcommands.

@@ -4,10 +4,10 @@ use clap::Args;
 use plexica_sdk::api::registry::Deprecation;
 use serde::Serialize;
 
-use super::parse_id;
-use crate::cli::GlobalArgs;
 use crate::commands::{Access, registry_client};
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
+use crate::ops::spec::parse_id;
 use crate::output::Ui;
 
 /// Arguments of `plugin deprecate`.

@@ -13,27 +13,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use plexica_sdk::api::core::{
-    CreateTenantRequest, CreateWorkspaceRequest, NewApiTokenRequest, PluginState,
-};
+use plexica_sdk::api::core::{NewApiTokenRequest, PluginState};
 use plexica_sdk::manifest::{BuildProfile, Manifest};
-use plexica_sdk::package::{self, CollectOptions, Compression};
 
-use super::build::{self, Parts};
-use super::package::{archive_with, collect_error};
-use super::{check_manifest, load_manifest, plugin_dir, print_diagnostics};
-use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
-use crate::commands::core_client;
-use crate::commands::tenant::wait_provisioned;
 use crate::dev::assets::{self, AssetServer};
 use crate::dev::follow::{self, Followed};
 use crate::dev::lines::{Kind, Lines, Split};
 use crate::dev::trace::{self, LastStart};
 use crate::dev::watch::{self, Rebuild, Relevance};
 use crate::error::{CliError, CliResult, IoContext};
+use crate::global::GlobalArgs;
+use crate::ops::build::{self, Parts};
+use crate::ops::clients::core_client;
+use crate::ops::manifest::{check_manifest, load_manifest, plugin_dir, print_diagnostics};
+use crate::ops::package_pipeline::dev_package;
+use crate::ops::tenant::ensure_tenant_and_workspace;
 use crate::output::Ui;
 use crate::platform::{Platform, PlatformOptions, write_profile};
+use crate::profile::Selection;
 
 /// The profile `plugin dev` writes for its platform (not selected).
 pub const DEV_PROFILE: &str = "dev";
@@ -97,17 +95,16 @@ pub fn run(args: DevArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
         )
         .and_then(|()| {
             core_client(
-                &GlobalArgs {
+                &Selection {
                     profile: Some(DEV_PROFILE.to_owned()),
                     api_url: Some(platform.api_url.to_string()),
                     registry_url: Some(platform.registry_url.to_string()),
-                    ..global.clone()
                 },
                 ui,
             )
         })
         .map(|client| (client, last_start.clone())),
-        None => core_client(global, ui).map(|client| (client, LastStart::default())),
+        None => core_client(&global.selection(), ui).map(|client| (client, LastStart::default())),
     }
     .and_then(|(client, last_start)| {
         let session = Session {
@@ -159,66 +156,6 @@ fn start_platform(
     });
     spinner.finish_and_clear();
     Ok((platform?, last_start))
-}
-
-/// Creates `tenant` and its `workspace` unless they exist (waiting until the tenant is
-/// provisioned).
-pub fn ensure_tenant_and_workspace(
-    client: &CoreClient,
-    tenant: &str,
-    workspace: &str,
-) -> CliResult {
-    let found = match client.tenant(tenant) {
-        Ok(found) => found,
-        Err(e) if e.status() == Some(404) => {
-            client
-                .create_tenant(&CreateTenantRequest {
-                    slug: tenant.to_owned(),
-                    name: "Development".to_owned(),
-                    ..CreateTenantRequest::default()
-                })?
-                .1
-        }
-        Err(e) => return Err(e.into()),
-    };
-    wait_provisioned(client, found, Duration::from_secs(60))?;
-    match client.workspace(tenant, workspace) {
-        Ok(_) => Ok(()),
-        Err(e) if e.status() == Some(404) => {
-            client.create_workspace(
-                tenant,
-                &CreateWorkspaceRequest {
-                    slug: workspace.to_owned(),
-                    name: "Development".to_owned(),
-                    ..CreateWorkspaceRequest::default()
-                },
-            )?;
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The plugin in `dir`, built for `profile`, as a package for a development install: stored,
-/// since it goes to this machine's platform and there is nothing to gain from compressing it.
-pub fn dev_package(
-    dir: &Path,
-    manifest: &Manifest,
-    profile: BuildProfile,
-    ui: &Ui,
-) -> CliResult<Vec<u8>> {
-    let options = CollectOptions {
-        allow_secrets: false,
-        profile,
-        artifact: super::build::artifact_path(dir, manifest, profile),
-    };
-    let files = package::collect(dir, manifest, &options).map_err(collect_error)?;
-    archive_with(
-        &files,
-        &manifest.package_file_name(),
-        Compression::Store,
-        ui,
-    )
 }
 
 /// Why a reload did not happen.

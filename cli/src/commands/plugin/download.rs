@@ -9,11 +9,11 @@ use plexica_sdk::package::signing::PublicKey;
 use plexica_sdk::package::{CheckStatus, Limits, sha256_hex, verify_package};
 use serde::Serialize;
 
-use super::package::write_atomically;
-use super::parse_spec;
-use crate::cli::GlobalArgs;
 use crate::commands::{Access, registry_client};
 use crate::error::{CliError, CliResult, ExitKind};
+use crate::global::GlobalArgs;
+use crate::ops::package_pipeline::write_atomically;
+use crate::ops::spec::parse_spec;
 use crate::output::{Ui, human_size};
 
 /// Arguments of `plugin download`.

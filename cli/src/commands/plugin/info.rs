@@ -6,10 +6,10 @@ use plexica_sdk::api::core::PluginState;
 use plexica_sdk::api::registry::{PluginDetail, VersionDetail};
 use serde::Serialize;
 
-use super::parse_spec;
-use crate::cli::GlobalArgs;
 use crate::commands::{Access, core_client, registry_client};
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
+use crate::ops::spec::parse_spec;
 use crate::output::{Ui, human_size};
 
 /// Arguments of `plugin info`.

@@ -19,16 +19,11 @@ pub mod validate;
 pub mod verify;
 pub mod yank;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
 use clap::Subcommand;
-use plexica_sdk::manifest::{self, Checked, DirFiles, MANIFEST_FILE, Manifest, is_valid_plugin_id};
 
-use crate::cli::GlobalArgs;
-use crate::error::{CliError, CliResult, ExitKind, IoContext};
+use crate::error::CliResult;
+use crate::global::GlobalArgs;
 use crate::output::Ui;
-use crate::render;
 
 /// Plugin subcommands.
 #[derive(Debug, Subcommand)]
@@ -94,95 +89,5 @@ pub fn run(command: PluginCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         PluginCommand::Deprecate(args) => deprecate::run(args, global, ui),
         PluginCommand::Owner(command) => owner::run(command, global, ui),
         PluginCommand::Sdk(command) => sdk::run(command, ui),
-    }
-}
-
-/// Parses `ID[@VERSION]`.
-pub fn parse_spec(spec: &str) -> CliResult<(String, Option<String>)> {
-    let (id, version) = match spec.split_once('@') {
-        Some((id, version)) => (id, Some(version)),
-        None => (spec, None),
-    };
-    if !is_valid_plugin_id(id) {
-        return Err(
-            CliError::usage(format!("`{id}` is not a valid plugin id")).with_help(
-                "use 2-63 lowercase letters, digits and single `-`, starting with a letter",
-            ),
-        );
-    }
-    if version.is_some_and(str::is_empty) {
-        return Err(CliError::usage(format!("`{spec}` has an empty version"))
-            .with_help("write ID@VERSION, e.g. crm@1.2.0"));
-    }
-    Ok((id.to_owned(), version.map(str::to_owned)))
-}
-
-/// Parses a plugin id without a version.
-pub fn parse_id(text: &str) -> CliResult<String> {
-    match parse_spec(text)? {
-        (id, None) => Ok(id),
-        (id, Some(_)) => Err(CliError::usage(format!(
-            "`{text}` names a version, but this takes a whole plugin"
-        ))
-        .with_help(format!("pass `{id}`"))),
-    }
-}
-
-/// Parses `ID@VERSION` (the version is required).
-pub fn parse_versioned(spec: &str) -> CliResult<(String, String)> {
-    match parse_spec(spec)? {
-        (id, Some(version)) => Ok((id, version)),
-        (id, None) => Err(CliError::usage(format!("`{spec}` names no version"))
-            .with_help(format!("write {id}@VERSION, e.g. {id}@1.2.0"))),
-    }
-}
-
-/// The plugin directory named by an optional `PATH` argument (a directory or its
-/// `plexica.toml`); the current directory by default.
-pub fn plugin_dir(path: Option<PathBuf>) -> PathBuf {
-    let path = path.unwrap_or_else(|| PathBuf::from("."));
-    if path.file_name().is_some_and(|n| n == MANIFEST_FILE) {
-        path.parent()
-            .map(Path::to_path_buf)
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."))
-    } else {
-        path
-    }
-}
-
-/// Reads and checks the manifest of the plugin in `dir`.
-pub fn check_manifest(dir: &Path) -> CliResult<(String, Checked)> {
-    let file = dir.join(MANIFEST_FILE);
-    if !file.is_file() {
-        return Err(CliError::new(
-            ExitKind::NotFound,
-            format!("no {MANIFEST_FILE} in {}", dir.display()),
-        )
-        .with_help("run this inside a plugin directory, pass its path, or create one with `plexica plugin new`"));
-    }
-    let text = std::fs::read_to_string(&file).context("read", &file)?;
-    let checked = manifest::check(&text, MANIFEST_FILE, Some(&DirFiles(dir.to_path_buf())));
-    Ok((text, checked))
-}
-
-/// Prints diagnostics of the manifest in `dir` to stderr.
-pub fn print_diagnostics(checked: &Checked, text: String, dir: &Path, ui: &Ui) {
-    let sources = BTreeMap::from([(MANIFEST_FILE.to_owned(), text)]);
-    render::print(&checked.diagnostics, &sources, dir, ui.color());
-}
-
-/// The valid manifest of the plugin in `dir`; on errors, prints them and fails with exit 1.
-pub fn load_manifest(dir: &Path, ui: &Ui) -> CliResult<Manifest> {
-    let (text, checked) = check_manifest(dir)?;
-    match checked.manifest.clone() {
-        Some(manifest) => Ok(manifest),
-        None => {
-            print_diagnostics(&checked, text, dir, ui);
-            Err(CliError::new(
-                ExitKind::Failed,
-                format!("{MANIFEST_FILE} has {} error(s)", checked.error_count()),
-            ))
-        }
     }
 }

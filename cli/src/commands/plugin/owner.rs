@@ -4,10 +4,10 @@ use clap::Subcommand;
 use plexica_sdk::api::registry::{Owners, OwnersRequest};
 use serde::Serialize;
 
-use super::parse_id;
-use crate::cli::GlobalArgs;
 use crate::commands::{Access, registry_client};
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
+use crate::ops::spec::parse_id;
 use crate::output::Ui;
 
 /// Owner subcommands.

@@ -6,8 +6,8 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use toml_edit::{DocumentMut, Item, Value};
 
-use super::plugin_dir;
 use crate::error::{CliError, CliResult, ExitKind, IoContext};
+use crate::ops::manifest::plugin_dir;
 use crate::output::Ui;
 use crate::sdk_copy::{self, IGNORE_LINE, MACROS_DIR, SDK_DIR, VENDOR_DIR, VERSION};
 use crate::templates;

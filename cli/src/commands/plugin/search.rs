@@ -3,10 +3,10 @@
 use clap::{Args, ValueEnum};
 use plexica_sdk::api::registry::SearchSort;
 
-use crate::cli::GlobalArgs;
 use crate::client::registry::SearchQuery;
 use crate::commands::{Access, registry_client};
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
 use crate::output::Ui;
 
 /// Longest description shown in the table.

@@ -14,10 +14,11 @@ use plexica_sdk::api::core::{NewApiTokenRequest, PluginState, test_platform};
 use plexica_sdk::manifest::BuildProfile;
 use serde::Serialize;
 
-use super::build::{self, Parts};
-use super::dev::{dev_package, ensure_tenant_and_workspace};
-use super::{load_manifest, plugin_dir};
 use crate::error::{CliError, CliResult, IoContext};
+use crate::ops::build::{self, Parts};
+use crate::ops::manifest::{load_manifest, plugin_dir};
+use crate::ops::package_pipeline::dev_package;
+use crate::ops::tenant::ensure_tenant_and_workspace;
 use crate::output::Ui;
 use crate::platform::{Platform, PlatformOptions};
 

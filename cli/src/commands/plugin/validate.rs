@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{check_manifest, plugin_dir, print_diagnostics};
-use crate::error::{CliError, CliResult, ExitKind};
+use crate::error::CliResult;
+use crate::ops::manifest::{check_manifest, plugin_dir, print_diagnostics, verdict};
 use crate::output::Ui;
 
 /// Arguments of `plugin validate`.
@@ -22,25 +22,16 @@ pub struct ValidateArgs {
 pub fn run(args: ValidateArgs, ui: &Ui) -> CliResult {
     let dir = plugin_dir(args.path);
     let (text, checked) = check_manifest(&dir)?;
-    let errors = checked.error_count();
-    let warnings = checked.warning_count();
     if ui.json() {
         ui.result(&checked.diagnostics, String::new);
     } else {
         print_diagnostics(&checked, text, &dir, ui);
     }
-    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
-    if failed {
-        let message = format!("validation failed: {errors} error(s), {warnings} warning(s)");
-        return Err(if ui.json() {
-            CliError::new(ExitKind::Failed, message)
-        } else {
-            CliError::failed(message)
-        });
-    }
+    verdict(&checked, args.deny_warnings)?;
     if let Some(m) = &checked.manifest
         && !ui.json()
     {
+        let warnings = checked.warning_count();
         ui.result(&(), || {
             format!(
                 "{} {} is valid ({warnings} warning(s))",

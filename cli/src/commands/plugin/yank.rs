@@ -5,10 +5,10 @@ use clap::Args;
 use plexica_sdk::api::registry::YankRequest;
 use serde::Serialize;
 
-use super::parse_versioned;
-use crate::cli::GlobalArgs;
 use crate::commands::{Access, registry_client};
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
+use crate::ops::spec::parse_versioned;
 use crate::output::Ui;
 
 /// Arguments of `plugin yank`.

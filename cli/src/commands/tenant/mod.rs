@@ -1,13 +1,9 @@
 //! `plexica tenant …`: tenant lifecycle (super admin), and the tenant's users, roles and
 //! plugins.
 
-mod config;
 mod plugin;
 mod role;
 mod user;
-
-pub use config::parse_setting;
-pub use plugin::changes;
 
 use std::time::Duration;
 
@@ -16,9 +12,10 @@ use plexica_sdk::api::core::{CreateTenantRequest, Tenant, TenantStatus, UpdateTe
 use serde::Serialize;
 
 use super::core_client;
-use crate::cli::GlobalArgs;
-use crate::client::core::CoreClient;
 use crate::error::{CliError, CliResult};
+use crate::global::GlobalArgs;
+use crate::ops::spec::parse_json_object;
+use crate::ops::tenant::wait_provisioned;
 use crate::output::{Ui, table};
 
 /// Tenant subcommands.
@@ -118,39 +115,6 @@ pub struct ListArgs {
     limit: u32,
 }
 
-/// Waits, at most `within`, until `tenant` is no longer provisioning; returns it as it is then.
-pub fn wait_provisioned(
-    client: &CoreClient,
-    mut tenant: Tenant,
-    within: Duration,
-) -> CliResult<Tenant> {
-    let deadline = std::time::Instant::now() + within;
-    while tenant.status == TenantStatus::Provisioning {
-        if std::time::Instant::now() > deadline {
-            return Err(CliError::new(
-                crate::error::ExitKind::Unavailable,
-                format!(
-                    "tenant {} is still provisioning after {} s",
-                    tenant.slug,
-                    within.as_secs()
-                ),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-        tenant = client.tenant(&tenant.slug)?;
-    }
-    Ok(tenant)
-}
-
-/// Parses a `--settings` value.
-pub fn parse_json_object(text: &str) -> Result<serde_json::Value, String> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
-        Ok(_) => Err("settings must be a JSON object, e.g. '{\"plan\":\"pro\"}'".to_owned()),
-        Err(e) => Err(format!("not JSON: {e}")),
-    }
-}
-
 fn details(t: &Tenant) -> String {
     let mut out = format!(
         "slug:       {}\nname:       {}\nstatus:     {}\nid:         {}\ncreated:    {}\nupdated:    {}\nsettings:   {}",
@@ -242,7 +206,7 @@ pub fn run(command: TenantCommand, global: &GlobalArgs, ui: &Ui) -> CliResult {
         }
         TenantCommand::Delete { slug, hard } => {
             if hard {
-                super::confirm(
+                crate::prompt::confirm(
                     ui,
                     &format!("Delete tenant `{slug}` and ALL its data for good?"),
                 )?;

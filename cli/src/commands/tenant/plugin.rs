@@ -1,17 +1,20 @@
 //! `plexica tenant plugin install|list|get|activate|deactivate|configure|upgrade|uninstall
 //! SLUG …`: plugins in a tenant, installed from the core API's registry.
 
+use std::path::PathBuf;
+
 use clap::{Args, Subcommand};
 use plexica_sdk::api::core::{
     InstallPluginRequest, PluginInstall, UpdatePluginConfigRequest, UpgradePluginRequest,
 };
+use plexica_sdk::manifest::ConfigField;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::config::{self, ConfigArgs, parse_setting};
 use crate::client::core::CoreClient;
-use crate::commands::plugin::{parse_id, parse_spec};
 use crate::error::{CliError, CliResult, ExitKind};
+use crate::ops::plugin_config::{self as config, changes, parse_setting};
+use crate::ops::spec::{parse_id, parse_spec};
 use crate::output::{Ui, table};
 
 /// Plugin subcommands.
@@ -162,21 +165,6 @@ pub struct ConfigureArgs {
     set_stdin: Option<String>,
 }
 
-/// `--set`/`--unset` (or positional settings) as one object: set values, and `null` for the
-/// keys to unset. A key both set and unset is a usage error.
-pub fn changes(set: Vec<(String, Value)>, unset: Vec<String>) -> CliResult<Map<String, Value>> {
-    let mut changes: Map<String, Value> = set.into_iter().collect();
-    for key in unset {
-        if changes.contains_key(&key) {
-            return Err(
-                CliError::usage(format!("`{key}` is both set and unset")).with_help("pass it once")
-            );
-        }
-        changes.insert(key, Value::Null);
-    }
-    Ok(changes)
-}
-
 fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -320,7 +308,7 @@ pub fn run(command: PluginCommand, client: &CoreClient, ui: &Ui) -> CliResult {
         PluginCommand::Uninstall { tenant, id, purge } => {
             let id = parse_id(&id)?;
             if purge {
-                crate::commands::confirm(
+                crate::prompt::confirm(
                     ui,
                     &format!("Uninstall `{id}` from tenant `{tenant}` and drop ALL its data?"),
                 )?;
@@ -500,21 +488,42 @@ fn upgrade(client: &CoreClient, args: UpgradeArgs, ui: &Ui) -> CliResult {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The configuration flags of `install` and `upgrade`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// A configuration value, KEY=VALUE; VALUE is JSON when it parses as JSON (`refresh=120`
+    /// is a number), else a string (`currency=EUR`). Repeatable; wins over --config-file.
+    /// Not for secrets: use --config-stdin, --config-file or the prompt.
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    config: Vec<(String, Value)>,
+    /// A JSON or TOML file holding an object of configuration values (secrets included).
+    #[arg(long, value_name = "FILE")]
+    config_file: Option<PathBuf>,
+    /// Read the value of KEY from standard input (a hidden prompt on a terminal): how a
+    /// secret is given without putting it on the command line.
+    #[arg(long, value_name = "KEY")]
+    config_stdin: Option<String>,
+}
 
-    #[test]
-    fn unset_keys_become_null_and_may_not_also_be_set() {
-        let set = vec![("a".to_owned(), Value::from(1))];
-        let map = changes(set.clone(), vec!["b".to_owned()]).expect("changes");
-        assert_eq!(
-            map,
-            serde_json::json!({"a": 1, "b": null})
-                .as_object()
-                .cloned()
-                .unwrap_or_default()
-        );
-        assert!(changes(set, vec!["a".to_owned()]).is_err());
+impl ConfigArgs {
+    /// The values given, checked against `fields`: `--config` holds no secret, `--config-stdin`
+    /// names a field. A file's values come first, `--config` wins over them.
+    pub fn values(self, fields: &[ConfigField], ui: &Ui) -> CliResult<Map<String, Value>> {
+        config::refuse_secrets(
+            fields,
+            self.config.iter().map(|(k, _)| k),
+            "--config",
+            "--config-stdin",
+        )?;
+        let mut values = match &self.config_file {
+            Some(path) => config::read_config_file(path)?,
+            None => Map::new(),
+        };
+        values.extend(self.config);
+        if let Some(key) = self.config_stdin {
+            let value = config::stdin_value(fields, &key, ui, "--config-stdin")?;
+            values.insert(key, value);
+        }
+        Ok(values)
     }
 }

@@ -90,7 +90,7 @@ pub fn run(command: UserCommand, client: &CoreClient, ui: &Ui) -> CliResult {
             password_stdin,
         } => {
             let password = if password_stdin {
-                Some(crate::commands::read_stdin("password")?)
+                Some(crate::prompt::read_stdin("password")?)
             } else {
                 None
             };

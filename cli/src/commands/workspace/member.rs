@@ -5,9 +5,9 @@ use plexica_sdk::api::core::{AddMemberRequest, Member, SetMemberRoleRequest, Wor
 use serde::Serialize;
 
 use super::TenantArg;
-use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
 use crate::output::{Ui, table};
 
 /// A workspace role on the command line.

@@ -9,9 +9,9 @@ use plexica_sdk::api::core::{CreateWorkspaceRequest, UpdateWorkspaceRequest, Wor
 use serde::Serialize;
 
 use super::core_client;
-use crate::cli::GlobalArgs;
 use crate::config::ConfigDir;
 use crate::error::{CliError, CliResult};
+use crate::global::GlobalArgs;
 use crate::output::{Ui, table};
 use crate::profile::Config;
 
@@ -27,7 +27,7 @@ pub struct TenantArg {
 impl TenantArg {
     /// The tenant to act in.
     pub fn resolve(&self, global: &GlobalArgs) -> CliResult<String> {
-        Config::load(&ConfigDir::locate()?)?.tenant(global, self.tenant.as_deref())
+        Config::load(&ConfigDir::locate()?)?.tenant(&global.selection(), self.tenant.as_deref())
     }
 }
 
@@ -82,7 +82,7 @@ pub enum WorkspaceCommand {
         #[arg(long)]
         description: Option<String>,
         /// New settings, a JSON object.
-        #[arg(long, value_parser = super::tenant::parse_json_object)]
+        #[arg(long, value_parser = crate::ops::spec::parse_json_object)]
         settings: Option<serde_json::Value>,
     },
     /// Delete a workspace.
@@ -217,7 +217,7 @@ pub fn run(command: WorkspaceCommand, global: &GlobalArgs, ui: &Ui) -> CliResult
             force,
         } => {
             let tenant = tenant.resolve(global)?;
-            super::confirm(
+            crate::prompt::confirm(
                 ui,
                 &format!("Delete workspace `{workspace}` of tenant `{tenant}`?"),
             )?;

@@ -7,11 +7,11 @@ use plexica_sdk::manifest::config::REDACTED;
 use serde_json::Value;
 
 use super::TenantArg;
-use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
-use crate::commands::plugin::parse_id;
-use crate::commands::tenant::{changes, parse_setting};
 use crate::error::{CliError, CliResult};
+use crate::global::GlobalArgs;
+use crate::ops::plugin_config::{changes, parse_setting};
+use crate::ops::spec::parse_id;
 use crate::output::{Ui, table};
 
 /// Plugin settings subcommands.

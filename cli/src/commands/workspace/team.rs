@@ -4,9 +4,9 @@ use clap::Subcommand;
 use plexica_sdk::api::core::{CreateTeamRequest, Team};
 
 use super::TenantArg;
-use crate::cli::GlobalArgs;
 use crate::client::core::CoreClient;
 use crate::error::CliResult;
+use crate::global::GlobalArgs;
 use crate::output::{Ui, table};
 
 /// Team subcommands.

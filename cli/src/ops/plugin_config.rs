@@ -1,11 +1,11 @@
-//! The configuration `tenant plugin install|upgrade|configure` send: values from the command
+//! The plugin configuration `tenant plugin install|upgrade|configure` and `workspace
+//! plugin-settings set` send: values from the command
 //! line (never a secret's: argv is visible to every process and kept in shell history), a
 //! file, standard input or a prompt; and, on a terminal, questions for the required fields
 //! still missing. The core API checks every value again; this module only asks well.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::Args;
 use plexica_sdk::manifest::config::resolve_config;
 use plexica_sdk::manifest::{ConfigField, ConfigType};
 use serde_json::{Map, Value};
@@ -13,46 +13,6 @@ use serde_json::{Map, Value};
 use crate::client::ClientError;
 use crate::error::{CliError, CliResult, IoContext};
 use crate::output::Ui;
-
-/// The configuration flags of `install` and `upgrade`.
-#[derive(Debug, Args)]
-pub struct ConfigArgs {
-    /// A configuration value, KEY=VALUE; VALUE is JSON when it parses as JSON (`refresh=120`
-    /// is a number), else a string (`currency=EUR`). Repeatable; wins over --config-file.
-    /// Not for secrets: use --config-stdin, --config-file or the prompt.
-    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_setting)]
-    config: Vec<(String, Value)>,
-    /// A JSON or TOML file holding an object of configuration values (secrets included).
-    #[arg(long, value_name = "FILE")]
-    config_file: Option<PathBuf>,
-    /// Read the value of KEY from standard input (a hidden prompt on a terminal): how a
-    /// secret is given without putting it on the command line.
-    #[arg(long, value_name = "KEY")]
-    config_stdin: Option<String>,
-}
-
-impl ConfigArgs {
-    /// The values given, checked against `fields`: `--config` holds no secret, `--config-stdin`
-    /// names a field. A file's values come first, `--config` wins over them.
-    pub fn values(self, fields: &[ConfigField], ui: &Ui) -> CliResult<Map<String, Value>> {
-        refuse_secrets(
-            fields,
-            self.config.iter().map(|(k, _)| k),
-            "--config",
-            "--config-stdin",
-        )?;
-        let mut values = match &self.config_file {
-            Some(path) => read_config_file(path)?,
-            None => Map::new(),
-        };
-        values.extend(self.config);
-        if let Some(key) = self.config_stdin {
-            let value = stdin_value(fields, &key, ui, "--config-stdin")?;
-            values.insert(key, value);
-        }
-        Ok(values)
-    }
-}
 
 /// Parses `KEY=VALUE`: VALUE is JSON when it parses as JSON, else taken as a string.
 pub fn parse_setting(text: &str) -> Result<(String, Value), String> {
@@ -112,7 +72,7 @@ pub fn stdin_value(fields: &[ConfigField], key: &str, ui: &Ui, flag: &str) -> Cl
     if ui.can_prompt() {
         return ask(field);
     }
-    let text = crate::commands::read_stdin(&format!("value of `{key}`"))?;
+    let text = crate::prompt::read_stdin(&format!("value of `{key}`"))?;
     Ok(match field.kind {
         ConfigType::Secret | ConfigType::String | ConfigType::Text => Value::String(text),
         _ => serde_json::from_str(&text).unwrap_or(Value::String(text)),
@@ -250,7 +210,7 @@ fn check(field: &ConfigField, value: Value) -> Result<(), String> {
 }
 
 /// Reads a `--config-file`: a JSON or TOML object (by extension; otherwise JSON, then TOML).
-fn read_config_file(path: &Path) -> CliResult<Map<String, Value>> {
+pub fn read_config_file(path: &Path) -> CliResult<Map<String, Value>> {
     let text = std::fs::read_to_string(path).context("read", path)?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let as_json = || serde_json::from_str::<Value>(&text).map_err(|e| e.to_string());
@@ -274,6 +234,21 @@ fn read_config_file(path: &Path) -> CliResult<Map<String, Value>> {
     }
 }
 
+/// `--set`/`--unset` (or positional settings) as one object: set values, and `null` for the
+/// keys to unset. A key both set and unset is a usage error.
+pub fn changes(set: Vec<(String, Value)>, unset: Vec<String>) -> CliResult<Map<String, Value>> {
+    let mut changes: Map<String, Value> = set.into_iter().collect();
+    for key in unset {
+        if changes.contains_key(&key) {
+            return Err(
+                CliError::usage(format!("`{key}` is both set and unset")).with_help("pass it once")
+            );
+        }
+        changes.insert(key, Value::Null);
+    }
+    Ok(changes)
+}
+
 /// `error` as a command's error; when the server refused the configuration
 /// (`CONFIG_INVALID…`), with a help line naming the flags that fix it (`flags`: how this
 /// command takes values).
@@ -292,6 +267,20 @@ pub fn with_fix(error: ClientError, flags: &str) -> CliError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unset_keys_become_null_and_may_not_also_be_set() {
+        let set = vec![("a".to_owned(), Value::from(1))];
+        let map = changes(set.clone(), vec!["b".to_owned()]).expect("changes");
+        assert_eq!(
+            map,
+            serde_json::json!({"a": 1, "b": null})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        );
+        assert!(changes(set, vec!["a".to_owned()]).is_err());
+    }
 
     fn field(key: &str, kind: ConfigType, required: bool) -> ConfigField {
         serde_json::from_value(json!({ "key": key, "type": "string" }))
