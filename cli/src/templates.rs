@@ -148,7 +148,9 @@ mod tests {
     #[test]
     fn a_template_is_named_as_the_command_line_names_it() {
         for template in Template::ALL {
-            let value = template.to_possible_value().map(|v| v.get_name().to_owned());
+            let value = template
+                .to_possible_value()
+                .map(|v| v.get_name().to_owned());
             assert_eq!(value.as_deref(), Some(template.name()));
             assert_eq!(Template::named(template.name()), Some(template));
         }

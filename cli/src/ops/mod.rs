@@ -11,6 +11,8 @@ pub mod manifest;
 pub mod package_pipeline;
 pub mod plugin_config;
 #[cfg(feature = "platform")]
+pub mod plugin_test;
+#[cfg(feature = "platform")]
 pub mod quickstart;
 pub mod scaffold;
 pub mod session;

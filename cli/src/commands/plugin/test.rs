@@ -6,28 +6,13 @@
 //! (`plexica_sdk::api::core::test_platform`; `plexica_sdk::testing::platform()` reads it).
 //! The platform is stopped and its data removed afterwards.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use clap::Args;
-use plexica_sdk::api::core::{NewApiTokenRequest, PluginState, test_platform};
-use plexica_sdk::manifest::BuildProfile;
-use serde::Serialize;
 
-use crate::error::{CliError, CliResult, IoContext};
-use crate::ops::build::{self, Parts};
-use crate::ops::manifest::{load_manifest, plugin_dir};
-use crate::ops::package_pipeline::dev_package;
-use crate::ops::tenant::ensure_tenant_and_workspace;
+use crate::error::{CliError, CliResult};
+use crate::ops::plugin_test::{TestOptions, test};
 use crate::output::Ui;
-use crate::platform::{Platform, PlatformOptions};
-
-/// The tenant the plugin is installed in for its tests.
-const TENANT: &str = "test";
-/// The workspace made in it.
-const WORKSPACE: &str = "test";
-/// How long the tests' user token lasts.
-const TOKEN_SECONDS: u64 = 6 * 3600;
 
 /// Arguments of `plugin test`.
 #[derive(Debug, Args)]
@@ -42,87 +27,20 @@ pub struct TestArgs {
     pub cargo_args: Vec<String>,
 }
 
-/// One test command that ran.
-#[derive(Debug, Serialize)]
-struct Suite {
-    command: String,
-    passed: bool,
-}
-
-/// The JSON result of `plugin test`.
-#[derive(Debug, Serialize)]
-struct Tested {
-    id: String,
-    version: String,
-    tenant: &'static str,
-    suites: Vec<Suite>,
-}
-
 /// Runs the plugin's tests against a platform of their own.
 pub fn run(args: TestArgs, ui: &Ui) -> CliResult {
-    let dir = plugin_dir(args.path.clone());
-    let dir = dir.canonicalize().context("open", &dir)?;
-    let manifest = load_manifest(&dir, ui)?;
-    let suites = suites(&dir, &args.cargo_args);
-    if suites.is_empty() {
-        return Err(
-            CliError::failed("this plugin has no tests to run").with_help(
-                "a Rust plugin's tests run with `cargo test`, a frontend's are `ui/test/*`",
-            ),
-        );
-    }
-    let data = tempfile::Builder::new()
-        .prefix("plexica-test-")
-        .tempdir()
-        .map_err(|e| CliError::failed(format!("cannot make the platform's directory: {e}")))?;
-    let spinner = ui.spinner("Starting a platform for the tests");
-    let platform = Platform::start(&PlatformOptions {
-        data_dir: data.path().join("platform"),
-        port_api: 0,
-        port_registry: 0,
-        postgres: None,
-        nats: None,
-        gateway_timeout: None,
-        breaker_cooldown: None,
+    let options = TestOptions {
+        path: args.path,
         allow_unsandboxed_plugins: args.allow_unsandboxed_plugins,
-        plugin_user: None,
-        dev_mode: true,
-    });
-    spinner.finish_and_clear();
-    let platform = platform?;
-    let outcome = prepare(&platform, &dir, &manifest, ui).and_then(|environment| {
-        let mut ran = Vec::new();
-        for (program, arguments) in &suites {
-            let command = format!("{program} {}", arguments.join(" "));
-            ui.status("Running", &command);
-            let mut child = Command::new(program);
-            child
-                .args(arguments)
-                .current_dir(&dir)
-                .envs(environment.iter().map(|(k, v)| (k, v)));
-            // Test output is progress: stdout stays for the result.
-            let status = build::run_as_progress(&mut child, &command, ui)?;
-            ran.push(Suite {
-                command,
-                passed: status.success(),
-            });
-        }
-        Ok(ran)
-    });
-    ui.status("Stopping", "the tests' platform");
-    platform.stop();
-    let ran = outcome?;
-    let failed: Vec<String> = ran
+        cargo_args: args.cargo_args,
+    };
+    let result = test(&options, ui)?;
+    let failed: Vec<String> = result
+        .suites
         .iter()
         .filter(|s| !s.passed)
         .map(|s| s.command.clone())
         .collect();
-    let result = Tested {
-        id: manifest.plugin.id.clone(),
-        version: manifest.plugin.version.to_string(),
-        tenant: TENANT,
-        suites: ran,
-    };
     if !failed.is_empty() {
         if ui.json() {
             ui.result(&result, String::new);
@@ -141,76 +59,4 @@ pub fn run(args: TestArgs, ui: &Ui) -> CliResult {
         )
     });
     Ok(())
-}
-
-/// The test commands of the plugin in `dir`: `cargo test ARGS` when it is a Rust crate,
-/// `node --test ui/test` when it has frontend tests.
-fn suites(dir: &Path, cargo_args: &[String]) -> Vec<(String, Vec<String>)> {
-    let mut suites = Vec::new();
-    if dir.join("Cargo.toml").is_file() {
-        let mut arguments = vec!["test".to_owned()];
-        arguments.extend(cargo_args.iter().cloned());
-        suites.push(("cargo".to_owned(), arguments));
-    }
-    if dir.join("ui/test").is_dir() {
-        suites.push((
-            "node".to_owned(),
-            vec!["--test".to_owned(), "ui/test".to_owned()],
-        ));
-    }
-    suites
-}
-
-/// Makes the tenant and workspace, installs the plugin's debug build, and returns the
-/// environment of the tests.
-fn prepare(
-    platform: &Platform,
-    dir: &Path,
-    manifest: &plexica_sdk::manifest::Manifest,
-    ui: &Ui,
-) -> CliResult<Vec<(&'static str, String)>> {
-    let client = platform.admin_client()?;
-    ensure_tenant_and_workspace(&client, TENANT, WORKSPACE)?;
-    let parts = Parts {
-        backend: true,
-        frontend: true,
-        check: true,
-    };
-    build::build(dir, manifest, BuildProfile::Debug, parts, ui)?;
-    let package = dev_package(dir, manifest, BuildProfile::Debug, ui)?;
-    let id = &manifest.plugin.id;
-    let installed = client.dev_install(TENANT, id, package)?;
-    if installed.state != PluginState::Active {
-        return Err(CliError::failed(format!(
-            "{id} is {} after installing: {}",
-            installed.state.as_str(),
-            installed.error.as_deref().unwrap_or("no error given")
-        )));
-    }
-    ui.status(
-        "Installed",
-        format!("{id} in tenant `{TENANT}` (debug build)"),
-    );
-    let user = client.create_token(&NewApiTokenRequest {
-        name: "plexica plugin test".to_owned(),
-        scopes: None,
-        expires_in_seconds: Some(TOKEN_SECONDS),
-    })?;
-    Ok(vec![
-        (
-            test_platform::URL,
-            platform
-                .api_url
-                .to_string()
-                .trim_end_matches('/')
-                .to_owned(),
-        ),
-        (
-            test_platform::INSTALL_TOKEN,
-            platform.issue_install_token(TENANT, id)?,
-        ),
-        (test_platform::USER_TOKEN, user.token),
-        (test_platform::TENANT, TENANT.to_owned()),
-        (test_platform::WORKSPACE, WORKSPACE.to_owned()),
-    ])
 }
