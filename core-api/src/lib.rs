@@ -20,7 +20,6 @@ pub mod gateway;
 pub mod invalidation;
 pub mod limits;
 pub mod metrics;
-pub mod openapi;
 pub mod plugins;
 pub mod provision;
 pub mod registry;

@@ -9,6 +9,7 @@
 pub mod browser;
 #[cfg(feature = "faults")]
 pub mod faults;
+pub mod layers;
 #[cfg(feature = "load")]
 pub mod load;
 #[cfg(feature = "load")]

@@ -10,6 +10,7 @@ mod dlq;
 mod events;
 mod gateway;
 pub mod guard;
+mod openapi;
 mod ops;
 mod plugins;
 mod response;

@@ -58,7 +58,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// `GET /api/openapi.json`.
 pub async fn openapi() -> Response {
-    match serde_json::to_value(crate::openapi::document()) {
+    match serde_json::to_value(super::openapi::document()) {
         Ok(doc) => Json(doc).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
@@ -66,5 +66,5 @@ pub async fn openapi() -> Response {
 
 /// `GET /api/docs`: a self-contained page listing every route and its auth rule.
 pub async fn docs() -> Html<String> {
-    Html(crate::openapi::reference_page())
+    Html(super::openapi::reference_page())
 }
