@@ -16,7 +16,7 @@ use plexica_sdk::package::{
     write_package,
 };
 
-const FULL: &str = include_str!("../tests/fixtures/full.toml");
+const FULL: &str = include_str!("../tests/suite/fixtures/full.toml");
 
 /// The spec's full example padded with permissions to 200 lines.
 fn manifest_of_200_lines() -> String {
