@@ -15,7 +15,7 @@ export PLEXICA_CONFIG_DIR="$work/config"
 
 # A 200-line manifest: the spec's full example padded with permissions.
 mkdir -p "$work/m200/migrations"
-cp "$root/sdk/tests/fixtures/full.toml" "$work/m200/plexica.toml"
+cp "$root/sdk/tests/suite/fixtures/full.toml" "$work/m200/plexica.toml"
 i=0
 while [ "$(wc -l < "$work/m200/plexica.toml")" -lt 200 ]; do
   printf '\n[[permissions]]\nkey = "extra%d:read"\ndescription = "Extra permission %d"\n' "$i" "$i" >> "$work/m200/plexica.toml"

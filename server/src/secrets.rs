@@ -34,13 +34,22 @@ pub fn new_secret(prefix: &str) -> String {
     random_hex::<32>(prefix)
 }
 
-/// A new password of 24 characters from an unambiguous alphabet.
+/// A new password of 24 characters from an unambiguous alphabet, each equally likely (bytes
+/// past the last whole multiple of the alphabet's size are drawn again).
 pub fn new_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
-    random_bytes::<24>()
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect()
+    const LENGTH: usize = 24;
+    let limit = 256 - 256 % ALPHABET.len();
+    let mut password = String::with_capacity(LENGTH);
+    while password.len() < LENGTH {
+        for b in random_bytes::<LENGTH>() {
+            let b = usize::from(b);
+            if b < limit && password.len() < LENGTH {
+                password.push(char::from(ALPHABET[b % ALPHABET.len()]));
+            }
+        }
+    }
+    password
 }
 
 /// Hex SHA-256 of a secret: what the database keeps, so that a leaked table holds no usable
@@ -60,7 +69,14 @@ mod tests {
         assert!(id.starts_with("tn_") && id.len() == 3 + 24, "{id}");
         assert_eq!(new_secret("plx_").len(), 4 + 64);
         assert_ne!(new_secret(""), new_secret(""));
-        assert_eq!(new_password().len(), 24);
+        let password = new_password();
+        assert_eq!(password.len(), 24);
+        assert!(
+            password
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() && !"ilo01IO".contains(c)),
+            "{password}"
+        );
         assert_eq!(
             hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

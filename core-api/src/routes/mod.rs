@@ -669,7 +669,11 @@ fn entries() -> Vec<Entry> {
                 "Call an endpoint a plugin declares (checked and forwarded)",
                 gateway::call,
             )
-            .gives_media(200, "*/*"),
+            // Whatever the plugin's endpoint answers, passed on.
+            .gives_media(200, "*/*")
+            .gives_media(201, "*/*")
+            .gives_media(202, "*/*")
+            .gives_nothing(204),
         );
     }
     all

@@ -483,7 +483,6 @@ impl MetadataStore for SqlStore {
         burst: i64,
     ) -> StorageResult<Result<(), i64>> {
         let mut tx = begin_write(&self.pool).await?;
-        // A write first, so that SQLite takes the write lock at once.
         sqlx::query("INSERT INTO publish_limits (user_id, tat) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
             .bind(user_id)
             .bind(now)
