@@ -269,9 +269,9 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn unset_keys_become_null_and_may_not_also_be_set() {
+    fn unset_keys_become_null_and_may_not_also_be_set() -> CliResult {
         let set = vec![("a".to_owned(), Value::from(1))];
-        let map = changes(set.clone(), vec!["b".to_owned()]).expect("changes");
+        let map = changes(set.clone(), vec!["b".to_owned()])?;
         assert_eq!(
             map,
             serde_json::json!({"a": 1, "b": null})
@@ -280,6 +280,7 @@ mod tests {
                 .unwrap_or_default()
         );
         assert!(changes(set, vec!["a".to_owned()]).is_err());
+        Ok(())
     }
 
     fn field(key: &str, kind: ConfigType, required: bool) -> ConfigField {
