@@ -132,6 +132,25 @@ pub struct PlatformOptions {
     pub dev_mode: bool,
 }
 
+impl PlatformOptions {
+    /// The embedded platform in `data_dir`: SQLite files, the embedded event push, any free
+    /// ports, the core API's defaults, plugins sandboxed, no development mode.
+    pub fn embedded(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            port_api: 0,
+            port_registry: 0,
+            postgres: None,
+            nats: None,
+            gateway_timeout: None,
+            breaker_cooldown: None,
+            allow_unsandboxed_plugins: false,
+            plugin_user: None,
+            dev_mode: false,
+        }
+    }
+}
+
 impl Platform {
     /// Opens both services' data and serves them on loopback. The core API installs plugins
     /// from this registry and trusts the keys the registry lists for each plugin's owners.

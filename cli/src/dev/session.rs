@@ -128,16 +128,10 @@ fn start_platform(
     let last_start = trace::install(&manifest.plugin.id, lines.clone());
     let spinner = ui.spinner("Starting the platform (development mode)");
     let platform = Platform::start(&PlatformOptions {
-        data_dir: data_dir.to_path_buf(),
         port_api: args.port_api,
-        port_registry: 0,
-        postgres: None,
-        nats: None,
-        gateway_timeout: None,
-        breaker_cooldown: None,
         allow_unsandboxed_plugins: args.allow_unsandboxed_plugins,
-        plugin_user: None,
         dev_mode: true,
+        ..PlatformOptions::embedded(data_dir.to_path_buf())
     });
     spinner.finish_and_clear();
     Ok((platform?, last_start))

@@ -78,16 +78,9 @@ pub fn test(args: &TestOptions, ui: &Ui) -> CliResult<Tested> {
         .map_err(|e| CliError::failed(format!("cannot make the platform's directory: {e}")))?;
     let spinner = ui.spinner("Starting a platform for the tests");
     let platform = Platform::start(&PlatformOptions {
-        data_dir: data.path().join("platform"),
-        port_api: 0,
-        port_registry: 0,
-        postgres: None,
-        nats: None,
-        gateway_timeout: None,
-        breaker_cooldown: None,
         allow_unsandboxed_plugins: args.allow_unsandboxed_plugins,
-        plugin_user: None,
         dev_mode: true,
+        ..PlatformOptions::embedded(data.path().join("platform"))
     });
     spinner.finish_and_clear();
     let platform = platform?;

@@ -166,20 +166,7 @@ fn on_platform(args: &QuickstartOptions, data_dir: &Path, steps: &Steps<'_>) -> 
     let platform = steps.run(
         "Starting the platform",
         "platform started (core API and registry)",
-        || {
-            Platform::start(&PlatformOptions {
-                data_dir: platform_dir.clone(),
-                port_api: 0,
-                port_registry: 0,
-                postgres: None,
-                nats: None,
-                gateway_timeout: None,
-                breaker_cooldown: None,
-                allow_unsandboxed_plugins: false,
-                plugin_user: None,
-                dev_mode: false,
-            })
-        },
+        || Platform::start(&PlatformOptions::embedded(platform_dir.clone())),
     )?;
     let on_platform = Selection {
         profile: Some(PROFILE.to_owned()),
