@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use plexica_sdk::api::core::WorkspaceRole;
+use plexica_sdk::manifest::Manifest;
 
 use crate::db::DbResult;
 use crate::db::core::TenantRecord;
@@ -228,6 +229,56 @@ impl TenantScope {
     pub fn first_not_allowed<'a>(&self, held: &'a [String]) -> Option<&'a str> {
         held.iter().map(String::as_str).find(|p| !self.allows(p))
     }
+
+    /// Workspace `slug` as user `user_id` sees it, with the user's effective role there
+    /// (whoever may administer the tenant's workspaces: `admin`); `None` when there is no
+    /// such workspace or the user is not one of its members.
+    pub async fn workspace_of(
+        &self,
+        slug: &str,
+        user_id: &str,
+    ) -> DbResult<Option<WorkspaceScope>> {
+        let Some(workspace) = self.db.workspace(slug, user_id).await? else {
+            return Ok(None);
+        };
+        let role = match self.allows("workspaces:admin") {
+            true => Some(WorkspaceRole::Admin),
+            false => workspace.role,
+        };
+        Ok(role.map(|role| WorkspaceScope { workspace, role }))
+    }
+
+    /// Does the caller hold plugin permission `permission` (of the plugin whose manifest is
+    /// `manifest`) where its workspace role is `role`: a tenant role grants it, or the plugin
+    /// gives it by default to that role (`default-role`, or any role above)? The credential's
+    /// scopes bound both.
+    pub fn holds_plugin_permission(
+        &self,
+        manifest: &Manifest,
+        permission: &str,
+        role: Option<WorkspaceRole>,
+    ) -> bool {
+        let credential_allows = self
+            .credential_scopes
+            .as_deref()
+            .is_none_or(|scopes| grants(scopes, permission));
+        credential_allows
+            && (self.permissions.grants(permission)
+                || default_role(manifest, permission)
+                    .zip(role)
+                    .is_some_and(|(needed, role)| role >= needed))
+    }
+}
+
+/// The workspace role a plugin permission is granted from (`default-role`), if any.
+pub fn default_role(manifest: &Manifest, permission: &str) -> Option<WorkspaceRole> {
+    use plexica_sdk::manifest::WorkspaceRole as M;
+    let p = manifest.permissions.iter().find(|p| p.key == permission)?;
+    Some(match p.default_role? {
+        M::Admin => WorkspaceRole::Admin,
+        M::Member => WorkspaceRole::Member,
+        M::Viewer => WorkspaceRole::Viewer,
+    })
 }
 
 /// The workspace of the path and the caller's effective role in it.

@@ -48,7 +48,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use plexica_sdk::api::core::{PluginState, WorkspaceRole};
+use plexica_sdk::api::core::PluginState;
 use plexica_sdk::api::signing::{
     CALLER_PLUGIN_HEADER, CORRELATION_HEADER, REQUEST_ID_HEADER, TENANT_HEADER, USER_HEADER,
     WORKSPACE_HEADER,
@@ -483,17 +483,6 @@ pub fn find_endpoint<'a>(
                 format!("service `{}` declares no such endpoint", service.name),
             )
         })
-}
-
-/// The workspace role a plugin permission is granted from (`default-role`), if any.
-pub fn default_role(manifest: &Manifest, permission: &str) -> Option<WorkspaceRole> {
-    use plexica_sdk::manifest::WorkspaceRole as M;
-    let p = manifest.permissions.iter().find(|p| p.key == permission)?;
-    Some(match p.default_role? {
-        M::Admin => WorkspaceRole::Admin,
-        M::Member => WorkspaceRole::Member,
-        M::Viewer => WorkspaceRole::Viewer,
-    })
 }
 
 /// Is the target usable: installed and active?

@@ -5,8 +5,8 @@
 use std::io::Cursor;
 use std::process::Output;
 
-use crate::common::Sandbox;
 use crate::common::servers::{serve_core, serve_registry};
+use crate::common::{Sandbox, type_secret};
 use plexica_core_api::Config;
 use plexica_sdk::api::registry::{CreatedToken, KeyChallenge, RegisterKeyRequest};
 use plexica_sdk::package::signing::SecretKey;
@@ -768,7 +768,7 @@ fn plugins_in_a_tenant_through_the_cli() {
     let mut screen = String::new();
     let mut install = sandbox.on_a_terminal(&["tenant", "plugin", "install", "beta", "crm@=1.1.0"]);
     screen += &install.exp_string("apiKey").expect("asks for the secret");
-    install.send_line("typed-secret").expect("types");
+    type_secret(&mut install, "typed-secret");
     screen += &install
         .exp_string("Installed crm 1.1.0 in beta")
         .expect("installs");

@@ -5,6 +5,36 @@
 use super::*;
 
 impl Plugins {
+    /// The directory `record`'s package is unpacked in, unpacking it first when it is not
+    /// there (another replica installed it, a backup was restored, or the directory was
+    /// cleared): from the package cache, else from the registry.
+    pub async fn unpacked(&self, record: &InstallRecord) -> ApiResult<std::path::PathBuf> {
+        let id = &record.plugin_id;
+        let version = record.version.to_string();
+        let dir = self.packages.unpacked_dir(id, &version);
+        let marker = tokio::fs::read_to_string(dir.join(".plexica-digest")).await;
+        if marker.is_ok_and(|d| d == record.digest) {
+            return Ok(dir);
+        }
+        let verified = match self.packages.cached(id, &version, &record.digest).await {
+            Some(verified) => verified,
+            None => {
+                let registry = self.registry()?;
+                let line = IndexLine {
+                    id: id.clone(),
+                    version: version.clone(),
+                    digest: record.digest.clone(),
+                    yanked: false,
+                    dependencies: BTreeMap::new(),
+                    plexica: None,
+                };
+                let bytes = self.packages.fetch(registry, &line).await?;
+                self.packages.verify(registry, id, &version, bytes).await?
+            }
+        };
+        self.packages.unpack(&verified).await
+    }
+
     /// Starts `record`'s backend for `tenant` (a plugin without backend has nothing to start).
     pub(super) async fn start_backend(
         &self,
@@ -16,30 +46,7 @@ impl Plugins {
         }
         let id = &record.plugin_id;
         let version = record.version.to_string();
-        let dir = self.packages.unpacked_dir(id, &version);
-        let marker = tokio::fs::read_to_string(dir.join(".plexica-digest")).await;
-        if !marker.is_ok_and(|d| d == record.digest) {
-            // Not unpacked here (another replica installed it, a backup was restored, or the
-            // directory was cleared): from the package cache, else from the registry.
-            let cached = self.packages.cached(id, &version, &record.digest).await;
-            let verified = match cached {
-                Some(verified) => verified,
-                None => {
-                    let registry = self.registry()?;
-                    let line = IndexLine {
-                        id: id.clone(),
-                        version: version.clone(),
-                        digest: record.digest.clone(),
-                        yanked: false,
-                        dependencies: BTreeMap::new(),
-                        plexica: None,
-                    };
-                    let bytes = self.packages.fetch(registry, &line).await?;
-                    self.packages.verify(registry, id, &version, bytes).await?
-                }
-            };
-            self.packages.unpack(&verified).await?;
-        }
+        let dir = self.unpacked(record).await?;
         let spec = RunSpec {
             manifest: record.manifest.clone(),
             dir,

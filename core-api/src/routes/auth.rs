@@ -27,7 +27,7 @@ use crate::slug::TenantSlug;
 use crate::state::AppState;
 
 /// The client's address, when the server records it.
-pub struct ClientAddr(Option<SocketAddr>);
+pub struct ClientAddr(pub(super) Option<SocketAddr>);
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
@@ -75,10 +75,20 @@ fn token_pair(
     session: &SessionRecord,
     refresh_token: String,
 ) -> ApiResult<TokenPair> {
+    Ok(TokenPair {
+        access_token: access_token(state, session)?,
+        refresh_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: state.config.access_token_ttl.as_secs(),
+    })
+}
+
+/// A signed access token of `session`, valid for the configured access-token lifetime.
+pub(super) fn access_token(state: &AppState, session: &SessionRecord) -> ApiResult<String> {
     let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
     let ttl = state.config.access_token_ttl.as_secs();
     let keys = state.keys.current();
-    let access_token = keys.sign(&AccessClaims {
+    keys.sign(&AccessClaims {
         iss: keys.issuer().to_owned(),
         aud: AUDIENCE.to_owned(),
         sub: session.user_id.clone(),
@@ -88,12 +98,6 @@ fn token_pair(
         email: session.email.clone(),
         tenant: session.tenant.clone(),
         super_admin: session.super_admin,
-    })?;
-    Ok(TokenPair {
-        access_token,
-        refresh_token,
-        token_type: "Bearer".to_owned(),
-        expires_in: ttl,
     })
 }
 
@@ -103,6 +107,17 @@ pub async fn login(
     ClientAddr(addr): ClientAddr,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
+    let (session, refresh) = open_session(&state, addr, request).await?;
+    Ok(Json(token_pair(&state, &session, refresh)?))
+}
+
+/// Checks `request`'s credentials (rate-limited per account and address) and opens a login
+/// session: its record and its first refresh token.
+pub(super) async fn open_session(
+    state: &AppState,
+    addr: Option<SocketAddr>,
+    request: LoginRequest,
+) -> ApiResult<(SessionRecord, String)> {
     if request.email.len() > 254 || request.password.len() > 1024 {
         return Err(bad_credentials());
     }
@@ -190,7 +205,7 @@ pub async fn login(
         )
         .await?;
     tracing::info!(user = %session.user_id, tenant = ?session.tenant, "login");
-    Ok(Json(token_pair(&state, &session, refresh)?))
+    Ok((session, refresh))
 }
 
 /// `POST /api/v1/auth/refresh`: single use; a reused token revokes its whole family.
@@ -198,8 +213,18 @@ pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
+    let (session, fresh) = rotate_refresh_token(&state, &request.refresh_token).await?;
+    Ok(Json(token_pair(&state, &session, fresh)?))
+}
+
+/// Trades `refresh_token` for a new one of the same session (single use: a reused token
+/// revokes the session).
+pub(super) async fn rotate_refresh_token(
+    state: &AppState,
+    refresh_token: &str,
+) -> ApiResult<(SessionRecord, String)> {
     let invalid = || ApiError::unauthenticated("INVALID_REFRESH_TOKEN", "unknown refresh token");
-    let old_hash = secrets::hash(&request.refresh_token);
+    let old_hash = secrets::hash(refresh_token);
     let record = state
         .core
         .refresh_token(&old_hash)
@@ -268,7 +293,7 @@ pub async fn refresh(
     if !rotated {
         return Err(reused().await?);
     }
-    Ok(Json(token_pair(&state, &session, fresh)?))
+    Ok((session, fresh))
 }
 
 /// `POST /api/v1/auth/logout`: revokes the caller's session and its refresh tokens.
@@ -323,7 +348,12 @@ async fn permissions_of(
 
 /// `GET /api/v1/auth/me`.
 pub async fn me(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult<Json<Me>> {
-    let permissions = permissions_of(&state, &principal).await?;
+    Ok(Json(identity(&state, principal).await?))
+}
+
+/// Who `principal` is: name, roles, and the permissions its credential carries.
+pub(super) async fn identity(state: &AppState, principal: crate::auth::Principal) -> ApiResult<Me> {
+    let permissions = permissions_of(state, &principal).await?;
     let name = match (&principal.tenant, principal.super_admin) {
         (Some(t), false) => match TenantSlug::parse(t) {
             Ok(slug) => state
@@ -352,7 +382,7 @@ pub async fn me(State(state): State<AppState>, Caller(principal): Caller) -> Api
             }
         }
     };
-    Ok(Json(Me {
+    Ok(Me {
         id: principal.user_id,
         email: principal.email,
         name,
@@ -366,7 +396,7 @@ pub async fn me(State(state): State<AppState>, Caller(principal): Caller) -> Api
             Credential::Install { .. } => "install".to_owned(),
             Credential::ApiToken { .. } => "api_token".to_owned(),
         },
-    }))
+    })
 }
 
 fn token_info(t: &ApiTokenRecord) -> ApiTokenInfo {

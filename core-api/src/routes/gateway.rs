@@ -19,7 +19,7 @@ use crate::authz::TenantScope;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::{
     Call, CallContext, GatewayPath, MAX_BODY_BYTES, Route, check_active, check_caller,
-    default_role, find_endpoint, find_service, forward, unavailable,
+    find_endpoint, find_service, forward, unavailable,
 };
 use crate::state::AppState;
 
@@ -51,19 +51,11 @@ async fn user_workspace(
     let Some(slug) = named_workspace(headers)? else {
         return Ok(None);
     };
-    let workspace = scope
-        .db
-        .workspace(slug, user_id)
+    let found = scope
+        .workspace_of(slug, user_id)
         .await?
         .ok_or_else(|| workspace_not_found(slug))?;
-    let role = match scope.allows("workspaces:admin") {
-        true => Some(WorkspaceRole::Admin),
-        false => workspace.role,
-    };
-    Ok(Some((
-        workspace.slug,
-        role.ok_or_else(|| workspace_not_found(slug))?,
-    )))
+    Ok(Some((found.workspace.slug, found.role)))
 }
 
 /// The workspace a plugin caller names: it must be one of the tenant's (404 otherwise).
@@ -156,13 +148,8 @@ pub async fn call(
         None => {
             let workspace = user_workspace(&scope, &principal.user_id, &headers).await?;
             if let Some(permission) = &endpoint.permission {
-                // A token's scopes bound both paths: the tenant grant and the workspace role.
-                let allowed = principal.scope_allows(permission)
-                    && (scope.permissions.grants(permission)
-                        || default_role(&target.manifest, permission)
-                            .zip(workspace.as_ref())
-                            .is_some_and(|(needed, (_, role))| *role >= needed));
-                if !allowed {
+                let role = workspace.as_ref().map(|(_, role)| *role);
+                if !scope.holds_plugin_permission(&target.manifest, permission, role) {
                     return Err(ApiError::forbidden(
                         "FORBIDDEN",
                         format!("this requires the `{permission}` permission"),

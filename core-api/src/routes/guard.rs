@@ -5,6 +5,11 @@
 //! the rule and leaves [`Caller`], [`TenantScope`] and [`WorkspaceScope`] in the request for
 //! the handler. A handler therefore cannot forget a check, and a route cannot exist without a
 //! rule. Permission sets are answered from the [`crate::authz::PermissionCache`].
+//!
+//! A caller authenticates with `Authorization: Bearer …` or, in the console, with the session
+//! cookie ([`ACCESS_COOKIE`], see [`super::session`]). A browser sends a cookie with requests
+//! other pages make too, so a cookie-authenticated write must come from this origin
+//! ([`same_origin`]), checked before any rule.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -20,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use plexica_sdk::api::core::{TenantStatus, WorkspaceRole};
 
 use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use plexica_sdk::api::core::{API_TOKEN_PREFIX, INSTALL_TOKEN_PREFIX};
 use plexica_sdk::api::time::{now_ms, rfc3339};
 
@@ -156,6 +161,12 @@ fn client_ip(request: &Request) -> Option<IpAddr> {
 }
 
 async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiResult<()> {
+    if !request.method().is_safe()
+        && bearer(request.headers()).is_none()
+        && cookie(request.headers(), ACCESS_COOKIE).is_some()
+    {
+        same_origin(request.headers())?;
+    }
     if rule == AuthRule::Public {
         return Ok(());
     }
@@ -254,27 +265,17 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
         let ws = params
             .get("ws")
             .ok_or_else(|| ApiError::internal("workspace route without `{ws}`"))?;
-        let workspace = scope
-            .db
-            .workspace(ws, &principal.user_id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::not_found(
-                    "WORKSPACE_NOT_FOUND",
-                    format!("no workspace `{}`", ws.escape_debug()),
-                )
-            })?;
-        let role = if scope.allows("workspaces:admin") {
-            Some(WorkspaceRole::Admin)
-        } else {
-            workspace.role
-        };
-        let Some(role) = role else {
-            return Err(ApiError::not_found(
+        let not_found = || {
+            ApiError::not_found(
                 "WORKSPACE_NOT_FOUND",
                 format!("no workspace `{}`", ws.escape_debug()),
-            ));
+            )
         };
+        let found = scope
+            .workspace_of(ws, &principal.user_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let role = found.role;
         if role < min_role {
             return Err(ApiError::forbidden(
                 "WORKSPACE_ROLE_REQUIRED",
@@ -287,9 +288,7 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
                 serde_json::json!({ "required": min_role.as_str(), "role": role.as_str() }),
             ));
         }
-        request
-            .extensions_mut()
-            .insert(WorkspaceScope { workspace, role });
+        request.extensions_mut().insert(found);
     }
     request.extensions_mut().insert(scope);
     Ok(())
@@ -440,71 +439,140 @@ pub async fn authenticate_external(
     }))
 }
 
-/// Authenticates the request: 401 without a valid access or API token.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Principal> {
-    let token = bearer(headers).ok_or_else(|| {
-        ApiError::unauthenticated(
-            "UNAUTHENTICATED",
-            "authentication required: `Authorization: Bearer <access token or plx_ API token>`",
+/// The console's access-token cookie (see [`super::session`]).
+pub const ACCESS_COOKIE: &str = "plexica_access";
+/// The console's refresh-token cookie, sent to [`super::session::SESSION_PATH`] only.
+pub const REFRESH_COOKIE: &str = "plexica_refresh";
+
+/// The value of cookie `name` in `headers`, if sent.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
+}
+
+/// Refuses a request that a page of another site may have made the browser send. The
+/// browser says where a request comes from, and a page cannot forge it: `Sec-Fetch-Site`
+/// must be `same-origin` or, from a browser that does not send it (plain HTTP to a host that
+/// is not local), `Origin` must name this host. A request with neither is refused: only a
+/// browser holds the cookies this guards.
+pub fn same_origin(headers: &HeaderMap) -> ApiResult<()> {
+    let refused = || {
+        ApiError::forbidden(
+            "CROSS_SITE_REQUEST",
+            "a request signed in with the console's cookie must come from the console's own pages",
         )
-    })?;
-    if token.starts_with(INSTALL_TOKEN_PREFIX) {
-        let (tenant, plugin_id) = state
-            .core
-            .install_by_token_hash(&secrets::hash(token))
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthenticated("INVALID_TOKEN", "unknown or revoked install token")
-            })?;
-        return Ok(Principal {
-            user_id: format!("plugin:{plugin_id}"),
-            email: String::new(),
-            tenant: Some(tenant),
-            super_admin: false,
-            credential: Credential::Install { plugin_id },
-        });
+    };
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return match site.as_bytes() {
+            b"same-origin" => Ok(()),
+            _ => Err(refused()),
+        };
     }
-    if token.starts_with(API_TOKEN_PREFIX) {
-        let record = state
-            .core
-            .api_token_by_hash(&secrets::hash(token))
-            .await?
-            .filter(|t| t.revoked_at.is_none())
-            .ok_or_else(|| {
-                ApiError::unauthenticated("INVALID_TOKEN", "unknown or revoked API token")
-            })?;
-        if record.expires_at <= now_ms() {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    let origin = text(ORIGIN).ok_or_else(refused)?;
+    let host = text(HOST).ok_or_else(refused)?;
+    match origin.split_once("://") {
+        Some((_, authority)) if authority.eq_ignore_ascii_case(host) => Ok(()),
+        _ => Err(refused()),
+    }
+}
+
+/// Authenticates the request: 401 without a valid access token (header or console cookie),
+/// API token or install token.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Principal> {
+    let token = match bearer(headers) {
+        Some(token) if token.starts_with(INSTALL_TOKEN_PREFIX) => {
+            return install_principal(state, token).await;
+        }
+        Some(token) if token.starts_with(API_TOKEN_PREFIX) => {
+            return api_token_principal(state, token).await;
+        }
+        Some(token) => token,
+        // The cookie only ever holds an access token.
+        None => cookie(headers, ACCESS_COOKIE).ok_or_else(|| {
+            ApiError::unauthenticated(
+                "UNAUTHENTICATED",
+                "authentication required: `Authorization: Bearer <access token or plx_ API token>`",
+            )
+        })?,
+    };
+    session_principal(state, token).await
+}
+
+/// The plugin install whose token `token` is.
+async fn install_principal(state: &AppState, token: &str) -> ApiResult<Principal> {
+    let (tenant, plugin_id) = state
+        .core
+        .install_by_token_hash(&secrets::hash(token))
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthenticated("INVALID_TOKEN", "unknown or revoked install token")
+        })?;
+    Ok(Principal {
+        user_id: format!("plugin:{plugin_id}"),
+        email: String::new(),
+        tenant: Some(tenant),
+        super_admin: false,
+        credential: Credential::Install { plugin_id },
+    })
+}
+
+/// The holder of API token `token`.
+async fn api_token_principal(state: &AppState, token: &str) -> ApiResult<Principal> {
+    let record = state
+        .core
+        .api_token_by_hash(&secrets::hash(token))
+        .await?
+        .filter(|t| t.revoked_at.is_none())
+        .ok_or_else(|| {
+            ApiError::unauthenticated("INVALID_TOKEN", "unknown or revoked API token")
+        })?;
+    if record.expires_at <= now_ms() {
+        return Err(ApiError::unauthenticated(
+            "TOKEN_EXPIRED",
+            format!(
+                "the API token expired at {}; create a new one with `plexica token create`",
+                rfc3339(record.expires_at)
+            ),
+        ));
+    }
+    if let Some(tenant) = &record.tenant {
+        let exists = match TenantSlug::parse(tenant) {
+            Ok(slug) => state.tenant(&slug).await?.is_some(),
+            Err(_) => false,
+        };
+        if !exists {
             return Err(ApiError::unauthenticated(
-                "TOKEN_EXPIRED",
-                format!(
-                    "the API token expired at {}; create a new one with `plexica token create`",
-                    rfc3339(record.expires_at)
-                ),
+                "INVALID_TOKEN",
+                "the token's tenant no longer exists",
             ));
         }
-        if let Some(tenant) = &record.tenant {
-            let exists = match TenantSlug::parse(tenant) {
-                Ok(slug) => state.tenant(&slug).await?.is_some(),
-                Err(_) => false,
-            };
-            if !exists {
-                return Err(ApiError::unauthenticated(
-                    "INVALID_TOKEN",
-                    "the token's tenant no longer exists",
-                ));
-            }
-        }
-        return Ok(Principal {
-            user_id: record.user_id,
-            email: record.email,
-            tenant: record.tenant,
-            super_admin: record.super_admin,
-            credential: Credential::ApiToken {
-                id: record.id,
-                scopes: record.scopes,
-            },
-        });
     }
+    Ok(Principal {
+        user_id: record.user_id,
+        email: record.email,
+        tenant: record.tenant,
+        super_admin: record.super_admin,
+        credential: Credential::ApiToken {
+            id: record.id,
+            scopes: record.scopes,
+        },
+    })
+}
+
+/// The login session whose access token `token` is.
+async fn session_principal(state: &AppState, token: &str) -> ApiResult<Principal> {
     let claims = state.keys.verify(token).await?;
     if state.revoked_sessions.contains(&claims.sid) {
         return Err(ApiError::unauthenticated(

@@ -12,8 +12,10 @@ mod gateway;
 pub mod guard;
 mod openapi;
 mod ops;
+mod plugin_ui;
 mod plugins;
 mod response;
+mod session;
 mod shared;
 mod tenants;
 mod users;
@@ -31,8 +33,9 @@ use plexica_sdk::api::core::{
     DataFilter, DataQuery, DataRows, InsertRow, InsertedRow, InstallPluginRequest, LoginRequest,
     Me, NewApiTokenRequest, Page, PluginInstall, PluginLog, PutSharedValue, RefreshRequest, Role,
     RotatedSigningKey, RowsChanged, ServiceInfo, SetMemberRoleRequest, SetRolesRequest,
-    SharedValue, Team, TokenPair, UpdatePluginConfigRequest, UpdateRows, UpdateTenantRequest,
-    UpdateUserRequest, UpdateWorkspaceRequest, UpgradePluginRequest, User, WorkspacePluginSettings,
+    SharedValue, Team, TokenPair, UiModules, UpdatePluginConfigRequest, UpdateRows,
+    UpdateTenantRequest, UpdateUserRequest, UpdateWorkspaceRequest, UpgradePluginRequest, User,
+    WorkspacePluginSettings,
 };
 use plexica_sdk::api::events::{DeadLetter, EventLog, PublishRequest, Published, Retried};
 use plexica_sdk::api::registry::{SearchResults, VersionDetail};
@@ -129,6 +132,31 @@ fn entries() -> Vec<Entry> {
         )
         .gives_nothing(204),
         entry(
+            M::POST,
+            session::SESSION_PATH,
+            Public,
+            "Sign in from the console: the session goes into cookies",
+            session::sign_in,
+        )
+        .takes::<LoginRequest>()
+        .gives::<Me>(200),
+        entry(
+            M::POST,
+            "/api/v1/auth/session/refresh",
+            Public,
+            "Renew the console's session from its refresh cookie",
+            session::renew,
+        )
+        .gives::<Me>(200),
+        entry(
+            M::DELETE,
+            session::SESSION_PATH,
+            Public,
+            "Sign out of the console: revoke the session, clear its cookies",
+            session::sign_out,
+        )
+        .gives_nothing(204),
+        entry(
             M::GET,
             "/api/v1/auth/me",
             Identity,
@@ -170,6 +198,22 @@ fn entries() -> Vec<Entry> {
         )
         .takes::<PublishRequest>()
         .gives::<Published>(202),
+        entry(
+            M::GET,
+            "/api/v1/tenants/{t}/ui-modules",
+            AuthRule::Member,
+            "The console's modules of the tenant's active plugins that the caller may see (`?workspace=`)",
+            plugin_ui::list,
+        )
+        .gives::<UiModules>(200),
+        entry(
+            M::GET,
+            "/plugins/{id}/{version}/{*path}",
+            Authenticated,
+            "A file of an active plugin's frontend, as installed in the caller's tenant",
+            plugin_ui::asset,
+        )
+        .gives_media(200, "*/*"),
         entry(
             M::GET,
             "/api/v1/tenants/{t}/services",

@@ -21,10 +21,13 @@ fn fill(spec: &RouteSpec, t: &str, user: &str, token: &str) -> String {
         .replace("{*path}", "contacts")
         .replace("{namespace}", "crm.stats")
         .replace("{key}", "k")
+        .replace("{version}", "1.0.0")
         .replace(
             "{id}",
             if spec.path.contains("/auth/tokens/") {
                 token
+            } else if spec.path.starts_with("/plugins/") {
+                "crm"
             } else {
                 user
             },

@@ -11,6 +11,7 @@ mod common;
 mod auth;
 mod authz;
 mod cluster;
+mod console;
 mod contracts;
 mod crash;
 mod data;

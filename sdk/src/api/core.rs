@@ -617,6 +617,70 @@ pub struct PluginLog {
     pub next_offset: u64,
 }
 
+/// `GET /api/v1/tenants/{t}/ui-modules`: what the console shows of the tenant's plugins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UiModules {
+    /// The active and the failed plugins that have a frontend, by id.
+    pub plugins: Vec<PluginUi>,
+}
+
+/// The frontend of one installed plugin, as the console loads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PluginUi {
+    /// Plugin id; also the Module Federation remote's name.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// `ACTIVE`, or `FAILED` (then `error` says why, and the console shows it in the
+    /// plugin's places instead of loading it).
+    pub state: PluginState,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Path of the remote's ES-module entry on this origin
+    /// (`/plugins/{id}/{version}/{remote-entry}`).
+    pub remote_entry: String,
+    /// The modules the caller may see, in manifest order.
+    pub modules: Vec<UiModule>,
+}
+
+/// One `[[frontend.modules]]` entry the caller may see.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UiModule {
+    /// Exposed name: the remote exposes it as `./{name}`.
+    pub name: String,
+    /// `page`, `widget`, `component` or `layout`.
+    pub kind: String,
+    /// Where the console mounts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_point: Option<String>,
+    /// A page's route in the console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// Its menu entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<UiMenu>,
+}
+
+/// A module's menu entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UiMenu {
+    /// Label.
+    pub label: String,
+    /// Icon name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// Position: lower first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+}
+
 /// A plugin installed in a tenant. Secret configuration values read as `********`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -351,6 +351,7 @@ fn module(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> FrontendModule {
         .unwrap_or(ModuleKind::Component);
     let extension_point = r.string(&mut t, "extension-point");
     let route = r.string(&mut t, "route");
+    let permission = r.string(&mut t, "permission");
     let menu = r.table(&mut t, "menu").map(|mut m| {
         let menu = Menu {
             label: r.required_string(&mut m, "label").unwrap_or_default(),
@@ -367,6 +368,7 @@ fn module(r: &mut Reader<'_>, mut t: Table<'_, '_>) -> FrontendModule {
         extension_point,
         route,
         menu,
+        permission,
     }
 }
 

@@ -245,6 +245,10 @@ pub struct FrontendModule {
     /// Menu entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub menu: Option<Menu>,
+    /// A permission of `[[permissions]]` the user needs in the workspace to be shown the
+    /// module; without one, every member is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
 }
 
 /// Kinds of frontend module.
@@ -259,6 +263,18 @@ pub enum ModuleKind {
     Component,
     /// A layout.
     Layout,
+}
+
+impl ModuleKind {
+    /// The kind as the manifest writes it, e.g. `page`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Page => "page",
+            Self::Widget => "widget",
+            Self::Component => "component",
+            Self::Layout => "layout",
+        }
+    }
 }
 
 /// A menu entry of a frontend module.

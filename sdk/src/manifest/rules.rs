@@ -47,10 +47,10 @@ pub(crate) fn check(r: &mut Reader<'_>, m: &Manifest) {
     if let Some(backend) = &m.backend {
         backend_rules(r, backend);
     }
-    if let Some(frontend) = &m.frontend {
-        frontend_rules(r, frontend);
-    }
     let declared = permissions(r, &m.permissions);
+    if let Some(frontend) = &m.frontend {
+        frontend_rules(r, frontend, &declared);
+    }
     config(r, &m.config);
     // Every rule runs on whatever parsed; only the comparisons against the plugin's own id
     // are left out while that id is itself wrong (they would only echo it).
@@ -445,7 +445,7 @@ fn backend_rules(r: &mut Reader<'_>, b: &Backend) {
     route_rule(r, "backend.health", "manifest::route", &b.health);
 }
 
-fn frontend_rules(r: &mut Reader<'_>, f: &Frontend) {
+fn frontend_rules(r: &mut Reader<'_>, f: &Frontend, declared: &HashSet<&str>) {
     package_path_rule(r, "frontend.dist", &f.dist);
     package_path_rule(r, "frontend.remote-entry", &f.remote_entry);
     if let Some(prefix) = &f.route_prefix
@@ -495,6 +495,9 @@ fn frontend_rules(r: &mut Reader<'_>, f: &Frontend) {
                 Some(help),
             );
         }
+        if let Some(permission) = &module.permission {
+            declared_permission(r, &format!("{base}.permission"), permission, declared);
+        }
         match (&module.route, module.kind) {
             (None, ModuleKind::Page) if r.spans.get(&format!("{base}.kind")).is_some() => r.at(
                 &format!("{base}.kind"),
@@ -519,6 +522,22 @@ fn frontend_rules(r: &mut Reader<'_>, f: &Frontend) {
             _ => {}
         }
     }
+}
+
+/// `permission` (at `path`) names one of the plugin's `[[permissions]]`.
+fn declared_permission(r: &mut Reader<'_>, path: &str, permission: &str, declared: &HashSet<&str>) {
+    if declared.contains(permission) {
+        return;
+    }
+    let help = closest(permission, declared.iter().copied())
+        .map(|c| format!("did you mean `{c}`?"))
+        .or_else(|| Some("declare it in a `[[permissions]]` table".into()));
+    r.at(
+        path,
+        "manifest::unknown-permission",
+        format!("permission `{permission}` is not declared in `[[permissions]]`"),
+        help,
+    );
 }
 
 fn permissions<'m>(r: &mut Reader<'_>, permissions: &'m [Permission]) -> HashSet<&'m str> {
@@ -953,18 +972,8 @@ fn services(
                     None,
                 );
             }
-            if let Some(permission) = &endpoint.permission
-                && !declared.contains(permission.as_str())
-            {
-                let help = closest(permission, declared.iter().copied())
-                    .map(|c| format!("did you mean `{c}`?"))
-                    .or_else(|| Some("declare it in a `[[permissions]]` table".into()));
-                r.at(
-                    &format!("{ep}.permission"),
-                    "manifest::unknown-permission",
-                    format!("permission `{permission}` is not declared in `[[permissions]]`"),
-                    help,
-                );
+            if let Some(permission) = &endpoint.permission {
+                declared_permission(r, &format!("{ep}.permission"), permission, declared);
             }
         }
         service_callers(r, own_id, &base, &service.callers);

@@ -444,6 +444,13 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "\"analytics\"",
     ),
     (
+        "a module's permission is undeclared",
+        "permission = 'contacts:read'",
+        "permission = 'contacts:edit'",
+        "manifest::unknown-permission",
+        "'contacts:edit'",
+    ),
+    (
         "undeclared permission",
         "permission = \"contacts:read\"",
         "permission = \"contacts:write\"",

@@ -226,3 +226,26 @@ pub fn json(output: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// Types `secret` at a hidden prompt once the program has turned echo off. The prompt's
+/// text is written before echo goes off, and turning it off (`TCSAFLUSH`) throws away
+/// whatever was typed ahead, so typing as soon as the prompt shows would sometimes be lost.
+pub fn type_secret(session: &mut rexpect::session::PtySession, secret: &str) {
+    let terminal = session.process().get_file_handle().expect("the pty");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mode = nix::sys::termios::tcgetattr(&terminal).expect("the pty's mode");
+        if !mode
+            .local_flags
+            .contains(nix::sys::termios::LocalFlags::ECHO)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "echo never went off for the secret"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    session.send_line(secret).expect("types");
+}

@@ -1,0 +1,235 @@
+//! What the console loads of the tenant's plugins: the list of their UI modules
+//! (`GET /api/v1/tenants/{t}/ui-modules`) and their files (`GET /plugins/{id}/{version}/…`),
+//! served from the installed package to the users of the tenants that installed it.
+
+use std::path::{Component, Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use plexica_sdk::api::core::{PluginState, PluginUi, UiMenu, UiModule, UiModules};
+use serde::Deserialize;
+
+use super::QueryParams;
+use super::guard::Caller;
+use crate::auth::Credential;
+use crate::authz::TenantScope;
+use crate::db::plugins::InstallRecord;
+use crate::error::{ApiError, ApiResult};
+use crate::slug::TenantSlug;
+use crate::state::AppState;
+
+/// Query of `GET /ui-modules`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiModulesQuery {
+    /// The workspace the console shows: modules whose permission its role carries by
+    /// default are listed too.
+    workspace: Option<String>,
+}
+
+/// `GET /api/v1/tenants/{t}/ui-modules?workspace=`: the frontends of the tenant's active (and
+/// failed) plugins, each with the modules the caller may see.
+pub async fn list(
+    Caller(caller): Caller,
+    scope: TenantScope,
+    QueryParams(query): QueryParams<UiModulesQuery>,
+) -> ApiResult<Json<UiModules>> {
+    if matches!(caller.credential, Credential::Install { .. }) {
+        return Err(ApiError::forbidden(
+            "FORBIDDEN",
+            "the console's modules are listed for users, not plugins",
+        ));
+    }
+    let role = match &query.workspace {
+        None => None,
+        Some(slug) => {
+            let found = scope
+                .workspace_of(slug, &caller.user_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found(
+                        "WORKSPACE_NOT_FOUND",
+                        format!("no workspace `{}`", slug.escape_debug()),
+                    )
+                })?;
+            Some(found.role)
+        }
+    };
+    let mut plugins = Vec::new();
+    for record in scope.db.plugin_installs().await? {
+        if !matches!(record.state, PluginState::Active | PluginState::Failed) {
+            continue;
+        }
+        let Some(frontend) = &record.manifest.frontend else {
+            continue;
+        };
+        let modules = frontend
+            .modules
+            .iter()
+            .filter(|m| {
+                m.permission.as_deref().is_none_or(|permission| {
+                    scope.holds_plugin_permission(&record.manifest, permission, role)
+                })
+            })
+            .map(|m| UiModule {
+                name: m.name.clone(),
+                kind: m.kind.as_str().to_owned(),
+                extension_point: m.extension_point.clone(),
+                route: m.route.clone(),
+                menu: m.menu.as_ref().map(|menu| UiMenu {
+                    label: menu.label.clone(),
+                    icon: menu.icon.clone(),
+                    order: menu.order,
+                }),
+            })
+            .collect();
+        plugins.push(PluginUi {
+            remote_entry: format!(
+                "/plugins/{}/{}/{}",
+                record.plugin_id, record.version, frontend.remote_entry
+            ),
+            id: record.plugin_id,
+            name: record.manifest.plugin.name,
+            version: record.version.to_string(),
+            state: record.state,
+            error: record.error,
+            modules,
+        });
+    }
+    Ok(Json(UiModules { plugins }))
+}
+
+/// What a plugin file is sent as, by its extension: the types a frontend is built of. Any
+/// other file is sent as bytes to download, never as something a browser would render.
+const MEDIA_TYPES: &[(&str, &str)] = &[
+    ("js", "text/javascript; charset=utf-8"),
+    ("mjs", "text/javascript; charset=utf-8"),
+    ("css", "text/css; charset=utf-8"),
+    ("json", "application/json"),
+    ("map", "application/json"),
+    ("wasm", "application/wasm"),
+    ("svg", "image/svg+xml"),
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("gif", "image/gif"),
+    ("webp", "image/webp"),
+    ("ico", "image/x-icon"),
+    ("woff", "font/woff"),
+    ("woff2", "font/woff2"),
+    ("ttf", "font/ttf"),
+    ("txt", "text/plain; charset=utf-8"),
+];
+
+/// A plugin file opened as a document (an SVG, say) runs nothing and loads nothing; the
+/// console's own policy governs the scripts it loads.
+const ASSET_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
+/// `GET /plugins/{id}/{version}/{*path}`: file `path` of the `[frontend].dist` of plugin `id`
+/// as installed in the caller's tenant, at exactly `version`, while it is active. The package
+/// of a version never changes (its digest is the ETag), so browsers keep files for a year;
+/// a development platform, whose installs replace a version in place, has them revalidated.
+pub async fn asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((id, version, path)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let not_found = || {
+        ApiError::not_found(
+            "NOT_FOUND",
+            format!(
+                "no file `{}` of an active {}@{} in this tenant",
+                path.escape_debug(),
+                id.escape_debug(),
+                version.escape_debug()
+            ),
+        )
+    };
+    let record = active_install(&state, caller.tenant.as_deref(), &id)
+        .await?
+        .filter(|r| r.version.to_string() == version)
+        .ok_or_else(not_found)?;
+    let frontend = record.manifest.frontend.as_ref().ok_or_else(not_found)?;
+    let relative = asset_path(&path).ok_or_else(not_found)?;
+    let dist = state.plugins.unpacked(&record).await?.join(&frontend.dist);
+    let file = contained_file(&dist, &relative)
+        .await
+        .ok_or_else(not_found)?;
+    let etag = HeaderValue::from_str(&format!("\"{}\"", record.digest))
+        .map_err(|_| ApiError::internal("a package digest is not a header value"))?;
+    let cache = HeaderValue::from_static(if state.config.dev_mode {
+        "private, no-cache"
+    } else {
+        "private, max-age=31536000, immutable"
+    });
+    let common = [
+        (ETAG, etag.clone()),
+        (CACHE_CONTROL, cache),
+        (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(ASSET_POLICY),
+        ),
+    ];
+    if headers.get(IF_NONE_MATCH) == Some(&etag) {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let bytes = tokio::fs::read(&file).await.map_err(|_| not_found())?;
+    let media = relative
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(|e| {
+            MEDIA_TYPES
+                .iter()
+                .find(|(ext, _)| e.eq_ignore_ascii_case(ext))
+        })
+        .map_or("application/octet-stream", |(_, media)| media);
+    Ok((
+        common,
+        [(CONTENT_TYPE, HeaderValue::from_static(media))],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Plugin `id` of `tenant`, if installed there and active.
+async fn active_install(
+    state: &AppState,
+    tenant: Option<&str>,
+    id: &str,
+) -> ApiResult<Option<Arc<InstallRecord>>> {
+    let Some(slug) = tenant.and_then(|t| TenantSlug::parse(t).ok()) else {
+        return Ok(None);
+    };
+    let db = state.tenant_dbs.get(&slug).await?;
+    let record = state.plugins.installs.get(slug.as_str(), &db, id).await?;
+    Ok(record.filter(|r| r.state == PluginState::Active))
+}
+
+/// `path` as a relative path of plain names: no `..`, no root, no hidden files.
+fn asset_path(path: &str) -> Option<PathBuf> {
+    if path.is_empty() || path.len() > 1024 || path.contains('\\') {
+        return None;
+    }
+    let relative = FsPath::new(path);
+    relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(name) if !name.to_string_lossy().starts_with('.')))
+        .then(|| relative.to_path_buf())
+}
+
+/// `dir/relative` if it is a file that is really inside `dir` (no link leads out).
+async fn contained_file(dir: &FsPath, relative: &FsPath) -> Option<PathBuf> {
+    let root = tokio::fs::canonicalize(dir).await.ok()?;
+    let file = tokio::fs::canonicalize(dir.join(relative)).await.ok()?;
+    let is_file = tokio::fs::metadata(&file).await.ok()?.is_file();
+    (is_file && file.starts_with(&root)).then_some(file)
+}

@@ -1,0 +1,140 @@
+//! `/api/v1/auth/session`: the console's sign-in. The browser keeps the session in two
+//! cookies that no script can read (`HttpOnly`, so neither the console's nor a plugin's code
+//! ever holds a credential) and that no other site can make it send (`SameSite=Strict`): the
+//! short-lived access token, sent with every request, and the refresh token, sent to this
+//! path only. Every call here, and every cookie-authenticated write elsewhere, must also come
+//! from the console's own origin ([`guard::same_origin`]).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use plexica_sdk::api::core::LoginRequest;
+use plexica_sdk::api::time::now_ms;
+
+use super::JsonBody;
+use super::auth::{ClientAddr, access_token, identity, open_session, rotate_refresh_token};
+use super::guard::{self, ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::auth::{Credential, Principal};
+use crate::db::core::SessionRecord;
+use crate::error::{ApiError, ApiResult};
+use crate::secrets;
+use crate::state::AppState;
+
+/// The path the refresh cookie is sent to (and the routes of this module).
+pub const SESSION_PATH: &str = "/api/v1/auth/session";
+
+/// `POST /api/v1/auth/session`: signs in (as `POST /api/v1/auth/login`) and answers who the
+/// user is, the tokens going into cookies only.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> ApiResult<Response> {
+    guard::same_origin(&headers)?;
+    let (session, refresh) = open_session(&state, addr, request).await?;
+    signed_in(&state, session, refresh).await
+}
+
+/// `POST /api/v1/auth/session/refresh`: a new access token for the session of the refresh
+/// cookie, which is rotated (single use, as `POST /api/v1/auth/refresh`).
+pub async fn renew(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    guard::same_origin(&headers)?;
+    let token = guard::cookie(&headers, REFRESH_COOKIE)
+        .ok_or_else(|| ApiError::unauthenticated("NO_SESSION", "no session to refresh: sign in"))?;
+    let (session, fresh) = rotate_refresh_token(&state, token).await?;
+    signed_in(&state, session, fresh).await
+}
+
+/// `DELETE /api/v1/auth/session`: revokes the cookie's session, if any, and clears both
+/// cookies.
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    guard::same_origin(&headers)?;
+    if let Some(token) = guard::cookie(&headers, REFRESH_COOKIE)
+        && let Some(record) = state.core.refresh_token(&secrets::hash(token)).await?
+    {
+        state
+            .core
+            .revoke_session(&record.session_id, now_ms())
+            .await?;
+        state.session_revoked(record.session_id);
+    }
+    let secure = secure(&state);
+    let cleared = [
+        (
+            SET_COOKIE,
+            cookie(ACCESS_COOKIE, "", "/", Duration::ZERO, secure)?,
+        ),
+        (
+            SET_COOKIE,
+            cookie(REFRESH_COOKIE, "", SESSION_PATH, Duration::ZERO, secure)?,
+        ),
+    ];
+    Ok((StatusCode::NO_CONTENT, AppendHeaders(cleared)).into_response())
+}
+
+/// The answer of a sign-in or refresh: the user, and the session's tokens as cookies.
+async fn signed_in(
+    state: &AppState,
+    session: SessionRecord,
+    refresh: String,
+) -> ApiResult<Response> {
+    let access = access_token(state, &session)?;
+    let secure = secure(state);
+    let cookies = [
+        (
+            SET_COOKIE,
+            cookie(
+                ACCESS_COOKIE,
+                &access,
+                "/",
+                state.config.access_token_ttl,
+                secure,
+            )?,
+        ),
+        (
+            SET_COOKIE,
+            cookie(
+                REFRESH_COOKIE,
+                &refresh,
+                SESSION_PATH,
+                state.config.refresh_token_ttl,
+                secure,
+            )?,
+        ),
+    ];
+    let principal = Principal {
+        user_id: session.user_id,
+        email: session.email,
+        tenant: session.tenant,
+        super_admin: session.super_admin,
+        credential: Credential::Session(session.id),
+    };
+    let me = identity(state, principal).await?;
+    Ok((AppendHeaders(cookies), Json(me)).into_response())
+}
+
+/// Cookies are `Secure` when the platform is reached over HTTPS (its issuer URL says so).
+fn secure(state: &AppState) -> bool {
+    state.config.issuer.starts_with("https://")
+}
+
+/// A `Set-Cookie` value no script reads and no other site sends.
+fn cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Duration,
+    secure: bool,
+) -> ApiResult<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        max_age.as_secs()
+    ))
+    .map_err(|_| ApiError::internal("a session cookie is not a header value"))
+}

@@ -1,0 +1,517 @@
+//! What the console relies on, attacked as a browser and another site would: the session in
+//! cookies no script reads, writes only from the console's own origin, the UI modules a user
+//! may see, and plugin files served only to the tenant that installed the plugin.
+
+use crate::common;
+use common::Backend;
+use common::registry::{borrowed, frontend_plugin, platform};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Where a request comes from, as a browser tells the server.
+#[derive(Clone, Copy)]
+enum From {
+    /// A page of the console (`Sec-Fetch-Site: same-origin`).
+    Console,
+    /// A page of another site, by the header a modern browser sends.
+    OtherSite,
+    /// A page of another site, by `Origin` only (a browser without `Sec-Fetch-*`).
+    OtherOrigin,
+    /// No browser header at all.
+    Nowhere,
+}
+
+/// A browser's cookie jar for the console: the two session cookies, as last set.
+#[derive(Default, Clone)]
+struct Jar {
+    access: Option<String>,
+    refresh: Option<String>,
+}
+
+impl Jar {
+    /// Keeps the cookies `response` sets, checking their attributes.
+    fn keep(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().expect("text");
+            assert!(text.contains("; HttpOnly"), "{text}");
+            assert!(text.contains("; SameSite=Strict"), "{text}");
+            let (pair, _) = text.split_once(';').expect("attributes");
+            let (name, value) = pair.split_once('=').expect("name=value");
+            let value = (!value.is_empty()).then(|| value.to_owned());
+            match name {
+                "plexica_access" => {
+                    assert!(text.contains("; Path=/;"), "{text}");
+                    self.access = value;
+                }
+                "plexica_refresh" => {
+                    assert!(text.contains("; Path=/api/v1/auth/session;"), "{text}");
+                    self.refresh = value;
+                }
+                other => panic!("unexpected cookie {other}"),
+            }
+        }
+    }
+
+    /// The `Cookie` header a browser sends to `path`.
+    fn header(&self, path: &str) -> String {
+        let mut pairs = Vec::new();
+        if let Some(access) = &self.access {
+            pairs.push(format!("plexica_access={access}"));
+        }
+        if let (Some(refresh), true) = (&self.refresh, path.starts_with("/api/v1/auth/session")) {
+            pairs.push(format!("plexica_refresh={refresh}"));
+        }
+        pairs.join("; ")
+    }
+}
+
+async fn send(
+    core: &common::TestCore,
+    jar: &Jar,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    from: From,
+) -> reqwest::Response {
+    let mut request = core
+        .http
+        .request(method, format!("{}{path}", core.url))
+        .header(COOKIE, jar.header(path));
+    request = match from {
+        From::Console => request.header("sec-fetch-site", "same-origin"),
+        From::OtherSite => request
+            .header("sec-fetch-site", "cross-site")
+            .header("origin", "http://evil.test"),
+        From::OtherOrigin => request.header("origin", "http://evil.test"),
+        From::Nowhere => request,
+    };
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
+}
+
+async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Signs in from the console; returns the jar and the answer.
+async fn sign_in(
+    core: &common::TestCore,
+    tenant: &str,
+    email: &str,
+    password: &str,
+) -> (Jar, Value) {
+    let mut jar = Jar::default();
+    let response = send(
+        core,
+        &jar,
+        Method::POST,
+        "/api/v1/auth/session",
+        Some(json!({ "tenant": tenant, "email": email, "password": password })),
+        From::Console,
+    )
+    .await;
+    jar.keep(&response);
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (jar, body)
+}
+
+#[tokio::test]
+async fn the_session_lives_in_cookies_and_other_sites_cannot_use_it() {
+    let core = common::TestCore::start(Backend::Sqlite)
+        .await
+        .expect("sqlite");
+    let acme = core.tenant("acme").await;
+    let (mut jar, me) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
+    assert_eq!(me["email"], acme.admin_email.as_str(), "{me}");
+    assert_eq!(me["auth"], "session");
+    let access = jar.access.clone().expect("access cookie");
+    let refresh = jar.refresh.clone().expect("refresh cookie");
+    // The answer hands no script a token: the credentials are in the cookies only.
+    let text = me.to_string();
+    assert!(
+        !text.contains(&access) && !text.contains(&refresh),
+        "{text}"
+    );
+
+    let (status, body) = json_of(
+        send(
+            &core,
+            &jar,
+            Method::GET,
+            "/api/v1/auth/me",
+            None,
+            From::Nowhere,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "a read needs no origin: {body}");
+
+    // A write the cookie authenticates: only from the console's own pages.
+    let workspaces = "/api/v1/tenants/acme/workspaces";
+    for (from, slug) in [
+        (From::OtherSite, "forged-a"),
+        (From::OtherOrigin, "forged-b"),
+        (From::Nowhere, "forged-c"),
+    ] {
+        let body = json!({ "slug": slug, "name": "Forged" });
+        let (status, answer) =
+            json_of(send(&core, &jar, Method::POST, workspaces, Some(body), from).await).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        assert_eq!(answer["error"]["code"], "CROSS_SITE_REQUEST", "{answer}");
+    }
+    let body = json!({ "slug": "real", "name": "Real" });
+    let (status, answer) = json_of(
+        send(
+            &core,
+            &jar,
+            Method::POST,
+            workspaces,
+            Some(body),
+            From::Console,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (_, listed) = core.get(workspaces, &acme.admin_token).await;
+    let slugs: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("workspaces")
+        .iter()
+        .filter_map(|w| w["slug"].as_str())
+        .collect();
+    assert!(slugs.contains(&"real"), "{listed}");
+    assert!(
+        !slugs.iter().any(|s| s.starts_with("forged")),
+        "a forged write went through: {listed}"
+    );
+
+    // Another site cannot sign the browser in either (login CSRF), nor out.
+    let (status, answer) = json_of(
+        send(
+            &core,
+            &Jar::default(),
+            Method::POST,
+            "/api/v1/auth/session",
+            Some(json!({ "tenant": "acme", "email": acme.admin_email, "password": acme.admin_password })),
+            From::OtherSite,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let response = send(
+        &core,
+        &jar,
+        Method::DELETE,
+        "/api/v1/auth/session",
+        None,
+        From::OtherOrigin,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(SET_COOKIE).is_none());
+
+    // Refresh rotates both cookies; the old refresh cookie, replayed, ends the session.
+    let stale = jar.clone();
+    let response = send(
+        &core,
+        &jar,
+        Method::POST,
+        "/api/v1/auth/session/refresh",
+        None,
+        From::Console,
+    )
+    .await;
+    jar.keep(&response);
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(jar.refresh, stale.refresh);
+    let (status, body) = json_of(
+        send(
+            &core,
+            &stale,
+            Method::POST,
+            "/api/v1/auth/session/refresh",
+            None,
+            From::Console,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "REFRESH_TOKEN_REUSED", "{body}");
+
+    // Signing out revokes the session and clears the cookies.
+    let (mut jar, _) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
+    let signed_in = jar.clone();
+    let response = send(
+        &core,
+        &jar,
+        Method::DELETE,
+        "/api/v1/auth/session",
+        None,
+        From::Console,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let cleared: Vec<&str> = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert_eq!(cleared.len(), 2, "{cleared:?}");
+    assert!(
+        cleared.iter().all(|c| c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    jar.keep(&response);
+    assert!(jar.access.is_none() && jar.refresh.is_none());
+    let (status, body) = json_of(
+        send(
+            &core,
+            &signed_in,
+            Method::GET,
+            "/api/v1/auth/me",
+            None,
+            From::Console,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "SESSION_REVOKED", "{body}");
+}
+
+/// CRM's frontend: a contacts page that needs `contacts:read` (members have it by default),
+/// and a widget for everyone.
+fn crm(version: &str, extra_files: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut files = frontend_plugin(
+        "crm",
+        version,
+        r#"route-prefix = "/crm"
+
+[[frontend.modules]]
+name = "ContactsPage"
+kind = "page"
+extension-point = "sidebar.menu"
+route = "/crm/contacts"
+menu = { label = "Contacts", icon = "users", order = 10 }
+permission = "contacts:read"
+
+[[frontend.modules]]
+name = "PipelineWidget"
+kind = "widget"
+extension-point = "dashboard.widgets"
+
+[[permissions]]
+key = "contacts:read"
+description = "Read contacts"
+default-role = "member"
+"#,
+    );
+    files.extend(
+        extra_files
+            .iter()
+            .map(|(path, text)| ((*path).to_owned(), (*text).to_owned())),
+    );
+    files
+}
+
+async fn install(core: &common::TestCore, tenant: &str, token: &str, id: &str) {
+    let base = format!("/api/v1/tenants/{tenant}/plugins");
+    let (status, body) = core.post(&base, token, json!({ "id": id })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = core
+        .post(&format!("{base}/{id}/activate"), token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+fn module_names(answer: &Value) -> Vec<String> {
+    answer["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .flat_map(|p| p["modules"].as_array().expect("modules").iter())
+        .map(|m| m["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn ui_modules_list_what_the_user_may_see_in_the_workspace() {
+    let (core, registry) = platform(Backend::Sqlite, |_| {}).await.expect("sqlite");
+    registry.publish_files(&borrowed(&crm("1.0.0", &[]))).await;
+    let acme = core.tenant("acme").await;
+    install(&core, "acme", &acme.admin_token, "crm").await;
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/workspaces",
+            &acme.admin_token,
+            json!({ "slug": "sales", "name": "Sales" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (viewer_id, viewer) = core.user(&acme, "viewer@acme.test", &["member"]).await;
+    let (member_id, member) = core.user(&acme, "member@acme.test", &["member"]).await;
+    for (user, role) in [(&viewer_id, "viewer"), (&member_id, "member")] {
+        let (status, body) = core
+            .post(
+                "/api/v1/tenants/acme/workspaces/sales/members",
+                &acme.admin_token,
+                json!({ "user_id": user, "role": role }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let list = "/api/v1/tenants/acme/ui-modules?workspace=sales";
+
+    let (status, answer) = core.get(list, &member).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(module_names(&answer), ["ContactsPage", "PipelineWidget"]);
+    let crm = &answer["plugins"][0];
+    assert_eq!(crm["remote_entry"], "/plugins/crm/1.0.0/remoteEntry.js");
+    assert_eq!(crm["state"], "ACTIVE");
+    assert_eq!(crm["modules"][0]["route"], "/crm/contacts");
+    assert_eq!(crm["modules"][0]["menu"]["label"], "Contacts");
+    assert_eq!(crm["modules"][1]["extension_point"], "dashboard.widgets");
+
+    // A viewer lacks `contacts:read` there: no page, the widget still.
+    let (_, answer) = core.get(list, &viewer).await;
+    assert_eq!(module_names(&answer), ["PipelineWidget"], "{answer}");
+    // Outside a workspace, a workspace role grants nothing.
+    let (_, answer) = core.get("/api/v1/tenants/acme/ui-modules", &member).await;
+    assert_eq!(module_names(&answer), ["PipelineWidget"], "{answer}");
+    // The tenant admin holds every permission.
+    let (_, answer) = core.get(list, &acme.admin_token).await;
+    assert_eq!(module_names(&answer), ["ContactsPage", "PipelineWidget"]);
+    // A workspace the user is not in is not there.
+    let (status, answer) = core
+        .get("/api/v1/tenants/acme/ui-modules?workspace=default", &viewer)
+        .await;
+    common::assert_error(
+        status,
+        &answer,
+        StatusCode::NOT_FOUND,
+        "WORKSPACE_NOT_FOUND",
+    );
+
+    // A deactivated plugin shows nothing.
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins/crm/deactivate",
+            &acme.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, answer) = core.get(list, &acme.admin_token).await;
+    assert_eq!(answer["plugins"], json!([]), "{answer}");
+}
+
+#[tokio::test]
+async fn plugin_files_are_served_only_to_the_tenant_that_installed_the_plugin() {
+    let (core, registry) = platform(Backend::Sqlite, |_| {}).await.expect("sqlite");
+    let page = "export default function ContactsPage() { return null; }\n";
+    registry
+        .publish_files(&borrowed(&crm(
+            "1.0.0",
+            &[
+                ("ui/assets/page.js", page),
+                ("ui/style.css", "main { color: black }\n"),
+                ("ui/evil.html", "<script>alert(1)</script>\n"),
+                ("ui/.env", "SECRET=1\n"),
+            ],
+        )))
+        .await;
+    let acme = core.tenant("acme").await;
+    let globex = core.tenant("globex").await;
+    install(&core, "acme", &acme.admin_token, "crm").await;
+    let url = "/plugins/crm/1.0.0/assets/page.js";
+
+    let response = core
+        .call_raw(Method::GET, url, Some(&acme.admin_token), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(
+        headers["cache-control"],
+        "private, max-age=31536000, immutable"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let etag = headers["etag"].to_str().expect("etag").to_owned();
+    assert_eq!(response.text().await.expect("body"), page);
+    let revalidated = core
+        .http
+        .get(format!("{}{url}", core.url))
+        .bearer_auth(&acme.admin_token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+
+    // The console's session cookie is enough (a module script sends no Authorization).
+    let (jar, _) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
+    let response = send(&core, &jar, Method::GET, url, None, From::Console).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A page is never rendered from a plugin's files, and hidden files are not served.
+    let response = core
+        .call_raw(
+            Method::GET,
+            "/plugins/crm/1.0.0/evil.html",
+            Some(&acme.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .expect("text")
+            .contains("sandbox")
+    );
+    for path in [
+        "/plugins/crm/1.0.0/.env",
+        "/plugins/crm/1.0.0/%2e%2e/plexica.toml",
+        "/plugins/crm/1.0.0/assets/..%2f..%2fplexica.toml",
+        "/plugins/crm/1.0.0/missing.js",
+        "/plugins/crm/2.0.0/assets/page.js",
+        "/plugins/nope/1.0.0/assets/page.js",
+    ] {
+        let (status, body) = core.get(path, &acme.admin_token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+
+    // Another tenant, which did not install CRM, gets nothing; nor does anyone anonymous.
+    let (status, body) = core.get(url, &globex.admin_token).await;
+    common::assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert!(!body.to_string().contains("ContactsPage"), "{body}");
+    let (status, _) = core.call(Method::GET, url, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Deactivated, its files are gone from the console too.
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins/crm/deactivate",
+            &acme.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = core.get(url, &acme.admin_token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
