@@ -4,6 +4,7 @@
 //! walk the same table to prove that outsiders are refused everywhere.
 
 mod auth;
+mod console;
 pub mod correlation;
 mod data;
 mod dlq;
@@ -64,6 +65,16 @@ fn entries() -> Vec<Entry> {
     use AuthRule::{Authenticated, Identity, Plugin, Public, SuperAdmin, Tenant, Workspace};
     use Method as M;
     let mut all = vec![
+        entry(M::GET, "/", Public, "The tenant console", console::index)
+            .gives_media(200, "text/html"),
+        entry(
+            M::GET,
+            "/_console/{file}",
+            Public,
+            "A file of the console's build (content-hashed name)",
+            console::file,
+        )
+        .gives_media(200, "*/*"),
         entry(M::GET, "/health/live", Public, "Liveness", ops::live).gives::<Value>(200),
         entry(
             M::GET,
@@ -747,7 +758,7 @@ pub fn router(state: AppState) -> Router {
             );
             router.route(spec.path, handler.route_layer(guard))
         })
-        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })
+        .fallback(console::fallback)
         .with_state(state)
 }
 

@@ -515,3 +515,61 @@ async fn plugin_files_are_served_only_to_the_tenant_that_installed_the_plugin() 
     let (status, _) = core.get(url, &acme.admin_token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_console_is_served_at_the_root_under_its_policy() {
+    let core = common::TestCore::start(Backend::Sqlite)
+        .await
+        .expect("sqlite");
+    let page = |path: &str, accept: &str| {
+        core.http
+            .get(format!("{}{path}", core.url))
+            .header("accept", accept)
+            .send()
+    };
+    let response = page("/", "text/html").await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-cache");
+    let policy = headers["content-security-policy"].to_str().expect("text");
+    for directive in [
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    let html = response.text().await.expect("html");
+    // Every script and stylesheet the page names is served, cached for good.
+    let files: Vec<&str> = html
+        .split('"')
+        .filter(|part| part.starts_with("/_console/"))
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with(".js")), "{html}");
+    for file in files {
+        let response = page(file, "*/*").await.expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{file}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+    }
+    // A console route reloaded in the browser is the console; the API's misses stay JSON.
+    let response = page("/crm/contacts", "text/html,*/*")
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.expect("html"), html);
+    for (path, accept) in [
+        ("/api/v1/nope", "text/html"),
+        ("/crm/contacts", "application/json"),
+        ("/_console/missing.js", "*/*"),
+    ] {
+        let response = page(path, accept).await.expect("request");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let (_, body) = json_of(response).await;
+        assert_eq!(body["error"]["code"], "NOT_FOUND", "{path}: {body}");
+    }
+}

@@ -1,0 +1,97 @@
+//! The tenant console: the single-page app built from `console/` (its `dist/` is embedded
+//! in the binary, so `cargo build` needs no Node). `/` and every page path a browser asks
+//! for answer `index.html`; `/_console/…` are its content-hashed files.
+//!
+//! The console's policy lets scripts, styles, connections and images come from this origin
+//! only: plugin modules are files of packages installed here (`/plugins/…`), and whatever
+//! runs in the page cannot send data to another site by `fetch`.
+
+use axum::extract::Path;
+use axum::http::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use include_dir::{Dir, include_dir};
+
+use crate::error::ApiError;
+
+static DIST: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../console/dist");
+
+/// What the console's pages may load and where they may connect.
+pub const CONSOLE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// `GET /`: the console.
+pub async fn index() -> Response {
+    page()
+}
+
+/// `GET /_console/{file}`: a file of the console's build; its name changes with its content.
+pub async fn file(Path(name): Path<String>) -> Response {
+    let Some(file) = DIST.get_file(format!("_console/{name}")) else {
+        return ApiError::not_found("NOT_FOUND", "no such console file").into_response();
+    };
+    let media = match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("map") => "application/json",
+        _ => "application/octet-stream",
+    };
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(media)),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        ],
+        file.contents(),
+    )
+        .into_response()
+}
+
+/// Any other path: the console's page for a browser navigating to one of its routes
+/// (`/crm/contacts`, `/admin/users`, …), the API's 404 for everything else.
+pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let navigating = (method == Method::GET || method == Method::HEAD)
+        && !uri.path().starts_with("/api/")
+        && headers
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    if navigating {
+        page()
+    } else {
+        ApiError::not_found("NOT_FOUND", "no such route").into_response()
+    }
+}
+
+/// `index.html`, never cached (it names the current build's files), under the console's
+/// policy.
+fn page() -> Response {
+    let html = DIST
+        .get_file("index.html")
+        .map_or(&[][..], include_dir::File::contents);
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONSOLE_POLICY),
+            ),
+            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (REFERRER_POLICY, HeaderValue::from_static("same-origin")),
+        ],
+        html,
+    )
+        .into_response()
+}
