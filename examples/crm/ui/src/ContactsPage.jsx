@@ -1,5 +1,6 @@
 // The Contacts page (sidebar "Contacts", route /crm/contacts): the active workspace's contacts,
-// newest first, and a form to add one. The console renders it as `<ContactsPage host={host} />`.
+// newest first, and a form to add one. The console renders it as `<ContactsPage host={host} />`
+// under a heading of its own (the menu label, "Contacts").
 
 import { useEffect, useState } from "react";
 
@@ -45,10 +46,7 @@ export default function ContactsPage({ host }) {
 
   if (!workspace) {
     return (
-      <section>
-        <h1>Contacts</h1>
-        <p>CRM keeps contacts per workspace: choose a workspace to see its contacts.</p>
-      </section>
+      <p>CRM keeps contacts per workspace: choose a workspace to see its contacts.</p>
     );
   }
 
@@ -81,7 +79,6 @@ export default function ContactsPage({ host }) {
 
   return (
     <section>
-      <h1>Contacts</h1>
       <p>
         {list.state === "ready"
           ? `${list.total} ${list.total === 1 ? "contact" : "contacts"} in ${workspace.name}`

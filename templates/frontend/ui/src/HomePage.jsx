@@ -1,5 +1,6 @@
 // The plugin's page: routed by the console at the `route` of its [[frontend.modules]] entry,
-// with a sidebar menu entry. The console renders it as `<HomePage host={host} />`.
+// with a sidebar menu entry. The console renders it as `<HomePage host={host} />` under a
+// heading of its own (the menu label), so the page's headings start at h2.
 
 import { useEffect, useState } from "react";
 
@@ -22,7 +23,7 @@ export default function HomePage({ host }) {
 
   return (
     <section data-plugin={host.plugin.id}>
-      <h1>Hello, {host.user.name}</h1>
+      <h2>Hello, {host.user.name}</h2>
       <p>
         This page belongs to the <code>{host.plugin.id}</code> plugin ({host.plugin.version}),
         shown in {host.tenant.name}
