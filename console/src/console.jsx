@@ -38,6 +38,9 @@ export function useConsole() {
   return useContext(ConsoleContext);
 }
 
+/** Is the plugin's state `failed` (whatever the case the server writes it in)? */
+export const isFailed = (plugin) => String(plugin.state).toLowerCase() === "failed";
+
 /** Every `[plugin, module]` pair mounted at an extension point, in the server's order. */
 export function modulesAt(plugins, extensionPoint) {
   return plugins.flatMap((plugin) =>

@@ -1,11 +1,12 @@
 // The Module Federation host. Plugins' remotes are registered at run time from the
 // ui-modules answer and loaded with native `import()` (ES-module remotes, `type: "module"`:
-// no `new Function`, no eval, so the console's CSP holds). React, ReactDOM and the JSX runtime
-// are provided from the console's own copies as singletons, so every plugin renders with the
-// console's React.
+// no `new Function`, no eval, so the console's CSP holds). React, ReactDOM (and its client
+// entry) and the JSX runtime are provided from the console's own copies as singletons, so
+// every plugin renders with the console's React.
 
 import * as React from "react";
 import * as ReactDOM from "react-dom";
+import * as ReactDOMClient from "react-dom/client";
 import * as JsxRuntime from "react/jsx-runtime";
 import { createInstance } from "@module-federation/enhanced/runtime";
 
@@ -24,6 +25,7 @@ const federation = createInstance({
   shared: {
     react: provide(React),
     "react-dom": provide(ReactDOM),
+    "react-dom/client": provide(ReactDOMClient),
     "react/jsx-runtime": provide(JsxRuntime),
   },
 });

@@ -41,7 +41,9 @@ export interface PlexicaHost {
   plugin: { id: string; version: string };
   /**
    * Client-side route change in the console (a same-origin path such as `/crm/contacts/42`);
-   * the active workspace is kept.
+   * the active workspace is kept. Plain same-origin `<a href="/…">` links inside your module
+   * are routed the same way (unless your handler calls `preventDefault()`, the link has a
+   * `target`, or a modifier key is held).
    */
   navigate(path: string): void;
   /**

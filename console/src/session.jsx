@@ -48,6 +48,8 @@ export function SessionProvider({ children }) {
   const signOut = useCallback(async () => {
     // Signed out either way: a session the server no longer knows is over too.
     await api.del("/api/v1/auth/session", { refresh: false }).catch(() => null);
+    // The next person starts from the dashboard, not from where this one was.
+    window.history.replaceState(null, "", "/");
     setMe(null);
   }, []);
 

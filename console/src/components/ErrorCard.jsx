@@ -1,12 +1,14 @@
 /**
  * A card in place of something that could not be shown, saying why (as text): the first
- * line of `message`, the rest (e.g. a loader's diagnostics) behind "Details".
+ * line of `message`, the rest (e.g. a loader's diagnostics) behind "Details". `compact`
+ * (the header) puts the whole message behind "Details".
  */
-export function ErrorCard({ title, message, onRetry }) {
-  const [summary, ...rest] = String(message ?? "").trim().split("\n");
-  const details = rest.join("\n").trim();
+export function ErrorCard({ title, message, onRetry, compact = false }) {
+  const [first, ...rest] = String(message ?? "").trim().split("\n");
+  const summary = compact ? "" : first;
+  const details = (compact ? [first, ...rest] : rest).join("\n").trim();
   return (
-    <div className="card card-error">
+    <div className={"card card-error" + (compact ? " card-compact" : "")}>
       <p className="card-error-title">{title}</p>
       {summary ? <p className="card-error-message">{summary}</p> : null}
       {details ? (

@@ -1,17 +1,18 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { ModuleSlot } from "../components/ModuleSlot.jsx";
-import { modulesAt, useConsole } from "../console.jsx";
+import { isFailed, modulesAt, useConsole } from "../console.jsx";
 import { Link, setQuery } from "../router.jsx";
 import { useSession } from "../session.jsx";
 
-/** The plugins' modules at one `header.*` extension point (failed plugins left out). */
+/** The modules at a `header.*` extension point; failed plugins stay out of the header. */
+const headerModules = (plugins, point) => modulesAt(plugins, point).filter(([plugin]) => !isFailed(plugin));
+
+/** The plugins' modules at one `header.*` extension point. */
 function HeaderSlots({ point }) {
   const { plugins } = useConsole();
-  return modulesAt(plugins, point)
-    .filter(([plugin]) => String(plugin.state).toLowerCase() !== "failed")
-    .map(([plugin, module]) => (
+  return headerModules(plugins, point).map(([plugin, module]) => (
       <div className="header-slot" key={`${plugin.id}/${module.name}`}>
-        <ModuleSlot plugin={plugin} module={module} />
+        <ModuleSlot plugin={plugin} module={module} compact />
       </div>
     ));
 }
@@ -90,7 +91,7 @@ function UserMenu() {
 /** The console's header: brand or `header.logo`, tenant, workspace, plugin slots, user. */
 export function Header() {
   const { tenant, plugins } = useConsole();
-  const hasLogo = modulesAt(plugins, "header.logo").length > 0;
+  const hasLogo = headerModules(plugins, "header.logo").length > 0;
   return (
     <header className="header">
       <div className="brand">

@@ -1,5 +1,4 @@
-import { useConsole } from "../console.jsx";
-import { isFailed } from "../components/ModuleSlot.jsx";
+import { isFailed, useConsole } from "../console.jsx";
 import { consoleRoutes, pluginMenu } from "../routes.js";
 import { Link, useLocation } from "../router.jsx";
 
