@@ -32,7 +32,7 @@ export function setSessionLostHandler(handler) {
 }
 
 /** Renews the session cookies; resolves to the new `Me`, or rejects with the 401. */
-export function refreshSession() {
+function refreshSession() {
   refreshing ??= send(REFRESH, { method: "POST" }, { refresh: false })
     .then(parse)
     .finally(() => {

@@ -31,7 +31,7 @@ const federation = createInstance({
 });
 
 /** The MF name of a plugin's remote: its id with `-` turned into `_`. */
-export const remoteName = (pluginId) => pluginId.replace(/-/g, "_");
+const remoteName = (pluginId) => pluginId.replace(/-/g, "_");
 
 /** Remote name → the entry URL it is registered with. */
 const registered = new Map();

@@ -94,7 +94,7 @@ export const consoleRoutes = [
 ];
 
 /** The plugin pages of the ui-modules answer: `[plugin, module]` with a `route`. */
-export function pluginPages(plugins) {
+function pluginPages(plugins) {
   return plugins.flatMap((plugin) =>
     plugin.modules.filter((m) => m.kind === "page" && m.route).map((m) => [plugin, m]),
   );

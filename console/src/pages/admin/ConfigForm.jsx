@@ -6,9 +6,6 @@ import { useId, useState } from "react";
 import { Alert } from "../../components/ErrorCard.jsx";
 import { Field } from "../../components/Field.jsx";
 
-/** What a secret reads as in the API's answers. */
-export const REDACTED = "********";
-
 /**
  * @typedef {object} ConfigField a manifest `[[config]]` entry as the API serializes it
  * @property {string} key

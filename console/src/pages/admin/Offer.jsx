@@ -10,7 +10,7 @@ import { ConfigForm } from "./ConfigForm.jsx";
 import { VersionFinder } from "./VersionFinder.jsx";
 
 /** What a manifest says the plugin is and will do once installed. */
-export function ManifestFacts({ detail }) {
+function ManifestFacts({ detail }) {
   const { manifest } = detail;
   const info = manifest.plugin;
   const required = Object.entries(manifest.dependencies?.required ?? {});

@@ -7,7 +7,7 @@ import { Page } from "../../components/Page.jsx";
 import { useAction, useResource } from "../../hooks.js";
 import { Link } from "../../router.jsx";
 
-export const DLQ_STATES = ["PENDING", "RETRYING", "RESOLVED", "DISCARDED"];
+const DLQ_STATES = ["PENDING", "RETRYING", "RESOLVED", "DISCARDED"];
 
 /** `/platform/dead-letters` (super admin): deliveries that failed every attempt. */
 export default function DeadLetters() {
