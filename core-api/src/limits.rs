@@ -112,7 +112,9 @@ impl RequestLimits {
 fn credential_key(principal: &Principal) -> String {
     let tenant = principal.tenant.as_deref().unwrap_or("");
     match &principal.credential {
-        Credential::Session(id) => format!("session/{id}"),
+        Credential::Session(id) | Credential::PluginUi { session: id, .. } => {
+            format!("session/{id}")
+        }
         Credential::ApiToken { id, .. } => format!("token/{id}"),
         Credential::Install { plugin_id } => format!("install/{tenant}/{plugin_id}"),
         Credential::External { issuer } => {

@@ -45,6 +45,10 @@ pub struct AccessClaims {
     /// The platform's super admin.
     #[serde(default)]
     pub super_admin: bool,
+    /// Set on a plugin UI token ([`super::Credential::PluginUi`]): the plugin whose endpoints
+    /// it opens, and nothing else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
 }
 
 struct KeyPair {

@@ -29,6 +29,14 @@ pub enum Credential {
         /// The plugin.
         plugin_id: String,
     },
+    /// A console session's short-lived token for the frontend of plugin `plugin_id`: it opens
+    /// that plugin's endpoints through the gateway, as the user, and nothing else.
+    PluginUi {
+        /// The login session it was issued from (it ends with it).
+        session: String,
+        /// The plugin.
+        plugin_id: String,
+    },
     /// API token `id`, limited to its scopes (`*` for all).
     ApiToken {
         /// Token id.
@@ -58,7 +66,9 @@ impl Principal {
     /// API tokens only what their scopes list.
     pub fn scope_allows(&self, permission: &str) -> bool {
         match &self.credential {
-            Credential::Session(_) | Credential::External { .. } => true,
+            Credential::Session(_) | Credential::External { .. } | Credential::PluginUi { .. } => {
+                true
+            }
             // An install holds no user permission: only the routes made for plugins accept it.
             Credential::Install { .. } => false,
             Credential::ApiToken { scopes, .. } => crate::authz::grants(scopes, permission),

@@ -85,8 +85,19 @@ fn token_pair(
 
 /// A signed access token of `session`, valid for the configured access-token lifetime.
 pub(super) fn access_token(state: &AppState, session: &SessionRecord) -> ApiResult<String> {
+    session_token(state, session, state.config.access_token_ttl, None)
+}
+
+/// A token of `session` valid for `ttl`; with `plugin`, a plugin UI token
+/// ([`Credential::PluginUi`]).
+pub(super) fn session_token(
+    state: &AppState,
+    session: &SessionRecord,
+    ttl: Duration,
+    plugin: Option<&str>,
+) -> ApiResult<String> {
     let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
-    let ttl = state.config.access_token_ttl.as_secs();
+    let ttl = ttl.as_secs();
     let keys = state.keys.current();
     keys.sign(&AccessClaims {
         iss: keys.issuer().to_owned(),
@@ -98,6 +109,7 @@ pub(super) fn access_token(state: &AppState, session: &SessionRecord) -> ApiResu
         email: session.email.clone(),
         tenant: session.tenant.clone(),
         super_admin: session.super_admin,
+        plugin: plugin.map(str::to_owned),
     })
 }
 
@@ -316,6 +328,9 @@ pub async fn logout(
         Credential::Install { .. } => {
             Err(ApiError::bad_request("install tokens end with the install"))
         }
+        Credential::PluginUi { .. } => Err(ApiError::bad_request(
+            "a plugin's UI token ends with the session it was issued from",
+        )),
     }
 }
 
@@ -369,7 +384,7 @@ pub(super) async fn identity(state: &AppState, principal: crate::auth::Principal
     };
     let effective = match &principal.credential {
         Credential::Session(_) | Credential::External { .. } => permissions.permissions,
-        Credential::Install { .. } => Vec::new(),
+        Credential::Install { .. } | Credential::PluginUi { .. } => Vec::new(),
         Credential::ApiToken { scopes, .. } => {
             if grants(scopes, "*") {
                 permissions.permissions
@@ -394,6 +409,7 @@ pub(super) async fn identity(state: &AppState, principal: crate::auth::Principal
             Credential::Session(_) => "session".to_owned(),
             Credential::External { .. } => "external".to_owned(),
             Credential::Install { .. } => "install".to_owned(),
+            Credential::PluginUi { .. } => "plugin_ui".to_owned(),
             Credential::ApiToken { .. } => "api_token".to_owned(),
         },
     })
@@ -418,7 +434,7 @@ pub async fn create_token(
     crate::slug::check_name("name", &request.name).map_err(|m| ApiError::invalid("name", m))?;
     let limit: Vec<String> = match &principal.credential {
         Credential::Session(_) | Credential::External { .. } => vec!["*".to_owned()],
-        Credential::Install { .. } => Vec::new(),
+        Credential::Install { .. } | Credential::PluginUi { .. } => Vec::new(),
         Credential::ApiToken { scopes, .. } => scopes.clone(),
     };
     let scopes = request.scopes.clone().unwrap_or_else(|| limit.clone());

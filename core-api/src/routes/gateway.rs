@@ -126,6 +126,14 @@ pub async fn call(
 ) -> ApiResult<Response> {
     let path = GatewayPath::parse(uri.path(), gateway_depth())?;
     let plugin = path.plugin.as_str();
+    if let Credential::PluginUi { plugin_id, .. } = &principal.credential
+        && plugin_id != plugin
+    {
+        return Err(ApiError::forbidden(
+            "FORBIDDEN",
+            format!("this token opens the endpoints of `{plugin_id}` only"),
+        ));
+    }
     let installs = &state.plugins.installs;
     let tenant = scope.slug.as_str();
     let target = installs.get(tenant, &scope.db, plugin).await?;

@@ -78,7 +78,7 @@ impl Caller {
 /// What `principal`'s credential limits it to, for [`TenantScope::credential_scopes`].
 fn credential_scopes(principal: &Principal) -> Option<Arc<[String]>> {
     match &principal.credential {
-        Credential::Session(_) | Credential::External { .. } => None,
+        Credential::Session(_) | Credential::External { .. } | Credential::PluginUi { .. } => None,
         Credential::Install { .. } => Some(Arc::from(Vec::new())),
         Credential::ApiToken { scopes, .. } => Some(Arc::from(scopes.as_slice())),
     }
@@ -136,7 +136,7 @@ pub async fn enforce(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let checked = check(&state, rule, &mut request).await;
+    let checked = check(&state, rule, family, &mut request).await;
     let limited = match (request.extensions().get::<Caller>(), &checked) {
         (Some(Caller(principal)), _) => state.limits.authenticated(family, principal),
         (None, Ok(())) => state.limits.anonymous(client_ip(&request)),
@@ -160,7 +160,12 @@ fn client_ip(request: &Request) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiResult<()> {
+async fn check(
+    state: &AppState,
+    rule: AuthRule,
+    family: RouteFamily,
+    request: &mut Request,
+) -> ApiResult<()> {
     if !request.method().is_safe()
         && bearer(request.headers()).is_none()
         && cookie(request.headers(), ACCESS_COOKIE).is_some()
@@ -185,6 +190,9 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
                     "FORBIDDEN",
                     "an install token is only for the routes made for plugins",
                 ));
+            }
+            if matches!(principal.credential, Credential::PluginUi { .. }) {
+                return Err(plugin_ui_elsewhere());
             }
             // A suspended tenant's users may read who they are, and nothing else.
             if rule == AuthRule::Authenticated
@@ -226,6 +234,10 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
         Err(e) => return Err(e),
     };
     request.extensions_mut().insert(Caller(principal.clone()));
+    if matches!(principal.credential, Credential::PluginUi { .. }) && family != RouteFamily::Gateway
+    {
+        return Err(plugin_ui_elsewhere());
+    }
     // A caller of another tenant learns nothing, not even whether the tenant exists.
     if !principal.super_admin && principal.tenant.as_deref() != Some(raw_slug.as_str()) {
         return Err(tenant_not_found());
@@ -292,6 +304,14 @@ async fn check(state: &AppState, rule: AuthRule, request: &mut Request) -> ApiRe
     }
     request.extensions_mut().insert(scope);
     Ok(())
+}
+
+/// 403 for a plugin UI token used outside the gateway.
+fn plugin_ui_elsewhere() -> ApiError {
+    ApiError::forbidden(
+        "FORBIDDEN",
+        "a plugin's UI token opens that plugin's endpoints through the gateway, nothing else",
+    )
 }
 
 /// Refuses the users of a tenant that is not active.
@@ -601,6 +621,12 @@ async fn session_principal(state: &AppState, token: &str) -> ApiResult<Principal
         email: claims.email,
         tenant: claims.tenant,
         super_admin: claims.super_admin,
-        credential: Credential::Session(claims.sid),
+        credential: match claims.plugin {
+            Some(plugin_id) => Credential::PluginUi {
+                session: claims.sid,
+                plugin_id,
+            },
+            None => Credential::Session(claims.sid),
+        },
     })
 }

@@ -32,11 +32,11 @@ use plexica_sdk::api::core::{
     self as dto, AddMemberRequest, ApiTokenInfo, CreateRoleRequest, CreateTeamRequest,
     CreateTenantRequest, CreateUserRequest, CreateWorkspaceRequest, CreatedApiToken, DataCount,
     DataFilter, DataQuery, DataRows, InsertRow, InsertedRow, InstallPluginRequest, LoginRequest,
-    Me, NewApiTokenRequest, Page, PluginInstall, PluginLog, PutSharedValue, RefreshRequest, Role,
-    RotatedSigningKey, RowsChanged, ServiceInfo, SetMemberRoleRequest, SetRolesRequest,
-    SharedValue, Team, TokenPair, UiModules, UpdatePluginConfigRequest, UpdateRows,
-    UpdateTenantRequest, UpdateUserRequest, UpdateWorkspaceRequest, UpgradePluginRequest, User,
-    WorkspacePluginSettings,
+    Me, NewApiTokenRequest, Page, PluginInstall, PluginLog, PluginUiToken, PutSharedValue,
+    RefreshRequest, Role, RotatedSigningKey, RowsChanged, ServiceInfo, SetMemberRoleRequest,
+    SetRolesRequest, SharedValue, Team, TokenPair, UiModules, UpdatePluginConfigRequest,
+    UpdateRows, UpdateTenantRequest, UpdateUserRequest, UpdateWorkspaceRequest,
+    UpgradePluginRequest, User, WorkspacePluginSettings,
 };
 use plexica_sdk::api::events::{DeadLetter, EventLog, PublishRequest, Published, Retried};
 use plexica_sdk::api::registry::{SearchResults, VersionDetail};
@@ -217,6 +217,14 @@ fn entries() -> Vec<Entry> {
             plugin_ui::list,
         )
         .gives::<UiModules>(200),
+        entry(
+            M::POST,
+            "/api/v1/tenants/{t}/plugins/{id}/ui-token",
+            AuthRule::Member,
+            "A short-lived token for a plugin's frontend: its own endpoints through the gateway",
+            plugin_ui::ui_token,
+        )
+        .gives::<PluginUiToken>(200),
         entry(
             M::GET,
             "/plugins/{id}/{version}/{*path}",

@@ -1,9 +1,12 @@
 //! What the console loads of the tenant's plugins: the list of their UI modules
-//! (`GET /api/v1/tenants/{t}/ui-modules`) and their files (`GET /plugins/{id}/{version}/…`),
-//! served from the installed package to the users of the tenants that installed it.
+//! (`GET /api/v1/tenants/{t}/ui-modules`), their files (`GET /plugins/{id}/{version}/…`),
+//! served from the installed package to the users of the tenants that installed it, and the
+//! short-lived token a plugin's frontend calls its own backend with
+//! (`POST /api/v1/tenants/{t}/plugins/{id}/ui-token`).
 
 use std::path::{Component, Path as FsPath, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,13 +16,15 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use plexica_sdk::api::core::{PluginState, PluginUi, UiMenu, UiModule, UiModules};
+use plexica_sdk::api::core::{PluginState, PluginUi, PluginUiToken, UiMenu, UiModule, UiModules};
 use serde::Deserialize;
 
 use super::QueryParams;
+use super::auth::session_token;
 use super::guard::Caller;
 use crate::auth::Credential;
 use crate::authz::TenantScope;
+use crate::db::core::SessionRecord;
 use crate::db::plugins::InstallRecord;
 use crate::error::{ApiError, ApiResult};
 use crate::slug::TenantSlug;
@@ -104,6 +109,51 @@ pub async fn list(
         });
     }
     Ok(Json(UiModules { plugins }))
+}
+
+/// How long a plugin UI token lives: the console asks for a new one as it nears its end.
+pub const UI_TOKEN_TTL: Duration = Duration::from_secs(300);
+
+/// `POST /api/v1/tenants/{t}/plugins/{id}/ui-token`: a token for the frontend of active plugin
+/// `id`, issued to a signed-in user's session. It opens that plugin's endpoints through the
+/// gateway, with the user's permissions, for [`UI_TOKEN_TTL`], and ends with the session:
+/// whatever the plugin's code does with it, it reaches nothing else.
+pub async fn ui_token(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    scope: TenantScope,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<PluginUiToken>> {
+    let Credential::Session(session) = &caller.credential else {
+        return Err(ApiError::forbidden(
+            "FORBIDDEN",
+            "a plugin's UI token is issued to a signed-in user's session only",
+        ));
+    };
+    let active = state
+        .plugins
+        .installs
+        .get(scope.slug.as_str(), &scope.db, &id)
+        .await?
+        .is_some_and(|r| r.state == PluginState::Active);
+    if !active {
+        return Err(ApiError::not_found(
+            "PLUGIN_NOT_FOUND",
+            format!("`{}` is not active in this tenant", id.escape_debug()),
+        ));
+    }
+    let session = SessionRecord {
+        id: session.clone(),
+        user_id: caller.user_id,
+        email: caller.email,
+        tenant: caller.tenant,
+        super_admin: caller.super_admin,
+        revoked_at: None,
+    };
+    Ok(Json(PluginUiToken {
+        token: session_token(&state, &session, UI_TOKEN_TTL, Some(&id))?,
+        expires_in: UI_TOKEN_TTL.as_secs(),
+    }))
 }
 
 /// What a plugin file is sent as, by its extension: the types a frontend is built of. Any

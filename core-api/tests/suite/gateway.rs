@@ -605,3 +605,109 @@ async fn a_targets_answer_keeps_only_headers_safe_for_the_core_apis_origin() {
         "the gateway followed a redirect"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_ui_token_opens_its_own_plugins_endpoints_and_nothing_else() {
+    let (core, registry, t) = with_active_crm(|_| {}).await;
+    let billing = "[[services]]\nname = \"billing.invoices\"\nversion = \"1.0.0\"\n\
+        [[services.endpoints]]\nmethod = \"GET\"\npath = \"/status\"\n";
+    registry
+        .publish_files(&borrowed(&frontend_plugin("billing", "1.0.0", billing)))
+        .await;
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins",
+            &t.admin_token,
+            json!({ "id": "billing", "activate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let backend = echo_backend().await;
+    let targets = &core.api.state().plugins.targets;
+    for id in ["crm", "billing"] {
+        targets.insert("acme", id, "1.0.0", Endpoint::new(&backend, "unused"));
+    }
+    let (status, minted) = core
+        .post(
+            "/api/v1/tenants/acme/plugins/crm/ui-token",
+            &t.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{minted}");
+    assert_eq!(minted["expires_in"], 300);
+    let ui = minted["token"].as_str().expect("token").to_owned();
+
+    // Its own plugin's endpoint, as the user.
+    let (status, seen) = core
+        .get("/api/v1/tenants/acme/gateway/crm/crm.contacts/status", &ui)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    let admin_id = core.me_id(&t.admin_token).await;
+    assert_eq!(seen["headers"]["x-plexica-user"], json!(admin_id));
+    assert!(seen["headers"].get("authorization").is_none(), "{seen}");
+
+    // Another plugin's endpoint, and every other route: refused.
+    let (status, body) = core
+        .get(
+            "/api/v1/tenants/acme/gateway/billing/billing.invoices/status",
+            &ui,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "FORBIDDEN");
+    for (method, path) in [
+        (Method::GET, "/api/v1/auth/me"),
+        (Method::GET, "/api/v1/tenants/acme/workspaces"),
+        (Method::GET, "/api/v1/tenants/acme/services"),
+        (Method::POST, "/api/v1/tenants/acme/plugins/crm/ui-token"),
+        (Method::POST, "/api/v1/auth/tokens"),
+        (Method::GET, "/plugins/crm/1.0.0/remoteEntry.js"),
+    ] {
+        let (status, body) = core
+            .call(
+                method.clone(),
+                path,
+                Some(&ui),
+                Some(json!({ "name": "ci" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+    }
+
+    // Issued to sessions only, for active plugins only.
+    let (status, api_token) = core
+        .post(
+            "/api/v1/auth/tokens",
+            &t.admin_token,
+            json!({ "name": "ci" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{api_token}");
+    let api_token = api_token["token"].as_str().expect("token");
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins/crm/ui-token",
+            api_token,
+            json!({}),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins/nope/ui-token",
+            &t.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "PLUGIN_NOT_FOUND");
+
+    // It ends with its session.
+    let (status, _) = core
+        .post("/api/v1/auth/logout", &t.admin_token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = core
+        .get("/api/v1/tenants/acme/gateway/crm/crm.contacts/status", &ui)
+        .await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
+}

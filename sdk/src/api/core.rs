@@ -648,6 +648,18 @@ pub struct PluginUi {
     pub modules: Vec<UiModule>,
 }
 
+/// `POST /api/v1/tenants/{t}/plugins/{id}/ui-token`: what the console's `host.fetch` sends
+/// for a plugin's frontend.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PluginUiToken {
+    /// A bearer token that opens the plugin's own endpoints through the gateway, as the
+    /// signed-in user, and nothing else.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
 /// One `[[frontend.modules]]` entry the caller may see.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
