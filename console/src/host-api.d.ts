@@ -50,8 +50,10 @@ export interface PlexicaHost {
    * Calls the plugin's OWN backend through the platform gateway:
    * `host.fetch("crm.contacts", "/contacts", init)` →
    * `/api/v1/tenants/{t}/gateway/{plugin id}/crm.contacts/contacts`
-   * (+ `X-Plexica-Workspace: <active workspace>` header), authenticated by the platform —
-   * plugin code never sees the user's credentials.
+   * (+ `X-Plexica-Workspace: <active workspace>` header), authenticated with a short-lived
+   * token (5 minutes, renewed by the console) that opens your plugin's endpoints only, as
+   * the signed-in user — plugin code never sees the user's session, which lives in a cookie
+   * no script can read.
    *
    * `path` starts with `/` and may carry a query (`/contacts?limit=10`); `.`/`..` segments
    * are refused (the promise rejects with a `TypeError`). The answer is the gateway's

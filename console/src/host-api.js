@@ -1,8 +1,9 @@
 // The `host` prop every plugin component receives (documented for plugin authors in
 // host-api.d.ts): who and where, client-side navigation, and calls to the plugin's own
-// backend through the platform gateway.
+// backend through the platform gateway. Those calls carry a short-lived token that opens
+// that plugin's endpoints only, and not the session cookie.
 
-import { send, seg, tenantPath } from "./api.js";
+import { api, seg, tenantPath } from "./api.js";
 import { navigate } from "./router.jsx";
 
 /** Refuses gateway paths that could climb out of the plugin's service (`.`/`..` segments). */
@@ -14,6 +15,21 @@ function checkPath(path) {
   if (segments.some((s) => /^(\.|%2e){1,2}$/i.test(s))) {
     throw new TypeError(`host.fetch: "." and ".." segments are not allowed in ${JSON.stringify(path)}`);
   }
+}
+
+/** Plugin UI tokens by `tenant/plugin`: `{ token, until }` (ms). */
+const tokens = new Map();
+/** A token is renewed when it has less than this left (ms). */
+const RENEW_BEFORE = 60_000;
+
+/** A UI token for `plugin` in `tenant`, minted with the session when none is fresh. */
+async function uiToken(tenant, plugin) {
+  const key = `${tenant}/${plugin}`;
+  const held = tokens.get(key);
+  if (held && held.until - Date.now() > RENEW_BEFORE) return held.token;
+  const minted = await api.post(tenantPath(tenant, `/plugins/${seg(plugin)}/ui-token`), {});
+  tokens.set(key, { token: minted.token, until: Date.now() + minted.expires_in * 1000 });
+  return minted.token;
 }
 
 /**
@@ -41,9 +57,17 @@ export function createHost({ tenant, workspace, user, plugin }) {
         throw new TypeError(`host.fetch: not a service name: ${JSON.stringify(service)}`);
       }
       checkPath(path);
-      const headers = new Headers(init.headers);
-      if (workspace) headers.set("X-Plexica-Workspace", workspace.slug);
-      return send(`${gateway}/${seg(service)}${path}`, { ...init, headers });
+      const call = async () => {
+        const headers = new Headers(init.headers);
+        if (workspace) headers.set("X-Plexica-Workspace", workspace.slug);
+        headers.set("Authorization", `Bearer ${await uiToken(tenant.slug, plugin.id)}`);
+        return fetch(`${gateway}/${seg(service)}${path}`, { ...init, headers, credentials: "omit" });
+      };
+      const response = await call();
+      if (response.status !== 401) return response;
+      // The token ended (or its session was renewed): one more try with a new one.
+      tokens.delete(`${tenant.slug}/${plugin.id}`);
+      return call();
     },
   });
 }

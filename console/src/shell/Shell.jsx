@@ -16,9 +16,8 @@ export function Shell() {
   const { me } = useSession();
   const { path, query: params } = useLocation();
   const slug = me.tenant ?? null;
-  // `Me` names the tenant by slug only, and a tenant's own record is for the super admin:
-  // the slug doubles as the display name until the API gives one.
-  const tenant = useMemo(() => (slug ? { slug, name: slug } : null), [slug]);
+  const name = me.tenant_name ?? slug;
+  const tenant = useMemo(() => (slug ? { slug, name } : null), [slug, name]);
 
   const workspaces = useResource(
     slug && can(me, "workspaces:read") ? `workspaces:${slug}` : null,

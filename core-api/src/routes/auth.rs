@@ -369,6 +369,10 @@ pub async fn me(State(state): State<AppState>, Caller(principal): Caller) -> Api
 /// Who `principal` is: name, roles, and the permissions its credential carries.
 pub(super) async fn identity(state: &AppState, principal: crate::auth::Principal) -> ApiResult<Me> {
     let permissions = permissions_of(state, &principal).await?;
+    let tenant_name = match principal.tenant.as_deref().map(TenantSlug::parse) {
+        Some(Ok(slug)) => state.tenant(&slug).await?.map(|t| t.name),
+        _ => None,
+    };
     let name = match (&principal.tenant, principal.super_admin) {
         (Some(t), false) => match TenantSlug::parse(t) {
             Ok(slug) => state
@@ -402,6 +406,7 @@ pub(super) async fn identity(state: &AppState, principal: crate::auth::Principal
         email: principal.email,
         name,
         tenant: principal.tenant,
+        tenant_name,
         super_admin: principal.super_admin,
         roles: permissions.roles,
         permissions: effective,

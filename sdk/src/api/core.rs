@@ -134,6 +134,9 @@ pub struct Me {
     /// The tenant the caller belongs to; absent for the super admin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// That tenant's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_name: Option<String>,
     /// Is the caller the platform's super admin?
     pub super_admin: bool,
     /// Tenant roles (or `super_admin`).

@@ -445,21 +445,53 @@ fn backend_rules(r: &mut Reader<'_>, b: &Backend) {
     route_rule(r, "backend.health", "manifest::route", &b.health);
 }
 
+/// Paths of the console itself (its pages, the API, the files it serves): no plugin route
+/// may be one of them or lie below one.
+pub const CONSOLE_PATHS: &[&str] = &["/admin", "/platform", "/api", "/plugins", "/_console"];
+
+/// The console path `route` is or lies below, if any (`/` is the console's dashboard).
+fn console_path(route: &str) -> Option<&'static str> {
+    let trimmed = route.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Some("/");
+    }
+    CONSOLE_PATHS.iter().copied().find(|owned| {
+        trimmed == *owned
+            || trimmed
+                .strip_prefix(owned)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+/// A plugin route at `path` must not be the console's own.
+fn not_console_path(r: &mut Reader<'_>, path: &str, route: &str) {
+    if let Some(owned) = console_path(route) {
+        r.at(
+            path,
+            "manifest::reserved-route",
+            format!("`{route}` is the console's own (`{owned}`): plugins' pages live elsewhere"),
+            Some("use a path of your own, such as `/<plugin id>`".into()),
+        );
+    }
+}
+
 fn frontend_rules(r: &mut Reader<'_>, f: &Frontend, declared: &HashSet<&str>) {
     package_path_rule(r, "frontend.dist", &f.dist);
     package_path_rule(r, "frontend.remote-entry", &f.remote_entry);
-    if let Some(prefix) = &f.route_prefix
-        && !ROUTE_PREFIX.is_match(prefix)
-    {
-        r.at(
-            "frontend.route-prefix",
-            "manifest::route-prefix",
-            format!("route prefix `{prefix}` must match `^/[a-z0-9-/]*$`"),
-            Some(format!(
-                "try `/{}`",
-                slugify(prefix.trim_start_matches('/'))
-            )),
-        );
+    if let Some(prefix) = &f.route_prefix {
+        if !ROUTE_PREFIX.is_match(prefix) {
+            r.at(
+                "frontend.route-prefix",
+                "manifest::route-prefix",
+                format!("route prefix `{prefix}` must match `^/[a-z0-9-/]*$`"),
+                Some(format!(
+                    "try `/{}`",
+                    slugify(prefix.trim_start_matches('/'))
+                )),
+            );
+        } else {
+            not_console_path(r, "frontend.route-prefix", prefix);
+        }
     }
     let mut names = HashSet::new();
     for (i, module) in f.modules.iter().enumerate() {
@@ -507,6 +539,7 @@ fn frontend_rules(r: &mut Reader<'_>, f: &Frontend, declared: &HashSet<&str>) {
             ),
             (Some(route), _) => {
                 route_rule(r, &format!("{base}.route"), "manifest::page-route", route);
+                not_console_path(r, &format!("{base}.route"), route);
                 if let Some(prefix) = &f.route_prefix
                     && ROUTE_PREFIX.is_match(prefix)
                     && !route.starts_with(prefix.as_str())

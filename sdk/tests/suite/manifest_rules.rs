@@ -444,6 +444,13 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "\"analytics\"",
     ),
     (
+        "route prefix is the console's",
+        "route-prefix = \"/crm\"",
+        "route-prefix = \"/\"",
+        "manifest::reserved-route",
+        "\"/\"",
+    ),
+    (
         "a module's permission is undeclared",
         "permission = 'contacts:read'",
         "permission = 'contacts:edit'",
