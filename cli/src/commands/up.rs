@@ -159,11 +159,12 @@ pub fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> CliResult {
     };
     ui.result(&result, || {
         let mut out = format!(
-            "core API:  {api}  (API docs: {api}/api/docs)\nregistry:  {registry}  (API docs: {registry}/api/docs)\ndata:      {}\nprofile:   {} (selected; `plexica` commands now use it)",
+            "console:   {api}  (sign in with a tenant's admin, or as {user})\ncore API:  {api}  (API docs: {api}/api/docs)\nregistry:  {registry}  (API docs: {registry}/api/docs)\ndata:      {}\nprofile:   {} (selected; `plexica` commands now use it)",
             result.data_dir,
             result.profile,
             api = result.api_url,
             registry = result.registry_url,
+            user = result.username,
         );
         match (&result.password, &result.registry_password) {
             (Some(core), Some(registry)) => out.push_str(&format!(
