@@ -21,7 +21,7 @@ static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates"
 pub enum Template {
     /// A Rust backend using plexica-sdk: an event handler, an HTTP route, a migration.
     RustBackend,
-    /// A Module Federation remote built with plain Node, no dependencies.
+    /// A Module Federation remote (Vite, React shared with the console), its build prebuilt.
     Frontend,
     /// Both, in one plugin.
     Fullstack,

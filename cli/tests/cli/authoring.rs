@@ -255,7 +255,7 @@ fn packaging_twice_with_changed_mtimes_is_byte_identical() {
     let dir = sandbox.new_frontend_plugin("repro");
     let first = std::fs::read(build_and_package(&sandbox, &dir)).expect("package");
     let past = SystemTime::now() - Duration::from_secs(86_400 * 400);
-    for entry in ["plexica.toml", "README.md", "ui/src/HomePage.js"] {
+    for entry in ["plexica.toml", "README.md", "ui/src/HomePage.jsx"] {
         let file = std::fs::File::options()
             .write(true)
             .open(dir.join(entry))

@@ -154,6 +154,17 @@ fn a_frontend_change_is_served_at_once_and_a_platform_not_in_dev_mode_refuses() 
         .assert()
         .success();
     let dir = sandbox.work().join("pages");
+    // Editing the page's sources means building them: the bundler comes from npm.
+    let installed = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+        .current_dir(&dir)
+        .output()
+        .expect("npm");
+    assert!(
+        installed.status.success(),
+        "npm ci: {}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
 
     let mut dev = Dev::start(&sandbox, &dir, &[]);
     let ready = dev.wait_for("ready", "watching", RELOAD);
@@ -161,11 +172,12 @@ fn a_frontend_change_is_served_at_once_and_a_platform_not_in_dev_mode_refuses() 
     let entry = text
         .lines()
         .find_map(|l| l.strip_prefix("frontend "))
-        .unwrap_or_else(|| panic!("no frontend URL in {text}"));
-    let base = entry.trim_end_matches("remoteEntry.js");
-    let page = || {
-        let response = reqwest::blocking::get(format!("{base}HomePage.js")).expect("served");
-        assert!(response.status().is_success());
+        .unwrap_or_else(|| panic!("no frontend URL in {text}"))
+        .to_owned();
+    let base = entry.trim_end_matches("remoteEntry.js").to_owned();
+    let fetch = |url: &str| {
+        let response = reqwest::blocking::get(url).expect("served");
+        assert!(response.status().is_success(), "{url}");
         assert_eq!(
             response
                 .headers()
@@ -175,11 +187,22 @@ fn a_frontend_change_is_served_at_once_and_a_platform_not_in_dev_mode_refuses() 
         );
         response.text().expect("text")
     };
+    // The page's chunk, as the remote entry names it now (its name changes with its content).
+    let page = || {
+        let remote = fetch(&entry);
+        let at = remote.find("assets/HomePage-").expect("the page's chunk");
+        let end = at + remote[at..].find(".js").expect(".js") + 3;
+        fetch(&format!("{base}{}", &remote[at..end]))
+    };
     assert!(!page().contains("edited-by-the-test"));
-    let source = dir.join("ui/src/HomePage.js");
-    let mut text = std::fs::read_to_string(&source).expect("read");
-    text.push_str("\n// edited-by-the-test\n");
-    std::fs::write(&source, text).expect("write");
+    let source = dir.join("ui/src/HomePage.jsx");
+    let text = std::fs::read_to_string(&source).expect("read");
+    assert!(text.contains("Asking the backend…"), "{text}");
+    std::fs::write(
+        &source,
+        text.replace("Asking the backend…", "edited-by-the-test"),
+    )
+    .expect("write");
     let reloaded = dev.wait_for("reloaded", "frontend rebuilt", RELOAD);
     assert_eq!(reloaded["seconds"]["install"], 0.0, "{reloaded}");
     assert!(page().contains("edited-by-the-test"));

@@ -33,12 +33,16 @@ on_both_backends_with_registry!(
     |core, registry| {
         let acme = core.tenant("acme").await;
         let bravo = core.tenant("bravo").await;
-        let text = manifest("crashy", "1.0.0", "") + "[backend]\nentry = \"bin/crashy\"\n";
+        let text = manifest("crashy", "1.0.0", "")
+            + "[backend]\nentry = \"bin/crashy\"\n\
+               [frontend]\ndist = \"ui\"\nremote-entry = \"remoteEntry.js\"\n\
+               [[frontend.modules]]\nname = \"Home\"\nkind = \"page\"\nroute = \"/crashy\"\n";
         let crashy = format!("{CRASHY_START}{HEALTH_SERVER}");
         registry
             .publish_files(&[
                 ("plexica.toml", text.as_str()),
                 ("bin/crashy", crashy.as_str()),
+                ("ui/remoteEntry.js", "export function init() {}\n"),
             ])
             .await;
         let (status, body) = core
@@ -74,6 +78,14 @@ on_both_backends_with_registry!(
                 .await
                 .contains(&"core.plugin.failed".to_owned())
         );
+        // The console shows why in the plugin's places instead of loading it.
+        let (status, ui) = core
+            .get("/api/v1/tenants/acme/ui-modules", &acme.admin_token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{ui}");
+        assert_eq!(ui["plugins"][0]["state"], "FAILED", "{ui}");
+        assert_eq!(ui["plugins"][0]["error"], failed["error"], "{ui}");
+        assert_eq!(ui["plugins"][0]["modules"][0]["route"], "/crashy", "{ui}");
 
         // Its log: the tenant's own, secrets blanked; `after` gives only what came next.
         let (status, log) = core
