@@ -11,45 +11,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::up::Platform;
-use crate::common::{Sandbox, pids_of, workspace_root};
+use crate::common::{Sandbox, pids_of};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-
-/// Copies `examples/<id>` into the sandbox (without build output), pointing its SDK
-/// dependency at this checkout; returns the copy.
-fn copy_example(sandbox: &Sandbox, id: &str) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for entry in std::fs::read_dir(from).expect("read example") {
-            let entry = entry.expect("entry");
-            let name = entry.file_name();
-            if name == "target" {
-                continue;
-            }
-            let path = entry.path();
-            if path.is_dir() {
-                copy(&path, &to.join(&name));
-            } else {
-                std::fs::copy(&path, to.join(&name)).expect("copy");
-            }
-        }
-    }
-    let dir = sandbox.work().join(id);
-    copy(&workspace_root().join("examples").join(id), &dir);
-    let manifest = dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).expect("Cargo.toml");
-    let sdk = workspace_root().join("sdk");
-    let text = text.replace(
-        "path = \"../../sdk\"",
-        &format!("path = {:?}", sdk.display().to_string()),
-    );
-    assert!(text.contains(&sdk.display().to_string()), "{text}");
-    std::fs::write(&manifest, text).expect("write Cargo.toml");
-    // The workspace's versions, so that the shared plugin target is reused.
-    std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock");
-    dir
-}
 
 /// The core API as a tenant's user would call it.
 struct Api {
@@ -267,7 +232,7 @@ fn crm_and_analytics_are_built_published_installed_and_work_together() {
         sandbox.plexica().args(step).assert().success();
     }
     for id in ["crm", "analytics"] {
-        let dir = copy_example(&sandbox, id);
+        let dir = sandbox.copy_example(id);
         sandbox.build_and_publish(&dir);
         let tested = Command::new(env!("CARGO"))
             .args(["test", "--quiet"])

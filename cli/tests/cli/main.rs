@@ -11,6 +11,8 @@ mod common;
 mod admin;
 mod authoring;
 #[cfg(feature = "platform")]
+mod console;
+#[cfg(feature = "platform")]
 mod dev;
 #[cfg(feature = "platform")]
 mod events;

@@ -170,6 +170,43 @@ impl Sandbox {
 }
 
 impl Sandbox {
+    /// Copies `examples/<id>` into the sandbox (without build output), pointing its SDK
+    /// dependency at this checkout; returns the copy.
+    pub fn copy_example(&self, id: &str) -> PathBuf {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).expect("mkdir");
+            for entry in std::fs::read_dir(from).expect("read example") {
+                let entry = entry.expect("entry");
+                let name = entry.file_name();
+                if name == "target" || name == "node_modules" {
+                    continue;
+                }
+                let path = entry.path();
+                if path.is_dir() {
+                    copy(&path, &to.join(&name));
+                } else {
+                    std::fs::copy(&path, to.join(&name)).expect("copy");
+                }
+            }
+        }
+        let dir = self.work().join(id);
+        copy(&workspace_root().join("examples").join(id), &dir);
+        let manifest = dir.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).expect("Cargo.toml");
+        let sdk = workspace_root().join("sdk");
+        let text = text.replace(
+            "path = \"../../sdk\"",
+            &format!("path = {:?}", sdk.display().to_string()),
+        );
+        assert!(text.contains(&sdk.display().to_string()), "{text}");
+        std::fs::write(&manifest, text).expect("write Cargo.toml");
+        // The workspace's versions, so that the shared plugin target is reused.
+        std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock");
+        dir
+    }
+}
+
+impl Sandbox {
     /// Builds the Rust plugin at `dir` in the shared [`plugin_target`] (a build cache), then
     /// `plexica plugin build` and `plexica plugin publish`.
     pub fn build_and_publish(&self, dir: &Path) {
