@@ -17,6 +17,8 @@ export default function PipelineWidget({ host }) {
       return undefined;
     }
     let current = true;
+    // Another workspace's count must not stand under this one's name while it loads.
+    setCount({ state: "loading" });
     // One row is enough: the answer's `total` counts them all.
     listContacts(host, 1).then(
       ({ total }) => current && setCount({ state: "ready", total }),
