@@ -24,6 +24,12 @@ pub const CONSOLE_POLICY: &str = "default-src 'self'; script-src 'self'; style-s
      img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Is the route at `path` one of the files a browser loads for the console: its page, its
+/// build, or a plugin's frontend?
+pub fn is_web_file(path: &str) -> bool {
+    path == "/" || path.starts_with("/_console/") || path.starts_with("/plugins/")
+}
+
 /// `GET /`: the console.
 pub async fn index() -> Response {
     page()

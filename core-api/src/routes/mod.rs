@@ -43,6 +43,7 @@ use plexica_sdk::api::registry::{SearchResults, VersionDetail};
 use plexica_server::routes::entry;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tower_http::compression::CompressionLayer;
 
 use crate::error::ApiError;
 use crate::limits::RouteFamily;
@@ -764,7 +765,15 @@ pub fn router(state: AppState) -> Router {
                 (state.clone(), spec.rule, family),
                 guard::enforce,
             );
-            router.route(spec.path, handler.route_layer(guard))
+            let handler = handler.route_layer(guard);
+            // The console's files and plugins' frontends go to browsers, gzipped when they
+            // ask; API answers stay as they are.
+            let handler = if console::is_web_file(spec.path) {
+                handler.layer(CompressionLayer::new())
+            } else {
+                handler
+            };
+            router.route(spec.path, handler)
         })
         .fallback(console::fallback)
         .with_state(state)

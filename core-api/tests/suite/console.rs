@@ -555,7 +555,29 @@ async fn the_console_is_served_at_the_root_under_its_policy() {
             response.headers()["cache-control"],
             "public, max-age=31536000, immutable"
         );
+        assert!(response.headers().get("content-encoding").is_none());
+        let plain = response.bytes().await.expect("body").len();
+        // Gzipped for a browser that asks.
+        let zipped = core
+            .http
+            .get(format!("{}{file}", core.url))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{file}");
+        let size = zipped.bytes().await.expect("body").len();
+        assert!(size < plain / 2, "{file}: {size} of {plain} bytes");
     }
+    // API answers are not compressed.
+    let response = core
+        .http
+        .get(format!("{}/api/openapi.json", core.url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("request");
+    assert!(response.headers().get("content-encoding").is_none());
     // A console route reloaded in the browser is the console; the API's misses stay JSON.
     let response = page("/crm/contacts", "text/html,*/*")
         .await
