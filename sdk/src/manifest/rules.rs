@@ -777,18 +777,32 @@ pub fn check_config_value(
         (ConfigType::Boolean, Value::Bool(_)) | (ConfigType::Json, _) => Ok(()),
         (ConfigType::Select, Value::String(s)) => match field.options.contains(s) {
             true => Ok(()),
-            false => Err(format!("`{s}` is not one of `options`")),
+            false => Err(format!("`{s}` is not one of {}", choices(&field.options))),
         },
         (ConfigType::Multiselect, Value::Array(items)) => {
             for item in items {
                 match item {
                     Value::String(s) if field.options.contains(s) => {}
-                    other => return Err(format!("{other} is not one of `options`")),
+                    other => {
+                        return Err(format!("{other} is not one of {}", choices(&field.options)));
+                    }
                 }
             }
             Ok(())
         }
         (kind, _) => Err(format!("is not a valid `{}` value", type_name(kind))),
+    }
+}
+
+/// A field's `options` for a message: `` `USD`, `EUR` or `GBP` ``.
+fn choices(options: &[String]) -> String {
+    match options {
+        [] => "the field's `options` (it has none)".to_owned(),
+        [one] => format!("`{one}`"),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(|o| format!("`{o}`")).collect();
+            format!("{} or `{last}`", rest.join(", "))
+        }
     }
 }
 

@@ -929,3 +929,13 @@ fn screenshots_are_images_of_the_plugin_and_few() {
             .contains("`docs/b.png` is not a file of the plugin")
     );
 }
+
+#[test]
+fn a_value_outside_a_selects_options_is_told_which_ones_there_are() {
+    let text = edit("default = \"USD\"", "default = \"JPY\"");
+    let found = errors(&text, None);
+    assert_eq!(
+        found[0].message,
+        "default of `currency` `JPY` is not one of `USD`, `EUR` or `GBP`"
+    );
+}
