@@ -154,10 +154,27 @@ async function openContacts() {
   // As a person clicks: once the console has settled (it fetches the sidebar's pages while
   // idle, so the click renders without waiting for the network).
   await page.waitForLoadState('networkidle');
-  const started = Date.now();
-  await link.click();
+  // Timed inside the page, from the click to the frame that shows CRM's form: the driver's
+  // own round trips are not the console's time.
+  report.budgets.plugin_page_click_to_rendered_ms = Math.round(
+    await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const nav = document.querySelector('nav[aria-label="Console"]');
+          const link = [...nav.querySelectorAll('a')].find((a) => a.textContent.trim() === 'Contacts');
+          const started = performance.now();
+          const shown = () => document.querySelector('main form[aria-label="New contact"]');
+          const observer = new MutationObserver(() => {
+            if (!shown()) return;
+            observer.disconnect();
+            requestAnimationFrame(() => resolve(performance.now() - started));
+          });
+          observer.observe(document.body, { childList: true, subtree: true });
+          link.click();
+        }),
+    ),
+  );
   await main().getByRole('form', { name: 'New contact' }).waitFor();
-  report.budgets.plugin_page_click_to_rendered_ms = Date.now() - started;
   expect((await heading().textContent()) === 'Contacts', 'the page is titled with its menu label');
   await main().getByText(/0 contacts in Sales/).waitFor();
   await step('05-contacts-empty');
