@@ -52,24 +52,6 @@ export function registerPlugins(plugins) {
 }
 
 /**
- * Fetches the pages of the active plugins' sidebar entries while the browser is idle, so
- * that a click on one renders at once. A failure is left to the slot that renders the page.
- *
- * @param {{id: string, state: string, modules: {name: string, kind: string, menu?: object}[]}[]} plugins
- */
-export function prefetchPages(plugins) {
-  const pages = plugins
-    .filter((p) => String(p.state).toUpperCase() === "ACTIVE")
-    .flatMap((p) => p.modules.filter((m) => m.kind === "page" && m.menu).map((m) => [p.id, m.name]));
-  const idle = window.requestIdleCallback ?? ((run) => setTimeout(run, 200));
-  idle(() => {
-    for (const [pluginId, module] of pages) {
-      federation.loadRemote(`${remoteName(pluginId)}/${module}`).catch(() => {});
-    }
-  });
-}
-
-/**
  * Loads an exposed module of a plugin and returns its default export, which must be a React
  * component.
  *

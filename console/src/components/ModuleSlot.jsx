@@ -4,21 +4,48 @@ import { navigate } from "../router.jsx";
 import { ErrorBoundary } from "./ErrorBoundary.jsx";
 import { ErrorCard, Loading } from "./ErrorCard.jsx";
 
-/** Lazy components of loaded modules, by `id@version/module`. */
+/** Lazy components of modules being loaded, by `id@version/module`. */
 const components = new Map();
+/** Components already loaded, by the same key: rendered at once, without suspending. */
+const loaded = new Map();
 
 const keyOf = (plugin, module) => `${plugin.id}@${plugin.version}/${module}`;
+
+/** Loads a module's component and keeps it in `loaded`. */
+async function load(plugin, module) {
+  const { loadComponent } = await import("../federation.js");
+  const component = await loadComponent(plugin.id, module);
+  loaded.set(keyOf(plugin, module), component);
+  return component;
+}
 
 function lazyComponent(plugin, module) {
   const key = keyOf(plugin, module);
   if (!components.has(key)) {
-    const load = async () => {
-      const { loadComponent } = await import("../federation.js");
-      return { default: await loadComponent(plugin.id, module) };
-    };
-    components.set(key, lazy(load));
+    components.set(
+      key,
+      lazy(async () => ({ default: await load(plugin, module) })),
+    );
   }
   return components.get(key);
+}
+
+/**
+ * Loads the pages of the active plugins' sidebar entries while the browser is idle, so that
+ * a click on one renders at once. A failure is left to the slot that renders the page.
+ *
+ * @param {import("../console.jsx").UiPlugin[]} plugins
+ */
+export function prefetchPages(plugins) {
+  const pages = plugins
+    .filter((p) => !isFailed(p))
+    .flatMap((p) => p.modules.filter((m) => m.kind === "page" && m.menu).map((m) => [p, m.name]));
+  const idle = window.requestIdleCallback ?? ((run) => setTimeout(run, 200));
+  idle(() => {
+    for (const [plugin, module] of pages) {
+      if (!loaded.has(keyOf(plugin, module))) load(plugin, module).catch(() => {});
+    }
+  });
 }
 
 /**
@@ -54,9 +81,11 @@ export function ModuleSlot({ plugin, module, compact = false }) {
       />
     );
   }
-  const Component = lazyComponent(plugin, module.name);
+  const key = keyOf(plugin, module.name);
+  const Component = loaded.get(key) ?? lazyComponent(plugin, module.name);
   const retry = () => {
-    components.delete(keyOf(plugin, module.name));
+    components.delete(key);
+    loaded.delete(key);
     setAttempt(attempt + 1);
   };
   return (

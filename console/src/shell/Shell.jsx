@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef } from "react";
 import { api, query, tenantPath } from "../api.js";
+import { prefetchPages } from "../components/ModuleSlot.jsx";
 import { ConsoleContext } from "../console.jsx";
 import { useResource } from "../hooks.js";
 import { setQuery, useLocation } from "../router.jsx";
@@ -45,7 +46,7 @@ export function Shell() {
         import("../federation.js"),
       ]);
       federation.registerPlugins(answer.plugins);
-      federation.prefetchPages(answer.plugins);
+      prefetchPages(answer.plugins);
       return answer;
     },
   );
