@@ -20,6 +20,7 @@ export class ApiError extends Error {
 }
 
 const REFRESH = "/api/v1/auth/session/refresh";
+const ME = "/api/v1/auth/me";
 
 /** Called once the session is over (refresh refused); the app shows the sign-in screen. */
 let onSessionLost = () => {};
@@ -31,13 +32,20 @@ export function setSessionLostHandler(handler) {
   onSessionLost = handler;
 }
 
-/** Renews the session cookies; resolves to the new `Me`, or rejects with the 401. */
+/**
+ * Renews the session cookies; resolves to the new `Me`, or rejects with the 401. Tabs share
+ * the cookies and a refresh token is single-use (a reused one ends the session), so one tab
+ * refreshes at a time, and a tab that waited first checks whether another one already did.
+ */
 function refreshSession() {
-  refreshing ??= send(REFRESH, { method: "POST" }, { refresh: false })
-    .then(parse)
-    .finally(() => {
-      refreshing = null;
-    });
+  const renew = async () => {
+    const current = await fetch(ME, { credentials: "same-origin" });
+    if (current.ok) return parse(current);
+    return parse(await send(REFRESH, { method: "POST" }, { refresh: false }));
+  };
+  refreshing ??= (navigator.locks ? navigator.locks.request(REFRESH, renew) : renew()).finally(() => {
+    refreshing = null;
+  });
   return refreshing;
 }
 

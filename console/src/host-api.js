@@ -17,14 +17,19 @@ function checkPath(path) {
   }
 }
 
-/** Plugin UI tokens by `tenant/plugin`: `{ token, until }` (ms). */
+/** Plugin UI tokens by `user/tenant/plugin`: `{ token, until }` (ms). */
 const tokens = new Map();
+
+/** Forgets every UI token (the session ended: the next person gets none of them). */
+export function forgetTokens() {
+  tokens.clear();
+}
 /** A token is renewed when it has less than this left (ms). */
 const RENEW_BEFORE = 60_000;
 
 /** A UI token for `plugin` in `tenant`, minted with the session when none is fresh. */
-async function uiToken(tenant, plugin) {
-  const key = `${tenant}/${plugin}`;
+async function uiToken(user, tenant, plugin) {
+  const key = `${user}/${tenant}/${plugin}`;
   const held = tokens.get(key);
   if (held && held.until - Date.now() > RENEW_BEFORE) return held.token;
   const minted = await api.post(tenantPath(tenant, `/plugins/${seg(plugin)}/ui-token`), {});
@@ -60,13 +65,13 @@ export function createHost({ tenant, workspace, user, plugin }) {
       const call = async () => {
         const headers = new Headers(init.headers);
         if (workspace) headers.set("X-Plexica-Workspace", workspace.slug);
-        headers.set("Authorization", `Bearer ${await uiToken(tenant.slug, plugin.id)}`);
+        headers.set("Authorization", `Bearer ${await uiToken(user.id, tenant.slug, plugin.id)}`);
         return fetch(`${gateway}/${seg(service)}${path}`, { ...init, headers, credentials: "omit" });
       };
       const response = await call();
       if (response.status !== 401) return response;
       // The token ended (or its session was renewed): one more try with a new one.
-      tokens.delete(`${tenant.slug}/${plugin.id}`);
+      tokens.delete(`${user.id}/${tenant.slug}/${plugin.id}`);
       return call();
     },
   });

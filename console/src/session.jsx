@@ -3,6 +3,7 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import { api, setSessionLostHandler } from "./api.js";
+import { forgetTokens } from "./host-api.js";
 
 /**
  * @typedef {object} Me
@@ -30,7 +31,10 @@ export function SessionProvider({ children }) {
   const [me, setMe] = useState(/** @type {Me | null | undefined} */ (undefined));
 
   useEffect(() => {
-    setSessionLostHandler(() => setMe(null));
+    setSessionLostHandler(() => {
+      forgetTokens();
+      setMe(null);
+    });
     const controller = new AbortController();
     api
       .get("/api/v1/auth/me", { signal: controller.signal })
@@ -48,6 +52,7 @@ export function SessionProvider({ children }) {
   const signOut = useCallback(async () => {
     // Signed out either way: a session the server no longer knows is over too.
     await api.del("/api/v1/auth/session", { refresh: false }).catch(() => null);
+    forgetTokens();
     // The next person starts from the dashboard, not from where this one was.
     window.history.replaceState(null, "", "/");
     setMe(null);

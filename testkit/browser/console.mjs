@@ -255,13 +255,25 @@ async function supportHasNone() {
 // tenant's plugin files, not another tenant's modules.
 async function pageSecurity() {
   const seen = await page.evaluate(
-    async ({ plugin, other }) => ({
+    async ({ plugin, other, tenant }) => ({
       cookie: document.cookie,
       file: (await fetch(`/plugins/${plugin}/1.0.0/remoteEntry.js`)).status,
       modules: (await fetch(`/api/v1/tenants/${other}/ui-modules`)).status,
+      // What any code in the page (a plugin module included) could try with the cookie the
+      // browser adds: mint a long-lived API token, or call a plugin without its UI token.
+      token: (
+        await fetch('/api/v1/auth/tokens', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'from-the-page' }),
+        })
+      ).status,
+      gateway: (await fetch(`/api/v1/tenants/${tenant}/gateway/crm/crm.contacts/contacts`)).status,
     }),
-    { plugin: otherPlugin, other: otherTenant },
+    { plugin: otherPlugin, other: otherTenant, tenant: env('TENANT') },
   );
+  expect(seen.token === 403, `an API token minted from the page's cookie: ${seen.token}, not 403`);
+  expect(seen.gateway === 403, `the gateway with the page's cookie: ${seen.gateway}, not 403`);
   expect(!seen.cookie.includes('plexica_'), `no plexica_ cookie is readable: ${seen.cookie}`);
   expect(seen.file === 404, `${otherTenant}'s ${otherPlugin} files: ${seen.file}, not 404`);
   expect(seen.modules === 404, `${otherTenant}'s ui-modules: ${seen.modules}, not 404`);
@@ -345,6 +357,19 @@ async function viewerSeesNoCrm() {
   await step('13-viewer-not-found');
 }
 
+// 14. A plugin whose module cannot load (its remote throws), with HTML in its menu label: an
+// error card in its place, the label as text, and the console still works around it.
+async function aBrokenModuleIsContained() {
+  const label = "<img src=x onerror=alert('menu')>Broken";
+  await sidebar().getByRole('link', { name: label, exact: true }).click();
+  await main().locator('.card-error').filter({ hasText: 'could not be shown' }).waitFor();
+  expect(await sidebar().isVisible(), 'the sidebar is still there');
+  await nothingInjected('a broken module');
+  await step('14-broken-module-contained');
+  await sidebar().getByRole('link', { name: 'Dashboard' }).click();
+  await heading().filter({ hasText: 'Dashboard' }).waitFor();
+}
+
 try {
   await openSignIn();
   await signInAsAdmin();
@@ -357,6 +382,7 @@ try {
   await pageSecurity();
   await hostilePlugin();
   await viewerSeesNoCrm();
+  await aBrokenModuleIsContained();
 } catch (error) {
   fail(`driver: ${error.stack}`);
   await shot(page, 'failure').catch(() => {});

@@ -33,6 +33,9 @@ pub const DEV_PROFILE: &str = "dev";
 pub const DATA_DIR: &str = ".plexica-dev";
 /// How long the curl lines' token lasts.
 const TOKEN_SECONDS: u64 = 12 * 3600;
+/// The file in the data directory that keeps the development tenant's first admin, to sign
+/// in to the console with (0600, written when `plugin dev` creates the tenant).
+const CONSOLE_LOGIN: &str = "console-login";
 /// How often the loop looks whether Ctrl-C was pressed while no file changes.
 const STOP_POLL: Duration = Duration::from_millis(200);
 
@@ -166,7 +169,20 @@ struct Session {
 
 impl Session {
     fn run(&self, manifest: &Manifest, port_ui: u16, ui: &Ui) -> CliResult {
-        ensure_tenant_and_workspace(&self.client, &self.tenant, &self.workspace)?;
+        if let Some(admin) =
+            ensure_tenant_and_workspace(&self.client, &self.tenant, &self.workspace)?
+        {
+            let file = self.data_dir.join(CONSOLE_LOGIN);
+            std::fs::create_dir_all(&self.data_dir).context("create directory", &self.data_dir)?;
+            let _ = std::fs::remove_file(&file);
+            crate::config::write_secret_file(
+                &file,
+                &format!(
+                    "tenant: {}\nemail: {}\npassword: {}\n",
+                    self.tenant, admin.email, admin.password
+                ),
+            )?;
+        }
         let relevance = Relevance::new(&self.dir, manifest, &self.data_dir);
         let (changed, changes) = std::sync::mpsc::channel();
         let _watcher = watch::start(&self.dir, relevance.clone(), changed)
@@ -365,6 +381,23 @@ impl Session {
             text.push_str(&format!(
                 "\nfrontend http://{}/{}",
                 assets.address, frontend.remote_entry
+            ));
+            // The plugin's first page in the console (a browser reload shows a rebuilt
+            // frontend: a development platform has its files revalidated).
+            let page = frontend
+                .modules
+                .iter()
+                .find_map(|m| m.route.as_deref())
+                .unwrap_or("/");
+            let login = self.data_dir.join(CONSOLE_LOGIN);
+            let how = if login.exists() {
+                format!("sign in with {}", login.display())
+            } else {
+                format!("sign in as a user of tenant `{}`", self.tenant)
+            };
+            text.push_str(&format!(
+                "\nconsole {api}{page}?ws={} ({how})",
+                self.workspace
             ));
         }
         text.push_str(&format!("\nwatching {} (Ctrl-C stops)", self.dir.display()));

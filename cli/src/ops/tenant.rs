@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 #[cfg(feature = "platform")]
-use plexica_sdk::api::core::{CreateTenantRequest, CreateWorkspaceRequest};
+use plexica_sdk::api::core::{CreateTenantRequest, CreateWorkspaceRequest, InitialAdmin};
 use plexica_sdk::api::core::{Tenant, TenantStatus};
 
 use crate::client::core::CoreClient;
@@ -35,28 +35,29 @@ pub fn wait_provisioned(
 
 #[cfg(feature = "platform")]
 /// Creates `tenant` and its `workspace` unless they exist (waiting until the tenant is
-/// provisioned).
+/// provisioned); returns the tenant's first admin when it was created now.
 pub fn ensure_tenant_and_workspace(
     client: &CoreClient,
     tenant: &str,
     workspace: &str,
-) -> CliResult {
+) -> CliResult<Option<InitialAdmin>> {
+    let mut created = None;
     let found = match client.tenant(tenant) {
         Ok(found) => found,
         Err(e) if e.status() == Some(404) => {
-            client
-                .create_tenant(&CreateTenantRequest {
-                    slug: tenant.to_owned(),
-                    name: "Development".to_owned(),
-                    ..CreateTenantRequest::default()
-                })?
-                .1
+            let (_, mut made) = client.create_tenant(&CreateTenantRequest {
+                slug: tenant.to_owned(),
+                name: "Development".to_owned(),
+                ..CreateTenantRequest::default()
+            })?;
+            created = made.initial_admin.take();
+            made
         }
         Err(e) => return Err(e.into()),
     };
     wait_provisioned(client, found, Duration::from_secs(60))?;
     match client.workspace(tenant, workspace) {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(created),
         Err(e) if e.status() == Some(404) => {
             client.create_workspace(
                 tenant,
@@ -66,7 +67,7 @@ pub fn ensure_tenant_and_workspace(
                     ..CreateWorkspaceRequest::default()
                 },
             )?;
-            Ok(())
+            Ok(created)
         }
         Err(e) => Err(e.into()),
     }

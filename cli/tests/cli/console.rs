@@ -2,9 +2,10 @@
 //! admin installs CRM (the real example, built and published) with its configuration form,
 //! opens its page from the sidebar, adds a contact and sees the dashboard widget count it,
 //! switches workspace and sees that workspace's data only; a viewer, who lacks
-//! `contacts:read`, sees no CRM page. Along the way: no script reads the session, a hostile
-//! publisher's HTML is text, another tenant's data and plugin files do not load, every page
-//! passes axe-core, and the budgets are measured. Screenshots go to
+//! `contacts:read`, sees no CRM page, and a plugin page that cannot load is an error card.
+//! Along the way: no script reads the session, the page's cookie mints no API token and opens
+//! no gateway call, a hostile publisher's HTML is text, another tenant's data and plugin files
+//! do not load, every page passes axe-core, and the budgets are measured. Screenshots go to
 //! `target/screenshots/console/`.
 
 use std::path::Path;
@@ -35,15 +36,43 @@ label = "<b onmouseover=alert('label')>Title</b>"
 default = "<svg onload=alert('default')>"
 "#;
 
-fn hostile_plugin(sandbox: &Sandbox) -> std::path::PathBuf {
-    let dir = sandbox.work().join("notes");
+/// A plugin whose page never loads (its remote entry throws), with HTML in its menu label.
+const BROKEN: &str = r#"[plugin]
+id = "broken"
+name = "Broken"
+version = "1.0.0"
+description = "A page that cannot load"
+authors = ["Mallory <mallory@example.com>"]
+license = "MIT"
+
+[frontend]
+dist = "ui"
+remote-entry = "remoteEntry.js"
+
+[[frontend.modules]]
+name = "Page"
+kind = "page"
+extension-point = "sidebar.menu"
+route = "/broken"
+menu = { label = "<img src=x onerror=alert('menu')>Broken", order = 90 }
+"#;
+
+/// Writes a frontend-only plugin with `manifest` and `entry` as its remote entry.
+fn frontend_only(sandbox: &Sandbox, id: &str, manifest: &str, entry: &str) -> std::path::PathBuf {
+    let dir = sandbox.work().join(id);
     std::fs::create_dir_all(dir.join("ui")).expect("mkdir");
-    std::fs::write(dir.join("plexica.toml"), HOSTILE).expect("manifest");
-    std::fs::write(
-        dir.join("ui/remoteEntry.js"),
+    std::fs::write(dir.join("plexica.toml"), manifest).expect("manifest");
+    std::fs::write(dir.join("ui/remoteEntry.js"), entry).expect("entry");
+    dir
+}
+
+fn hostile_plugin(sandbox: &Sandbox) -> std::path::PathBuf {
+    let dir = frontend_only(
+        sandbox,
+        "notes",
+        HOSTILE,
         "export function init() {}\nexport function get() { return Promise.reject(new Error('no modules')); }\n",
-    )
-    .expect("entry");
+    );
     std::fs::write(
         dir.join("README.md"),
         "# Notes\n\n<script>alert('readme')</script>\n",
@@ -85,8 +114,16 @@ fn the_console_journey_in_chromium() {
     let crm = sandbox.copy_example("crm");
     sandbox.build_and_publish(&crm);
     let notes = hostile_plugin(&sandbox);
-    for step in [&["plugin", "package"][..], &["plugin", "publish"][..]] {
-        sandbox.plexica().args(step).arg(&notes).assert().success();
+    let broken = frontend_only(
+        &sandbox,
+        "broken",
+        BROKEN,
+        "throw new Error('this remote is broken');\n",
+    );
+    for dir in [&notes, &broken] {
+        for step in [&["plugin", "package"][..], &["plugin", "publish"][..]] {
+            sandbox.plexica().args(step).arg(dir).assert().success();
+        }
     }
 
     let acme = json(
@@ -105,6 +142,17 @@ fn the_console_journey_in_chromium() {
             .assert()
             .success();
     }
+    json(
+        &sandbox,
+        &[
+            "tenant",
+            "plugin",
+            "install",
+            "acme",
+            "broken",
+            "--activate",
+        ],
+    );
     let viewer_password = "viewer-password-123";
     add_user(&sandbox, "acme", "viewer@acme.test", viewer_password);
     sandbox
@@ -151,7 +199,7 @@ fn the_console_journey_in_chromium() {
     let report: Value = serde_json::from_str(output.trim()).expect("the script's report");
     assert_eq!(report["failures"], serde_json::json!([]), "{report:#}");
     let steps = report["steps"].as_array().expect("steps");
-    assert!(steps.len() >= 10, "{report:#}");
+    assert!(steps.len() >= 14, "{report:#}");
     for step in steps {
         let name = step["name"].as_str().expect("name");
         assert!(

@@ -175,6 +175,28 @@ fn a_frontend_change_is_served_at_once_and_a_platform_not_in_dev_mode_refuses() 
         .unwrap_or_else(|| panic!("no frontend URL in {text}"))
         .to_owned();
     let base = entry.trim_end_matches("remoteEntry.js").to_owned();
+    // The page in the console of the development platform, and how to sign in there.
+    let console_line = text
+        .lines()
+        .find(|l| l.starts_with("console "))
+        .unwrap_or_else(|| panic!("no console line in {text}"));
+    assert!(console_line.contains("/pages/home?ws="), "{console_line}");
+    let login = dir.join(".plexica-dev/console-login");
+    assert!(
+        console_line.contains(&login.display().to_string()),
+        "{console_line}"
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&login)
+            .expect("console-login")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let written = std::fs::read_to_string(&login).expect("console-login");
+    assert!(
+        written.contains("password: "),
+        "tenant and first admin: {written:?}"
+    );
     let fetch = |url: &str| {
         let response = reqwest::blocking::get(url).expect("served");
         assert!(response.status().is_success(), "{url}");

@@ -2,7 +2,7 @@ import { Component } from "react";
 
 /**
  * Catches what its children throw while rendering (and rejected lazy loads) and renders
- * `fallback(error, reset)` instead, so one broken part never blanks the console.
+ * `fallback(error)` instead, so one broken part never blanks the console.
  */
 export class ErrorBoundary extends Component {
   state = { error: null };
@@ -11,13 +11,8 @@ export class ErrorBoundary extends Component {
     return { error };
   }
 
-  reset = () => {
-    this.props.onReset?.();
-    this.setState({ error: null });
-  };
-
   render() {
-    if (this.state.error) return this.props.fallback(this.state.error, this.reset);
+    if (this.state.error) return this.props.fallback(this.state.error);
     return this.props.children;
   }
 }

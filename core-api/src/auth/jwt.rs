@@ -21,6 +21,9 @@ use crate::error::{ApiError, ApiResult};
 
 /// The audience of every access token.
 pub const AUDIENCE: &str = "plexica-core-api";
+/// The audience of a plugin UI token ([`super::Credential::PluginUi`]): not [`AUDIENCE`], so
+/// that nothing taking access tokens takes it.
+pub const PLUGIN_UI_AUDIENCE: &str = "plexica-plugin-ui";
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -239,7 +242,7 @@ impl SigningKeys {
         }
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[AUDIENCE, PLUGIN_UI_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Ok(Self {

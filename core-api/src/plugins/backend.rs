@@ -12,8 +12,15 @@ impl Plugins {
         let id = &record.plugin_id;
         let version = record.version.to_string();
         let dir = self.packages.unpacked_dir(id, &version);
-        let marker = tokio::fs::read_to_string(dir.join(".plexica-digest")).await;
-        if marker.is_ok_and(|d| d == record.digest) {
+        let unpacked = || async {
+            let marker = tokio::fs::read_to_string(dir.join(".plexica-digest")).await;
+            marker.is_ok_and(|d| d == record.digest)
+        };
+        if unpacked().await {
+            return Ok(dir);
+        }
+        let _only_one = self.unpacking.lock().await;
+        if unpacked().await {
             return Ok(dir);
         }
         let verified = match self.packages.cached(id, &version, &record.digest).await {

@@ -97,6 +97,9 @@ pub struct Plugins {
     pub installs: Arc<InstallCache>,
     /// One lifecycle change at a time per tenant (dependency checks read, then write).
     tenant_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One unpacking at a time: the first request for a package not unpacked here unpacks
+    /// it, the ones meanwhile find it done (rare: once per version and replica).
+    unpacking: tokio::sync::Mutex<()>,
     /// Whether [`Plugins::reconcile`] has been through every active plugin since start-up: until then
     /// the replica is not ready (a balancer sends it nothing its backends cannot answer yet).
     restarted: std::sync::atomic::AtomicBool,
@@ -131,6 +134,7 @@ impl Plugins {
                 .parse()
                 .unwrap_or(Version::new(0, 0, 0)),
             tenant_locks: std::sync::Mutex::default(),
+            unpacking: tokio::sync::Mutex::new(()),
         }
     }
 

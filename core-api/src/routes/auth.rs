@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use plexica_sdk::api::core::{
     API_TOKEN_PREFIX, ApiTokenInfo, CreatedApiToken, LoginRequest, Me, NewApiTokenRequest,
     REFRESH_TOKEN_PREFIX, RefreshRequest, RotatedSigningKey, SUPER_ADMIN_EMAIL, TenantStatus,
@@ -17,7 +17,7 @@ use plexica_sdk::api::time::{now_ms, rfc3339};
 
 use super::JsonBody;
 use super::guard::Caller;
-use crate::auth::jwt::{AUDIENCE, AccessClaims};
+use crate::auth::jwt::{AUDIENCE, AccessClaims, PLUGIN_UI_AUDIENCE};
 use crate::auth::{Credential, passwords};
 use crate::authz::{Permissions, grants, is_permission};
 use crate::db::core::{ApiTokenRecord, SessionRecord};
@@ -101,7 +101,11 @@ pub(super) fn session_token(
     let keys = state.keys.current();
     keys.sign(&AccessClaims {
         iss: keys.issuer().to_owned(),
-        aud: AUDIENCE.to_owned(),
+        aud: match plugin {
+            Some(_) => PLUGIN_UI_AUDIENCE,
+            None => AUDIENCE,
+        }
+        .to_owned(),
         sub: session.user_id.clone(),
         exp: now + ttl,
         iat: now,
@@ -430,12 +434,21 @@ fn token_info(t: &ApiTokenRecord) -> ApiTokenInfo {
     }
 }
 
-/// `POST /api/v1/auth/tokens`: never wider than the credential that asks.
+/// `POST /api/v1/auth/tokens`: never wider than the credential that asks, and never from the
+/// console's cookie: a long-lived token made in the console's page could be read by any
+/// plugin code running there.
 pub async fn create_token(
     State(state): State<AppState>,
     Caller(principal): Caller,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<NewApiTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiToken>)> {
+    if super::guard::by_cookie(&headers) {
+        return Err(ApiError::forbidden(
+            "FORBIDDEN",
+            "API tokens are made with a login of the CLI (`plexica token create`), not from the console",
+        ));
+    }
     crate::slug::check_name("name", &request.name).map_err(|m| ApiError::invalid("name", m))?;
     let limit: Vec<String> = match &principal.credential {
         Credential::Session(_) | Credential::External { .. } => vec!["*".to_owned()],

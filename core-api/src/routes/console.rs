@@ -80,9 +80,10 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
 /// `index.html`, never cached (it names the current build's files), under the console's
 /// policy.
 fn page() -> Response {
-    let html = DIST
-        .get_file("index.html")
-        .map_or(&[][..], include_dir::File::contents);
+    let Some(html) = DIST.get_file("index.html").map(include_dir::File::contents) else {
+        return ApiError::internal("this build has no console (console/dist/index.html)")
+            .into_response();
+    };
     (
         [
             (

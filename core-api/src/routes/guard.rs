@@ -29,6 +29,7 @@ use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use plexica_sdk::api::core::{API_TOKEN_PREFIX, INSTALL_TOKEN_PREFIX};
 use plexica_sdk::api::time::{now_ms, rfc3339};
 
+use crate::auth::jwt::{AUDIENCE, PLUGIN_UI_AUDIENCE};
 use crate::auth::{Credential, Principal, oidc};
 use crate::authz::{PLATFORM_ADMIN, Permissions, TenantScope, WorkspaceScope};
 use crate::error::{ApiError, ApiResult};
@@ -166,11 +167,17 @@ async fn check(
     family: RouteFamily,
     request: &mut Request,
 ) -> ApiResult<()> {
-    if !request.method().is_safe()
-        && bearer(request.headers()).is_none()
-        && cookie(request.headers(), ACCESS_COOKIE).is_some()
-    {
-        same_origin(request.headers())?;
+    if by_cookie(request.headers()) {
+        if !request.method().is_safe() {
+            same_origin(request.headers())?;
+        }
+        // Plugin code in the console calls its backend with its UI token, never the cookie.
+        if family == RouteFamily::Gateway {
+            return Err(ApiError::forbidden(
+                "FORBIDDEN",
+                "the gateway takes a bearer token (a plugin's frontend: its UI token), not the console's cookie",
+            ));
+        }
     }
     if rule == AuthRule::Public {
         return Ok(());
@@ -464,17 +471,26 @@ pub const ACCESS_COOKIE: &str = "plexica_access";
 /// The console's refresh-token cookie, sent to [`super::session::SESSION_PATH`] only.
 pub const REFRESH_COOKIE: &str = "plexica_refresh";
 
-/// The value of cookie `name` in `headers`, if sent.
+/// The value of cookie `name` in `headers`, if sent once. Sent twice, it is none: another
+/// page of this host (another port, a narrower path) may have planted one of them.
 pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
+    let mut values = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-        .filter(|value| !value.is_empty())
+        .filter(|(key, _)| *key == name)
+        .map(|(_, value)| value);
+    match (values.next(), values.next()) {
+        (Some(value), None) if !value.is_empty() => Some(value),
+        _ => None,
+    }
+}
+
+/// Does the request authenticate with the console's cookie (and no `Authorization`)?
+pub fn by_cookie(headers: &HeaderMap) -> bool {
+    bearer(headers).is_none() && cookie(headers, ACCESS_COOKIE).is_some()
 }
 
 /// Refuses a request that a page of another site may have made the browser send. The
@@ -621,12 +637,18 @@ async fn session_principal(state: &AppState, token: &str) -> ApiResult<Principal
         email: claims.email,
         tenant: claims.tenant,
         super_admin: claims.super_admin,
-        credential: match claims.plugin {
-            Some(plugin_id) => Credential::PluginUi {
+        credential: match (claims.aud.as_str(), claims.plugin) {
+            (PLUGIN_UI_AUDIENCE, Some(plugin_id)) => Credential::PluginUi {
                 session: claims.sid,
                 plugin_id,
             },
-            None => Credential::Session(claims.sid),
+            (AUDIENCE, None) => Credential::Session(claims.sid),
+            _ => {
+                return Err(ApiError::unauthenticated(
+                    "INVALID_TOKEN",
+                    "the token's audience and claims do not match",
+                ));
+            }
         },
     })
 }

@@ -104,7 +104,13 @@ pub async fn list(
             name: record.manifest.plugin.name,
             version: record.version.to_string(),
             state: record.state,
-            error: record.error,
+            // A failure quotes the end of the backend's log: for whoever may read plugins.
+            error: record
+                .error
+                .map(|error| match scope.allows("plugins:read") {
+                    true => error,
+                    false => "it failed; an administrator can see why".to_owned(),
+                }),
             modules,
         });
     }
@@ -209,10 +215,6 @@ pub async fn asset(
         .ok_or_else(not_found)?;
     let frontend = record.manifest.frontend.as_ref().ok_or_else(not_found)?;
     let relative = asset_path(&path).ok_or_else(not_found)?;
-    let dist = state.plugins.unpacked(&record).await?.join(&frontend.dist);
-    let file = contained_file(&dist, &relative)
-        .await
-        .ok_or_else(not_found)?;
     let etag = HeaderValue::from_str(&format!("\"{}\"", record.digest))
         .map_err(|_| ApiError::internal("a package digest is not a header value"))?;
     let cache = HeaderValue::from_static(if state.config.dev_mode {
@@ -232,6 +234,10 @@ pub async fn asset(
     if headers.get(IF_NONE_MATCH) == Some(&etag) {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
+    let dist = state.plugins.unpacked(&record).await?.join(&frontend.dist);
+    let file = contained_file(&dist, &relative)
+        .await
+        .ok_or_else(not_found)?;
     let bytes = tokio::fs::read(&file).await.map_err(|_| not_found())?;
     let media = relative
         .extension()

@@ -54,24 +54,31 @@ pub async fn renew(State(state): State<AppState>, headers: HeaderMap) -> ApiResu
 /// cookies.
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     guard::same_origin(&headers)?;
+    let mut sessions = Vec::new();
     if let Some(token) = guard::cookie(&headers, REFRESH_COOKIE)
         && let Some(record) = state.core.refresh_token(&secrets::hash(token)).await?
     {
-        state
-            .core
-            .revoke_session(&record.session_id, now_ms())
-            .await?;
-        state.session_revoked(record.session_id);
+        sessions.push(record.session_id);
+    }
+    if let Ok(principal) = guard::authenticate(&state, &headers).await
+        && let Credential::Session(id) = principal.credential
+    {
+        sessions.push(id);
+    }
+    sessions.dedup();
+    for id in sessions {
+        state.core.revoke_session(&id, now_ms()).await?;
+        state.session_revoked(id);
     }
     let secure = secure(&state);
     let cleared = [
         (
             SET_COOKIE,
-            cookie(ACCESS_COOKIE, "", "/", Duration::ZERO, secure)?,
+            set_cookie(ACCESS_COOKIE, "", "/", Duration::ZERO, secure)?,
         ),
         (
             SET_COOKIE,
-            cookie(REFRESH_COOKIE, "", SESSION_PATH, Duration::ZERO, secure)?,
+            set_cookie(REFRESH_COOKIE, "", SESSION_PATH, Duration::ZERO, secure)?,
         ),
     ];
     Ok((StatusCode::NO_CONTENT, AppendHeaders(cleared)).into_response())
@@ -88,7 +95,7 @@ async fn signed_in(
     let cookies = [
         (
             SET_COOKIE,
-            cookie(
+            set_cookie(
                 ACCESS_COOKIE,
                 &access,
                 "/",
@@ -98,7 +105,7 @@ async fn signed_in(
         ),
         (
             SET_COOKIE,
-            cookie(
+            set_cookie(
                 REFRESH_COOKIE,
                 &refresh,
                 SESSION_PATH,
@@ -124,7 +131,7 @@ fn secure(state: &AppState) -> bool {
 }
 
 /// A `Set-Cookie` value no script reads and no other site sends.
-fn cookie(
+fn set_cookie(
     name: &str,
     value: &str,
     path: &str,

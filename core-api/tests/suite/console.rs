@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::Backend;
-use common::registry::{borrowed, frontend_plugin, platform};
+use common::registry::{borrowed, frontend_plugin, on_both_backends_with_registry, platform};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -121,80 +121,78 @@ async fn sign_in(
     (jar, body)
 }
 
-#[tokio::test]
-async fn the_session_lives_in_cookies_and_other_sites_cannot_use_it() {
-    let core = common::TestCore::start(Backend::Sqlite)
-        .await
-        .expect("sqlite");
-    let acme = core.tenant("acme").await;
-    let (mut jar, me) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
-    assert_eq!(me["email"], acme.admin_email.as_str(), "{me}");
-    assert_eq!(me["auth"], "session");
-    let access = jar.access.clone().expect("access cookie");
-    let refresh = jar.refresh.clone().expect("refresh cookie");
-    // The answer hands no script a token: the credentials are in the cookies only.
-    let text = me.to_string();
-    assert!(
-        !text.contains(&access) && !text.contains(&refresh),
-        "{text}"
-    );
+on_both_backends!(
+    the_session_lives_in_cookies_and_other_sites_cannot_use_it,
+    |core| {
+        let acme = core.tenant("acme").await;
+        let (mut jar, me) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
+        assert_eq!(me["email"], acme.admin_email.as_str(), "{me}");
+        assert_eq!(me["auth"], "session");
+        let access = jar.access.clone().expect("access cookie");
+        let refresh = jar.refresh.clone().expect("refresh cookie");
+        // The answer hands no script a token: the credentials are in the cookies only.
+        let text = me.to_string();
+        assert!(
+            !text.contains(&access) && !text.contains(&refresh),
+            "{text}"
+        );
 
-    let (status, body) = json_of(
-        send(
-            &core,
-            &jar,
-            Method::GET,
-            "/api/v1/auth/me",
-            None,
-            From::Nowhere,
+        let (status, body) = json_of(
+            send(
+                &core,
+                &jar,
+                Method::GET,
+                "/api/v1/auth/me",
+                None,
+                From::Nowhere,
+            )
+            .await,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "a read needs no origin: {body}");
+        .await;
+        assert_eq!(status, StatusCode::OK, "a read needs no origin: {body}");
 
-    // A write the cookie authenticates: only from the console's own pages.
-    let workspaces = "/api/v1/tenants/acme/workspaces";
-    for (from, slug) in [
-        (From::OtherSite, "forged-a"),
-        (From::OtherOrigin, "forged-b"),
-        (From::Nowhere, "forged-c"),
-    ] {
-        let body = json!({ "slug": slug, "name": "Forged" });
-        let (status, answer) =
-            json_of(send(&core, &jar, Method::POST, workspaces, Some(body), from).await).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
-        assert_eq!(answer["error"]["code"], "CROSS_SITE_REQUEST", "{answer}");
-    }
-    let body = json!({ "slug": "real", "name": "Real" });
-    let (status, answer) = json_of(
-        send(
-            &core,
-            &jar,
-            Method::POST,
-            workspaces,
-            Some(body),
-            From::Console,
+        // A write the cookie authenticates: only from the console's own pages.
+        let workspaces = "/api/v1/tenants/acme/workspaces";
+        for (from, slug) in [
+            (From::OtherSite, "forged-a"),
+            (From::OtherOrigin, "forged-b"),
+            (From::Nowhere, "forged-c"),
+        ] {
+            let body = json!({ "slug": slug, "name": "Forged" });
+            let (status, answer) =
+                json_of(send(&core, &jar, Method::POST, workspaces, Some(body), from).await).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+            assert_eq!(answer["error"]["code"], "CROSS_SITE_REQUEST", "{answer}");
+        }
+        let body = json!({ "slug": "real", "name": "Real" });
+        let (status, answer) = json_of(
+            send(
+                &core,
+                &jar,
+                Method::POST,
+                workspaces,
+                Some(body),
+                From::Console,
+            )
+            .await,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let (_, listed) = core.get(workspaces, &acme.admin_token).await;
-    let slugs: Vec<&str> = listed["data"]
-        .as_array()
-        .expect("workspaces")
-        .iter()
-        .filter_map(|w| w["slug"].as_str())
-        .collect();
-    assert!(slugs.contains(&"real"), "{listed}");
-    assert!(
-        !slugs.iter().any(|s| s.starts_with("forged")),
-        "a forged write went through: {listed}"
-    );
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let (_, listed) = core.get(workspaces, &acme.admin_token).await;
+        let slugs: Vec<&str> = listed["data"]
+            .as_array()
+            .expect("workspaces")
+            .iter()
+            .filter_map(|w| w["slug"].as_str())
+            .collect();
+        assert!(slugs.contains(&"real"), "{listed}");
+        assert!(
+            !slugs.iter().any(|s| s.starts_with("forged")),
+            "a forged write went through: {listed}"
+        );
 
-    // Another site cannot sign the browser in either (login CSRF), nor out.
-    let (status, answer) = json_of(
+        // Another site cannot sign the browser in either (login CSRF), nor out.
+        let (status, answer) = json_of(
         send(
             &core,
             &Jar::default(),
@@ -206,90 +204,152 @@ async fn the_session_lives_in_cookies_and_other_sites_cannot_use_it() {
         .await,
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
-    let response = send(
-        &core,
-        &jar,
-        Method::DELETE,
-        "/api/v1/auth/session",
-        None,
-        From::OtherOrigin,
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response.headers().get(SET_COOKIE).is_none());
-
-    // Refresh rotates both cookies; the old refresh cookie, replayed, ends the session.
-    let stale = jar.clone();
-    let response = send(
-        &core,
-        &jar,
-        Method::POST,
-        "/api/v1/auth/session/refresh",
-        None,
-        From::Console,
-    )
-    .await;
-    jar.keep(&response);
-    let (status, body) = json_of(response).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_ne!(jar.refresh, stale.refresh);
-    let (status, body) = json_of(
-        send(
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        let response = send(
             &core,
-            &stale,
+            &jar,
+            Method::DELETE,
+            "/api/v1/auth/session",
+            None,
+            From::OtherOrigin,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(SET_COOKIE).is_none());
+
+        // Another site cannot make the browser refresh the session either.
+        let response = send(
+            &core,
+            &jar,
+            Method::POST,
+            "/api/v1/auth/session/refresh",
+            None,
+            From::OtherSite,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(SET_COOKIE).is_none());
+
+        // What plugin code in the console's page could do with the cookie, refused: mint a
+        // long-lived API token, or call a plugin's endpoints without its UI token.
+        let (status, answer) = json_of(
+            send(
+                &core,
+                &jar,
+                Method::POST,
+                "/api/v1/auth/tokens",
+                Some(json!({ "name": "stolen" })),
+                From::Console,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        let (_, tokens) = core.get("/api/v1/auth/tokens", &acme.admin_token).await;
+        assert!(!tokens.to_string().contains("stolen"), "{tokens}");
+        let (status, answer) = json_of(
+            send(
+                &core,
+                &jar,
+                Method::GET,
+                "/api/v1/tenants/acme/gateway/crm/crm.contacts/contacts",
+                None,
+                From::Console,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+
+        // Two session cookies (one planted by another page of this host): neither is taken.
+        let mut planted = jar.clone();
+        planted.access = Some(format!("{}; plexica_access=planted", access));
+        let (status, answer) = json_of(
+            send(
+                &core,
+                &planted,
+                Method::GET,
+                "/api/v1/auth/me",
+                None,
+                From::Console,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+
+        // Refresh rotates both cookies; the old refresh cookie, replayed, ends the session.
+        let stale = jar.clone();
+        let response = send(
+            &core,
+            &jar,
             Method::POST,
             "/api/v1/auth/session/refresh",
             None,
             From::Console,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(body["error"]["code"], "REFRESH_TOKEN_REUSED", "{body}");
+        .await;
+        jar.keep(&response);
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_ne!(jar.refresh, stale.refresh);
+        let (status, body) = json_of(
+            send(
+                &core,
+                &stale,
+                Method::POST,
+                "/api/v1/auth/session/refresh",
+                None,
+                From::Console,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error"]["code"], "REFRESH_TOKEN_REUSED", "{body}");
 
-    // Signing out revokes the session and clears the cookies.
-    let (mut jar, _) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
-    let signed_in = jar.clone();
-    let response = send(
-        &core,
-        &jar,
-        Method::DELETE,
-        "/api/v1/auth/session",
-        None,
-        From::Console,
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let cleared: Vec<&str> = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    assert_eq!(cleared.len(), 2, "{cleared:?}");
-    assert!(
-        cleared.iter().all(|c| c.contains("Max-Age=0")),
-        "{cleared:?}"
-    );
-    jar.keep(&response);
-    assert!(jar.access.is_none() && jar.refresh.is_none());
-    let (status, body) = json_of(
-        send(
+        // Signing out revokes the session and clears the cookies.
+        let (mut jar, _) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
+        let signed_in = jar.clone();
+        let response = send(
             &core,
-            &signed_in,
-            Method::GET,
-            "/api/v1/auth/me",
+            &jar,
+            Method::DELETE,
+            "/api/v1/auth/session",
             None,
             From::Console,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(body["error"]["code"], "SESSION_REVOKED", "{body}");
-}
+        .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let cleared: Vec<&str> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert_eq!(cleared.len(), 2, "{cleared:?}");
+        assert!(
+            cleared.iter().all(|c| c.contains("Max-Age=0")),
+            "{cleared:?}"
+        );
+        jar.keep(&response);
+        assert!(jar.access.is_none() && jar.refresh.is_none());
+        let (status, body) = json_of(
+            send(
+                &core,
+                &signed_in,
+                Method::GET,
+                "/api/v1/auth/me",
+                None,
+                From::Console,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error"]["code"], "SESSION_REVOKED", "{body}");
+    }
+);
 
 /// CRM's frontend: a contacts page that needs `contacts:read` (members have it by default),
 /// and a widget for everyone.
@@ -417,104 +477,105 @@ async fn ui_modules_list_what_the_user_may_see_in_the_workspace() {
     assert_eq!(answer["plugins"], json!([]), "{answer}");
 }
 
-#[tokio::test]
-async fn plugin_files_are_served_only_to_the_tenant_that_installed_the_plugin() {
-    let (core, registry) = platform(Backend::Sqlite, |_| {}).await.expect("sqlite");
-    let page = "export default function ContactsPage() { return null; }\n";
-    registry
-        .publish_files(&borrowed(&crm(
-            "1.0.0",
-            &[
-                ("ui/assets/page.js", page),
-                ("ui/style.css", "main { color: black }\n"),
-                ("ui/evil.html", "<script>alert(1)</script>\n"),
-                ("ui/.env", "SECRET=1\n"),
-            ],
-        )))
-        .await;
-    let acme = core.tenant("acme").await;
-    let globex = core.tenant("globex").await;
-    install(&core, "acme", &acme.admin_token, "crm").await;
-    let url = "/plugins/crm/1.0.0/assets/page.js";
+on_both_backends_with_registry!(
+    plugin_files_are_served_only_to_the_tenant_that_installed_the_plugin,
+    |core, registry| {
+        let page = "export default function ContactsPage() { return null; }\n";
+        registry
+            .publish_files(&borrowed(&crm(
+                "1.0.0",
+                &[
+                    ("ui/assets/page.js", page),
+                    ("ui/style.css", "main { color: black }\n"),
+                    ("ui/evil.html", "<script>alert(1)</script>\n"),
+                    ("ui/.env", "SECRET=1\n"),
+                ],
+            )))
+            .await;
+        let acme = core.tenant("acme").await;
+        let globex = core.tenant("globex").await;
+        install(&core, "acme", &acme.admin_token, "crm").await;
+        let url = "/plugins/crm/1.0.0/assets/page.js";
 
-    let response = core
-        .call_raw(Method::GET, url, Some(&acme.admin_token), None)
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let headers = response.headers().clone();
-    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
-    assert_eq!(
-        headers["cache-control"],
-        "private, max-age=31536000, immutable"
-    );
-    assert_eq!(headers["x-content-type-options"], "nosniff");
-    let etag = headers["etag"].to_str().expect("etag").to_owned();
-    assert_eq!(response.text().await.expect("body"), page);
-    let revalidated = core
-        .http
-        .get(format!("{}{url}", core.url))
-        .bearer_auth(&acme.admin_token)
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+        let response = core
+            .call_raw(Method::GET, url, Some(&acme.admin_token), None)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+        assert_eq!(
+            headers["cache-control"],
+            "private, max-age=31536000, immutable"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let etag = headers["etag"].to_str().expect("etag").to_owned();
+        assert_eq!(response.text().await.expect("body"), page);
+        let revalidated = core
+            .http
+            .get(format!("{}{url}", core.url))
+            .bearer_auth(&acme.admin_token)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
 
-    // The console's session cookie is enough (a module script sends no Authorization).
-    let (jar, _) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
-    let response = send(&core, &jar, Method::GET, url, None, From::Console).await;
-    assert_eq!(response.status(), StatusCode::OK);
+        // The console's session cookie is enough (a module script sends no Authorization).
+        let (jar, _) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
+        let response = send(&core, &jar, Method::GET, url, None, From::Console).await;
+        assert_eq!(response.status(), StatusCode::OK);
 
-    // A page is never rendered from a plugin's files, and hidden files are not served.
-    let response = core
-        .call_raw(
-            Method::GET,
-            "/plugins/crm/1.0.0/evil.html",
-            Some(&acme.admin_token),
-            None,
-        )
-        .await;
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/octet-stream"
-    );
-    assert!(
-        response.headers()["content-security-policy"]
-            .to_str()
-            .expect("text")
-            .contains("sandbox")
-    );
-    for path in [
-        "/plugins/crm/1.0.0/.env",
-        "/plugins/crm/1.0.0/%2e%2e/plexica.toml",
-        "/plugins/crm/1.0.0/assets/..%2f..%2fplexica.toml",
-        "/plugins/crm/1.0.0/missing.js",
-        "/plugins/crm/2.0.0/assets/page.js",
-        "/plugins/nope/1.0.0/assets/page.js",
-    ] {
-        let (status, body) = core.get(path, &acme.admin_token).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        // A page is never rendered from a plugin's files, and hidden files are not served.
+        let response = core
+            .call_raw(
+                Method::GET,
+                "/plugins/crm/1.0.0/evil.html",
+                Some(&acme.admin_token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/octet-stream"
+        );
+        assert!(
+            response.headers()["content-security-policy"]
+                .to_str()
+                .expect("text")
+                .contains("sandbox")
+        );
+        for path in [
+            "/plugins/crm/1.0.0/.env",
+            "/plugins/crm/1.0.0/%2e%2e/plexica.toml",
+            "/plugins/crm/1.0.0/assets/..%2f..%2fplexica.toml",
+            "/plugins/crm/1.0.0/missing.js",
+            "/plugins/crm/2.0.0/assets/page.js",
+            "/plugins/nope/1.0.0/assets/page.js",
+        ] {
+            let (status, body) = core.get(path, &acme.admin_token).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        }
+
+        // Another tenant, which did not install CRM, gets nothing; nor does anyone anonymous.
+        let (status, body) = core.get(url, &globex.admin_token).await;
+        common::assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
+        assert!(!body.to_string().contains("ContactsPage"), "{body}");
+        let (status, _) = core.call(Method::GET, url, None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        // Deactivated, its files are gone from the console too.
+        let (status, body) = core
+            .post(
+                "/api/v1/tenants/acme/plugins/crm/deactivate",
+                &acme.admin_token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, _) = core.get(url, &acme.admin_token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
-
-    // Another tenant, which did not install CRM, gets nothing; nor does anyone anonymous.
-    let (status, body) = core.get(url, &globex.admin_token).await;
-    common::assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
-    assert!(!body.to_string().contains("ContactsPage"), "{body}");
-    let (status, _) = core.call(Method::GET, url, None, None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-
-    // Deactivated, its files are gone from the console too.
-    let (status, body) = core
-        .post(
-            "/api/v1/tenants/acme/plugins/crm/deactivate",
-            &acme.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = core.get(url, &acme.admin_token).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-}
+);
 
 #[tokio::test]
 async fn the_console_is_served_at_the_root_under_its_policy() {

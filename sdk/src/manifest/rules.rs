@@ -447,7 +447,16 @@ fn backend_rules(r: &mut Reader<'_>, b: &Backend) {
 
 /// Paths of the console itself (its pages, the API, the files it serves): no plugin route
 /// may be one of them or lie below one.
-pub const CONSOLE_PATHS: &[&str] = &["/admin", "/platform", "/api", "/plugins", "/_console"];
+pub const CONSOLE_PATHS: &[&str] = &[
+    "/admin",
+    "/platform",
+    "/api",
+    "/plugins",
+    "/_console",
+    "/health",
+    "/metrics",
+    "/.well-known",
+];
 
 /// The console path `route` is or lies below, if any (`/` is the console's dashboard).
 fn console_path(route: &str) -> Option<&'static str> {
@@ -478,6 +487,22 @@ fn not_console_path(r: &mut Reader<'_>, path: &str, route: &str) {
 fn frontend_rules(r: &mut Reader<'_>, f: &Frontend, declared: &HashSet<&str>) {
     package_path_rule(r, "frontend.dist", &f.dist);
     package_path_rule(r, "frontend.remote-entry", &f.remote_entry);
+    // The console puts it in a URL as written: nothing a browser would decode or resolve.
+    if !f
+        .remote_entry
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+    {
+        r.at(
+            "frontend.remote-entry",
+            "manifest::path",
+            format!(
+                "`{}` may only use letters, digits, `.`, `_`, `-` and `/` (it is part of a URL)",
+                f.remote_entry
+            ),
+            Some("name the built entry plainly, such as `remoteEntry.js`".into()),
+        );
+    }
     if let Some(prefix) = &f.route_prefix {
         if !ROUTE_PREFIX.is_match(prefix) {
             r.at(

@@ -444,6 +444,13 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "\"analytics\"",
     ),
     (
+        "remote entry a browser would decode",
+        "remote-entry = \"remoteEntry.js\"",
+        "remote-entry = \"%2e%2e/x.js\"",
+        "manifest::path",
+        "\"%2e%2e/x.js\"",
+    ),
+    (
         "route prefix is the console's",
         "route-prefix = \"/crm\"",
         "route-prefix = \"/\"",

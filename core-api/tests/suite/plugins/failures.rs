@@ -86,6 +86,12 @@ on_both_backends_with_registry!(
         assert_eq!(ui["plugins"][0]["state"], "FAILED", "{ui}");
         assert_eq!(ui["plugins"][0]["error"], failed["error"], "{ui}");
         assert_eq!(ui["plugins"][0]["modules"][0]["route"], "/crashy", "{ui}");
+        // The end of the log is for those who may read plugins; a guest learns it failed.
+        let (_, guest) = core.user(&acme, "guest@acme.test", &["guest"]).await;
+        let (status, ui) = core.get("/api/v1/tenants/acme/ui-modules", &guest).await;
+        assert_eq!(status, StatusCode::OK, "{ui}");
+        assert_eq!(ui["plugins"][0]["state"], "FAILED", "{ui}");
+        assert!(!ui.to_string().contains("boom"), "{ui}");
 
         // Its log: the tenant's own, secrets blanked; `after` gives only what came next.
         let (status, log) = core
