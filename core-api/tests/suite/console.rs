@@ -656,3 +656,35 @@ async fn the_console_is_served_at_the_root_under_its_policy() {
         assert_eq!(body["error"]["code"], "NOT_FOUND", "{path}: {body}");
     }
 }
+
+/// A replica that never installed the plugin unpacks its package on the first request for a
+/// file (from the registry: its own package cache is empty), once for requests that come
+/// together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_serves_the_files_of_a_plugin_another_replica_installed() {
+    let Some((core, registry)) = platform(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let page = "export default function ContactsPage() { return null; }\n";
+    registry
+        .publish_files(&borrowed(&crm("1.0.0", &[("ui/assets/page.js", page)])))
+        .await;
+    let acme = core.tenant("acme").await;
+    install(&core, "acme", &acme.admin_token, "crm").await;
+    let registry_url = registry.url.clone();
+    let replica = core
+        .replica(|c| {
+            c.registry_url = Some(registry_url);
+            c.trust_registry_keys = true;
+        })
+        .await;
+    let url = "/plugins/crm/1.0.0/assets/page.js";
+    let answers = futures_util::future::join_all(
+        (0..4).map(|_| replica.call_raw(Method::GET, url, Some(&acme.admin_token), None)),
+    )
+    .await;
+    for response in answers {
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.text().await.expect("body"), page);
+    }
+}
