@@ -14,6 +14,7 @@ const admin = { email: env('ADMIN_EMAIL'), password: env('ADMIN_PASSWORD') };
 const viewer = { email: env('VIEWER_EMAIL'), password: env('VIEWER_PASSWORD') };
 const otherTenant = env('OTHER_TENANT');
 const otherPlugin = env('OTHER_PLUGIN');
+const superAdminPassword = env('SUPER_ADMIN_PASSWORD');
 
 const failures = [];
 const report = { failures, steps: [], budgets: {} };
@@ -270,7 +271,7 @@ async function pageSecurity() {
       ).status,
       gateway: (await fetch(`/api/v1/tenants/${tenant}/gateway/crm/crm.contacts/contacts`)).status,
     }),
-    { plugin: otherPlugin, other: otherTenant, tenant: env('TENANT') },
+    { plugin: otherPlugin, other: otherTenant, tenant },
   );
   expect(seen.token === 403, `an API token minted from the page's cookie: ${seen.token}, not 403`);
   expect(seen.gateway === 403, `the gateway with the page's cookie: ${seen.gateway}, not 403`);
@@ -324,11 +325,15 @@ async function hostilePlugin() {
 }
 
 // 11. The viewer of `sales` may not read contacts: no Contacts, and its address is not found.
-async function viewerSeesNoCrm() {
-  // The user menu: the header's disclosure button named after who is signed in.
+/** Signs out with the user menu (the header's disclosure button named after who is in). */
+async function signOut() {
   await page.getByRole('banner').getByRole('button', { expanded: false }).click();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to Plexica' }).waitFor();
+}
+
+async function viewerSeesNoCrm() {
+  await signOut();
   const cookies = await page.context().cookies();
   expect(!cookies.some((c) => c.name.startsWith('plexica_') && c.value), 'signing out ends the session cookies');
 
@@ -370,6 +375,23 @@ async function aBrokenModuleIsContained() {
   await heading().filter({ hasText: 'Dashboard' }).waitFor();
 }
 
+// 15–16. The platform's admin: tenants (acme among them, by its name) and dead letters.
+async function platformAdmin() {
+  await signOut();
+  await page.getByLabel('Sign in as platform admin').check();
+  await page.getByLabel('Email').fill('admin');
+  await page.getByLabel('Password').fill(superAdminPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await sidebar().getByRole('link', { name: 'Tenants' }).click();
+  await heading().filter({ hasText: 'Tenants' }).waitFor();
+  await main().getByText('Acme Corp').first().waitFor();
+  await step('15-platform-tenants');
+  await sidebar().getByRole('link', { name: 'Dead letters' }).click();
+  await heading().filter({ hasText: 'Dead letters' }).waitFor();
+  await page.waitForLoadState('networkidle');
+  await step('16-dead-letters');
+}
+
 try {
   await openSignIn();
   await signInAsAdmin();
@@ -383,6 +405,7 @@ try {
   await hostilePlugin();
   await viewerSeesNoCrm();
   await aBrokenModuleIsContained();
+  await platformAdmin();
 } catch (error) {
   fail(`driver: ${error.stack}`);
   await shot(page, 'failure').catch(() => {});

@@ -178,6 +178,10 @@ fn the_console_journey_in_chromium() {
         ],
     );
 
+    // What `plexica up` keeps for the platform's admin (it printed it on the first run).
+    let super_admin_password =
+        std::fs::read_to_string(sandbox.work().join(".plexica/admin-password"))
+            .expect("the admin password up keeps");
     let shots = plexica_testkit::browser::screenshots_dir("console");
     let shots_text = shots.display().to_string();
     let Some(output) = plexica_testkit::browser::run(
@@ -192,6 +196,7 @@ fn the_console_journey_in_chromium() {
             ("VIEWER_PASSWORD", viewer_password),
             ("OTHER_TENANT", "globex"),
             ("OTHER_PLUGIN", "notes"),
+            ("SUPER_ADMIN_PASSWORD", super_admin_password.trim()),
         ],
     ) else {
         return;
@@ -199,7 +204,7 @@ fn the_console_journey_in_chromium() {
     let report: Value = serde_json::from_str(output.trim()).expect("the script's report");
     assert_eq!(report["failures"], serde_json::json!([]), "{report:#}");
     let steps = report["steps"].as_array().expect("steps");
-    assert!(steps.len() >= 14, "{report:#}");
+    assert!(steps.len() >= 16, "{report:#}");
     for step in steps {
         let name = step["name"].as_str().expect("name");
         assert!(
