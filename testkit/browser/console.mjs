@@ -324,6 +324,45 @@ async function hostilePlugin() {
   await step('11-install-hostile');
 }
 
+// 11. The admin renames the viewer, then makes a workspace, renames it (the name, HTML and
+// all, is text in the heading and the switcher) and deletes it after the page's own
+// confirmation (no dialog): the switcher lets go of it.
+async function editUserAndWorkspace() {
+  await sidebar().getByRole('link', { name: 'Users' }).click();
+  await heading().filter({ hasText: 'Users' }).waitFor();
+  await main().getByRole('button', { name: 'Edit viewer@acme.test', exact: true }).click();
+  const user = main().getByRole('form', { name: 'Edit viewer@acme.test' });
+  await user.getByLabel('Name').fill('Vera Viewer');
+  await user.getByRole('button', { name: 'Save' }).click();
+  await main().getByText('viewer@acme.test was saved.').waitFor();
+  expect(await main().getByRole('cell', { name: /^Vera Viewer/ }).isVisible(), 'the user list shows the new name');
+
+  await sidebar().getByRole('link', { name: 'Workspaces' }).click();
+  await heading().filter({ hasText: /^Workspaces$/ }).waitFor();
+  const create = main().getByRole('region', { name: 'Create a workspace' });
+  await create.getByLabel('Slug').fill('drafts');
+  await create.getByLabel('Name').fill('Drafts');
+  await create.getByRole('button', { name: 'Create workspace' }).click();
+  await main().getByRole('link', { name: 'Drafts', exact: true }).click();
+  const edit = main().getByRole('region', { name: 'Edit the workspace' });
+  const renamed = 'Drafts <b>archive</b>';
+  await edit.getByLabel('Workspace name').fill(renamed);
+  await edit.getByLabel('Workspace description').fill('Last year’s drafts');
+  await edit.getByRole('button', { name: 'Save workspace' }).click();
+  await heading().filter({ hasText: `Workspace ${renamed}` }).waitFor();
+  await switcher().locator('option', { hasText: renamed }).waitFor({ state: 'attached' });
+  await nothingInjected('a renamed workspace');
+  const remove = main().getByRole('region', { name: 'Delete the workspace' });
+  await remove.getByRole('button', { name: 'Delete workspace' }).click();
+  await remove.getByRole('group', { name: /^Delete Drafts <b>archive<\/b>, its 1 member and 0 teams\?/ }).waitFor();
+  await step('11-workspace-edited');
+
+  await remove.getByRole('button', { name: 'Yes, delete workspace' }).click();
+  await heading().filter({ hasText: /^Workspaces$/ }).waitFor();
+  await switcher().locator('option', { hasText: 'archive' }).waitFor({ state: 'detached' });
+  expect((await main().getByRole('link', { name: renamed }).count()) === 0, 'the deleted workspace is not listed');
+}
+
 // 11. The viewer of `sales` may not read contacts: no Contacts, and its address is not found.
 /** Signs out with the user menu (the header's disclosure button named after who is in). */
 async function signOut() {
@@ -403,6 +442,7 @@ try {
   await supportHasNone();
   await pageSecurity();
   await hostilePlugin();
+  await editUserAndWorkspace();
   await viewerSeesNoCrm();
   await aBrokenModuleIsContained();
   await platformAdmin();

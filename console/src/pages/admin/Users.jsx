@@ -95,9 +95,62 @@ function CreateUser({ tenant, roles, onCreated }) {
   );
 }
 
-/** One user's row, with role editing and deletion. */
+/** Change a user's name or set them a new password (which ends their other sessions). */
+function EditUser({ user, path, self, onSaved, onCancel }) {
+  const [form, setForm] = useState({ name: user.name, password: "" });
+  const save = useAction();
+  const field = save.error?.details?.field;
+  const name = form.name.trim();
+  const changed = name !== user.name || form.password !== "";
+  const submit = async (event) => {
+    event.preventDefault();
+    const body = { name: name !== user.name ? name : undefined, password: form.password || undefined };
+    const saved = await save.run(() => api.patch(path, body));
+    if (!saved) return;
+    const whose = self ? "your other" : "their";
+    onSaved(
+      saved.credentials_revoked
+        ? `${saved.email} was saved with a new password: ${whose} sessions and API tokens were revoked.`
+        : `${saved.email} was saved.`,
+    );
+  };
+  return (
+    <form onSubmit={submit} noValidate aria-label={`Edit ${user.email}`}>
+      <Alert error={save.error && field !== "name" && field !== "password" ? save.error : null} />
+      <Field
+        label="Name"
+        required
+        autoComplete="off"
+        value={form.name}
+        error={field === "name" ? save.error.message : null}
+        onChange={(e) => setForm({ ...form, name: e.target.value })}
+      />
+      <Field
+        label="New password"
+        type="password"
+        autoComplete="new-password"
+        hint="At least 8 characters; leave empty to keep the current one"
+        value={form.password}
+        error={field === "password" ? save.error.message : null}
+        onChange={(e) => setForm({ ...form, password: e.target.value })}
+      />
+      <div className="row">
+        <button type="submit" className="button button-primary" disabled={save.busy || !changed || !name}>
+          Save
+        </button>
+        <button type="button" className="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** One user's row: editing their name, password and roles, and deletion. */
 function UserRow({ user, roles, tenant, me, onChanged }) {
   const [editing, setEditing] = useState(null);
+  const [editingUser, setEditingUser] = useState(false);
+  const [saved, setSaved] = useState(null);
   const act = useAction();
   const path = tenantPath(tenant, `/users/${seg(user.id)}`);
   const saveRoles = async () => {
@@ -109,11 +162,26 @@ function UserRow({ user, roles, tenant, me, onChanged }) {
   const remove = async () => {
     if (await act.run(() => api.del(path).then(() => true))) onChanged();
   };
+  const userSaved = (notice) => {
+    setEditingUser(false);
+    setSaved(notice);
+    onChanged();
+  };
   return (
     <tr>
       <td>
-        {user.name}
+        {editingUser ? null : user.name}
         <div className="muted">{user.email}</div>
+        {editingUser ? (
+          <EditUser
+            user={user}
+            path={path}
+            self={user.id === me.id}
+            onSaved={userSaved}
+            onCancel={() => setEditingUser(false)}
+          />
+        ) : null}
+        <Notice>{saved}</Notice>
       </td>
       <td>
         {editing ? (
@@ -138,6 +206,18 @@ function UserRow({ user, roles, tenant, me, onChanged }) {
       </td>
       <td>
         <div className="row">
+          {can(me, "users:write") && !editingUser ? (
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                setSaved(null);
+                setEditingUser(true);
+              }}
+            >
+              Edit<span className="visually-hidden"> {user.email}</span>
+            </button>
+          ) : null}
           {can(me, "roles:write") && roles.length > 0 && !editing ? (
             <button type="button" className="button" onClick={() => setEditing(user.roles)}>
               Edit roles<span className="visually-hidden"> of {user.email}</span>
@@ -152,7 +232,7 @@ function UserRow({ user, roles, tenant, me, onChanged }) {
   );
 }
 
-/** `/admin/users`: the tenant's users, adding users, their roles. */
+/** `/admin/users`: the tenant's users, adding, editing and deleting them, their roles. */
 export default function Users() {
   const { me, tenant } = useConsole();
   const [page, setPage] = useState(1);

@@ -6,7 +6,7 @@ import { When } from "../../components/format.jsx";
 import { Page } from "../../components/Page.jsx";
 import { useConsole } from "../../console.jsx";
 import { useAction, useResource } from "../../hooks.js";
-import { Link } from "../../router.jsx";
+import { Link, navigate } from "../../router.jsx";
 import { can } from "../../session.jsx";
 
 const ROLES = ["admin", "member", "viewer"];
@@ -219,7 +219,72 @@ function Teams({ base, teams, members, canCreate, onChanged }) {
   );
 }
 
-/** `/admin/workspaces/:ws`: a workspace's members and teams. */
+/** `n` things, e.g. "1 team", "3 members". */
+const count = (n, thing) => `${n} ${thing}${n === 1 ? "" : "s"}`;
+
+/** Renaming the workspace and changing its description (workspace admins). */
+function EditWorkspace({ base, workspace, onSaved }) {
+  const [form, setForm] = useState({ name: workspace.name, description: workspace.description ?? "" });
+  const save = useAction();
+  const field = save.error?.details?.field;
+  const message = (name) => (field === name ? save.error.message : null);
+  const submit = async (event) => {
+    event.preventDefault();
+    const body = { name: form.name.trim(), description: form.description.trim() };
+    if (await save.run(() => api.patch(base, body), (w) => `Workspace ${w.name} saved.`)) onSaved();
+  };
+  return (
+    <section aria-labelledby="edit-ws-heading" className="card">
+      <h2 id="edit-ws-heading">Edit the workspace</h2>
+      <Notice>{save.notice}</Notice>
+      <form onSubmit={submit} noValidate>
+        <Alert error={save.error && field !== "name" && field !== "description" ? save.error : null} />
+        <div className="form-grid">
+          <Field
+            label="Workspace name"
+            required
+            value={form.name}
+            error={message("name")}
+            onChange={(e) => setForm({ ...form, name: e.target.value })}
+          />
+          <Field
+            label="Workspace description"
+            value={form.description}
+            error={message("description")}
+            onChange={(e) => setForm({ ...form, description: e.target.value })}
+          />
+        </div>
+        <button type="submit" className="button button-primary" disabled={save.busy || !form.name.trim()}>
+          Save workspace
+        </button>
+      </form>
+    </section>
+  );
+}
+
+/** Deleting the workspace, its memberships and teams with it (workspace admins). */
+function DeleteWorkspace({ base, workspace, onDeleted }) {
+  const remove = useAction();
+  const confirm =
+    `Delete ${workspace.name}, its ${count(workspace.member_count, "member")} and ` +
+    `${count(workspace.team_count, "team")}? This cannot be undone.`;
+  const run = async () => {
+    if (await remove.run(() => api.del(`${base}?force=true`).then(() => true))) onDeleted();
+  };
+  return (
+    <section aria-labelledby="delete-ws-heading" className="card">
+      <h2 id="delete-ws-heading">Delete the workspace</h2>
+      <Alert error={remove.error} />
+      {workspace.is_default ? (
+        <p className="muted">The tenant&apos;s default workspace cannot be deleted.</p>
+      ) : (
+        <ConfirmButton label="Delete workspace" confirm={confirm} disabled={remove.busy} onConfirm={run} />
+      )}
+    </section>
+  );
+}
+
+/** `/admin/workspaces/:ws`: a workspace's details, members and teams; editing and deleting it. */
 export default function Workspace({ params }) {
   const { me, tenant, reloadWorkspaces } = useConsole();
   const base = tenantPath(tenant.slug, `/workspaces/${seg(params.ws)}`);
@@ -231,6 +296,15 @@ export default function Workspace({ params }) {
   );
   const w = workspace.data;
   const role = w?.role;
+  const admin = role === "admin" && can(me, "workspaces:write");
+  const saved = () => {
+    workspace.reload();
+    reloadWorkspaces();
+  };
+  const deleted = () => {
+    reloadWorkspaces();
+    navigate("/admin/workspaces");
+  };
   const membersChanged = () => {
     members.reload();
     reloadWorkspaces();
@@ -256,11 +330,12 @@ export default function Workspace({ params }) {
           </dd>
         </dl>
       ) : null}
+      {w && admin ? <EditWorkspace key={w.id} base={base} workspace={w} onSaved={saved} /> : null}
       {members.data ? (
         <Members
           base={base}
           members={members.data}
-          admin={role === "admin" && can(me, "workspaces:write")}
+          admin={admin}
           users={users.data?.data ?? []}
           onChanged={membersChanged}
         />
@@ -274,6 +349,7 @@ export default function Workspace({ params }) {
           onChanged={teams.reload}
         />
       ) : null}
+      {w && admin ? <DeleteWorkspace base={base} workspace={w} onDeleted={deleted} /> : null}
     </Page>
   );
 }
