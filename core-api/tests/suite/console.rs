@@ -98,6 +98,18 @@ async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// [`send`], answered as status and JSON body.
+async fn call(
+    core: &common::TestCore,
+    jar: &Jar,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    from: From,
+) -> (StatusCode, Value) {
+    json_of(send(core, jar, method, path, body, from).await).await
+}
+
 /// Signs in from the console; returns the jar and the answer.
 async fn sign_in(
     core: &common::TestCore,
@@ -137,16 +149,13 @@ on_both_backends!(
             "{text}"
         );
 
-        let (status, body) = json_of(
-            send(
-                &core,
-                &jar,
-                Method::GET,
-                "/api/v1/auth/me",
-                None,
-                From::Nowhere,
-            )
-            .await,
+        let (status, body) = call(
+            &core,
+            &jar,
+            Method::GET,
+            "/api/v1/auth/me",
+            None,
+            From::Nowhere,
         )
         .await;
         assert_eq!(status, StatusCode::OK, "a read needs no origin: {body}");
@@ -160,21 +169,18 @@ on_both_backends!(
         ] {
             let body = json!({ "slug": slug, "name": "Forged" });
             let (status, answer) =
-                json_of(send(&core, &jar, Method::POST, workspaces, Some(body), from).await).await;
+                call(&core, &jar, Method::POST, workspaces, Some(body), from).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
             assert_eq!(answer["error"]["code"], "CROSS_SITE_REQUEST", "{answer}");
         }
         let body = json!({ "slug": "real", "name": "Real" });
-        let (status, answer) = json_of(
-            send(
-                &core,
-                &jar,
-                Method::POST,
-                workspaces,
-                Some(body),
-                From::Console,
-            )
-            .await,
+        let (status, answer) = call(
+            &core,
+            &jar,
+            Method::POST,
+            workspaces,
+            Some(body),
+            From::Console,
         )
         .await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
@@ -192,18 +198,14 @@ on_both_backends!(
         );
 
         // Another site cannot sign the browser in either (login CSRF), nor out.
-        let (status, answer) = json_of(
-        send(
+        let (status, answer) = call(
             &core,
             &Jar::default(),
             Method::POST,
             "/api/v1/auth/session",
             Some(json!({ "tenant": "acme", "email": acme.admin_email, "password": acme.admin_password })),
             From::OtherSite,
-        )
-        .await,
-    )
-    .await;
+        ).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
         let response = send(
             &core,
@@ -232,31 +234,25 @@ on_both_backends!(
 
         // What plugin code in the console's page could do with the cookie, refused: mint a
         // long-lived API token, or call a plugin's endpoints without its UI token.
-        let (status, answer) = json_of(
-            send(
-                &core,
-                &jar,
-                Method::POST,
-                "/api/v1/auth/tokens",
-                Some(json!({ "name": "stolen" })),
-                From::Console,
-            )
-            .await,
+        let (status, answer) = call(
+            &core,
+            &jar,
+            Method::POST,
+            "/api/v1/auth/tokens",
+            Some(json!({ "name": "stolen" })),
+            From::Console,
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
         let (_, tokens) = core.get("/api/v1/auth/tokens", &acme.admin_token).await;
         assert!(!tokens.to_string().contains("stolen"), "{tokens}");
-        let (status, answer) = json_of(
-            send(
-                &core,
-                &jar,
-                Method::GET,
-                "/api/v1/tenants/acme/gateway/crm/crm.contacts/contacts",
-                None,
-                From::Console,
-            )
-            .await,
+        let (status, answer) = call(
+            &core,
+            &jar,
+            Method::GET,
+            "/api/v1/tenants/acme/gateway/crm/crm.contacts/contacts",
+            None,
+            From::Console,
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
@@ -264,16 +260,13 @@ on_both_backends!(
         // Two session cookies (one planted by another page of this host): neither is taken.
         let mut planted = jar.clone();
         planted.access = Some(format!("{}; plexica_access=planted", access));
-        let (status, answer) = json_of(
-            send(
-                &core,
-                &planted,
-                Method::GET,
-                "/api/v1/auth/me",
-                None,
-                From::Console,
-            )
-            .await,
+        let (status, answer) = call(
+            &core,
+            &planted,
+            Method::GET,
+            "/api/v1/auth/me",
+            None,
+            From::Console,
         )
         .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
@@ -293,16 +286,13 @@ on_both_backends!(
         let (status, body) = json_of(response).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_ne!(jar.refresh, stale.refresh);
-        let (status, body) = json_of(
-            send(
-                &core,
-                &stale,
-                Method::POST,
-                "/api/v1/auth/session/refresh",
-                None,
-                From::Console,
-            )
-            .await,
+        let (status, body) = call(
+            &core,
+            &stale,
+            Method::POST,
+            "/api/v1/auth/session/refresh",
+            None,
+            From::Console,
         )
         .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -334,16 +324,13 @@ on_both_backends!(
         );
         jar.keep(&response);
         assert!(jar.access.is_none() && jar.refresh.is_none());
-        let (status, body) = json_of(
-            send(
-                &core,
-                &signed_in,
-                Method::GET,
-                "/api/v1/auth/me",
-                None,
-                From::Console,
-            )
-            .await,
+        let (status, body) = call(
+            &core,
+            &signed_in,
+            Method::GET,
+            "/api/v1/auth/me",
+            None,
+            From::Console,
         )
         .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
