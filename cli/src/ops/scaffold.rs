@@ -86,9 +86,15 @@ pub fn scaffold(options: &NewOptions, ui: &Ui) -> CliResult<Created> {
         ),
     };
     let crate_name = answers.id.replace('-', "_");
+    // A plugin's pages live under `/<id>`, unless that is one of the console's own paths.
+    let mut route_prefix = format!("/{}", answers.id);
+    if plexica_sdk::manifest::is_console_path(&route_prefix) {
+        route_prefix.push_str("-plugin");
+    }
     let values = Values {
         pairs: vec![
             ("plugin_id", answers.id.clone()),
+            ("route_prefix", route_prefix),
             ("plugin_name", toml_escape(&answers.name)),
             ("description", toml_escape(&answers.description)),
             ("author", toml_escape(&answers.author)),

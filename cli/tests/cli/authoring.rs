@@ -45,6 +45,28 @@ fn without_a_terminal_new_never_prompts_and_names_the_flag() {
 }
 
 #[test]
+fn a_plugin_named_like_a_console_path_gets_pages_of_its_own() {
+    let sandbox = Sandbox::new();
+    for (id, prefix) in [
+        ("admin", "/admin-plugin"),
+        ("metrics", "/metrics-plugin"),
+        ("crm", "/crm"),
+    ] {
+        let dir = sandbox.new_frontend_plugin(id);
+        let manifest = std::fs::read_to_string(dir.join("plexica.toml")).expect("manifest");
+        assert!(
+            manifest.contains(&format!("route-prefix = \"{prefix}\"")),
+            "{manifest}"
+        );
+        assert!(
+            manifest.contains(&format!("route = \"{prefix}/home\"")),
+            "{manifest}"
+        );
+        sandbox.ok_with(&["plugin", "validate"], &dir);
+    }
+}
+
+#[test]
 fn new_takes_answers_from_set_and_reports_json() {
     let sandbox = Sandbox::new();
     let output = sandbox

@@ -33,8 +33,8 @@ use std::path::{Path, PathBuf};
 
 pub use model::*;
 pub use rules::{
-    MAX_SCREENSHOTS, PLATFORM_TABLES, SCREENSHOT_EXTENSIONS, check_config_value,
-    check_package_path, is_own_namespace, is_valid_plugin_id,
+    CONSOLE_PATHS, MAX_SCREENSHOTS, PLATFORM_TABLES, SCREENSHOT_EXTENSIONS, check_config_value,
+    check_package_path, is_console_path, is_own_namespace, is_valid_plugin_id,
 };
 
 use crate::diagnostic::{Diagnostic, Severity, SourceFile};

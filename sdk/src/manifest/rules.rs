@@ -458,6 +458,11 @@ pub const CONSOLE_PATHS: &[&str] = &[
     "/.well-known",
 ];
 
+/// Is `route` one of the console's own paths, or below one ([`CONSOLE_PATHS`], and `/`)?
+pub fn is_console_path(route: &str) -> bool {
+    console_path(route).is_some()
+}
+
 /// The console path `route` is or lies below, if any (`/` is the console's dashboard).
 fn console_path(route: &str) -> Option<&'static str> {
     let trimmed = route.trim_end_matches('/');
