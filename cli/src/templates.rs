@@ -162,6 +162,7 @@ mod tests {
         let values = Values {
             pairs: [
                 "plugin_id",
+                "route_prefix",
                 "plugin_name",
                 "description",
                 "author",
