@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use plexica_sdk::api::core::{
     API_TOKEN_PREFIX, ApiTokenInfo, CreatedApiToken, LoginRequest, Me, NewApiTokenRequest,
     REFRESH_TOKEN_PREFIX, RefreshRequest, RotatedSigningKey, SUPER_ADMIN_EMAIL, TenantStatus,
@@ -434,21 +434,13 @@ fn token_info(t: &ApiTokenRecord) -> ApiTokenInfo {
     }
 }
 
-/// `POST /api/v1/auth/tokens`: never wider than the credential that asks, and never from the
-/// console's cookie: a long-lived token made in the console's page could be read by any
-/// plugin code running there.
+/// `POST /api/v1/auth/tokens`: never wider than the credential that asks (and never from the
+/// console's cookie: [`super::cookie_for`]).
 pub async fn create_token(
     State(state): State<AppState>,
     Caller(principal): Caller,
-    headers: HeaderMap,
     JsonBody(request): JsonBody<NewApiTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiToken>)> {
-    if super::guard::by_cookie(&headers) {
-        return Err(ApiError::forbidden(
-            "FORBIDDEN",
-            "API tokens are made with a login of the CLI (`plexica token create`), not from the console",
-        ));
-    }
     crate::slug::check_name("name", &request.name).map_err(|m| ApiError::invalid("name", m))?;
     let limit: Vec<String> = match &principal.credential {
         Credential::Session(_) | Credential::External { .. } => vec!["*".to_owned()],

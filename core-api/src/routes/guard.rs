@@ -133,11 +133,11 @@ fn path_params_refused(rejection: PathRejection, bug: &'static str) -> ApiError 
 /// authenticated, its address's when anonymous or refused as unauthenticated. Runs before the
 /// handler of every route (see [`crate::routes::table`]).
 pub async fn enforce(
-    State((state, rule, family)): State<(AppState, AuthRule, RouteFamily)>,
+    State((state, rule, family, cookie)): State<(AppState, AuthRule, RouteFamily, Cookie)>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let checked = check(&state, rule, family, &mut request).await;
+    let checked = check(&state, rule, family, cookie, &mut request).await;
     let limited = match (request.extensions().get::<Caller>(), &checked) {
         (Some(Caller(principal)), _) => state.limits.authenticated(family, principal),
         (None, Ok(())) => state.limits.anonymous(client_ip(&request)),
@@ -161,22 +161,28 @@ fn client_ip(request: &Request) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// Whether the console's session cookie opens a route (see [`crate::routes::table`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cookie {
+    /// It does, as a bearer token would.
+    Opens,
+    /// It does not; the message says what to use instead.
+    Refused(&'static str),
+}
+
 async fn check(
     state: &AppState,
     rule: AuthRule,
     family: RouteFamily,
+    cookie: Cookie,
     request: &mut Request,
 ) -> ApiResult<()> {
     if by_cookie(request.headers()) {
+        if let Cookie::Refused(why) = cookie {
+            return Err(ApiError::forbidden("FORBIDDEN", why));
+        }
         if !request.method().is_safe() {
             same_origin(request.headers())?;
-        }
-        // Plugin code in the console calls its backend with its UI token, never the cookie.
-        if family == RouteFamily::Gateway {
-            return Err(ApiError::forbidden(
-                "FORBIDDEN",
-                "the gateway takes a bearer token (a plugin's frontend: its UI token), not the console's cookie",
-            ));
         }
     }
     if rule == AuthRule::Public {
@@ -489,7 +495,7 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// Does the request authenticate with the console's cookie (and no `Authorization`)?
-pub fn by_cookie(headers: &HeaderMap) -> bool {
+fn by_cookie(headers: &HeaderMap) -> bool {
     bearer(headers).is_none() && cookie(headers, ACCESS_COOKIE).is_some()
 }
 

@@ -48,7 +48,7 @@ use tower_http::compression::CompressionLayer;
 use crate::error::ApiError;
 use crate::limits::RouteFamily;
 use crate::state::AppState;
-use guard::AuthRule;
+use guard::{AuthRule, Cookie};
 
 /// A route of the core API: its rule is an [`AuthRule`].
 pub type RouteSpec = plexica_server::routes::RouteSpec<AuthRule>;
@@ -746,6 +746,23 @@ fn entries() -> Vec<Entry> {
 /// The gateway's path.
 const GATEWAY: &str = "/api/v1/tenants/{t}/gateway/{plugin}/{service}/{*path}";
 
+/// Whether the console's cookie opens `spec`'s route. Plugin code runs in the console's page,
+/// where the browser adds the cookie to its requests too: so the cookie opens no route that
+/// hands out a credential outliving the session, nor a plugin's backend (its UI token does).
+fn cookie_for(spec: &RouteSpec) -> Cookie {
+    if spec.path == GATEWAY {
+        Cookie::Refused(
+            "the gateway takes a bearer token (a plugin's frontend: its UI token), not the console's cookie",
+        )
+    } else if spec.path == "/api/v1/auth/tokens" && spec.method == Method::POST {
+        Cookie::Refused(
+            "API tokens are made with a login of the CLI (`plexica token create`), not from the console",
+        )
+    } else {
+        Cookie::Opens
+    }
+}
+
 /// Every route and its rule.
 pub fn table() -> Vec<RouteSpec> {
     plexica_server::routes::table(entries())
@@ -762,7 +779,7 @@ pub fn router(state: AppState) -> Router {
                 RouteFamily::Api
             };
             let guard = axum::middleware::from_fn_with_state(
-                (state.clone(), spec.rule, family),
+                (state.clone(), spec.rule, family, cookie_for(&spec)),
                 guard::enforce,
             );
             let handler = handler.route_layer(guard);
