@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::Sandbox;
-use common::dev::{Dev, curl_target, get};
+use common::dev::{Dev, curl_target, frontend_entry, get, npm_ci, page_chunk};
 use serde_json::Value;
 
 const FIRST_BUILD: Duration = Duration::from_secs(1800);
@@ -139,19 +139,10 @@ fn frontend(runs: usize) {
     let sandbox = Sandbox::new();
     let dir = scaffold(&sandbox, "frontend", "pages");
     // Edited sources are built by the template's bundler, which comes from npm.
-    let installed = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
-        .current_dir(&dir)
-        .status()
-        .expect("npm");
-    assert!(installed.success(), "npm ci");
+    npm_ci(&dir);
     let mut dev = Dev::start(&sandbox, &dir, &[]);
     let ready = dev.wait_for("ready", "watching", RELOAD);
-    let entry = ready["text"]
-        .as_str()
-        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("frontend ")))
-        .expect("the frontend's URL")
-        .to_owned();
+    let entry = frontend_entry(&ready);
     let source = dir.join("ui/src/HomePage.jsx");
     let client = reqwest::blocking::Client::new();
     let get = |url: &str| {
@@ -163,12 +154,9 @@ fn frontend(runs: usize) {
     };
     // The page's chunk as the remote entry names it now (the name follows the content).
     let served_page = || {
-        let remote = get(&entry);
-        let Some(at) = remote.find("assets/HomePage-") else {
-            return String::new();
-        };
-        let end = remote[at..].find(".js").map_or(at, |e| at + e + 3);
-        get(&entry.replace("remoteEntry.js", &remote[at..end]))
+        page_chunk(&entry, &get(&entry))
+            .map(|url| get(&url))
+            .unwrap_or_default()
     };
     let mut shown = "Asking the backend…".to_owned();
     let mut totals = Vec::new();

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::dev::{Dev, curl_target, get};
+use crate::common::dev::{Dev, curl_target, frontend_entry, get, npm_ci, page_chunk};
 use crate::common::up::Platform;
 use crate::common::{Sandbox, pids_of, workspace_root};
 
@@ -155,26 +155,12 @@ fn a_frontend_change_is_served_at_once_and_a_platform_not_in_dev_mode_refuses() 
         .success();
     let dir = sandbox.work().join("pages");
     // Editing the page's sources means building them: the bundler comes from npm.
-    let installed = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
-        .current_dir(&dir)
-        .output()
-        .expect("npm");
-    assert!(
-        installed.status.success(),
-        "npm ci: {}",
-        String::from_utf8_lossy(&installed.stderr)
-    );
+    npm_ci(&dir);
 
     let mut dev = Dev::start(&sandbox, &dir, &[]);
     let ready = dev.wait_for("ready", "watching", RELOAD);
     let text = ready["text"].as_str().expect("text");
-    let entry = text
-        .lines()
-        .find_map(|l| l.strip_prefix("frontend "))
-        .unwrap_or_else(|| panic!("no frontend URL in {text}"))
-        .to_owned();
-    let base = entry.trim_end_matches("remoteEntry.js").to_owned();
+    let entry = frontend_entry(&ready);
     // The page in the console of the development platform, and how to sign in there.
     let console_line = text
         .lines()
@@ -210,12 +196,7 @@ fn a_frontend_change_is_served_at_once_and_a_platform_not_in_dev_mode_refuses() 
         response.text().expect("text")
     };
     // The page's chunk, as the remote entry names it now (its name changes with its content).
-    let page = || {
-        let remote = fetch(&entry);
-        let at = remote.find("assets/HomePage-").expect("the page's chunk");
-        let end = at + remote[at..].find(".js").expect(".js") + 3;
-        fetch(&format!("{base}{}", &remote[at..end]))
-    };
+    let page = || fetch(&page_chunk(&entry, &fetch(&entry)).expect("the page's chunk"));
     assert!(!page().contains("edited-by-the-test"));
     let source = dir.join("ui/src/HomePage.jsx");
     let text = std::fs::read_to_string(&source).expect("read");

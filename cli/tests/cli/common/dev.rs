@@ -134,3 +134,34 @@ pub fn get(url: &str, token: &str) -> Value {
     assert!(response.status().is_success(), "{}", response.status());
     response.json().expect("JSON")
 }
+
+/// `npm ci` in `dir`: the frontend template's bundler, to build edited sources.
+pub fn npm_ci(dir: &Path) {
+    let installed = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+        .current_dir(dir)
+        .output()
+        .expect("npm");
+    assert!(
+        installed.status.success(),
+        "npm ci: {}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+}
+
+/// The URL of the remote entry the ready text's `frontend` line names.
+pub fn frontend_entry(ready: &Value) -> String {
+    let text = ready["text"].as_str().expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("frontend "))
+        .unwrap_or_else(|| panic!("no frontend URL in {text}"))
+        .to_owned()
+}
+
+/// The URL of the page's chunk that `remote` (the text of the remote entry at `entry`) names
+/// now: its name follows its content, `assets/HomePage-<hash>.js`.
+pub fn page_chunk(entry: &str, remote: &str) -> Option<String> {
+    let at = remote.find("assets/HomePage-")?;
+    let end = at + remote[at..].find(".js")? + 3;
+    Some(entry.replace("remoteEntry.js", &remote[at..end]))
+}
