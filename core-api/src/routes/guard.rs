@@ -25,9 +25,10 @@ use axum::response::{IntoResponse, Response};
 use plexica_sdk::api::core::{TenantStatus, WorkspaceRole};
 
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
+use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
 use plexica_sdk::api::core::{API_TOKEN_PREFIX, INSTALL_TOKEN_PREFIX};
 use plexica_sdk::api::time::{now_ms, rfc3339};
+pub use plexica_server::cookies::cookie;
 
 use crate::auth::jwt::{AUDIENCE, PLUGIN_UI_AUDIENCE};
 use crate::auth::{Credential, Principal, oidc};
@@ -476,23 +477,6 @@ pub async fn authenticate_external(
 pub const ACCESS_COOKIE: &str = "plexica_access";
 /// The console's refresh-token cookie, sent to [`super::session::SESSION_PATH`] only.
 pub const REFRESH_COOKIE: &str = "plexica_refresh";
-
-/// The value of cookie `name` in `headers`, if sent once. Sent twice, it is none: another
-/// page of this host (another port, a narrower path) may have planted one of them.
-pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    let mut values = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(key, _)| *key == name)
-        .map(|(_, value)| value);
-    match (values.next(), values.next()) {
-        (Some(value), None) if !value.is_empty() => Some(value),
-        _ => None,
-    }
-}
 
 /// Does the request authenticate with the console's cookie (and no `Authorization`)?
 fn by_cookie(headers: &HeaderMap) -> bool {

@@ -138,10 +138,6 @@ fn set_cookie(
     max_age: Duration,
     secure: bool,
 ) -> ApiResult<HeaderValue> {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-        max_age.as_secs()
-    ))
-    .map_err(|_| ApiError::internal("a session cookie is not a header value"))
+    plexica_server::cookies::set_cookie(name, value, path, max_age, secure)
+        .map_err(|_| ApiError::internal("a session cookie is not a header value"))
 }

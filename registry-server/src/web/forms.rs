@@ -64,11 +64,14 @@ fn session_cookie(state: &AppState, value: &str, max_age: u64) -> Option<HeaderV
         .public_url
         .as_deref()
         .is_some_and(|u| u.starts_with("https://"));
-    let cookie = format!(
-        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
-    );
-    HeaderValue::from_str(&cookie).ok()
+    plexica_server::cookies::set_cookie(
+        SESSION_COOKIE,
+        value,
+        "/",
+        std::time::Duration::from_secs(max_age),
+        secure,
+    )
+    .ok()
 }
 
 /// `POST /login`: the same checks and limits as `POST /api/v1/tokens`; the session is a

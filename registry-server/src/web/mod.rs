@@ -122,15 +122,7 @@ pub struct Session(pub Caller);
 
 /// The session secret in the request's cookies.
 fn session_secret(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
+    plexica_server::cookies::cookie(&parts.headers, SESSION_COOKIE)
 }
 
 impl OptionalFromRequestParts<AppState> for Session {
