@@ -30,6 +30,40 @@ pub fn is_web_file(path: &str) -> bool {
     path == "/" || path.starts_with("/_console/") || path.starts_with("/plugins/")
 }
 
+/// What a file of a web frontend (the console's or a plugin's) is sent as, by its extension:
+/// the types a frontend is built of.
+const MEDIA_TYPES: &[(&str, &str)] = &[
+    ("js", "text/javascript; charset=utf-8"),
+    ("mjs", "text/javascript; charset=utf-8"),
+    ("css", "text/css; charset=utf-8"),
+    ("json", "application/json"),
+    ("map", "application/json"),
+    ("wasm", "application/wasm"),
+    ("svg", "image/svg+xml"),
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("gif", "image/gif"),
+    ("webp", "image/webp"),
+    ("ico", "image/x-icon"),
+    ("woff", "font/woff"),
+    ("woff2", "font/woff2"),
+    ("ttf", "font/ttf"),
+    ("txt", "text/plain; charset=utf-8"),
+];
+
+/// The media type of web file `name`; any other file is bytes to download, never something a
+/// browser would render.
+pub fn media_type(name: &str) -> &'static str {
+    name.rsplit_once('.')
+        .and_then(|(_, ext)| {
+            MEDIA_TYPES
+                .iter()
+                .find(|(e, _)| ext.eq_ignore_ascii_case(e))
+        })
+        .map_or("application/octet-stream", |(_, media)| media)
+}
+
 /// `GET /`: the console.
 pub async fn index() -> Response {
     page()
@@ -40,13 +74,7 @@ pub async fn file(Path(name): Path<String>) -> Response {
     let Some(file) = DIST.get_file(format!("_console/{name}")) else {
         return ApiError::not_found("NOT_FOUND", "no such console file").into_response();
     };
-    let media = match name.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("map") => "application/json",
-        _ => "application/octet-stream",
-    };
+    let media = media_type(&name);
     (
         [
             (CONTENT_TYPE, HeaderValue::from_static(media)),

@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::QueryParams;
 use super::auth::session_token;
+use super::console::media_type;
 use super::guard::Caller;
 use crate::auth::Credential;
 use crate::authz::TenantScope;
@@ -162,28 +163,6 @@ pub async fn ui_token(
     }))
 }
 
-/// What a plugin file is sent as, by its extension: the types a frontend is built of. Any
-/// other file is sent as bytes to download, never as something a browser would render.
-const MEDIA_TYPES: &[(&str, &str)] = &[
-    ("js", "text/javascript; charset=utf-8"),
-    ("mjs", "text/javascript; charset=utf-8"),
-    ("css", "text/css; charset=utf-8"),
-    ("json", "application/json"),
-    ("map", "application/json"),
-    ("wasm", "application/wasm"),
-    ("svg", "image/svg+xml"),
-    ("png", "image/png"),
-    ("jpg", "image/jpeg"),
-    ("jpeg", "image/jpeg"),
-    ("gif", "image/gif"),
-    ("webp", "image/webp"),
-    ("ico", "image/x-icon"),
-    ("woff", "font/woff"),
-    ("woff2", "font/woff2"),
-    ("ttf", "font/ttf"),
-    ("txt", "text/plain; charset=utf-8"),
-];
-
 /// A plugin file opened as a document (an SVG, say) runs nothing and loads nothing; the
 /// console's own policy governs the scripts it loads.
 const ASSET_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
@@ -239,15 +218,7 @@ pub async fn asset(
         .await
         .ok_or_else(not_found)?;
     let bytes = tokio::fs::read(&file).await.map_err(|_| not_found())?;
-    let media = relative
-        .extension()
-        .and_then(|e| e.to_str())
-        .and_then(|e| {
-            MEDIA_TYPES
-                .iter()
-                .find(|(ext, _)| e.eq_ignore_ascii_case(ext))
-        })
-        .map_or("application/octet-stream", |(_, media)| media);
+    let media = media_type(&relative.to_string_lossy());
     Ok((
         common,
         [(CONTENT_TYPE, HeaderValue::from_static(media))],
