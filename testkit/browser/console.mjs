@@ -356,6 +356,7 @@ async function editUserAndWorkspace() {
   await remove.getByRole('button', { name: 'Yes, delete workspace' }).click();
   await heading().filter({ hasText: /^Workspaces$/ }).waitFor();
   await switcher().locator('option', { hasText: 'archive' }).waitFor({ state: 'detached' });
+  await main().getByRole('link', { name: 'Support', exact: true }).waitFor();
   expect((await main().getByRole('link', { name: renamed }).count()) === 0, 'the deleted workspace is not listed');
 }
 

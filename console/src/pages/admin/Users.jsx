@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api, query, seg, tenantPath } from "../../api.js";
 import { Alert, Loading, Notice } from "../../components/ErrorCard.jsx";
 import { ConfirmButton, Field, Pager } from "../../components/Field.jsx";
@@ -109,6 +109,7 @@ function EditUser({ user, path, self, onSaved, onCancel }) {
     if (!saved) return;
     const whose = self ? "your other" : "their";
     onSaved(
+      saved.name,
       saved.credentials_revoked
         ? `${saved.email} was saved with a new password: ${whose} sessions and API tokens were revoked.`
         : `${saved.email} was saved.`,
@@ -151,6 +152,9 @@ function UserRow({ user, roles, tenant, me, onChanged }) {
   const [editing, setEditing] = useState(null);
   const [editingUser, setEditingUser] = useState(false);
   const [saved, setSaved] = useState(null);
+  // The name just saved, shown with its notice until the reloaded list brings it.
+  const [savedName, setSavedName] = useState(null);
+  useEffect(() => setSavedName(null), [user.name]);
   const act = useAction();
   const path = tenantPath(tenant, `/users/${seg(user.id)}`);
   const saveRoles = async () => {
@@ -162,15 +166,16 @@ function UserRow({ user, roles, tenant, me, onChanged }) {
   const remove = async () => {
     if (await act.run(() => api.del(path).then(() => true))) onChanged();
   };
-  const userSaved = (notice) => {
+  const userSaved = (name, notice) => {
     setEditingUser(false);
+    setSavedName(name);
     setSaved(notice);
     onChanged();
   };
   return (
     <tr>
       <td>
-        {editingUser ? null : user.name}
+        {editingUser ? null : (savedName ?? user.name)}
         <div className="muted">{user.email}</div>
         {editingUser ? (
           <EditUser
