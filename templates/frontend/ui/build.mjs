@@ -21,7 +21,7 @@ import { readPlugin, root } from "./plugin.mjs";
 export const dist = join(root, "ui", "dist");
 
 /** The record of what a dist was built from, inside it (dotfiles are not packaged). */
-export const RECORD = ".source-hash";
+const RECORD = ".source-hash";
 
 /** An error to show as `error:` and `help:` lines. */
 class Failure extends Error {
@@ -40,36 +40,36 @@ function filesUnder(dir) {
 }
 
 /**
- * The hash of everything a build of the plugin in `dir` depends on except the plugin id:
+ * The hash of everything a build of the plugin depends on except the plugin id:
  * ui/src, the build configuration, the locked dependencies (without the lockfile's root
  * entry, which holds the package name) and the manifest's module names. None of it holds the
  * plugin's name or id, so a plugin made from a template hashes as the template does.
  */
-export function sourceHash(dir = root) {
+function sourceHash() {
   const hash = createHash("sha256");
   const add = (label, text) => {
     // Line endings as git may check them out on Windows do not make the sources different.
     const bytes = Buffer.from(text.replaceAll("\r\n", "\n"));
     hash.update(`${label}\0${bytes.length}\0`).update(bytes);
   };
-  const read = (path) => readFileSync(join(dir, path), "utf8");
-  for (const file of filesUnder(join(dir, "ui", "src"))) {
+  const read = (path) => readFileSync(join(root, path), "utf8");
+  for (const file of filesUnder(join(root, "ui", "src"))) {
     add(`ui/src/${file}`, read(join("ui", "src", file)));
   }
   add("ui/vite.config.js", read(join("ui", "vite.config.js")));
   add("ui/plugin.mjs", read(join("ui", "plugin.mjs")));
-  const lock = existsSync(join(dir, "package-lock.json"))
+  const lock = existsSync(join(root, "package-lock.json"))
     ? JSON.parse(read("package-lock.json")).packages
     : null;
   delete lock?.[""];
   add("package-lock.json", JSON.stringify(lock));
-  add("modules", JSON.stringify(readPlugin(dir).modules));
+  add("modules", JSON.stringify(readPlugin().modules));
   return `sha256:${hash.digest("hex")}`;
 }
 
-/** The record of `distDir`, or null when it has none. */
-export function readRecord(distDir = dist) {
-  const path = join(distDir, RECORD);
+/** The record of ui/dist, or null when it has none. */
+function readRecord() {
+  const path = join(dist, RECORD);
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : null;
 }
 
@@ -79,7 +79,7 @@ function writeRecord(distDir, plugin) {
 }
 
 /** Why the prebuilt ui/dist is not what the sources build to, or null when it is. */
-export function staleness(plugin = readPlugin()) {
+export function staleness(plugin) {
   if (!existsSync(join(dist, "remoteEntry.js"))) {
     return "ui/dist has no remoteEntry.js";
   }
