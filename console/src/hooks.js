@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from "react";
 
 /**
  * Runs `load(signal)` when `key` changes and keeps its result.
- * Returns `{data, error, loading, reload}`; `data` stays while a reload runs.
+ * Returns `{data, error, loading, reload, update}`; `data` stays while a reload runs.
  *
  * @template T
  * @param {string | null} key what the data depends on; `null` loads nothing
@@ -27,7 +27,9 @@ export function useResource(key, load) {
     // `load` is a fresh closure on every render; `key` names what it depends on.
   }, [key, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
-  return { ...state, reload };
+  /** Changes the loaded data in place (e.g. with a record the API answered), without a reload. */
+  const update = useCallback((fn) => setState((s) => ({ ...s, data: fn(s.data) })), []);
+  return { ...state, reload, update };
 }
 
 /**
@@ -49,4 +51,27 @@ export function useAction() {
     }
   }, []);
   return { ...state, run };
+}
+
+/**
+ * A form's values, starting from `empty`, with the errors of `action` (a `useAction`) routed
+ * to its fields: `{form, setForm, bind(name), reset}`. `bind(name)` gives a `Field` its
+ * `value`, `onChange` and `error` (the action's error when its `details.field` is `name`);
+ * `reset()` goes back to `empty`.
+ *
+ * @template {Record<string, any>} T
+ * @param {T} empty
+ * @param {{error: any}} action
+ */
+export function useForm(empty, action) {
+  const [initial] = useState(empty);
+  const [form, setForm] = useState(initial);
+  const field = action.error?.details?.field;
+  const bind = (name) => ({
+    value: form[name],
+    error: field === name ? action.error.message : null,
+    onChange: (event) => setForm((f) => ({ ...f, [name]: event.target.value })),
+  });
+  const reset = useCallback(() => setForm(initial), [initial]);
+  return { form, setForm, bind, reset };
 }

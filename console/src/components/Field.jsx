@@ -1,5 +1,27 @@
 import { useId, useState } from "react";
 
+/** The `aria-describedby` of a control whose notes `FieldNotes` renders under `id`. */
+export const describedBy = (id, hint, error) =>
+  [hint ? id + "-hint" : null, error ? id + "-error" : null].filter(Boolean).join(" ") || undefined;
+
+/** A control's hint and error, with the ids `describedBy` names. */
+export function FieldNotes({ id, hint, error }) {
+  return (
+    <>
+      {hint ? (
+        <p className="hint" id={id + "-hint"}>
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="field-error" id={id + "-error"}>
+          {error}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
 /**
  * A labelled form control with its hint and error, wired for assistive technology
  * (`aria-describedby`, `aria-invalid`). `children(id, describedBy)` renders a custom control;
@@ -7,9 +29,7 @@ import { useId, useState } from "react";
  */
 export function Field({ label, hint, error, required, children, className, ...input }) {
   const id = useId();
-  const hintId = hint ? id + "-hint" : null;
-  const errorId = error ? id + "-error" : null;
-  const describedBy = [hintId, errorId].filter(Boolean).join(" ") || undefined;
+  const described = describedBy(id, hint, error);
   return (
     <div className={"field" + (className ? " " + className : "")}>
       <label htmlFor={id}>
@@ -17,27 +37,44 @@ export function Field({ label, hint, error, required, children, className, ...in
         {required ? <span className="required"> (required)</span> : null}
       </label>
       {children ? (
-        children(id, describedBy)
+        children(id, described)
       ) : (
         <input
           id={id}
-          aria-describedby={describedBy}
+          aria-describedby={described}
           aria-invalid={error ? true : undefined}
           required={required}
           {...input}
         />
       )}
-      {hint ? (
-        <p className="hint" id={hintId}>
-          {hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p className="field-error" id={errorId}>
-          {error}
-        </p>
-      ) : null}
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
+  );
+}
+
+/**
+ * Checkboxes choosing a subset of `options` (`{value, label}`): `value` is the chosen values,
+ * in the order they were ticked; `onChange` gets the new list.
+ */
+export function CheckboxGroup({ legend, options, value, onChange, hint, error }) {
+  const id = useId();
+  return (
+    <fieldset aria-describedby={describedBy(id, hint, error)} aria-invalid={error ? true : undefined}>
+      <legend>{legend}</legend>
+      {options.map((option) => (
+        <label className="check" key={option.value}>
+          <input
+            type="checkbox"
+            checked={value.includes(option.value)}
+            onChange={(e) =>
+              onChange(e.target.checked ? [...value, option.value] : value.filter((v) => v !== option.value))
+            }
+          />
+          {option.label}
+        </label>
+      ))}
+      <FieldNotes id={id} hint={hint} error={error} />
+    </fieldset>
   );
 }
 

@@ -4,7 +4,7 @@
 
 import { useId, useState } from "react";
 import { Alert } from "../../components/ErrorCard.jsx";
-import { Field } from "../../components/Field.jsx";
+import { CheckboxGroup, describedBy, Field, FieldNotes } from "../../components/Field.jsx";
 
 /**
  * @typedef {object} ConfigField a manifest `[[config]]` entry as the API serializes it
@@ -98,8 +98,6 @@ function ConfigControl({ field, mode, input, error, onChange }) {
   const invalid = error ? true : undefined;
 
   if (field.type === "boolean" && mode !== "override") {
-    const hintId = id + "-hint";
-    const errorId = id + "-error";
     return (
       <div className="field">
         <div className="field-check">
@@ -107,22 +105,13 @@ function ConfigControl({ field, mode, input, error, onChange }) {
             id={id}
             type="checkbox"
             checked={input === "true"}
-            aria-describedby={[hint ? hintId : "", error ? errorId : ""].join(" ").trim() || undefined}
+            aria-describedby={describedBy(id, hint, error)}
             aria-invalid={invalid}
             onChange={(e) => onChange(String(e.target.checked))}
           />
           <label htmlFor={id}>{label}</label>
         </div>
-        {hint ? (
-          <p className="hint" id={hintId}>
-            {hint}
-          </p>
-        ) : null}
-        {error ? (
-          <p className="field-error" id={errorId}>
-            {error}
-          </p>
-        ) : null}
+        <FieldNotes id={id} hint={hint} error={error} />
       </div>
     );
   }
@@ -152,35 +141,20 @@ function ConfigControl({ field, mode, input, error, onChange }) {
     );
   }
   if (field.type === "multiselect") {
-    const hintId = id + "-hint";
-    const errorId = id + "-error";
-    const toggle = (option, on) => onChange(on ? [...input, option] : input.filter((o) => o !== option));
     return (
-      <fieldset
-        aria-describedby={[hint ? hintId : "", error ? errorId : ""].join(" ").trim() || undefined}
-        aria-invalid={invalid}
-      >
-        <legend>
-          {label}
-          {required ? <span className="required"> (required)</span> : null}
-        </legend>
-        {(field.options ?? []).map((option) => (
-          <label className="check" key={option}>
-            <input type="checkbox" checked={input.includes(option)} onChange={(e) => toggle(option, e.target.checked)} />
-            {option}
-          </label>
-        ))}
-        {hint ? (
-          <p className="hint" id={hintId}>
-            {hint}
-          </p>
-        ) : null}
-        {error ? (
-          <p className="field-error" id={errorId}>
-            {error}
-          </p>
-        ) : null}
-      </fieldset>
+      <CheckboxGroup
+        legend={
+          <>
+            {label}
+            {required ? <span className="required"> (required)</span> : null}
+          </>
+        }
+        options={(field.options ?? []).map((option) => ({ value: option, label: option }))}
+        value={input}
+        onChange={onChange}
+        hint={hint}
+        error={error}
+      />
     );
   }
   if (field.type === "text" || field.type === "json") {

@@ -1,10 +1,10 @@
 import { useState } from "react";
 import { api, query, seg, tenantPath } from "../../api.js";
-import { Alert, Loading, Notice } from "../../components/ErrorCard.jsx";
+import { Alert, ErrorCard, Loading, Notice } from "../../components/ErrorCard.jsx";
 import { ConfirmButton } from "../../components/Field.jsx";
 import { StateBadge, When } from "../../components/format.jsx";
 import { Page } from "../../components/Page.jsx";
-import { useConsole } from "../../console.jsx";
+import { isFailed, useConsole } from "../../console.jsx";
 import { useAction, useResource } from "../../hooks.js";
 import { Link, navigate } from "../../router.jsx";
 import { can } from "../../session.jsx";
@@ -149,12 +149,7 @@ export default function Plugin({ params }) {
       {plugin.loading && !p ? <Loading /> : null}
       {p ? (
         <>
-          {String(p.state).toUpperCase() === "FAILED" ? (
-            <div className="card card-error">
-              <p className="card-error-title">This plugin has failed</p>
-              <p className="card-error-message">{p.error || "No reason was given."}</p>
-            </div>
-          ) : null}
+          {isFailed(p) ? <ErrorCard title="This plugin has failed" message={p.error || "No reason was given."} /> : null}
           <dl className="facts">
             <dt>Plugin id</dt>
             <dd>{p.id}</dd>

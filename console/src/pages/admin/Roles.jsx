@@ -1,10 +1,10 @@
-import { useState } from "react";
 import { api, tenantPath } from "../../api.js";
-import { Alert, Loading, Notice } from "../../components/ErrorCard.jsx";
+import { Alert, Loading } from "../../components/ErrorCard.jsx";
 import { Field } from "../../components/Field.jsx";
+import { FormCard } from "../../components/FormCard.jsx";
 import { Page } from "../../components/Page.jsx";
 import { useConsole } from "../../console.jsx";
-import { useAction, useResource } from "../../hooks.js";
+import { useAction, useForm, useResource } from "../../hooks.js";
 import { can } from "../../session.jsx";
 
 /** Permission strings typed one per line or separated by commas or spaces. */
@@ -14,14 +14,13 @@ const permissionsOf = (text) => text.split(/[\s,]+/).filter(Boolean);
 export default function Roles() {
   const { me, tenant } = useConsole();
   const roles = useResource("roles", (signal) => api.get(tenantPath(tenant.slug, "/roles"), { signal }));
-  const [form, setForm] = useState({ name: "", permissions: "" });
   const create = useAction();
-  const field = create.error?.details?.field;
-  const submit = async (event) => {
-    event.preventDefault();
+  const { form, bind, reset } = useForm({ name: "", permissions: "" }, create);
+  const permissions = bind("permissions");
+  const submit = async () => {
     const body = { name: form.name.trim(), permissions: permissionsOf(form.permissions) };
     if (await create.run(() => api.post(tenantPath(tenant.slug, "/roles"), body), (r) => `Role ${r.name} created.`)) {
-      setForm({ name: "", permissions: "" });
+      reset();
       roles.reload();
     }
   };
@@ -54,38 +53,29 @@ export default function Roles() {
         </div>
       ) : null}
       {can(me, "roles:write") ? (
-        <section aria-labelledby="create-role-heading" className="card">
-          <h2 id="create-role-heading">Add a role</h2>
-          <Notice>{create.notice}</Notice>
-          <form onSubmit={submit} noValidate>
-            <Alert error={create.error && field !== "name" && field !== "permissions" ? create.error : null} />
-            <Field
-              label="Name"
-              required
-              hint="Lowercase letters, digits, - and _; 2 to 40 characters"
-              value={form.name}
-              error={field === "name" ? create.error.message : null}
-              onChange={(e) => setForm({ ...form, name: e.target.value })}
-            />
-            <Field
-              label="Permissions"
-              hint="resource:action, one per line or separated by commas, e.g. users:read"
-              error={field === "permissions" ? create.error.message : null}
-            >
-              {(id, describedBy) => (
-                <textarea
-                  id={id}
-                  aria-describedby={describedBy}
-                  value={form.permissions}
-                  onChange={(e) => setForm({ ...form, permissions: e.target.value })}
-                />
-              )}
-            </Field>
-            <button type="submit" className="button button-primary" disabled={create.busy}>
-              Add role
-            </button>
-          </form>
-        </section>
+        <FormCard
+          title="Add a role"
+          action={create}
+          fields={["name", "permissions"]}
+          onSubmit={submit}
+          submitLabel="Add role"
+        >
+          <Field label="Name" required hint="Lowercase letters, digits, - and _; 2 to 40 characters" {...bind("name")} />
+          <Field
+            label="Permissions"
+            hint="resource:action, one per line or separated by commas, e.g. users:read"
+            error={permissions.error}
+          >
+            {(id, describedBy) => (
+              <textarea
+                id={id}
+                aria-describedby={describedBy}
+                value={permissions.value}
+                onChange={permissions.onChange}
+              />
+            )}
+          </Field>
+        </FormCard>
       ) : null}
     </Page>
   );

@@ -1,40 +1,25 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { api, query, seg, tenantPath } from "../../api.js";
 import { Alert, Loading, Notice } from "../../components/ErrorCard.jsx";
-import { ConfirmButton, Field, Pager } from "../../components/Field.jsx";
+import { CheckboxGroup, ConfirmButton, Field, Pager } from "../../components/Field.jsx";
 import { When } from "../../components/format.jsx";
+import { FormCard } from "../../components/FormCard.jsx";
 import { Page } from "../../components/Page.jsx";
 import { useConsole } from "../../console.jsx";
-import { useAction, useResource } from "../../hooks.js";
+import { useAction, useForm, useResource } from "../../hooks.js";
 import { can } from "../../session.jsx";
 
 /** Checkboxes for a set of tenant roles. */
 function RolePicker({ legend, roles, value, onChange }) {
-  return (
-    <fieldset>
-      <legend>{legend}</legend>
-      {roles.map((r) => (
-        <label className="check" key={r.name}>
-          <input
-            type="checkbox"
-            checked={value.includes(r.name)}
-            onChange={(e) => onChange(e.target.checked ? [...value, r.name] : value.filter((n) => n !== r.name))}
-          />
-          {r.name}
-        </label>
-      ))}
-    </fieldset>
-  );
+  const options = roles.map((r) => ({ value: r.name, label: r.name }));
+  return <CheckboxGroup legend={legend} options={options} value={value} onChange={onChange} />;
 }
 
 /** Create a user; without a password one is generated and shown once (the invite to pass on). */
 function CreateUser({ tenant, roles, onCreated }) {
-  const empty = { email: "", name: "", password: "", roles: ["member"] };
-  const [form, setForm] = useState(empty);
   const create = useAction();
-  const field = create.error?.details?.field;
-  const submit = async (event) => {
-    event.preventDefault();
+  const { form, setForm, bind, reset } = useForm({ email: "", name: "", password: "", roles: ["member"] }, create);
+  const submit = async () => {
     const body = {
       email: form.email.trim(),
       name: form.name.trim() || undefined,
@@ -47,58 +32,43 @@ function CreateUser({ tenant, roles, onCreated }) {
         : `${u.email} was created.`,
     );
     if (user) {
-      setForm(empty);
+      reset();
       onCreated();
     }
   };
   return (
-    <section aria-labelledby="create-user-heading" className="card">
-      <h2 id="create-user-heading">Add a user</h2>
-      <Notice>{create.notice}</Notice>
-      <form onSubmit={submit} noValidate>
-        <Alert error={create.error && !field ? create.error : null} />
-        <div className="form-grid">
-          <Field
-            label="Email"
-            type="email"
-            required
-            autoComplete="off"
-            value={form.email}
-            error={field === "email" ? create.error.message : null}
-            onChange={(e) => setForm({ ...form, email: e.target.value })}
-          />
-          <Field
-            label="Name"
-            hint="Default: the email's local part"
-            value={form.name}
-            error={field === "name" ? create.error.message : null}
-            onChange={(e) => setForm({ ...form, name: e.target.value })}
-          />
-          <Field
-            label="Password"
-            type="password"
-            autoComplete="new-password"
-            hint="At least 8 characters; leave empty to generate one"
-            value={form.password}
-            error={field === "password" ? create.error.message : null}
-            onChange={(e) => setForm({ ...form, password: e.target.value })}
-          />
-        </div>
-        {roles.length > 0 ? (
-          <RolePicker legend="Roles" roles={roles} value={form.roles} onChange={(r) => setForm({ ...form, roles: r })} />
-        ) : null}
-        <button type="submit" className="button button-primary" disabled={create.busy}>
-          Add user
-        </button>
-      </form>
-    </section>
+    <FormCard
+      title="Add a user"
+      action={create}
+      fields={["email", "name", "password"]}
+      onSubmit={submit}
+      submitLabel="Add user"
+    >
+      <div className="form-grid">
+        <Field label="Email" type="email" required autoComplete="off" {...bind("email")} />
+        <Field label="Name" hint="Default: the email's local part" {...bind("name")} />
+        <Field
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          hint="At least 8 characters; leave empty to generate one"
+          {...bind("password")}
+        />
+      </div>
+      {roles.length > 0 ? (
+        <RolePicker legend="Roles" roles={roles} value={form.roles} onChange={(r) => setForm({ ...form, roles: r })} />
+      ) : null}
+    </FormCard>
   );
 }
 
-/** Change a user's name or set them a new password (which ends their other sessions). */
+/**
+ * Change a user's name or set them a new password (which ends their other sessions).
+ * `onSaved(user, notice)` gets the user as the API saved them.
+ */
 function EditUser({ user, path, self, onSaved, onCancel }) {
-  const [form, setForm] = useState({ name: user.name, password: "" });
   const save = useAction();
+  const { form, bind } = useForm({ name: user.name, password: "" }, save);
   const field = save.error?.details?.field;
   const name = form.name.trim();
   const changed = name !== user.name || form.password !== "";
@@ -107,10 +77,11 @@ function EditUser({ user, path, self, onSaved, onCancel }) {
     const body = { name: name !== user.name ? name : undefined, password: form.password || undefined };
     const saved = await save.run(() => api.patch(path, body));
     if (!saved) return;
+    const { credentials_revoked: revoked, ...record } = saved;
     const whose = self ? "your other" : "their";
     onSaved(
-      saved.name,
-      saved.credentials_revoked
+      record,
+      revoked
         ? `${saved.email} was saved with a new password: ${whose} sessions and API tokens were revoked.`
         : `${saved.email} was saved.`,
     );
@@ -118,22 +89,13 @@ function EditUser({ user, path, self, onSaved, onCancel }) {
   return (
     <form onSubmit={submit} noValidate aria-label={`Edit ${user.email}`}>
       <Alert error={save.error && field !== "name" && field !== "password" ? save.error : null} />
-      <Field
-        label="Name"
-        required
-        autoComplete="off"
-        value={form.name}
-        error={field === "name" ? save.error.message : null}
-        onChange={(e) => setForm({ ...form, name: e.target.value })}
-      />
+      <Field label="Name" required autoComplete="off" {...bind("name")} />
       <Field
         label="New password"
         type="password"
         autoComplete="new-password"
         hint="At least 8 characters; leave empty to keep the current one"
-        value={form.password}
-        error={field === "password" ? save.error.message : null}
-        onChange={(e) => setForm({ ...form, password: e.target.value })}
+        {...bind("password")}
       />
       <div className="row">
         <button type="submit" className="button button-primary" disabled={save.busy || !changed || !name}>
@@ -147,14 +109,14 @@ function EditUser({ user, path, self, onSaved, onCancel }) {
   );
 }
 
-/** One user's row: editing their name, password and roles, and deletion. */
-function UserRow({ user, roles, tenant, me, onChanged }) {
+/**
+ * One user's row: editing their name, password and roles, and deletion. A saved edit is
+ * `onSaved(user)`; a change of roles or a deletion is `onChanged()`.
+ */
+function UserRow({ user, roles, tenant, me, onSaved, onChanged }) {
   const [editing, setEditing] = useState(null);
   const [editingUser, setEditingUser] = useState(false);
   const [saved, setSaved] = useState(null);
-  // The name just saved, shown with its notice until the reloaded list brings it.
-  const [savedName, setSavedName] = useState(null);
-  useEffect(() => setSavedName(null), [user.name]);
   const act = useAction();
   const path = tenantPath(tenant, `/users/${seg(user.id)}`);
   const saveRoles = async () => {
@@ -166,16 +128,15 @@ function UserRow({ user, roles, tenant, me, onChanged }) {
   const remove = async () => {
     if (await act.run(() => api.del(path).then(() => true))) onChanged();
   };
-  const userSaved = (name, notice) => {
+  const userSaved = (record, notice) => {
     setEditingUser(false);
-    setSavedName(name);
     setSaved(notice);
-    onChanged();
+    onSaved(record);
   };
   return (
     <tr>
       <td>
-        {editingUser ? null : (savedName ?? user.name)}
+        {editingUser ? null : user.name}
         <div className="muted">{user.email}</div>
         {editingUser ? (
           <EditUser
@@ -248,6 +209,9 @@ export default function Users() {
     api.get(tenantPath(tenant.slug, "/roles"), { signal }),
   );
   const roleList = roles.data ?? [];
+  /** A user as the API saved them, in place of their row's (no reload for an edit). */
+  const saved = (user) =>
+    users.update((page) => ({ ...page, data: page.data.map((u) => (u.id === user.id ? user : u)) }));
   return (
     <Page title="Users">
       {can(me, "users:write") ? <CreateUser tenant={tenant.slug} roles={roleList} onCreated={users.reload} /> : null}
@@ -268,7 +232,15 @@ export default function Users() {
               </thead>
               <tbody>
                 {users.data.data.map((u) => (
-                  <UserRow key={u.id} user={u} roles={roleList} tenant={tenant.slug} me={me} onChanged={users.reload} />
+                  <UserRow
+                    key={u.id}
+                    user={u}
+                    roles={roleList}
+                    tenant={tenant.slug}
+                    me={me}
+                    onSaved={saved}
+                    onChanged={users.reload}
+                  />
                 ))}
               </tbody>
             </table>

@@ -1,11 +1,12 @@
 import { useId, useState } from "react";
 import { api, seg, tenantPath } from "../../api.js";
 import { Alert, Loading, Notice } from "../../components/ErrorCard.jsx";
-import { ConfirmButton, Field } from "../../components/Field.jsx";
+import { CheckboxGroup, ConfirmButton, Field } from "../../components/Field.jsx";
 import { When } from "../../components/format.jsx";
+import { FormCard } from "../../components/FormCard.jsx";
 import { Page } from "../../components/Page.jsx";
 import { useConsole } from "../../console.jsx";
-import { useAction, useResource } from "../../hooks.js";
+import { useAction, useForm, useResource } from "../../hooks.js";
 import { Link, navigate } from "../../router.jsx";
 import { can } from "../../session.jsx";
 
@@ -189,26 +190,12 @@ function Teams({ base, teams, members, canCreate, onChanged }) {
             />
           </div>
           {members.length > 0 ? (
-            <fieldset>
-              <legend>Team members</legend>
-              {members.map((m) => (
-                <label className="check" key={m.user_id}>
-                  <input
-                    type="checkbox"
-                    checked={form.members.includes(m.user_id)}
-                    onChange={(e) =>
-                      setForm({
-                        ...form,
-                        members: e.target.checked
-                          ? [...form.members, m.user_id]
-                          : form.members.filter((id) => id !== m.user_id),
-                      })
-                    }
-                  />
-                  {m.name} ({m.email})
-                </label>
-              ))}
-            </fieldset>
+            <CheckboxGroup
+              legend="Team members"
+              options={members.map((m) => ({ value: m.user_id, label: `${m.name} (${m.email})` }))}
+              value={form.members}
+              onChange={(chosen) => setForm({ ...form, members: chosen })}
+            />
           ) : null}
           <button type="submit" className="button button-primary" disabled={create.busy}>
             Create team
@@ -222,43 +209,32 @@ function Teams({ base, teams, members, canCreate, onChanged }) {
 /** `n` things, e.g. "1 team", "3 members". */
 const count = (n, thing) => `${n} ${thing}${n === 1 ? "" : "s"}`;
 
-/** Renaming the workspace and changing its description (workspace admins). */
+/**
+ * Renaming the workspace and changing its description (workspace admins). `onSaved(workspace)`
+ * gets the workspace as the API saved it.
+ */
 function EditWorkspace({ base, workspace, onSaved }) {
-  const [form, setForm] = useState({ name: workspace.name, description: workspace.description ?? "" });
   const save = useAction();
-  const field = save.error?.details?.field;
-  const message = (name) => (field === name ? save.error.message : null);
-  const submit = async (event) => {
-    event.preventDefault();
+  const { form, bind } = useForm({ name: workspace.name, description: workspace.description ?? "" }, save);
+  const submit = async () => {
     const body = { name: form.name.trim(), description: form.description.trim() };
-    if (await save.run(() => api.patch(base, body), (w) => `Workspace ${w.name} saved.`)) onSaved();
+    const saved = await save.run(() => api.patch(base, body), (w) => `Workspace ${w.name} saved.`);
+    if (saved) onSaved(saved);
   };
   return (
-    <section aria-labelledby="edit-ws-heading" className="card">
-      <h2 id="edit-ws-heading">Edit the workspace</h2>
-      <Notice>{save.notice}</Notice>
-      <form onSubmit={submit} noValidate>
-        <Alert error={save.error && field !== "name" && field !== "description" ? save.error : null} />
-        <div className="form-grid">
-          <Field
-            label="Workspace name"
-            required
-            value={form.name}
-            error={message("name")}
-            onChange={(e) => setForm({ ...form, name: e.target.value })}
-          />
-          <Field
-            label="Workspace description"
-            value={form.description}
-            error={message("description")}
-            onChange={(e) => setForm({ ...form, description: e.target.value })}
-          />
-        </div>
-        <button type="submit" className="button button-primary" disabled={save.busy || !form.name.trim()}>
-          Save workspace
-        </button>
-      </form>
-    </section>
+    <FormCard
+      title="Edit the workspace"
+      action={save}
+      fields={["name", "description"]}
+      onSubmit={submit}
+      submitLabel="Save workspace"
+      disabled={!form.name.trim()}
+    >
+      <div className="form-grid">
+        <Field label="Workspace name" required {...bind("name")} />
+        <Field label="Workspace description" {...bind("description")} />
+      </div>
+    </FormCard>
   );
 }
 
@@ -297,8 +273,9 @@ export default function Workspace({ params }) {
   const w = workspace.data;
   const role = w?.role;
   const admin = role === "admin" && can(me, "workspaces:write");
-  const saved = () => {
-    workspace.reload();
+  /** The workspace as the API saved it, in place of the loaded one; the switcher's list reloads. */
+  const saved = (record) => {
+    workspace.update(() => record);
     reloadWorkspaces();
   };
   const deleted = () => {

@@ -1,20 +1,17 @@
 import { useState } from "react";
 import { api, query, seg } from "../../api.js";
-import { Alert, Loading, Notice } from "../../components/ErrorCard.jsx";
+import { Alert, Loading } from "../../components/ErrorCard.jsx";
 import { ConfirmButton, Field, Pager } from "../../components/Field.jsx";
 import { StateBadge, When } from "../../components/format.jsx";
+import { FormCard } from "../../components/FormCard.jsx";
 import { Page } from "../../components/Page.jsx";
-import { useAction, useResource } from "../../hooks.js";
+import { useAction, useForm, useResource } from "../../hooks.js";
 
 /** Provision a tenant; the answer carries its first admin's password, shown once. */
 function CreateTenant({ onCreated }) {
-  const empty = { slug: "", name: "", admin_email: "" };
-  const [form, setForm] = useState(empty);
   const create = useAction();
-  const field = create.error?.details?.field;
-  const message = (name) => (field === name ? create.error.message : null);
-  const submit = async (event) => {
-    event.preventDefault();
+  const { form, bind, reset } = useForm({ slug: "", name: "", admin_email: "" }, create);
+  const submit = async () => {
     const body = { slug: form.slug.trim(), name: form.name.trim(), admin_email: form.admin_email.trim() || undefined };
     const made = await create.run(
       () => api.post("/api/v1/tenants", body),
@@ -24,46 +21,24 @@ function CreateTenant({ onCreated }) {
           : `Tenant ${t.name} created (${t.status.toLowerCase()}).`,
     );
     if (made) {
-      setForm(empty);
+      reset();
       onCreated();
     }
   };
   return (
-    <section aria-labelledby="create-tenant-heading" className="card">
-      <h2 id="create-tenant-heading">Create a tenant</h2>
-      <Notice>{create.notice}</Notice>
-      <form onSubmit={submit} noValidate>
-        <Alert error={create.error && !["slug", "name", "admin_email"].includes(field) ? create.error : null} />
-        <div className="form-grid">
-          <Field
-            label="Slug"
-            required
-            hint="3 to 51 lowercase letters, digits and -"
-            value={form.slug}
-            error={message("slug")}
-            onChange={(e) => setForm({ ...form, slug: e.target.value })}
-          />
-          <Field
-            label="Name"
-            required
-            value={form.name}
-            error={message("name")}
-            onChange={(e) => setForm({ ...form, name: e.target.value })}
-          />
-          <Field
-            label="First admin's email"
-            type="email"
-            hint="Default: admin@<slug>.local"
-            value={form.admin_email}
-            error={message("admin_email")}
-            onChange={(e) => setForm({ ...form, admin_email: e.target.value })}
-          />
-        </div>
-        <button type="submit" className="button button-primary" disabled={create.busy}>
-          Create tenant
-        </button>
-      </form>
-    </section>
+    <FormCard
+      title="Create a tenant"
+      action={create}
+      fields={["slug", "name", "admin_email"]}
+      onSubmit={submit}
+      submitLabel="Create tenant"
+    >
+      <div className="form-grid">
+        <Field label="Slug" required hint="3 to 51 lowercase letters, digits and -" {...bind("slug")} />
+        <Field label="Name" required {...bind("name")} />
+        <Field label="First admin's email" type="email" hint="Default: admin@<slug>.local" {...bind("admin_email")} />
+      </div>
+    </FormCard>
   );
 }
 
