@@ -48,7 +48,7 @@ export function modulesAt(plugins, extensionPoint) {
   );
 }
 
-/** The host API for one plugin, stable while the plugin, workspace and user stay the same. */
+/** The host API for one plugin, stable while what it exposes (plugin, tenant, workspace, user) stays the same. */
 export function usePluginHost(plugin) {
   const { me, tenant, workspace } = useConsole();
   const ws = workspace ? { slug: workspace.slug, name: workspace.name } : null;
@@ -61,6 +61,6 @@ export function usePluginHost(plugin) {
         plugin: { id: plugin.id, version: plugin.version },
       }),
     // Rebuilt only when what the host exposes changes, so plugin effects keyed on it stay quiet.
-    [plugin.id, plugin.version, tenant?.slug, ws?.slug, me.id],
+    [plugin.id, plugin.version, tenant?.slug, tenant?.name, ws?.slug, ws?.name, me.id, me.name, me.email],
   );
 }

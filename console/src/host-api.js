@@ -17,7 +17,11 @@ function checkPath(path) {
   }
 }
 
-/** Plugin UI tokens by `user/tenant/plugin`: `{ token, until }` (ms). */
+/**
+ * Plugin UI tokens by `user/tenant/plugin`: `{ token, until }`, `token` a promise of the
+ * token and `until` (ms) set once it came. Callers asking while it is being minted share
+ * the one request; a failed request is forgotten.
+ */
 const tokens = new Map();
 
 /** Forgets every UI token (the session ended: the next person gets none of them). */
@@ -27,14 +31,23 @@ export function forgetTokens() {
 /** A token is renewed when it has less than this left (ms). */
 const RENEW_BEFORE = 60_000;
 
-/** A UI token for `plugin` in `tenant`, minted with the session when none is fresh. */
-async function uiToken(user, tenant, plugin) {
-  const key = `${user}/${tenant}/${plugin}`;
+/**
+ * The UI token entry for `plugin` in `tenant` under `key`: the one held when it is fresh or
+ * still being minted, else a new one minted with the session.
+ */
+function uiToken(key, tenant, plugin) {
   const held = tokens.get(key);
-  if (held && held.until - Date.now() > RENEW_BEFORE) return held.token;
-  const minted = await api.post(tenantPath(tenant, `/plugins/${seg(plugin)}/ui-token`), {});
-  tokens.set(key, { token: minted.token, until: Date.now() + minted.expires_in * 1000 });
-  return minted.token;
+  if (held && (held.until === undefined || held.until - Date.now() > RENEW_BEFORE)) return held;
+  const entry = { token: null, until: undefined };
+  entry.token = api.post(tenantPath(tenant, `/plugins/${seg(plugin)}/ui-token`), {}).then((minted) => {
+    entry.until = Date.now() + minted.expires_in * 1000;
+    return minted.token;
+  });
+  tokens.set(key, entry);
+  entry.token.catch(() => {
+    if (tokens.get(key) === entry) tokens.delete(key);
+  });
+  return entry;
 }
 
 /**
@@ -62,17 +75,20 @@ export function createHost({ tenant, workspace, user, plugin }) {
         throw new TypeError(`host.fetch: not a service name: ${JSON.stringify(service)}`);
       }
       checkPath(path);
-      const call = async () => {
+      const key = `${user.id}/${tenant.slug}/${plugin.id}`;
+      const call = async (entry) => {
         const headers = new Headers(init.headers);
         if (workspace) headers.set("X-Plexica-Workspace", workspace.slug);
-        headers.set("Authorization", `Bearer ${await uiToken(user.id, tenant.slug, plugin.id)}`);
+        headers.set("Authorization", `Bearer ${await entry.token}`);
         return fetch(`${gateway}/${seg(service)}${path}`, { ...init, headers, credentials: "omit" });
       };
-      const response = await call();
+      const used = uiToken(key, tenant.slug, plugin.id);
+      const response = await call(used);
       if (response.status !== 401) return response;
-      // The token ended (or its session was renewed): one more try with a new one.
-      tokens.delete(`${user.id}/${tenant.slug}/${plugin.id}`);
-      return call();
+      // The token ended (or its session was renewed): one more try with a new one (the one
+      // another call may have minted meanwhile).
+      if (tokens.get(key) === used) tokens.delete(key);
+      return call(uiToken(key, tenant.slug, plugin.id));
     },
   });
 }
