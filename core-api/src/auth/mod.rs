@@ -11,7 +11,7 @@ pub mod sealing;
 use plexica_sdk::api::core::INSTALL_TOKEN_PREFIX;
 
 use crate::db::DbResult;
-use crate::db::core::CoreStore;
+use crate::db::core::{CoreStore, SessionRecord};
 use crate::secrets;
 
 /// How the caller authenticated.
@@ -59,6 +59,19 @@ pub struct Principal {
     pub super_admin: bool,
     /// How.
     pub credential: Credential,
+}
+
+impl From<&SessionRecord> for Principal {
+    /// The user of `session`, authenticated by it.
+    fn from(session: &SessionRecord) -> Self {
+        Principal {
+            user_id: session.user_id.clone(),
+            email: session.email.clone(),
+            tenant: session.tenant.clone(),
+            super_admin: session.super_admin,
+            credential: Credential::Session(session.id.clone()),
+        }
+    }
 }
 
 impl Principal {

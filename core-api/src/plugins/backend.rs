@@ -11,16 +11,12 @@ impl Plugins {
     pub async fn unpacked(&self, record: &InstallRecord) -> ApiResult<std::path::PathBuf> {
         let id = &record.plugin_id;
         let version = record.version.to_string();
-        let dir = self.packages.unpacked_dir(id, &version);
-        let unpacked = || async {
-            let marker = tokio::fs::read_to_string(dir.join(".plexica-digest")).await;
-            marker.is_ok_and(|d| d == record.digest)
-        };
-        if unpacked().await {
+        let unpacked = || self.packages.unpacked_at(id, &version, &record.digest);
+        if let Some(dir) = unpacked().await {
             return Ok(dir);
         }
         let _only_one = self.unpacking.lock().await;
-        if unpacked().await {
+        if let Some(dir) = unpacked().await {
             return Ok(dir);
         }
         let verified = match self.packages.cached(id, &version, &record.digest).await {

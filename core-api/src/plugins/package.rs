@@ -18,6 +18,9 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::registry::{RegistryClient, RegistryError};
 
+/// The file, in the directory a package is unpacked in, that holds the digest of that package.
+const DIGEST_MARKER: &str = ".plexica-digest";
+
 /// A package that passed every check, with its manifest.
 #[derive(Debug)]
 pub struct VerifiedPackage {
@@ -130,6 +133,14 @@ impl PackageStore {
     /// Where `id@version` is unpacked.
     pub fn unpacked_dir(&self, id: &str, version: &str) -> PathBuf {
         self.unpack_root.join(id).join(version)
+    }
+
+    /// The directory of `id@version` if the package with `digest` is unpacked there (its
+    /// [`DIGEST_MARKER`] says so).
+    pub async fn unpacked_at(&self, id: &str, version: &str, digest: &str) -> Option<PathBuf> {
+        let dir = self.unpacked_dir(id, version);
+        let marker = tokio::fs::read_to_string(dir.join(DIGEST_MARKER)).await;
+        marker.is_ok_and(|d| d == digest).then_some(dir)
     }
 
     /// The bytes of `line`'s package: from the cache when its digest matches, else downloaded
@@ -270,14 +281,14 @@ impl PackageStore {
     /// Unpacks `verified` (once per version) and returns the directory.
     pub async fn unpack(&self, verified: &VerifiedPackage) -> Result<PathBuf, ApiError> {
         let m = &verified.manifest.plugin;
-        let dir = self.unpacked_dir(&m.id, &m.version.to_string());
-        let marker = dir.join(".plexica-digest");
-        if tokio::fs::read_to_string(&marker)
+        let version = m.version.to_string();
+        if let Some(dir) = self
+            .unpacked_at(&m.id, &version, &verified.package.digest)
             .await
-            .is_ok_and(|d| d == verified.package.digest)
         {
             return Ok(dir);
         }
+        let dir = self.unpacked_dir(&m.id, &version);
         let staging = dir.with_extension(format!("partial-{}", uuid_like()));
         let result = {
             let staging = staging.clone();
@@ -287,7 +298,7 @@ impl PackageStore {
                 std::fs::create_dir_all(&staging)?;
                 extract_package(&bytes, &package, &staging)
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
-                std::fs::write(staging.join(".plexica-digest"), &package.digest)
+                std::fs::write(staging.join(DIGEST_MARKER), &package.digest)
             })
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?

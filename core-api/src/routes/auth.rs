@@ -18,7 +18,7 @@ use plexica_sdk::api::time::{now_ms, rfc3339};
 use super::JsonBody;
 use super::guard::Caller;
 use crate::auth::jwt::{AUDIENCE, AccessClaims, PLUGIN_UI_AUDIENCE};
-use crate::auth::{Credential, passwords};
+use crate::auth::{Credential, Principal, passwords};
 use crate::authz::{Permissions, grants, is_permission};
 use crate::db::core::{ApiTokenRecord, SessionRecord};
 use crate::error::{ApiError, ApiResult};
@@ -85,17 +85,27 @@ fn token_pair(
 
 /// A signed access token of `session`, valid for the configured access-token lifetime.
 pub(super) fn access_token(state: &AppState, session: &SessionRecord) -> ApiResult<String> {
-    session_token(state, session, state.config.access_token_ttl, None)
+    session_token(
+        state,
+        &Principal::from(session),
+        state.config.access_token_ttl,
+        None,
+    )
 }
 
-/// A token of `session` valid for `ttl`; with `plugin`, a plugin UI token
-/// ([`Credential::PluginUi`]).
+/// A token of the session that authenticated `user`, valid for `ttl`; with `plugin`, a plugin
+/// UI token ([`Credential::PluginUi`]).
 pub(super) fn session_token(
     state: &AppState,
-    session: &SessionRecord,
+    user: &Principal,
     ttl: Duration,
     plugin: Option<&str>,
 ) -> ApiResult<String> {
+    let Credential::Session(sid) = &user.credential else {
+        return Err(ApiError::internal(
+            "a session token for a caller without a session",
+        ));
+    };
     let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
     let ttl = ttl.as_secs();
     let keys = state.keys.current();
@@ -106,13 +116,13 @@ pub(super) fn session_token(
             None => AUDIENCE,
         }
         .to_owned(),
-        sub: session.user_id.clone(),
+        sub: user.user_id.clone(),
         exp: now + ttl,
         iat: now,
-        sid: session.id.clone(),
-        email: session.email.clone(),
-        tenant: session.tenant.clone(),
-        super_admin: session.super_admin,
+        sid: sid.clone(),
+        email: user.email.clone(),
+        tenant: user.tenant.clone(),
+        super_admin: user.super_admin,
         plugin: plugin.map(str::to_owned),
     })
 }
@@ -338,33 +348,6 @@ pub async fn logout(
     }
 }
 
-/// The caller's roles and permissions.
-async fn permissions_of(
-    state: &AppState,
-    principal: &crate::auth::Principal,
-) -> ApiResult<Permissions> {
-    if principal.super_admin {
-        return Ok(Permissions::all());
-    }
-    let slug = principal
-        .tenant
-        .as_deref()
-        .and_then(|s| TenantSlug::parse(s).ok())
-        .ok_or_else(|| ApiError::unauthenticated("INVALID_TOKEN", "token without a tenant"))?;
-    if state.tenant(&slug).await?.is_none() {
-        return Err(ApiError::unauthenticated(
-            "INVALID_TOKEN",
-            "the token's tenant no longer exists",
-        ));
-    }
-    let db = state.tenant_dbs.get(&slug).await?;
-    Ok((*state
-        .permissions
-        .get(slug.as_str(), &principal.user_id, &db)
-        .await?)
-        .clone())
-}
-
 /// `GET /api/v1/auth/me`.
 pub async fn me(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult<Json<Me>> {
     Ok(Json(identity(&state, principal).await?))
@@ -372,23 +355,26 @@ pub async fn me(State(state): State<AppState>, Caller(principal): Caller) -> Api
 
 /// Who `principal` is: name, roles, and the permissions its credential carries.
 pub(super) async fn identity(state: &AppState, principal: crate::auth::Principal) -> ApiResult<Me> {
-    let permissions = permissions_of(state, &principal).await?;
-    let tenant_name = match principal.tenant.as_deref().map(TenantSlug::parse) {
-        Some(Ok(slug)) => state.tenant(&slug).await?.map(|t| t.name),
-        _ => None,
-    };
-    let name = match (&principal.tenant, principal.super_admin) {
-        (Some(t), false) => match TenantSlug::parse(t) {
-            Ok(slug) => state
-                .tenant_dbs
-                .get(&slug)
-                .await?
-                .user(&principal.user_id)
-                .await?
-                .map_or_else(String::new, |u| u.name),
-            Err(_) => String::new(),
-        },
-        _ => "Platform administrator".to_owned(),
+    let (permissions, tenant_name, name) = if principal.super_admin {
+        let name = "Platform administrator".to_owned();
+        (Permissions::all(), None, name)
+    } else {
+        let slug = principal
+            .tenant
+            .as_deref()
+            .and_then(|s| TenantSlug::parse(s).ok())
+            .ok_or_else(|| ApiError::unauthenticated("INVALID_TOKEN", "token without a tenant"))?;
+        let tenant = state.tenant(&slug).await?.ok_or_else(|| {
+            ApiError::unauthenticated("INVALID_TOKEN", "the token's tenant no longer exists")
+        })?;
+        let db = state.tenant_dbs.get(&slug).await?;
+        let permissions = state
+            .permissions
+            .get(slug.as_str(), &principal.user_id, &db)
+            .await?;
+        let user = db.user(&principal.user_id).await?;
+        let name = user.map_or_else(String::new, |u| u.name);
+        ((*permissions).clone(), Some(tenant.name), name)
     };
     let effective = match &principal.credential {
         Credential::Session(_) | Credential::External { .. } => permissions.permissions,

@@ -138,12 +138,11 @@ async fn request_workspace(scope: &TenantScope, headers: &HeaderMap) -> ApiResul
                 "the plugin is workspace-aware: name the workspace (X-Plexica-Workspace)",
             )
         })?;
-    scope.db.workspace_id(slug).await?.ok_or_else(|| {
-        ApiError::not_found(
-            "WORKSPACE_NOT_FOUND",
-            format!("no workspace `{}`", slug.escape_debug()),
-        )
-    })
+    scope
+        .db
+        .workspace_id(slug)
+        .await?
+        .ok_or_else(|| super::workspace_not_found(slug))
 }
 
 /// A storage failure caused by the row itself (a constraint, a value of the wrong type)

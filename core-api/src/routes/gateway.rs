@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::correlation::Correlation;
 use super::guard::Caller;
+use super::workspace_not_found;
 use crate::auth::Credential;
 use crate::authz::TenantScope;
 use crate::error::{ApiError, ApiResult};
@@ -33,13 +34,6 @@ fn named_workspace(headers: &HeaderMap) -> ApiResult<Option<&str>> {
             .map(Some)
             .map_err(|_| workspace_not_found("(not text)")),
     }
-}
-
-fn workspace_not_found(slug: &str) -> ApiError {
-    ApiError::not_found(
-        "WORKSPACE_NOT_FOUND",
-        format!("no workspace `{}`", slug.escape_debug()),
-    )
 }
 
 /// The workspace a user caller names and its role there; a workspace it cannot see is a 404.

@@ -167,6 +167,9 @@ fn client_ip(request: &Request) -> Option<IpAddr> {
 pub enum Cookie {
     /// It does, as a bearer token would.
     Opens,
+    /// The route sets or ends the console's session (its cookies): it answers the console's
+    /// own pages only ([`same_origin`]), cookie or not.
+    ConsoleOnly,
     /// It does not; the message says what to use instead.
     Refused(&'static str),
 }
@@ -178,13 +181,15 @@ async fn check(
     cookie: Cookie,
     request: &mut Request,
 ) -> ApiResult<()> {
-    if by_cookie(request.headers()) {
-        if let Cookie::Refused(why) = cookie {
+    match cookie {
+        Cookie::ConsoleOnly => same_origin(request.headers())?,
+        Cookie::Refused(why) if by_cookie(request.headers()) => {
             return Err(ApiError::forbidden("FORBIDDEN", why));
         }
-        if !request.method().is_safe() {
+        Cookie::Opens if by_cookie(request.headers()) && !request.method().is_safe() => {
             same_origin(request.headers())?;
         }
+        Cookie::Opens | Cookie::Refused(_) => {}
     }
     if rule == AuthRule::Public {
         return Ok(());
@@ -291,16 +296,10 @@ async fn check(
         let ws = params
             .get("ws")
             .ok_or_else(|| ApiError::internal("workspace route without `{ws}`"))?;
-        let not_found = || {
-            ApiError::not_found(
-                "WORKSPACE_NOT_FOUND",
-                format!("no workspace `{}`", ws.escape_debug()),
-            )
-        };
         let found = scope
             .workspace_of(ws, &principal.user_id)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(|| super::workspace_not_found(ws))?;
         let role = found.role;
         if role < min_role {
             return Err(ApiError::forbidden(

@@ -750,7 +750,9 @@ const GATEWAY: &str = "/api/v1/tenants/{t}/gateway/{plugin}/{service}/{*path}";
 /// where the browser adds the cookie to its requests too: so the cookie opens no route that
 /// hands out a credential outliving the session, nor a plugin's backend (its UI token does).
 fn cookie_for(spec: &RouteSpec) -> Cookie {
-    if spec.path == GATEWAY {
+    if spec.path.starts_with(session::SESSION_PATH) {
+        Cookie::ConsoleOnly
+    } else if spec.path == GATEWAY {
         Cookie::Refused(
             "the gateway takes a bearer token (a plugin's frontend: its UI token), not the console's cookie",
         )
@@ -865,6 +867,14 @@ impl Paging {
         }
         Ok((page, per_page))
     }
+}
+
+/// 404 `WORKSPACE_NOT_FOUND`: the tenant has no workspace `slug` (or the caller may not see it).
+fn workspace_not_found(slug: &str) -> ApiError {
+    ApiError::not_found(
+        "WORKSPACE_NOT_FOUND",
+        format!("no workspace `{}`", slug.escape_debug()),
+    )
 }
 
 /// Checks that `value` (if any) is a JSON object of at most 64 KiB.

@@ -4,7 +4,7 @@
 //! short-lived token a plugin's frontend calls its own backend with
 //! (`POST /api/v1/tenants/{t}/plugins/{id}/ui-token`).
 
-use std::path::{Component, Path as FsPath, PathBuf};
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use plexica_sdk::api::core::{PluginState, PluginUi, PluginUiToken, UiMenu, UiModule, UiModules};
+use plexica_sdk::manifest::check_package_path;
 use serde::Deserialize;
 
 use super::QueryParams;
@@ -25,8 +26,8 @@ use super::console::media_type;
 use super::guard::Caller;
 use crate::auth::Credential;
 use crate::authz::TenantScope;
-use crate::db::core::SessionRecord;
 use crate::db::plugins::InstallRecord;
+use crate::db::tenant::TenantDb;
 use crate::error::{ApiError, ApiResult};
 use crate::slug::TenantSlug;
 use crate::state::AppState;
@@ -59,12 +60,7 @@ pub async fn list(
             let found = scope
                 .workspace_of(slug, &caller.user_id)
                 .await?
-                .ok_or_else(|| {
-                    ApiError::not_found(
-                        "WORKSPACE_NOT_FOUND",
-                        format!("no workspace `{}`", slug.escape_debug()),
-                    )
-                })?;
+                .ok_or_else(|| super::workspace_not_found(slug))?;
             Some(found.role)
         }
     };
@@ -131,34 +127,23 @@ pub async fn ui_token(
     scope: TenantScope,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<PluginUiToken>> {
-    let Credential::Session(session) = &caller.credential else {
+    let Credential::Session(_) = &caller.credential else {
         return Err(ApiError::forbidden(
             "FORBIDDEN",
             "a plugin's UI token is issued to a signed-in user's session only",
         ));
     };
-    let active = state
-        .plugins
-        .installs
-        .get(scope.slug.as_str(), &scope.db, &id)
+    if active_in(&state, scope.slug.as_str(), &scope.db, &id)
         .await?
-        .is_some_and(|r| r.state == PluginState::Active);
-    if !active {
+        .is_none()
+    {
         return Err(ApiError::not_found(
             "PLUGIN_NOT_FOUND",
             format!("`{}` is not active in this tenant", id.escape_debug()),
         ));
     }
-    let session = SessionRecord {
-        id: session.clone(),
-        user_id: caller.user_id,
-        email: caller.email,
-        tenant: caller.tenant,
-        super_admin: caller.super_admin,
-        revoked_at: None,
-    };
     Ok(Json(PluginUiToken {
-        token: session_token(&state, &session, UI_TOKEN_TTL, Some(&id))?,
+        token: session_token(&state, &caller, UI_TOKEN_TTL, Some(&id))?,
         expires_in: UI_TOKEN_TTL.as_secs(),
     }))
 }
@@ -237,20 +222,27 @@ async fn active_install(
         return Ok(None);
     };
     let db = state.tenant_dbs.get(&slug).await?;
-    let record = state.plugins.installs.get(slug.as_str(), &db, id).await?;
+    active_in(state, slug.as_str(), &db, id).await
+}
+
+/// Plugin `id` of tenant `slug`, whose database is `db`, if installed there and active.
+async fn active_in(
+    state: &AppState,
+    slug: &str,
+    db: &TenantDb,
+    id: &str,
+) -> ApiResult<Option<Arc<InstallRecord>>> {
+    let record = state.plugins.installs.get(slug, db, id).await?;
     Ok(record.filter(|r| r.state == PluginState::Active))
 }
 
-/// `path` as a relative path of plain names: no `..`, no root, no hidden files.
+/// `path` as a relative path of plain names: a package path (no `..`, no root, no empty
+/// segment; [`check_package_path`]) with no hidden file or directory.
 fn asset_path(path: &str) -> Option<PathBuf> {
-    if path.is_empty() || path.len() > 1024 || path.contains('\\') {
-        return None;
-    }
-    let relative = FsPath::new(path);
-    relative
-        .components()
-        .all(|c| matches!(c, Component::Normal(name) if !name.to_string_lossy().starts_with('.')))
-        .then(|| relative.to_path_buf())
+    let plain = path.len() <= 1024
+        && check_package_path(path).is_ok()
+        && !path.split('/').any(|segment| segment.starts_with('.'));
+    plain.then(|| PathBuf::from(path))
 }
 
 /// `dir/relative` if it is a file that is really inside `dir` (no link leads out).

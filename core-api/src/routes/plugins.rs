@@ -312,12 +312,11 @@ pub async fn own_config(
     let record = installed(&scope, plugin_id).await?;
     let mut config = record.config;
     if let Some(slug) = &query.workspace {
-        let workspace = scope.db.workspace(slug, "").await?.ok_or_else(|| {
-            ApiError::not_found(
-                "WORKSPACE_NOT_FOUND",
-                format!("no workspace `{}`", slug.escape_debug()),
-            )
-        })?;
+        let workspace = scope
+            .db
+            .workspace(slug, "")
+            .await?
+            .ok_or_else(|| super::workspace_not_found(slug))?;
         config.extend(
             scope
                 .db

@@ -3,14 +3,15 @@
 //! ever holds a credential) and that no other site can make it send (`SameSite=Strict`): the
 //! short-lived access token, sent with every request, and the refresh token, sent to this
 //! path only. Every call here, and every cookie-authenticated write elsewhere, must also come
-//! from the console's own origin ([`guard::same_origin`]).
+//! from the console's own origin: the guard checks it ([`guard::same_origin`], and
+//! [`guard::Cookie::ConsoleOnly`] for this module's routes).
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use plexica_sdk::api::core::LoginRequest;
 use plexica_sdk::api::time::now_ms;
@@ -32,10 +33,8 @@ pub const SESSION_PATH: &str = "/api/v1/auth/session";
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
-    guard::same_origin(&headers)?;
     let (session, refresh) = open_session(&state, addr, request).await?;
     signed_in(&state, session, refresh).await
 }
@@ -43,7 +42,6 @@ pub async fn sign_in(
 /// `POST /api/v1/auth/session/refresh`: a new access token for the session of the refresh
 /// cookie, which is rotated (single use, as `POST /api/v1/auth/refresh`).
 pub async fn renew(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    guard::same_origin(&headers)?;
     let token = guard::cookie(&headers, REFRESH_COOKIE)
         .ok_or_else(|| ApiError::unauthenticated("NO_SESSION", "no session to refresh: sign in"))?;
     let (session, fresh) = rotate_refresh_token(&state, token).await?;
@@ -53,7 +51,6 @@ pub async fn renew(State(state): State<AppState>, headers: HeaderMap) -> ApiResu
 /// `DELETE /api/v1/auth/session`: revokes the cookie's session, if any, and clears both
 /// cookies.
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    guard::same_origin(&headers)?;
     let mut sessions = Vec::new();
     if let Some(token) = guard::cookie(&headers, REFRESH_COOKIE)
         && let Some(record) = state.core.refresh_token(&secrets::hash(token)).await?
@@ -70,17 +67,7 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiR
         state.core.revoke_session(&id, now_ms()).await?;
         state.session_revoked(id);
     }
-    let secure = secure(&state);
-    let cleared = [
-        (
-            SET_COOKIE,
-            set_cookie(ACCESS_COOKIE, "", "/", Duration::ZERO, secure)?,
-        ),
-        (
-            SET_COOKIE,
-            set_cookie(REFRESH_COOKIE, "", SESSION_PATH, Duration::ZERO, secure)?,
-        ),
-    ];
+    let cleared = session_cookies(&state, ("", Duration::ZERO), ("", Duration::ZERO))?;
     Ok((StatusCode::NO_CONTENT, AppendHeaders(cleared)).into_response())
 }
 
@@ -91,53 +78,37 @@ async fn signed_in(
     refresh: String,
 ) -> ApiResult<Response> {
     let access = access_token(state, &session)?;
-    let secure = secure(state);
-    let cookies = [
-        (
-            SET_COOKIE,
-            set_cookie(
-                ACCESS_COOKIE,
-                &access,
-                "/",
-                state.config.access_token_ttl,
-                secure,
-            )?,
-        ),
-        (
-            SET_COOKIE,
-            set_cookie(
-                REFRESH_COOKIE,
-                &refresh,
-                SESSION_PATH,
-                state.config.refresh_token_ttl,
-                secure,
-            )?,
-        ),
-    ];
-    let principal = Principal {
-        user_id: session.user_id,
-        email: session.email,
-        tenant: session.tenant,
-        super_admin: session.super_admin,
-        credential: Credential::Session(session.id),
-    };
-    let me = identity(state, principal).await?;
+    let cookies = session_cookies(
+        state,
+        (&access, state.config.access_token_ttl),
+        (&refresh, state.config.refresh_token_ttl),
+    )?;
+    let me = identity(state, Principal::from(&session)).await?;
     Ok((AppendHeaders(cookies), Json(me)).into_response())
 }
 
-/// Cookies are `Secure` when the platform is reached over HTTPS (its issuer URL says so).
-fn secure(state: &AppState) -> bool {
-    state.config.issuer.starts_with("https://")
-}
-
-/// A `Set-Cookie` value no script reads and no other site sends.
-fn set_cookie(
-    name: &str,
-    value: &str,
-    path: &str,
-    max_age: Duration,
-    secure: bool,
-) -> ApiResult<HeaderValue> {
-    plexica_server::cookies::set_cookie(name, value, path, max_age, secure)
-        .map_err(|_| ApiError::internal("a session cookie is not a header value"))
+/// The two `Set-Cookie` headers of a session: its `access` token (sent everywhere) and its
+/// `refresh` token (sent to [`SESSION_PATH`] only), each with how long it lives; empty values
+/// that live zero seconds clear them. No script reads them and no other site sends them; they
+/// are `Secure` when the platform is reached over HTTPS (its issuer URL says so).
+fn session_cookies(
+    state: &AppState,
+    (access, access_ttl): (&str, Duration),
+    (refresh, refresh_ttl): (&str, Duration),
+) -> ApiResult<[(HeaderName, HeaderValue); 2]> {
+    let secure = state.config.issuer.starts_with("https://");
+    let set_cookie = |name, value, path, max_age| {
+        plexica_server::cookies::set_cookie(name, value, path, max_age, secure)
+            .map_err(|_| ApiError::internal("a session cookie is not a header value"))
+    };
+    Ok([
+        (
+            SET_COOKIE,
+            set_cookie(ACCESS_COOKIE, access, "/", access_ttl)?,
+        ),
+        (
+            SET_COOKIE,
+            set_cookie(REFRESH_COOKIE, refresh, SESSION_PATH, refresh_ttl)?,
+        ),
+    ])
 }
