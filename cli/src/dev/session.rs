@@ -172,15 +172,13 @@ impl Session {
         if let Some(admin) =
             ensure_tenant_and_workspace(&self.client, &self.tenant, &self.workspace)?
         {
-            let file = self.data_dir.join(CONSOLE_LOGIN);
-            std::fs::create_dir_all(&self.data_dir).context("create directory", &self.data_dir)?;
-            let _ = std::fs::remove_file(&file);
-            crate::config::write_secret_file(
-                &file,
+            crate::config::replace_file(
+                &self.data_dir.join(CONSOLE_LOGIN),
                 &format!(
                     "tenant: {}\nemail: {}\npassword: {}\n",
                     self.tenant, admin.email, admin.password
                 ),
+                true,
             )?;
         }
         let relevance = Relevance::new(&self.dir, manifest, &self.data_dir);
