@@ -9,6 +9,11 @@ use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// The console's session routes, and who the caller is.
+const SESSION: &str = "/api/v1/auth/session";
+const REFRESH: &str = "/api/v1/auth/session/refresh";
+const ME: &str = "/api/v1/auth/me";
+
 /// Where a request comes from, as a browser tells the server.
 #[derive(Clone, Copy)]
 enum From {
@@ -59,7 +64,7 @@ impl Jar {
         if let Some(access) = &self.access {
             pairs.push(format!("plexica_access={access}"));
         }
-        if let (Some(refresh), true) = (&self.refresh, path.starts_with("/api/v1/auth/session")) {
+        if let (Some(refresh), true) = (&self.refresh, path.starts_with(SESSION)) {
             pairs.push(format!("plexica_refresh={refresh}"));
         }
         pairs.join("; ")
@@ -92,6 +97,12 @@ async fn send(
     request.send().await.expect("request")
 }
 
+/// The answer refuses the request and sets no cookie.
+fn assert_refused_without_cookies(response: &reqwest::Response) {
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(SET_COOKIE).is_none());
+}
+
 async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.expect("body");
@@ -122,7 +133,7 @@ async fn sign_in(
         core,
         &jar,
         Method::POST,
-        "/api/v1/auth/session",
+        SESSION,
         Some(json!({ "tenant": tenant, "email": email, "password": password })),
         From::Console,
     )
@@ -149,15 +160,7 @@ on_both_backends!(
             "{text}"
         );
 
-        let (status, body) = call(
-            &core,
-            &jar,
-            Method::GET,
-            "/api/v1/auth/me",
-            None,
-            From::Nowhere,
-        )
-        .await;
+        let (status, body) = call(&core, &jar, Method::GET, ME, None, From::Nowhere).await;
         assert_eq!(status, StatusCode::OK, "a read needs no origin: {body}");
 
         // A write the cookie authenticates: only from the console's own pages.
@@ -202,7 +205,7 @@ on_both_backends!(
             &core,
             &Jar::default(),
             Method::POST,
-            "/api/v1/auth/session",
+            SESSION,
             Some(json!({ "tenant": "acme", "email": acme.admin_email, "password": acme.admin_password })),
             From::OtherSite,
         ).await;
@@ -211,26 +214,16 @@ on_both_backends!(
             &core,
             &jar,
             Method::DELETE,
-            "/api/v1/auth/session",
+            SESSION,
             None,
             From::OtherOrigin,
         )
         .await;
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert!(response.headers().get(SET_COOKIE).is_none());
+        assert_refused_without_cookies(&response);
 
         // Another site cannot make the browser refresh the session either.
-        let response = send(
-            &core,
-            &jar,
-            Method::POST,
-            "/api/v1/auth/session/refresh",
-            None,
-            From::OtherSite,
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert!(response.headers().get(SET_COOKIE).is_none());
+        let response = send(&core, &jar, Method::POST, REFRESH, None, From::OtherSite).await;
+        assert_refused_without_cookies(&response);
 
         // What plugin code in the console's page could do with the cookie, refused: mint a
         // long-lived API token, or call a plugin's endpoints without its UI token.
@@ -260,56 +253,24 @@ on_both_backends!(
         // Two session cookies (one planted by another page of this host): neither is taken.
         let mut planted = jar.clone();
         planted.access = Some(format!("{}; plexica_access=planted", access));
-        let (status, answer) = call(
-            &core,
-            &planted,
-            Method::GET,
-            "/api/v1/auth/me",
-            None,
-            From::Console,
-        )
-        .await;
+        let (status, answer) = call(&core, &planted, Method::GET, ME, None, From::Console).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
 
         // Refresh rotates both cookies; the old refresh cookie, replayed, ends the session.
         let stale = jar.clone();
-        let response = send(
-            &core,
-            &jar,
-            Method::POST,
-            "/api/v1/auth/session/refresh",
-            None,
-            From::Console,
-        )
-        .await;
+        let response = send(&core, &jar, Method::POST, REFRESH, None, From::Console).await;
         jar.keep(&response);
         let (status, body) = json_of(response).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_ne!(jar.refresh, stale.refresh);
-        let (status, body) = call(
-            &core,
-            &stale,
-            Method::POST,
-            "/api/v1/auth/session/refresh",
-            None,
-            From::Console,
-        )
-        .await;
+        let (status, body) = call(&core, &stale, Method::POST, REFRESH, None, From::Console).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         assert_eq!(body["error"]["code"], "REFRESH_TOKEN_REUSED", "{body}");
 
         // Signing out revokes the session and clears the cookies.
         let (mut jar, _) = sign_in(&core, "acme", &acme.admin_email, &acme.admin_password).await;
         let signed_in = jar.clone();
-        let response = send(
-            &core,
-            &jar,
-            Method::DELETE,
-            "/api/v1/auth/session",
-            None,
-            From::Console,
-        )
-        .await;
+        let response = send(&core, &jar, Method::DELETE, SESSION, None, From::Console).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         let cleared: Vec<&str> = response
             .headers()
@@ -324,19 +285,23 @@ on_both_backends!(
         );
         jar.keep(&response);
         assert!(jar.access.is_none() && jar.refresh.is_none());
-        let (status, body) = call(
-            &core,
-            &signed_in,
-            Method::GET,
-            "/api/v1/auth/me",
-            None,
-            From::Console,
-        )
-        .await;
+        let (status, body) = call(&core, &signed_in, Method::GET, ME, None, From::Console).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         assert_eq!(body["error"]["code"], "SESSION_REVOKED", "{body}");
     }
 );
+
+/// Deactivates CRM in acme.
+async fn deactivate_crm(core: &common::TestCore, admin_token: &str) {
+    let (status, body) = core
+        .post(
+            "/api/v1/tenants/acme/plugins/crm/deactivate",
+            admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
 
 /// CRM's frontend: a contacts page that needs `contacts:read` (members have it by default),
 /// and a widget for everyone.
@@ -452,14 +417,7 @@ async fn ui_modules_list_what_the_user_may_see_in_the_workspace() {
     );
 
     // A deactivated plugin shows nothing.
-    let (status, body) = core
-        .post(
-            "/api/v1/tenants/acme/plugins/crm/deactivate",
-            &acme.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    deactivate_crm(&core, &acme.admin_token).await;
     let (_, answer) = core.get(list, &acme.admin_token).await;
     assert_eq!(answer["plugins"], json!([]), "{answer}");
 }
@@ -551,14 +509,7 @@ on_both_backends_with_registry!(
         assert_eq!(status, StatusCode::UNAUTHORIZED);
 
         // Deactivated, its files are gone from the console too.
-        let (status, body) = core
-            .post(
-                "/api/v1/tenants/acme/plugins/crm/deactivate",
-                &acme.admin_token,
-                json!({}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        deactivate_crm(&core, &acme.admin_token).await;
         let (status, _) = core.get(url, &acme.admin_token).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
@@ -569,12 +520,13 @@ async fn the_console_is_served_at_the_root_under_its_policy() {
     let core = common::TestCore::start(Backend::Sqlite)
         .await
         .expect("sqlite");
-    let page = |path: &str, accept: &str| {
+    let get = |path: &str, header: (&str, &str)| {
         core.http
             .get(format!("{}{path}", core.url))
-            .header("accept", accept)
+            .header(header.0, header.1)
             .send()
     };
+    let page = |path: &str, accept: &str| get(path, ("accept", accept));
     let response = page("/", "text/html").await.expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     let headers = response.headers().clone();
@@ -606,11 +558,7 @@ async fn the_console_is_served_at_the_root_under_its_policy() {
         assert!(response.headers().get("content-encoding").is_none());
         let plain = response.bytes().await.expect("body").len();
         // Gzipped for a browser that asks.
-        let zipped = core
-            .http
-            .get(format!("{}{file}", core.url))
-            .header("accept-encoding", "gzip")
-            .send()
+        let zipped = get(file, ("accept-encoding", "gzip"))
             .await
             .expect("request");
         assert_eq!(zipped.headers()["content-encoding"], "gzip", "{file}");
@@ -618,11 +566,7 @@ async fn the_console_is_served_at_the_root_under_its_policy() {
         assert!(size < plain / 2, "{file}: {size} of {plain} bytes");
     }
     // API answers are not compressed.
-    let response = core
-        .http
-        .get(format!("{}/api/openapi.json", core.url))
-        .header("accept-encoding", "gzip")
-        .send()
+    let response = get("/api/openapi.json", ("accept-encoding", "gzip"))
         .await
         .expect("request");
     assert!(response.headers().get("content-encoding").is_none());
