@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::up::Platform;
-use crate::common::{Sandbox, pids_of};
+use crate::common::{Sandbox, pids_of, workspace_root};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
@@ -470,4 +470,41 @@ fn crm_and_analytics_are_built_published_installed_and_work_together() {
     }
     platform.stop();
     assert!(pids_of(&crm).is_empty(), "CRM stopped with the platform");
+}
+
+/// CRM's frontend is built the way the `frontend` template builds every plugin's: its build
+/// files are the template's, byte for byte, and so are its dependencies (its package files
+/// differ in the plugin's name and version only). A fix to one cannot miss the other.
+#[test]
+fn crm_builds_its_frontend_with_the_frontend_templates_files() {
+    let root = workspace_root();
+    let (crm, template) = (root.join("examples/crm"), root.join("templates/frontend"));
+    for file in [
+        "ui/build.mjs",
+        "ui/plugin.mjs",
+        "ui/vite.config.js",
+        "ui/test/remote.test.mjs",
+    ] {
+        let read = |dir: &Path| std::fs::read(dir.join(file)).expect(file);
+        assert!(
+            read(&crm) == read(&template),
+            "examples/crm/{file} is not templates/frontend/{file}"
+        );
+    }
+    for file in ["package.json", "package-lock.json"] {
+        let without_name = |dir: &Path| {
+            let text = std::fs::read(dir.join(file)).expect(file);
+            let mut package: Value = serde_json::from_slice(&text).expect("JSON");
+            let forget = |entry: &mut Value| {
+                if let Some(fields) = entry.as_object_mut() {
+                    fields.remove("name");
+                    fields.remove("version");
+                }
+            };
+            forget(&mut package);
+            forget(&mut package["packages"][""]);
+            package
+        };
+        assert_eq!(without_name(&crm), without_name(&template), "{file}");
+    }
 }
